@@ -1,0 +1,138 @@
+/* db.h: the keyspace. A db maps binary-safe keys to values with optional expiry times in
+ * absolute milliseconds. One record (rkey) per key holds, in one allocation where it can,
+ * the key bytes, a small string value and the expiry. The table rehashes incrementally:
+ * no operation pays for more than a few buckets, plus time-boxed steps from db_cron.
+ *
+ * Lifetime rule: an rkey pointer is valid until the next call that may change its db
+ * (any db_* function taking a non-const db, except lookups of *other* keys). Functions
+ * that change a record return its (possibly moved) new address.
+ *
+ * Time: every expiry decision uses storage_now_ms, which the server sets once per
+ * command (a snapshot), so one command sees one consistent time. */
+#ifndef RESPITE_DB_H
+#define RESPITE_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Value types, numbered as Redis's (TYPE reports their names). */
+enum { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4, OBJ_STREAM = 6 };
+#define OBJ_TYPES 7
+
+/* Largest string value, as Redis's proto-max-bulk-len default. */
+#define DB_STRING_MAX (512LL * 1024 * 1024)
+
+typedef struct rkey rkey;   /* one key's record; opaque outside storage/ */
+typedef struct db db;       /* one logical database */
+
+/* The command-time snapshot, in Unix milliseconds; the server sets it. */
+extern long long storage_now_ms;
+
+/* Counters shown by INFO stats. */
+typedef struct storage_stats {
+    long long expired_keys;       /* keys removed because their TTL passed (lazy or active) */
+    long long keyspace_hits;      /* db_lookup_read found a live key */
+    long long keyspace_misses;    /* db_lookup_read found nothing */
+    long long expired_stale_perc; /* unused placeholder for INFO, always 0 */
+} storage_stats;
+extern storage_stats storage_stat;
+
+/* Called (if set) whenever a key's value or TTL changes or the key goes away, including
+ * by expiry, deletion, rename (both names), move and flush (flush calls it with key
+ * NULL, meaning every key of that db). The server uses it to invalidate WATCH. */
+extern void (*db_touch_hook)(int dbid, const char *key, size_t klen);
+
+/* Free function for pointer-held values of each type (strings are handled inside);
+ * a type module (e.g. streams) registers its own at start-up. */
+extern void (*db_value_free[OBJ_TYPES])(void *ptr);
+
+/* --- databases --- */
+db *db_create(int id);
+void db_destroy(db *d);
+int db_id(const db *d);
+size_t db_size(const db *d);            /* keys, including expired ones not yet reclaimed */
+size_t db_expires_size(const db *d);    /* keys that have a TTL */
+long long db_avg_ttl(const db *d);      /* estimate for INFO keyspace avg_ttl, ms (0 if none) */
+/* Remove every key (db_touch_hook(id, NULL, 0) once). Returns the number removed. */
+size_t db_flush(db *d);
+/* Exchange the whole contents of two dbs (SWAPDB); ids stay with the db objects. */
+void db_swap(db *a, db *b);
+/* Bytes the keyspace holds (records, values, tables): an estimate for INFO memory. */
+size_t db_memory(const db *d);
+
+/* --- records --- */
+const char *rkey_key(const rkey *k, size_t *len);
+int rkey_type(const rkey *k);
+/* Absolute expiry time in ms, or -1 if the key has no TTL. */
+long long rkey_expire(const rkey *k);
+/* String values: is it integer-encoded, and its value. */
+int rkey_is_int(const rkey *k);
+long long rkey_int(const rkey *k);
+/* The bytes of a string value; an integer-encoded value is formatted into tmp (which
+ * must have UTIL_LLSTR_SIZE bytes) and tmp is returned. */
+const char *rkey_str(const rkey *k, size_t *len, char *tmp);
+/* Length of a string value without formatting it. */
+size_t rkey_strlen(const rkey *k);
+/* The value of a pointer-held type (e.g. a stream). */
+void *rkey_ptr(const rkey *k);
+/* Encoding name for OBJECT ENCODING: "int", "embstr", "raw", or "stream". */
+const char *rkey_encoding(const rkey *k);
+
+/* --- lookups (both do lazy expiry: an expired key is deleted and NULL returned) --- */
+/* For commands that read: counts keyspace hits/misses. */
+rkey *db_lookup_read(db *d, const char *key, size_t klen);
+/* For commands that write: no hit/miss counting. */
+rkey *db_lookup_write(db *d, const char *key, size_t klen);
+/* No expiry side effect and no counting: is the key there and not expired? (KEYS, SCAN
+ * filtering, EXISTS-like checks inside MULTI bookkeeping). */
+int db_key_alive(const db *d, const rkey *k);
+
+/* --- writes --- */
+/* Set key to a string value, creating it or replacing any old value of any type.
+ * If the bytes are a canonical integer (util_str2ll accepts them), the value is stored
+ * integer-encoded. keepttl != 0 keeps an existing TTL; otherwise the TTL is removed.
+ * Returns the record. */
+rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int keepttl);
+/* Same with an integer value (INCR & co); keeps the TTL (INCR does). */
+rkey *db_set_int(db *d, const char *key, size_t klen, long long v);
+/* Make k's string value newlen bytes long, keeping the first min(old,new) bytes and
+ * zero-filling any growth; the value becomes raw (not integer-encoded). *k is updated to
+ * the (possibly moved) record. Returns a pointer to the value's bytes for writing (valid
+ * under the lifetime rule). Used by APPEND and SETRANGE. */
+char *db_string_resize(db *d, rkey **k, size_t newlen);
+/* Add a new key holding a pointer value of the given type (the key must not exist). */
+rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr);
+/* Set or clear the TTL. when_ms is absolute; db_set_expire on a time <= now still just
+ * stores it (the caller deletes instead, as Redis does). Return the moved record. */
+rkey *db_set_expire(db *d, rkey *k, long long when_ms);
+rkey *db_persist(db *d, rkey *k);
+/* Delete a key; returns 1 if it existed (an expired one counts as absent: 0). */
+int db_delete(db *d, const char *key, size_t klen);
+/* Rename src to dst in the same db, replacing dst; value and TTL move along.
+ * Returns the record under its new name, or NULL if src does not exist. */
+rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dlen);
+/* Move a key to another db; returns 1 on success, 0 if absent in src or present in dst. */
+int db_move(db *src, db *dst, const char *key, size_t klen);
+/* Tell the hook that a pointer-held value changed in place (e.g. XADD). */
+void db_touch(db *d, const rkey *k);
+
+/* --- iteration --- */
+/* One SCAN step as Redis's dictScan: visits every record in the bucket(s) the cursor
+ * names (both tables while rehashing), calls fn for each (expired ones included: the
+ * caller filters with db_key_alive), returns the next cursor (0 when the scan is over).
+ * Reverse-binary cursor: a key present for the whole scan is returned at least once. */
+unsigned long db_scan(db *d, unsigned long cursor, void (*fn)(void *priv, const rkey *k), void *priv);
+/* Visit every record (rehashing paused meanwhile); fn must not change the db. */
+void db_foreach(db *d, void (*fn)(void *priv, const rkey *k), void *priv);
+/* A random live key, as RANDOMKEY (expired ones sampled are deleted), or NULL. */
+rkey *db_random_key(db *d);
+
+/* --- background work, called from the server's periodic timer --- */
+/* Rehash for up to budget_us microseconds. Returns 1 if rehashing is still under way. */
+int db_rehash_step(db *d, long long budget_us);
+/* Active expiry over all dbs as Redis's activeExpireCycle (slow mode): sample ~20 keys
+ * with a TTL per db per loop, repeat while more than ~10% of the sample was expired,
+ * stop when budget_us is used. Returns the number of keys expired. */
+long long db_active_expire(db **dbs, int ndb, long long budget_us);
+
+#endif
