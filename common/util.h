@@ -19,6 +19,11 @@ int util_str2ll(const char *s, size_t len, long long *out);
 /* Same as util_str2ll for unsigned 64-bit values (no '-'). Returns 1 on success. */
 int util_str2ull(const char *s, size_t len, unsigned long long *out);
 
+/* Redis's own string2ull, which stream ids use: util_str2ll, else libc strtoull
+ * (so it also takes "01", "+1", " 1" and, as Redis does, wraps "-1" only when str2ll
+ * rejects it, e.g. "-18446744073709551615"). Returns 1 on success. */
+int util_strtoull_redis(const char *s, size_t len, unsigned long long *out);
+
 /* Write v in decimal into dst (at least UTIL_LLSTR_SIZE bytes), NUL-terminated.
  * Returns the length without the NUL. */
 int util_ll2str(char *dst, long long v);
