@@ -31,6 +31,8 @@ typedef struct resp_parser {
     resp_slice *argv;     /* valid after resp_parse returned > 0: argc slices */
     long long max_bulk;   /* proto-max-bulk-len */
     const char *err;      /* after -1: Redis's error text, e.g. "Protocol error: invalid bulk length" */
+    size_t scan;          /* where the search for the current line's end resumes (relative) */
+    char errbuf[48];      /* storage for err when it is formatted ("expected '$', got 'x'") */
 } resp_parser;
 
 void resp_parser_init(resp_parser *p, long long max_bulk);
@@ -60,7 +62,8 @@ ssize_t resp_parse(resp_parser *p, char *buf, size_t len);
  * quotes" with \n \r \t \b \a \\ \" \xHH escapes, 'single quotes' with \' only; a closing
  * quote must be followed by a space or the end). line[0..len) is rewritten in place.
  * Fills up to max slices into out. Returns the number of arguments (may exceed max: call
- * again with more room), or -1 for unbalanced quotes. */
+ * again with more room), or -1 for unbalanced quotes; in both of those cases line is left
+ * untouched. Like sdssplitargs on a C string, a NUL byte ends the line. */
 int resp_split_inline(char *line, size_t len, resp_slice *out, int max);
 
 #endif
