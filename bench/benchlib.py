@@ -399,12 +399,17 @@ def bulk_load(port, chunks, timeout=600):
 
 
 def template_chunks(template, start, count, per_chunk=10000):
-    """Chunks for bulk_load from a bytes template with one %d (or %08d) for the index."""
+    """Chunks for bulk_load from a bytes template with one %0Nd for the index (or none: the
+    same command repeated)."""
     i = start
     end = start + count
+    fixed = None if re.search(rb"%0\d+d", template) else template.replace(b"%%", b"%")
     while i < end:
         j = min(end, i + per_chunk)
-        yield b"".join([template % k for k in range(i, j)]), j - i
+        if fixed is not None:
+            yield fixed * (j - i), j - i
+        else:
+            yield b"".join([template % k for k in range(i, j)]), j - i
         i = j
 
 
