@@ -66,10 +66,18 @@ extern struct command conn_commands[];        /* server/cmd_conn.c */
 extern struct command server_commands[];      /* server/cmd_server.c */
 extern struct command multi_commands[];       /* server/multi.c */
 
+/* COMMAND itself (server/commands.c), listed in cmd_server.c's table. */
+void command_command(struct client *c);
+extern struct command command_subcommands[];
+
 /* Find a command by name (case-insensitive); NULL if unknown. */
 command *command_lookup(const char *name, size_t len);
 void commands_init(void);
 size_t commands_count(void);
+/* Visit every command and subcommand (INFO commandstats). */
+void commands_foreach(void (*fn)(void *priv, const struct command *cmd), void *priv);
+/* Stop the event loop and shut down gracefully (SIGTERM, SHUTDOWN). */
+void server_request_shutdown(void);
 
 /* ---- clients ---- */
 
@@ -94,6 +102,8 @@ typedef struct client {
     struct event *ev_read, *ev_write;
     int write_armed;          /* ev_write is pending */
     int read_paused;          /* ev_read removed for backpressure */
+    int blocked;              /* waiting in a blocking command: input is held */
+    void *bstate;             /* blocking state, owned by the blocking command's module */
 
     /* input */
     char *qbuf;               /* query buffer */
@@ -146,8 +156,6 @@ int arg_ld_or_reply(client *c, int i, long double *out);
 /* A copy of argv[i] as a NUL-terminated string (caller frees). */
 char *arg_dup(const client *c, int i);
 
-/* The server calls this after each command: streams use it to serve blocked clients. */
-void server_after_command(client *c);
 
 /* ---- the server ---- */
 

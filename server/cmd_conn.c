@@ -1,0 +1,373 @@
+/* cmd_conn.c: connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH, CLIENT. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/net.h"
+#include "server/server.h"
+
+static void ping_command(client *c) {
+    if (c->argc > 2) { reply_arity_error(c); return; }
+    if (c->argc == 2) reply_bulk(&c->out, c->argv[1].ptr, c->argv[1].len);
+    else reply_simple(&c->out, "PONG");
+}
+
+static void echo_command(client *c) { reply_bulk(&c->out, c->argv[1].ptr, c->argv[1].len); }
+
+static void quit_command(client *c) {
+    reply_ok(&c->out);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+/* Constant-time comparison of a candidate password with the configured one. */
+static int password_matches(const char *p, size_t len) {
+    const char *want = server.cfg.requirepass ? server.cfg.requirepass : "";
+    size_t wlen = strlen(want);
+    unsigned char diff = (unsigned char)(len != wlen);
+    for (size_t i = 0; i < len; i++) diff |= (unsigned char)(p[i] ^ want[i % (wlen ? wlen : 1)]);
+    return diff == 0;
+}
+
+static int requirepass_set(void) { return server.cfg.requirepass && server.cfg.requirepass[0]; }
+
+/* The default user: "default" with requirepass, or nopass (any password) without it. */
+static int authenticate(const resp_slice *user, const resp_slice *pass) {
+    if (!util_eqi(user->ptr, user->len, "default") || user->len != 7) return 0;
+    if (!requirepass_set()) return 1;
+    return password_matches(pass->ptr, pass->len);
+}
+
+static void auth_command(client *c) {
+    if (c->argc > 3) { reply_syntax_error(c); return; }
+    resp_slice def = {(char *)"default", 7};
+    if (c->argc == 2 && !requirepass_set()) {
+        reply_error(&c->out, "AUTH <password> called without any password configured for the default user. "
+                             "Are you sure your configuration is correct?");
+        return;
+    }
+    const resp_slice *user = c->argc == 2 ? &def : &c->argv[1];
+    const resp_slice *pass = c->argc == 2 ? &c->argv[1] : &c->argv[2];
+    if (authenticate(user, pass)) {
+        c->authenticated = 1;
+        reply_ok(&c->out);
+    } else {
+        reply_error(&c->out, "-WRONGPASS invalid username-password pair or user is disabled.");
+    }
+}
+
+/* Validate and set (or clear, with "") the client name; replies on error. */
+static int client_setname_or_reply(client *c, const resp_slice *name) {
+    for (size_t i = 0; i < name->len; i++) {
+        if (name->ptr[i] < '!' || name->ptr[i] > '~') {
+            reply_error(&c->out, "Client names cannot contain spaces, newlines or special characters.");
+            return 0;
+        }
+    }
+    free(c->name);
+    c->name = NULL;
+    if (name->len) {
+        c->name = malloc(name->len + 1);
+        memcpy(c->name, name->ptr, name->len);
+        c->name[name->len] = '\0';
+    }
+    return 1;
+}
+
+static void hello_command(client *c) {
+    long long ver = 0;
+    if (c->argc >= 2) {
+        if (!arg_ll_or_reply_msg(c, 1, &ver, "Protocol version is not an integer or out of range")) return;
+        if (ver < 2 || ver > 3) { reply_error(&c->out, "-NOPROTO unsupported protocol version"); return; }
+    }
+    const resp_slice *user = NULL, *pass = NULL, *name = NULL;
+    for (int j = 2; j < c->argc; j++) {
+        int more = c->argc - 1 - j;
+        if (arg_is(c, j, "auth") && more >= 2) {
+            user = &c->argv[j + 1];
+            pass = &c->argv[j + 2];
+            j += 2;
+        } else if (arg_is(c, j, "setname") && more) {
+            name = &c->argv[++j];
+        } else {
+            reply_errorf(&c->out, "Syntax error in HELLO option '%.*s'", (int)c->argv[j].len, c->argv[j].ptr);
+            return;
+        }
+    }
+    if (user) {
+        if (!authenticate(user, pass)) {
+            reply_error(&c->out, "-WRONGPASS invalid username-password pair or user is disabled.");
+            return;
+        }
+        c->authenticated = 1;
+    }
+    if (!c->authenticated) {
+        reply_error(&c->out, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+                             "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                             "select the RESP protocol version at the same time");
+        return;
+    }
+    if (name && !client_setname_or_reply(c, name)) return;
+    if (ver) {
+        c->resp = (int)ver;
+        c->out.resp = (int)ver;
+    }
+    reply_map(&c->out, 7);
+    reply_bulk_cstr(&c->out, "server");
+    reply_bulk_cstr(&c->out, "redis");
+    reply_bulk_cstr(&c->out, "version");
+    reply_bulk_cstr(&c->out, REDIS_COMPAT_VERSION);
+    reply_bulk_cstr(&c->out, "proto");
+    reply_int(&c->out, c->resp);
+    reply_bulk_cstr(&c->out, "id");
+    reply_int(&c->out, (long long)c->id);
+    reply_bulk_cstr(&c->out, "mode");
+    reply_bulk_cstr(&c->out, "standalone");
+    reply_bulk_cstr(&c->out, "role");
+    reply_bulk_cstr(&c->out, "master");
+    reply_bulk_cstr(&c->out, "modules");
+    reply_array(&c->out, 0);
+}
+
+static void reset_command(client *c) {
+    multi_client_free(c);
+    client_select_db(c, 0);
+    c->resp = 2;
+    c->out.resp = 2;
+    free(c->name);
+    c->name = NULL;
+    c->authenticated = !requirepass_set();
+    c->flags &= ~CLIENT_CLOSE_AFTER_REPLY;
+    reply_simple(&c->out, "RESET");
+}
+
+/* ---- CLIENT ---- */
+
+static void client_id_command(client *c) { reply_int(&c->out, (long long)c->id); }
+
+static void client_getname_command(client *c) {
+    if (c->name) reply_bulk_cstr(&c->out, c->name);
+    else reply_null(&c->out);
+}
+
+static void client_setname_command(client *c) {
+    if (client_setname_or_reply(c, &c->argv[2])) reply_ok(&c->out);
+}
+
+static void client_setinfo_command(client *c) {
+    int is_name = arg_is(c, 2, "lib-name");
+    if (!is_name && !arg_is(c, 2, "lib-ver")) {
+        reply_errorf(&c->out, "Unrecognized option '%.*s'", (int)c->argv[2].len, c->argv[2].ptr);
+        return;
+    }
+    if (c->argc != 4) { reply_arity_error(c); return; }
+    for (size_t i = 0; i < c->argv[3].len; i++) {
+        if (c->argv[3].ptr[i] < '!' || c->argv[3].ptr[i] > '~') {
+            reply_errorf(&c->out, "%s cannot contain spaces, newlines or special characters.", is_name ? "lib-name" : "lib-ver");
+            return;
+        }
+    }
+    char **slot = is_name ? &c->lib_name : &c->lib_ver;
+    free(*slot);
+    *slot = arg_dup(c, 3);
+    reply_ok(&c->out);
+}
+
+/* One CLIENT LIST line, as Redis 7 formats it (without the trailing newline). */
+static int client_info_line(client *c, char *buf, size_t size) {
+    char flags[8];
+    int f = 0;
+    if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
+    if (c->blocked) flags[f++] = 'b';
+    if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
+    if (c->flags & CLIENT_UNIX) flags[f++] = 'U';
+    if (!f) flags[f++] = 'N';
+    flags[f] = '\0';
+    const char *events = c->write_armed ? (c->read_paused ? "w" : "rw") : (c->read_paused ? "" : "r");
+    size_t omem = reply_pending(&c->out);
+    long long now = server.mstime_cached;
+    return snprintf(buf, size,
+                    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
+                    "multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+                    "tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+                    (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+                    (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, db_id(c->db),
+                    (c->flags & CLIENT_MULTI) ? c->mcount : -1, c->qlen, c->qcap - c->qlen, c->qcap, c->qpeak,
+                    c->out.used - c->out.sent, c->out.head ? 1 : 0, omem,
+                    sizeof(*c) + c->qcap + c->out.chunk_bytes, events,
+                    c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp, c->lib_name ? c->lib_name : "",
+                    c->lib_ver ? c->lib_ver : "");
+}
+
+static void client_info_command(client *c) {
+    char line[1024];
+    int n = client_info_line(c, line, sizeof(line) - 1);
+    line[n++] = '\n';
+    reply_verbatim(&c->out, line, (size_t)n, "txt");
+}
+
+static void client_list_command(client *c) {
+    int want_ids = 0;
+    if (c->argc > 2) {
+        if (arg_is(c, 2, "type") && c->argc == 4) {
+            if (!arg_is(c, 3, "normal") && !arg_is(c, 3, "master") && !arg_is(c, 3, "replica") &&
+                !arg_is(c, 3, "slave") && !arg_is(c, 3, "pubsub")) {
+                reply_errorf(&c->out, "Unknown client type '%.*s'", (int)c->argv[3].len, c->argv[3].ptr);
+                return;
+            }
+            if (!arg_is(c, 3, "normal")) { reply_verbatim(&c->out, "", 0, "txt"); return; }
+        } else if (arg_is(c, 2, "id") && c->argc >= 4) {
+            for (int i = 3; i < c->argc; i++) {
+                long long id;
+                if (!util_str2ll(c->argv[i].ptr, c->argv[i].len, &id) || id <= 0) {
+                    reply_error(&c->out, "Invalid client ID");
+                    return;
+                }
+            }
+            want_ids = 1;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    size_t cap = 4096, len = 0;
+    char *text = malloc(cap);
+    /* Oldest first, as Redis lists them. */
+    client *last = server.clients;
+    while (last && last->next) last = last->next;
+    for (client *o = last; o; o = o->prev) {
+        if (want_ids) {
+            int match = 0;
+            for (int i = 3; i < c->argc && !match; i++) {
+                long long id;
+                util_str2ll(c->argv[i].ptr, c->argv[i].len, &id);
+                match = (unsigned long long)id == o->id;
+            }
+            if (!match) continue;
+        }
+        if (cap - len < 1024) text = realloc(text, cap *= 2);
+        len += (size_t)client_info_line(o, text + len, cap - len - 1);
+        text[len++] = '\n';
+    }
+    reply_verbatim(&c->out, text, len, "txt");
+    free(text);
+}
+
+static void client_kill_one(client *c, client *victim) {
+    if (victim == c) c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    else client_close_async(victim);
+}
+
+static void client_kill_command(client *c) {
+    if (c->argc == 3) {   /* old form: CLIENT KILL addr:port */
+        for (client *o = server.clients; o; o = o->next) {
+            if (strlen(o->addr) == c->argv[2].len && !memcmp(o->addr, c->argv[2].ptr, c->argv[2].len)) {
+                client_kill_one(c, o);
+                reply_ok(&c->out);
+                return;
+            }
+        }
+        reply_error(&c->out, "No such client");
+        return;
+    }
+    if (c->argc % 2 == 0) { reply_syntax_error(c); return; }
+    long long id = 0;
+    const resp_slice *addr = NULL, *laddr = NULL;
+    int skipme = 1, type_normal = 1;
+    for (int i = 2; i < c->argc; i += 2) {
+        if (arg_is(c, i, "id")) {
+            if (!util_str2ll(c->argv[i + 1].ptr, c->argv[i + 1].len, &id) || id <= 0) {
+                reply_error(&c->out, "client-id should be greater than 0");
+                return;
+            }
+        } else if (arg_is(c, i, "addr")) {
+            addr = &c->argv[i + 1];
+        } else if (arg_is(c, i, "laddr")) {
+            laddr = &c->argv[i + 1];
+        } else if (arg_is(c, i, "skipme")) {
+            if (arg_is(c, i + 1, "yes")) skipme = 1;
+            else if (arg_is(c, i + 1, "no")) skipme = 0;
+            else { reply_syntax_error(c); return; }
+        } else if (arg_is(c, i, "type")) {
+            if (arg_is(c, i + 1, "normal")) type_normal = 1;
+            else if (arg_is(c, i + 1, "master") || arg_is(c, i + 1, "replica") || arg_is(c, i + 1, "slave") ||
+                     arg_is(c, i + 1, "pubsub")) type_normal = 0;
+            else {
+                reply_errorf(&c->out, "Unknown client type '%.*s'", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
+                return;
+            }
+        } else if (arg_is(c, i, "user")) {
+            if (!arg_is(c, i + 1, "default")) {
+                reply_errorf(&c->out, "No such user '%.*s'", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
+                return;
+            }
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    long long killed = 0;
+    client *next;
+    for (client *o = server.clients; o; o = next) {
+        next = o->next;
+        if (!type_normal) break;
+        if (id && o->id != (unsigned long long)id) continue;
+        if (addr && (strlen(o->addr) != addr->len || memcmp(o->addr, addr->ptr, addr->len))) continue;
+        if (laddr && (strlen(o->laddr) != laddr->len || memcmp(o->laddr, laddr->ptr, laddr->len))) continue;
+        if (o == c && skipme) continue;
+        client_kill_one(c, o);
+        killed++;
+    }
+    reply_int(&c->out, killed);
+}
+
+static void client_help_command(client *c) {
+    static const char *lines[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+        "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> ...]",
+        "    Return information about client connections.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>",
+        "    Set client meta attr.",
+        "HELP",
+        "    Print this help.",
+    };
+    size_t n = sizeof(lines) / sizeof(lines[0]);
+    reply_array(&c->out, (long)n);
+    for (size_t i = 0; i < n; i++) reply_simple(&c->out, lines[i]);
+}
+
+#define CF (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+static struct command client_subcommands[] = {
+    {"id", client_id_command, 2, CF, 0, 0, 0, "connection", "Returns the unique client ID of the connection.", "5.0.0", NULL, NULL, NULL, 0, 0},
+    {"getname", client_getname_command, 2, CF, 0, 0, 0, "connection", "Returns the name of the connection.", "2.6.9", NULL, NULL, NULL, 0, 0},
+    {"setname", client_setname_command, 3, CF, 0, 0, 0, "connection", "Sets the connection name.", "2.6.9", NULL, NULL, NULL, 0, 0},
+    {"setinfo", client_setinfo_command, -4, CF, 0, 0, 0, "connection", "Sets information specific to the client or connection.", "7.2.0", NULL, NULL, NULL, 0, 0},
+    {"info", client_info_command, 2, CF, 0, 0, 0, "connection", "Returns information about the connection.", "6.2.0", NULL, NULL, NULL, 0, 0},
+    {"list", client_list_command, -2, CF | CMD_ADMIN, 0, 0, 0, "connection", "Lists open connections.", "2.4.0", NULL, NULL, NULL, 0, 0},
+    {"kill", client_kill_command, -3, CF | CMD_ADMIN, 0, 0, 0, "connection", "Terminates open connections.", "2.4.0", NULL, NULL, NULL, 0, 0},
+    {"help", client_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "connection", "Returns helpful text about the different subcommands.", "5.0.0", NULL, NULL, NULL, 0, 0},
+    {0},
+};
+
+struct command conn_commands[] = {
+    {"ping", ping_command, -1, CMD_FAST, 0, 0, 0, "connection", "Returns the server's liveliness response.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"echo", echo_command, 2, CMD_FAST, 0, 0, 0, "connection", "Returns the given string.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"quit", quit_command, -1, CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH, 0, 0, 0, "connection", "Closes the connection.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"reset", reset_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0, "connection", "Resets the connection.", "6.2.0", NULL, NULL, NULL, 0, 0},
+    {"hello", hello_command, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0, "connection", "Handshakes with the Redis server.", "6.0.0", NULL, NULL, NULL, 0, 0},
+    {"auth", auth_command, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0, "connection", "Authenticates the connection.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"client", NULL, -2, 0, 0, 0, 0, "connection", "A container for client connection commands.", "2.4.0", client_subcommands, NULL, NULL, 0, 0},
+    {0},
+};

@@ -1,0 +1,239 @@
+/* cmd_server.c: server commands: INFO, TIME, SHUTDOWN, LASTSAVE, and the COMMAND and
+ * CONFIG containers (their subcommands live in commands.c and config.c). */
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "server/config.h"
+#include "server/server.h"
+
+/* A growable text buffer for INFO. */
+typedef struct text {
+    char *p;
+    size_t len, cap;
+} text;
+
+static void text_printf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_printf(text *t, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        t->cap = t->cap * 2 + (size_t)(n > 0 ? n : 0) + 256;
+        t->p = realloc(t->p, t->cap);
+    }
+}
+
+static size_t rss_bytes(void) {
+    long pages = 0, rss = 0;
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (fp) {
+        if (fscanf(fp, "%ld %ld", &pages, &rss) != 2) rss = 0;
+        fclose(fp);
+    }
+    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void human_bytes(char *buf, size_t size, double n) {
+    const char *units = "BKMGTP";
+    int u = 0;
+    while (n >= 1024 && u < 5) { n /= 1024; u++; }
+    if (u == 0) snprintf(buf, size, "%.0fB", n);
+    else snprintf(buf, size, "%.2f%c", n, units[u]);
+}
+
+static void info_server(text *t) {
+    struct utsname un;
+    uname(&un);
+    long long uptime = (server.mstime_cached - server.start_ms) / 1000;
+    text_printf(t,
+                "# Server\r\nredis_version:%s\r\nrespite_version:%s\r\nredis_git_sha1:00000000\r\n"
+                "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\n"
+                "arch_bits:%d\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:libevent\r\n"
+                "gcc_version:%d.%d.%d\r\nprocess_id:%d\r\nprocess_supervised:no\r\nrun_id:%s\r\ntcp_port:%d\r\n"
+                "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\nhz:%d\r\n"
+                "configured_hz:%d\r\nexecutable:%s\r\nconfig_file:%s\r\n",
+                REDIS_COMPAT_VERSION, RESPITE_VERSION, un.sysname, un.release, un.machine, (int)sizeof(long) * 8,
+#ifdef __GNUC__
+                __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+#else
+                0, 0, 0,
+#endif
+                server.pid, (const char *)server.run_id, server.cfg.port, util_ustime(), uptime, uptime / 86400,
+                server.cfg.hz, server.cfg.hz, server.executable ? server.executable : "",
+                server.configfile ? server.configfile : "");
+}
+
+static void info_clients(text *t) {
+    int blocked = 0;
+    size_t maxin = 0, maxout = 0;
+    for (client *c = server.clients; c; c = c->next) {
+        if (c->blocked) blocked++;
+        if (c->qcap > maxin) maxin = c->qcap;
+        if (reply_pending(&c->out) > maxout) maxout = reply_pending(&c->out);
+    }
+    text_printf(t,
+                "# Clients\r\nconnected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
+                "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n"
+                "blocked_clients:%d\r\ntracking_clients:0\r\nclients_in_timeout_table:%d\r\n",
+                server.nclients, server.cfg.maxclients, maxin, maxout, blocked, blocked);
+}
+
+static void info_memory(text *t) {
+    struct mallinfo2 mi = mallinfo2();
+    size_t used = mi.uordblks + mi.hblkhd;
+    size_t rss = rss_bytes();
+    size_t dataset = 0;
+    for (int i = 0; i < server.dbnum; i++) dataset += db_memory(server.dbs[i]);
+    char h_used[32], h_rss[32], h_max[32];
+    human_bytes(h_used, sizeof(h_used), (double)used);
+    human_bytes(h_rss, sizeof(h_rss), (double)rss);
+    human_bytes(h_max, sizeof(h_max), (double)server.cfg.maxmemory);
+    text_printf(t,
+                "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+                "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_dataset:%zu\r\n"
+                "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
+                "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n",
+                used, h_used, rss, h_rss, used, dataset, server.cfg.maxmemory, h_max,
+                server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "noeviction",
+                used ? (double)rss / (double)used : 0.0);
+}
+
+static void info_persistence(text *t) {
+    text_printf(t,
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
+                "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
+                "aof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
+                server.start_ms / 1000);
+}
+
+static void info_stats(text *t) {
+    text_printf(t,
+                "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
+                "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
+                "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:0\r\nkeyspace_hits:%lld\r\n"
+                "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n",
+                server.stat_numconnections, server.stat_numcommands, server.instantaneous_ops,
+                server.stat_net_input_bytes, server.stat_net_output_bytes, server.stat_rejected_conn,
+                storage_stat.expired_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses);
+}
+
+static void info_replication(text *t) {
+    text_printf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n");
+}
+
+static void info_cpu(text *t) {
+    struct rusage self;
+    getrusage(RUSAGE_SELF, &self);
+    text_printf(t, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n", (long)self.ru_stime.tv_sec,
+                (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
+}
+
+static void commandstat_line(void *priv, const command *cmd) {
+    text *t = priv;
+    if (cmd->calls)
+        text_printf(t, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=0,failed_calls=0\r\n",
+                    cmd->fullname, cmd->calls, cmd->usec, (double)cmd->usec / (double)cmd->calls);
+}
+
+static void info_commandstats(text *t) {
+    text_printf(t, "# Commandstats\r\n");
+    commands_foreach(commandstat_line, t);
+}
+
+static void info_keyspace(text *t) {
+    text_printf(t, "# Keyspace\r\n");
+    for (int i = 0; i < server.dbnum; i++) {
+        size_t keys = db_size(server.dbs[i]);
+        if (!keys) continue;
+        text_printf(t, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i, keys, db_expires_size(server.dbs[i]),
+                    db_avg_ttl(server.dbs[i]));
+    }
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(text *t);
+    int in_default;
+} info_sections[] = {
+    {"server", info_server, 1},           {"clients", info_clients, 1},
+    {"memory", info_memory, 1},           {"persistence", info_persistence, 1},
+    {"stats", info_stats, 1},             {"replication", info_replication, 1},
+    {"cpu", info_cpu, 1},                 {"commandstats", info_commandstats, 0},
+    {"keyspace", info_keyspace, 1},
+};
+#define NSECTIONS (sizeof(info_sections) / sizeof(info_sections[0]))
+
+static void info_command(client *c) {
+    int want[NSECTIONS] = {0};
+    if (c->argc == 1) {
+        for (size_t i = 0; i < NSECTIONS; i++) want[i] = info_sections[i].in_default;
+    }
+    for (int a = 1; a < c->argc; a++) {
+        if (arg_is(c, a, "all") || arg_is(c, a, "everything")) {
+            for (size_t i = 0; i < NSECTIONS; i++) want[i] = 1;
+        } else if (arg_is(c, a, "default")) {
+            for (size_t i = 0; i < NSECTIONS; i++) want[i] |= info_sections[i].in_default;
+        } else {
+            for (size_t i = 0; i < NSECTIONS; i++)
+                if (arg_is(c, a, info_sections[i].name)) want[i] = 1;
+        }
+    }
+    text t = {malloc(4096), 0, 4096};
+    for (size_t i = 0; i < NSECTIONS; i++) {
+        if (!want[i]) continue;
+        if (t.len) text_printf(&t, "\r\n");
+        info_sections[i].fn(&t);
+    }
+    reply_verbatim(&c->out, t.p, t.len, "txt");
+    free(t.p);
+}
+
+static void time_command(client *c) {
+    long long us = util_ustime();
+    reply_array(&c->out, 2);
+    reply_bulk_ll(&c->out, us / 1000000);
+    reply_bulk_ll(&c->out, us % 1000000);
+}
+
+static void lastsave_command(client *c) { reply_int(&c->out, server.start_ms / 1000); }
+
+static void shutdown_command(client *c) {
+    for (int i = 1; i < c->argc; i++) {
+        if (!arg_is(c, i, "nosave") && !arg_is(c, i, "save") && !arg_is(c, i, "now") && !arg_is(c, i, "force") &&
+            !arg_is(c, i, "abort")) {
+            reply_syntax_error(c);
+            return;
+        }
+        if (arg_is(c, i, "abort")) {
+            reply_error(&c->out, "No shutdown in progress.");
+            return;
+        }
+    }
+    log_warning("User requested shutdown...");
+    server.shutdown_asap = 1;
+    server_request_shutdown();
+    /* Redis sends no reply on success: the connection just closes. */
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+#define SF (CMD_LOADING | CMD_STALE)
+struct command server_commands[] = {
+    {"info", info_command, -1, SF, 0, 0, 0, "server", "Returns information and statistics about the server.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"time", time_command, 1, SF | CMD_FAST, 0, 0, 0, "server", "Returns the server time.", "2.6.0", NULL, NULL, NULL, 0, 0},
+    {"lastsave", lastsave_command, 1, SF | CMD_FAST, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_NOSCRIPT | SF | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"command", command_command, -1, SF, 0, 0, 0, "server", "Returns detailed information about all commands.", "2.8.13", command_subcommands, NULL, NULL, 0, 0},
+    {"config", NULL, -2, 0, 0, 0, 0, "server", "A container for server configuration commands.", "2.0.0", config_subcommands, NULL, NULL, 0, 0},
+    {0},
+};

@@ -1,0 +1,17 @@
+/* config.h: settings in redis.conf syntax, from a file, from --flags, and through
+ * CONFIG GET/SET at run time. One table describes every setting. */
+#ifndef RESPITE_CONFIG_H
+#define RESPITE_CONFIG_H
+
+#include "server/server.h"
+
+/* Fill server.cfg with defaults. */
+void config_init(void);
+/* Apply a config file then command-line flags as redis-server does
+ * (`respite-server [file] [--name value ...]`). On error prints Redis-style fatal
+ * message to stderr and returns 0. */
+int config_load(int argc, char **argv);
+
+extern struct command config_subcommands[];
+
+#endif

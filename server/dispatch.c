@@ -1,0 +1,90 @@
+/* dispatch.c: from a parsed argv to a handler: command lookup (with container
+ * subcommands), the central arity check with Redis's text, authentication, MULTI
+ * queueing, then the call. Rejections inside MULTI mark the transaction dirty so EXEC
+ * answers EXECABORT, as Redis does. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/net.h"
+#include "server/server.h"
+
+void multi_queue_command(client *c);   /* server/multi.c */
+int multi_passthrough(const command *cmd);
+
+/* An error that rejects the command before it runs: inside MULTI it also dooms EXEC. */
+static void reject(client *c, const char *msg) {
+    if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
+    reply_error(&c->out, msg);
+}
+
+static void reject_unknown(client *c) {
+    char args[160];
+    size_t o = 0;
+    args[0] = '\0';
+    for (int i = 1; i < c->argc && o < 128; i++) {
+        int room = 128 - (int)o;
+        int w = snprintf(args + o, sizeof(args) - o, "'%.*s' ", (int)(c->argv[i].len < (size_t)room ? c->argv[i].len : (size_t)room),
+                         c->argv[i].ptr);
+        if (w < 0) break;
+        o += (size_t)w;
+        if (o >= sizeof(args)) o = sizeof(args) - 1;
+    }
+    char msg[512];
+    int nl = (int)(c->argv[0].len < 128 ? c->argv[0].len : 128);
+    snprintf(msg, sizeof(msg), "unknown command '%.*s', with args beginning with: %s", nl, c->argv[0].ptr, args);
+    reject(c, msg);
+}
+
+void call_command(client *c, command *cmd) {
+    c->cmd = cmd;
+    cmd->proc(c);
+    cmd->calls++;
+    c->lastcmd = cmd;
+    server.stat_numcommands++;
+}
+
+void process_command(client *c) {
+    storage_now_ms = util_mstime();
+    c->last_interaction_ms = storage_now_ms;
+    command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
+    if (!cmd) { c->cmd = NULL; reject_unknown(c); return; }
+    if (cmd->subcommands && c->argc >= 2) {
+        command *sub = NULL;
+        for (command *s = (command *)cmd->subcommands; s->name; s++) {
+            if (util_eqi(c->argv[1].ptr, c->argv[1].len, s->name)) { sub = s; break; }
+        }
+        if (!sub) {
+            char up[64];
+            size_t n = strlen(cmd->name) < sizeof(up) - 1 ? strlen(cmd->name) : sizeof(up) - 1;
+            for (size_t i = 0; i < n; i++) up[i] = (char)toupper((unsigned char)c->argv[0].ptr[i]);
+            up[n] = '\0';
+            char msg[256];
+            int al = (int)(c->argv[1].len < 128 ? c->argv[1].len : 128);
+            snprintf(msg, sizeof(msg), "unknown subcommand '%.*s'. Try %s HELP.", al, c->argv[1].ptr, up);
+            c->cmd = NULL;
+            reject(c, msg);
+            return;
+        }
+        cmd = sub;
+    }
+    c->cmd = cmd;
+    if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "wrong number of arguments for '%s' command", cmd->fullname);
+        reject(c, msg);
+        return;
+    }
+    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
+        reject(c, "-NOAUTH Authentication required.");
+        return;
+    }
+    if (c->flags & CLIENT_MULTI) {
+        if (cmd->flags & CMD_NO_MULTI) { reject(c, "Command not allowed inside a transaction"); return; }
+        if (!multi_passthrough(cmd->parent ? cmd->parent : cmd)) {
+            multi_queue_command(c);
+            return;
+        }
+    }
+    call_command(c, cmd);
+}

@@ -1,0 +1,176 @@
+/* main.c: start-up and shut-down of respite-server, and the periodic timer.
+ * Start-up: settings (defaults, config file, --flags), the fd limit, the databases,
+ * the command table, the listeners, the timer and signal events; then the loop.
+ * The timer runs hz times a second: cached clock, active expiry under a CPU budget,
+ * incremental rehashing, idle-client timeouts, the ops/sec sample.
+ * SIGTERM/SIGINT (or SHUTDOWN) end the loop after the current callback; clients are
+ * then closed and everything freed in reverse order. */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "server/config.h"
+#include "server/net.h"
+#include "server/server.h"
+
+server_state server;
+
+static struct event *timer_event, *sigterm_event, *sigint_event;
+
+int client_select_db(client *c, int id) {
+    if (id < 0 || id >= server.dbnum) return 0;
+    c->db = server.dbs[id];
+    return 1;
+}
+
+void server_request_shutdown(void) {
+    server.shutdown_asap = 1;
+    event_base_loopbreak(server.base);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg) {
+    (void)what;
+    (void)arg;
+    log_warning("Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    server_request_shutdown();
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    server.mstime_cached = util_mstime();
+    storage_now_ms = server.mstime_cached;
+
+    /* Active expiry: at most 25% of one CPU over a second, as Redis's slow cycle, scaled
+     * by active-expire-effort. */
+    long long budget = 1000000LL * (25 + 2 * (server.cfg.active_expire_effort - 1)) / 100 / server.cfg.hz;
+    db_active_expire(server.dbs, server.dbnum, budget);
+    if (server.cfg.activerehashing)
+        for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
+    net_close_idle_clients();
+
+    long long dt = server.mstime_cached - server.ops_sample_time;
+    if (dt >= 1000 || server.ops_sample_time == 0) {
+        if (server.ops_sample_time)
+            server.instantaneous_ops = (server.stat_numcommands - server.ops_sample_count) * 1000 / dt;
+        server.ops_sample_time = server.mstime_cached;
+        server.ops_sample_count = server.stat_numcommands;
+    }
+
+    struct timeval tv = {0, 1000000 / server.cfg.hz};
+    evtimer_add(timer_event, &tv);
+}
+
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    rlim_t want = (rlim_t)server.cfg.maxclients + 32;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) return;
+    rlim_t target = want;
+    if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max) target = rl.rlim_max;
+    rl.rlim_cur = target;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && target >= want) return;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    int maxclients = rl.rlim_cur > 32 ? (int)(rl.rlim_cur - 32) : 1;
+    log_warning("You requested maxclients of %d requiring at least %lu max file descriptors. "
+                "maxclients has been reduced to %d to compensate for the low ulimit.",
+                server.cfg.maxclients, (unsigned long)want, maxclients);
+    server.cfg.maxclients = maxclients;
+}
+
+static void seed_randomness(void) {
+    uint8_t seed[16 + 20];
+    int fd = open("/dev/urandom", O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, seed, sizeof(seed)) : -1;
+    if (fd >= 0) close(fd);
+    if (n != (ssize_t)sizeof(seed)) {
+        long long t = util_ustime() ^ (long long)getpid() << 20;
+        for (size_t i = 0; i < sizeof(seed); i++) seed[i] = (uint8_t)(t >> (8 * (i % 8))) ^ (uint8_t)(i * 131);
+    }
+    util_hash_seed(seed);
+    srandom((unsigned)(seed[0] | seed[1] << 8 | seed[2] << 16 | (unsigned)seed[3] << 24));
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 20; i++) {
+        server.run_id[2 * i] = (uint8_t)hex[seed[16 + i] >> 4];
+        server.run_id[2 * i + 1] = (uint8_t)hex[seed[16 + i] & 15];
+    }
+    server.run_id[40] = 0;
+}
+
+static void shutdown_cleanup(void) {
+    net_close_listeners();
+    while (server.clients) client_free(server.clients);
+    for (int i = 0; i < server.dbnum; i++) db_destroy(server.dbs[i]);
+    free(server.dbs);
+    event_free(timer_event);
+    event_free(sigterm_event);
+    event_free(sigint_event);
+    event_base_free(server.base);
+    if (server.cfg.pidfile && server.cfg.pidfile[0]) unlink(server.cfg.pidfile);
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+        printf("respite-server v=%s (Redis %s compatible)\n", RESPITE_VERSION, REDIS_COMPAT_VERSION);
+        return 0;
+    }
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("Usage: respite-server [/path/to/respite.conf] [--setting value ...]\n"
+               "Examples:\n  respite-server --port 7777\n  respite-server /etc/respite.conf --loglevel verbose\n");
+        return 0;
+    }
+    config_init();
+    if (!config_load(argc, argv)) return 1;
+    server.executable = realpath(argv[0], NULL);
+    server.pid = (int)getpid();
+    server.start_ms = server.mstime_cached = util_mstime();
+    storage_now_ms = server.start_ms;
+    signal(SIGPIPE, SIG_IGN);
+    seed_randomness();
+    raise_fd_limit();
+
+    server.base = event_base_new();
+    if (!server.base) {
+        fprintf(stderr, "Could not initialise the event loop\n");
+        return 1;
+    }
+    server.dbnum = server.cfg.databases;
+    server.dbs = calloc((size_t)server.dbnum, sizeof(db *));
+    for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
+    commands_init();
+    multi_init();
+
+    if (!net_listen()) {
+        shutdown_cleanup();
+        return 1;
+    }
+    if (server.cfg.pidfile && server.cfg.pidfile[0]) {
+        FILE *fp = fopen(server.cfg.pidfile, "w");
+        if (fp) {
+            fprintf(fp, "%d\n", server.pid);
+            fclose(fp);
+        }
+    }
+    timer_event = evtimer_new(server.base, timer_cb, NULL);
+    struct timeval tv = {0, 1000000 / server.cfg.hz};
+    evtimer_add(timer_event, &tv);
+    sigterm_event = evsignal_new(server.base, SIGTERM, signal_cb, NULL);
+    sigint_event = evsignal_new(server.base, SIGINT, signal_cb, NULL);
+    event_add(sigterm_event, NULL);
+    event_add(sigint_event, NULL);
+
+    log_notice("respite %s (Redis %s compatible) started, pid=%d, port=%d", RESPITE_VERSION, REDIS_COMPAT_VERSION,
+               server.pid, server.cfg.port);
+    log_notice("Ready to accept connections");
+    event_base_dispatch(server.base);
+
+    log_warning("respite is now ready to exit, bye bye...");
+    shutdown_cleanup();
+    return 0;
+}

@@ -1,0 +1,393 @@
+/* net.c: connections on the libevent loop. Each client has a plain read event and a
+ * write event (armed only while output is pending). A read appends to the client's query
+ * buffer, every complete command in it is parsed in place and executed, the consumed
+ * prefix is dropped once per batch, and the batch's replies go out in one writev.
+ *
+ * Backpressure: while a client's unsent output is over OUT_HIGH_WATER, its remaining
+ * commands wait in the query buffer and its read event is removed; the write event
+ * resumes it once the output drops below OUT_LOW_WATER. So a client that never reads
+ * costs bounded memory and never stalls the loop (sockets are non-blocking).
+ *
+ * Clients are freed only from their own callbacks or from the timer, never while a
+ * command of theirs runs: elsewhere, CLIENT_CLOSE_ASAP plus event_active defers it. */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "server/net.h"
+#include "server/server.h"
+
+#define QBUF_MIN (16 * 1024)
+#define OUT_HIGH_WATER (4 * 1024 * 1024)
+#define OUT_LOW_WATER (1 * 1024 * 1024)
+#define MAX_ACCEPTS_PER_CALL 1000
+
+static void client_read_cb(evutil_socket_t fd, short what, void *arg);
+static void client_write_cb(evutil_socket_t fd, short what, void *arg);
+
+/* ---- output ---- */
+
+/* Write as much pending output as the socket takes. Returns -1 on a write error. */
+static int client_write(client *c) {
+    while (reply_pending(&c->out)) {
+        struct iovec iov[IOV_MAX < 128 ? IOV_MAX : 128];
+        int n = reply_iov(&c->out, iov, (int)(sizeof(iov) / sizeof(iov[0])));
+        size_t want = 0;
+        for (int i = 0; i < n; i++) want += iov[i].iov_len;
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+            if (errno == EINTR) continue;
+            log_verbose("Error writing to client: %s", strerror(errno));
+            return -1;
+        }
+        reply_consume(&c->out, (size_t)w);
+        server.stat_net_output_bytes += w;
+        if ((size_t)w < want) return 0;
+    }
+    return 0;
+}
+
+static void client_arm_write(client *c, int on) {
+    if (on && !c->write_armed) {
+        event_add(c->ev_write, NULL);
+        c->write_armed = 1;
+    } else if (!on && c->write_armed) {
+        event_del(c->ev_write);
+        c->write_armed = 0;
+    }
+}
+
+static void client_pause_read(client *c, int pause) {
+    if (pause && !c->read_paused) {
+        event_del(c->ev_read);
+        c->read_paused = 1;
+    } else if (!pause && c->read_paused) {
+        event_add(c->ev_read, NULL);
+        c->read_paused = 0;
+    }
+}
+
+/* After a batch: send what we can, arm the write event for the rest, close if asked.
+ * Returns 0 if the client was freed. */
+static int client_after_batch(client *c) {
+    if (c->flags & CLIENT_CLOSE_ASAP) { client_free(c); return 0; }
+    if (client_write(c) < 0) { client_free(c); return 0; }
+    size_t pending = reply_pending(&c->out);
+    if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) { client_free(c); return 0; }
+    client_arm_write(c, pending > 0);
+    if (pending > OUT_HIGH_WATER) client_pause_read(c, 1);
+    return 1;
+}
+
+void client_close_async(client *c) {
+    c->flags |= CLIENT_CLOSE_ASAP;
+    event_active(c->ev_write, EV_WRITE, 1);
+}
+
+/* ---- input ---- */
+
+static void reply_protocol_error(client *c) {
+    log_verbose("Protocol error (%s) from client: id=%llu addr=%s", c->parser.err, (unsigned long long)c->id, c->addr);
+    reply_error(&c->out, c->parser.err);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+/* Parse and run every complete command in the query buffer (unless output backpressure
+ * or a close stops it), then drop the consumed prefix. */
+static void client_process_input(client *c) {
+    size_t start = 0;
+    while (start < c->qlen) {
+        if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) { start = c->qlen; break; }
+        if (reply_pending(&c->out) > OUT_HIGH_WATER) break;
+        ssize_t n = resp_parse(&c->parser, c->qbuf + start, c->qlen - start);
+        if (n == 0) break;
+        if (n < 0) {
+            reply_protocol_error(c);
+            start = c->qlen;
+            break;
+        }
+        if (c->parser.argc > 0) {
+            c->argc = c->parser.argc;
+            c->argv = c->parser.argv;
+            process_command(c);
+            c->argc = 0;
+            c->argv = NULL;
+        }
+        start += (size_t)n;
+        resp_parser_reset(&c->parser);
+    }
+    if (start) {
+        memmove(c->qbuf, c->qbuf + start, c->qlen - start);
+        c->qlen -= start;
+    }
+}
+
+static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
+    client *c = arg;
+    if (c->qcap - c->qlen < QBUF_MIN) {
+        size_t ncap = c->qcap ? c->qcap * 2 : QBUF_MIN;
+        while (ncap - c->qlen < QBUF_MIN) ncap *= 2;
+        c->qbuf = realloc(c->qbuf, ncap);
+        c->qcap = ncap;
+    }
+    ssize_t n = read(fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+        if (n == 0) log_verbose("Client closed connection id=%llu addr=%s", (unsigned long long)c->id, c->addr);
+        else log_verbose("Reading from client: %s", strerror(errno));
+        client_free(c);
+        return;
+    }
+    c->qlen += (size_t)n;
+    if (c->qlen > c->qpeak) c->qpeak = c->qlen;
+    server.stat_net_input_bytes += n;
+    c->last_interaction_ms = server.mstime_cached;
+    if ((long long)c->qlen > server.cfg.client_query_buffer_limit) {
+        log_warning("Closing client that reached max query buffer length: id=%llu addr=%s (qbuf initial bytes: ...)",
+                    (unsigned long long)c->id, c->addr);
+        client_free(c);
+        return;
+    }
+    client_process_input(c);
+    if (!client_after_batch(c)) return;
+    /* Give back a query buffer that grew for one big command. */
+    if (c->qlen == 0 && c->qcap > 4 * QBUF_MIN) {
+        free(c->qbuf);
+        c->qbuf = NULL;
+        c->qcap = 0;
+    }
+}
+
+static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    client *c = arg;
+    if (c->flags & CLIENT_CLOSE_ASAP) { client_free(c); return; }
+    if (client_write(c) < 0) { client_free(c); return; }
+    size_t pending = reply_pending(&c->out);
+    if (!pending) {
+        if (c->flags & CLIENT_CLOSE_AFTER_REPLY) { client_free(c); return; }
+        client_arm_write(c, 0);
+    }
+    if (c->read_paused && pending < OUT_LOW_WATER) {
+        client_pause_read(c, 0);
+        client_process_input(c);   /* commands that waited for the output to drain */
+        client_after_batch(c);
+    }
+}
+
+/* ---- connections ---- */
+
+static client *client_create(int fd, int is_unix) {
+    client *c = calloc(1, sizeof(*c));
+    c->id = ++server.next_client_id;
+    c->fd = fd;
+    if (is_unix) c->flags |= CLIENT_UNIX;
+    c->resp = 2;
+    reply_init(&c->out);
+    resp_parser_init(&c->parser, server.cfg.proto_max_bulk_len);
+    c->db = server.dbs[0];
+    c->authenticated = !(server.cfg.requirepass && server.cfg.requirepass[0]);
+    c->ctime_ms = c->last_interaction_ms = server.mstime_cached;
+    c->ev_read = event_new(server.base, fd, EV_READ | EV_PERSIST, client_read_cb, c);
+    c->ev_write = event_new(server.base, fd, EV_WRITE | EV_PERSIST, client_write_cb, c);
+    event_add(c->ev_read, NULL);
+    c->next = server.clients;
+    if (server.clients) server.clients->prev = c;
+    server.clients = c;
+    server.nclients++;
+    server.stat_numconnections++;
+
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (is_unix) {
+        snprintf(c->addr, sizeof(c->addr), "%s:0", server.cfg.unixsocket);
+        snprintf(c->laddr, sizeof(c->laddr), "%s:0", server.cfg.unixsocket);
+    } else {
+        if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) net_format_addr(&ss, c->addr, sizeof(c->addr));
+        len = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) net_format_addr(&ss, c->laddr, sizeof(c->laddr));
+    }
+    return c;
+}
+
+void client_free(client *c) {
+    if (c->prev) c->prev->next = c->next;
+    else server.clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    server.nclients--;
+    if (client_free_hook) client_free_hook(c);
+    multi_client_free(c);
+    event_free(c->ev_read);
+    event_free(c->ev_write);
+    close(c->fd);
+    resp_parser_free(&c->parser);
+    reply_free(&c->out);
+    free(c->qbuf);
+    free(c->name);
+    free(c->lib_name);
+    free(c->lib_ver);
+    free(c);
+}
+
+void (*client_free_hook)(client *c);
+
+void net_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size) {
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+        port = ntohs(s->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s->sin6_port);
+    }
+    snprintf(buf, size, "%s:%d", ip, port);
+}
+
+static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
+    (void)what;
+    int is_unix = arg != NULL;
+    for (int i = 0; i < MAX_ACCEPTS_PER_CALL; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                log_warning("Accepting client connection: %s", strerror(errno));
+            return;
+        }
+        if (!is_unix) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            if (server.cfg.tcp_keepalive > 0) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        }
+        if (server.nclients >= server.cfg.maxclients) {
+            static const char err[] = "-ERR max number of clients reached\r\n";
+            if (write(fd, err, sizeof(err) - 1) < 0) { /* best effort, as Redis */ }
+            close(fd);
+            server.stat_rejected_conn++;
+            continue;
+        }
+        client *c = client_create(fd, is_unix);
+        log_verbose("Accepted %s", c->addr);
+    }
+}
+
+static int listen_fd_count;
+static struct event *listen_events[32];
+
+static int listen_on(const char *addr, int port, int optional) {
+    struct addrinfo hints = {0}, *res, *ai;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    const char *host = strcmp(addr, "*") == 0 ? "0.0.0.0" : strcmp(addr, "::*") == 0 ? "::" : addr;
+    int rv = getaddrinfo(host, portstr, &hints, &res);
+    if (rv != 0) {
+        log_warning("Could not create server TCP listening socket %s:%d: %s", addr, port, gai_strerror(rv));
+        return optional;
+    }
+    int ok = 0;
+    for (ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, server.cfg.tcp_backlog) < 0) {
+            if (!optional) log_warning("Could not create server TCP listening socket %s:%d: bind: %s", addr, port, strerror(errno));
+            close(fd);
+            continue;
+        }
+        if (listen_fd_count < 32) {
+            listen_events[listen_fd_count] = event_new(server.base, fd, EV_READ | EV_PERSIST, accept_cb, NULL);
+            event_add(listen_events[listen_fd_count++], NULL);
+        }
+        ok = 1;
+    }
+    freeaddrinfo(res);
+    return ok || optional;
+}
+
+int net_listen(void) {
+    if (server.cfg.port != 0) {
+        char *copy = strdup(server.cfg.bind);
+        char *save = NULL;
+        int any = 0;
+        for (char *a = strtok_r(copy, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+            int optional = a[0] == '-';
+            if (!listen_on(optional ? a + 1 : a, server.cfg.port, optional)) {
+                free(copy);
+                return 0;
+            }
+            any = 1;
+        }
+        free(copy);
+        if (!any || listen_fd_count == 0) {
+            log_warning("Failed listening on port %d (tcp), aborting.", server.cfg.port);
+            return 0;
+        }
+    }
+    if (server.cfg.unixsocket && server.cfg.unixsocket[0]) {
+        struct sockaddr_un sa = {0};
+        sa.sun_family = AF_UNIX;
+        if (strlen(server.cfg.unixsocket) >= sizeof(sa.sun_path)) {
+            log_warning("Unix socket path too long: %s", server.cfg.unixsocket);
+            return 0;
+        }
+        strcpy(sa.sun_path, server.cfg.unixsocket);
+        unlink(server.cfg.unixsocket);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, server.cfg.tcp_backlog) < 0) {
+            log_warning("Failed opening Unix socket: %s", strerror(errno));
+            if (fd >= 0) close(fd);
+            return 0;
+        }
+        if (server.cfg.unixsocketperm) chmod(server.cfg.unixsocket, (mode_t)server.cfg.unixsocketperm);
+        listen_events[listen_fd_count] = event_new(server.base, fd, EV_READ | EV_PERSIST, accept_cb, (void *)1);
+        event_add(listen_events[listen_fd_count++], NULL);
+    }
+    return 1;
+}
+
+void net_close_listeners(void) {
+    for (int i = 0; i < listen_fd_count; i++) {
+        close(event_get_fd(listen_events[i]));
+        event_free(listen_events[i]);
+    }
+    listen_fd_count = 0;
+    if (server.cfg.unixsocket && server.cfg.unixsocket[0]) unlink(server.cfg.unixsocket);
+}
+
+/* Close clients idle for longer than `timeout` seconds (from the timer). */
+void net_close_idle_clients(void) {
+    if (server.cfg.timeout <= 0) return;
+    long long limit = (long long)server.cfg.timeout * 1000;
+    client *next;
+    for (client *c = server.clients; c; c = next) {
+        next = c->next;
+        if (c->blocked) continue;
+        if (server.mstime_cached - c->last_interaction_ms > limit) {
+            log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
+            client_free(c);
+        }
+    }
+}
