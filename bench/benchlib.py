@@ -349,6 +349,14 @@ def bulk_load(port, chunks, timeout=600):
                     break
                 buf = buf[pos:] + data
                 pos = 0
+                if (pending_bulk is None and b"$" not in buf and b"-" not in buf
+                        and b"*" not in buf):
+                    # Fast path: only one-line replies (+OK, :N): count lines.
+                    end = buf.rfind(b"\r\n")
+                    if end >= 0:
+                        state["replies"] += buf.count(b"\r\n", 0, end + 2)
+                        pos = end + 2
+                    continue
                 while True:
                     if pending_bulk is not None:
                         if len(buf) - pos < pending_bulk + 2:
