@@ -38,7 +38,7 @@ static const config_def configs[] = {
     {"maxclients", CFG_INT, OFF(maxclients), 1, 1000000, "10000", 1, NULL},
     {"timeout", CFG_INT, OFF(timeout), 0, 2147483647, "0", 1, NULL},
     {"tcp-keepalive", CFG_INT, OFF(tcp_keepalive), 0, 2147483647, "300", 1, NULL},
-    {"hz", CFG_INT, OFF(hz), 1, 500, "10", 1, NULL},
+    {"hz", CFG_INT, OFF(hz), 0, 2147483647, "10", 1, NULL},   /* clamped to 1..500 when used */
     {"databases", CFG_INT, OFF(databases), 1, 1000000, "16", 0, NULL},
     {"logfile", CFG_STR, OFF(logfile), 0, 0, "", 0, NULL},
     {"loglevel", CFG_ENUM, OFF(loglevel), 0, 0, "notice", 1, loglevels},

@@ -41,6 +41,9 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     server_request_shutdown();
 }
 
+/* The effective timer frequency: hz clamped to 1..500, as Redis does. */
+static int effective_hz(void) { return server.cfg.hz < 1 ? 1 : server.cfg.hz > 500 ? 500 : server.cfg.hz; }
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -50,7 +53,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
 
     /* Active expiry: at most 25% of one CPU over a second, as Redis's slow cycle, scaled
      * by active-expire-effort. */
-    long long budget = 1000000LL * (25 + 2 * (server.cfg.active_expire_effort - 1)) / 100 / server.cfg.hz;
+    long long budget = 1000000LL * (25 + 2 * (server.cfg.active_expire_effort - 1)) / 100 / effective_hz();
     db_active_expire(server.dbs, server.dbnum, budget);
     if (server.cfg.activerehashing)
         for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
@@ -64,7 +67,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
         server.ops_sample_count = server.stat_numcommands;
     }
 
-    struct timeval tv = {0, 1000000 / server.cfg.hz};
+    struct timeval tv = {0, 1000000 / effective_hz()};
     evtimer_add(timer_event, &tv);
 }
 
@@ -158,7 +161,7 @@ int main(int argc, char **argv) {
         }
     }
     timer_event = evtimer_new(server.base, timer_cb, NULL);
-    struct timeval tv = {0, 1000000 / server.cfg.hz};
+    struct timeval tv = {0, 1000000 / effective_hz()};
     evtimer_add(timer_event, &tv);
     sigterm_event = evsignal_new(server.base, SIGTERM, signal_cb, NULL);
     sigint_event = evsignal_new(server.base, SIGINT, signal_cb, NULL);
