@@ -1,0 +1,341 @@
+#!/usr/bin/python3
+"""test_aggregator.py: the hotel-price aggregator (examples/aggregator) end to end, with
+real processes: a cache server ($RESPITE_SERVER, else redis-server), mock suppliers
+(0.1 s, 1 s, 3 s) and several aggregator processes sharing the cache.
+
+Checks: one supplier request per search whatever the number of clients and aggregators;
+the first replies come before the slowest supplier answers; every client ends with the
+same, sorted, correctly merged result; a repeated search within the TTL asks no
+supplier; failing and timing-out suppliers end as "failed"/"timeout"; a lease whose owner
+died is retaken; the aggregators survive the cache server's death (degraded answers) and
+reconnect when it is back. Prints "N passed, M failed" last."""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+import http.client
+
+SRC = os.environ.get("RESPITE_SOURCE_DIR") or os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(SRC, "examples", "aggregator"))
+from harness import Cluster, http_get, http_json, resp_command, wait_until  # noqa: E402
+
+FAST, MEDIUM, SLOW = 100, 1000, 3000
+CLIENTS = 200
+
+
+def query(dest, checkin="2027-03-10", checkout="2027-03-13", guests=2, **extra):
+    q = {"destination": dest, "checkin": checkin, "checkout": checkout, "guests": guests}
+    q.update(extra)
+    return "/api/hotels?" + urllib.parse.urlencode(q)
+
+
+def search_key(dest, checkin="2027-03-10", checkout="2027-03-13", guests=2):
+    return "%s|%s|%s|%d" % (dest, checkin, checkout, guests)
+
+
+def supplier_count(sup, key):
+    return http_json(sup.url + "/stats")[1]["searches"].get(key, 0)
+
+
+def poll_until_complete(base, path, timeout=15.0):
+    def done():
+        status, body = http_json(base + path)
+        assert status == 200, (status, body)
+        return body if body["is_completed"] else None
+    return wait_until(done, timeout, "search %s at %s to complete" % (path, base), 0.05)
+
+
+def expected_result(suppliers, dest):
+    """The merge computed independently: each supplier asked directly, cheapest offer per
+    hotel (ties to the supplier listed first), sorted by price then id."""
+    best = {}
+    for rank, sup in enumerate(suppliers):
+        status, body = http_get(sup.url + "/search?" + urllib.parse.urlencode(
+            {"destination": dest, "checkin": "2027-03-10", "checkout": "2027-03-13",
+             "guests": 2}), timeout=10)
+        assert status == 200
+        for line in body.decode().splitlines():
+            hid, price, name = line.split("\t")
+            cand = (int(price), rank, hid, name, sup.sname)
+            if hid not in best or cand[:2] < best[hid][:2]:
+                best[hid] = cand
+    rows = sorted(best.values(), key=lambda c: (c[0], c[2]))
+    return [{"id": c[2], "name": c[3], "price_cents": c[0], "supplier": c[4]} for c in rows]
+
+
+def strip(hotels):
+    return [{k: h[k] for k in ("id", "name", "price_cents", "supplier")} for h in hotels]
+
+
+def is_sorted(hotels):
+    keys = [(h["price_cents"], h["id"]) for h in hotels]
+    return keys == sorted(keys)
+
+
+class Env:
+    pass
+
+
+def setup():
+    e = Env()
+    e.c = Cluster()
+    e.cache = e.c.start_cache()
+    e.fast = e.c.start_supplier("fast", FAST)
+    e.medium = e.c.start_supplier("medium", MEDIUM)
+    e.slow = e.c.start_supplier("slow", SLOW)
+    e.sups = [e.fast, e.medium, e.slow]
+    e.conf = e.c.write_config("main", e.cache.port, [(s.sname, s.url) for s in e.sups],
+                              timeout_ms=5000, claim_margin_ms=1000)
+    e.a = e.c.start_aggregator("a", e.conf)
+    e.b = e.c.start_aggregator("b", e.conf)
+    e.lease_ms = 5000 + 1000
+    for agg in (e.a, e.b):
+        wait_until(lambda: http_json(agg.url + "/api/status")[1]["cache"] == "connected", 10,
+                   "aggregator connected to the cache")
+    return e
+
+
+def test_bad_parameters(e):
+    bad = [
+        {"checkin": "2027-03-10", "checkout": "2027-03-12"},
+        {"destination": "  ", "checkin": "2027-03-10", "checkout": "2027-03-12"},
+        {"destination": "Oslo", "checkin": "2027-02-30", "checkout": "2027-03-02"},
+        {"destination": "Oslo", "checkin": "10/03/2027", "checkout": "2027-03-12"},
+        {"destination": "Oslo", "checkin": "2027-03-10", "checkout": "2027-03-10"},
+        {"destination": "Oslo", "checkin": "2027-03-10", "checkout": "2027-03-12", "guests": 0},
+        {"destination": "Oslo", "checkin": "2027-03-10", "checkout": "2027-03-12", "guests": "x"},
+        {"destination": "Oslo", "checkin": "2027-03-10", "checkout": "2027-03-12", "limit": -1},
+        {"destination": "Oslo|x", "checkin": "2027-03-10", "checkout": "2027-03-12"},
+    ]
+    for q in bad:
+        status, body = http_json(e.a.url + "/api/hotels?" + urllib.parse.urlencode(q))
+        assert status == 400, (q, status, body)
+        assert isinstance(body.get("error"), str) and body["error"], body
+    assert http_get(e.a.url + "/nope")[0] == 404
+    for s in e.sups:
+        assert http_json(s.url + "/stats")[1]["requests"] == 0, "a bad request reached a supplier"
+
+
+def client_poll(base, path, start_evt, t0, out, idx):
+    """One polling client: a keep-alive connection, polls every 100 ms until complete."""
+    host, port = base.replace("http://", "").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    replies = []
+    start_evt.wait()
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            body = json.loads(r.read())
+            replies.append((time.monotonic() - t0[0], r.status, body))
+            if body.get("is_completed"):
+                break
+            time.sleep(0.1)
+    except Exception as ex:  # recorded, checked by the caller
+        replies.append((time.monotonic() - t0[0], 0, {"exception": repr(ex)}))
+    finally:
+        conn.close()
+    out[idx] = replies
+
+
+def test_concurrent_clients_one_fanout(e):
+    dest = "Lisbon"
+    path = query(dest)
+    out = [None] * CLIENTS
+    start = threading.Event()
+    t0 = [0.0]
+    threads = [threading.Thread(target=client_poll,
+                                args=((e.a if i % 2 == 0 else e.b).url, path, start, t0, out, i))
+               for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    t0[0] = time.monotonic()
+    start.set()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads), "clients still running"
+
+    key = search_key("lisbon")
+    for s in e.sups:
+        assert supplier_count(s, key) == 1, (s.sname, http_json(s.url + "/stats")[1])
+
+    firsts = []
+    finals = []
+    for i, replies in enumerate(out):
+        assert replies, "client %d got no reply" % i
+        for t, status, body in replies:
+            assert status == 200, (i, status, body)
+            assert is_sorted(body["hotels"]), (i, body)
+            ok = {n for n, st in body["suppliers"].items() if st == "ok"}
+            assert {h["supplier"] for h in body["hotels"]} <= ok, body
+        firsts.append(replies[0])
+        finals.append(replies[-1][2])
+    slowest_answer = SLOW / 1000.0
+    for t, status, body in firsts:
+        assert t < slowest_answer, "a first reply took %.2fs" % t
+        assert body["suppliers"]["slow"] == "pending" and not body["is_completed"], body
+    earliest = min(firsts, key=lambda r: r[0])
+    assert {h["supplier"] for h in earliest[2]["hotels"]} <= {"fast"}, earliest
+    assert all(f["is_completed"] for f in finals), "a client never saw the search complete"
+    assert all(f == finals[0] for f in finals), "clients ended with different results"
+    final = finals[0]
+    assert final["suppliers"] == {"fast": "ok", "medium": "ok", "slow": "ok"}, final
+    assert not final["degraded"]
+    assert strip(final["hotels"]) == expected_result(e.sups, "lisbon"), "merge is wrong"
+    print("    first reply after %.3fs (%d hotels), median first reply %.3fs, %d polls"
+          % (earliest[0], len(earliest[2]["hotels"]), sorted(f[0] for f in firsts)[len(firsts) // 2],
+             sum(len(r) for r in out)))
+    e.lisbon_final = final
+
+
+def test_repeat_within_ttl_is_cached(e):
+    key = search_key("lisbon")
+    before = [supplier_count(s, key) for s in e.sups]
+    for agg in (e.a, e.b):
+        for dest in ("Lisbon", "  LISBON ", "lisbon"):
+            status, body = http_json(agg.url + query(dest))
+            assert status == 200 and body["is_completed"], body
+            assert body == e.lisbon_final, "a repeated search shows other prices"
+    status, body = http_json(e.a.url + query("Lisbon", limit=3))
+    assert status == 200 and body["hotels"] == e.lisbon_final["hotels"][:3], body
+    assert body["hotel_count"] == len(e.lisbon_final["hotels"])
+    assert [supplier_count(s, key) for s in e.sups] == before, "a cached search reached a supplier"
+
+
+def test_failing_and_timing_out_suppliers(e):
+    broken = e.c.start_supplier("broken", 50, fail_rate=1.0)
+    hanging = e.c.start_supplier("hanging", 10000)
+    down_port = resp_free_port()
+    conf = e.c.write_config("faulty", e.cache.port, [
+        ("fast", e.fast.url), ("broken", broken.url), ("hanging", hanging.url, 1000),
+        ("down", "http://127.0.0.1:%d" % down_port)], timeout_ms=5000)
+    agg = e.c.start_aggregator("faulty", conf)
+    wait_until(lambda: http_json(agg.url + "/api/status")[1]["cache"] == "connected", 10, "cache")
+    t = time.monotonic()
+    final = poll_until_complete(agg.url, query("Vienna"), 10)
+    took = time.monotonic() - t
+    assert final["suppliers"] == {"fast": "ok", "broken": "failed", "hanging": "timeout",
+                                  "down": "failed"}, final
+    assert final["hotels"] and all(h["supplier"] == "fast" for h in final["hotels"]), final
+    assert 0.9 <= took < 4, "the 1 s supplier timeout took %.2fs" % took
+    assert supplier_count(broken, search_key("vienna")) == 1
+    assert supplier_count(hanging, search_key("vienna")) == 1
+
+
+def resp_free_port():
+    from harness import free_port
+    return free_port()
+
+
+def test_dead_owner_lease_is_retaken(e):
+    d = e.c.start_aggregator("doomed", e.conf)
+    wait_until(lambda: http_json(d.url + "/api/status")[1]["cache"] == "connected", 10, "cache")
+    dest = "Krakow"
+    key = search_key("krakow")
+    status, body = http_json(d.url + query(dest))
+    assert status == 200 and not body["is_completed"], body
+    cache_key = next(k for k in resp_command(e.cache.port, "KEYS", "agg:*|2:lease")
+                     if b"krakow" in k)
+    owner = resp_command(e.cache.port, "GET", cache_key).decode()
+    assert owner.endswith(":%d" % d.port), owner
+    wait_until(lambda: http_json(d.url + query(dest))[1]["suppliers"]["fast"] == "ok", 5,
+               "the fast supplier's answer")
+    d.kill(signal.SIGKILL)
+    t = time.monotonic()
+    # Until the lease expires the other aggregators serve what the dead owner cached.
+    status, body = http_json(e.b.url + query(dest))
+    assert status == 200 and body["suppliers"]["fast"] == "ok" and not body["is_completed"]
+    final = poll_until_complete(e.b.url, query(dest), e.lease_ms / 1000.0 + SLOW / 1000.0 + 5)
+    took = time.monotonic() - t
+    owner2 = resp_command(e.cache.port, "GET", cache_key).decode()
+    assert owner2.endswith(":%d" % e.b.port), owner2
+    assert final["suppliers"] == {"fast": "ok", "medium": "ok", "slow": "ok"}, final
+    assert supplier_count(e.fast, key) == 1, "the answered supplier was asked again"
+    assert supplier_count(e.slow, key) == 2
+    assert took >= 2.0, "the lease was retaken before it expired (%.2fs)" % took
+    print("    lease retaken and search completed %.2fs after the owner died" % took)
+
+
+def test_cache_server_death_and_return(e):
+    dest = "Madrid"
+    status, body = http_json(e.a.url + query(dest))
+    assert status == 200 and not body["degraded"], body
+    wait_until(lambda: http_json(e.a.url + query(dest))[1]["suppliers"]["fast"] == "ok", 5,
+               "the fast supplier's answer")
+    port = e.cache.port
+    e.cache.kill(signal.SIGKILL)
+    for agg in (e.a, e.b):
+        wait_until(lambda: http_json(agg.url + "/api/status")[1]["cache"] == "disconnected",
+                   5, "the aggregator to notice the cache is gone")
+    # The owner keeps serving its in-memory search; the other process asks the suppliers.
+    status, body = http_json(e.a.url + query(dest))
+    assert status == 200 and body["degraded"] and body["suppliers"]["fast"] == "ok", body
+    for agg in (e.a, e.b):
+        final = poll_until_complete(agg.url, query(dest), 10)
+        assert final["degraded"] and final["suppliers"] == {
+            "fast": "ok", "medium": "ok", "slow": "ok"}, final
+        assert is_sorted(final["hotels"]) and final["hotels"]
+    status, body = http_json(e.b.url + query("Porto"))
+    assert status == 200 and body["degraded"], body
+    assert e.a.alive() and e.b.alive(), "an aggregator died with the cache"
+
+    e.cache = e.c.start_cache(port)
+    for agg in (e.a, e.b):
+        wait_until(lambda: http_json(agg.url + "/api/status")[1]["cache"] == "connected", 10,
+                   "the aggregator to reconnect")
+    status, body = http_json(e.b.url + query("Seville"))
+    assert status == 200 and not body["degraded"], body
+    final = poll_until_complete(e.a.url, query("Seville"), 10)
+    assert not final["degraded"]
+    assert any(b"seville" in k for k in resp_command(port, "KEYS", "agg:*")), "nothing cached"
+    st = http_json(e.a.url + "/api/status")[1]
+    assert st["cache_disconnects"] >= 1 and st["cache_connects"] >= 2, st
+
+
+TESTS = [
+    test_bad_parameters,
+    test_concurrent_clients_one_fanout,
+    test_repeat_within_ttl_is_cached,
+    test_failing_and_timing_out_suppliers,
+    test_dead_owner_lease_is_retaken,
+    test_cache_server_death_and_return,
+]
+
+
+def main():
+    passed = failed = 0
+    e = None
+    try:
+        e = setup()
+        for t in TESTS:
+            start = time.monotonic()
+            try:
+                t(e)
+                passed += 1
+                print("PASS %s (%.1fs)" % (t.__name__, time.monotonic() - start), flush=True)
+            except Exception:
+                failed += 1
+                print("FAIL %s" % t.__name__, flush=True)
+                traceback.print_exc()
+                for p in e.c.procs:
+                    if p.name.startswith("aggregator"):
+                        print("--- %s log tail:\n%s" % (p.name, p.tail(15)))
+    except Exception:
+        failed += 1
+        print("FAIL setup")
+        traceback.print_exc()
+    finally:
+        if e is not None:
+            e.c.close()
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 and passed == len(TESTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
