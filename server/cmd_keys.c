@@ -293,7 +293,9 @@ static void scan_visit(void *priv, const rkey *k)
     st->visited++;
     if (st->use_pat && !util_stringmatch(st->pat, st->patlen, key, klen, 0)) return;
     if (!db_key_alive(st->d, k)) {
+        /* Reclaimed after the scan; Redis's TYPE filter sees it as "none" then. */
         name_list_add(&st->expired, key, klen);
+        if (st->type && util_eqi(st->type, st->typelen, "none")) name_list_add(&st->keys, key, klen);
         return;
     }
     if (st->type && !util_eqi(st->type, st->typelen, type_name(rkey_type(k)))) return;
