@@ -107,6 +107,7 @@ def resolve_servers(args):
         if not respite:
             log("cannot benchmark: respite did not build (pass --respite PATH for a prebuilt one)")
             sys.exit(2)
+    respite, redis = os.path.abspath(respite), os.path.abspath(redis)
     for p in (respite, redis):
         if not os.access(p, os.X_OK):
             log("not an executable: %s" % p)
@@ -175,8 +176,13 @@ class Server:
                         return True
                 except (OSError, RespError):
                     time.sleep(0.05)
+            try:
+                with open(os.path.join(self.workdir, "server.log"), errors="replace") as f:
+                    tail = f.read()[-1500:]
+            except OSError:
+                tail = ""
             self.stop()
-        log("%s did not start; log: %s" % (self.name, os.path.join(self.workdir, "server.log")))
+        log("%s (%s) did not start; its output ends:\n%s" % (self.name, self.binary, tail))
         return False
 
     @property
