@@ -87,4 +87,5 @@ void process_command(client *c) {
         }
     }
     call_command(c, cmd);
+    if (blocking_active()) blocking_handle_ready();
 }

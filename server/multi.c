@@ -1,130 +1,54 @@
 /* multi.c: MULTI/EXEC/DISCARD and optimistic locking with WATCH/UNWATCH.
  *
  * Queued commands keep private copies of their arguments (the query buffer moves on).
- * WATCH registers (db, key) -> clients in a small chained hash; storage calls
- * db_touch_hook on every change to a key, and the hook marks every watcher
- * CLIENT_DIRTY_CAS, so EXEC replies with a null array. The hook is installed only
- * while someone watches, so the write path pays nothing otherwise. */
+ * WATCH registers (db, key) -> clients in a keyindex; storage calls db_touch_hook on
+ * every change to a key, and the hook marks every watcher CLIENT_DIRTY_CAS, so EXEC
+ * replies with a null array. The hook is installed only while someone watches or
+ * blocks, so the write path pays nothing otherwise. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/keyindex.h"
 #include "server/server.h"
 
-typedef struct watch_entry {
-    struct watch_entry *next;
-    int dbid;
-    client **clients;
-    int n, cap;
-    size_t klen;
-    char key[];
-} watch_entry;
+static keyindex watchers;   /* (db, key) -> clients watching it */
 
-typedef struct watched_key {
-    struct watched_key *next;
-    watch_entry *e;
-} watched_key;
-
-static watch_entry **wtable;
-static size_t wsize, wcount;   /* buckets (power of two), entries */
-
-static size_t wbucket(int dbid, const char *key, size_t klen) {
-    return (util_hash(key, klen) ^ (uint64_t)dbid * 0x9E3779B97F4A7C15ULL) & (wsize - 1);
-}
-
-static void watch_hook_update(void) { db_touch_hook = wcount ? multi_touch : NULL; }
-
-static void wtable_grow(void) {
-    size_t nsize = wsize ? wsize * 2 : 64;
-    watch_entry **nt = calloc(nsize, sizeof(*nt));
-    for (size_t i = 0; i < wsize; i++) {
-        watch_entry *e = wtable[i], *next;
-        for (; e; e = next) {
-            next = e->next;
-            size_t b = (util_hash(e->key, e->klen) ^ (uint64_t)e->dbid * 0x9E3779B97F4A7C15ULL) & (nsize - 1);
-            e->next = nt[b];
-            nt[b] = e;
-        }
-    }
-    free(wtable);
-    wtable = nt;
-    wsize = nsize;
-}
-
-static watch_entry *wfind(int dbid, const char *key, size_t klen) {
-    if (!wsize) return NULL;
-    for (watch_entry *e = wtable[wbucket(dbid, key, klen)]; e; e = e->next)
-        if (e->dbid == dbid && e->klen == klen && !memcmp(e->key, key, klen)) return e;
-    return NULL;
-}
-
-static void mark_dirty(watch_entry *e) {
-    for (int i = 0; i < e->n; i++) e->clients[i]->flags |= CLIENT_DIRTY_CAS;
+static void mark_dirty(void *priv, kindex_entry *e) {
+    (void)priv;
+    for (kindex_node *n = e->head; n; n = n->next) n->c->flags |= CLIENT_DIRTY_CAS;
 }
 
 void multi_touch(int dbid, const char *key, size_t klen) {
-    if (!wcount) return;
-    if (key) {
-        watch_entry *e = wfind(dbid, key, klen);
-        if (e) mark_dirty(e);
+    if (!watchers.count) return;
+    if (!key) {
+        keyindex_foreach_db(&watchers, dbid, mark_dirty, NULL);
         return;
     }
-    for (size_t i = 0; i < wsize; i++)
-        for (watch_entry *e = wtable[i]; e; e = e->next)
-            if (e->dbid == dbid) mark_dirty(e);
+    kindex_entry *e = keyindex_find(&watchers, dbid, key, klen);
+    if (e) mark_dirty(NULL, e);
 }
+
+int multi_watching(void) { return watchers.count != 0; }
 
 static void watch_key(client *c, const char *key, size_t klen) {
     int dbid = db_id(c->db);
-    for (watched_key *w = c->watched; w; w = w->next)
-        if (w->e->dbid == dbid && w->e->klen == klen && !memcmp(w->e->key, key, klen)) return;
-    watch_entry *e = wfind(dbid, key, klen);
-    if (!e) {
-        if (wcount >= wsize) wtable_grow();
-        e = calloc(1, sizeof(*e) + klen);
-        e->dbid = dbid;
-        e->klen = klen;
-        memcpy(e->key, key, klen);
-        size_t b = wbucket(dbid, key, klen);
-        e->next = wtable[b];
-        wtable[b] = e;
-        wcount++;
-    }
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 2;
-        e->clients = realloc(e->clients, sizeof(*e->clients) * (size_t)e->cap);
-    }
-    e->clients[e->n++] = c;
-    watched_key *w = malloc(sizeof(*w));
-    w->e = e;
-    w->next = c->watched;
-    c->watched = w;
-    watch_hook_update();
+    for (kindex_node *w = c->watched; w; w = w->cnext)
+        if (w->entry->dbid == dbid && w->entry->klen == klen && !memcmp(w->entry->key, key, klen)) return;
+    kindex_node *n = keyindex_add(&watchers, dbid, key, klen, c);
+    n->cnext = c->watched;
+    c->watched = n;
+    server_update_touch_hook();
 }
 
 static void unwatch_all(client *c) {
-    watched_key *w = c->watched, *next;
+    kindex_node *w = c->watched, *next;
     for (; w; w = next) {
-        next = w->next;
-        watch_entry *e = w->e;
-        for (int i = 0; i < e->n; i++) {
-            if (e->clients[i] == c) {
-                e->clients[i] = e->clients[--e->n];
-                break;
-            }
-        }
-        if (e->n == 0) {
-            watch_entry **pp = &wtable[wbucket(e->dbid, e->key, e->klen)];
-            while (*pp != e) pp = &(*pp)->next;
-            *pp = e->next;
-            free(e->clients);
-            free(e);
-            wcount--;
-        }
-        free(w);
+        next = w->cnext;
+        keyindex_remove(&watchers, w);
     }
     c->watched = NULL;
     c->flags &= ~CLIENT_DIRTY_CAS;
-    watch_hook_update();
+    server_update_touch_hook();
 }
 
 static void discard_transaction(client *c) {
@@ -138,7 +62,7 @@ static void discard_transaction(client *c) {
 
 void multi_client_free(client *c) { discard_transaction(c); }
 
-void multi_init(void) { db_touch_hook = NULL; }
+void multi_init(void) {}
 
 /* Commands that run at once even inside MULTI. */
 int multi_passthrough(const command *cmd) {
@@ -189,11 +113,11 @@ static void discard_command(client *c) {
 
 /* Has a watched key expired since it was watched? Redis aborts EXEC then too. */
 static int watched_key_expired(client *c) {
-    for (watched_key *w = c->watched; w; w = w->next) {
+    for (kindex_node *w = c->watched; w; w = w->cnext) {
         db *d = NULL;
         for (int i = 0; i < server.dbnum; i++)
-            if (db_id(server.dbs[i]) == w->e->dbid) d = server.dbs[i];
-        if (d) db_lookup_write(d, w->e->key, w->e->klen);   /* lazily expires: the hook marks us */
+            if (db_id(server.dbs[i]) == w->entry->dbid) d = server.dbs[i];
+        if (d) db_lookup_write(d, w->entry->key, w->entry->klen);   /* lazily expires: the hook marks us */
     }
     return (c->flags & CLIENT_DIRTY_CAS) != 0;
 }

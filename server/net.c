@@ -110,7 +110,7 @@ static void reply_protocol_error(client *c) {
  * or a close stops it), then drop the consumed prefix. */
 static void client_process_input(client *c) {
     size_t start = 0;
-    while (start < c->qlen) {
+    while (start < c->qlen && !c->blocked) {
         if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) { start = c->qlen; break; }
         if (reply_pending(&c->out) > OUT_HIGH_WATER) break;
         ssize_t n = resp_parse(&c->parser, c->qbuf + start, c->qlen - start);
@@ -136,9 +136,20 @@ static void client_process_input(client *c) {
     }
 }
 
+void client_resume(client *c) {
+    c->resume_pending = 1;
+    event_active(c->ev_read, EV_READ, 1);
+}
+
 static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     client *c = arg;
+    if (c->resume_pending) {   /* activated by client_resume: no read, just carry on */
+        c->resume_pending = 0;
+        client_process_input(c);
+        client_after_batch(c);
+        return;
+    }
     if (c->qcap - c->qlen < QBUF_MIN) {
         size_t ncap = c->qcap ? c->qcap * 2 : QBUF_MIN;
         while (ncap - c->qlen < QBUF_MIN) ncap *= 2;
@@ -231,7 +242,7 @@ void client_free(client *c) {
     else server.clients = c->next;
     if (c->next) c->next->prev = c->prev;
     server.nclients--;
-    if (client_free_hook) client_free_hook(c);
+    blocking_client_free(c);
     multi_client_free(c);
     event_free(c->ev_read);
     event_free(c->ev_write);
@@ -244,8 +255,6 @@ void client_free(client *c) {
     free(c->lib_ver);
     free(c);
 }
-
-void (*client_free_hook)(client *c);
 
 void net_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size) {
     char ip[INET6_ADDRSTRLEN] = "?";

@@ -15,9 +15,10 @@ void net_close_idle_clients(void);
 void net_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
 /* Close a client from outside its own callbacks (CLIENT KILL, limits). */
 void client_close_async(struct client *c);
+/* Continue with a client's pending input and output after it was unblocked (deferred
+ * to its read callback, so no command runs inside another). */
+void client_resume(struct client *c);
 /* Run the parsed command in c->argc/argv (server/dispatch.c). */
 void process_command(struct client *c);
-/* Called as a client is freed, for modules keeping per-client state (blocking). */
-extern void (*client_free_hook)(struct client *c);
 
 #endif

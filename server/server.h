@@ -103,6 +103,7 @@ typedef struct client {
     int write_armed;          /* ev_write is pending */
     int read_paused;          /* ev_read removed for backpressure */
     int blocked;              /* waiting in a blocking command: input is held */
+    int resume_pending;       /* client_resume activated the read callback */
     void *bstate;             /* blocking state, owned by the blocking command's module */
 
     /* input */
@@ -132,7 +133,7 @@ typedef struct client {
     /* MULTI/EXEC */
     multi_cmd *mstate;
     int mcount, mcap;
-    struct watched_key *watched;  /* list of keys this client WATCHes */
+    struct kindex_node *watched;  /* keys this client WATCHes (linked by cnext) */
 
     struct client *prev, *next;   /* all clients */
 } client;
@@ -237,5 +238,26 @@ int client_select_db(client *c, int id);
 void multi_init(void);
 void multi_client_free(client *c);   /* discard queued commands and unwatch */
 void multi_touch(int dbid, const char *key, size_t klen);
+int multi_watching(void);
+
+/* Blocking commands (server/blocking.c). */
+/* Block c on keys (in c's db) until one of them changes or timeout_ms (absolute, 0 =
+ * forever) passes. The current argv is copied; when a key changes, the command is run
+ * again from the copy: if it replies, the client is unblocked; if it calls
+ * block_for_keys again, it keeps waiting in its place. On timeout the client gets a
+ * null array. Inside EXEC nothing blocks: the null array is sent at once. */
+void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms);
+/* Is c being re-run because a key it waits on changed? */
+int blocking_is_retry(const client *c);
+void blocking_touch(int dbid, const char *key, size_t klen);
+int blocking_active(void);
+/* Serve the clients whose keys changed (after each command). */
+void blocking_handle_ready(void);
+void blocking_client_free(client *c);
+int blocking_count(void);
+/* Install or remove storage's db_touch_hook as WATCH/blocking need it. */
+void server_update_touch_hook(void);
+/* The db_touch_hook: WATCH invalidation and waking blocked clients. */
+void server_touch_key(int dbid, const char *key, size_t klen);
 
 #endif

@@ -1,0 +1,193 @@
+/* blocking.c: clients blocked on keys (XREAD/XREADGROUP BLOCK).
+ *
+ * A blocked client keeps a private copy of its command and sits, in arrival order, in
+ * the list of every key it waits on (a keyindex). Any change to such a key — storage
+ * reports every one through db_touch_hook — queues the key as ready; after the command
+ * that changed it, blocking_handle_ready re-runs each waiting client's command in FIFO
+ * order. A command that finds data replies and its client is unblocked; one that still
+ * finds nothing calls block_for_keys again and keeps its place. So the first blocked is
+ * served first, in the same loop turn as the write that satisfied it, and deleting the
+ * key (or a group) gives the waiting command the chance to reply its own error.
+ *
+ * Timeouts are per-client libevent timers (a min-heap): idle blocked clients cost no
+ * CPU. While blocked, a client's further pipelined input waits in its query buffer; on
+ * unblocking the client's read callback is activated to continue with it. */
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/keyindex.h"
+#include "server/net.h"
+#include "server/server.h"
+
+typedef struct blocked_state {
+    int argc;
+    resp_slice *argv;          /* private copy of the blocking command */
+    command *cmd;
+    db *db;
+    kindex_node *nodes;        /* one per key, linked by cnext */
+    struct event *timer;       /* NULL when blocking forever */
+    int retry;                 /* re-running the command now */
+    int reblocked;             /* the re-run asked to keep waiting */
+} blocked_state;
+
+static keyindex waiting;       /* (db, key) -> blocked clients, FIFO */
+static kindex_entry *ready_head, *ready_tail;   /* keys changed since the last service */
+static int nblocked;
+
+int blocking_count(void) { return nblocked; }
+int blocking_active(void) { return nblocked != 0; }
+int blocking_is_retry(const client *c) { return c->bstate && ((blocked_state *)c->bstate)->retry; }
+
+void server_update_touch_hook(void) {
+    db_touch_hook = (multi_watching() || nblocked) ? server_touch_key : NULL;
+}
+
+void server_touch_key(int dbid, const char *key, size_t klen) {
+    multi_touch(dbid, key, klen);
+    if (nblocked) blocking_touch(dbid, key, klen);
+}
+
+static void queue_ready(void *priv, kindex_entry *e) {
+    (void)priv;
+    if (e->flag) return;
+    e->flag = 1;
+    e->rnext = NULL;
+    if (ready_tail) ready_tail->rnext = e;
+    else ready_head = e;
+    ready_tail = e;
+}
+
+void blocking_touch(int dbid, const char *key, size_t klen) {
+    if (!key) {
+        keyindex_foreach_db(&waiting, dbid, queue_ready, NULL);
+        return;
+    }
+    kindex_entry *e = keyindex_find(&waiting, dbid, key, klen);
+    if (e) queue_ready(NULL, e);
+}
+
+static resp_slice *argv_copy(const resp_slice *argv, int argc) {
+    size_t bytes = sizeof(resp_slice) * (size_t)argc;
+    for (int i = 0; i < argc; i++) bytes += argv[i].len;
+    resp_slice *copy = malloc(bytes);
+    char *p = (char *)(copy + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].ptr, argv[i].len);
+        copy[i].ptr = p;
+        copy[i].len = argv[i].len;
+        p += argv[i].len;
+    }
+    return copy;
+}
+
+/* Take c out of every key list and free its state; its input processing resumes. */
+static void unblock(client *c) {
+    blocked_state *b = c->bstate;
+    kindex_node *n = b->nodes, *next;
+    for (; n; n = next) {
+        next = n->cnext;
+        keyindex_remove(&waiting, n);
+    }
+    if (b->timer) event_free(b->timer);
+    free(b->argv);
+    free(b);
+    c->bstate = NULL;
+    c->blocked = 0;
+    nblocked--;
+    server_update_touch_hook();
+}
+
+static void timeout_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    client *c = arg;
+    reply_null_array(&c->out);
+    unblock(c);
+    client_resume(c);
+}
+
+void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms) {
+    if (c->flags & CLIENT_EXECUTING_EXEC) {
+        reply_null_array(&c->out);
+        return;
+    }
+    if (c->bstate) {   /* a re-run that found nothing: keep waiting in place */
+        ((blocked_state *)c->bstate)->reblocked = 1;
+        return;
+    }
+    blocked_state *b = calloc(1, sizeof(*b));
+    b->argc = c->argc;
+    b->argv = argv_copy(c->argv, c->argc);
+    b->cmd = c->cmd;
+    b->db = c->db;
+    for (int i = 0; i < nkeys; i++) {
+        int dup = 0;
+        for (kindex_node *n = b->nodes; n && !dup; n = n->cnext)
+            dup = n->entry->klen == keys[i].len && !memcmp(n->entry->key, keys[i].ptr, keys[i].len);
+        if (dup) continue;
+        kindex_node *n = keyindex_add(&waiting, db_id(c->db), keys[i].ptr, keys[i].len, c);
+        n->cnext = b->nodes;
+        b->nodes = n;
+    }
+    if (timeout_ms > 0) {
+        long long left = timeout_ms - util_mstime();
+        if (left < 0) left = 0;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
+        b->timer = evtimer_new(server.base, timeout_cb, c);
+        evtimer_add(b->timer, &tv);
+    }
+    c->bstate = b;
+    c->blocked = 1;
+    nblocked++;
+    server_update_touch_hook();
+}
+
+/* Re-run c's blocked command; unblock it if it replied. */
+static void retry_blocked(client *c) {
+    blocked_state *b = c->bstate;
+    int argc = c->argc;
+    resp_slice *argv = c->argv;
+    db *olddb = c->db;
+    command *oldcmd = c->cmd;
+    c->argc = b->argc;
+    c->argv = b->argv;
+    c->db = b->db;
+    b->retry = 1;
+    b->reblocked = 0;
+    storage_now_ms = util_mstime();
+    call_command(c, b->cmd);
+    b->retry = 0;
+    c->argc = argc;
+    c->argv = argv;
+    c->db = olddb;
+    c->cmd = oldcmd;
+    if (!b->reblocked) {
+        unblock(c);
+        client_resume(c);
+    }
+}
+
+void blocking_handle_ready(void) {
+    while (ready_head) {
+        kindex_entry *e = ready_head;
+        ready_head = e->rnext;
+        if (!ready_head) ready_tail = NULL;
+        /* Serve in FIFO order. A served client leaves the list (and may have been the
+         * last node); the flag keeps e alive until we are done with it. Clients that
+         * re-block stay; stop after one pass over the clients present now. */
+        size_t todo = e->n;
+        kindex_node *n = e->head;
+        while (n && todo--) {
+            kindex_node *next = n->next;
+            retry_blocked(n->c);
+            n = next;
+        }
+        e->flag = 0;
+        keyindex_drop_if_empty(&waiting, e);
+    }
+}
+
+void blocking_client_free(client *c) {
+    if (c->bstate) unblock(c);
+}
