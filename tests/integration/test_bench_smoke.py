@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""test_bench_smoke.py: each bench/ script runs at a small size against the server under test
+and redis-server, exits 0 and prints its markdown table.
+
+Only checks that the harness works, never the figures. The server under test is
+RESPITE_SERVER (as ctest sets it; without it, redis-server stands in), the scripts come from
+RESPITE_SOURCE_DIR/bench, results go to a temporary directory. Prints `N passed, M failed`
+last and exits non-zero on any failure. Skips (passes with a note) when redis-server or
+redis-benchmark is not installed, since the benchmarks compare against them.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SOURCE = os.environ.get("RESPITE_SOURCE_DIR") or os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))
+SERVER = os.environ.get("RESPITE_SERVER") or shutil.which("redis-server") or ""
+
+# (name, arguments, text the output must contain)
+CASES = [
+    ("compare", ["--quick", "--requests", "500", "--keyspace", "2000"],
+     ["| workload |", "| PING | 1 |", "### Targets", "server CPU per request, pipeline 16"]),
+    ("memory", ["--keys", "20000"], ["| measure |", "bytes per key, no TTL",
+                                     "bytes per key, TTL on every key"]),
+    ("expiry", ["--quick", "--keys", "20000", "--persistent", "2000", "--deadline", "20"],
+     ["| measure |", "time until reclaimed", "GET p99, ms"]),
+    ("growth", ["--max-keys", "30000", "--phase", "10000"],
+     ["| keys after phase (respite) |", "no p99.9 spike"]),
+]
+
+
+def main():
+    passed = failed = 0
+    if not (shutil.which("redis-server") and shutil.which("redis-benchmark")):
+        print("skip: redis-server/redis-benchmark not installed; the benchmarks compare "
+              "against them")
+        print("0 passed, 0 failed")
+        return 0
+    if not os.access(SERVER, os.X_OK):
+        print("FAIL: no server under test (RESPITE_SERVER=%r)" % SERVER)
+        print("0 passed, 1 failed")
+        return 1
+    out = tempfile.mkdtemp(prefix="bench-smoke-")
+    try:
+        for name, args, needles in CASES:
+            cmd = ["/usr/bin/python3", os.path.join(SOURCE, "bench", name),
+                   "--respite", SERVER, "--out", out] + args
+            t0 = time.monotonic()
+            try:
+                r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, timeout=150, stdin=subprocess.DEVNULL)
+                rc, stdout, stderr = r.returncode, r.stdout, r.stderr
+            except subprocess.TimeoutExpired as e:
+                rc, stdout, stderr = "timeout", e.stdout or "", e.stderr or ""
+                stdout = stdout if isinstance(stdout, str) else stdout.decode(errors="replace")
+                stderr = stderr if isinstance(stderr, str) else stderr.decode(errors="replace")
+            missing = [n for n in needles if n not in stdout]
+            took = time.monotonic() - t0
+            if rc == 0 and not missing:
+                passed += 1
+                print("ok   bench/%s (%.1f s)" % (name, took))
+            else:
+                failed += 1
+                print("FAIL bench/%s (%.1f s): exit %s, missing %r" % (name, took, rc, missing))
+                print("---- stdout ----\n%s\n---- stderr (tail) ----\n%s" % (
+                    stdout[-3000:], stderr[-3000:]))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
