@@ -334,6 +334,12 @@ CASES = [
         ("object", "encoding", "nokey"), ("object", "refcount", "k"), ("object", "refcount", "nokey"),
         ("object", "freq", "k"), ("object", "freq", "nokey"), ("object", "help"), ("object", "foo"),
         ("object", "encoding"), ("object", "encoding", "a", "b"), ("object",),
+        ("setrange", "sr", "0", "12"), ("object", "encoding", "sr"), ("incrbyfloat", "f", "1.5"),
+        ("object", "encoding", "f"), ("set", "e", "x" * 44), ("object", "encoding", "e"),
+        ("append", "x", "1"), ("object", "encoding", "x"), ("append", "x", "2"), ("object", "encoding", "x"),
+        ("setrange", "n", "0", "9"), ("object", "encoding", "n"), ("getset", "g", "10"), ("object", "encoding", "g"),
+        ("set", "neg", "-0"), ("object", "encoding", "neg"), ("set", "big", "9223372036854775808"),
+        ("object", "encoding", "big"), ("incrby", "i", "-9223372036854775807"), ("object", "encoding", "i"),
         ("xadd", "st", "1-1", "f", "v"), ("object", "encoding", "st"),
     ]),
     ("wrong arity", [
