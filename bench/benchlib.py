@@ -115,6 +115,17 @@ def resolve_servers(args):
     return respite, redis
 
 
+def source_revision(source_dir):
+    """The respite source's commit (with -dirty when the tree has changes), or 'unknown'."""
+    try:
+        r = subprocess.run(["git", "-C", source_dir, "describe", "--always", "--dirty"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           timeout=10)
+        return r.stdout.strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
 def add_common_options(ap):
     ap.add_argument("--respite", metavar="PATH",
                     help="prebuilt server under test (default: build it in Release)")
