@@ -295,10 +295,9 @@ static void cmd_append(client *c)
     }
     size_t olen = rkey_strlen(k);
     if (!string_check_length(c, (long long)olen, (long long)add->len)) return;
-    if (add->len) {
-        char *p = db_string_resize(c->db, &k, olen + add->len);
-        memcpy(p + olen, add->ptr, add->len);
-    }
+    /* Even an empty append leaves the value raw, as Redis's dbUnshareStringValue does. */
+    char *p = db_string_resize(c->db, &k, olen + add->len);
+    memcpy(p + olen, add->ptr, add->len);
     reply_int(&c->out, (long long)(olen + add->len));
 }
 
