@@ -235,11 +235,55 @@ def demo(port, cache_port, suppliers):
         c.close()
 
 
+def bench(args):
+    """Start a cache server, three suppliers and args.aggregators aggregators; run
+    aggregator-bench against each aggregator in turn (a new set of searches each time)."""
+    c = Cluster()
+    try:
+        cache = c.start_cache()
+        sups = [c.start_supplier(n, lat) for n, lat in
+                (("fast", args.fast_ms), ("medium", args.medium_ms), ("slow", args.slow_ms))]
+        conf = c.write_config("bench", cache.port, [(s.sname, s.url) for s in sups])
+        aggs = [c.start_aggregator("bench%d" % i, conf) for i in range(args.aggregators)]
+        for a in aggs:
+            wait_until(lambda: json.loads(http_get(a.url + "/api/status")[1])["cache"]
+                       == "connected", 10, "aggregator connected to the cache")
+        print("cache server %s; suppliers answer in %d/%d/%d ms; %d aggregator(s)"
+              % (cache_server_binary(), args.fast_ms, args.medium_ms, args.slow_ms, len(aggs)),
+              flush=True)
+        rc = 0
+        for i, a in enumerate(aggs):
+            print("\n== aggregator %d (%s)" % (i + 1, a.url), flush=True)
+            rc |= subprocess.call([os.path.join(c.bin, "aggregator-bench"), "--url", a.url,
+                                   "--searches", str(args.searches),
+                                   "--connections", str(args.connections),
+                                   "--seconds", str(args.seconds),
+                                   "--prefix", "bench%d-%d" % (os.getpid(), i)])
+        reqs = [json.loads(http_get(s.url + "/stats")[1])["requests"] for s in sups]
+        print("\nsupplier requests: %s for %d searches x %d aggregators (1 per search expected)"
+              % (reqs, args.searches, len(aggs)))
+        return rc
+    finally:
+        c.close()
+
+
 if __name__ == "__main__":
     import argparse
-    ap = argparse.ArgumentParser(description="run the aggregator demo")
-    ap.add_argument("--port", type=int, default=8080)
-    ap.add_argument("--cache-port", type=int, default=0)
+    ap = argparse.ArgumentParser(description="run the aggregator demo or its benchmark")
+    sub = ap.add_subparsers(dest="cmd")
+    d = sub.add_parser("demo", help="start everything and wait (the default)")
+    d.add_argument("--port", type=int, default=8080)
+    d.add_argument("--cache-port", type=int, default=0)
+    b = sub.add_parser("bench", help="time searches and cache hits")
+    b.add_argument("--searches", type=int, default=50)
+    b.add_argument("--connections", type=int, default=32)
+    b.add_argument("--seconds", type=float, default=5)
+    b.add_argument("--aggregators", type=int, default=1)
+    b.add_argument("--fast-ms", type=int, default=100)
+    b.add_argument("--medium-ms", type=int, default=1000)
+    b.add_argument("--slow-ms", type=int, default=3000)
     a = ap.parse_args()
-    demo(a.port, a.cache_port or None,
+    if a.cmd == "bench":
+        sys.exit(bench(a))
+    demo(getattr(a, "port", 8080), getattr(a, "cache_port", 0) or None,
          [("fast", "100-200"), ("medium", "800-1500"), ("slow", "2500-4000")])
