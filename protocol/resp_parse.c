@@ -117,6 +117,22 @@ static ssize_t find_line_end(resp_parser *p, const char *buf, size_t len, int ch
         return -1;
     if (buf[from] == '\0')
         return -1; /* stuck behind a NUL, as Redis is */
+    /* Header lines are short: a plain loop beats two memchr calls. */
+    for (end = from; end < len && end - from < 32; end++) {
+        if (buf[end] == ch) {
+            p->scan = end;
+            return (ssize_t)end;
+        }
+        if (buf[end] == '\0') {
+            p->scan = end;
+            return -1;
+        }
+    }
+    from = end;
+    if (from >= len) {
+        p->scan = len;
+        return -1;
+    }
     hit = memchr(buf + from, ch, len - from);
     end = hit ? (size_t)(hit - buf) : len;
     nul = memchr(buf + from, '\0', end - from);
