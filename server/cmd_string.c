@@ -1,5 +1,5 @@
 /* cmd_string.c: the string commands (GET, SET and its variants, GETEX, MGET/MSET,
- * APPEND, GETRANGE/SETRANGE, INCR & co, INCRBYFLOAT) with Redis 7.0's semantics,
+ * APPEND, GETRANGE/SETRANGE, INCR & co, INCRBYFLOAT, LCS) with Redis 7.0's semantics,
  * replies and error texts.
  *
  * SET and GETEX share one option parser (string_parse_options) and one expiry
@@ -12,6 +12,8 @@
  * copy the value: replies are encoded straight from the record or the argument. */
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/server.h"
@@ -447,6 +449,136 @@ static void cmd_incrbyfloat(client *c)
     reply_bulk(&c->out, buf, (size_t)n);
 }
 
+/* ---- LCS ---- */
+
+/* One common run found by the LCS walk: a[a0..a1] == b[b0..b1]. */
+typedef struct lcs_range {
+    uint32_t a0, a1, b0, b1;
+} lcs_range;
+
+/* Fill the (alen+1)*(blen+1) table T[i][j] = LCS length of a[0..i) and b[0..j). */
+static void lcs_table(uint32_t *t, const char *a, uint32_t alen, const char *b, uint32_t blen)
+{
+    size_t w = (size_t)blen + 1;
+    for (uint32_t i = 0; i <= alen; i++) {
+        for (uint32_t j = 0; j <= blen; j++) {
+            uint32_t *cell = &t[i * w + j];
+            if (i == 0 || j == 0) *cell = 0;
+            else if (a[i - 1] == b[j - 1]) *cell = t[(i - 1) * w + j - 1] + 1;
+            else *cell = t[(i - 1) * w + j] > t[i * w + j - 1] ? t[(i - 1) * w + j] : t[i * w + j - 1];
+        }
+    }
+}
+
+/* Walk the table back from the end as Redis's lcsCommand does: write the common
+ * subsequence into out (if not NULL) and the runs of at least minlen into ranges (if
+ * not NULL; room for len+1 entries), last run first. Returns the number of runs. */
+static size_t lcs_walk(const uint32_t *t, const char *a, uint32_t alen, const char *b, uint32_t blen,
+                       char *out, lcs_range *ranges, long long minlen)
+{
+    size_t w = (size_t)blen + 1, n = 0;
+    uint32_t i = alen, j = blen, idx = t[(size_t)alen * w + blen];
+    lcs_range r = {alen, 0, 0, 0};   /* r.a0 == alen: no run open */
+
+    while (i > 0 && j > 0) {
+        int emit = 0;
+        if (a[i - 1] == b[j - 1]) {
+            if (out) out[idx - 1] = a[i - 1];
+            if (r.a0 == alen) r = (lcs_range){i - 1, i - 1, j - 1, j - 1};
+            else if (r.a0 == i && r.b0 == j) r.a0--, r.b0--;
+            else emit = 1;
+            if (r.a0 == 0 || r.b0 == 0) emit = 1;
+            idx--, i--, j--;
+        } else {
+            if (t[(i - 1) * w + j] > t[i * w + j - 1]) i--;
+            else j--;
+            if (r.a0 != alen) emit = 1;
+        }
+        if (emit) {
+            if (ranges && (minlen == 0 || r.a1 - r.a0 + 1 >= minlen)) ranges[n++] = r;
+            r.a0 = alen;
+        }
+    }
+    return n;
+}
+
+/* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN] */
+static void cmd_lcs(client *c)
+{
+    char ta[UTIL_LLSTR_SIZE], tb[UTIL_LLSTR_SIZE];
+    size_t alen = 0, blen = 0;
+    const char *a = "", *b = "";
+    int getlen = 0, getidx = 0, withlen = 0;
+    long long minlen = 0;
+
+    rkey *ka = db_lookup_read(c->db, KEYARG(c, 1)), *kb = db_lookup_read(c->db, KEYARG(c, 2));
+    if ((ka && rkey_type(ka) != OBJ_STRING) || (kb && rkey_type(kb) != OBJ_STRING)) {
+        reply_error(&c->out, "The specified keys must contain string values");
+        return;
+    }
+    if (ka) a = rkey_str(ka, &alen, ta);
+    if (kb) b = rkey_str(kb, &blen, tb);
+    for (int j = 3; j < c->argc; j++) {
+        if (arg_is(c, j, "idx")) getidx = 1;
+        else if (arg_is(c, j, "len")) getlen = 1;
+        else if (arg_is(c, j, "withmatchlen")) withlen = 1;
+        else if (arg_is(c, j, "minmatchlen") && j + 1 < c->argc) {
+            if (!arg_ll_or_reply(c, ++j, &minlen)) return;
+            if (minlen < 0) minlen = 0;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if (getidx && getlen) {
+        reply_error(&c->out, "If you want both the length and indexes, please just use IDX.");
+        return;
+    }
+    if (alen >= UINT32_MAX - 1 || blen >= UINT32_MAX - 1) {
+        reply_error(&c->out, "String too long for LCS");
+        return;
+    }
+    unsigned long long cells = (unsigned long long)(alen + 1) * (blen + 1);
+    long long max = server.cfg.proto_max_bulk_len > 0 ? server.cfg.proto_max_bulk_len : DB_STRING_MAX;
+    if (cells * sizeof(uint32_t) > (unsigned long long)max) {
+        reply_error(&c->out, "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+        return;
+    }
+    uint32_t *t = malloc(cells * sizeof *t);
+    if (!t) {
+        reply_error(&c->out, "Insufficient memory, failed allocating transient memory for LCS");
+        return;
+    }
+    lcs_table(t, a, (uint32_t)alen, b, (uint32_t)blen);
+    uint32_t len = t[cells - 1];
+    if (getlen) {
+        reply_int(&c->out, len);
+    } else if (getidx) {
+        lcs_range *ranges = malloc(((size_t)len + 1) * sizeof *ranges);
+        size_t n = ranges ? lcs_walk(t, a, (uint32_t)alen, b, (uint32_t)blen, NULL, ranges, minlen) : 0;
+        reply_map(&c->out, 2);
+        reply_bulk_cstr(&c->out, "matches");
+        reply_array(&c->out, (long)n);
+        for (size_t i = 0; i < n; i++) {
+            reply_array(&c->out, 2 + withlen);
+            reply_array(&c->out, 2);
+            reply_int(&c->out, ranges[i].a0);
+            reply_int(&c->out, ranges[i].a1);
+            reply_array(&c->out, 2);
+            reply_int(&c->out, ranges[i].b0);
+            reply_int(&c->out, ranges[i].b1);
+            if (withlen) reply_int(&c->out, ranges[i].a1 - ranges[i].a0 + 1);
+        }
+        reply_bulk_cstr(&c->out, "len");
+        reply_int(&c->out, len);
+        free(ranges);
+    } else {
+        char *out = reply_bulk_reserve(&c->out, len);
+        lcs_walk(t, a, (uint32_t)alen, b, (uint32_t)blen, out, NULL, 0);
+    }
+    free(t);
+}
+
 /* A table entry: name, handler, arity, flags, first/last key, step, group, summary,
  * since (the metadata of Redis 7.0's COMMAND INFO and COMMAND DOCS). */
 #define CMD(name, proc, arity, flags, fk, lk, step, group, summary, since) \
@@ -477,6 +609,7 @@ struct command string_commands[] = {
     CMD("decr", cmd_decr, 2, W | D | F, 1, 1, 1, "string", "Decrement the integer value of a key by one", "1.0.0"),
     CMD("incrby", cmd_incrby, 3, W | D | F, 1, 1, 1, "string", "Increment the integer value of a key by the given amount", "1.0.0"),
     CMD("decrby", cmd_decrby, 3, W | D | F, 1, 1, 1, "string", "Decrement the integer value of a key by the given number", "1.0.0"),
+    CMD("lcs", cmd_lcs, -3, R, 1, 2, 1, "string", "Find longest common substring", "7.0.0"),
     CMD("incrbyfloat", cmd_incrbyfloat, 3, W | D | F, 1, 1, 1, "string", "Increment the float value of a key by the given amount", "2.6.0"),
     {0},
 };

@@ -248,6 +248,18 @@ CASES = [
         ("set", "z", "1.0e2"), ("incrbyfloat", "z", "0"),
         ("incrbyfloat", "w", "3.0000000000000000001"), ("incrbyfloat", "w2", "-1.1e-5"),
     ]),
+    ("lcs", [
+        ("mset", "key1", "ohmytext", "key2", "mynewtext", "x", "abcabcabcxyzabc", "y", "bcaxyzaabcbc", "n", "12345"),
+        ("lcs", "key1", "key2"), ("lcs", "key1", "key2", "len"), ("lcs", "key1", "key2", "idx"),
+        ("lcs", "key1", "key2", "idx", "minmatchlen", "4"), ("lcs", "key1", "key2", "idx", "minmatchlen", "4", "withmatchlen"),
+        ("lcs", "key1", "key2", "idx", "len"), ("lcs", "key1", "key2", "len", "idx"), ("lcs", "key1", "key2", "foo"),
+        ("lcs", "key1", "key2", "minmatchlen"), ("lcs", "key1", "key2", "minmatchlen", "abc"),
+        ("lcs", "key1", "key2", "minmatchlen", "-5", "idx", "withmatchlen"), ("lcs", "key1", "nokey"),
+        ("lcs", "nokey", "nokey2", "idx"), ("lcs", "nokey", "nokey2", "len"), ("lcs", "key1", "key1", "idx", "withmatchlen"),
+        ("lcs", "x", "y", "idx", "withmatchlen"), ("lcs", "y", "x", "idx", "minmatchlen", "2"), ("lcs", "x", "y"),
+        ("lcs", "n", "x"), ("lcs", "x", "n", "idx"), ("xadd", "st", "1-1", "a", "b"), ("lcs", "key1", "st"),
+        ("lcs", "st", "key1", "foo"), ("lcs", "key1"),
+    ]),
     ("del exists type touch", [
         ("mset", "a", "1", "b", "2"), ("exists", "a", "a", "b", "c"), ("touch", "a", "c", "b"),
         ("del", "a", "a", "c"), ("exists", "a"), ("unlink", "b", "b"), ("del", "nokey"),
