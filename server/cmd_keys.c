@@ -416,6 +416,44 @@ static void cmd_dbsize(client *c)
     reply_int(&c->out, (long long)db_size(c->db));
 }
 
+/* Report each key of one db to db_touch_hook under up to two db ids. */
+typedef struct touch_ctx {
+    int id1, id2;   /* id2 < 0: only id1 */
+} touch_ctx;
+
+static void touch_visit(void *priv, const rkey *k)
+{
+    const touch_ctx *t = priv;
+    size_t n;
+    const char *key = rkey_key(k, &n);
+    db_touch_hook(t->id1, key, n);
+    if (t->id2 >= 0) db_touch_hook(t->id2, key, n);
+}
+
+/* Flush d (and swap it with other, if not NULL) the way Redis's
+ * touchAllWatchedKeysInDb sees it: only keys that exist in d (or in other) count as
+ * touched, so a WATCH of an absent key survives. db_flush/db_swap would report the
+ * whole db as touched; while anyone listens, report key by key and keep them quiet. */
+static void flush_or_swap(db *d, db *other)
+{
+    if (!db_touch_hook) {
+        if (other) db_swap(d, other);
+        else db_flush(d);
+        return;
+    }
+    touch_ctx t = {db_id(d), other ? db_id(other) : -1};
+    db_foreach(d, touch_visit, &t);
+    if (other) {
+        touch_ctx u = {db_id(other), db_id(d)};
+        db_foreach(other, touch_visit, &u);
+    }
+    void (*hook)(int, const char *, size_t) = db_touch_hook;
+    db_touch_hook = NULL;
+    if (other) db_swap(d, other);
+    else db_flush(d);
+    db_touch_hook = hook;
+}
+
 /* FLUSHDB/FLUSHALL [ASYNC|SYNC]: both flush synchronously. Returns 1 if the arguments
  * are valid, or replies and returns 0. */
 static int flush_check_args(client *c)
@@ -430,14 +468,14 @@ static int flush_check_args(client *c)
 static void cmd_flushdb(client *c)
 {
     if (!flush_check_args(c)) return;
-    db_flush(c->db);
+    flush_or_swap(c->db, NULL);
     reply_ok(&c->out);
 }
 
 static void cmd_flushall(client *c)
 {
     if (!flush_check_args(c)) return;
-    for (int i = 0; i < server.dbnum; i++) db_flush(server.dbs[i]);
+    for (int i = 0; i < server.dbnum; i++) flush_or_swap(server.dbs[i], NULL);
     reply_ok(&c->out);
 }
 
@@ -475,7 +513,7 @@ static void cmd_swapdb(client *c)
         reply_error(&c->out, "DB index is out of range");
         return;
     }
-    if (a != b) db_swap(server.dbs[a], server.dbs[b]);
+    if (a != b) flush_or_swap(server.dbs[a], server.dbs[b]);
     reply_ok(&c->out);
 }
 

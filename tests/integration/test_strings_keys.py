@@ -368,6 +368,68 @@ CASES = [
 ]
 
 
+# WATCH k, then another client runs the commands: does EXEC abort? (before, between)
+WATCH_CASES = [
+    ([("set", "k", "v")], [("set", "k", "v")]),
+    ([("set", "k", "v")], [("setnx", "k", "x")]),
+    ([("set", "k", "v")], [("set", "k", "x", "nx")]),
+    ([], [("set", "k", "x", "xx")]),
+    ([("set", "k", "v")], [("expire", "k", "100", "xx")]),
+    ([("set", "k", "v")], [("expire", "k", "100")]),
+    ([("set", "k", "v")], [("persist", "k")]),
+    ([("set", "k", "v", "ex", "100")], [("persist", "k")]),
+    ([("set", "k", "v")], [("getex", "k")]),
+    ([("set", "k", "v")], [("getex", "k", "persist")]),
+    ([("set", "k", "v")], [("getex", "k", "ex", "100")]),
+    ([("set", "k", "v")], [("append", "k", "")]),
+    ([("set", "k", "v")], [("setrange", "k", "0", "")]),
+    ([("set", "k", "v")], [("rename", "k", "k")]),
+    ([("set", "k", "v")], [("rename", "k", "j")]),
+    ([("set", "j", "v")], [("rename", "j", "k")]),
+    ([("set", "k", "v")], [("move", "k", "1")]),
+    ([], [("flushdb",)]),
+    ([("set", "k", "v")], [("flushdb",)]),
+    ([("set", "j", "v")], [("flushdb",)]),
+    ([("set", "k", "v")], [("flushall",)]),
+    ([], [("flushall",)]),
+    ([("set", "k", "v")], [("select", "1"), ("flushdb",), ("select", "0")]),
+    ([], [("select", "1"), ("set", "k", "v"), ("select", "0"), ("swapdb", "0", "1")]),
+    ([("set", "k", "v")], [("swapdb", "0", "1")]),
+    ([], [("swapdb", "0", "1")]),
+    ([("set", "j", "v")], [("swapdb", "0", "1")]),
+    ([("set", "k", "1")], [("incrby", "k", "0")]),
+    ([("set", "k", "v")], [("del", "k")]),
+    ([], [("del", "k")]),
+    ([("set", "k", "v")], [("getdel", "k")]),
+    ([("set", "k", "v")], [("expire", "k", "-1")]),
+    ([("set", "k", "v")], [("mset", "k", "v")]),
+    ([("set", "k", "v")], [("msetnx", "k", "v")]),
+]
+
+
+def run_watch_cases(ports):
+    """Returns mismatch descriptions for WATCH_CASES."""
+    results = []
+    for port in ports:
+        res = []
+        for before, between in WATCH_CASES:
+            a, b = Conn(port), Conn(port)
+            a.raw("flushall")
+            for cmd in before:
+                a.raw(*cmd)
+            a.raw("watch", "k")
+            a.raw("multi")
+            a.raw("ping")
+            for cmd in between:
+                b.raw(*cmd)
+            res.append(a.raw("exec"))
+            a.s.close()
+            b.s.close()
+        results.append(res)
+    return ["WATCH %r then %r: respite %r redis %r" % (c[0], c[1], x, y)
+            for c, x, y in zip(WATCH_CASES, results[0], results[1]) if x != y]
+
+
 def run_case(conns, cmds):
     """Run one case on both servers; returns a list of mismatch descriptions."""
     bad = []
@@ -464,6 +526,16 @@ def main():
             else:
                 passed += 1
                 print("ok   %s" % name)
+        if not only or any(o in "watch" for o in only):
+            bad = run_watch_cases([p1, p2])
+            if bad:
+                failed += 1
+                print("FAIL watch")
+                for b in bad:
+                    print("    " + b)
+            else:
+                passed += 1
+                print("ok   watch")
         print("%d passed, %d failed" % (passed, failed))
         return 1 if failed else 0
     finally:
