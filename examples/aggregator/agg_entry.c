@@ -212,7 +212,7 @@ static int offer_cmp(const void *a, const void *b) {
 
 void agg_entry_render(agg_entry *e, const agg_config *cfg, const agg_search_params *p,
                       int degraded, struct evbuffer *out) {
-    qsort(e->offers, e->n, sizeof(*e->offers), offer_cmp);
+    if (e->n > 1) qsort(e->offers, e->n, sizeof(*e->offers), offer_cmp);
     evbuffer_add_printf(out, "{\"search\":{\"destination\":");
     agg_json_cstr(out, p->destination);
     evbuffer_add_printf(out,

@@ -3,7 +3,9 @@
  * Supplier calls: one evhttp connection per call. A timer settles the supplier as
  * "timeout" after its configured timeout; the connection's own timeout (1 s later) is a
  * backstop that guarantees the request callback runs, which is where a call is freed.
- * A call that settles after its supplier was settled is ignored.
+ * A call that settles after its supplier was settled is ignored. The connection is freed
+ * from the loop just after the request callback (libevent 2.1 does not free an
+ * auto-free connection whose connect failed, and must not free it inside the callback).
  *
  * Publishing: the owner writes the whole entry with SET key value XX KEEPTTL, so the TTL
  * set when the entry was created (SET NX PX) holds for every view; if the entry is gone
@@ -26,6 +28,7 @@ typedef struct supplier_call {
     int idx;
     int settled;
     struct event *timer;
+    struct evhttp_connection *conn;
 } supplier_call;
 
 void agg_search_key(const agg_config *cfg, const agg_search_params *p, char *key, char *lease) {
@@ -200,6 +203,12 @@ static void on_supplier_timeout(evutil_socket_t fd, short what, void *arg) {
     search_settle(call->s, call->idx, AGG_TIMEOUT, NULL, 0);
 }
 
+static void free_connection(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    evhttp_connection_free(arg);
+}
+
 static void on_supplier_done(struct evhttp_request *req, void *arg) {
     supplier_call *call = arg;
     agg_search *s = call->s;
@@ -217,6 +226,9 @@ static void on_supplier_done(struct evhttp_request *req, void *arg) {
             search_settle(s, call->idx, AGG_FAILED, NULL, 0);
         }
     }
+    struct timeval now = {0, 0};
+    if (event_base_once(s->app->base, -1, EV_TIMEOUT, free_connection, call->conn, &now) != 0)
+        fprintf(stderr, "aggregator: cannot schedule a connection's release\n");
     event_free(call->timer);
     free(call);
     search_release(s);
@@ -247,6 +259,7 @@ static void search_call_supplier(agg_search *s, int idx) {
     }
     call->s = s;
     call->idx = idx;
+    call->conn = conn;
     long backstop = sc->timeout_ms + 1000;
     struct timeval ctv = {backstop / 1000, (backstop % 1000) * 1000};
     evhttp_connection_set_timeout_tv(conn, &ctv);
@@ -266,7 +279,6 @@ static void search_call_supplier(agg_search *s, int idx) {
         search_release(s);
         return;
     }
-    evhttp_connection_free_on_completion(conn);
     struct timeval ttv = {sc->timeout_ms / 1000, (sc->timeout_ms % 1000) * 1000};
     evtimer_add(call->timer, &ttv);
 }

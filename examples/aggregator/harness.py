@@ -144,7 +144,9 @@ class Proc:
 class Cluster:
     """The processes of one test run. Keep a reference and call close()."""
 
-    def __init__(self, keep_logs=False):
+    def __init__(self, keep_logs=None):
+        if keep_logs is None:
+            keep_logs = bool(os.environ.get("AGG_KEEP_LOGS"))
         self.dir = tempfile.mkdtemp(prefix="aggregator-test-")
         self.procs = []
         self.keep_logs = keep_logs
@@ -221,7 +223,7 @@ def demo(port, cache_port, suppliers):
         agg = c.start_aggregator("demo", conf, port)
         print("cache server: %s on 127.0.0.1:%d" % (cache_server_binary(), cache.port))
         for s in sups:
-            print("supplier:     %s at %s" % (s.name, s.url))
+            print("supplier:     %-8s at %s" % (s.sname, s.url))
         print("logs:         %s" % c.dir)
         print("\nOpen %s/ in a browser (Ctrl-C stops everything)." % agg.url, flush=True)
         while not stop and all(p.alive() for p in c.procs):
