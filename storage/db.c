@@ -1,0 +1,826 @@
+/* db.c: the keyspace (storage/db.h): one record per key in an incrementally rehashed
+ * table (storage/dict.c), lazy and active expiry, SCAN, RANDOMKEY, rename/move/swap.
+ *
+ * Record layout. A key is one malloc'd rkey, laid out as
+ *
+ *     next (8) | flags (1) | klen, vlen[, cap] (1, 2 or 4 bytes each) |
+ *     [expire int64 | expires-array index uint32]   (only when the key has a TTL) |
+ *     key bytes | value
+ *
+ * flags holds the type (3 bits), the encoding (2 bits), the TTL bit and the width code
+ * of the length fields (2 bits: 1, 2 or 4 bytes, the smallest that holds the largest of
+ * them). The value is, by encoding: EMB, the string bytes, exactly vlen of them (what
+ * SET makes: one exact allocation); RAW, a string with cap >= vlen bytes of room (what
+ * APPEND/SETRANGE make, grown with headroom as sds does, so appends are amortised O(1));
+ * INT, an int64; PTR, a void * owned by the record and freed through db_value_free[type].
+ * Fields after the flags are unaligned and read with memcpy. With a 12-byte key and a
+ * 32-byte value a record is 11 + 12 + 32 = 55 bytes (67 with a TTL).
+ *
+ * Invariants:
+ *  - the value is last, so a RAW string can grow with realloc in place of a copy;
+ *  - a record has the TTL block iff it is in its db's expires array, and the index
+ *    stored in it is its position there. Adding or removing a TTL therefore builds a new
+ *    record (db_set_expire/db_persist return it); any move re-links the chain pointer that
+ *    pointed at the old address and rewrites the expires-array slot;
+ *  - removing from the expires array moves the last element into the hole (O(1));
+ *  - mem is the sum of malloc_usable_size over the db's records.
+ *
+ * Expiry uses storage_now_ms: a key is expired when now > expire (as Redis's
+ * keyIsExpired). Lookups delete expired keys they meet; db_active_expire samples the
+ * expires array at random, as Redis's activeExpireCycle samples its expires dict. */
+#include "storage/db.h"
+
+#include <assert.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "storage/dict.h"
+
+long long storage_now_ms;
+storage_stats storage_stat;
+void (*db_touch_hook)(int dbid, const char *key, size_t klen);
+void (*db_value_free[OBJ_TYPES])(void *ptr);
+
+/* Encodings (flags bits 3-4). */
+enum { RK_EMB = 0, RK_INT = 1, RK_RAW = 2, RK_PTR = 3 };
+#define RK_TYPE_MASK 0x07u
+#define RK_ENC_SHIFT 3
+#define RK_TTL 0x20u
+#define RK_W_SHIFT 6
+#define RK_TTL_BYTES 12          /* int64 expire + uint32 expires-array index */
+#define RK_EMBSTR_MAX 44         /* Redis reports "embstr" up to this length */
+#define RK_PREALLOC_MAX (1024 * 1024)  /* as sds: double below 1MB, then +1MB */
+
+struct rkey {
+    dict_node node;          /* chain pointer; must stay first */
+    uint8_t flags;
+    unsigned char data[];    /* length fields, [TTL block], key, value */
+};
+
+/* The shape of a record: everything its size and flags derive from. */
+typedef struct rk_shape {
+    int type, enc, ttl;
+    size_t klen;
+    size_t vlen;             /* string length (EMB, RAW); 0 otherwise */
+    size_t cap;              /* RAW: room for the value; 0 otherwise */
+} rk_shape;
+
+struct db {
+    int id;
+    dict dict;
+    rkey **expires;          /* every record with a TTL, in no order */
+    size_t nexpires, expires_cap;
+    long long avg_ttl;
+    size_t mem;
+};
+
+/* --- record layout --- */
+
+static inline int rk_enc(const rkey *k) { return (k->flags >> RK_ENC_SHIFT) & 3; }
+static inline int rk_has_ttl(const rkey *k) { return (k->flags & RK_TTL) != 0; }
+static inline size_t rk_wbytes(uint8_t flags) { return (size_t)1 << (flags >> RK_W_SHIFT); }
+static inline size_t rk_nfields(uint8_t flags) { return ((flags >> RK_ENC_SHIFT) & 3) == RK_RAW ? 3 : 2; }
+
+/* Length field i (0 klen, 1 vlen, 2 cap). */
+static size_t rk_field(const rkey *k, int i)
+{
+    const unsigned char *p = k->data + (size_t)i * rk_wbytes(k->flags);
+    switch (k->flags >> RK_W_SHIFT) {
+    case 0: return p[0];
+    case 1: { uint16_t v; memcpy(&v, p, 2); return v; }
+    default: { uint32_t v; memcpy(&v, p, 4); return v; }
+    }
+}
+
+static void rk_set_field(rkey *k, int i, size_t val)
+{
+    unsigned char *p = k->data + (size_t)i * rk_wbytes(k->flags);
+    switch (k->flags >> RK_W_SHIFT) {
+    case 0: p[0] = (unsigned char)val; break;
+    case 1: { uint16_t v = (uint16_t)val; memcpy(p, &v, 2); break; }
+    default: { uint32_t v = (uint32_t)val; memcpy(p, &v, 4); break; }
+    }
+}
+
+static inline unsigned char *rk_ttlp(const rkey *k)
+{
+    return (unsigned char *)k->data + rk_wbytes(k->flags) * rk_nfields(k->flags);
+}
+
+static inline unsigned char *rk_keyp(const rkey *k)
+{
+    return rk_ttlp(k) + (rk_has_ttl(k) ? RK_TTL_BYTES : 0);
+}
+
+static inline unsigned char *rk_valp(const rkey *k) { return rk_keyp(k) + rk_field(k, 0); }
+
+static uint32_t rk_ttl_index(const rkey *k)
+{
+    uint32_t i;
+    memcpy(&i, rk_ttlp(k) + 8, 4);
+    return i;
+}
+
+static void rk_set_ttl_index(rkey *k, size_t i)
+{
+    uint32_t v = (uint32_t)i;
+    memcpy(rk_ttlp(k) + 8, &v, 4);
+}
+
+static void rk_set_expire_ms(rkey *k, long long when)
+{
+    int64_t v = when;
+    memcpy(rk_ttlp(k), &v, 8);
+}
+
+static uint8_t rk_flags_of(const rk_shape *s)
+{
+    size_t m = s->klen;
+    if (s->vlen > m)
+        m = s->vlen;
+    if (s->cap > m)
+        m = s->cap;
+    unsigned w = m <= 0xff ? 0 : m <= 0xffff ? 1 : 2;
+    return (uint8_t)((unsigned)s->type | (unsigned)s->enc << RK_ENC_SHIFT | (s->ttl ? RK_TTL : 0) |
+                     w << RK_W_SHIFT);
+}
+
+static size_t rk_value_bytes(const rk_shape *s)
+{
+    switch (s->enc) {
+    case RK_EMB: return s->vlen;
+    case RK_RAW: return s->cap;
+    case RK_INT: return sizeof(int64_t);
+    default: return sizeof(void *);
+    }
+}
+
+static size_t rk_size_of(const rk_shape *s)
+{
+    uint8_t f = rk_flags_of(s);
+    size_t n = offsetof(rkey, data) + rk_wbytes(f) * rk_nfields(f) + (s->ttl ? RK_TTL_BYTES : 0) +
+               s->klen + rk_value_bytes(s);
+    return n < sizeof(rkey) ? sizeof(rkey) : n;
+}
+
+static rk_shape rk_shape_of(const rkey *k)
+{
+    rk_shape s = { rkey_type(k), rk_enc(k), rk_has_ttl(k), rk_field(k, 0), 0, 0 };
+    if (s.enc == RK_EMB || s.enc == RK_RAW)
+        s.vlen = rk_field(k, 1);
+    if (s.enc == RK_RAW)
+        s.cap = rk_field(k, 2);
+    return s;
+}
+
+/* A record of shape s with its key written; the value and expire are the caller's. */
+static rkey *rk_alloc(db *d, const rk_shape *s, const char *key)
+{
+    rkey *k = malloc(rk_size_of(s));
+    if (!k)
+        abort();
+    k->node.next = NULL;
+    k->flags = rk_flags_of(s);
+    rk_set_field(k, 0, s->klen);
+    rk_set_field(k, 1, s->vlen);
+    if (s->enc == RK_RAW)
+        rk_set_field(k, 2, s->cap);
+    if (s->klen)
+        memcpy(rk_keyp(k), key, s->klen);
+    d->mem += malloc_usable_size(k);
+    return k;
+}
+
+/* Free a record; with freeval, also its pointer-held value. */
+static void rk_free(db *d, rkey *k, int freeval)
+{
+    if (freeval && rk_enc(k) == RK_PTR && db_value_free[rkey_type(k)])
+        db_value_free[rkey_type(k)](rkey_ptr(k));
+    d->mem -= malloc_usable_size(k);
+    free(k);
+}
+
+/* A new record of shape s named key, holding old's value (converted to s's encoding where
+ * it is a string: min(old,new) bytes kept, growth zero-filled) and old's expire if both
+ * have a TTL. old is left untouched. */
+static rkey *rk_clone(db *d, const rkey *old, const rk_shape *s, const char *key)
+{
+    rkey *k = rk_alloc(d, s, key);
+    if (s->ttl && rk_has_ttl(old))
+        memcpy(rk_ttlp(k), rk_ttlp(old), 8);
+    int oenc = rk_enc(old);
+    if (s->enc == RK_INT || s->enc == RK_PTR) {
+        if (oenc == s->enc)
+            memcpy(rk_valp(k), rk_valp(old), 8);
+    } else if (oenc != RK_PTR) {
+        char tmp[UTIL_LLSTR_SIZE];
+        size_t olen;
+        const char *ov = rkey_str(old, &olen, tmp);
+        size_t n = olen < s->vlen ? olen : s->vlen;
+        memcpy(rk_valp(k), ov, n);
+        memset(rk_valp(k) + n, 0, s->vlen - n);
+    }
+    return k;
+}
+
+static void db_call_hook(const db *d, const char *key, size_t klen)
+{
+    if (db_touch_hook)
+        db_touch_hook(d->id, key, klen);
+}
+
+static void db_hook_rec(const db *d, const rkey *k)
+{
+    size_t len;
+    const char *key = rkey_key(k, &len);
+    db_call_hook(d, key, len);
+}
+
+/* --- the expires array --- */
+
+static void db_expires_add(db *d, rkey *k)
+{
+    if (d->nexpires == d->expires_cap) {
+        size_t cap = d->expires_cap ? d->expires_cap * 2 : 16;
+        rkey **e = realloc(d->expires, cap * sizeof(*e));
+        if (!e)
+            abort();
+        d->expires = e;
+        d->expires_cap = cap;
+    }
+    rk_set_ttl_index(k, d->nexpires);
+    d->expires[d->nexpires++] = k;
+}
+
+static void db_expires_remove(db *d, const rkey *k)
+{
+    size_t i = rk_ttl_index(k);
+    assert(i < d->nexpires && d->expires[i] == k);
+    rkey *last = d->expires[--d->nexpires];
+    if (last != k) {
+        d->expires[i] = last;
+        rk_set_ttl_index(last, i);
+    }
+    if (d->expires_cap > 16 && d->nexpires < d->expires_cap / 4) {
+        size_t cap = d->expires_cap / 2;
+        rkey **e = realloc(d->expires, cap * sizeof(*e));
+        if (e) {
+            d->expires = e;
+            d->expires_cap = cap;
+        }
+    }
+}
+
+/* --- linking --- */
+
+static const char *db_keyof(const dict_node *n, size_t *len)
+{
+    return rkey_key((const rkey *)n, len);
+}
+
+/* Put nw where old is (chain and expires array), then free old (and its pointer value
+ * if freeval). nw has old's key; its TTL block, if any, need not be indexed yet. */
+static void db_replace(db *d, rkey *old, rkey *nw, int freeval)
+{
+    dict_node **ref = dict_ref_of(&d->dict, &old->node);
+    assert(ref != NULL);
+    nw->node.next = old->node.next;
+    *ref = &nw->node;
+    if (rk_has_ttl(old) && rk_has_ttl(nw)) {
+        size_t i = rk_ttl_index(old);
+        d->expires[i] = nw;
+        rk_set_ttl_index(nw, i);
+    } else if (rk_has_ttl(old)) {
+        db_expires_remove(d, old);
+    } else if (rk_has_ttl(nw)) {
+        db_expires_add(d, nw);
+    }
+    rk_free(d, old, freeval);
+}
+
+static void db_link(db *d, rkey *k)
+{
+    dict_add(&d->dict, &k->node);
+    if (rk_has_ttl(k))
+        db_expires_add(d, k);
+}
+
+static void db_unlink(db *d, rkey *k)
+{
+    size_t len;
+    const char *key = rkey_key(k, &len);
+    dict_node *n = dict_unlink(&d->dict, key, len);
+    assert(n == &k->node);
+    (void)n;
+    if (rk_has_ttl(k))
+        db_expires_remove(d, k);
+}
+
+static inline int rk_expired(const rkey *k)
+{
+    return rk_has_ttl(k) && storage_now_ms > rkey_expire(k);
+}
+
+/* Remove a record because its TTL passed: counted, hooked, freed. */
+static void db_expire_rec(db *d, rkey *k)
+{
+    db_unlink(d, k);
+    storage_stat.expired_keys++;
+    db_hook_rec(d, k);
+    rk_free(d, k, 1);
+}
+
+/* The live record for key, deleting it if expired. */
+static rkey *db_lookup(db *d, const char *key, size_t klen)
+{
+    rkey *k = (rkey *)dict_find(&d->dict, key, klen);
+    if (k && rk_expired(k)) {
+        db_expire_rec(d, k);
+        return NULL;
+    }
+    return k;
+}
+
+/* --- databases --- */
+
+db *db_create(int id)
+{
+    db *d = calloc(1, sizeof(*d));
+    if (!d)
+        abort();
+    d->id = id;
+    dict_init(&d->dict, db_keyof);
+    return d;
+}
+
+static void db_clear_cb(void *priv, dict_node *n)
+{
+    rk_free(priv, (rkey *)n, 1);
+}
+
+static size_t db_clear(db *d)
+{
+    size_t n = dict_size(&d->dict);
+    dict_clear(&d->dict, db_clear_cb, d);
+    free(d->expires);
+    d->expires = NULL;
+    d->nexpires = d->expires_cap = 0;
+    d->avg_ttl = 0;
+    return n;
+}
+
+void db_destroy(db *d)
+{
+    if (!d)
+        return;
+    db_clear(d);
+    free(d);
+}
+
+int db_id(const db *d) { return d->id; }
+size_t db_size(const db *d) { return dict_size(&d->dict); }
+size_t db_expires_size(const db *d) { return d->nexpires; }
+long long db_avg_ttl(const db *d) { return d->nexpires ? d->avg_ttl : 0; }
+
+size_t db_flush(db *d)
+{
+    size_t n = db_clear(d);
+    db_call_hook(d, NULL, 0);
+    return n;
+}
+
+/* Also calls db_touch_hook(id, NULL, 0) for both dbs: every key of each changed. */
+void db_swap(db *a, db *b)
+{
+    if (a == b)
+        return;
+    db tmp = *a;
+    *a = *b;
+    *b = tmp;
+    b->id = a->id;
+    a->id = tmp.id;
+    db_call_hook(a, NULL, 0);
+    db_call_hook(b, NULL, 0);
+}
+
+size_t db_memory(const db *d)
+{
+    return sizeof(*d) + d->mem + dict_table_bytes(&d->dict) + d->expires_cap * sizeof(rkey *);
+}
+
+/* --- records --- */
+
+const char *rkey_key(const rkey *k, size_t *len)
+{
+    *len = rk_field(k, 0);
+    return (const char *)rk_keyp(k);
+}
+
+int rkey_type(const rkey *k) { return k->flags & RK_TYPE_MASK; }
+
+long long rkey_expire(const rkey *k)
+{
+    if (!rk_has_ttl(k))
+        return -1;
+    int64_t v;
+    memcpy(&v, rk_ttlp(k), 8);
+    return v;
+}
+
+int rkey_is_int(const rkey *k) { return rk_enc(k) == RK_INT; }
+
+long long rkey_int(const rkey *k)
+{
+    if (rk_enc(k) != RK_INT)
+        return 0;
+    int64_t v;
+    memcpy(&v, rk_valp(k), 8);
+    return v;
+}
+
+const char *rkey_str(const rkey *k, size_t *len, char *tmp)
+{
+    switch (rk_enc(k)) {
+    case RK_INT:
+        *len = (size_t)util_ll2str(tmp, rkey_int(k));
+        return tmp;
+    case RK_PTR:
+        *len = 0;
+        return NULL;
+    default:
+        *len = rk_field(k, 1);
+        return (const char *)rk_valp(k);
+    }
+}
+
+size_t rkey_strlen(const rkey *k)
+{
+    char tmp[UTIL_LLSTR_SIZE];
+    switch (rk_enc(k)) {
+    case RK_INT: return (size_t)util_ll2str(tmp, rkey_int(k));
+    case RK_PTR: return 0;
+    default: return rk_field(k, 1);
+    }
+}
+
+void *rkey_ptr(const rkey *k)
+{
+    if (rk_enc(k) != RK_PTR)
+        return NULL;
+    void *p;
+    memcpy(&p, rk_valp(k), sizeof(p));
+    return p;
+}
+
+const char *rkey_encoding(const rkey *k)
+{
+    switch (rk_enc(k)) {
+    case RK_INT: return "int";
+    case RK_EMB: return rk_field(k, 1) <= RK_EMBSTR_MAX ? "embstr" : "raw";
+    case RK_RAW: return "raw";
+    default: return rkey_type(k) == OBJ_STREAM ? "stream" : "unknown";
+    }
+}
+
+/* --- lookups --- */
+
+rkey *db_lookup_read(db *d, const char *key, size_t klen)
+{
+    rkey *k = db_lookup(d, key, klen);
+    if (k)
+        storage_stat.keyspace_hits++;
+    else
+        storage_stat.keyspace_misses++;
+    return k;
+}
+
+rkey *db_lookup_write(db *d, const char *key, size_t klen)
+{
+    return db_lookup(d, key, klen);
+}
+
+int db_key_alive(const db *d, const rkey *k)
+{
+    (void)d;
+    return !rk_expired(k);
+}
+
+/* --- writes --- */
+
+/* Install a value-less record of shape s for key, replacing old (if any, keeping its
+ * expire when s has a TTL) or adding it. Reuses old in place when the shape is equal. */
+static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key)
+{
+    if (old && old->flags == rk_flags_of(s) && rk_enc(old) != RK_PTR &&
+        (s->enc != RK_EMB || rk_field(old, 1) == s->vlen))
+        return old;
+    rkey *k = rk_alloc(d, s, key);
+    if (old) {
+        if (s->ttl)
+            memcpy(rk_ttlp(k), rk_ttlp(old), 8);
+        db_replace(d, old, k, 1);
+    } else {
+        db_link(d, k);
+    }
+    return k;
+}
+
+rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int keepttl)
+{
+    long long iv;
+    int isint = vlen <= 20 && util_str2ll(val, vlen, &iv);
+    rkey *old = db_lookup(d, key, klen);
+    rk_shape s = { OBJ_STRING, isint ? RK_INT : RK_EMB, old && keepttl && rk_has_ttl(old), klen,
+                   isint ? 0 : vlen, 0 };
+    rkey *k = db_put(d, old, &s, key);
+    if (isint) {
+        int64_t v = iv;
+        memcpy(rk_valp(k), &v, 8);
+    } else if (vlen) {
+        memcpy(rk_valp(k), val, vlen);
+    }
+    db_hook_rec(d, k);
+    return k;
+}
+
+rkey *db_set_int(db *d, const char *key, size_t klen, long long v)
+{
+    rkey *old = db_lookup(d, key, klen);
+    rk_shape s = { OBJ_STRING, RK_INT, old && rk_has_ttl(old), klen, 0, 0 };
+    rkey *k = db_put(d, old, &s, key);
+    int64_t iv = v;
+    memcpy(rk_valp(k), &iv, 8);
+    db_hook_rec(d, k);
+    return k;
+}
+
+/* Shrinking keeps the room (the capacity is not given back). */
+char *db_string_resize(db *d, rkey **kp, size_t newlen)
+{
+    rkey *k = *kp;
+    rk_shape s = rk_shape_of(k);
+    if (s.enc == RK_RAW && newlen <= s.cap) {
+        if (newlen > s.vlen)
+            memset(rk_valp(k) + s.vlen, 0, newlen - s.vlen);
+        rk_set_field(k, 1, newlen);
+        db_hook_rec(d, k);
+        return (char *)rk_valp(k);
+    }
+    size_t oldlen = rkey_strlen(k);
+    /* Exact size for a first resize of a SET value that shrinks or keeps its length;
+     * headroom as sds once it grows. */
+    size_t cap = newlen;
+    if (newlen > oldlen)
+        cap = newlen < RK_PREALLOC_MAX ? newlen * 2 : newlen + RK_PREALLOC_MAX;
+    rk_shape ns = { OBJ_STRING, RK_RAW, s.ttl, s.klen, newlen, cap };
+    rkey *nk;
+    if (s.enc == RK_RAW && rk_flags_of(&ns) == k->flags) {
+        dict_node **ref = dict_ref_of(&d->dict, &k->node);
+        assert(ref != NULL);
+        d->mem -= malloc_usable_size(k);
+        nk = realloc(k, rk_size_of(&ns));
+        if (!nk)
+            abort();
+        d->mem += malloc_usable_size(nk);
+        *ref = &nk->node;
+        if (ns.ttl)
+            d->expires[rk_ttl_index(nk)] = nk;
+        rk_set_field(nk, 1, newlen);
+        rk_set_field(nk, 2, cap);
+        memset(rk_valp(nk) + s.vlen, 0, newlen - s.vlen);
+    } else {
+        size_t klen;
+        const char *key = rkey_key(k, &klen);
+        nk = rk_clone(d, k, &ns, key);
+        db_replace(d, k, nk, 1);
+    }
+    *kp = nk;
+    db_hook_rec(d, nk);
+    return (char *)rk_valp(nk);
+}
+
+rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr)
+{
+    rk_shape s = { type, RK_PTR, 0, klen, 0, 0 };
+    rkey *k = rk_alloc(d, &s, key);
+    memcpy(rk_valp(k), &ptr, sizeof(ptr));
+    db_link(d, k);
+    db_hook_rec(d, k);
+    return k;
+}
+
+rkey *db_set_expire(db *d, rkey *k, long long when_ms)
+{
+    if (!rk_has_ttl(k)) {
+        rk_shape s = rk_shape_of(k);
+        s.ttl = 1;
+        size_t klen;
+        const char *key = rkey_key(k, &klen);
+        rkey *nk = rk_clone(d, k, &s, key);
+        db_replace(d, k, nk, 0);
+        k = nk;
+    }
+    rk_set_expire_ms(k, when_ms);
+    db_hook_rec(d, k);
+    return k;
+}
+
+/* A key without a TTL is returned as is, and the hook is not called. */
+rkey *db_persist(db *d, rkey *k)
+{
+    if (!rk_has_ttl(k))
+        return k;
+    rk_shape s = rk_shape_of(k);
+    s.ttl = 0;
+    size_t klen;
+    const char *key = rkey_key(k, &klen);
+    rkey *nk = rk_clone(d, k, &s, key);
+    db_replace(d, k, nk, 0);
+    db_hook_rec(d, nk);
+    return nk;
+}
+
+int db_delete(db *d, const char *key, size_t klen)
+{
+    rkey *k = db_lookup(d, key, klen);
+    if (!k)
+        return 0;
+    db_unlink(d, k);
+    db_hook_rec(d, k);
+    rk_free(d, k, 1);
+    return 1;
+}
+
+/* Renaming a key to itself returns it unchanged, without calling the hook (as Redis). */
+rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dlen)
+{
+    rkey *k = db_lookup(d, src, slen);
+    if (!k)
+        return NULL;
+    if (slen == dlen && memcmp(src, dst, slen) == 0)
+        return k;
+    rkey *old = db_lookup(d, dst, dlen);
+    if (old) {
+        db_unlink(d, old);
+        rk_free(d, old, 1);
+    }
+    rk_shape s = rk_shape_of(k);
+    s.klen = dlen;
+    rkey *nk = rk_clone(d, k, &s, dst);
+    /* Take the old record out (its index slot goes to the new one), keep its value. */
+    if (s.ttl) {
+        size_t i = rk_ttl_index(k);
+        d->expires[i] = nk;
+        rk_set_ttl_index(nk, i);
+    }
+    size_t klen;
+    const char *key = rkey_key(k, &klen);
+    dict_node *n = dict_unlink(&d->dict, key, klen);
+    assert(n == &k->node);
+    (void)n;
+    rk_free(d, k, 0);
+    dict_add(&d->dict, &nk->node);
+    db_call_hook(d, src, slen);
+    db_call_hook(d, dst, dlen);
+    return nk;
+}
+
+int db_move(db *src, db *dst, const char *key, size_t klen)
+{
+    if (src == dst)
+        return 0;
+    rkey *k = db_lookup(src, key, klen);
+    if (!k || db_lookup(dst, key, klen))
+        return 0;
+    db_unlink(src, k);
+    size_t sz = malloc_usable_size(k);
+    src->mem -= sz;
+    dst->mem += sz;
+    db_link(dst, k);
+    db_call_hook(src, key, klen);
+    db_call_hook(dst, key, klen);
+    return 1;
+}
+
+void db_touch(db *d, const rkey *k)
+{
+    db_hook_rec(d, k);
+}
+
+/* --- iteration --- */
+
+typedef struct db_visit {
+    void (*fn)(void *priv, const rkey *k);
+    void *priv;
+} db_visit;
+
+static void db_visit_cb(void *priv, dict_node *n)
+{
+    db_visit *v = priv;
+    v->fn(v->priv, (const rkey *)n);
+}
+
+unsigned long db_scan(db *d, unsigned long cursor, void (*fn)(void *priv, const rkey *k), void *priv)
+{
+    db_visit v = { fn, priv };
+    return dict_scan(&d->dict, cursor, db_visit_cb, &v);
+}
+
+void db_foreach(db *d, void (*fn)(void *priv, const rkey *k), void *priv)
+{
+    db_visit v = { fn, priv };
+    dict_foreach(&d->dict, db_visit_cb, &v);
+}
+
+/* Redis's dbRandomKey gives up after 100 tries when every key is volatile, because a
+ * replica may not delete expired keys and would loop for ever. Here every expired sample
+ * is deleted, so the loop ends after at most (expired keys + 1) samples: no guard needed
+ * for termination, and the cost is paid for by keys that had to be reclaimed anyway. */
+rkey *db_random_key(db *d)
+{
+    for (;;) {
+        rkey *k = (rkey *)dict_random_node(&d->dict);
+        if (!k)
+            return NULL;
+        if (!rk_expired(k))
+            return k;
+        db_expire_rec(d, k);
+    }
+}
+
+/* --- background work --- */
+
+int db_rehash_step(db *d, long long budget_us)
+{
+    if (d->dict.pauserehash > 0)
+        return dict_is_rehashing(&d->dict);
+    dict_shrink_if_needed(&d->dict);
+    if (!dict_is_rehashing(&d->dict))
+        return 0;
+    long long start = util_monotonic_us();
+    while (dict_rehash(&d->dict, 100)) {
+        if (util_monotonic_us() - start >= budget_us)
+            return 1;
+    }
+    return 0;
+}
+
+#define AE_KEYS_PER_LOOP 20      /* keys sampled per db per loop */
+#define AE_ACCEPTABLE_STALE 10   /* repeat while more than this % of a sample expired */
+#define AE_DBS_PER_CALL 16
+
+static unsigned int ae_current_db;   /* where the last cycle stopped */
+static int ae_timelimit_exit;        /* the last cycle ran out of time */
+
+/* Uses storage_now_ms as "now": the caller refreshes it before calling. */
+long long db_active_expire(db **dbs, int ndb, long long budget_us)
+{
+    if (ndb <= 0)
+        return 0;
+    long long start = util_monotonic_us();
+    long long total = 0;
+    unsigned long iteration = 0;
+    int dbs_per_call = AE_DBS_PER_CALL;
+    if (dbs_per_call > ndb || ae_timelimit_exit)
+        dbs_per_call = ndb;
+    ae_timelimit_exit = 0;
+    for (int j = 0; j < dbs_per_call && !ae_timelimit_exit; j++) {
+        db *d = dbs[ae_current_db % (unsigned)ndb];
+        ae_current_db++;
+        int repeat;
+        do {
+            if (d->nexpires == 0) {
+                d->avg_ttl = 0;
+                break;
+            }
+            size_t num = d->nexpires < AE_KEYS_PER_LOOP ? d->nexpires : AE_KEYS_PER_LOOP;
+            size_t sampled = 0, expired = 0;
+            long long ttl_sum = 0, ttl_samples = 0;
+            while (sampled < num && d->nexpires > 0) {
+                rkey *k = d->expires[dict_random() % d->nexpires];
+                sampled++;
+                if (rk_expired(k)) {
+                    db_expire_rec(d, k);
+                    expired++;
+                } else {
+                    ttl_sum += rkey_expire(k) - storage_now_ms;
+                    ttl_samples++;
+                }
+            }
+            total += (long long)expired;
+            if (ttl_samples) {
+                long long avg = ttl_sum / ttl_samples;
+                /* A running average with a few samples per cycle, as Redis. */
+                d->avg_ttl = d->avg_ttl ? (d->avg_ttl / 50) * 49 + avg / 50 : avg;
+            }
+            if ((++iteration & 0xf) == 0 && util_monotonic_us() - start > budget_us) {
+                ae_timelimit_exit = 1;
+                break;
+            }
+            repeat = expired * 100 / sampled > AE_ACCEPTABLE_STALE;
+        } while (repeat);
+    }
+    return total;
+}
