@@ -416,8 +416,9 @@ static void cmd_dbsize(client *c)
     reply_int(&c->out, (long long)db_size(c->db));
 }
 
-/* Report each key of one db to db_touch_hook under up to two db ids. */
+/* Report each live key of one db to db_touch_hook under up to two db ids. */
 typedef struct touch_ctx {
+    const db *d;
     int id1, id2;   /* id2 < 0: only id1 */
 } touch_ctx;
 
@@ -425,6 +426,7 @@ static void touch_visit(void *priv, const rkey *k)
 {
     const touch_ctx *t = priv;
     size_t n;
+    if (!db_key_alive(t->d, k)) return;   /* a stale key going away is no logical change */
     const char *key = rkey_key(k, &n);
     db_touch_hook(t->id1, key, n);
     if (t->id2 >= 0) db_touch_hook(t->id2, key, n);
@@ -433,7 +435,8 @@ static void touch_visit(void *priv, const rkey *k)
 /* Flush d (and swap it with other, if not NULL) the way Redis's
  * touchAllWatchedKeysInDb sees it: only keys that exist in d (or in other) count as
  * touched, so a WATCH of an absent key survives. db_flush/db_swap would report the
- * whole db as touched; while anyone listens, report key by key and keep them quiet. */
+ * whole db as touched; while anyone listens, report live keys one by one and keep
+ * them quiet. */
 static void flush_or_swap(db *d, db *other)
 {
     if (!db_touch_hook) {
@@ -441,10 +444,10 @@ static void flush_or_swap(db *d, db *other)
         else db_flush(d);
         return;
     }
-    touch_ctx t = {db_id(d), other ? db_id(other) : -1};
+    touch_ctx t = {d, db_id(d), other ? db_id(other) : -1};
     db_foreach(d, touch_visit, &t);
     if (other) {
-        touch_ctx u = {db_id(other), db_id(d)};
+        touch_ctx u = {other, db_id(other), db_id(d)};
         db_foreach(other, touch_visit, &u);
     }
     void (*hook)(int, const char *, size_t) = db_touch_hook;
