@@ -357,7 +357,11 @@ int stream_fields_next(stream_fields *f, const char **field, size_t *flen, const
     if (f->mp) {
         f->mp = varint_get(f->mp, &l);
         *field = (const char *)f->mp;
+        *flen = (size_t)l;
         f->mp += l;
+        f->mp = varint_get(f->mp, &l);   /* skip the master's value */
+        f->mp += l;
+        l = *flen;
     } else {
         f->p = varint_get(f->p, &l);
         *field = (const char *)f->p;
