@@ -1,5 +1,5 @@
 /* cmd_keys.c: the keyspace commands (DEL, EXISTS, TYPE, the EXPIRE family, TTL & co,
- * KEYS, SCAN, RANDOMKEY, RENAME, DBSIZE, FLUSHDB/FLUSHALL, SELECT, MOVE, SWAPDB,
+ * KEYS, SCAN, RANDOMKEY, RENAME, COPY, DBSIZE, FLUSHDB/FLUSHALL, SELECT, MOVE, SWAPDB,
  * OBJECT, TOUCH) with Redis 7.0's semantics, replies and error texts.
  *
  * EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT share expire_generic (Redis's
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "server/server.h"
+#include "storage/stream.h"
 
 #define KEYARG(c, i) (c)->argv[i].ptr, (c)->argv[i].len
 
@@ -411,6 +412,127 @@ static void rename_generic(client *c, int nx)
 static void cmd_rename(client *c) { rename_generic(c, 0); }
 static void cmd_renamenx(client *c) { rename_generic(c, 1); }
 
+/* A deep copy of a stream built through its public API: entries, ids and counters,
+ * groups, consumers and pending messages (a pending message whose entry was deleted
+ * cannot be recreated and is left out). */
+static stream *copy_stream(const stream *s)
+{
+    stream *n = stream_new();
+    stream_id lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX}, id, added;
+    stream_iter it;
+    stream_fields f;
+    stream_str *fv = NULL;
+    size_t cap = 0;
+
+    stream_iter_init(&it, s, &lo, &hi, 0);
+    while (stream_iter_next(&it, &id, &f)) {
+        if (f.count * 2 > cap) {
+            cap = f.count * 2;
+            fv = realloc(fv, cap * sizeof *fv);
+            if (!fv) abort();
+        }
+        size_t i = 0;
+        while (stream_fields_next(&f, &fv[i].ptr, &fv[i].len, &fv[i + 1].ptr, &fv[i + 1].len)) i += 2;
+        stream_add(n, STREAM_ADD_EXPLICIT, &id, fv, i / 2, storage_now_ms, &added);
+    }
+    free(fv);
+    stream_id last = stream_last_id(s), maxdel = stream_max_deleted_id(s);
+    stream_set_id(n, &last, (long long)stream_entries_added(s), &maxdel);
+
+    for (size_t gi = 0; gi < stream_group_count(s); gi++) {
+        stream_group *g = stream_group_at(s, gi);
+        size_t len;
+        const char *name = stream_group_name(g, &len);
+        stream_id glast = stream_group_last_id(g);
+        stream_group *ng = stream_group_create(n, name, len, &glast, stream_group_entries_read(g));
+        for (size_t ci = 0; ci < stream_group_consumer_count(g); ci++) {
+            const stream_consumer *c = stream_consumer_at(g, ci);
+            name = stream_consumer_name(c, &len);
+            stream_consumer_create(ng, name, len, stream_consumer_seen_time(c));
+        }
+        for (const stream_nack *p = stream_pel_first(g); p; p = stream_pel_next(p)) {
+            stream_claim_args a = {storage_now_ms, 0, p->delivery_time, (long long)p->delivery_count, 1, 0};
+            stream_consumer *nc = NULL;
+            name = stream_consumer_name(p->consumer, &len);
+            stream_claim(n, ng, name, len, &nc, &p->id, &a);
+        }
+        for (size_t ci = 0; ci < stream_group_consumer_count(g); ci++) {   /* claims refresh it */
+            const stream_consumer *c = stream_consumer_at(g, ci);
+            name = stream_consumer_name(c, &len);
+            stream_consumer *nc = stream_consumer_find(ng, name, len);
+            if (nc) stream_consumer_touch(nc, stream_consumer_seen_time(c));
+        }
+    }
+    return n;
+}
+
+/* Store a copy of string record k (of db src) as key in dst, keeping the encoding
+ * family: a raw source stays raw. Returns the new record. */
+static rkey *copy_string(db *src, const rkey *k, db *dst, const char *key, size_t klen)
+{
+    (void)src;
+    if (rkey_is_int(k)) return db_set_int(dst, key, klen, rkey_int(k));
+    size_t n;
+    char tmp[UTIL_LLSTR_SIZE];
+    const char *v = rkey_str(k, &n, tmp);
+    char *copy = malloc(n ? n : 1);   /* k may move while dst changes, if dst is src */
+    if (!copy) abort();
+    memcpy(copy, v, n);
+    int raw = strcmp(rkey_encoding(k), "raw") == 0;
+    rkey *nk = db_set_string(dst, key, klen, copy, n, 0);
+    free(copy);
+    if (raw) db_string_resize(dst, &nk, n);
+    return nk;
+}
+
+/* COPY source destination [DB destination-db] [REPLACE] */
+static void cmd_copy(client *c)
+{
+    db *dst = c->db;
+    int replace = 0;
+    const resp_slice *src = &c->argv[1], *to = &c->argv[2];
+
+    for (int j = 3; j < c->argc; j++) {
+        if (arg_is(c, j, "replace")) {
+            replace = 1;
+        } else if (arg_is(c, j, "db") && j + 1 < c->argc) {
+            if (!(dst = arg_db_or_reply(c, ++j))) return;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if (dst == c->db && src->len == to->len && memcmp(src->ptr, to->ptr, src->len) == 0) {
+        reply_error(&c->out, "source and destination objects are the same");
+        return;
+    }
+    rkey *k = db_lookup_read(c->db, src->ptr, src->len);
+    if (!k) {
+        reply_int(&c->out, 0);
+        return;
+    }
+    if (db_lookup_write(dst, to->ptr, to->len)) {
+        if (!replace) {
+            reply_int(&c->out, 0);
+            return;
+        }
+        db_delete(dst, to->ptr, to->len);
+        k = db_lookup_read(c->db, src->ptr, src->len);   /* the delete may have moved it */
+    }
+    long long expire = rkey_expire(k);
+    rkey *nk;
+    if (rkey_type(k) == OBJ_STRING) {
+        nk = copy_string(c->db, k, dst, to->ptr, to->len);
+    } else if (rkey_type(k) == OBJ_STREAM) {
+        nk = db_add_ptr(dst, to->ptr, to->len, OBJ_STREAM, copy_stream(rkey_ptr(k)));
+    } else {
+        reply_error(&c->out, "unknown type object");
+        return;
+    }
+    if (expire != -1) db_set_expire(dst, nk, expire);
+    reply_int(&c->out, 1);
+}
+
 static void cmd_dbsize(client *c)
 {
     reply_int(&c->out, (long long)db_size(c->db));
@@ -616,6 +738,7 @@ struct command keys_commands[] = {
     CMD("randomkey", cmd_randomkey, 1, R, 0, 0, 0, "generic", "Return a random key from the keyspace", "1.0.0"),
     CMD("rename", cmd_rename, 3, W, 1, 2, 1, "generic", "Rename a key", "1.0.0"),
     CMD("renamenx", cmd_renamenx, 3, W | F, 1, 2, 1, "generic", "Rename a key, only if the new key does not exist", "1.0.0"),
+    CMD("copy", cmd_copy, -3, W | CMD_DENYOOM, 1, 2, 1, "generic", "Copy a key", "6.2.0"),
     CMD("dbsize", cmd_dbsize, 1, R | F, 0, 0, 0, "server", "Return the number of keys in the selected database", "1.0.0"),
     CMD("flushdb", cmd_flushdb, -1, W, 0, 0, 0, "server", "Remove all keys from the current database", "1.0.0"),
     CMD("flushall", cmd_flushall, -1, W, 0, 0, 0, "server", "Remove all keys from all databases", "1.0.0"),
