@@ -466,11 +466,10 @@ static stream *copy_stream(const stream *s)
     return n;
 }
 
-/* Store a copy of string record k (of db src) as key in dst, keeping the encoding
- * family: a raw source stays raw. Returns the new record. */
-static rkey *copy_string(db *src, const rkey *k, db *dst, const char *key, size_t klen)
+/* Store a copy of string record k as key in dst, keeping the encoding family: a raw
+ * source stays raw. Returns the new record. */
+static rkey *copy_string(const rkey *k, db *dst, const char *key, size_t klen)
 {
-    (void)src;
     if (rkey_is_int(k)) return db_set_int(dst, key, klen, rkey_int(k));
     size_t n;
     char tmp[UTIL_LLSTR_SIZE];
@@ -517,12 +516,12 @@ static void cmd_copy(client *c)
             return;
         }
         db_delete(dst, to->ptr, to->len);
-        k = db_lookup_read(c->db, src->ptr, src->len);   /* the delete may have moved it */
+        k = db_lookup_write(c->db, src->ptr, src->len);   /* the delete may have moved it */
     }
     long long expire = rkey_expire(k);
     rkey *nk;
     if (rkey_type(k) == OBJ_STRING) {
-        nk = copy_string(c->db, k, dst, to->ptr, to->len);
+        nk = copy_string(k, dst, to->ptr, to->len);
     } else if (rkey_type(k) == OBJ_STREAM) {
         nk = db_add_ptr(dst, to->ptr, to->len, OBJ_STREAM, copy_stream(rkey_ptr(k)));
     } else {
