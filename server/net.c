@@ -112,7 +112,10 @@ static void client_process_input(client *c) {
     size_t start = 0;
     while (start < c->qlen && !c->blocked) {
         if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) { start = c->qlen; break; }
-        if (reply_pending(&c->out) > OUT_HIGH_WATER) break;
+        if (reply_pending(&c->out) > OUT_HIGH_WATER) {
+            client_pause_read(c, 1);   /* the write callback resumes us once drained */
+            break;
+        }
         ssize_t n = resp_parse(&c->parser, c->qbuf + start, c->qlen - start);
         if (n == 0) break;
         if (n < 0) {
