@@ -4,6 +4,7 @@
  *   listen 127.0.0.1:8080          cache 127.0.0.1:6379
  *   ttl_ms 300000                  supplier_timeout_ms 5000
  *   claim_margin_ms 2000           reconnect_ms 250
+ *   cache_timeout_ms 1000
  *   supplier NAME URL [TIMEOUT_MS] (one line per supplier, in display order) */
 #include "agg_config.h"
 
@@ -101,6 +102,7 @@ int agg_config_load(agg_config *cfg, const char *path) {
     cfg->supplier_timeout_ms = 5000;
     cfg->claim_margin_ms = 2000;
     cfg->reconnect_ms = 250;
+    cfg->cache_timeout_ms = 1000;
 
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -137,6 +139,8 @@ int agg_config_load(agg_config *cfg, const char *path) {
             if (parse_ms(rest, &cfg->claim_margin_ms) != 0) err = "bad claim_margin_ms";
         } else if (strcmp(name, "reconnect_ms") == 0) {
             if (parse_ms(rest, &cfg->reconnect_ms) != 0) err = "bad reconnect_ms";
+        } else if (strcmp(name, "cache_timeout_ms") == 0) {
+            if (parse_ms(rest, &cfg->cache_timeout_ms) != 0) err = "bad cache_timeout_ms";
         } else if (strcmp(name, "supplier") == 0) {
             parse_supplier(cfg, rest, &err);
         } else {

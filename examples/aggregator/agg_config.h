@@ -23,6 +23,7 @@ typedef struct agg_config {
     long supplier_timeout_ms; /* default per-supplier timeout */
     long claim_margin_ms;     /* lease = longest supplier timeout + this */
     long reconnect_ms;        /* delay between cache reconnection attempts */
+    long cache_timeout_ms;    /* a request the cache has not answered by then is degraded */
     int nsuppliers;
     agg_supplier_cfg suppliers[AGG_MAX_SUPPLIERS];
     char fingerprint[17];     /* hash of the supplier names: part of every cache key */

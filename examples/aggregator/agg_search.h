@@ -29,6 +29,7 @@ typedef struct agg_app {
     struct event *sweep;
     long long supplier_requests;  /* requests sent to suppliers by this process */
     long long cache_errors;
+    long long cache_timeouts;     /* requests answered degraded: the cache was too slow */
 } agg_app;
 
 struct agg_search {

@@ -27,10 +27,15 @@
 extern const unsigned char agg_web_page[];
 extern const size_t agg_web_page_len;
 
-/* One /api/hotels request waiting on the cache. */
+/* One /api/hotels request waiting on the cache. If the cache does not answer within
+ * cache_timeout_ms the request is answered degraded at once; the structure itself lives
+ * until the pending cache command calls back (with a reply, or NULL when the connection
+ * drops), which hiredis guarantees. */
 typedef struct api_req {
     agg_app *app;
     struct evhttp_request *req;
+    struct event *timer;
+    int answered;
     agg_search_params params;
     char key[AGG_KEY_MAX];
     char lease[AGG_KEY_MAX + 8];
@@ -63,12 +68,15 @@ static void reply_entry(agg_app *app, struct evhttp_request *req, agg_entry *e,
 }
 
 static void api_req_free(api_req *ar) {
+    if (ar->timer) event_free(ar->timer);
     agg_entry_free(&ar->cached);
     free(ar);
 }
 
 /* The cache is unavailable: answer from memory, fanning out locally if needed. */
 static void serve_degraded(api_req *ar) {
+    if (ar->answered) return;
+    ar->answered = 1;
     agg_search *s = agg_search_get(ar->app, ar->key, &ar->params);
     if (s == NULL) {
         reply_error(ar->req, 503, "out of memory");
@@ -78,23 +86,39 @@ static void serve_degraded(api_req *ar) {
     reply_entry(ar->app, ar->req, &s->e, &ar->params, 1);
 }
 
+static void on_cache_timeout(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    api_req *ar = arg;
+    ar->app->cache_timeouts++;
+    serve_degraded(ar);
+}
+
+/* The lease reply. Winning it makes this process the owner even if the request was
+ * already answered (degraded, after a cache timeout): someone must ask the suppliers. */
 static void on_lease(redisAsyncContext *ac, void *r, void *priv) {
     (void)ac;
     redisReply *reply = r;
     api_req *ar = priv;
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        if (reply) fprintf(stderr, "aggregator: cache SET NX PX: %s\n", reply->str);
-        serve_degraded(ar);
-    } else if (reply->type == REDIS_REPLY_STATUS) {
-        agg_search *s = agg_search_get(ar->app, ar->key, &ar->params);
-        if (s == NULL) {
-            reply_error(ar->req, 503, "out of memory");
+    agg_search *s = NULL;
+    int won = reply != NULL && reply->type == REDIS_REPLY_STATUS;
+    if (won) {
+        s = agg_search_get(ar->app, ar->key, &ar->params);
+        if (s) agg_search_take_ownership(s, ar->have_cached ? &ar->cached : NULL);
+    }
+    if (!ar->answered) {
+        if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+            if (reply) fprintf(stderr, "aggregator: cache SET NX PX: %s\n", reply->str);
+            serve_degraded(ar);
+        } else if (won) {
+            if (s)
+                reply_entry(ar->app, ar->req, &s->e, &ar->params, 0);
+            else
+                reply_error(ar->req, 503, "out of memory");
         } else {
-            agg_search_take_ownership(s, ar->have_cached ? &ar->cached : NULL);
-            reply_entry(ar->app, ar->req, &s->e, &ar->params, 0);
+            reply_entry(ar->app, ar->req, &ar->cached, &ar->params, 0);
         }
-    } else {
-        reply_entry(ar->app, ar->req, &ar->cached, &ar->params, 0);
+        ar->answered = 1;
     }
     api_req_free(ar);
 }
@@ -103,6 +127,10 @@ static void on_get(redisAsyncContext *ac, void *r, void *priv) {
     redisReply *reply = r;
     api_req *ar = priv;
     agg_app *app = ar->app;
+    if (ar->answered) {
+        api_req_free(ar);
+        return;
+    }
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (reply) fprintf(stderr, "aggregator: cache GET: %s\n", reply->str);
         serve_degraded(ar);
@@ -114,6 +142,7 @@ static void on_get(redisAsyncContext *ac, void *r, void *priv) {
         ar->have_cached = 1;
     agg_search *mine = agg_search_find(app, ar->key);
     if (agg_entry_complete(&ar->cached) || (mine && mine->owner)) {
+        ar->answered = 1;
         reply_entry(app, ar->req, &ar->cached, &ar->params, 0);
         api_req_free(ar);
         return;
@@ -158,7 +187,12 @@ static void handle_api_hotels(agg_app *app, struct evhttp_request *req) {
     if (ac == NULL || redisAsyncCommand(ac, on_get, ar, "GET %s", ar->key) != REDIS_OK) {
         serve_degraded(ar);
         api_req_free(ar);
+        return;
     }
+    ar->timer = evtimer_new(app->base, on_cache_timeout, ar);
+    long ms = app->cfg.cache_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (ar->timer) evtimer_add(ar->timer, &tv);
 }
 
 static void handle_status(agg_app *app, struct evhttp_request *req) {
@@ -167,10 +201,11 @@ static void handle_status(agg_app *app, struct evhttp_request *req) {
     agg_json_cstr(b, app->cfg.owner_id);
     evbuffer_add_printf(b,
                         ",\"cache\":\"%s\",\"cache_connects\":%lld,\"cache_disconnects\":%lld,"
-                        "\"cache_errors\":%lld,\"searches_in_memory\":%ld,"
+                        "\"cache_errors\":%lld,\"cache_timeouts\":%lld,\"searches_in_memory\":%ld,"
                         "\"supplier_requests\":%lld,\"suppliers\":[",
                         agg_cache_ctx(&app->cache) ? "connected" : "disconnected",
                         app->cache.connects, app->cache.disconnects, app->cache_errors,
+                        app->cache_timeouts,
                         app->nsearches, app->supplier_requests);
     for (int i = 0; i < app->cfg.nsuppliers; i++) {
         if (i) evbuffer_add(b, ",", 1);

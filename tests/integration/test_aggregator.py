@@ -8,7 +8,8 @@ the first replies come before the slowest supplier answers; every client ends wi
 same, sorted, correctly merged result; a repeated search within the TTL asks no
 supplier; failing and timing-out suppliers end as "failed"/"timeout"; a lease whose owner
 died is retaken; the aggregators survive the cache server's death (degraded answers) and
-reconnect when it is back. Prints "N passed, M failed" last."""
+reconnect when it is back; a hung cache server delays a request by at most the cache
+timeout. Prints "N passed, M failed" last."""
 import json
 import os
 import signal
@@ -262,6 +263,28 @@ def test_dead_owner_lease_is_retaken(e):
     print("    lease retaken and search completed %.2fs after the owner died" % took)
 
 
+def test_hung_cache_server(e):
+    """A cache server that stops answering (SIGSTOP) costs a request cache_timeout_ms
+    (300 ms here), after which it is answered degraded; service resumes with the server."""
+    os.kill(e.cache.p.pid, signal.SIGSTOP)
+    try:
+        t = time.monotonic()
+        status, body = http_json(e.a.url + query("Bergen"))
+        took = time.monotonic() - t
+        assert status == 200 and body["degraded"], body
+        assert 0.25 <= took < 2, "a hung cache delayed a request by %.2fs" % took
+        final = poll_until_complete(e.a.url, query("Bergen"), 10)
+        assert final["degraded"] and final["suppliers"] == {
+            "fast": "ok", "medium": "ok", "slow": "ok"}, final
+        assert http_json(e.a.url + "/api/status")[1]["cache_timeouts"] >= 1
+    finally:
+        os.kill(e.cache.p.pid, signal.SIGCONT)
+    wait_until(lambda: not http_json(e.b.url + query("Bergen"))[1]["degraded"], 5,
+               "answers from the cache again")
+    final = poll_until_complete(e.b.url, query("Bergen"), 10)
+    assert not final["degraded"], final
+
+
 def test_cache_server_death_and_return(e):
     dest = "Madrid"
     status, body = http_json(e.a.url + query(dest))
@@ -304,6 +327,7 @@ TESTS = [
     test_repeat_within_ttl_is_cached,
     test_failing_and_timing_out_suppliers,
     test_dead_owner_lease_is_retaken,
+    test_hung_cache_server,
     test_cache_server_death_and_return,
 ]
 
