@@ -178,7 +178,7 @@ static void ttl_generic(client *c, int ms, int absolute)
     }
     long long t = absolute ? when : when - storage_now_ms;
     if (t < 0) t = 0;
-    reply_int(&c->out, ms ? t : (t + 500) / 1000);
+    reply_int(&c->out, ms ? t : (long long)(((unsigned long long)t + 500) / 1000));   /* no overflow near LLONG_MAX */
 }
 
 static void cmd_ttl(client *c) { ttl_generic(c, 0, 0); }
