@@ -7,7 +7,8 @@
  * key; a time already past deletes the key. SCAN follows Redis's scanGenericCommand:
  * db_scan is called until COUNT records were visited (matching or not), the cursor
  * ends, or COUNT*10 steps were made; the visited records are then filtered by MATCH,
- * TYPE and liveness, and matching keys found expired are reclaimed. */
+ * TYPE and liveness, and matching keys found expired are reclaimed. FLUSHDB, FLUSHALL
+ * and SWAPDB report to WATCH only the keys that really existed (flush_or_swap). */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
