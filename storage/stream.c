@@ -1378,3 +1378,45 @@ void stream_autoclaim_free(stream_autoclaim_result *r) {
     r->claimed = r->deleted = NULL;
     r->nclaimed = r->ndeleted = 0;
 }
+
+/* ---------------------------------------------------------------- copying */
+
+stream *stream_dup(const stream *s) {
+    stream *d = stream_new();
+    d->length = s->length;
+    d->entries_added = s->entries_added;
+    d->last_id = s->last_id;
+    d->first_id = s->first_id;
+    d->max_deleted = s->max_deleted;
+    if (s->nblk) {
+        d->bcap = s->nblk;
+        d->blk = xmalloc(d->bcap * sizeof(*d->blk));
+        for (size_t i = 0; i < s->nblk; i++) {
+            const sblock *b = blk_at(s, i);
+            sblock *c = xmalloc(sizeof(*c) + b->cap);
+            memcpy(c, b, sizeof(*c) + b->used);
+            d->blk[i] = c;
+            d->block_bytes += sizeof(*c) + c->cap;
+        }
+        d->nblk = s->nblk;
+    }
+    for (size_t i = 0; i < s->ngroups; i++) {
+        const stream_group *sg = s->groups[i];
+        stream_group *g = stream_group_create(d, sg->name, sg->name_len, &sg->last_id,
+                                              sg->entries_read);
+        for (size_t j = 0; j < sg->ncons; j++) {
+            const stream_consumer *sc = sg->cons[j];
+            stream_consumer *c = stream_consumer_create(g, sc->name, sc->name_len, sc->seen_time);
+            c->active_time = sc->active_time;
+        }
+        for (const stream_nack *sn = tr_edge(sg->pel, 0); sn; sn = tr_next(sn, 0)) {
+            stream_nack *n = nack_new(&sn->id, sn->delivery_time);
+            n->delivery_count = sn->delivery_count;
+            tr_insert(&g->pel, n, 0);
+            g->pel_count++;
+            if (sn->consumer)
+                nack_assign(n, stream_consumer_find(g, sn->consumer->name, sn->consumer->name_len));
+        }
+    }
+    return d;
+}

@@ -81,6 +81,8 @@ extern size_t stream_node_max_bytes;    /* default 4096 */
 stream *stream_new(void);
 /* Free a stream with its groups (signature for db_value_free[OBJ_STREAM]). */
 void stream_free(void *s);
+/* A deep copy (COPY): entries, metadata, groups, consumers and PELs. */
+stream *stream_dup(const stream *s);
 /* Bytes held by the stream (blocks, index, groups, consumers, pending records). */
 size_t stream_memory(const stream *s);
 

@@ -482,8 +482,9 @@ START_TEST(test_memory_per_entry) {
     }
     after = mallinfo2();
     printf("stream memory at 1M entries {f:<i>}: stream_memory %.1f bytes/entry, "
-           "mallinfo2 %.1f bytes/entry\n",
-           (double)stream_memory(s) / BIG, (double)(after.uordblks - before.uordblks) / BIG);
+           "mallinfo2 %.1f bytes/entry%s\n",
+           (double)stream_memory(s) / BIG, (double)(after.uordblks - before.uordblks) / BIG,
+           after.uordblks == before.uordblks ? " (allocator not glibc's)" : "");
     stream_free(s);
 }
 END_TEST
@@ -844,6 +845,51 @@ START_TEST(test_lag_like_redis) {
 }
 END_TEST
 
+START_TEST(test_dup) {
+    stream *s = stream_new();
+    for (uint64_t i = 1; i <= 1000; i++) add_x(s, i, 0, "k", "v");
+    stream_id d = ID(500, 0);
+    stream_delete(s, &d, 1);
+    stream_group *g = stream_group_create(s, "g", 1, &MIN_ID, -1);
+    stream_consumer *a = stream_consumer_get(g, "a", 1, 7);
+    stream_consumer *b = stream_consumer_get(g, "b", 1, 8);
+    stream_read_group(s, g, a, 10, 0, 100, NULL, NULL);
+    stream_read_group(s, g, b, 10, 0, 200, NULL, NULL);
+    stream_claim_args ca = {.now = 300, .delivery_time = 300, .retry_count = 5, .force = 1};
+    stream_consumer *cc = NULL;
+    stream_claim(s, g, "b", 1, &cc, &(stream_id){900, 0}, &ca);
+
+    stream *c = stream_dup(s);
+    stream_free(s);
+    ck_assert_uint_eq(stream_length(c), 999);
+    ck_id(stream_max_deleted_id(c), 500, 0);
+    ck_assert_uint_eq(stream_entries_added(c), 1000);
+    stream_iter it;
+    stream_fields f;
+    stream_id id;
+    size_t n = 0;
+    stream_iter_init(&it, c, &MIN_ID, &MAX_ID, 1);
+    while (stream_iter_next(&it, &id, &f)) n++;
+    ck_assert_uint_eq(n, 999);
+    g = stream_group_find(c, "g", 1);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_uint_eq(stream_group_pending_count(g), 21);
+    ck_id(stream_group_last_id(g), 20, 0);
+    ck_assert_int_eq(stream_group_entries_read(g), -1);   /* a tombstone lies ahead */
+    b = stream_consumer_find(g, "b", 1);
+    ck_assert_uint_eq(stream_consumer_pending_count(b), 11);
+    ck_assert_int_eq(stream_consumer_seen_time(b), 300);   /* the claim saw it */
+    stream_nack *nk = stream_pel_find(g, &(stream_id){900, 0});
+    ck_assert_ptr_eq(nk->consumer, b);
+    ck_assert_uint_eq(nk->delivery_count, 5);
+    ck_assert_int_eq(nk->delivery_time, 300);
+    ck_assert_int_eq(stream_consumer_delete(g, "a", 1), 10);
+    add_x(c, 2000, 0, "k", "v");
+    ck_assert_uint_eq(stream_length(c), 1000);
+    stream_free(c);
+}
+END_TEST
+
 START_TEST(test_set_id) {
     stream *s = five();
     stream_id d = ID(5, 0);
@@ -885,6 +931,7 @@ int main(void) {
     tcase_add_test(log, test_trim_like_redis);
     tcase_add_test(log, test_memory_per_entry);
     tcase_add_test(log, test_set_id);
+    tcase_add_test(log, test_dup);
     suite_add_tcase(su, log);
     TCase *grp = tcase_create("groups");
     tcase_set_timeout(grp, 120);
