@@ -209,6 +209,22 @@ def test_repeat_within_ttl_is_cached(e):
     assert [supplier_count(s, key) for s in e.sups] == before, "a cached search reached a supplier"
 
 
+def test_normalised_destination_is_one_search(e):
+    """Spacing and case do not make another search; spaces and UTF-8 survive the trip to
+    the suppliers and back."""
+    for dest, norm, other in (("  New   YORK ", "new york", "NEW york"),
+                              ("Zürich", "zürich", " ZüRICH")):  # ASCII case folding only
+        status, body = http_json(e.a.url + query(dest))
+        assert status == 200 and body["search"]["destination"] == norm, body
+        final = poll_until_complete(e.b.url, query(norm), 10)
+        assert final["search"]["destination"] == norm and final["hotels"], final
+        assert http_json(e.a.url + query(other))[1] == final
+        for s in e.sups:
+            assert supplier_count(s, search_key(norm)) == 1, (s.sname, norm)
+    assert any("Zürich" in h["name"] or "zürich" in h["name"].lower()
+               for h in final["hotels"]), final["hotels"][:2]
+
+
 def test_failing_and_timing_out_suppliers(e):
     broken = e.c.start_supplier("broken", 50, fail_rate=1.0)
     hanging = e.c.start_supplier("hanging", 10000)
@@ -325,6 +341,7 @@ TESTS = [
     test_bad_parameters,
     test_concurrent_clients_one_fanout,
     test_repeat_within_ttl_is_cached,
+    test_normalised_destination_is_one_search,
     test_failing_and_timing_out_suppliers,
     test_dead_owner_lease_is_retaken,
     test_hung_cache_server,
