@@ -53,6 +53,15 @@ try {
   await page.fill("input[name=checkout]", "2027-05-06");
   await page.fill("input[name=guests]", "2");
 
+  // Snapshot the table whenever it changes: [[id, price_cents, class], ...] per render.
+  await page.evaluate(() => {
+    window.__snaps = [];
+    const tbody = document.querySelector("#results tbody");
+    new MutationObserver(() => {
+      window.__snaps.push([...tbody.children].map(tr =>
+        [tr.dataset.id, Number(tr.dataset.priceCents), tr.className]));
+    }).observe(tbody, { childList: true });
+  });
   const t0 = Date.now();
   tStart = t0;
   await page.click("button[type=submit]");
@@ -72,6 +81,7 @@ try {
     id: tr.dataset.id, price_cents: Number(tr.dataset.priceCents),
     supplier: tr.dataset.supplier, name: tr.children[1].textContent })));
   out.final_rows = await readRows();
+  out.snapshots = await page.evaluate(() => window.__snaps.filter(s => s.length));
   out.progress_percent = Number(await page.getAttribute("#progress", "data-percent"));
   out.status_text = await page.textContent("#status");
   out.url = page.url();

@@ -4,8 +4,8 @@
 Starts a cache server ($RESPITE_SERVER, else redis-server), three mock suppliers (0.1 s,
 1 s, 3 s) and an aggregator, then runs examples/aggregator/page_test.mjs (playwright-core
 driving Debian's /usr/bin/chromium) and checks: the first rows appear before the slowest
-supplier answers, the final table is sorted by price and equals the API's answer, the
-progress bar reaches 100%, a reload shows the same prices, and the page made only
+supplier answers, the table is sorted at every update and a cheaper offer moves up as it
+arrives, the final table equals the API's answer, the progress bar reaches 100%, a reload shows the same prices, and the page made only
 localhost requests. Needs apt packages chromium and nodejs/npm; runs `npm ci` in
 examples/aggregator when node_modules is missing. Skips (exit 0) only when chromium or
 node is not installed. Prints "N passed, M failed" last."""
@@ -69,6 +69,14 @@ def main():
               and res["at_first_row"]["percent"] < 100, res["at_first_row"])
         prices = [row["price_cents"] for row in res["final_rows"]]
         check("final table sorted by price", prices == sorted(prices) and prices, prices)
+        snaps = res["snapshots"]
+        check("table sorted at every update", snaps and all(
+            [r[1] for r in snap] == sorted(r[1] for r in snap) for snap in snaps), snaps)
+        moved = [(prev_i, i, row[0]) for before, snap in zip(snaps, snaps[1:])
+                 for i, row in enumerate(snap) if "cheaper" in row[2]
+                 for prev_i in [next((j for j, r in enumerate(before) if r[0] == row[0]), None)]
+                 if prev_i is not None and i < prev_i]
+        check("a cheaper offer arrived and moved up", moved, snaps)
         check("progress bar at 100%", res["progress_percent"] == 100, res["progress_percent"])
         q = urllib.parse.urlencode({"destination": "Amsterdam", "checkin": "2027-05-04",
                                     "checkout": "2027-05-06", "guests": 2})
@@ -81,8 +89,11 @@ def main():
               res["reload_rows"])
         check("only localhost traffic", res["foreign_requests"] == [] and res["requests"] > 0,
               res["foreign_requests"])
-        print("    first rows after %d ms, complete after %d ms; screenshot %s"
-              % (res["first_row_ms"], res["complete_ms"], shot))
+        print("    first rows after %d ms, complete after %d ms; %d table updates; cheaper "
+              "offers moved up (from, to, hotel): %s" % (res["first_row_ms"], res["complete_ms"],
+                                                         len(snaps), moved))
+        if os.environ.get("AGG_SCREENSHOT"):
+            print("    screenshot: %s" % shot)
         print("    polls seen by the page [ms, suppliers answered, rows]: %s" % res["polls"])
         passed = sum(1 for _, ok in checks if ok)
         failed = len(checks) - passed
