@@ -5,8 +5,8 @@ Starts a cache server ($RESPITE_SERVER, else redis-server), three mock suppliers
 1 s, 3 s) and an aggregator, then runs examples/aggregator/page_test.mjs (playwright-core
 driving Debian's /usr/bin/chromium) and checks: the first rows appear before the slowest
 supplier answers, the table is sorted at every update and a cheaper offer moves up as it
-arrives, the final table equals the API's answer, the progress bar reaches 100%, a reload shows the same prices, and the page made only
-localhost requests. Needs apt packages chromium and nodejs/npm; runs `npm ci` in
+arrives, the final table equals the API's answer, the progress bar reaches 100%, a reload
+shows the same prices, and the page made only localhost requests. Needs apt packages chromium and nodejs/npm; runs `npm ci` in
 examples/aggregator when node_modules is missing. Skips (exit 0) only when chromium or
 node is not installed. Prints "N passed, M failed" last."""
 import json
