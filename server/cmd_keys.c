@@ -658,8 +658,13 @@ static void cmd_object_encoding(client *c)
     if (k) reply_bulk_cstr(&c->out, rkey_encoding(k));
 }
 
-/* Values are never shared, and access times are not tracked: REFCOUNT is 1 and
- * IDLETIME 0. */
+/* Values are never shared and accesses are not tracked: REFCOUNT is 1, IDLETIME 0 and
+ * FREQ Redis's initial counter (5); each errs under the other kind of policy, as Redis. */
+static int object_lfu_policy(void)
+{
+    return server.cfg.maxmemory_policy && strstr(server.cfg.maxmemory_policy, "lfu") != NULL;
+}
+
 static void cmd_object_refcount(client *c)
 {
     if (object_lookup(c)) reply_int(&c->out, 1);
@@ -667,15 +672,24 @@ static void cmd_object_refcount(client *c)
 
 static void cmd_object_idletime(client *c)
 {
-    if (object_lookup(c)) reply_int(&c->out, 0);
+    if (!object_lookup(c)) return;
+    if (object_lfu_policy())
+        reply_error(&c->out, "An LFU maxmemory policy is selected, idle time not tracked. Please note "
+                             "that when switching between policies at runtime LRU and LFU data will "
+                             "take some time to adjust.");
+    else
+        reply_int(&c->out, 0);
 }
 
 static void cmd_object_freq(client *c)
 {
     if (!object_lookup(c)) return;
-    reply_error(&c->out, "An LFU maxmemory policy is not selected, access frequency not tracked. "
-                         "Please note that when switching between policies at runtime LRU and LFU "
-                         "data will take some time to adjust.");
+    if (object_lfu_policy())
+        reply_int(&c->out, 5);
+    else
+        reply_error(&c->out, "An LFU maxmemory policy is not selected, access frequency not tracked. "
+                             "Please note that when switching between policies at runtime LRU and LFU "
+                             "data will take some time to adjust.");
 }
 
 static void cmd_object_help(client *c)
