@@ -32,7 +32,8 @@ typedef struct agg_query {
     char *values[32];
 } agg_query;
 
-/* Parse the query part of a URI (may be NULL). Returns 0, or -1 on malformed %-escapes. */
+/* Parse the query part of a URI (may be NULL). Returns 0, or -1 if out of memory; a
+ * malformed %-escape is kept literally (as libevent decodes). */
 int agg_query_parse(agg_query *q, const char *query);
 /* The value of the first pair named name, or NULL. */
 const char *agg_query_get(const agg_query *q, const char *name);
