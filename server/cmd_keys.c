@@ -658,8 +658,10 @@ static void cmd_object_encoding(client *c)
     if (k) reply_bulk_cstr(&c->out, rkey_encoding(k));
 }
 
-/* Values are never shared and accesses are not tracked: REFCOUNT is 1, IDLETIME 0 and
- * FREQ Redis's initial counter (5); each errs under the other kind of policy, as Redis. */
+/* Accesses are not tracked: IDLETIME is 0 and FREQ Redis's initial counter (5); each
+ * errs under the other kind of policy, as Redis. REFCOUNT is 1, except that Redis shares
+ * the integers 0..9999 (reported as INT_MAX) unless an LRU/LFU policy with a memory
+ * limit forbids it. */
 static int object_lfu_policy(void)
 {
     return server.cfg.maxmemory_policy && strstr(server.cfg.maxmemory_policy, "lfu") != NULL;
@@ -667,7 +669,12 @@ static int object_lfu_policy(void)
 
 static void cmd_object_refcount(client *c)
 {
-    if (object_lookup(c)) reply_int(&c->out, 1);
+    rkey *k = object_lookup(c);
+    if (!k) return;
+    const char *pol = server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "";
+    int no_shared = server.cfg.maxmemory && (strstr(pol, "lru") || strstr(pol, "lfu"));
+    int shared = rkey_type(k) == OBJ_STRING && rkey_is_int(k) && rkey_int(k) >= 0 && rkey_int(k) < 10000;
+    reply_int(&c->out, shared && !no_shared ? INT_MAX : 1);
 }
 
 static void cmd_object_idletime(client *c)
