@@ -367,7 +367,7 @@ CASES = [
         ("set", "l", "x" * 50), ("object", "encoding", "l"), ("append", "k", "x"), ("object", "encoding", "k"),
         ("object", "encoding", "nokey"), ("object", "refcount", "k"), ("object", "refcount", "nokey"),
         ("object", "refcount", "n"), ("set", "s5", "5"), ("object", "refcount", "s5"), ("set", "s10k", "10000"),
-        ("object", "refcount", "s10k"), ("incr", "ic"), ("object", "refcount", "ic"), ("object", "idletime", "k"),
+        ("object", "refcount", "s10k"), ("incr", "ic"), ("object", "refcount", "ic"),
         ("object", "freq", "k"), ("object", "freq", "nokey"), ("object", "help"), ("object", "foo"),
         ("object", "encoding"), ("object", "encoding", "a", "b"), ("object",),
         ("setrange", "sr", "0", "12"), ("object", "encoding", "sr"), ("incrbyfloat", "f", "1.5"),
