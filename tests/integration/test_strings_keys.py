@@ -293,7 +293,7 @@ CASES = [
         ("set", "k", "v"), ("pexpire", "k", "30"), ("sleep:80",), ("get", "k"), ("ttl", "k"), ("pttl", "k"),
         ("ttl", "nokey"), ("pttl", "nokey"), ("expiretime", "nokey"), ("pexpiretime", "nokey"),
         ("set", "k", "v"), ("expiretime", "k"), ("pexpiretime", "k"), ("persist", "nokey"),
-        ("setex", "r", "100", "v"), ("ttl", "r"), ("pexpire", "r", "99501"), ("ttl", "r"),
+        ("setex", "r", "100", "v"), ("ttl", "r"), ("pexpire", "r", "99800"), ("ttl", "r"),
         ("pexpire", "r", "99499"), ("ttl", "r"),
     ]),
     ("keys", [
