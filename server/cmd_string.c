@@ -502,14 +502,74 @@ static size_t lcs_walk(const uint32_t *t, const char *a, uint32_t alen, const ch
     return n;
 }
 
-/* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN] */
+/* LCS options. */
+typedef struct lcs_opts {
+    int getlen, getidx, withlen;
+    long long minlen;
+} lcs_opts;
+
+/* Parse LCS's options from argv[3] on. Returns 1, or replies and returns 0. */
+static int lcs_parse_options(client *c, lcs_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int j = 3; j < c->argc; j++) {
+        if (arg_is(c, j, "idx")) {
+            o->getidx = 1;
+        } else if (arg_is(c, j, "len")) {
+            o->getlen = 1;
+        } else if (arg_is(c, j, "withmatchlen")) {
+            o->withlen = 1;
+        } else if (arg_is(c, j, "minmatchlen") && j + 1 < c->argc) {
+            if (!arg_ll_or_reply(c, ++j, &o->minlen)) return 0;
+            if (o->minlen < 0) o->minlen = 0;
+        } else {
+            reply_syntax_error(c);
+            return 0;
+        }
+    }
+    if (o->getidx && o->getlen) {
+        reply_error(&c->out, "If you want both the length and indexes, please just use IDX.");
+        return 0;
+    }
+    return 1;
+}
+
+/* The IDX reply: {matches: [[[a0 a1] [b0 b1] (len)] ...], len: n}, last run first. */
+static void lcs_reply_idx(client *c, const uint32_t *t, const char *a, uint32_t alen, const char *b,
+                          uint32_t blen, const lcs_opts *o)
+{
+    uint32_t len = t[(size_t)alen * (blen + 1) + blen];
+    lcs_range *r = malloc(((size_t)len + 1) * sizeof *r);
+    if (!r) {
+        reply_error(&c->out, "Insufficient memory, failed allocating transient memory for LCS");
+        return;
+    }
+    size_t n = lcs_walk(t, a, alen, b, blen, NULL, r, o->minlen);
+    reply_map(&c->out, 2);
+    reply_bulk_cstr(&c->out, "matches");
+    reply_array(&c->out, (long)n);
+    for (size_t i = 0; i < n; i++) {
+        reply_array(&c->out, 2 + o->withlen);
+        reply_array(&c->out, 2);
+        reply_int(&c->out, r[i].a0);
+        reply_int(&c->out, r[i].a1);
+        reply_array(&c->out, 2);
+        reply_int(&c->out, r[i].b0);
+        reply_int(&c->out, r[i].b1);
+        if (o->withlen) reply_int(&c->out, r[i].a1 - r[i].a0 + 1);
+    }
+    reply_bulk_cstr(&c->out, "len");
+    reply_int(&c->out, len);
+    free(r);
+}
+
+/* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: absent keys are empty. */
 static void cmd_lcs(client *c)
 {
     char ta[UTIL_LLSTR_SIZE], tb[UTIL_LLSTR_SIZE];
     size_t alen = 0, blen = 0;
     const char *a = "", *b = "";
-    int getlen = 0, getidx = 0, withlen = 0;
-    long long minlen = 0;
+    lcs_opts o;
 
     rkey *ka = db_lookup_read(c->db, KEYARG(c, 1)), *kb = db_lookup_read(c->db, KEYARG(c, 2));
     if ((ka && rkey_type(ka) != OBJ_STRING) || (kb && rkey_type(kb) != OBJ_STRING)) {
@@ -518,22 +578,7 @@ static void cmd_lcs(client *c)
     }
     if (ka) a = rkey_str(ka, &alen, ta);
     if (kb) b = rkey_str(kb, &blen, tb);
-    for (int j = 3; j < c->argc; j++) {
-        if (arg_is(c, j, "idx")) getidx = 1;
-        else if (arg_is(c, j, "len")) getlen = 1;
-        else if (arg_is(c, j, "withmatchlen")) withlen = 1;
-        else if (arg_is(c, j, "minmatchlen") && j + 1 < c->argc) {
-            if (!arg_ll_or_reply(c, ++j, &minlen)) return;
-            if (minlen < 0) minlen = 0;
-        } else {
-            reply_syntax_error(c);
-            return;
-        }
-    }
-    if (getidx && getlen) {
-        reply_error(&c->out, "If you want both the length and indexes, please just use IDX.");
-        return;
-    }
+    if (!lcs_parse_options(c, &o)) return;
     if (alen >= UINT32_MAX - 1 || blen >= UINT32_MAX - 1) {
         reply_error(&c->out, "String too long for LCS");
         return;
@@ -550,32 +595,12 @@ static void cmd_lcs(client *c)
         return;
     }
     lcs_table(t, a, (uint32_t)alen, b, (uint32_t)blen);
-    uint32_t len = t[cells - 1];
-    if (getlen) {
-        reply_int(&c->out, len);
-    } else if (getidx) {
-        lcs_range *ranges = malloc(((size_t)len + 1) * sizeof *ranges);
-        size_t n = ranges ? lcs_walk(t, a, (uint32_t)alen, b, (uint32_t)blen, NULL, ranges, minlen) : 0;
-        reply_map(&c->out, 2);
-        reply_bulk_cstr(&c->out, "matches");
-        reply_array(&c->out, (long)n);
-        for (size_t i = 0; i < n; i++) {
-            reply_array(&c->out, 2 + withlen);
-            reply_array(&c->out, 2);
-            reply_int(&c->out, ranges[i].a0);
-            reply_int(&c->out, ranges[i].a1);
-            reply_array(&c->out, 2);
-            reply_int(&c->out, ranges[i].b0);
-            reply_int(&c->out, ranges[i].b1);
-            if (withlen) reply_int(&c->out, ranges[i].a1 - ranges[i].a0 + 1);
-        }
-        reply_bulk_cstr(&c->out, "len");
-        reply_int(&c->out, len);
-        free(ranges);
-    } else {
-        char *out = reply_bulk_reserve(&c->out, len);
-        lcs_walk(t, a, (uint32_t)alen, b, (uint32_t)blen, out, NULL, 0);
-    }
+    if (o.getlen)
+        reply_int(&c->out, t[cells - 1]);
+    else if (o.getidx)
+        lcs_reply_idx(c, t, a, (uint32_t)alen, b, (uint32_t)blen, &o);
+    else
+        lcs_walk(t, a, (uint32_t)alen, b, (uint32_t)blen, reply_bulk_reserve(&c->out, t[cells - 1]), NULL, 0);
     free(t);
 }
 
