@@ -82,8 +82,8 @@ static void test_params(void) {
         "destination=a&checkin=2027-03-10&checkout=2027-03-11&guests=-1",
         "destination=a&checkin=2027-03-10&checkout=2027-03-11&limit=0",
         "destination=a&checkin=2027-03-10&checkout=2027-03-11&limit=501",
-        "destination=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-        "&checkin=2027-03-10&checkout=2027-03-11",
+        ("destination=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "&checkin=2027-03-10&checkout=2027-03-11"),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err = NULL;
