@@ -15,11 +15,13 @@
  * both directions. XDEL sets FLAG_DELETED in place; a block with no live entry is freed.
  *
  * Invariants:
- *  - every block in the vector has live > 0; blocks' first ids strictly increase, and a
- *    new block is started whenever an id would not be greater than the tail's last id,
- *    so the live entries of block i are all smaller than block i+1's first id;
- *  - live entries are in increasing id order inside a block (deleted ones may not be,
- *    after XSETID lowered last_id: they are skipped before any comparison);
+ *  - every block in the vector has live > 0;
+ *  - ids strictly increase inside a block, deleted entries included: a new block is
+ *    started whenever an id would not be greater than the tail's last id (possible after
+ *    XSETID lowered last_id below a tombstone);
+ *  - live ids strictly increase across the whole stream, and blocks' first ids strictly
+ *    increase; a block's tombstones may exceed the next block's ids (the XSETID case),
+ *    so comparisons against bounds look at live entries only;
  *  - length = sum of live; first_id is the first live id (0-0 when empty);
  *  - the entry at offset 0 of a block never has FLAG_SAME (it is the field-name master).
  * Seeking binary-searches the vector for the last block whose first id <= the target,
@@ -437,6 +439,24 @@ static stream_id first_live(const stream *s) {
     }
 }
 
+/* The last live id of a block. */
+static stream_id block_last_live(const sblock *b) {
+    const unsigned char *mf;
+    uint64_t mc;
+    size_t off = b->used;
+    block_master(b, &mf, &mc);
+    for (;;) {
+        stream_id id;
+        unsigned fl;
+        stream_fields f;
+        size_t nb;
+        uint64_t body = backlen_get(b->data + off, &nb);
+        off -= nb + (size_t)body;
+        entry_head(b, b->data + off, mf, mc, &id, &fl, &f);
+        if (!(fl & FLAG_DELETED)) return id;
+    }
+}
+
 static void update_first_id(stream *s) {
     if (s->length == 0)
         s->first_id.ms = s->first_id.seq = 0;
@@ -709,10 +729,15 @@ uint64_t stream_trim(stream *s, const stream_trim_args *a) {
         uint64_t entries = b->live;
         if (a->limit && deleted + entries > (uint64_t)a->limit) break;
         int whole;
-        if (a->strategy == STREAM_TRIM_MAXLEN)
+        if (a->strategy == STREAM_TRIM_MAXLEN) {
             whole = s->length - entries >= a->maxlen;
-        else
-            whole = stream_id_cmp(&b->last, &a->minid) < 0;
+        } else {
+            /* Redis compares the block's last id, deleted or not; the last live one is
+             * the same but for trailing tombstones, and stays right when XSETID let
+             * later blocks hold ids below this block's tombstones. */
+            stream_id top = block_last_live(b);
+            whole = stream_id_cmp(&top, &a->minid) < 0;
+        }
         if (whole) {
             s->length -= entries;
             deleted += entries;

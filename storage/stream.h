@@ -139,7 +139,8 @@ typedef struct stream_trim_args {
     int strategy;        /* STREAM_TRIM_* */
     int approx;          /* "~": remove only whole blocks */
     uint64_t maxlen;     /* MAXLEN threshold */
-    stream_id minid;     /* MINID threshold: entries with smaller ids go */
+    stream_id minid;     /* MINID threshold: entries with smaller ids go (a block goes
+                          * whole when its last live id is below it) */
     long long limit;     /* LIMIT: most entries to remove, 0 = no limit (exact trims: 0) */
 } stream_trim_args;
 /* Redis's default LIMIT for "~" without LIMIT: 100 * stream_node_max_entries (capped

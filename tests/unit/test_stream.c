@@ -845,6 +845,197 @@ START_TEST(test_lag_like_redis) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- model check */
+
+/* Random adds, XDELs, trims and ranges, with tiny blocks, against a plain array. The
+ * pairs of an entry are a function of its id, so they can be checked anywhere. */
+typedef struct model_entry {
+    stream_id id;
+    int live;
+} model_entry;
+
+static uint64_t rng_state = 88172645463325252ULL;
+static uint64_t rnd(uint64_t n) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return n ? rng_state % n : 0;
+}
+
+/* The pairs of entry id: shape and lengths vary (shared names, long names, empty). */
+static size_t pairs_of(const stream_id *id, stream_str *fv, char *buf) {
+    static const char *names[] = {"a", "b", "temperature", ""};
+    uint64_t h = id->ms * 31 + id->seq * 7;
+    size_t np = 1 + h % 3, off = 0;
+    for (size_t i = 0; i < np; i++) {
+        fv[2 * i].ptr = (h % 5 == 0 && i == 0) ? "a-much-longer-field-name-than-usual" : names[(h + i) % 4];
+        fv[2 * i].len = strlen(fv[2 * i].ptr);
+        size_t vl = (h >> (4 * i)) % 7 == 0 ? 150 + h % 200 : (h >> (3 * i)) % 9;
+        for (size_t k = 0; k < vl; k++) buf[off + k] = (char)('a' + (h + k) % 26);
+        fv[2 * i + 1].ptr = buf + off;
+        fv[2 * i + 1].len = vl;
+        off += vl;
+    }
+    return np;
+}
+
+static void check_pairs(const stream_id *id, stream_fields *f) {
+    stream_str fv[8];
+    char buf[2048];
+    size_t np = pairs_of(id, fv, buf);
+    const char *fp, *vp;
+    size_t fl, vl;
+    require(f->count == np);
+    for (size_t i = 0; i < np; i++) {
+        require(stream_fields_next(f, &fp, &fl, &vp, &vl));
+        require(fl == fv[2 * i].len && memcmp(fp, fv[2 * i].ptr, fl) == 0);
+        require(vl == fv[2 * i + 1].len && memcmp(vp, fv[2 * i + 1].ptr, vl) == 0);
+    }
+    require(!stream_fields_next(f, &fp, &fl, &vp, &vl));
+}
+
+START_TEST(test_model) {
+    size_t saved_e = stream_node_max_entries, saved_b = stream_node_max_bytes;
+    stream_node_max_entries = 7;
+    stream_node_max_bytes = 300;
+    stream *s = stream_new();
+    size_t cap = 200000, n = 0, live = 0;
+    model_entry *m = malloc(cap * sizeof(*m));
+    long long clock = 1000;
+    for (int step = 0; step < 60000; step++) {
+        uint64_t op = rnd(100);
+        if (op < 55 && n < cap) {
+            stream_str fv[8];
+            char buf[2048];
+            stream_id want, out, last = stream_last_id(s);
+            int mode = (int)rnd(3), rc;
+            clock += (long long)rnd(4) - 1;   /* the clock sometimes goes back */
+            /* The id stream_add should choose (the pairs depend on it). */
+            if (mode == STREAM_ADD_AUTO) {
+                want = (uint64_t)clock > last.ms ? ID(clock, 0) : ID(last.ms, last.seq + 1);
+            } else {
+                want = ID(last.ms + rnd(3) - (last.ms ? 1 : 0), rnd(3));
+                if (mode == STREAM_ADD_AUTO_SEQ)
+                    want.seq = want.ms == last.ms ? last.seq + 1 : 0;
+            }
+            size_t np = pairs_of(&want, fv, buf);
+            rc = stream_add(s, mode, &want, fv, np, clock, &out);
+            if (mode == STREAM_ADD_EXPLICIT && stream_id_is_zero(&want)) {
+                require(rc == STREAM_E_ZERO);
+                continue;
+            }
+            if (stream_id_cmp(&want, &last) <= 0) {
+                require(rc == STREAM_E_SMALL);
+                continue;
+            }
+            require(rc == STREAM_OK);
+            require(stream_id_cmp(&out, &want) == 0);
+            m[n].id = out;
+            m[n].live = 1;
+            n++;
+            live++;
+        } else if (op < 70 && n) {
+            stream_id ids[5];
+            size_t k = 1 + rnd(5), expect = 0;
+            for (size_t i = 0; i < k; i++) {
+                size_t j = n - 1 - rnd(n < 50 ? n : 50);
+                ids[i] = m[j].id;
+                if (rnd(4) == 0) ids[i].seq += 1000;   /* usually absent */
+            }
+            for (size_t i = 0; i < k; i++)
+                for (size_t j = 0; j < n; j++)
+                    if (m[j].live && stream_id_cmp(&m[j].id, &ids[i]) == 0) {
+                        m[j].live = 0;
+                        expect++;
+                        live--;
+                    }
+            require(stream_delete(s, ids, k) == expect);
+        } else if (op < 75) {
+            stream_trim_args a = {.strategy = (int)(1 + rnd(2)), .approx = (int)rnd(2)};
+            uint64_t removed, exact = 0;
+            if (a.strategy == STREAM_TRIM_MAXLEN) {
+                a.maxlen = live > 20 ? live - rnd(20) : live;
+                exact = live - a.maxlen;
+            } else {
+                a.minid = n ? m[n - 1 - rnd(n < 40 ? n : 40)].id : ID(0, 0);
+                for (size_t j = 0; j < n; j++)
+                    if (m[j].live && stream_id_cmp(&m[j].id, &a.minid) < 0) exact++;
+            }
+            if (a.approx && rnd(2)) a.limit = (long long)rnd(30);
+            removed = stream_trim(s, &a);
+            if (a.approx)
+                require(removed <= exact);
+            else
+                require(removed == exact);
+            for (size_t j = 0; j < n && removed; j++)
+                if (m[j].live) {
+                    m[j].live = 0;
+                    live--;
+                    removed--;
+                }
+        } else if (op < 77 && live) {
+            /* XSETID down to the last live id: later ids may equal deleted ones. */
+            stream_id top = ID(0, 0);
+            for (size_t j = n; j > 0; j--)
+                if (m[j - 1].live) {
+                    top = m[j - 1].id;
+                    break;
+                }
+            require(stream_set_id(s, &top, -1, NULL) == STREAM_OK);
+            stream_id below = top;
+            stream_id_decr(&below);
+            require(stream_set_id(s, &below, -1, NULL) == STREAM_E_SMALL);
+        } else {
+            /* A range over random bounds, one way or the other, with a count. */
+            stream_id a = n ? m[rnd(n)].id : ID(0, 0), b = n ? m[rnd(n)].id : ID(5, 5);
+            if (rnd(3) == 0) a = MIN_ID;
+            if (rnd(3) == 0) b = MAX_ID;
+            int rev = (int)rnd(2);
+            size_t limit = rnd(3) ? 0 : 1 + rnd(10), got = 0;
+            stream_iter it;
+            stream_id id;
+            stream_fields f;
+            stream_iter_init(&it, s, &a, &b, rev);
+            size_t j = rev ? n : 0;
+            for (;;) {
+                /* Next expected live entry in [a, b]. */
+                int found = 0;
+                while (rev ? j > 0 : j < n) {
+                    model_entry *e = rev ? &m[j - 1] : &m[j];
+                    rev ? j-- : j++;
+                    if (e->live && stream_id_cmp(&e->id, &a) >= 0 && stream_id_cmp(&e->id, &b) <= 0) {
+                        id = e->id;
+                        found = 1;
+                        break;
+                    }
+                }
+                if (limit && got == limit) break;
+                stream_id want = id;
+                int have = stream_iter_next(&it, &id, &f);
+                require(have == found);
+                if (!have) break;
+                require(stream_id_cmp(&id, &want) == 0);
+                check_pairs(&id, &f);
+                got++;
+            }
+        }
+        require(stream_length(s) == live);
+        stream_id first = ID(0, 0);
+        for (size_t j = 0; j < n; j++)
+            if (m[j].live) {
+                first = m[j].id;
+                break;
+            }
+        require(stream_id_cmp(&first, &(stream_id){stream_first_id(s).ms, stream_first_id(s).seq}) == 0);
+    }
+    ck_assert_uint_gt(n, 10000);
+    free(m);
+    stream_free(s);
+    stream_node_max_entries = saved_e;
+    stream_node_max_bytes = saved_b;
+}
+END_TEST
+
 START_TEST(test_dup) {
     stream *s = stream_new();
     for (uint64_t i = 1; i <= 1000; i++) add_x(s, i, 0, "k", "v");
@@ -932,6 +1123,7 @@ int main(void) {
     tcase_add_test(log, test_memory_per_entry);
     tcase_add_test(log, test_set_id);
     tcase_add_test(log, test_dup);
+    tcase_add_test(log, test_model);
     suite_add_tcase(su, log);
     TCase *grp = tcase_create("groups");
     tcase_set_timeout(grp, 120);
