@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# install-deps.sh: install the Debian packages that building and testing respite need.
+# Idempotent: packages already installed (dpkg -s) are left alone, and apt-get update +
+# install run only when something is missing. Non-interactive; runs as root on a fresh
+# Debian 12 (sudo is used only if present and we are not root).
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config libevent-dev check libhiredis-dev
+  # integration tests: real clients, the oracle server, leak checks
+  redis-tools python3-redis redis-server valgrind
+  # the aggregator example's page test: headless Chromium driven from node
+  chromium nodejs
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$p")
+  fi
+done
+# npm may come with a nodejs that is not Debian's; only ask Debian for it when absent.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -q
+"${SUDO[@]}" apt-get install -y -q -o Dpkg::Options::=--force-confdef \
+  -o Dpkg::Options::=--force-confold "${missing[@]}" </dev/null
+echo "install-deps: done"

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# test.sh: the one command that builds respite and runs every test.
+# Installs missing Debian packages, builds build/ (optimised, with debug info) and
+# build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer), runs ctest in both
+# (unit tests, integration tests, the aggregator example's tests), prints a summary
+# and exits non-zero if any build or test failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=$(nproc 2>/dev/null || echo 2)
+START=$(date +%s)
+
+echo "== install-deps"
+bash scripts/install-deps.sh || { echo "test.sh: install-deps.sh failed" >&2; exit 1; }
+
+declare -a SUMMARY=()
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+STATUS=0
+
+# run_config NAME BUILD_DIR CMAKE_ARGS... : configure, build and ctest one build dir.
+run_config() {
+  local name=$1 dir=$2
+  shift 2
+  local log="$ROOT/$dir/ctest.log"
+  echo "== [$name] configure + build in $dir"
+  if ! cmake -S "$ROOT" -B "$ROOT/$dir" "$@" >/dev/null \
+     || ! cmake --build "$ROOT/$dir" -j"$JOBS"; then
+    SUMMARY+=("$name: BUILD FAILED")
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+    STATUS=1
+    return
+  fi
+  echo "== [$name] ctest"
+  local t0 rc
+  t0=$(date +%s)
+  (cd "$ROOT/$dir" && ctest --output-on-failure --timeout 600) 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  local line total failed
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  if [ -n "$line" ]; then
+    total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+    failed=$(sed -E 's/.*tests passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
+  else
+    total=0
+    failed=1
+  fi
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+  TOTAL_PASSED=$((TOTAL_PASSED + total - failed))
+  TOTAL_FAILED=$((TOTAL_FAILED + failed))
+  [ "$rc" -eq 0 ] || STATUS=1
+  local failing
+  failing=$(sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^\s+[0-9]+ - ' | sed -E 's/^\s+[0-9]+ - //' | tr '\n' ';')
+  SUMMARY+=("$name: $((total - failed))/$total ctest tests passed in $(( $(date +%s) - t0 ))s${failing:+; failed: $failing}")
+}
+
+run_config release build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESPITE_SANITIZE=OFF
+
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_config sanitize build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESPITE_SANITIZE=ON
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+echo
+echo "== summary ($(( $(date +%s) - START ))s)"
+for s in "${SUMMARY[@]}"; do echo "  $s"; done
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+exit "$STATUS"
