@@ -48,6 +48,8 @@ size_t stream_node_max_bytes = 4096;
 /* Largest encoded entry we accept (block offsets are 32-bit). */
 #define ENTRY_MAX_BYTES (UINT32_MAX / 2)
 #define BLOCK_MIN_CAP 128
+/* Block byte limit when stream_node_max_bytes is 0 or larger (Redis's 1GB cap). */
+#define BLOCK_MAX_BYTES ((size_t)1 << 30)
 
 typedef struct sblock {
     stream_id first;   /* id of the entry at offset 0: deltas are relative to it */
@@ -505,11 +507,10 @@ size_t stream_memory(const stream *s) {
 }
 
 static int block_is_full(const sblock *b, size_t payload) {
-    size_t me = stream_node_max_entries, mb = stream_node_max_bytes;
-    if (me == 0 && mb == 0) me = 100;
-    if (me && b->count >= me) return 1;
-    if (mb && (size_t)b->used + payload >= mb) return 1;
-    return 0;
+    size_t mb = stream_node_max_bytes;
+    if (mb == 0 || mb > BLOCK_MAX_BYTES) mb = BLOCK_MAX_BYTES;
+    if ((size_t)b->used + payload >= mb) return 1;
+    return stream_node_max_entries && b->count >= stream_node_max_entries;
 }
 
 static int same_fields(const sblock *b, const stream_str *fv, size_t npairs) {
@@ -559,7 +560,7 @@ int stream_add(stream *s, int mode, const stream_id *id, const stream_str *fv, s
     size_t payload = 0;
     for (size_t i = 0; i < 2 * npairs; i++) {
         payload += fv[i].len;
-        if (payload > ENTRY_MAX_BYTES) return STREAM_E_TOO_LARGE;
+        if (payload > BLOCK_MAX_BYTES) return STREAM_E_TOO_LARGE;   /* as Redis */
     }
 
     sblock *b = s->nblk ? blk_at(s, s->nblk - 1) : NULL;
@@ -601,7 +602,7 @@ int stream_add(stream *s, int mode, const stream_id *id, const stream_str *fv, s
         if (stream_node_max_bytes && cap > stream_node_max_bytes + 256 &&
             (size_t)b->used + total <= stream_node_max_bytes + 256)
             cap = stream_node_max_bytes + 256;
-        if (cap > UINT32_MAX) return STREAM_E_TOO_LARGE;
+        if (cap > UINT32_MAX) cap = (size_t)b->used + total;   /* < 3GB: fits */
         s->block_bytes += cap - b->cap;
         b = xrealloc(b, sizeof(*b) + cap);
         b->cap = (uint32_t)cap;

@@ -72,9 +72,11 @@ typedef struct stream stream;
 typedef struct stream_group stream_group;
 typedef struct stream_consumer stream_consumer;
 
-/* Block size limits (Redis's stream-node-max-entries / -bytes); they affect only how
- * approximate ("~") trimming rounds. A block is closed when it holds max_entries entries
- * or max_bytes bytes (0 = no limit on that dimension; both 0 behaves as 100 entries). */
+/* Block size limits (Redis's stream-node-max-entries / -bytes, CONFIG SET may change
+ * them); they affect how approximate ("~") trimming rounds, and the cost of seeking
+ * inside a block. As Redis, a new block is started when the tail holds max_entries
+ * entries (deleted ones included; 0 = no limit) or when its bytes plus the new entry's
+ * field and value bytes reach max_bytes (0 = 1GB). */
 extern size_t stream_node_max_entries;  /* default 100 */
 extern size_t stream_node_max_bytes;    /* default 4096 */
 
