@@ -242,6 +242,18 @@ int stream_id_parse(const char *s, size_t len, uint64_t missing_seq, int strict,
     return 0;
 }
 
+int stream_id_parse_add(const char *s, size_t len, int *mode, stream_id *id) {
+    int seq_given;
+    if (len == 1 && s[0] == '*') {
+        *mode = STREAM_ADD_AUTO;
+        id->ms = id->seq = 0;
+        return 0;
+    }
+    if (stream_id_parse(s, len, 0, 1, id, &seq_given) != 0) return -1;
+    *mode = seq_given ? STREAM_ADD_EXPLICIT : STREAM_ADD_AUTO_SEQ;
+    return 0;
+}
+
 int stream_id_parse_interval(const char *s, size_t len, uint64_t missing_seq, stream_id *out,
                              int *exclusive) {
     int ex = len > 1 && s[0] == '(';

@@ -117,6 +117,10 @@ enum {
     STREAM_E_TOO_LARGE,  /* STREAM_ERR_TOO_LARGE */
     STREAM_E_ADDED,      /* STREAM_ERR_SETID_ADDED */
 };
+/* Parse XADD's id argument: "*" (STREAM_ADD_AUTO), "<ms>-*" (STREAM_ADD_AUTO_SEQ),
+ * "<ms>-<seq>" or "<ms>" (STREAM_ADD_EXPLICIT, strict: no "-"/"+"). Sets *mode and *id.
+ * Returns 0, or -1 for STREAM_ERR_INVALID_ID. */
+int stream_id_parse_add(const char *s, size_t len, int *mode, stream_id *id);
 /* Append an entry of npairs field/value pairs (fv holds 2*npairs strings: f1 v1 f2 v2...).
  * mode and id as above (id unused for STREAM_ADD_AUTO). On STREAM_OK the new id is in
  * *added and length, last_id, first_id, entries_added are updated; on error nothing

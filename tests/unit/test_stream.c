@@ -120,6 +120,21 @@ START_TEST(test_id_parse) {
     ck_assert_int_eq(stream_id_parse("5", 1, 0, 1, &id, &given), 0);
     ck_assert_int_eq(given, 1);
     ck_assert_int_eq(stream_id_parse("5-**", 4, 0, 1, &id, &given), -1);
+    int mode;
+    ck_assert_int_eq(stream_id_parse_add("*", 1, &mode, &id), 0);
+    ck_assert_int_eq(mode, STREAM_ADD_AUTO);
+    ck_assert_int_eq(stream_id_parse_add("12-*", 4, &mode, &id), 0);
+    ck_assert_int_eq(mode, STREAM_ADD_AUTO_SEQ);
+    ck_id(id, 12, 0);
+    ck_assert_int_eq(stream_id_parse_add("12", 2, &mode, &id), 0);
+    ck_assert_int_eq(mode, STREAM_ADD_EXPLICIT);
+    ck_id(id, 12, 0);
+    ck_assert_int_eq(stream_id_parse_add("12-3", 4, &mode, &id), 0);
+    ck_id(id, 12, 3);
+    ck_assert_int_eq(stream_id_parse_add("-", 1, &mode, &id), -1);
+    ck_assert_int_eq(stream_id_parse_add("+", 1, &mode, &id), -1);
+    ck_assert_int_eq(stream_id_parse_add("**", 2, &mode, &id), -1);
+    ck_assert_int_eq(stream_id_parse_add("*-1", 3, &mode, &id), -1);
 }
 END_TEST
 
