@@ -23,8 +23,8 @@
  * group ends it with -NOGROUP.
  *
  * Signals: db_touch (WATCH and blocked readers) only where Redis signals a modified key
- * (XADD, XDEL/XTRIM that removed entries, XSETID, XGROUP CREATE MKSTREAM); XGROUP
- * DESTROY only wakes blocked readers. */
+ * (XADD, XDEL/XTRIM that removed entries, XGROUP CREATE MKSTREAM creating the key);
+ * XGROUP DESTROY only wakes blocked readers. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,8 +446,7 @@ static void cmd_xsetid(client *c) {
         reply_error(&c->out, r == STREAM_E_SMALL ? STREAM_ERR_SETID_SMALL : STREAM_ERR_SETID_ADDED);
         return;
     }
-    db_touch(c->db, k);
-    reply_ok(&c->out);
+    reply_ok(&c->out);   /* Redis 7.0 signals no modified key here */
 }
 
 /* ---------------------------------------------------------------- XREAD, XREADGROUP */

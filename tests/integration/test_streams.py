@@ -494,6 +494,73 @@ case("commands_meta", [
 ])
 
 
+case("large_entries", [
+    *[("xadd", "s", "%d-1" % i, "field", "v" * (300 + 97 * i)) for i in range(1, 40)],
+    ("xlen", "s"), ("xtrim", "s", "maxlen", "~", "30"), ("xlen", "s"), ("xtrim", "s", "minid", "~", "20"),
+    ("xlen", "s"), ("xrange", "s", "-", "+", "count", "1"), ("xtrim", "s", "maxlen", "~", "3"), ("xlen", "s"),
+    *[("xadd", "t", "%d-1" % i, "f%d" % (i % 3), "v", "g", "w" * (i % 7)) for i in range(1, 400)],
+    ("xtrim", "t", "maxlen", "~", "150"), ("xlen", "t"), ("xrange", "t", "-", "+", "count", "2"),
+    ("xrevrange", "t", "+", "-", "count", "2"), ("xdel", "t", "300-1", "301-1"), ("xrange", "t", "299", "302"),
+])
+
+case("history_never_blocks", [
+    ("xadd", "s", "1-1", "f", "v"), ("xgroup", "create", "s", "g", "0"),
+    ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", "0"),
+    ("xreadgroup", "group", "g", "c", "count", "1", "block", "0", "streams", "s", ">"),
+    ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", "0"),
+    ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", "1-1"),
+])
+
+
+def two_conn_diff(steps):
+    """Run (connection index, command) steps on both servers; compare every reply."""
+    res = []
+    for srv in (SERVERS["r"], SERVERS["o"]):
+        with Conn(srv.port) as a, Conn(srv.port) as b:
+            a.cmd("FLUSHALL")
+            res.append([(a, b)[i].cmd(*c) for i, c in steps])
+    eq(res[0], res[1], "replies (respite vs redis)")
+
+
+def test_watch_and_stream_commands():
+    # which stream commands invalidate a WATCH, as Redis 7.0 signals modified keys
+    pre = [(0, ("xadd", "s", "1-1", "f", "v")), (0, ("xadd", "s", "2-1", "f", "v")),
+           (0, ("xgroup", "create", "s", "g", "0"))]
+    bad = []
+    cmds = [("xadd", "s", "9-1", "f", "v"), ("xadd", "s", "nomkstream", "1-1", "f", "v"),
+            ("xdel", "s", "1-1"), ("xdel", "s", "7-7"), ("xtrim", "s", "maxlen", "1"),
+            ("xtrim", "s", "maxlen", "100"), ("xsetid", "s", "10-1"),
+            ("xgroup", "create", "s", "g2", "0"), ("xgroup", "create", "s", "g", "0"),
+            ("xgroup", "setid", "s", "g", "0"), ("xgroup", "destroy", "s", "g"),
+            ("xgroup", "createconsumer", "s", "g", "c"), ("xgroup", "delconsumer", "s", "g", "c"),
+            ("xreadgroup", "group", "g", "c", "streams", "s", ">"),
+            ("xreadgroup", "group", "g", "c", "streams", "s", "0"),
+            ("xack", "s", "g", "1-1"), ("xclaim", "s", "g", "d", "0", "1-1"),
+            ("xautoclaim", "s", "g", "d", "0", "0"), ("xread", "streams", "s", "0"),
+            ("xgroup", "create", "new", "g", "$", "mkstream")]
+    for c in cmds:
+        steps = list(pre)
+        if c[0] == "xack" or c[0] in ("xclaim", "xautoclaim"):
+            steps.append((0, ("xreadgroup", "group", "g", "c", "streams", "s", ">")))
+        steps += [(0, ("watch", c[1] if c[0] != "xgroup" and c[0] != "xreadgroup" and c[0] != "xread"
+                       else ("new" if "new" in c else "s"))),
+                  (1, c), (0, ("multi",)), (0, ("ping",)), (0, ("exec",))]
+        try:
+            two_conn_diff(steps)
+        except TestFailure as e:
+            bad.append("WATCH then %r: %s" % (c, str(e)[-200:]))
+    check(not bad, "\n".join(bad))
+
+
+def test_block_default_count_1000():
+    setup = [("xadd", "s", "1-1", "f", "v")]
+    adds = [("multi",)] + [("xadd", "s", "%d-1" % i, "f", "v") for i in range(2, 1203)] + [("exec",)]
+    block_diff(setup, ("xread", "block", "0", "streams", "s", "$"), adds)
+    block_diff([("xgroup", "create", "s", "g", "$", "mkstream")],
+               ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"),
+               adds + [("xpending", "s", "g"), ("xinfo", "groups", "s")])
+
+
 # ---------------------------------------------------------------- blocking
 
 def blocked_clients(conn):
