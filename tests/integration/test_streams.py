@@ -646,6 +646,21 @@ def test_block_xread_added_then_deleted():
                [("multi",), ("xadd", "s", "2-1", "f", "v"), ("xdel", "s", "2-1"), ("exec",)])
 
 
+def test_block_xreadgroup_flushall_swapdb():
+    block_diff([("xgroup", "create", "s", "g", "$", "mkstream")],
+               ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"), [("flushall",)])
+    block_diff([("xgroup", "create", "s", "g", "$", "mkstream")],
+               ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"), [("swapdb", "0", "1")])
+    block_diff([("xadd", "s", "1-1", "f", "v")],
+               ("xread", "block", "0", "streams", "s", "$"), [("flushdb",), ("xadd", "s", "1-2", "f", "v")])
+
+
+def test_block_xreadgroup_rename():
+    block_diff([("xgroup", "create", "s", "g", "$", "mkstream"), ("xgroup", "create", "t", "g", "$", "mkstream"),
+                ("xadd", "t", "5-5", "f", "v")],
+               ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"), [("rename", "t", "s")])
+
+
 def test_block_timeout_returns_null():
     port = SERVERS["r"].port
     with Conn(port) as a, Conn(port) as b:
