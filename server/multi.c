@@ -34,6 +34,9 @@ static void watch_key(client *c, const char *key, size_t klen) {
     int dbid = db_id(c->db);
     for (kindex_node *w = c->watched; w; w = w->cnext)
         if (w->entry->dbid == dbid && w->entry->klen == klen && !memcmp(w->entry->key, key, klen)) return;
+    /* A key already expired when watched is reclaimed now, before we listen: Redis
+     * treats its later deletion as no change ("WATCH stale keys should not fail EXEC"). */
+    db_lookup_write(c->db, key, klen);
     kindex_node *n = keyindex_add(&watchers, dbid, key, klen, c);
     n->cnext = c->watched;
     c->watched = n;
