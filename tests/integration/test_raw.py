@@ -325,6 +325,46 @@ def test_idle_timeout():
         check(not probs, "\n".join(probs))
 
 
+def test_maxclients_and_databases():
+    srv = harness.start_server(["--maxclients", "3", "--databases", "4"])
+    try:
+        conns = [srv.conn() for _ in range(3)]
+        for i, c in enumerate(conns):
+            eq(c.cmd("PING"), b"+PONG\r\n", "client %d of 3" % i)
+        with srv.conn() as extra:
+            eq(extra.reply(), b"-ERR max number of clients reached\r\n", "4th client")
+            check(extra.wait_closed(5.0)[0], "4th client not closed")
+        conns.pop().close()
+
+        def new_client_served():
+            try:
+                with srv.conn(timeout=2.0) as c:
+                    return c.cmd("PING") == b"+PONG\r\n"
+            except (OSError, harness.ConnectionClosed):
+                return False
+        harness.wait_until(new_client_served, 10.0, "a slot after a client left")
+        c = conns[0]
+        eq(c.cmd("SELECT", "3"), b"+OK\r\n", "SELECT 3 with --databases 4")
+        eq(c.cmd("SELECT", "4"), b"-ERR DB index is out of range\r\n", "SELECT 4")
+        eq(c.cmd("SWAPDB", "0", "4"), b"-ERR DB index is out of range\r\n", "SWAPDB 0 4")
+        eq(c.cmd("MOVE", "k", "4"), b"-ERR DB index is out of range\r\n", "MOVE k 4")
+        for c in conns:
+            c.close()
+    finally:
+        probs = srv.stop()
+        check(not probs, "\n".join(probs))
+
+
+def test_disconnect_mid_request_and_mid_reply():
+    for data in (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nabc", b"SET k \"unfinished",
+                 encode("GET", "flood:v") * 20):
+        c = conn()
+        c.send(data)
+        c.close()
+    with conn() as c:
+        eq(c.cmd("PING"), b"+PONG\r\n", "PING after clients vanished mid-request")
+
+
 def test_server_still_healthy():
     with conn() as c:
         eq(c.cmd("PING"), b"+PONG\r\n", "final PING")
