@@ -19,20 +19,7 @@
 #include "server/net.h"
 #include "server/server.h"
 
-server_state server;
-
 static struct event *timer_event, *sigterm_event, *sigint_event;
-
-int client_select_db(client *c, int id) {
-    if (id < 0 || id >= server.dbnum) return 0;
-    c->db = server.dbs[id];
-    return 1;
-}
-
-void server_request_shutdown(void) {
-    server.shutdown_asap = 1;
-    event_base_loopbreak(server.base);
-}
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     (void)what;
