@@ -58,10 +58,15 @@ def same(cmd, rt, ro):
 class Twin:
     """A connection to each server, driven in lockstep; mismatches are collected."""
 
-    def __init__(self, diff):
+    def __init__(self, diff, resp3=False):
         self.t = SRV.conn()
         self.o = ORA.conn()
         self.diff = diff
+        if resp3:       # the HELLO replies differ legitimately (server name, id)
+            for c, who in ((self.t, "server under test"), (self.o, "oracle")):
+                r = c.cmd("HELLO", "3")
+                if not r.startswith(b"%"):
+                    raise TestFailure("%s: HELLO 3 replied %r" % (who, r[:200]))
 
     def close(self):
         self.t.close()
@@ -102,8 +107,8 @@ class Diff:
     def record(self, cmd, rt, ro):
         self.mismatches.append((list(cmd), rt, ro))
 
-    def twin(self):
-        return Twin(self)
+    def twin(self, resp3=False):
+        return Twin(self, resp3)
 
     def finish(self, context=""):
         if not self.mismatches:
@@ -119,10 +124,13 @@ class Diff:
         raise TestFailure("\n".join(lines))
 
 
+RESP3_SCRIPTS = False   # set while test_fixed_scripts_in_resp3 replays the fixed cases
+
+
 def run_script(script, setup=("FLUSHALL",)):
     """Run a list of commands (tuples or space-separated strings) on one twin."""
     d = Diff()
-    t = d.twin()
+    t = d.twin(RESP3_SCRIPTS)
     try:
         for c in setup:
             t(*c.split())
@@ -597,10 +605,10 @@ def random_command(rng):
 UNSAFE_IN_MULTI = {"TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME", "KEYS"}
 
 
-def run_random(seed, n):
+def run_random(seed, n, resp3=False):
     rng = random.Random(seed)
     d = Diff(limit=1)
-    t = d.twin()
+    t = d.twin(resp3)
     history = []
     try:
         t("FLUSHALL")
@@ -620,8 +628,8 @@ def run_random(seed, n):
                     break
     finally:
         t.close()
-    d.finish(" in seeded random sequence (seed %d) at command #%d; the commands before it:\n"
-             "%s" % (seed, len(history) - 1,
+    d.finish(" in seeded random sequence (seed %d%s) at command #%d; the commands before "
+             "it:\n%s" % (seed, ", RESP3" if resp3 else "", len(history) - 1,
                      "\n".join("    %r" % (c,) for c in history[-15:-1])))
 
 
@@ -643,6 +651,33 @@ def test_random_seed_4():
 
 def test_random_seed_5():
     run_random(5, 1000)
+
+
+def test_random_seed_6_resp3():
+    run_random(6, 1500, resp3=True)
+
+
+def test_fixed_scripts_in_resp3():
+    """The string, key and transaction scripts again after HELLO 3 (nulls, doubles,
+    maps and sets are encoded differently in RESP3)."""
+    global RESP3_SCRIPTS
+    failures = []
+    RESP3_SCRIPTS = True
+    try:
+        for case in (test_set_option_errors, test_setex_psetex_setnx_getset_getdel,
+                     test_getex, test_mget_mset_msetnx, test_append_strlen_getrange_setrange,
+                     test_incr_family, test_incrbyfloat_formatting, test_del_exists_type,
+                     test_expire_family, test_rename, test_keys_glob_patterns,
+                     test_dbsize_flushdb_select_move_swapdb, test_multi_exec_discard,
+                     test_connection_and_arity):
+            try:
+                case()
+            except TestFailure as e:
+                failures.append("%s in RESP3: %s" % (case.__name__, e))
+    finally:
+        RESP3_SCRIPTS = False
+    if failures:
+        raise TestFailure("\n".join(failures))
 
 
 def make_servers():
