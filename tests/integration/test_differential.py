@@ -657,6 +657,38 @@ def test_random_seed_6_resp3():
     run_random(6, 1500, resp3=True)
 
 
+def _inline_ok(cmd):
+    return all(a and all(33 <= ch < 127 and ch not in b"\"'\\" for ch in _b(a)) for a in cmd)
+
+
+def test_random_pipelined_seed_7():
+    """2000 random commands written to each server in one buffer (simple ones in inline
+    form), then the 2000 replies read and compared one by one."""
+    rng = random.Random(7)
+    cmds = []
+    while len(cmds) < 2000:
+        c = [_b(a) for a in random_command(rng)]
+        if c[0] not in (b"SELECT", b"SWAPDB", b"MOVE"):
+            cmds.append(c)
+    req = b"".join(b" ".join(c) + b"\r\n" if _inline_ok(c) and i % 2 else harness.encode(*c)
+                   for i, c in enumerate(cmds))
+    d = Diff(limit=1)
+    t = d.twin()
+    try:
+        t("FLUSHALL")
+        t.o.send(req)
+        t.t.send(req)
+        for i, c in enumerate(cmds):
+            ro = t.o.reply()
+            rt = t.t.reply()
+            if not same(c, rt, ro):
+                d.record(c, rt, ro)
+                d.finish(" at pipelined command #%d; the commands before it:\n%s" % (
+                    i, "\n".join("    %r" % (x,) for x in cmds[max(0, i - 10):i])))
+    finally:
+        t.close()
+
+
 def test_fixed_scripts_in_resp3():
     """The string, key and transaction scripts again after HELLO 3 (nulls, doubles,
     maps and sets are encoded differently in RESP3)."""
