@@ -512,6 +512,77 @@ case("history_never_blocks", [
 ])
 
 
+def fuzz_commands(seed, n):
+    """A reproducible random command sequence over a small id and name space."""
+    import random
+    rnd = random.Random(seed)
+
+    top = {"s": 1, "t": 1}
+
+    def rid():
+        return "%d-%d" % (rnd.randint(0, max(top.values()) + 1), rnd.randint(0, 3))
+
+    def bound():
+        return rnd.choice(["-", "+", rid(), "(" + rid(), str(rnd.randint(0, 30))])
+
+    keys, groups, cons = ["s", "t"], ["g", "h"], ["a", "b", "c"]
+    out = []
+    for _ in range(n):
+        k, g, c = rnd.choice(keys), rnd.choice(groups), rnd.choice(cons)
+        r = rnd.random()
+        if r < 0.25:
+            top[k] += rnd.randint(0, 2)
+            nid = rnd.choice(["%d-%d" % (top[k], rnd.randint(0, 3)), "%d-*" % top[k], rid()])
+            out.append(("xadd", k, nid, "f", str(rnd.randint(0, 9))))
+        elif r < 0.30:
+            out.append(("xdel", k) + tuple(rid() for _ in range(rnd.randint(1, 3))))
+        elif r < 0.34:
+            out.append(("xtrim", k, rnd.choice(["maxlen", "minid"]), rnd.choice(["=", "~"]),
+                        str(rnd.randint(0, 20)) if rnd.random() < 0.5 else rid()))
+        elif r < 0.42:
+            cmd = rnd.choice(["xrange", "xrevrange"])
+            out.append((cmd, k, bound(), bound()) + (("count", str(rnd.randint(0, 5))) if rnd.random() < 0.5 else ()))
+        elif r < 0.47:
+            out.append(("xgroup", "create", k, g, rnd.choice(["$", "0", rid()])) +
+                       (("mkstream",) if rnd.random() < 0.5 else ()))
+        elif r < 0.50:
+            out.append(("xgroup", "setid", k, g, rnd.choice(["$", "0", rid()])))
+        elif r < 0.52:
+            sub = rnd.choice(["destroy", "createconsumer", "delconsumer"])
+            out.append(("xgroup", sub, k, g) + ((c,) if sub != "destroy" else ()))
+        elif r < 0.64:
+            out.append(("xreadgroup", "group", g, c) + (("count", str(rnd.randint(1, 4))) if rnd.random() < 0.6 else ()) +
+                       (("noack",) if rnd.random() < 0.1 else ()) + ("streams", k, rnd.choice([">", ">", "0", rid()])))
+        elif r < 0.70:
+            out.append(("xack", k, g) + tuple(rid() for _ in range(rnd.randint(1, 3))))
+        elif r < 0.75:
+            out.append(("xclaim", k, g, c, "0") + tuple(rid() for _ in range(rnd.randint(1, 3))) +
+                       tuple(rnd.sample(["justid", "force"], rnd.randint(0, 2))))
+        elif r < 0.79:
+            out.append(("xautoclaim", k, g, c, "0", bound(), "count", str(rnd.randint(1, 5))) +
+                       (("justid",) if rnd.random() < 0.5 else ()))
+        elif r < 0.84:
+            out.append(("T", "xpending", k, g) + (("-", "+", "10") + ((c,) if rnd.random() < 0.5 else ())
+                                                  if rnd.random() < 0.6 else ()))
+        elif r < 0.88:
+            out.append(("xinfo", "groups", k))
+        elif r < 0.91:
+            out.append(("T", "xinfo", "stream", k) + (("full",) if rnd.random() < 0.5 else ()))
+        elif r < 0.94:
+            out.append(("xread", "count", str(rnd.randint(1, 5)), "streams", k, rid()))
+        elif r < 0.96:
+            out.append(("xsetid", k, rid()))
+        elif r < 0.98:
+            out.append(("xlen", k))
+        else:
+            out.append(("del", k))
+    return out
+
+
+for _seed in range(4):
+    case("fuzz_%d" % _seed, fuzz_commands(_seed, 1500))
+
+
 def two_conn_diff(steps):
     """Run (connection index, command) steps on both servers; compare every reply."""
     res = []
