@@ -23,6 +23,8 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#define AGG_SUPPLIER_BODY_MAX (4 * 1024 * 1024) /* a larger answer counts as failed */
+
 typedef struct supplier_call {
     agg_search *s;
     int idx;
@@ -264,6 +266,7 @@ static void search_call_supplier(agg_search *s, int idx) {
     struct timeval ctv = {backstop / 1000, (backstop % 1000) * 1000};
     evhttp_connection_set_timeout_tv(conn, &ctv);
     evhttp_connection_set_retries(conn, 0);
+    evhttp_connection_set_max_body_size(conn, AGG_SUPPLIER_BODY_MAX);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Host", sc->host);
     evhttp_add_header(h, "Connection", "close");

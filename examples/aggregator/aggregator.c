@@ -288,6 +288,9 @@ int main(int argc, char **argv) {
     }
     evhttp_set_gencb(http, handle_any, &app);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_max_headers_size(http, 16384);
+    evhttp_set_max_body_size(http, 4096);
+    evhttp_set_timeout(http, 60); /* idle keep-alive connections */
     if (agg_cache_init(&app.cache, app.base, app.cfg.cache_host, app.cfg.cache_port,
                        app.cfg.reconnect_ms) != 0 ||
         agg_search_init(&app) != 0) {
