@@ -1,7 +1,8 @@
 /* supplier.c: a mock hotel supplier for tests, the demo and the benchmark.
  *
  * GET /search?destination=D&checkin=...&checkout=...&guests=N answers, after a latency
- * drawn uniformly from [--latency-ms MIN-MAX], either HTTP 500 (with probability
+ * drawn uniformly from [--latency-ms MIN-MAX] (or, with probability --tail-rate, equal to
+ * --tail-ms: the occasional very slow answer), either HTTP 500 (with probability
  * --fail-rate) or 200 with one offer per line, "hotel_id TAB price_cents TAB name".
  * The offers are deterministic: the hotels of a destination depend only on the
  * destination, so every supplier knows the same hotel ids; which of them a supplier
@@ -27,6 +28,8 @@ static struct {
     struct event_base *base;
     const char *name;
     long latency_min_ms, latency_max_ms;
+    double tail_rate;
+    long tail_ms;
     double fail_rate;
     unsigned long long rng;
     long long requests, failures;
@@ -157,6 +160,7 @@ static void handle_search(struct evhttp_request *req) {
     }
     long span = sup.latency_max_ms - sup.latency_min_ms;
     long ms = sup.latency_min_ms + (span > 0 ? (long)(rng_uniform() * (double)(span + 1)) : 0);
+    if (sup.tail_rate > 0 && rng_uniform() < sup.tail_rate) ms = sup.tail_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     pr->timer = evtimer_new(sup.base, pending_fire, pr);
     evtimer_add(pr->timer, &tv);
@@ -202,7 +206,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 static void usage(void) {
     fprintf(stderr,
             "usage: mock-supplier --port N [--bind ADDR] [--name NAME] [--latency-ms MIN[-MAX]]\n"
-            "                     [--fail-rate F] [--seed N]\n");
+            "                     [--tail-rate P --tail-ms MS] [--fail-rate F] [--seed N]\n");
     exit(2);
 }
 
@@ -226,6 +230,11 @@ int main(int argc, char **argv) {
             sup.latency_min_ms = strtol(v, &end, 10);
             sup.latency_max_ms = *end == '-' ? strtol(end + 1, NULL, 10) : sup.latency_min_ms;
             if (sup.latency_min_ms < 0 || sup.latency_max_ms < sup.latency_min_ms) usage();
+        } else if (strcmp(a, "--tail-rate") == 0) {
+            sup.tail_rate = strtod(v, NULL);
+        } else if (strcmp(a, "--tail-ms") == 0) {
+            sup.tail_ms = strtol(v, NULL, 10);
+            if (sup.tail_ms < 0) usage();
         } else if (strcmp(a, "--fail-rate") == 0) {
             sup.fail_rate = strtod(v, NULL);
         } else if (strcmp(a, "--seed") == 0) {
@@ -254,8 +263,10 @@ int main(int argc, char **argv) {
     struct event *sigterm = evsignal_new(sup.base, SIGTERM, on_signal, sup.base);
     evsignal_add(sigint, NULL);
     evsignal_add(sigterm, NULL);
-    printf("mock-supplier %s listening on %s:%ld (latency %ld-%ld ms, fail rate %.2f)\n",
-           sup.name, bind, port, sup.latency_min_ms, sup.latency_max_ms, sup.fail_rate);
+    printf("mock-supplier %s listening on %s:%ld (latency %ld-%ld ms, %.2f of them %ld ms; "
+           "fail rate %.2f)\n",
+           sup.name, bind, port, sup.latency_min_ms, sup.latency_max_ms, sup.tail_rate,
+           sup.tail_ms, sup.fail_rate);
     fflush(stdout);
 
     event_base_dispatch(sup.base);
