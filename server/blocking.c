@@ -155,7 +155,6 @@ static void retry_blocked(client *c) {
     c->db = b->db;
     b->retry = 1;
     b->reblocked = 0;
-    storage_now_ms = util_mstime();
     call_command(c, b->cmd);
     b->retry = 0;
     c->argc = argc;

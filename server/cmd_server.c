@@ -122,10 +122,12 @@ static void info_stats(text *t) {
                 "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
                 "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
                 "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:0\r\nkeyspace_hits:%lld\r\n"
-                "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n",
+                "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
+                "client_query_buffer_limit_disconnections:%lld\r\nclient_output_buffer_limit_disconnections:%lld\r\n",
                 server.stat_numconnections, server.stat_numcommands, server.instantaneous_ops,
                 server.stat_net_input_bytes, server.stat_net_output_bytes, server.stat_rejected_conn,
-                storage_stat.expired_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses);
+                storage_stat.expired_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses,
+                server.stat_client_qbuf_limit_disconnections, server.stat_client_outbuf_limit_disconnections);
 }
 
 static void info_replication(text *t) {
@@ -234,6 +236,7 @@ struct command server_commands[] = {
     {"lastsave", lastsave_command, 1, SF | CMD_FAST, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", NULL, NULL, NULL, 0, 0},
     {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_NOSCRIPT | SF | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", NULL, NULL, NULL, 0, 0},
     {"command", command_command, -1, SF, 0, 0, 0, "server", "Returns detailed information about all commands.", "2.8.13", command_subcommands, NULL, NULL, 0, 0},
+    {"slowlog", NULL, -2, 0, 0, 0, 0, "server", "A container for slow log commands.", "2.2.12", slowlog_subcommands, NULL, NULL, 0, 0},
     {"config", NULL, -2, 0, 0, 0, 0, "server", "A container for server configuration commands.", "2.0.0", config_subcommands, NULL, NULL, 0, 0},
     {0},
 };

@@ -11,7 +11,7 @@
 #include "server/config.h"
 #include "server/server.h"
 
-typedef enum { CFG_INT, CFG_MEM, CFG_BOOL, CFG_STR, CFG_ENUM, CFG_OCTAL, CFG_SPECIAL } cfg_type;
+typedef enum { CFG_INT, CFG_LL, CFG_MEM, CFG_BOOL, CFG_STR, CFG_ENUM, CFG_OCTAL, CFG_SPECIAL, CFG_OBUF } cfg_type;
 
 typedef struct config_def {
     const char *name;
@@ -55,6 +55,11 @@ static const config_def configs[] = {
     {"protected-mode", CFG_BOOL, OFF(protected_mode), 0, 0, "yes", 1, NULL},
     {"active-expire-effort", CFG_INT, OFF(active_expire_effort), 1, 10, "1", 1, NULL},
     {"activerehashing", CFG_BOOL, OFF(activerehashing), 0, 0, "yes", 1, NULL},
+    {"slowlog-log-slower-than", CFG_LL, OFF(slowlog_log_slower_than), -1, LL_MAX, "10000", 1, NULL},
+    {"slowlog-max-len", CFG_INT, OFF(slowlog_max_len), 0, 2147483647, "128", 1, NULL},
+    {"maxmemory-samples", CFG_INT, OFF(maxmemory_samples), 1, 64, "5", 1, NULL},
+    {"client-output-buffer-limit", CFG_OBUF, OFF(obuf_limits), 0, 0,
+     "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", 1, NULL},
 };
 #define NCONFIGS (sizeof(configs) / sizeof(configs[0]))
 
@@ -85,6 +90,39 @@ static int parse_memory(const char *s, long long *out) {
     return 1;
 }
 
+/* client-output-buffer-limit: "<class> <hard> <soft> <soft-seconds>" repeated, class
+ * normal, replica/slave or pubsub; all classes are validated before any is applied. */
+static int parse_obuf_limits(const char *val, const char **err) {
+    char *copy = strdup(val), *save = NULL;
+    char *tok[64];
+    int n = 0;
+    for (char *t = strtok_r(copy, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save)) tok[n++] = t;
+    struct obuf_limit lim[3];
+    memcpy(lim, server.cfg.obuf_limits, sizeof(lim));
+    int ok = n > 0 && n % 4 == 0;
+    for (int i = 0; ok && i < n; i += 4) {
+        int cls = !strcasecmp(tok[i], "normal") ? 0
+                  : (!strcasecmp(tok[i], "replica") || !strcasecmp(tok[i], "slave")) ? 1
+                  : !strcasecmp(tok[i], "pubsub") ? 2 : -1;
+        long long hard, soft, secs;
+        if (cls < 0 || !parse_memory(tok[i + 1], &hard) || !parse_memory(tok[i + 2], &soft) ||
+            !util_str2ll(tok[i + 3], strlen(tok[i + 3]), &secs) || secs < 0) {
+            ok = 0;
+            break;
+        }
+        lim[cls].hard = hard;
+        lim[cls].soft = soft;
+        lim[cls].soft_seconds = secs;
+    }
+    free(copy);
+    if (!ok) {
+        *err = "Wrong number of arguments in buffer limit configuration.";
+        return 0;
+    }
+    memcpy(server.cfg.obuf_limits, lim, sizeof(lim));
+    return 1;
+}
+
 /* Set one setting from its text value. Returns 1, or 0 with *err set to the reason
  * (Redis's wording, without the argument name). */
 static int config_apply(const config_def *d, const char *val, const char **err) {
@@ -111,6 +149,19 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
         *(int *)(base + d->off) = (int)v;
         return 1;
     }
+    case CFG_LL: {
+        long long v;
+        if (!util_str2ll(val, strlen(val), &v)) { *err = "argument couldn't be parsed into an integer"; return 0; }
+        if (v < d->min || v > d->max) {
+            snprintf(errbuf, sizeof(errbuf), "argument must be between %lld and %lld inclusive", d->min, d->max);
+            *err = errbuf;
+            return 0;
+        }
+        *(long long *)(base + d->off) = v;
+        return 1;
+    }
+    case CFG_OBUF:
+        return parse_obuf_limits(val, err);
     case CFG_MEM: {
         long long v;
         if (!parse_memory(val, &v)) { *err = "argument must be a memory value"; return 0; }
@@ -171,7 +222,14 @@ static const char *config_render(const config_def *d, char *buf, size_t size) {
     switch (d->type) {
     case CFG_INT: snprintf(buf, size, "%d", *(int *)(base + d->off)); return buf;
     case CFG_OCTAL: snprintf(buf, size, "%o", *(int *)(base + d->off)); return buf;
-    case CFG_MEM: snprintf(buf, size, "%lld", *(long long *)(base + d->off)); return buf;
+    case CFG_MEM:
+    case CFG_LL: snprintf(buf, size, "%lld", *(long long *)(base + d->off)); return buf;
+    case CFG_OBUF: {
+        const struct obuf_limit *l = server.cfg.obuf_limits;
+        snprintf(buf, size, "normal %lld %lld %lld slave %lld %lld %lld pubsub %lld %lld %lld", l[0].hard, l[0].soft,
+                 l[0].soft_seconds, l[1].hard, l[1].soft, l[1].soft_seconds, l[2].hard, l[2].soft, l[2].soft_seconds);
+        return buf;
+    }
     case CFG_BOOL: return *(int *)(base + d->off) ? "yes" : "no";
     case CFG_ENUM:
         if (d->off == OFF(loglevel)) return loglevels[server.cfg.loglevel];
@@ -218,7 +276,7 @@ static int config_load_text(char *text) {
         if (n == 0) { free(copy); continue; }
         if (n > 64) { fatal_config(linenum, copy, "Too many arguments"); free(copy); return 0; }
         const config_def *d = config_find(args[0].ptr, args[0].len);
-        if (!d || (n != 2 && d->off != OFF(save) && d->off != OFF(bind))) {
+        if (!d || (n != 2 && d->off != OFF(save) && d->off != OFF(bind) && d->type != CFG_OBUF)) {
             fatal_config(linenum, copy, "Bad directive or wrong number of arguments");
             free(copy);
             return 0;
@@ -297,7 +355,7 @@ static void config_get_command(client *c) {
         }
     }
     reply_map(&c->out, (long)n);
-    char buf[64];
+    char buf[256];
     for (size_t i = 0; i < n; i++) {
         reply_bulk_cstr(&c->out, hit[i]->name);
         reply_bulk_cstr(&c->out, config_render(hit[i], buf, sizeof(buf)));

@@ -38,15 +38,20 @@ static void reject_unknown(client *c) {
 
 void call_command(client *c, command *cmd) {
     c->cmd = cmd;
+    long long start = util_ustime();
+    storage_now_ms = start / 1000;
     cmd->proc(c);
+    long long duration = util_ustime() - start;
+    cmd->usec += duration;
+    if (duration >= server.cfg.slowlog_log_slower_than && server.cfg.slowlog_log_slower_than >= 0 &&
+        !(cmd->flags & CMD_BLOCKING && c->blocked))
+        slowlog_push(c, c->argc, c->argv, duration);
     cmd->calls++;
     c->lastcmd = cmd;
     server.stat_numcommands++;
 }
 
 void process_command(client *c) {
-    storage_now_ms = util_mstime();
-    c->last_interaction_ms = storage_now_ms;
     command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     if (!cmd) { c->cmd = NULL; reject_unknown(c); return; }
     if (cmd->subcommands && c->argc >= 2) {

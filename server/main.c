@@ -96,6 +96,7 @@ static void seed_randomness(void) {
 static void shutdown_cleanup(void) {
     net_close_listeners();
     while (server.clients) client_free(server.clients);
+    slowlog_free();
     for (int i = 0; i < server.dbnum; i++) db_destroy(server.dbs[i]);
     free(server.dbs);
     event_free(timer_event);

@@ -149,7 +149,6 @@ static void exec_command(client *c) {
     for (int i = 0; i < c->mcount; i++) {
         c->argc = c->mstate[i].argc;
         c->argv = c->mstate[i].argv;
-        storage_now_ms = util_mstime();
         call_command(c, c->mstate[i].cmd);
     }
     c->flags &= ~CLIENT_EXECUTING_EXEC;

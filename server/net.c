@@ -81,10 +81,36 @@ static void client_pause_read(client *c, int pause) {
     }
 }
 
+/* client-output-buffer-limit for normal clients, as Redis: over the hard limit, or over
+ * the soft limit for longer than soft-seconds, the client is closed. Counts the
+ * overflow chunks (Redis counts its reply list, not the fixed buffer). Returns 1 if the
+ * client is now to be closed. */
+static int client_over_output_limit(client *c) {
+    const struct obuf_limit *l = &server.cfg.obuf_limits[0];
+    if (!l->hard && !l->soft) return 0;
+    long long used = (long long)c->out.chunk_bytes;
+    int over = l->hard && used >= l->hard;
+    if (l->soft && used >= l->soft) {
+        long long now = util_mstime();
+        if (!c->obuf_soft_since) c->obuf_soft_since = now;
+        else if (now - c->obuf_soft_since > l->soft_seconds * 1000) over = 1;
+        if (!l->soft_seconds) over = 1;
+    } else {
+        c->obuf_soft_since = 0;
+    }
+    if (over && !(c->flags & CLIENT_CLOSE_ASAP)) {
+        log_warning("Client id=%llu addr=%s name=%s scheduled to be closed ASAP for overcoming of output buffer "
+                    "limits.", (unsigned long long)c->id, c->addr, c->name ? c->name : "");
+        server.stat_client_outbuf_limit_disconnections++;
+        c->flags |= CLIENT_CLOSE_ASAP;
+    }
+    return over;
+}
+
 /* After a batch: send what we can, arm the write event for the rest, close if asked.
  * Returns 0 if the client was freed. */
 static int client_after_batch(client *c) {
-    if (c->flags & CLIENT_CLOSE_ASAP) { client_free(c); return 0; }
+    if ((c->flags & CLIENT_CLOSE_ASAP) || client_over_output_limit(c)) { client_free(c); return 0; }
     if (client_write(c) < 0) { client_free(c); return 0; }
     size_t pending = reply_pending(&c->out);
     if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) { client_free(c); return 0; }
@@ -129,6 +155,7 @@ static void client_process_input(client *c) {
             process_command(c);
             c->argc = 0;
             c->argv = NULL;
+            if (client_over_output_limit(c)) { start = c->qlen; break; }
         }
         start += (size_t)n;
         resp_parser_reset(&c->parser);
@@ -172,8 +199,9 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
     server.stat_net_input_bytes += n;
     c->last_interaction_ms = server.mstime_cached;
     if ((long long)c->qlen > server.cfg.client_query_buffer_limit) {
-        log_warning("Closing client that reached max query buffer length: id=%llu addr=%s (qbuf initial bytes: ...)",
-                    (unsigned long long)c->id, c->addr);
+        log_warning("Closing client that reached max query buffer length: id=%llu addr=%s qbuf=%zu",
+                    (unsigned long long)c->id, c->addr, c->qlen);
+        server.stat_client_qbuf_limit_disconnections++;
         client_free(c);
         return;
     }
@@ -192,7 +220,7 @@ static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     client *c = arg;
     if (c->flags & CLIENT_CLOSE_ASAP) { client_free(c); return; }
-    if (client_write(c) < 0) { client_free(c); return; }
+    if (client_write(c) < 0 || client_over_output_limit(c)) { client_free(c); return; }
     size_t pending = reply_pending(&c->out);
     if (!pending) {
         if (c->flags & CLIENT_CLOSE_AFTER_REPLY) { client_free(c); return; }
@@ -274,11 +302,44 @@ void net_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size) 
     snprintf(buf, size, "%s:%d", ip, port);
 }
 
+int net_is_loopback(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+        return (ntohl(s->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+        if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr)) return 1;
+        if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr)) return s->sin6_addr.s6_addr[12] == 127;
+        return 0;
+    }
+    return ss->ss_family == AF_UNIX;
+}
+
+int net_protected_mode_denies(const struct sockaddr_storage *peer) {
+    int nopass = !(server.cfg.requirepass && server.cfg.requirepass[0]);
+    return server.cfg.protected_mode && nopass && !net_is_loopback(peer);
+}
+
+static const char protected_mode_err[] =
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
+    "default user. In this mode connections are only accepted from the loopback interface. If you want to connect "
+    "from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode "
+    "sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the "
+    "same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. "
+    "Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by "
+    "editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the "
+    "server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' "
+    "option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the "
+    "above things in order for the server to start accepting connections from the outside.\r\n";
+
 static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
     (void)what;
     int is_unix = arg != NULL;
     for (int i = 0; i < MAX_ACCEPTS_PER_CALL; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 log_warning("Accepting client connection: %s", strerror(errno));
@@ -294,6 +355,16 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
             if (write(fd, err, sizeof(err) - 1) < 0) { /* best effort, as Redis */ }
             close(fd);
             server.stat_rejected_conn++;
+            log_verbose("Rejected connection: max number of clients (%d) reached", server.cfg.maxclients);
+            continue;
+        }
+        if (!is_unix && net_protected_mode_denies(&peer)) {
+            char addr[64];
+            net_format_addr(&peer, addr, sizeof(addr));
+            if (write(fd, protected_mode_err, sizeof(protected_mode_err) - 1) < 0) { /* best effort */ }
+            close(fd);
+            server.stat_rejected_conn++;
+            log_notice("Denied connection from %s: protected mode, no password set", addr);
             continue;
         }
         client *c = client_create(fd, is_unix);

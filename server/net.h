@@ -11,6 +11,11 @@ struct client;
 int net_listen(void);
 void net_close_listeners(void);
 void net_close_idle_clients(void);
+/* Is the peer on the loopback interface (or a Unix socket)? */
+int net_is_loopback(const struct sockaddr_storage *ss);
+/* Would protected mode refuse this peer now (protected-mode yes, no password,
+ * not loopback)? */
+int net_protected_mode_denies(const struct sockaddr_storage *peer);
 /* "ip:port" of a socket address. */
 void net_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
 /* Close a client from outside its own callbacks (CLIENT KILL, limits). */

@@ -128,6 +128,7 @@ typedef struct client {
     char addr[64];            /* "ip:port" of the peer */
     char laddr[64];           /* "ip:port" of our end */
     long long ctime_ms;       /* connected at */
+    long long obuf_soft_since; /* ms when output went over the soft limit, 0 if under */
     long long last_interaction_ms;
 
     /* MULTI/EXEC */
@@ -186,6 +187,15 @@ typedef struct server_config {
     int protected_mode;
     int active_expire_effort; /* 1..10 */
     int activerehashing;
+    long long slowlog_log_slower_than; /* microseconds; < 0 disables */
+    int slowlog_max_len;
+    int maxmemory_samples;
+    /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
+     * clients exist here; the others are kept for CONFIG GET). */
+    struct obuf_limit {
+        long long hard, soft;
+        long long soft_seconds;
+    } obuf_limits[3];
 } server_config;
 
 typedef struct server_state {
@@ -207,6 +217,8 @@ typedef struct server_state {
     long long stat_numcommands;
     long long stat_numconnections;
     long long stat_rejected_conn;
+    long long stat_client_outbuf_limit_disconnections;
+    long long stat_client_qbuf_limit_disconnections;
     long long stat_net_input_bytes;
     long long stat_net_output_bytes;
     long long stat_expired_keys_prev;
@@ -233,6 +245,11 @@ void call_command(client *c, command *cmd);
 void client_free(client *c);
 /* Select db index id for c; returns 0 if out of range. */
 int client_select_db(client *c, int id);
+
+/* SLOWLOG (server/slowlog.c): record a command that took duration microseconds. */
+void slowlog_push(client *c, int argc, const resp_slice *argv, long long duration);
+void slowlog_free(void);
+extern struct command slowlog_subcommands[];
 
 /* MULTI/WATCH hooks (server/multi.c). */
 void multi_init(void);
