@@ -34,6 +34,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/util.h"
 #include "storage/dict.h"
@@ -240,14 +241,58 @@ static void db_hook_rec(const db *d, const rkey *k)
 
 /* --- the expires array --- */
 
+/* Arrays of at least this many bytes live in their own mapping and grow with mremap,
+ * which moves page-table entries instead of copying: no insert pays O(n) for a copy. */
+#define DB_EXPIRES_MMAP_BYTES (256 * 1024)
+
+static rkey **db_expires_resize(rkey **old, size_t oldcap, size_t newcap)
+{
+    size_t ob = oldcap * sizeof(rkey *), nb = newcap * sizeof(rkey *);
+    int omap = ob >= DB_EXPIRES_MMAP_BYTES, nmap = nb >= DB_EXPIRES_MMAP_BYTES;
+    void *p;
+    if (!omap && !nmap) {
+        p = realloc(old, nb);
+    } else if (omap && nmap) {
+        p = mremap(old, ob, nb, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED)
+            p = NULL;
+    } else {
+        /* Crossing the threshold: the copy is of fewer than DB_EXPIRES_MMAP_BYTES. */
+        size_t keep = ob < nb ? ob : nb;
+        if (nmap) {
+            p = mmap(NULL, nb, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED)
+                abort();
+            memcpy(p, old, keep);
+            free(old);
+        } else {
+            p = malloc(nb);
+            if (!p)
+                abort();
+            memcpy(p, old, keep);
+            munmap(old, ob);
+        }
+    }
+    if (!p)
+        abort();
+    return p;
+}
+
+static void db_expires_release(db *d)
+{
+    if (d->expires_cap * sizeof(rkey *) >= DB_EXPIRES_MMAP_BYTES)
+        munmap(d->expires, d->expires_cap * sizeof(rkey *));
+    else
+        free(d->expires);
+    d->expires = NULL;
+    d->nexpires = d->expires_cap = 0;
+}
+
 static void db_expires_add(db *d, rkey *k)
 {
     if (d->nexpires == d->expires_cap) {
         size_t cap = d->expires_cap ? d->expires_cap * 2 : 16;
-        rkey **e = realloc(d->expires, cap * sizeof(*e));
-        if (!e)
-            abort();
-        d->expires = e;
+        d->expires = db_expires_resize(d->expires, d->expires_cap, cap);
         d->expires_cap = cap;
     }
     rk_set_ttl_index(k, d->nexpires);
@@ -265,11 +310,8 @@ static void db_expires_remove(db *d, const rkey *k)
     }
     if (d->expires_cap > 16 && d->nexpires < d->expires_cap / 4) {
         size_t cap = d->expires_cap / 2;
-        rkey **e = realloc(d->expires, cap * sizeof(*e));
-        if (e) {
-            d->expires = e;
-            d->expires_cap = cap;
-        }
+        d->expires = db_expires_resize(d->expires, d->expires_cap, cap);
+        d->expires_cap = cap;
     }
 }
 
@@ -364,9 +406,7 @@ static size_t db_clear(db *d)
 {
     size_t n = dict_size(&d->dict);
     dict_clear(&d->dict, db_clear_cb, d);
-    free(d->expires);
-    d->expires = NULL;
-    d->nexpires = d->expires_cap = 0;
+    db_expires_release(d);
     d->avg_ttl = 0;
     return n;
 }
