@@ -47,7 +47,12 @@ static void reply_json(struct evhttp_request *req, int code, struct evbuffer *bo
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(req, code, code == 200 ? "OK" : "Bad Request", body);
+    const char *reason = code == 200   ? "OK"
+                         : code == 400 ? "Bad Request"
+                         : code == 404 ? "Not Found"
+                         : code == 405 ? "Method Not Allowed"
+                                       : "Service Unavailable";
+    evhttp_send_reply(req, code, reason, body);
 }
 
 static void reply_error(struct evhttp_request *req, int code, const char *msg) {
@@ -142,8 +147,9 @@ static void on_get(redisAsyncContext *ac, void *r, void *priv) {
         ar->have_cached = 1;
     agg_search *mine = agg_search_find(app, ar->key);
     if (agg_entry_complete(&ar->cached) || (mine && mine->owner)) {
+        /* the owner answers from its own state: what it publishes, or a little newer */
         ar->answered = 1;
-        reply_entry(app, ar->req, &ar->cached, &ar->params, 0);
+        reply_entry(app, ar->req, (mine && mine->owner) ? &mine->e : &ar->cached, &ar->params, 0);
         api_req_free(ar);
         return;
     }
