@@ -54,6 +54,8 @@ static void unwatch_all(client *c) {
     server_update_touch_hook();
 }
 
+static void exec_command(client *c);
+
 static void discard_transaction(client *c) {
     for (int i = 0; i < c->mcount; i++) free(c->mstate[i].argv);
     free(c->mstate);
@@ -94,6 +96,16 @@ void multi_queue_command(client *c) {
     m->argc = c->argc;
     m->argv = argv;
     reply_simple(&c->out, "QUEUED");
+}
+
+int multi_is_exec(const command *cmd) { return cmd && cmd->proc == exec_command; }
+
+/* EXEC rejected before it ran (arity, auth...): the transaction is discarded and the
+ * reason given inside EXECABORT, as Redis's execCommandAbort. */
+void multi_exec_abort(client *c, const char *msg) {
+    discard_transaction(c);
+    if (msg[0] == '-') msg++;
+    reply_errorf(&c->out, "-EXECABORT Transaction discarded because of: %s", msg);
 }
 
 static void multi_command(client *c) {
