@@ -540,87 +540,86 @@ static int same_fields(const sblock *b, const stream_str *fv, size_t npairs) {
     return 1;
 }
 
-int stream_add(stream *s, int mode, const stream_id *id, const stream_str *fv, size_t npairs,
-               long long now_ms, stream_id *added) {
+/* The id XADD would give the new entry, or a STREAM_E_* error. */
+static int add_next_id(const stream *s, int mode, const stream_id *id, long long now_ms,
+                       stream_id *nid) {
     static const stream_id max = {UINT64_MAX, UINT64_MAX};
-    stream_id nid;
-
     if (mode == STREAM_ADD_EXPLICIT && stream_id_is_zero(id)) return STREAM_E_ZERO;
     if (stream_id_cmp(&s->last_id, &max) == 0) return STREAM_E_EXHAUSTED;
     if (mode == STREAM_ADD_AUTO) {
         if (now_ms > 0 && (uint64_t)now_ms > s->last_id.ms) {
-            nid.ms = (uint64_t)now_ms;
-            nid.seq = 0;
+            nid->ms = (uint64_t)now_ms;
+            nid->seq = 0;
         } else {
-            nid = s->last_id;
-            stream_id_incr(&nid);
+            *nid = s->last_id;
+            stream_id_incr(nid);
         }
     } else if (mode == STREAM_ADD_AUTO_SEQ) {
         if (s->last_id.ms == id->ms) {
             if (s->last_id.seq == UINT64_MAX) return STREAM_E_SMALL;
-            nid = s->last_id;
-            nid.seq++;
+            *nid = s->last_id;
+            nid->seq++;
         } else {
-            nid.ms = id->ms;
-            nid.seq = 0;
+            nid->ms = id->ms;
+            nid->seq = 0;
         }
     } else {
-        nid = *id;
+        *nid = *id;
     }
-    if (stream_id_cmp(&nid, &s->last_id) <= 0) return STREAM_E_SMALL;
+    return stream_id_cmp(nid, &s->last_id) <= 0 ? STREAM_E_SMALL : STREAM_OK;
+}
 
-    size_t payload = 0;
-    for (size_t i = 0; i < 2 * npairs; i++) {
-        payload += fv[i].len;
-        if (payload > BLOCK_MAX_BYTES) return STREAM_E_TOO_LARGE;   /* as Redis */
+/* Close the tail block at its exact size and push a new one able to hold bytes. */
+static sblock *block_open(stream *s, const stream_id *first, size_t bytes) {
+    if (s->nblk) {
+        sblock *t = blk_at(s, s->nblk - 1);
+        if (t->cap > t->used) {
+            s->block_bytes -= t->cap - t->used;
+            t->cap = t->used;
+            t = xrealloc(t, sizeof(*t) + t->cap);
+            s->blk[s->head + s->nblk - 1] = t;
+        }
     }
+    size_t cap = bytes > BLOCK_MIN_CAP ? bytes : BLOCK_MIN_CAP;
+    sblock *b = xmalloc(sizeof(*b) + cap);
+    b->first = b->last = *first;
+    b->used = b->count = b->live = 0;
+    b->cap = (uint32_t)cap;
+    s->block_bytes += sizeof(*b) + cap;
+    block_push(s, b);
+    return b;
+}
 
-    sblock *b = s->nblk ? blk_at(s, s->nblk - 1) : NULL;
-    if (b && (block_is_full(b, payload) || stream_id_cmp(&nid, &b->last) <= 0)) b = NULL;
-    int same = b && same_fields(b, fv, npairs);
-    stream_id base = b ? b->first : nid;
-    uint64_t msd = nid.ms - base.ms;
-    uint64_t sq = msd ? nid.seq : nid.seq - base.seq;
+/* Make room for bytes more in the tail block b; returns its (possibly moved) address. */
+static sblock *block_grow(stream *s, sblock *b, size_t bytes) {
+    size_t need = (size_t)b->used + bytes, cap = (size_t)b->cap * 2;
+    if (need <= b->cap) return b;
+    if (cap < need) cap = need;
+    /* A block is closed near stream_node_max_bytes: don't double past it. */
+    if (stream_node_max_bytes && cap > stream_node_max_bytes + 256 &&
+        need <= stream_node_max_bytes + 256)
+        cap = stream_node_max_bytes + 256;
+    if (cap > UINT32_MAX) cap = need;   /* need < 3GB: it fits */
+    s->block_bytes += cap - b->cap;
+    b = xrealloc(b, sizeof(*b) + cap);
+    b->cap = (uint32_t)cap;
+    s->blk[s->head + s->nblk - 1] = b;
+    return b;
+}
 
+/* Encoded size of an entry, given the deltas and whether it shares field names. */
+static size_t entry_size(uint64_t msd, uint64_t sq, const stream_str *fv, size_t npairs,
+                         int same) {
     size_t body = 1 + varint_len(msd) + varint_len(sq) + (same ? 0 : varint_len(npairs));
     for (size_t i = 0; i < 2 * npairs; i++) {
         if (same && i % 2 == 0) continue;
         body += varint_len(fv[i].len) + fv[i].len;
     }
-    size_t total = body + varint_len(body);
-    if (total > ENTRY_MAX_BYTES) return STREAM_E_TOO_LARGE;
+    return body + varint_len(body);
+}
 
-    if (!b) {
-        /* Close the previous tail at its exact size, then open a new block. */
-        if (s->nblk) {
-            sblock *t = blk_at(s, s->nblk - 1);
-            if (t->cap > t->used) {
-                s->block_bytes -= t->cap - t->used;
-                t->cap = t->used;
-                t = xrealloc(t, sizeof(*t) + t->cap);
-                s->blk[s->head + s->nblk - 1] = t;
-            }
-        }
-        size_t cap = total > BLOCK_MIN_CAP ? total : BLOCK_MIN_CAP;
-        b = xmalloc(sizeof(*b) + cap);
-        b->first = b->last = nid;
-        b->used = b->count = b->live = 0;
-        b->cap = (uint32_t)cap;
-        s->block_bytes += sizeof(*b) + cap;
-        block_push(s, b);
-    } else if ((size_t)b->used + total > b->cap) {
-        size_t cap = (size_t)b->cap * 2;
-        if (cap < (size_t)b->used + total) cap = (size_t)b->used + total;
-        if (stream_node_max_bytes && cap > stream_node_max_bytes + 256 &&
-            (size_t)b->used + total <= stream_node_max_bytes + 256)
-            cap = stream_node_max_bytes + 256;
-        if (cap > UINT32_MAX) cap = (size_t)b->used + total;   /* < 3GB: fits */
-        s->block_bytes += cap - b->cap;
-        b = xrealloc(b, sizeof(*b) + cap);
-        b->cap = (uint32_t)cap;
-        s->blk[s->head + s->nblk - 1] = b;
-    }
-
+static void entry_write(sblock *b, uint64_t msd, uint64_t sq, const stream_str *fv,
+                        size_t npairs, int same, size_t total) {
     unsigned char *start = b->data + b->used, *p = start;
     *p++ = same ? FLAG_SAME : 0;
     p = varint_put(p, msd);
@@ -632,10 +631,34 @@ int stream_add(stream *s, int mode, const stream_id *id, const stream_str *fv, s
         if (fv[i].len) memcpy(p, fv[i].ptr, fv[i].len);
         p += fv[i].len;
     }
-    p = backlen_put(p, (uint64_t)(p - start));
+    backlen_put(p, (uint64_t)(p - start));
     b->used += (uint32_t)total;
     b->count++;
     b->live++;
+}
+
+int stream_add(stream *s, int mode, const stream_id *id, const stream_str *fv, size_t npairs,
+               long long now_ms, stream_id *added) {
+    stream_id nid;
+    int rc = add_next_id(s, mode, id, now_ms, &nid);
+    if (rc != STREAM_OK) return rc;
+    size_t payload = 0;
+    for (size_t i = 0; i < 2 * npairs; i++) {
+        payload += fv[i].len;
+        if (payload > BLOCK_MAX_BYTES) return STREAM_E_TOO_LARGE;   /* as Redis */
+    }
+
+    /* Append to the tail block unless it is full or nid does not follow its last id. */
+    sblock *b = s->nblk ? blk_at(s, s->nblk - 1) : NULL;
+    if (b && (block_is_full(b, payload) || stream_id_cmp(&nid, &b->last) <= 0)) b = NULL;
+    int same = b && same_fields(b, fv, npairs);
+    const stream_id *base = b ? &b->first : &nid;
+    uint64_t msd = nid.ms - base->ms;
+    uint64_t sq = msd ? nid.seq : nid.seq - base->seq;
+    size_t total = entry_size(msd, sq, fv, npairs, same);
+    if (total > ENTRY_MAX_BYTES) return STREAM_E_TOO_LARGE;
+    b = b ? block_grow(s, b, total) : block_open(s, &nid, total);
+    entry_write(b, msd, sq, fv, npairs, same, total);
     b->last = nid;
 
     s->length++;
@@ -733,6 +756,35 @@ long long stream_trim_default_limit(void) {
     return l;
 }
 
+/* Exact trimming inside the first block: delete its live entries from the front while
+ * the threshold asks for it. Returns how many were deleted. */
+static uint64_t trim_first_block(stream *s, const stream_trim_args *a) {
+    sblock *b = blk_at(s, 0);
+    const unsigned char *mf;
+    uint64_t mc, deleted = 0;
+    size_t off = 0;
+    block_master(b, &mf, &mc);
+    while (off < b->used) {
+        stream_id id;
+        unsigned fl;
+        stream_fields f;
+        const unsigned char *p = b->data + off;
+        const unsigned char *q = entry_head(b, p, mf, mc, &id, &fl, &f);
+        size_t next = (size_t)(entry_end(p, q, &f) - b->data);
+        if (!(fl & FLAG_DELETED)) {
+            if (a->strategy == STREAM_TRIM_MAXLEN) {
+                if (s->length <= a->maxlen) break;
+            } else if (stream_id_cmp(&id, &a->minid) >= 0) {
+                break;
+            }
+            deleted++;
+            if (entry_kill(s, 0, off)) break;   /* the block went with its last entry */
+        }
+        off = next;
+    }
+    return deleted;
+}
+
 uint64_t stream_trim(stream *s, const stream_trim_args *a) {
     uint64_t deleted = 0;
     if (a->strategy == STREAM_TRIM_NONE) return 0;
@@ -757,30 +809,8 @@ uint64_t stream_trim(stream *s, const stream_trim_args *a) {
             block_remove(s, 0);
             continue;
         }
-        if (a->approx) break;
-        /* Trim inside this block, then stop: the threshold falls in it. */
-        const unsigned char *mf;
-        uint64_t mc;
-        size_t off = 0;
-        block_master(b, &mf, &mc);
-        while (off < b->used) {
-            stream_id id;
-            unsigned fl;
-            stream_fields f;
-            const unsigned char *p = b->data + off;
-            const unsigned char *q = entry_head(b, p, mf, mc, &id, &fl, &f);
-            size_t next = (size_t)(entry_end(p, q, &f) - b->data);
-            if (!(fl & FLAG_DELETED)) {
-                if (a->strategy == STREAM_TRIM_MAXLEN) {
-                    if (s->length <= a->maxlen) break;
-                } else if (stream_id_cmp(&id, &a->minid) >= 0) {
-                    break;
-                }
-                deleted++;
-                if (entry_kill(s, 0, off)) break;
-            }
-            off = next;
-        }
+        /* The threshold falls inside this block: trim in it (exact only), then stop. */
+        if (!a->approx) deleted += trim_first_block(s, a);
         break;
     }
     update_first_id(s);
@@ -1356,6 +1386,19 @@ int stream_claim(stream *s, stream_group *g, const char *name, size_t len, strea
     return STREAM_CLAIM_CLAIMED;
 }
 
+/* Append id to the claimed (which 0) or deleted (1) list of r, whose arrays hold *cap. */
+static void ac_push(stream_autoclaim_result *r, size_t *cap, int which, const stream_id *id) {
+    if (r->nclaimed == *cap || r->ndeleted == *cap) {
+        *cap *= 2;
+        r->claimed = xrealloc(r->claimed, *cap * sizeof(*r->claimed));
+        r->deleted = xrealloc(r->deleted, *cap * sizeof(*r->deleted));
+    }
+    if (which)
+        r->deleted[r->ndeleted++] = *id;
+    else
+        r->claimed[r->nclaimed++] = *id;
+}
+
 int stream_autoclaim(stream *s, stream_group *g, const char *name, size_t len,
                      long long min_idle, const stream_id *start, size_t count, int justid,
                      long long now, stream_autoclaim_result *r) {
@@ -1364,25 +1407,15 @@ int stream_autoclaim(stream *s, stream_group *g, const char *name, size_t len,
     size_t cap = count < 1024 ? count : 1024;
     memset(r, 0, sizeof(*r));
     if (cap) {
-        r->claimed = malloc(cap * sizeof(*r->claimed));
-        r->deleted = malloc(cap * sizeof(*r->deleted));
-        if (!r->claimed || !r->deleted) {
-            stream_autoclaim_free(r);
-            return -1;
-        }
+        r->claimed = xmalloc(cap * sizeof(*r->claimed));
+        r->deleted = xmalloc(cap * sizeof(*r->deleted));
     }
     stream_nack *n = tr_lower_bound(g->pel, start, 0);
     while (attempts && count && n) {
         attempts--;
         stream_nack *next = tr_next(n, 0);
         if (!stream_get(s, &n->id, NULL)) {
-            if (r->ndeleted == cap || r->nclaimed == cap) {
-                /* Both arrays hold at most count ids in total; grow together. */
-                cap *= 2;
-                r->claimed = xrealloc(r->claimed, cap * sizeof(*r->claimed));
-                r->deleted = xrealloc(r->deleted, cap * sizeof(*r->deleted));
-            }
-            r->deleted[r->ndeleted++] = n->id;
+            ac_push(r, &cap, 1, &n->id);
             nack_drop(g, n);
             count--;
             n = next;
@@ -1397,12 +1430,7 @@ int stream_autoclaim(stream *s, stream_group *g, const char *name, size_t len,
         if (!justid) n->delivery_count++;
         nack_assign(n, c);
         c->active_time = now;
-        if (r->ndeleted == cap || r->nclaimed == cap) {
-            cap *= 2;
-            r->claimed = xrealloc(r->claimed, cap * sizeof(*r->claimed));
-            r->deleted = xrealloc(r->deleted, cap * sizeof(*r->deleted));
-        }
-        r->claimed[r->nclaimed++] = n->id;
+        ac_push(r, &cap, 0, &n->id);
         count--;
         n = next;
     }

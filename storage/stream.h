@@ -308,8 +308,7 @@ typedef struct stream_autoclaim_result {
 } stream_autoclaim_result;
 /* XAUTOCLAIM key group name min_idle start COUNT count [JUSTID]: scan the group PEL from
  * start, at most count*10 records, claiming up to count (deleted ones count too). The
- * entries of claimed ids exist; fetch them with stream_get. Returns 0, or -1 if out of
- * memory. */
+ * entries of claimed ids exist; fetch them with stream_get. Returns 0. */
 int stream_autoclaim(stream *s, stream_group *g, const char *name, size_t len,
                      long long min_idle, const stream_id *start, size_t count, int justid,
                      long long now, stream_autoclaim_result *r);
