@@ -549,14 +549,23 @@ int db_key_alive(const db *d, const rkey *k)
 
 /* --- writes --- */
 
-/* Install a value-less record of shape s for key, replacing old (if any, keeping its
- * expire when s has a TTL) or adding it. Reuses old in place when the shape is equal. */
-static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key)
+/* Install a record of shape s for key holding the vbytes at val, replacing old (if any,
+ * keeping its expire when s has a TTL) or adding it. Reuses old in place when the shape
+ * is equal. The value is written before old is freed, so val may point into old. */
+static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key, const void *val,
+                    size_t vbytes)
 {
+    rkey *k;
     if (old && old->flags == rk_flags_of(s) && rk_enc(old) != RK_PTR &&
-        (s->enc != RK_EMB || rk_field(old, 1) == s->vlen))
-        return old;
-    rkey *k = rk_alloc(d, s, key);
+        (s->enc != RK_EMB || rk_field(old, 1) == s->vlen)) {
+        k = old;
+        if (vbytes)
+            memmove(rk_valp(k), val, vbytes);
+        return k;
+    }
+    k = rk_alloc(d, s, key);
+    if (vbytes)
+        memcpy(rk_valp(k), val, vbytes);
     if (old) {
         if (s->ttl)
             memcpy(rk_ttlp(k), rk_ttlp(old), 8);
@@ -567,31 +576,57 @@ static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key)
     return k;
 }
 
+/* Whether p points into record k's allocation (a range test on addresses). */
+static int rk_holds(const rkey *k, const void *p)
+{
+    uintptr_t b = (uintptr_t)k, c = (uintptr_t)p;
+    return c >= b && c < b + malloc_usable_size((void *)k);
+}
+
+/* key and val may point into the key's current record (read before anything is freed). */
 rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int keepttl)
 {
-    long long iv;
+    long long iv = 0;
     int isint = vlen <= 20 && util_str2ll(val, vlen, &iv);
+    char *copy = NULL;
+    rkey *cur = (rkey *)dict_find(&d->dict, key, klen);
+    if (cur && (rk_holds(cur, key) || rk_holds(cur, val))) {
+        /* Lazy expiry below may free cur: keep the bytes. */
+        copy = malloc(klen + vlen + 1);
+        if (!copy)
+            abort();
+        memcpy(copy, key, klen);
+        memcpy(copy + klen, val, vlen);
+        key = copy;
+        val = copy + klen;
+    }
     rkey *old = db_lookup(d, key, klen);
     rk_shape s = { OBJ_STRING, isint ? RK_INT : RK_EMB, old && keepttl && rk_has_ttl(old), klen,
                    isint ? 0 : vlen, 0 };
-    rkey *k = db_put(d, old, &s, key);
-    if (isint) {
-        int64_t v = iv;
-        memcpy(rk_valp(k), &v, 8);
-    } else if (vlen) {
-        memcpy(rk_valp(k), val, vlen);
-    }
+    int64_t v = iv;
+    rkey *k = isint ? db_put(d, old, &s, key, &v, 8) : db_put(d, old, &s, key, val, vlen);
+    free(copy);
     db_hook_rec(d, k);
     return k;
 }
 
+/* key may point into the key's current record. */
 rkey *db_set_int(db *d, const char *key, size_t klen, long long v)
 {
+    char *copy = NULL;
+    rkey *cur = (rkey *)dict_find(&d->dict, key, klen);
+    if (cur && rk_holds(cur, key)) {
+        copy = malloc(klen ? klen : 1);
+        if (!copy)
+            abort();
+        memcpy(copy, key, klen);
+        key = copy;
+    }
     rkey *old = db_lookup(d, key, klen);
     rk_shape s = { OBJ_STRING, RK_INT, old && rk_has_ttl(old), klen, 0, 0 };
-    rkey *k = db_put(d, old, &s, key);
     int64_t iv = v;
-    memcpy(rk_valp(k), &iv, 8);
+    rkey *k = db_put(d, old, &s, key, &iv, 8);
+    free(copy);
     db_hook_rec(d, k);
     return k;
 }
@@ -693,7 +728,8 @@ int db_delete(db *d, const char *key, size_t klen)
     return 1;
 }
 
-/* Renaming a key to itself returns it unchanged, without calling the hook (as Redis). */
+/* Renaming a key to itself returns it unchanged, without calling the hook (as Redis).
+ * src and dst may point into records (they are read before anything is freed). */
 rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dlen)
 {
     rkey *k = db_lookup(d, src, slen);
@@ -701,28 +737,28 @@ rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dle
         return NULL;
     if (slen == dlen && memcmp(src, dst, slen) == 0)
         return k;
+    rk_shape s = rk_shape_of(k);
+    s.klen = dlen;
+    rkey *nk = rk_clone(d, k, &s, dst);
+    dst = rkey_key(nk, &dlen);
+    src = rkey_key(k, &slen);
     rkey *old = db_lookup(d, dst, dlen);
     if (old) {
         db_unlink(d, old);
         rk_free(d, old, 1);
     }
-    rk_shape s = rk_shape_of(k);
-    s.klen = dlen;
-    rkey *nk = rk_clone(d, k, &s, dst);
     /* Take the old record out (its index slot goes to the new one), keep its value. */
     if (s.ttl) {
         size_t i = rk_ttl_index(k);
         d->expires[i] = nk;
         rk_set_ttl_index(nk, i);
     }
-    size_t klen;
-    const char *key = rkey_key(k, &klen);
-    dict_node *n = dict_unlink(&d->dict, key, klen);
+    dict_node *n = dict_unlink(&d->dict, src, slen);
     assert(n == &k->node);
     (void)n;
+    db_call_hook(d, src, slen);
     rk_free(d, k, 0);
     dict_add(&d->dict, &nk->node);
-    db_call_hook(d, src, slen);
     db_call_hook(d, dst, dlen);
     return nk;
 }
@@ -732,7 +768,10 @@ int db_move(db *src, db *dst, const char *key, size_t klen)
     if (src == dst)
         return 0;
     rkey *k = db_lookup(src, key, klen);
-    if (!k || db_lookup(dst, key, klen))
+    if (!k)
+        return 0;
+    key = rkey_key(k, &klen);   /* stable: k moves to dst, it is not freed */
+    if (db_lookup(dst, key, klen))
         return 0;
     db_unlink(src, k);
     size_t sz = malloc_usable_size(k);

@@ -983,6 +983,54 @@ START_TEST(test_memory_estimate)
 }
 END_TEST
 
+/* Arguments that point into the records the call replaces or frees. */
+START_TEST(test_aliasing_arguments)
+{
+    db *d = db_create(0);
+    char tmp[UTIL_LLSTR_SIZE];
+    size_t len, klen;
+    rkey *r = db_set_string(d, "key", 3, "abcdefgh", 8, 0);
+    /* Same shape (in place), then a shorter value taken from the old one. */
+    const char *v = rkey_str(r, &len, tmp);
+    r = db_set_string(d, "key", 3, v, len, 0);
+    REQ(str_is(r, "abcdefgh", 8));
+    v = rkey_str(r, &len, tmp);
+    const char *k = rkey_key(r, &klen);
+    r = db_set_string(d, k, klen, v + 2, 3, 0);
+    REQ(str_is(db_lookup_read(d, "key", 3), "cde", 3));
+    /* An expired record: lazy expiry frees it before the new one is built. */
+    r = db_set_expire(d, r, storage_now_ms - 1);
+    v = rkey_str(r, &len, tmp);
+    k = rkey_key(r, &klen);
+    r = db_set_string(d, k, klen, v, len, 0);
+    REQ(str_is(r, "cde", 3));
+    REQ(rkey_expire(r) == -1);
+    r = db_set_expire(d, r, storage_now_ms - 1);
+    k = rkey_key(r, &klen);
+    r = db_set_int(d, k, klen, 5);
+    REQ(rkey_int(db_lookup_read(d, "key", 3)) == 5);
+    /* Rename onto a key named by the record that gets replaced. */
+    rkey *other = db_set_string(d, "other", 5, "o", 1, 0);
+    k = rkey_key(other, &klen);
+    r = db_rename(d, "key", 3, k, klen);
+    REQ(rkey_int(r) == 5);
+    REQ(NULL == db_lookup_read(d, "key", 3));
+    REQ(rkey_int(db_lookup_read(d, "other", 5)) == 5);
+    /* Rename and move named by the source record itself. */
+    r = db_lookup_write(d, "other", 5);
+    k = rkey_key(r, &klen);
+    r = db_rename(d, k, klen, "third", 5);
+    REQ(NULL != r);
+    db *o = db_create(1);
+    k = rkey_key(r, &klen);
+    REQ(db_move(d, o, k, klen) == 1);
+    REQ(rkey_int(db_lookup_read(o, "third", 5)) == 5);
+    REQ(db_size(d) == 0);
+    db_destroy(o);
+    db_destroy(d);
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -1007,6 +1055,7 @@ static Suite *db_suite(void)
     tcase_add_test(tc, test_move_swap_flush);
     tcase_add_test(tc, test_ptr_values);
     tcase_add_test(tc, test_touch_hook);
+    tcase_add_test(tc, test_aliasing_arguments);
     tcase_add_test(tc, test_memory_estimate);
     suite_add_tcase(s, tc);
     return s;
