@@ -97,46 +97,46 @@ START_TEST(test_bulk_insert_delete)
         int kl = keyf(k, "key:", i), vl = keyf(v, "value-", i * 7);
         db_set_string(d, k, (size_t)kl, v, (size_t)vl, 0);
     }
-    REQ((db_size(d)) == ((size_t)n));
+    REQ(db_size(d) == (size_t)n);
     for (long i = 0; i < n; i++) {
         int kl = keyf(k, "key:", i), vl = keyf(v, "value-", i * 7);
         rkey *r = db_lookup_read(d, k, (size_t)kl);
-        REQ(NULL != r);
+        REQ(r != NULL);
         REQ(str_is(r, v, (size_t)vl));
         size_t len;
         const char *kk = rkey_key(r, &len);
-        REQ((len) == ((size_t)kl));
+        REQ(len == (size_t)kl);
         REQ(memcmp(kk, k, len) == 0);
     }
-    REQ((storage_stat.keyspace_hits) == (n));
-    REQ(NULL == db_lookup_read(d, "nope", 4));
-    REQ((storage_stat.keyspace_misses) == (1));
+    REQ(storage_stat.keyspace_hits == n);
+    REQ(db_lookup_read(d, "nope", 4) == NULL);
+    REQ(storage_stat.keyspace_misses == 1);
     /* Delete the odd ones, then check both halves. */
     for (long i = 1; i < n; i += 2) {
         int kl = keyf(k, "key:", i);
-        REQ((db_delete(d, k, (size_t)kl)) == (1));
-        REQ((db_delete(d, k, (size_t)kl)) == (0));
+        REQ(db_delete(d, k, (size_t)kl) == 1);
+        REQ(db_delete(d, k, (size_t)kl) == 0);
     }
-    REQ((db_size(d)) == ((size_t)n / 2));
+    REQ(db_size(d) == (size_t)n / 2);
     for (long i = 0; i < n; i++) {
         int kl = keyf(k, "key:", i);
         rkey *r = db_lookup_write(d, k, (size_t)kl);
         if (i % 2)
-            REQ(NULL == r);
+            REQ(r == NULL);
         else
-            REQ(NULL != r);
+            REQ(r != NULL);
     }
     for (long i = 0; i < n; i += 2) {
         int kl = keyf(k, "key:", i);
-        REQ((db_delete(d, k, (size_t)kl)) == (1));
+        REQ(db_delete(d, k, (size_t)kl) == 1);
     }
-    REQ((db_size(d)) == (0));
+    REQ(db_size(d) == 0);
     /* The table shrinks back once the background steps finish the rehash. */
     while (db_rehash_step(d, 1000))
         ;
     while (db_rehash_step(d, 1000))
         ;
-    REQ((db_memory(d)) <= (empty_mem + 4096));
+    REQ(db_memory(d) <= empty_mem + 4096);
     db_destroy(d);
 }
 END_TEST
@@ -151,17 +151,17 @@ START_TEST(test_binary_keys)
     db_set_string(d, k3, 1, "four", 4, 0);
     db_set_string(d, k4, 2, "\0x\0", 3, 0);
     db_set_string(d, "", 0, "empty", 5, 0);
-    REQ((db_size(d)) == (6));
+    REQ(db_size(d) == 6);
     REQ(str_is(db_lookup_read(d, k1, 3), "one", 3));
     REQ(str_is(db_lookup_read(d, k2, 3), "two", 3));
     REQ(str_is(db_lookup_read(d, "a", 1), "three", 5));
     REQ(str_is(db_lookup_read(d, k3, 1), "four", 4));
     REQ(str_is(db_lookup_read(d, k4, 2), "\0x\0", 3));
     REQ(str_is(db_lookup_read(d, "", 0), "empty", 5));
-    REQ(NULL == db_lookup_read(d, k1, 2));
-    REQ((db_delete(d, k1, 3)) == (1));
-    REQ(NULL != db_lookup_read(d, k2, 3));
-    REQ(NULL != db_lookup_read(d, "a", 1));
+    REQ(db_lookup_read(d, k1, 2) == NULL);
+    REQ(db_delete(d, k1, 3) == 1);
+    REQ(db_lookup_read(d, k2, 3) != NULL);
+    REQ(db_lookup_read(d, "a", 1) != NULL);
     /* A long binary key and value (2- and 4-byte length fields). */
     size_t big = 70000;
     char *bk = malloc(big), *bv = malloc(big);
@@ -189,13 +189,13 @@ START_TEST(test_int_encoding)
     size_t len;
     rkey *k = db_set_string(d, "n", 1, "12345", 5, 0);
     REQ(rkey_is_int(k));
-    REQ((rkey_int(k)) == (12345));
+    REQ(rkey_int(k) == 12345);
     REQ_STREQ(rkey_encoding(k), "int");
-    REQ((rkey_strlen(k)) == (5));
+    REQ(rkey_strlen(k) == 5);
     REQ(str_is(k, "12345", 5));
     k = db_set_string(d, "n", 1, "-9223372036854775808", 20, 0);
     REQ(rkey_is_int(k));
-    REQ((rkey_int(k)) == (INT64_MIN));
+    REQ(rkey_int(k) == INT64_MIN);
     REQ_STREQ(rkey_str(k, &len, tmp), "-9223372036854775808");
     /* Not canonical integers: stored as strings. */
     const char *notint[] = { "0123", "+1", " 1", "1 ", "", "9223372036854775808", "1.5", "-0", "abc" };
@@ -204,8 +204,8 @@ START_TEST(test_int_encoding)
         REQ_MSG(!rkey_is_int(k), "%s", notint[i]);
         REQ_STREQ(rkey_encoding(k), "embstr");
         REQ(str_is(k, notint[i], strlen(notint[i])));
-        REQ((rkey_strlen(k)) == (strlen(notint[i])));
-        REQ((rkey_type(k)) == (OBJ_STRING));
+        REQ(rkey_strlen(k) == strlen(notint[i]));
+        REQ(rkey_type(k) == OBJ_STRING);
     }
     k = db_set_string(d, "z", 1, "0", 1, 0);
     REQ(rkey_is_int(k));
@@ -219,13 +219,13 @@ START_TEST(test_int_encoding)
     REQ(rkey_is_int(k));
     REQ(str_is(k, "42", 2));
     k = db_set_int(d, "i", 1, INT64_MAX);
-    REQ((rkey_int(k)) == (INT64_MAX));
-    REQ((rkey_strlen(k)) == (19));
+    REQ(rkey_int(k) == INT64_MAX);
+    REQ(rkey_strlen(k) == 19);
     /* INCR on a string value turns it into an int. */
     k = db_set_int(d, "e", 1, -7);
     REQ(rkey_is_int(k));
     REQ(str_is(db_lookup_read(d, "e", 1), "-7", 2));
-    REQ((db_size(d)) == (5));
+    REQ(db_size(d) == 5);
     db_destroy(d);
 }
 END_TEST
@@ -249,14 +249,14 @@ START_TEST(test_string_resize)
         if (k != before)
             moves++;
     }
-    REQ((moves) <= (40));
+    REQ(moves <= 40);
     REQ_STREQ(rkey_encoding(k), "raw");
     REQ(str_is(db_lookup_read(d, "s", 1), expect, len));
     /* Growth is zero-filled; shrinking keeps the prefix. */
     k = db_lookup_write(d, "s", 1);
     char *p = db_string_resize(d, &k, len + 100);
     for (size_t i = len; i < len + 100; i++)
-        REQ((p[i]) == (0));
+        REQ(p[i] == 0);
     db_string_resize(d, &k, 3);
     REQ(str_is(k, "hel", 3));
     p = db_string_resize(d, &k, 10);
@@ -274,18 +274,18 @@ START_TEST(test_string_resize)
     memset(p, 'a', 250);
     p = db_string_resize(d, &k, 70000);
     memset(p + 250, 'b', 70000 - 250);
-    REQ((rkey_expire(k)) == (storage_now_ms + 5000));
-    REQ((db_expires_size(d)) == (1));
+    REQ(rkey_expire(k) == storage_now_ms + 5000);
+    REQ(db_expires_size(d) == 1);
     k = db_lookup_read(d, "r", 1);
-    REQ((rkey_strlen(k)) == (70000));
+    REQ(rkey_strlen(k) == 70000);
     size_t l;
     char tmp[UTIL_LLSTR_SIZE];
     const char *v = rkey_str(k, &l, tmp);
     REQ(v[0] == 'a' && v[249] == 'a' && v[250] == 'b' && v[69999] == 'b');
     /* The moved TTL record is still the one the expires array knows. */
     storage_now_ms += 6000;
-    REQ(NULL == db_lookup_read(d, "r", 1));
-    REQ((db_expires_size(d)) == (0));
+    REQ(db_lookup_read(d, "r", 1) == NULL);
+    REQ(db_expires_size(d) == 0);
     free(expect);
     db_destroy(d);
 }
@@ -301,51 +301,51 @@ START_TEST(test_ttl_moves)
     for (int i = 0; i < n; i++) {
         int kl = keyf(k, "t:", i);
         rkey *r = db_set_string(d, k, (size_t)kl, "some value here", 15, 0);
-        REQ((rkey_expire(r)) == (-1));
+        REQ(rkey_expire(r) == -1);
         r = db_set_expire(d, r, storage_now_ms + 1000 + i);
-        REQ((rkey_expire(r)) == (storage_now_ms + 1000 + i));
+        REQ(rkey_expire(r) == storage_now_ms + 1000 + i);
         REQ(str_is(r, "some value here", 15));
         /* Setting it again does not move it. */
-        REQ((db_set_expire(d, r, storage_now_ms + 2000 + i)) == (r));
+        REQ(db_set_expire(d, r, storage_now_ms + 2000 + i) == r);
     }
-    REQ((db_expires_size(d)) == ((size_t)n));
+    REQ(db_expires_size(d) == (size_t)n);
     /* Persist every third, delete every fifth, re-set every seventh without keepttl. */
     int ttl_left = 0;
     for (int i = 0; i < n; i++) {
         int kl = keyf(k, "t:", i);
         rkey *r = db_lookup_write(d, k, (size_t)kl);
-        REQ(NULL != r);
+        REQ(r != NULL);
         if (i % 3 == 0) {
             r = db_persist(d, r);
-            REQ((rkey_expire(r)) == (-1));
-            REQ((db_persist(d, r)) == (r));
+            REQ(rkey_expire(r) == -1);
+            REQ(db_persist(d, r) == r);
         } else if (i % 5 == 0) {
-            REQ((db_delete(d, k, (size_t)kl)) == (1));
+            REQ(db_delete(d, k, (size_t)kl) == 1);
         } else if (i % 7 == 0) {
             db_set_string(d, k, (size_t)kl, "x", 1, 0);
         } else if (i % 11 == 0) {
             r = db_set_string(d, k, (size_t)kl, "y", 1, 1);
-            REQ((rkey_expire(r)) == (storage_now_ms + 2000 + i));
+            REQ(rkey_expire(r) == storage_now_ms + 2000 + i);
             ttl_left++;
         } else if (i % 13 == 0) {
             r = db_set_int(d, k, (size_t)kl, 99);
-            REQ((rkey_expire(r)) == (storage_now_ms + 2000 + i));
+            REQ(rkey_expire(r) == storage_now_ms + 2000 + i);
             ttl_left++;
         } else {
             ttl_left++;
         }
     }
-    REQ((db_expires_size(d)) == ((size_t)ttl_left));
+    REQ(db_expires_size(d) == (size_t)ttl_left);
     for (int i = 0; i < n; i++) {
         int kl = keyf(k, "t:", i);
         rkey *r = db_lookup_read(d, k, (size_t)kl);
         if (i % 3 != 0 && i % 5 == 0) {
-            REQ(NULL == r);
+            REQ(r == NULL);
             continue;
         }
-        REQ(NULL != r);
+        REQ(r != NULL);
         int has = !(i % 3 == 0 || i % 7 == 0);
-        REQ((rkey_expire(r) != -1) == (has));
+        REQ((rkey_expire(r) != -1) == has);
     }
     REQ(db_avg_ttl(d) >= 0);
     /* Everything with a TTL goes once time passes them all. */
@@ -353,8 +353,8 @@ START_TEST(test_ttl_moves)
     db *dbs[1] = { d };
     for (int i = 0; i < 10000 && db_expires_size(d); i++)
         db_active_expire(dbs, 1, 100000);
-    REQ((db_expires_size(d)) == (0));
-    REQ((storage_stat.expired_keys) == (ttl_left));
+    REQ(db_expires_size(d) == 0);
+    REQ(storage_stat.expired_keys == ttl_left);
     db_destroy(d);
 }
 END_TEST
@@ -368,30 +368,30 @@ START_TEST(test_lazy_expiry)
     db_set_string(d, "plain", 5, "v", 1, 0);
     storage_now_ms += 100;           /* now == when: still alive, as Redis */
     r = db_lookup_read(d, "k", 1);
-    REQ(NULL != r);
+    REQ(r != NULL);
     REQ(db_key_alive(d, r));
     storage_now_ms += 1;
     REQ(!db_key_alive(d, r));  /* no side effect */
-    REQ((db_size(d)) == (2));
+    REQ(db_size(d) == 2);
     hook_reset();
-    REQ(NULL == db_lookup_read(d, "k", 1));
-    REQ((db_size(d)) == (1));
-    REQ((db_expires_size(d)) == (0));
-    REQ((storage_stat.expired_keys) == (1));
-    REQ((storage_stat.keyspace_misses) == (1));
-    REQ((hook_calls) == (1));
+    REQ(db_lookup_read(d, "k", 1) == NULL);
+    REQ(db_size(d) == 1);
+    REQ(db_expires_size(d) == 0);
+    REQ(storage_stat.expired_keys == 1);
+    REQ(storage_stat.keyspace_misses == 1);
+    REQ(hook_calls == 1);
     REQ(hook_saw(3, "k"));
     /* Write lookups and deletes expire too; an expired key deletes as absent. */
     r = db_set_expire(d, db_set_string(d, "a", 1, "v", 1, 0), storage_now_ms - 5);
     r = db_set_expire(d, db_set_string(d, "b", 1, "v", 1, 0), storage_now_ms - 5);
     r = db_set_expire(d, db_set_string(d, "c", 1, "v", 1, 0), storage_now_ms - 5);
-    REQ(NULL == db_lookup_write(d, "a", 1));
-    REQ((db_delete(d, "b", 1)) == (0));
+    REQ(db_lookup_write(d, "a", 1) == NULL);
+    REQ(db_delete(d, "b", 1) == 0);
     r = db_set_string(d, "c", 1, "new", 3, 1);   /* keepttl on an expired key: a new key */
-    REQ((rkey_expire(r)) == (-1));
-    REQ((storage_stat.expired_keys) == (4));
-    REQ((storage_stat.keyspace_misses) == (1));
-    REQ((db_size(d)) == (2));
+    REQ(rkey_expire(r) == -1);
+    REQ(storage_stat.expired_keys == 4);
+    REQ(storage_stat.keyspace_misses == 1);
+    REQ(db_size(d) == 2);
     db_touch_hook = NULL;
     db_destroy(d);
 }
@@ -416,8 +416,8 @@ START_TEST(test_active_expiry)
         }
     }
     /* Nothing is expired yet: nothing is removed, and the cycle stops at once. */
-    REQ((db_active_expire(dbs, 2, 100000)) == (0));
-    REQ((db_size(d0)) == (2 * (size_t)n));
+    REQ(db_active_expire(dbs, 2, 100000) == 0);
+    REQ(db_size(d0) == 2 * (size_t)n);
     REQ(db_avg_ttl(d0) > 0);
     storage_now_ms += 1000;
     long long total = 0;
@@ -425,19 +425,19 @@ START_TEST(test_active_expiry)
         total += db_active_expire(dbs, 2, 100000);
     /* Every expired key of d0 is reclaimed; d1's are all but a few at most (the cycle
      * stops below 10% stale), and the keys without or with a later TTL stay. */
-    REQ((db_expires_size(d0)) == (0));
-    REQ((db_size(d0)) == ((size_t)n));
-    REQ((db_expires_size(d1)) >= ((size_t)n / 10));
+    REQ(db_expires_size(d0) == 0);
+    REQ(db_size(d0) == (size_t)n);
+    REQ(db_expires_size(d1) >= (size_t)n / 10);
     for (int i = 0; i < n; i++) {
         int kl = keyf(k, "keep:", i);
-        REQ(NULL != db_lookup_write(d0, k, (size_t)kl));
+        REQ(db_lookup_write(d0, k, (size_t)kl) != NULL);
         if (i % 10 == 0) {
             kl = keyf(k, "later:", i);
-            REQ(NULL != db_lookup_write(d1, k, (size_t)kl));
+            REQ(db_lookup_write(d1, k, (size_t)kl) != NULL);
         }
     }
-    REQ((total) == (storage_stat.expired_keys));
-    REQ((total) >= (2 * n - n / 10));
+    REQ(total == storage_stat.expired_keys);
+    REQ(total >= 2 * n - n / 10);
     db_destroy(d0);
     db_destroy(d1);
 }
@@ -459,18 +459,18 @@ START_TEST(test_active_expiry_budget)
     long long spent = util_monotonic_us() - t0;
     /* The budget is checked every 16 loops of 20 keys: a 1ms budget cannot clear 300k
      * keys, and the call ends soon after the budget. */
-    REQ((got) > (0));
-    REQ((got) < (n));
-    REQ((spent) < (250000));
+    REQ(got > 0);
+    REQ(got < n);
+    REQ(spent < 250000);
     long long total = got;
     int calls = 1;
     while (db_expires_size(d) && calls < 100000) {
         total += db_active_expire(dbs, 1, 1000);
         calls++;
     }
-    REQ((total) == (n));
-    REQ((db_size(d)) == (0));
-    REQ((calls) > (2));
+    REQ(total == n);
+    REQ(db_size(d) == 0);
+    REQ(calls > 2);
     db_destroy(d);
 }
 END_TEST
@@ -530,7 +530,7 @@ START_TEST(test_scan_while_rehashing)
                 /* Phase 2: delete the temporaries fast, so the table shrinks mid-scan. */
                 for (int j = 0; j < 2000 && tmp_del < tmp_next; j++) {
                     int kl = keyf(k, "tmp:", tmp_del++);
-                    REQ((db_delete(d, k, (size_t)kl)) == (1));
+                    REQ(db_delete(d, k, (size_t)kl) == 1);
                 }
             }
             if (round % 2)
@@ -548,7 +548,7 @@ END_TEST
 START_TEST(test_scan_small_and_empty)
 {
     db *d = db_create(0);
-    REQ((db_scan(d, 0, scan_cb, &(scan_seen){ NULL, 0, "", 0 })) == (0));
+    REQ(db_scan(d, 0, scan_cb, &(scan_seen){ NULL, 0, "", 0 }) == 0);
     char k[64];
     for (long i = 0; i < 10; i++) {
         int kl = keyf(k, "a:", i);
@@ -559,7 +559,7 @@ START_TEST(test_scan_small_and_empty)
     do
         c = db_scan(d, c, scan_cb, &s);
     while (c);
-    REQ((s.visits) == (10));
+    REQ(s.visits == 10);
     for (int i = 0; i < 10; i++)
         REQ(s.seen[i]);
     free(s.seen);
@@ -626,7 +626,7 @@ START_TEST(test_dict_scan_rehash_states)
                     dict_add(&d, &nodes[i].node);
                     in[i] = 1;
                 } else if (!grow && in[i]) {
-                    REQ((dict_unlink(&d, nodes[i].key, (size_t)nodes[i].klen)) == (&nodes[i].node));
+                    REQ(dict_unlink(&d, nodes[i].key, (size_t)nodes[i].klen) == &nodes[i].node);
                     in[i] = 0;
                 }
             }
@@ -646,10 +646,10 @@ START_TEST(test_dict_scan_rehash_states)
         size_t count = 0;
         for (long i = 0; i < n; i++) {
             dict_node *f = dict_find(&d, nodes[i].key, (size_t)nodes[i].klen);
-            REQ((f) == (in[i] ? &nodes[i].node : NULL));
+            REQ(f == (in[i] ? &nodes[i].node : NULL));
             count += in[i];
         }
-        REQ((dict_size(&d)) == (count));
+        REQ(dict_size(&d) == count);
         free(seen);
         free(in);
         dict_release(&d);
@@ -697,7 +697,7 @@ START_TEST(test_dict_scan_mid_rehash)
             cursor = dict_scan(&d, cursor, tnode_seen, seen);
             dict_rehash(&d, 1);
         }
-        REQ((mid) > (0));
+        REQ(mid > 0);
         for (long i = 0; i < stable; i++)
             REQ_MSG(seen[i], "shrink=%d: node %ld missed", shrink, i);
         free(seen);
@@ -724,11 +724,11 @@ START_TEST(test_foreach_while_rehashing)
     }
     long count = 0;
     db_foreach(d, count_cb, &count);
-    REQ((count) == (4097));
-    REQ((db_rehash_step(d, 100000)) == (0));
+    REQ(count == 4097);
+    REQ(db_rehash_step(d, 100000) == 0);
     count = 0;
     db_foreach(d, count_cb, &count);
-    REQ((count) == (4097));
+    REQ(count == 4097);
     db_destroy(d);
 }
 END_TEST
@@ -738,7 +738,7 @@ END_TEST
 START_TEST(test_random_key)
 {
     db *d = db_create(0);
-    REQ(NULL == db_random_key(d));
+    REQ(db_random_key(d) == NULL);
     char k[64];
     int counts[100] = { 0 };
     for (long i = 0; i < 100; i++) {
@@ -747,7 +747,7 @@ START_TEST(test_random_key)
     }
     for (int i = 0; i < 20000; i++) {
         rkey *r = db_random_key(d);
-        REQ(NULL != r);
+        REQ(r != NULL);
         size_t len;
         const char *key = rkey_key(r, &len);
         char num[16] = { 0 };
@@ -755,7 +755,7 @@ START_TEST(test_random_key)
         counts[atoi(num)]++;
     }
     for (int i = 0; i < 100; i++)
-        REQ((counts[i]) > (50));   /* ~200 expected each */
+        REQ(counts[i] > 50);   /* ~200 expected each */
     db_flush(d);
     /* Mostly expired: the live one comes back, expired samples are reclaimed. */
     for (long i = 0; i < 1000; i++) {
@@ -765,17 +765,17 @@ START_TEST(test_random_key)
     db_set_expire(d, db_set_string(d, "live", 4, "v", 1, 0), storage_now_ms + 1000);
     for (int i = 0; i < 50; i++) {
         rkey *r = db_random_key(d);
-        REQ(NULL != r);
+        REQ(r != NULL);
         size_t len;
         const char *key = rkey_key(r, &len);
         REQ(len == 4 && memcmp(key, "live", 4) == 0);
     }
-    REQ((storage_stat.expired_keys) == ((long long)(1000 - (db_size(d) - 1))));
+    REQ(storage_stat.expired_keys == (long long)(1000 - (db_size(d) - 1)));
     /* All expired: NULL, and the db ends empty. */
     storage_now_ms += 2000;
-    REQ(NULL == db_random_key(d));
-    REQ((db_size(d)) == (0));
-    REQ((storage_stat.expired_keys) == (1001));
+    REQ(db_random_key(d) == NULL);
+    REQ(db_size(d) == 0);
+    REQ(storage_stat.expired_keys == 1001);
     db_destroy(d);
 }
 END_TEST
@@ -786,24 +786,24 @@ START_TEST(test_rename)
 {
     db *d = db_create(2);
     hook_reset();
-    REQ(NULL == db_rename(d, "none", 4, "x", 1));
+    REQ(db_rename(d, "none", 4, "x", 1) == NULL);
     rkey *r = db_set_string(d, "src", 3, "value", 5, 0);
     r = db_set_expire(d, r, storage_now_ms + 500);
     db_set_string(d, "dst", 3, "old", 3, 0);
     db_set_expire(d, db_set_string(d, "other", 5, "o", 1, 0), storage_now_ms + 800);
     hook_reset();
     r = db_rename(d, "src", 3, "dst", 3);
-    REQ(NULL != r);
+    REQ(r != NULL);
     REQ(str_is(r, "value", 5));
-    REQ((rkey_expire(r)) == (storage_now_ms + 500));
+    REQ(rkey_expire(r) == storage_now_ms + 500);
     REQ(hook_saw(2, "src") && hook_saw(2, "dst"));
-    REQ(NULL == db_lookup_read(d, "src", 3));
-    REQ((db_size(d)) == (2));
-    REQ((db_expires_size(d)) == (2));
+    REQ(db_lookup_read(d, "src", 3) == NULL);
+    REQ(db_size(d) == 2);
+    REQ(db_expires_size(d) == 2);
     /* Same name: unchanged, no hook. */
     hook_reset();
-    REQ((db_rename(d, "dst", 3, "dst", 3)) == (db_lookup_write(d, "dst", 3)));
-    REQ((hook_calls) == (0));
+    REQ(db_rename(d, "dst", 3, "dst", 3) == db_lookup_write(d, "dst", 3));
+    REQ(hook_calls == 0);
     /* A long new name (wider length fields), an int value, a raw value. */
     char longname[400];
     memset(longname, 'L', sizeof(longname));
@@ -820,9 +820,9 @@ START_TEST(test_rename)
     REQ(str_is(db_lookup_read(d, "raw2", 4), "abcdef", 6));
     /* Expiry still works for the renamed TTL keys. */
     storage_now_ms += 1000;
-    REQ(NULL == db_lookup_read(d, "dst", 3));
-    REQ(NULL == db_lookup_read(d, "other", 5));
-    REQ((db_expires_size(d)) == (0));
+    REQ(db_lookup_read(d, "dst", 3) == NULL);
+    REQ(db_lookup_read(d, "other", 5) == NULL);
+    REQ(db_expires_size(d) == 0);
     db_touch_hook = NULL;
     db_destroy(d);
 }
@@ -836,39 +836,39 @@ START_TEST(test_move_swap_flush)
     db_set_string(a, "j", 1, "v", 1, 0);
     db_set_string(b, "j", 1, "w", 1, 0);
     hook_reset();
-    REQ((db_move(a, b, "k", 1)) == (1));
+    REQ(db_move(a, b, "k", 1) == 1);
     REQ(hook_saw(0, "k") && hook_saw(1, "k"));
-    REQ((db_move(a, b, "k", 1)) == (0));   /* gone from a */
-    REQ((db_move(a, b, "j", 1)) == (0));   /* present in b */
-    REQ((db_size(a)) == (1));
-    REQ((db_size(b)) == (2));
-    REQ((db_expires_size(a)) == (0));
-    REQ((db_expires_size(b)) == (1));
-    REQ((rkey_expire(db_lookup_read(b, "k", 1))) == (storage_now_ms + 100));
+    REQ(db_move(a, b, "k", 1) == 0);   /* gone from a */
+    REQ(db_move(a, b, "j", 1) == 0);   /* present in b */
+    REQ(db_size(a) == 1);
+    REQ(db_size(b) == 2);
+    REQ(db_expires_size(a) == 0);
+    REQ(db_expires_size(b) == 1);
+    REQ(rkey_expire(db_lookup_read(b, "k", 1)) == storage_now_ms + 100);
     /* Swap: contents trade places, ids stay. */
     size_t mem_b = db_memory(b);
     hook_reset();
     db_swap(a, b);
-    REQ((db_id(a)) == (0));
-    REQ((db_id(b)) == (1));
-    REQ((db_size(a)) == (2));
-    REQ((db_expires_size(a)) == (1));
-    REQ((db_memory(a)) == (mem_b));
+    REQ(db_id(a) == 0);
+    REQ(db_id(b) == 1);
+    REQ(db_size(a) == 2);
+    REQ(db_expires_size(a) == 1);
+    REQ(db_memory(a) == mem_b);
     REQ(str_is(db_lookup_read(a, "j", 1), "w", 1));
     REQ(str_is(db_lookup_read(b, "j", 1), "v", 1));
     REQ(hook_saw(0, NULL) && hook_saw(1, NULL));
     /* Flush: counted, hooked once with NULL, pointer values freed. */
     db_add_ptr(a, "s", 1, OBJ_STREAM, malloc(10));
     hook_reset();
-    REQ((db_flush(a)) == (3));
-    REQ((hook_calls) == (1));
+    REQ(db_flush(a) == 3);
+    REQ(hook_calls == 1);
     REQ(hook_saw(0, NULL));
-    REQ((ptr_frees) == (1));
-    REQ((db_size(a)) == (0));
-    REQ((db_expires_size(a)) == (0));
-    REQ(NULL == db_lookup_read(a, "j", 1));
+    REQ(ptr_frees == 1);
+    REQ(db_size(a) == 0);
+    REQ(db_expires_size(a) == 0);
+    REQ(db_lookup_read(a, "j", 1) == NULL);
     db_set_string(a, "again", 5, "v", 1, 0);
-    REQ((db_size(a)) == (1));
+    REQ(db_size(a) == 1);
     db_touch_hook = NULL;
     db_destroy(a);
     db_destroy(b);
@@ -880,33 +880,33 @@ START_TEST(test_ptr_values)
     db *d = db_create(0);
     void *p = malloc(16);
     rkey *r = db_add_ptr(d, "st", 2, OBJ_STREAM, p);
-    REQ((rkey_ptr(r)) == (p));
-    REQ((rkey_type(r)) == (OBJ_STREAM));
+    REQ(rkey_ptr(r) == p);
+    REQ(rkey_type(r) == OBJ_STREAM);
     REQ_STREQ(rkey_encoding(r), "stream");
-    REQ(NULL == rkey_ptr(db_set_string(d, "s", 1, "x", 1, 0)));
+    REQ(rkey_ptr(db_set_string(d, "s", 1, "x", 1, 0)) == NULL);
     /* TTL moves, rename and move keep the value (no free). */
     r = db_set_expire(d, r, storage_now_ms + 10);
     r = db_persist(d, r);
     r = db_rename(d, "st", 2, "st2", 3);
-    REQ((rkey_ptr(r)) == (p));
+    REQ(rkey_ptr(r) == p);
     db *o = db_create(1);
-    REQ((db_move(d, o, "st2", 3)) == (1));
-    REQ((db_move(o, d, "st2", 3)) == (1));
-    REQ((ptr_frees) == (0));
-    REQ((rkey_ptr(db_lookup_read(d, "st2", 3))) == (p));
+    REQ(db_move(d, o, "st2", 3) == 1);
+    REQ(db_move(o, d, "st2", 3) == 1);
+    REQ(ptr_frees == 0);
+    REQ(rkey_ptr(db_lookup_read(d, "st2", 3)) == p);
     /* Overwritten by a string: freed. Deleted, expired, destroyed: freed. */
     r = db_set_string(d, "st2", 3, "str", 3, 0);
-    REQ((ptr_frees) == (1));
-    REQ((rkey_type(r)) == (OBJ_STRING));
+    REQ(ptr_frees == 1);
+    REQ(rkey_type(r) == OBJ_STRING);
     db_add_ptr(d, "a", 1, OBJ_STREAM, malloc(1));
-    REQ((db_delete(d, "a", 1)) == (1));
-    REQ((ptr_frees) == (2));
+    REQ(db_delete(d, "a", 1) == 1);
+    REQ(ptr_frees == 2);
     db_set_expire(d, db_add_ptr(d, "b", 1, OBJ_STREAM, malloc(1)), storage_now_ms - 1);
-    REQ(NULL == db_lookup_read(d, "b", 1));
-    REQ((ptr_frees) == (3));
+    REQ(db_lookup_read(d, "b", 1) == NULL);
+    REQ(ptr_frees == 3);
     db_add_ptr(d, "c", 1, OBJ_STREAM, malloc(1));
     db_destroy(d);
-    REQ((ptr_frees) == (4));
+    REQ(ptr_frees == 4);
     db_destroy(o);
 }
 END_TEST
@@ -916,40 +916,40 @@ START_TEST(test_touch_hook)
     db *d = db_create(5);
     hook_reset();
     rkey *r = db_set_string(d, "a", 1, "v", 1, 0);
-    REQ((hook_calls) == (1));
+    REQ(hook_calls == 1);
     REQ(hook_saw(5, "a"));
     db_set_int(d, "n", 1, 1);
-    REQ((hook_calls) == (2));
+    REQ(hook_calls == 2);
     r = db_lookup_write(d, "a", 1);
     db_string_resize(d, &r, 3);
-    REQ((hook_calls) == (3));
+    REQ(hook_calls == 3);
     r = db_set_expire(d, r, storage_now_ms + 10);
-    REQ((hook_calls) == (4));
+    REQ(hook_calls == 4);
     r = db_persist(d, r);
-    REQ((hook_calls) == (5));
+    REQ(hook_calls == 5);
     db_persist(d, r);                         /* no TTL: nothing changes */
-    REQ((hook_calls) == (5));
+    REQ(hook_calls == 5);
     db_touch(d, r);
-    REQ((hook_calls) == (6));
+    REQ(hook_calls == 6);
     db_add_ptr(d, "p", 1, OBJ_STREAM, malloc(1));
-    REQ((hook_calls) == (7));
-    REQ((db_delete(d, "p", 1)) == (1));
-    REQ((hook_calls) == (8));
-    REQ((db_delete(d, "p", 1)) == (0));
-    REQ((hook_calls) == (8));
+    REQ(hook_calls == 7);
+    REQ(db_delete(d, "p", 1) == 1);
+    REQ(hook_calls == 8);
+    REQ(db_delete(d, "p", 1) == 0);
+    REQ(hook_calls == 8);
     db_lookup_read(d, "a", 1);                /* reads do not touch */
-    REQ((hook_calls) == (8));
+    REQ(hook_calls == 8);
     hook_reset();
     db_rename(d, "a", 1, "b", 1);
-    REQ((hook_calls) == (2));
+    REQ(hook_calls == 2);
     REQ(hook_saw(5, "a") && hook_saw(5, "b"));
     /* Active expiry touches what it removes. */
     db_set_expire(d, db_lookup_write(d, "b", 1), storage_now_ms + 1);
     storage_now_ms += 5;
     hook_reset();
     db *dbs[1] = { d };
-    REQ((db_active_expire(dbs, 1, 100000)) == (1));
-    REQ((hook_calls) == (1));
+    REQ(db_active_expire(dbs, 1, 100000) == 1);
+    REQ(hook_calls == 1);
     REQ(hook_saw(5, "b"));
     db_touch_hook = NULL;
     db_destroy(d);
@@ -971,13 +971,13 @@ START_TEST(test_memory_estimate)
     while (db_rehash_step(d, 100000))
         ;
     size_t per = (db_memory(d) - before) / (size_t)n;
-    REQ((per) <= (80));
+    REQ(per <= 80);
     for (long i = 0; i < n; i++) {
         snprintf(k, sizeof(k), "key:%08ld", i);
         db_set_expire(d, db_lookup_write(d, k, 12), storage_now_ms + 100000);
     }
     size_t per_ttl = (db_memory(d) - before) / (size_t)n;
-    REQ((per_ttl) <= (100));
+    REQ(per_ttl <= 100);
     fprintf(stderr, "db_memory per key (12B key, 32B value, 100k keys): %zu, with TTL %zu\n", per, per_ttl);
     db_destroy(d);
 }
@@ -1014,13 +1014,13 @@ START_TEST(test_aliasing_arguments)
     k = rkey_key(other, &klen);
     r = db_rename(d, "key", 3, k, klen);
     REQ(rkey_int(r) == 5);
-    REQ(NULL == db_lookup_read(d, "key", 3));
+    REQ(db_lookup_read(d, "key", 3) == NULL);
     REQ(rkey_int(db_lookup_read(d, "other", 5)) == 5);
     /* Rename and move named by the source record itself. */
     r = db_lookup_write(d, "other", 5);
     k = rkey_key(r, &klen);
     r = db_rename(d, k, klen, "third", 5);
-    REQ(NULL != r);
+    REQ(r != NULL);
     db *o = db_create(1);
     k = rkey_key(r, &klen);
     REQ(db_move(d, o, k, klen) == 1);
