@@ -30,10 +30,17 @@
  * Groups and consumers are sorted arrays of pointers (bytewise name order, as Redis's rax
  * lists them). A pending record (stream_nack) is linked into two treaps at once: the
  * group PEL and the owning consumer's PEL, both keyed by id, with parent pointers for
- * in-order stepping; the treap priority is a hash of the id, so it needs no storage.
+ * in-order stepping; the treap priority is a keyed hash of the id (util_hash, seeded at
+ * start-up, so it must not be reseeded while streams exist), so it needs no storage.
+ *
+ * Costs beyond the header's: an XDEL that empties a block in the middle of the stream
+ * moves the tail of the block vector (n/100 pointers). Allocation failure aborts, as
+ * Redis's zmalloc does.
  * Invariants: a nack is in its group's tree and, when consumer != NULL, in exactly that
  * consumer's tree; pel_count fields equal the tree sizes. */
 #include "storage/stream.h"
+
+#include "common/util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -895,11 +902,9 @@ int stream_iter_next(stream_iter *it, stream_id *id, stream_fields *f) {
 #define RIGHT(n, t) (LNK(n, t)[1])
 #define PARENT(n, t) (LNK(n, t)[2])
 
+/* Keyed by the process's hash seed, so clients choosing ids cannot unbalance a PEL. */
 static uint64_t nack_prio(const stream_nack *n) {
-    uint64_t z = n->id.ms * 0x9E3779B97F4A7C15ULL ^ (n->id.seq + 0x632BE59BD9B4E019ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+    return util_hash(&n->id, sizeof(n->id));
 }
 
 /* Rotate x above its parent. */
