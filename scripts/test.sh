@@ -50,7 +50,7 @@ run_config() {
   TOTAL_FAILED=$((TOTAL_FAILED + failed))
   [ "$rc" -eq 0 ] || STATUS=1
   local failing
-  failing=$(sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^\s+[0-9]+ - ' | sed -E 's/^\s+[0-9]+ - //' | tr '\n' ';')
+  failing=$(sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^\s+[0-9]+ - ' | sed -E 's/^\s+[0-9]+ - //' | paste -sd, -)
   SUMMARY+=("$name: $((total - failed))/$total ctest tests passed in $(( $(date +%s) - t0 ))s${failing:+; failed: $failing}")
 }
 

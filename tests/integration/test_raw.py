@@ -252,8 +252,14 @@ def test_unread_flood_does_not_stall_others():
             eq(b.cmd("INCR", "flood:ctr"), b":1\r\n", "INCR during flood")
         # the flooded client still gets every reply, intact and in order
         want = b"$%d\r\n%s\r\n" % (1 << 20, b"f" * (1 << 20))
+        a.sock.settimeout(15.0)
         for i in range(n):
-            r = a.reply()
+            try:
+                r = a.reply()
+            except (OSError, harness.ConnectionClosed) as e:
+                raise harness.TestFailure(
+                    "flooded client stalled: got %d of %d 1 MiB GET replies, then %s: %s"
+                    % (i, n, type(e).__name__, e))
             check(r == want, "flood reply #%d wrong (len %d)" % (i, len(r)))
     finally:
         a.close()
