@@ -165,6 +165,79 @@ def test_select_db():
     eq(r3.dbsize(), 1, "dbsize of db 3")
 
 
+def test_scan_during_rehash():
+    """Keys present for the whole iteration are all returned even while the table
+    grows between SCAN calls (Redis's reverse-binary cursor guarantee)."""
+    r = client()
+    r.flushdb()
+    p = r.pipeline(transaction=False)
+    for i in range(1000):
+        p.set("keep:%d" % i, i)
+    p.execute()
+    seen, cursor, rounds, added = set(), 0, 0, 0
+    while True:
+        cursor, keys = r.scan(cursor=cursor, count=20)
+        seen.update(keys)
+        rounds += 1
+        if added < 20000:           # grow the table under the iteration
+            p = r.pipeline(transaction=False)
+            for i in range(added, added + 1000):
+                p.set("grow:%d" % i, i)
+            p.execute()
+            added += 1000
+        if cursor == 0 or rounds > 100000:
+            break
+    eq(cursor, 0, "scan finished")
+    missing = {b"keep:%d" % i for i in range(1000)} - seen
+    check(not missing, "SCAN missed %d keys present throughout, e.g. %r"
+          % (len(missing), sorted(missing)[:5]))
+
+
+def test_concurrent_incr_clients():
+    """20 threads with their own connections each INCR one counter 500 times."""
+    import threading
+    r = client()
+    r.delete("conc:ctr")
+    errors = []
+
+    def worker(n):
+        try:
+            c = client()
+            for i in range(500):
+                c.incr("conc:ctr")
+                if i % 50 == 0:
+                    c.set("conc:w%d" % n, i)
+            c.close()
+        except Exception as e:      # reported by the main thread
+            errors.append(repr(e))
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    check(not any(t.is_alive() for t in threads), "worker threads still running after 120s")
+    check(not errors, "worker errors: %r" % errors[:3])
+    eq(r.get("conc:ctr"), b"10000", "counter after 20 x 500 INCRs")
+    eq(r.get("conc:w19"), b"450", "last SET of worker 19")
+
+
+def test_lazy_and_active_expiry():
+    r = client()
+    r.flushdb()
+    r.set("lazy", "v", px=100)
+    harness.wait_until(lambda: r.get("lazy") is None, 10.0, "a 100 ms key to expire")
+    eq(r.exists("lazy"), 0, "expired key does not exist")
+    # active expiry: 500 short-lived keys disappear from DBSIZE without being touched
+    p = r.pipeline(transaction=False)
+    for i in range(500):
+        p.set("act:%d" % i, i, px=100)
+    p.set("stay", "v")
+    p.execute()
+    harness.wait_until(lambda: r.dbsize() == 1, 15.0,
+                       "active expiry to remove 500 untouched keys (DBSIZE 1)")
+    eq(r.keys("*"), [b"stay"], "only the persistent key is left")
+
+
 def make_servers():
     global SRV
     SRV = harness.start_server()
