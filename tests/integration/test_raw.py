@@ -371,6 +371,32 @@ def test_disconnect_mid_request_and_mid_reply():
         eq(c.cmd("PING"), b"+PONG\r\n", "PING after clients vanished mid-request")
 
 
+def test_sigterm_with_busy_clients():
+    """SIGTERM while clients hold partial requests, unread output and a MULTI: the
+    server exits 0 promptly with no sanitizer report."""
+    srv = harness.start_server()
+    conns = []
+    try:
+        with srv.conn() as c:
+            eq(c.cmd("SET", "big", "b" * (1 << 20)), b"+OK\r\n", "SET 1 MiB")
+        for i in range(10):
+            c = srv.conn()
+            conns.append(c)
+            eq(c.cmd("PING"), b"+PONG\r\n", "client %d" % i)
+        conns[0].send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000\r\npartial")
+        conns[1].send(encode("GET", "big") * 30)
+        conns[2].send(b"SET k \"unterminated")
+        eq(conns[3].cmd("MULTI"), b"+OK\r\n", "MULTI")
+        eq(conns[3].cmd("SET", "m", "1"), b"+QUEUED\r\n", "queued")
+        eq(conns[4].cmd("WATCH", "k"), b"+OK\r\n", "WATCH")
+        eq(conns[5].cmd("HELLO", "3")[:1], b"%", "HELLO 3")
+    finally:
+        probs = srv.stop()
+        for c in conns:
+            c.close()
+    check(not probs, "\n".join(probs))
+
+
 def test_server_still_healthy():
     with conn() as c:
         eq(c.cmd("PING"), b"+PONG\r\n", "final PING")
