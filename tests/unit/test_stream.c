@@ -909,15 +909,21 @@ static void check_pairs(const stream_id *id, stream_fields *f) {
     require(!stream_fields_next(f, &fp, &fl, &vp, &vl));
 }
 
+/* Block limits and steps for each run of the model test. */
+static const struct {
+    size_t max_entries, max_bytes;
+    int steps;
+} model_cfg[] = {{7, 300, 60000}, {0, 2000, 20000}, {0, 0, 4000}, {100, 4096, 20000}};
+
 START_TEST(test_model) {
     size_t saved_e = stream_node_max_entries, saved_b = stream_node_max_bytes;
-    stream_node_max_entries = 7;
-    stream_node_max_bytes = 300;
+    stream_node_max_entries = model_cfg[_i].max_entries;
+    stream_node_max_bytes = model_cfg[_i].max_bytes;
     stream *s = stream_new();
     size_t cap = 200000, n = 0, live = 0;
     model_entry *m = malloc(cap * sizeof(*m));
     long long clock = 1000;
-    for (int step = 0; step < 60000; step++) {
+    for (int step = 0; step < model_cfg[_i].steps; step++) {
         uint64_t op = rnd(100);
         if (op < 55 && n < cap) {
             stream_str fv[8];
@@ -1043,7 +1049,7 @@ START_TEST(test_model) {
             }
         require(stream_id_cmp(&first, &(stream_id){stream_first_id(s).ms, stream_first_id(s).seq}) == 0);
     }
-    ck_assert_uint_gt(n, 10000);
+    ck_assert_uint_gt(n, (size_t)model_cfg[_i].steps / 6);
     free(m);
     stream_free(s);
     stream_node_max_entries = saved_e;
@@ -1138,7 +1144,7 @@ int main(void) {
     tcase_add_test(log, test_memory_per_entry);
     tcase_add_test(log, test_set_id);
     tcase_add_test(log, test_dup);
-    tcase_add_test(log, test_model);
+    tcase_add_loop_test(log, test_model, 0, (int)(sizeof(model_cfg) / sizeof(*model_cfg)));
     suite_add_tcase(su, log);
     TCase *grp = tcase_create("groups");
     tcase_set_timeout(grp, 120);
