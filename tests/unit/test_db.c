@@ -1031,6 +1031,182 @@ START_TEST(test_aliasing_arguments)
 }
 END_TEST
 
+/* Random operations on two dbs against a plain model: values (strings of 0-400 bytes,
+ * integers, pointer values), TTLs, resizes, renames, moves, expiry, all checked. */
+#define M_KEYS 120
+typedef struct m_val {
+    int present;
+    int isptr;
+    size_t len;
+    char bytes[1200];
+    long long expire;   /* -1: none */
+} m_val;
+static m_val model[2][M_KEYS];
+
+static int m_key(char *buf, int i) { return snprintf(buf, 64, "mk%d%s", i, i % 3 ? "" : "-a-longer-key-name"); }
+
+static int m_alive(const m_val *m) { return m->present && (m->expire == -1 || storage_now_ms <= m->expire); }
+
+static void m_check(db *d, int dbi, int i)
+{
+    char k[64];
+    int kl = m_key(k, i);
+    m_val *m = &model[dbi][i];
+    rkey *r = db_lookup_write(d, k, (size_t)kl);
+    if (!m_alive(m)) {
+        REQ_MSG(r == NULL, "db %d key %d should be absent", dbi, i);
+        m->present = 0;
+        return;
+    }
+    REQ_MSG(r != NULL, "db %d key %d missing", dbi, i);
+    REQ(rkey_expire(r) == m->expire);
+    if (m->isptr) {
+        REQ(rkey_type(r) == OBJ_STREAM);
+        return;
+    }
+    REQ_MSG(str_is(r, m->bytes, m->len), "db %d key %d value differs", dbi, i);
+}
+
+START_TEST(test_random_model)
+{
+    db *dbs[2] = { db_create(0), db_create(1) };
+    memset(model, 0, sizeof(model));
+    srand(12345);
+    char k[64], k2[64], v[400];
+    for (long step = 0; step < 200000; step++) {
+        int dbi = rand() % 2, i = rand() % M_KEYS;
+        db *d = dbs[dbi];
+        m_val *m = &model[dbi][i];
+        int kl = m_key(k, i);
+        if (m->present && !m_alive(m))
+            m->present = 0;   /* the db deletes it at the next touch */
+        switch (rand() % 12) {
+        case 0: case 1: {   /* SET, sometimes an integer, sometimes KEEPTTL */
+            size_t len;
+            if (rand() % 3 == 0)
+                len = (size_t)snprintf(v, sizeof(v), "%d", rand() - RAND_MAX / 2);
+            else {
+                len = (size_t)(rand() % 3 == 0 ? rand() % 400 : rand() % 40);
+                for (size_t j = 0; j < len; j++)
+                    v[j] = (char)rand();
+            }
+            int keep = rand() % 2;
+            db_set_string(d, k, (size_t)kl, v, len, keep);
+            if (!(keep && m->present))
+                m->expire = -1;
+            m->present = 1;
+            m->isptr = 0;
+            m->len = len;
+            memcpy(m->bytes, v, len);
+            break;
+        }
+        case 2: {   /* INCR-like */
+            long long n = rand() % 1000;
+            db_set_int(d, k, (size_t)kl, n);
+            if (!m->present)
+                m->expire = -1;
+            m->present = 1;
+            m->isptr = 0;
+            m->len = (size_t)snprintf(m->bytes, sizeof(m->bytes), "%lld", n);
+            break;
+        }
+        case 3: {   /* APPEND / SETRANGE-like resize */
+            rkey *r = db_lookup_write(d, k, (size_t)kl);
+            if (!r || m->isptr || m->len > 900)
+                break;
+            size_t add = (size_t)(rand() % 200);
+            size_t nl = rand() % 5 ? m->len + add : m->len / 2;
+            char *p = db_string_resize(d, &r, nl);
+            if (nl > m->len) {
+                memset(m->bytes + m->len, 0, nl - m->len);
+                for (size_t j = m->len; j < nl; j += 3)
+                    p[j] = m->bytes[j] = (char)rand();
+            }
+            m->len = nl;
+            break;
+        }
+        case 4: {   /* EXPIRE, in the future or (rarely) the past */
+            rkey *r = db_lookup_write(d, k, (size_t)kl);
+            if (!r)
+                break;
+            long long when = storage_now_ms + (rand() % 10 ? rand() % 5000 : -1);
+            db_set_expire(d, r, when);
+            m->expire = when;
+            break;
+        }
+        case 5: {   /* PERSIST */
+            rkey *r = db_lookup_write(d, k, (size_t)kl);
+            if (r)
+                db_persist(d, r);
+            m->expire = -1;
+            break;
+        }
+        case 6:     /* DEL */
+            REQ(db_delete(d, k, (size_t)kl) == m->present);
+            m->present = 0;
+            break;
+        case 7: {   /* RENAME within the db */
+            int j = rand() % M_KEYS;
+            int k2l = m_key(k2, j);
+            rkey *r = db_rename(d, k, (size_t)kl, k2, (size_t)k2l);
+            REQ((r != NULL) == m->present);
+            if (r && j != i) {
+                model[dbi][j] = *m;
+                m->present = 0;
+            }
+            break;
+        }
+        case 8: {   /* MOVE */
+            m_val *o = &model[1 - dbi][i];
+            if (o->present && !m_alive(o))
+                o->present = 0;
+            int moved = db_move(d, dbs[1 - dbi], k, (size_t)kl);
+            REQ(moved == (m->present && !o->present));
+            if (moved) {
+                *o = *m;
+                m->present = 0;
+            }
+            break;
+        }
+        case 9:     /* a pointer value, added as a command would: after a write lookup */
+            if (!db_lookup_write(d, k, (size_t)kl)) {
+                db_add_ptr(d, k, (size_t)kl, OBJ_STREAM, malloc(8));
+                m->present = 1;
+                m->isptr = 1;
+                m->expire = -1;
+            }
+            break;
+        case 10:
+            m_check(d, dbi, i);
+            break;
+        case 11:    /* time passes; the background work runs */
+            storage_now_ms += rand() % 50;
+            if (rand() % 4 == 0)
+                db_active_expire(dbs, 2, 1000);
+            if (rand() % 4 == 0)
+                db_rehash_step(d, 10);
+            if (rand() % 8 == 0)
+                db_random_key(d);
+            break;
+        }
+        if (step % 5000 == 0) {
+            for (int x = 0; x < 2; x++) {
+                size_t live = 0, ttl = 0;
+                for (int y = 0; y < M_KEYS; y++) {
+                    m_check(dbs[x], x, y);
+                    live += model[x][y].present;
+                    ttl += model[x][y].present && model[x][y].expire != -1;
+                }
+                REQ(db_size(dbs[x]) == live);
+                REQ(db_expires_size(dbs[x]) == ttl);
+            }
+        }
+    }
+    db_destroy(dbs[0]);
+    db_destroy(dbs[1]);
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -1056,6 +1232,7 @@ static Suite *db_suite(void)
     tcase_add_test(tc, test_ptr_values);
     tcase_add_test(tc, test_touch_hook);
     tcase_add_test(tc, test_aliasing_arguments);
+    tcase_add_test(tc, test_random_model);
     tcase_add_test(tc, test_memory_estimate);
     suite_add_tcase(s, tc);
     return s;
