@@ -396,6 +396,33 @@ def test_dbsize_flushdb_select_move_swapdb():
     ])
 
 
+def test_copy_touch_object_randomkey():
+    run_script([
+        "SET a 1", "EXPIRE a 100", "COPY a b", "GET b", "TTL b", "COPY a b", "COPY a b REPLACE",
+        "COPY a a", "COPY nokey x", "COPY a c DB 3", "SELECT 3", "GET c", "TTL c", "SELECT 0",
+        "COPY a c DB 16", "COPY a c DB abc", "COPY a c FOO", "COPY a c DB", "COPY a",
+        "TOUCH a b nokey", "TOUCH", "FLUSHDB", "RANDOMKEY", "SET x 1",
+        "RANDOMKEY", "RANDOMKEY x",
+        "SET i 12345", "OBJECT ENCODING i", "SET e hello", "OBJECT ENCODING e",
+        "SET r " + "r" * 50, "OBJECT ENCODING r", "APPEND e !", "OBJECT ENCODING e",
+        "SET n -9223372036854775808", "OBJECT ENCODING n", "SET f 1.5", "OBJECT ENCODING f",
+        "SET z 0123", "OBJECT ENCODING z", "OBJECT ENCODING nokey", "OBJECT REFCOUNT e",
+        "OBJECT FOO e", "OBJECT",
+    ])
+
+
+def test_wrongtype_with_a_stream():
+    """String commands on a stream key and key commands on one (explicit ids only)."""
+    run_script([
+        "XADD s 1-1 f v", "TYPE s", "GET s", "SET s x GET", "GETSET s x", "GETDEL s",
+        "GETEX s", "APPEND s x", "STRLEN s", "GETRANGE s 0 1", "SETRANGE s 0 x", "INCR s",
+        "DECRBY s 2", "INCRBYFLOAT s 1", "MGET s a", "SETNX s x", "MSETNX s x a y", "EXISTS a",
+        "LCS s s", "EXPIRE s 100", "TTL s", "RENAME s s2", "TYPE s2", "COPY s2 s3", "TYPE s3",
+        "XLEN s3", "SET s2 now-a-string", "TYPE s2", "XADD s2 1-1 f v", "OBJECT ENCODING s3",
+        "KEYS s*", "DBSIZE",
+    ])
+
+
 # ---------------------------------------------------------------- transactions
 
 def test_multi_exec_discard():
@@ -513,7 +540,10 @@ FLOATS = ["0.1", "-1.5", "1e3", "abc", "5.0e3", "1e-5", "inf", "1e308", "-0", "1
 OFFSETS = ["0", "1", "2", "3", "-1", "-2", "-5", "10", "100", "-100", "abc",
            "9223372036854775807", "-9223372036854775808"]
 REL_S = ["100", "300", "0", "-1", "abc", "9223372036854775807"]
-ABS_S = [str(FAR_S + i * 1000) for i in range(4)] + ["1", "0"]
+FUTURE_S = [str(FAR_S + i * 1000) for i in range(4)]
+# A past time deletes at once in EXPIREAT and GETEX, but SET ... EXAT <past> leaves an
+# already-expired key that DBSIZE counts until active expiry reaps it: not for SET.
+ABS_S = FUTURE_S + ["1", "0"]
 
 
 def random_command(rng):
@@ -529,7 +559,8 @@ def random_command(rng):
         for _ in range(rng.randrange(3)):
             opts += rng.choice([["NX"], ["XX"], ["GET"], ["KEEPTTL"], ["EX", rng.choice(REL_S)],
                                 ["PX", rng.choice(["100000", "0", "-5"])],
-                                ["EXAT", rng.choice(ABS_S)], ["PXAT", rng.choice(ABS_S) + "000"]])
+                                ["EXAT", rng.choice(FUTURE_S)],
+                                ["PXAT", rng.choice(FUTURE_S) + "000"]])
         return ["SET", k, v] + opts
     if op < 7:
         return ["GET", k]
@@ -598,6 +629,10 @@ def random_command(rng):
         return ["SELECT", rng.choice(["0", "0", "0", "1", "2"])]
     if op == 38:
         return ["SWAPDB", rng.choice(["0", "1"]), rng.choice(["1", "2"])]
+    if op == 39 and r() < 0.5:      # streams with explicit ids make WRONGTYPE cases
+        return rng.choice([["XADD", k, rng.choice(["1-1", "2-0", "5", "0-1"]), "f", v],
+                           ["XLEN", k], ["COPY", k, k2] + (["REPLACE"] if r() < 0.5 else []),
+                           ["TOUCH", k, k2], ["LCS", k, k2]])
     return [rng.choice(["GET", "SET", "INCR", "EXPIRE", "MSET", "GETRANGE", "ECHO"])] + \
         [k] * rng.randrange(0, 5)
 
