@@ -170,7 +170,11 @@ class Conn:
         if t in b"$=!":
             n = int(rest)
             if n >= 0:
-                out.append(self._exact(n + 2))
+                data = self._exact(n + 2)
+                out.append(data)
+                if data[-2:] != b"\r\n":
+                    raise TestFailure("bulk string of length %d not followed by CRLF: %r"
+                                      % (n, data[-40:]))
             return
         if t in b"*~>":
             n = int(rest)
@@ -252,6 +256,8 @@ def decode(raw):
 
 
 def _decode(raw, pos):
+    """Decode the reply at raw[pos:]; returns (value, end). Raises ValueError or
+    IndexError if the reply is incomplete, TestFailure if it is malformed."""
     i = raw.index(b"\r\n", pos)
     t, rest = raw[pos:pos + 1], raw[pos + 1:i]
     pos = i + 2
@@ -273,6 +279,11 @@ def _decode(raw, pos):
         n = int(rest)
         if n < 0:
             return None, pos
+        if pos + n + 2 > len(raw):
+            raise IndexError("truncated bulk string")
+        if raw[pos + n:pos + n + 2] != b"\r\n":
+            raise TestFailure("bulk string of length %d not followed by CRLF: %r"
+                              % (n, raw[pos:pos + n + 10]))
         return raw[pos:pos + n], pos + n + 2
     if t in b"*~>":
         n = int(rest)
