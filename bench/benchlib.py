@@ -14,12 +14,16 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+# SIGTERM unwinds like an exception so the scripts' finally blocks stop their servers.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(BENCH_DIR)
@@ -107,6 +111,11 @@ def resolve_servers(args):
         if not respite:
             log("cannot benchmark: respite did not build (pass --respite PATH for a prebuilt one)")
             sys.exit(2)
+    if args.nice:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, args.nice)  # inherited by every child
+        except OSError as e:
+            log("--nice %d ignored: %s" % (args.nice, e))
     respite, redis = os.path.abspath(respite), os.path.abspath(redis)
     for p in (respite, redis):
         if not os.access(p, os.X_OK):
@@ -133,6 +142,9 @@ def add_common_options(ap):
     ap.add_argument("--source", default=SOURCE_DIR, help="respite source dir")
     ap.add_argument("--build-dir", help="build dir for the Release build "
                     "(default SOURCE/build-release)")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="niceness for the servers and load generators (e.g. -15 as root on "
+                    "a shared machine, so other jobs disturb the figures less)")
     ap.add_argument("--out", help="directory for result files (default BUILD_DIR/bench-results "
                     "or a temporary directory)")
 
