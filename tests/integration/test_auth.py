@@ -24,8 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import (Conn, ConnectionClosed, Skip, TestFailure, check, decode, encode,  # noqa: E402
-                     eq, wait_until)
+from harness import Conn, ConnectionClosed, Skip, TestFailure, check, decode, eq  # noqa: E402
 
 PASSWORD = "secret"
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
