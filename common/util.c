@@ -426,11 +426,17 @@ uint64_t util_hash(const void *data, size_t len)
 
 /* ---- misc ---- */
 
+/* ASCII case folding without the locale: command names and options are ASCII. */
+static inline unsigned char ascii_lower(unsigned char ch)
+{
+    return (unsigned char)((unsigned)(ch - 'A') < 26u ? ch | 0x20 : ch);
+}
+
 int util_eqi(const char *s, size_t len, const char *cstr)
 {
     size_t i;
     for (i = 0; i < len; i++) {
-        if (cstr[i] == '\0' || tolower((unsigned char)s[i]) != tolower((unsigned char)cstr[i]))
+        if (cstr[i] == '\0' || ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)cstr[i]))
             return 0;
     }
     return cstr[len] == '\0';

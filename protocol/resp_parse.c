@@ -144,6 +144,28 @@ static ssize_t find_line_end(resp_parser *p, const char *buf, size_t len, int ch
     return hit ? (ssize_t)end : -1;
 }
 
+/* The common header: digits then '\r' right after buf[from] (the '*' or '$'), all
+ * present. Returns the '\r' offset and the value, or -1 when anything is unusual (no
+ * digits, a leading zero, '-', more than 17 digits, data not all there), so the caller
+ * falls back to the general path with Redis's exact semantics. */
+static ssize_t fast_header(const char *buf, size_t from, size_t len, long long *out)
+{
+    size_t i = from + 1;
+    long long v = 0;
+    if (i + 1 < len && buf[i] == '0' && buf[i + 1] == '\r') {   /* "0" itself */
+        *out = 0;
+        return (ssize_t)(i + 1);
+    }
+    if (i >= len || buf[i] < '1' || buf[i] > '9')
+        return -1;
+    while (i < len && i - from <= 17 && (unsigned)(buf[i] - '0') < 10u)
+        v = v * 10 + (buf[i++] - '0');
+    if (i >= len || buf[i] != '\r' || i - from > 17)
+        return -1;
+    *out = v;
+    return (ssize_t)i;
+}
+
 /* Fill argv from the offsets; returns the command's length. */
 static ssize_t multibulk_done(resp_parser *p, char *buf)
 {
@@ -161,16 +183,23 @@ static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len)
     long long ll;
 
     if (p->mb_left == 0) {
-        cr = find_line_end(p, buf, len, '\r');
+        cr = fast_header(buf, 0, len, &ll);
         if (cr < 0) {
-            if (len > RESP_INLINE_MAX)
-                return parse_error(p, "Protocol error: too big mbulk count string");
+            cr = find_line_end(p, buf, len, '\r');
+            if (cr < 0) {
+                if (len > RESP_INLINE_MAX)
+                    return parse_error(p, "Protocol error: too big mbulk count string");
+                return 0;
+            }
+            if ((size_t)cr + 2 > len)
+                return 0; /* the byte after '\r' has not arrived */
+            if (!util_str2ll(buf + 1, (size_t)cr - 1, &ll) || ll > INT_MAX)
+                return parse_error(p, "Protocol error: invalid multibulk length");
+        } else if ((size_t)cr + 2 > len) {
             return 0;
-        }
-        if ((size_t)cr + 2 > len)
-            return 0; /* the byte after '\r' has not arrived */
-        if (!util_str2ll(buf + 1, (size_t)cr - 1, &ll) || ll > INT_MAX)
+        } else if (ll > INT_MAX) {
             return parse_error(p, "Protocol error: invalid multibulk length");
+        }
         p->pos = p->scan = (size_t)cr + 2;
         if (ll <= 0) {
             p->argc = 0;
@@ -182,6 +211,13 @@ static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len)
     }
 
     while (p->mb_left > 0) {
+        if (p->bulklen == -1 && p->pos < len && buf[p->pos] == '$' &&
+            (cr = fast_header(buf, p->pos, len, &ll)) >= 0 && (size_t)cr + 2 <= len) {
+            if (ll > p->max_bulk)
+                return parse_error(p, "Protocol error: invalid bulk length");
+            p->pos = p->scan = (size_t)cr + 2;
+            p->bulklen = ll;
+        }
         if (p->bulklen == -1) {
             cr = find_line_end(p, buf, len, '\r');
             if (cr < 0) {

@@ -12,32 +12,35 @@
 extern struct command stream_commands[] __attribute__((weak));
 
 #define CMD_HASH_SIZE 1024   /* power of two, well above the number of commands */
-static command *cmd_hash[CMD_HASH_SIZE];
+static struct {
+    command *cmd;
+    size_t len;
+} cmd_hash[CMD_HASH_SIZE];
 static command **cmd_all;    /* every top-level command, for COMMAND */
 static size_t cmd_count;
 
+/* Hash of the ASCII-lower-cased name (command names are letters, digits, '-', '|'). */
 static size_t name_hash(const char *s, size_t len) {
     size_t h = 5381;
-    for (size_t i = 0; i < len; i++) h = h * 33 + (unsigned char)s[i];
+    for (size_t i = 0; i < len; i++) h = h * 33 + ((unsigned char)s[i] | 0x20);
     return h & (CMD_HASH_SIZE - 1);
 }
 
 command *command_lookup(const char *name, size_t len) {
-    char low[32];
-    if (len == 0 || len >= sizeof(low)) return NULL;
-    for (size_t i = 0; i < len; i++) low[i] = (char)tolower((unsigned char)name[i]);
-    for (size_t h = name_hash(low, len);; h = (h + 1) & (CMD_HASH_SIZE - 1)) {
-        command *c = cmd_hash[h];
+    if (len == 0 || len >= 32) return NULL;
+    for (size_t h = name_hash(name, len);; h = (h + 1) & (CMD_HASH_SIZE - 1)) {
+        command *c = cmd_hash[h].cmd;
         if (!c) return NULL;
-        if (strlen(c->name) == len && !memcmp(c->name, low, len)) return c;
+        if (cmd_hash[h].len == len && util_eqi(name, len, c->name)) return c;
     }
 }
 
 static void command_add(command *c) {
     size_t len = strlen(c->name);
     size_t h = name_hash(c->name, len);
-    while (cmd_hash[h]) h = (h + 1) & (CMD_HASH_SIZE - 1);
-    cmd_hash[h] = c;
+    while (cmd_hash[h].cmd) h = (h + 1) & (CMD_HASH_SIZE - 1);
+    cmd_hash[h].cmd = c;
+    cmd_hash[h].len = len;
     cmd_all = realloc(cmd_all, sizeof(*cmd_all) * (cmd_count + 1));
     cmd_all[cmd_count++] = c;
     c->fullname = strdup(c->name);
