@@ -1,0 +1,530 @@
+/* fuzz_commands.c: libFuzzer target for command execution: request bytes -> argv ->
+ * process_command -> reply, against a real keyspace, with several clients.
+ *
+ * Input: what clients send, RESP2 multibulk or inline, parsed with resp_parse as
+ * server/net.c does (a protocol error skips to the next line instead of closing, so
+ * one broken command does not waste the rest). Commands whose name starts with '@'
+ * steer the harness instead of reaching the server:
+ *   @client N       later commands come from client N (0..3; created on first use)
+ *   @clock +MS|-MS  move the clock (util_mstime/util_ustime are the harness's, see
+ *   @clock =MS      CMakeLists.txt), so TTLs and stream ids see time pass or go back
+ *   @timeout        fire the timeout timer of every blocked client
+ *   @cron           what the server's periodic timer does: active expiry, rehash
+ *                   steps, idle-client timeouts
+ * A blocked client's commands are dropped (the server would hold them).
+ *
+ * Oracles, besides ASan/UBSan:
+ *   - every reply byte stream is well-formed RESP for the client's protocol (no RESP3
+ *     types on a RESP2 connection; lengths, counts, integers, doubles consistent;
+ *     error lines start with an upper-case code);
+ *   - each command leaves exactly one reply on its client (none if it blocked, at most
+ *     one if it closes the connection); a blocked client gets exactly one reply when
+ *     it is unblocked and nothing otherwise; other clients get nothing;
+ *   - argv bytes are a private copy freed right after the command, so anything that
+ *     keeps a pointer into them (instead of copying) is a use-after-free.
+ * RESPITE_FUZZ_TRACE=1 in the environment prints each command and the replies it caused
+ * (and lets the server's log through to stdout): run the binary on one input file to
+ * see what it does.
+ * State: every input starts from empty databases, default settings (except
+ * proto-max-bulk-len, held at its 1 MB minimum so SETRANGE/LCS stay small), an empty
+ * slowlog, fresh clients and a fixed clock; at most MAX_STEPS commands per input. */
+#include <event2/event.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "protocol/resp_parse.h"
+#include "server/config.h"
+#include "server/net.h"
+#include "server/server.h"
+
+#define NCLIENTS 4
+#define MAX_STEPS 256
+#define CLOCK_START 1700000000000LL
+#define FUZZ_MAX_BULK (1024 * 1024)
+
+/* ---- the clock (linked with --wrap) ---- */
+
+static long long fake_ms = CLOCK_START;
+
+long long __wrap_util_mstime(void);
+long long __wrap_util_ustime(void);
+long long __wrap_util_mstime(void) { return fake_ms; }
+long long __wrap_util_ustime(void) { return fake_ms * 1000; }
+
+/* ---- clients ---- */
+
+static client *clients[NCLIENTS];
+static int peers[NCLIENTS];          /* the other end of each client's socketpair */
+static int was_blocked[NCLIENTS];
+static const char *cur_cmd;          /* for failure messages */
+static int trace;                    /* RESPITE_FUZZ_TRACE=1: print commands and replies */
+
+static void fail(const char *what, int slot, const char *bytes, size_t len)
+{
+    fprintf(stderr, "fuzz_commands: %s (client %d, after command '%s')\n", what, slot, cur_cmd ? cur_cmd : "?");
+    if (bytes) {
+        fprintf(stderr, "reply bytes (%zu): ", len);
+        for (size_t i = 0; i < len && i < 2048; i++) {
+            unsigned char ch = (unsigned char)bytes[i];
+            if (ch >= 32 && ch < 127) fputc(ch, stderr);
+            else fprintf(stderr, "\\x%02x", ch);
+        }
+        fputc('\n', stderr);
+    }
+    abort();
+}
+
+static void client_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    client *c = arg;
+    c->resume_pending = 0;   /* client_resume: the server would continue with held input */
+}
+
+static int slot_of(const client *c)
+{
+    for (int i = 0; i < NCLIENTS; i++)
+        if (clients[i] == c) return i;
+    return -1;
+}
+
+static void free_slot(int slot)
+{
+    client_free(clients[slot]);
+    close(peers[slot]);
+    clients[slot] = NULL;
+    was_blocked[slot] = 0;
+}
+
+static void client_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    client *c = arg;
+    int slot = slot_of(c);
+    if (slot >= 0 && (c->flags & CLIENT_CLOSE_ASAP)) free_slot(slot);   /* client_close_async */
+}
+
+/* As net.c's client_create, with the harness's callbacks. */
+static client *client_get(int slot)
+{
+    int sv[2];
+    client *c;
+    if (clients[slot]) return clients[slot];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+        perror("socketpair");
+        abort();
+    }
+    c = calloc(1, sizeof(*c));
+    c->id = ++server.next_client_id;
+    c->fd = sv[0];
+    peers[slot] = sv[1];
+    c->resp = 2;
+    reply_init(&c->out);
+    resp_parser_init(&c->parser, server.cfg.proto_max_bulk_len);
+    c->db = server.dbs[0];
+    c->authenticated = !(server.cfg.requirepass && server.cfg.requirepass[0]);
+    c->ctime_ms = c->last_interaction_ms = fake_ms;
+    c->ev_read = event_new(server.base, c->fd, EV_READ | EV_PERSIST, client_read_cb, c);
+    c->ev_write = event_new(server.base, c->fd, EV_WRITE | EV_PERSIST, client_write_cb, c);
+    snprintf(c->addr, sizeof(c->addr), "127.0.0.1:%d", 50000 + slot);
+    snprintf(c->laddr, sizeof(c->laddr), "127.0.0.1:6379");
+    c->next = server.clients;
+    if (server.clients) server.clients->prev = c;
+    server.clients = c;
+    server.nclients++;
+    server.stat_numconnections++;
+    clients[slot] = c;
+    was_blocked[slot] = 0;
+    return c;
+}
+
+/* Forget slots whose client was freed by server code (idle timeout). */
+static void reconcile(void)
+{
+    for (int i = 0; i < NCLIENTS; i++) {
+        client *o;
+        if (!clients[i]) continue;
+        for (o = server.clients; o && o != clients[i]; o = o->next) {}
+        if (!o) {
+            close(peers[i]);
+            clients[i] = NULL;
+            was_blocked[i] = 0;
+        }
+    }
+}
+
+/* ---- reply checking ---- */
+
+typedef struct reader {
+    const char *p;
+    size_t len, pos;
+    int resp;
+} reader;
+
+/* The line at pos (without CRLF); 0 if there is no CRLF or the line holds CR or LF. */
+static int read_line(reader *r, const char **line, size_t *n)
+{
+    size_t i;
+    for (i = r->pos; i + 1 < r->len; i++) {
+        if (r->p[i] == '\r') {
+            if (r->p[i + 1] != '\n') return 0;
+            *line = r->p + r->pos;
+            *n = i - r->pos;
+            r->pos = i + 2;
+            return 1;
+        }
+        if (r->p[i] == '\n') return 0;
+    }
+    return 0;
+}
+
+static int read_count(reader *r, long long *v, int allow_minus1)
+{
+    const char *line;
+    size_t n;
+    if (!read_line(r, &line, &n) || !util_str2ll(line, n, v)) return 0;
+    return *v >= 0 || (allow_minus1 && *v == -1);
+}
+
+static int read_value(reader *r, int depth);
+
+static int read_elements(reader *r, long long n, int depth)
+{
+    for (long long i = 0; i < n; i++)
+        if (!read_value(r, depth + 1)) return 0;
+    return 1;
+}
+
+static int read_blob(reader *r, long long len)
+{
+    if ((unsigned long long)len > r->len - r->pos || r->len - r->pos - (size_t)len < 2) return 0;
+    r->pos += (size_t)len;
+    if (r->p[r->pos] != '\r' || r->p[r->pos + 1] != '\n') return 0;
+    r->pos += 2;
+    return 1;
+}
+
+static int read_value(reader *r, int depth)
+{
+    const char *line;
+    size_t n, i;
+    long long v;
+    if (depth > 64 || r->pos >= r->len) return 0;
+    char type = r->p[r->pos++];
+    if (r->resp == 2 && !strchr("+-:$*", type)) return 0;
+    switch (type) {
+    case '+':
+        return read_line(r, &line, &n);
+    case '-':
+        /* An error code: upper-case letters, then a space or the end. */
+        if (!read_line(r, &line, &n) || n == 0) return 0;
+        for (i = 0; i < n && line[i] != ' '; i++)
+            if (line[i] < 'A' || line[i] > 'Z') return 0;
+        return i > 0;
+    case ':':
+        return read_line(r, &line, &n) && util_str2ll(line, n, &v);
+    case '$':
+        if (!read_count(r, &v, r->resp == 2)) return 0;
+        return v == -1 || read_blob(r, v);
+    case '*':
+        if (!read_count(r, &v, r->resp == 2)) return 0;
+        return v == -1 || read_elements(r, v, depth);
+    case '_':
+        return read_line(r, &line, &n) && n == 0;
+    case ',': {
+        double d;
+        if (!read_line(r, &line, &n) || n == 0) return 0;
+        if ((n == 3 && !memcmp(line, "inf", 3)) || (n == 4 && !memcmp(line, "-inf", 4)) ||
+            (n == 3 && !memcmp(line, "nan", 3)))
+            return 1;
+        return util_str2d(line, n, &d);
+    }
+    case '#':
+        return read_line(r, &line, &n) && n == 1 && (line[0] == 't' || line[0] == 'f');
+    case '(':
+        if (!read_line(r, &line, &n) || n == 0) return 0;
+        for (i = line[0] == '-' ? 1 : 0; i < n; i++)
+            if (line[i] < '0' || line[i] > '9') return 0;
+        return 1;
+    case '!':
+        return read_count(r, &v, 0) && read_blob(r, v);
+    case '=':
+        if (!read_count(r, &v, 0) || v < 4 || r->len - r->pos < 4 || r->p[r->pos + 3] != ':') return 0;
+        return read_blob(r, v);
+    case '%':
+    case '|':
+        if (!read_count(r, &v, 0) || v > LLONG_MAX / 2 || !read_elements(r, 2 * v, depth)) return 0;
+        return type == '%' || read_value(r, depth + 1);   /* an attribute precedes a value */
+    case '~':
+    case '>':
+        return read_count(r, &v, 0) && read_elements(r, v, depth);
+    default:
+        return 0;
+    }
+}
+
+/* Check slot's pending output, count its top-level replies, then drop it. */
+static long check_replies(int slot)
+{
+    client *c = clients[slot];
+    struct iovec iov[64];
+    size_t len = reply_pending(&c->out), off = 0;
+    char *bytes = malloc(len ? len : 1);
+    long count = 0;
+    /* Gather through the same iovec path the server writes from. */
+    while (off < len) {
+        int n = reply_iov(&c->out, iov, 64);
+        size_t got = 0;
+        if (n <= 0) fail("reply_iov returned nothing while bytes are pending", slot, NULL, 0);
+        for (int i = 0; i < n && off < len; i++) {
+            size_t take = iov[i].iov_len < len - off ? iov[i].iov_len : len - off;
+            memcpy(bytes + off, iov[i].iov_base, take);
+            off += take;
+            got += take;
+        }
+        reply_consume(&c->out, got);
+    }
+    if (reply_pending(&c->out)) fail("output left after consuming all of it", slot, NULL, 0);
+    if (trace && len) {
+        fprintf(stderr, "  [%d] ", slot);
+        for (size_t i = 0; i < len && i < 400; i++) {
+            unsigned char ch = (unsigned char)bytes[i];
+            if (ch >= 32 && ch < 127) fputc(ch, stderr);
+            else if (ch == '\r') fputs("\\r", stderr);
+            else if (ch == '\n') fputs("\\n", stderr);
+            else fprintf(stderr, "\\x%02x", ch);
+        }
+        fputs(len > 400 ? "...\n" : "\n", stderr);
+    }
+    reader r = {bytes, len, 0, c->out.resp == 3 ? 3 : 2};
+    while (r.pos < r.len) {
+        if (!read_value(&r, 0)) fail("malformed reply", slot, bytes, len);
+        count++;
+    }
+    reply_clear(&c->out);
+    free(bytes);
+    return count;
+}
+
+/* After a step: the client that ran a command (cur, or -1) and everyone else. */
+static void check_all(int cur, int closing_before)
+{
+    for (int i = 0; i < NCLIENTS; i++) {
+        client *c = clients[i];
+        if (!c) continue;
+        long n = check_replies(i);
+        if (i == cur) {
+            int closing = (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && !closing_before;
+            if (c->blocked ? n != 0 : closing ? n > 1 : n != 1)
+                fail(n == 0 ? "command left no reply" : "command left more than one reply", i, NULL, 0);
+        } else if (was_blocked[i] && !c->blocked) {
+            if (n != 1) fail("unblocked client did not get exactly one reply", i, NULL, 0);
+        } else if (n != 0) {
+            fail("a client got a reply for a command it did not send", i, NULL, 0);
+        }
+        was_blocked[i] = c->blocked;
+    }
+}
+
+/* Run deferred work (client_close_async, client_resume), as the loop would next. */
+static void run_deferred(void)
+{
+    if (event_base_get_num_events(server.base, EVENT_BASE_COUNT_ACTIVE) > 0)
+        event_base_loop(server.base, EVLOOP_NONBLOCK);
+    reconcile();
+}
+
+/* ---- harness commands ---- */
+
+static struct event *due[64];
+static int ndue;
+
+static int collect_timer(const struct event_base *base, const struct event *ev, void *arg)
+{
+    (void)base;
+    (void)arg;
+    if (event_get_fd(ev) == -1 && slot_of(event_get_callback_arg(ev)) >= 0 && ndue < 64)
+        due[ndue++] = (struct event *)ev;
+    return 0;
+}
+
+static void fire_timeouts(void)
+{
+    ndue = 0;
+    event_base_foreach_event(server.base, collect_timer, NULL);
+    for (int i = 0; i < ndue; i++) event_active(due[i], EV_TIMEOUT, 1);
+    run_deferred();
+    check_all(-1, 0);
+}
+
+static void cron(void)
+{
+    server.mstime_cached = fake_ms;
+    storage_now_ms = fake_ms;
+    db_active_expire(server.dbs, server.dbnum, 1000);
+    for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 100);
+    net_close_idle_clients();
+    reconcile();
+    check_all(-1, 0);
+}
+
+static int harness_command(int *cur, const resp_slice *argv, int argc)
+{
+    char arg[32];
+    if (argc >= 2 && argv[1].len < sizeof(arg)) {
+        memcpy(arg, argv[1].ptr, argv[1].len);
+        arg[argv[1].len] = '\0';
+    } else {
+        arg[0] = '\0';
+    }
+    if (util_eqi(argv[0].ptr, argv[0].len, "@client")) {
+        *cur = (int)((unsigned)atoi(arg) % NCLIENTS);
+    } else if (util_eqi(argv[0].ptr, argv[0].len, "@clock")) {
+        long long v = strtoll(arg[0] == '=' || arg[0] == '+' ? arg + 1 : arg, NULL, 10);
+        if (arg[0] == '=') fake_ms = v;
+        else if (v > -(1LL << 50) && v < (1LL << 50)) fake_ms += v;
+    } else if (util_eqi(argv[0].ptr, argv[0].len, "@timeout")) {
+        fire_timeouts();
+    } else if (util_eqi(argv[0].ptr, argv[0].len, "@cron")) {
+        cron();
+    }
+    return 0;
+}
+
+/* ---- one command ---- */
+
+static void run_command(int slot, const resp_slice *argv, int argc)
+{
+    client *c = client_get(slot);
+    size_t bytes = sizeof(resp_slice) * (size_t)argc;
+    char name[40];
+    if (c->blocked) return;   /* the server holds a blocked client's input */
+
+    /* A private copy, freed right after the command. */
+    for (int i = 0; i < argc; i++) bytes += argv[i].len;
+    resp_slice *copy = malloc(bytes);
+    char *p = (char *)(copy + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].ptr, argv[i].len);
+        copy[i].ptr = p;
+        copy[i].len = argv[i].len;
+        p += argv[i].len;
+    }
+    snprintf(name, sizeof(name), "%.*s", (int)(argv[0].len < 32 ? argv[0].len : 32), argv[0].ptr);
+    cur_cmd = name;
+
+    int closing_before = (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) != 0;
+    server.mstime_cached = fake_ms;
+    c->argc = argc;
+    c->argv = copy;
+    process_command(c);
+    c->argc = 0;
+    c->argv = NULL;
+    free(copy);
+
+    /* Keep the harness bounded and alive whatever CONFIG SET did. */
+    if (server.cfg.proto_max_bulk_len > FUZZ_MAX_BULK) server.cfg.proto_max_bulk_len = FUZZ_MAX_BULK;
+    server.shutdown_asap = 0;
+
+    check_all(slot, closing_before);
+    run_deferred();
+    if (clients[slot] && (clients[slot]->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
+        free_slot(slot);   /* the server closes it once the reply is written */
+    check_all(-1, 0);
+    cur_cmd = NULL;
+}
+
+/* ---- set-up and per-input reset ---- */
+
+static void init_once(void)
+{
+    uint8_t seed[16] = {0x72, 0x65, 0x73, 0x70, 0x69, 0x74, 0x65, 0x66, 0x75, 0x7a, 0x7a, 1, 2, 3, 4, 5};
+    trace = getenv("RESPITE_FUZZ_TRACE") != NULL;
+    if (!trace && !freopen("/dev/null", "w", stdout)) abort();   /* server log lines */
+    signal(SIGPIPE, SIG_IGN);
+    config_init();
+    server.pid = (int)getpid();
+    server.start_ms = server.mstime_cached = fake_ms;
+    storage_now_ms = fake_ms;
+    util_hash_seed(seed);
+    srandom(1);
+    memset(server.run_id, '0', 40);
+    server.run_id[40] = 0;
+    server.base = event_base_new();
+    if (!server.base) abort();
+    server.dbnum = server.cfg.databases;
+    server.dbs = calloc((size_t)server.dbnum, sizeof(db *));
+    for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
+    commands_init();
+    multi_init();
+}
+
+static void reset_state(void)
+{
+    for (int i = 0; i < NCLIENTS; i++)
+        if (clients[i]) free_slot(i);
+    for (int i = 0; i < server.dbnum; i++) db_flush(server.dbs[i]);
+    slowlog_free();
+    config_init();
+    server.cfg.proto_max_bulk_len = FUZZ_MAX_BULK;
+    server.next_client_id = 0;
+    server.shutdown_asap = 0;
+    fake_ms = CLOCK_START;
+    server.mstime_cached = fake_ms;
+    storage_now_ms = fake_ms;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int inited;
+    resp_parser parser;
+    size_t start = 0;
+    int cur = 0, steps = 0;
+    char *buf;
+
+    if (!inited) {
+        init_once();
+        inited = 1;
+    }
+    buf = malloc(size ? size : 1);
+    memcpy(buf, data, size);
+    resp_parser_init(&parser, FUZZ_MAX_BULK);
+    while (start < size && steps < MAX_STEPS) {
+        ssize_t n = resp_parse(&parser, buf + start, size - start);
+        if (n == 0) break;
+        if (n < 0) {   /* resynchronise after the next newline */
+            char *nl = memchr(buf + start, '\n', size - start);
+            if (!nl) break;
+            start = (size_t)(nl - buf) + 1;
+            resp_parser_reset(&parser);
+            continue;
+        }
+        if (parser.argc > 0) {
+            steps++;
+            if (trace) {
+                fprintf(stderr, "%d>", cur);
+                for (int i = 0; i < parser.argc; i++)
+                    fprintf(stderr, " %.*s", (int)(parser.argv[i].len < 60 ? parser.argv[i].len : 60), parser.argv[i].ptr);
+                fputc('\n', stderr);
+            }
+            if (parser.argv[0].len && parser.argv[0].ptr[0] == '@') harness_command(&cur, parser.argv, parser.argc);
+            else run_command(cur, parser.argv, parser.argc);
+        }
+        start += (size_t)n;
+        resp_parser_reset(&parser);
+    }
+    resp_parser_free(&parser);
+    free(buf);
+    reset_state();
+    return 0;
+}
