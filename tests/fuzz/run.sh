@@ -27,20 +27,19 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 
 echo "== configure and build ($BUILD)"
-if ! CC=clang cmake -S "$SRC" -B "$BUILD" -DRESPITE_FUZZ=ON >"$BUILD.configure.log" 2>&1; then
-    cat "$BUILD.configure.log" >&2
+mkdir -p "$BUILD/fuzz-logs" "$BUILD/fuzz-artifacts"
+if ! CC=clang cmake -S "$SRC" -B "$BUILD" -DRESPITE_FUZZ=ON >"$BUILD/fuzz-logs/configure.log" 2>&1; then
+    cat "$BUILD/fuzz-logs/configure.log" >&2
     echo "run.sh: configure failed" >&2
     exit 1
 fi
 # Only our targets: the rest of the tree is not ours to build here.
-if ! cmake --build "$BUILD" --target $TARGETS -j "$JOBS" >"$BUILD.build.log" 2>&1; then
-    tail -50 "$BUILD.build.log" >&2
+if ! cmake --build "$BUILD" --target $TARGETS -j "$JOBS" >"$BUILD/fuzz-logs/build.log" 2>&1; then
+    tail -50 "$BUILD/fuzz-logs/build.log" >&2
     echo "run.sh: build failed" >&2
     exit 1
 fi
-rm -f "$BUILD.configure.log"
 
-mkdir -p "$BUILD/fuzz-logs" "$BUILD/fuzz-artifacts"
 failed=0
 summary=""
 
