@@ -32,7 +32,7 @@ static int requirepass_set(void) { return server.cfg.requirepass && server.cfg.r
 
 /* The default user: "default" with requirepass, or nopass (any password) without it. */
 static int authenticate(const resp_slice *user, const resp_slice *pass) {
-    if (!util_eqi(user->ptr, user->len, "default") || user->len != 7) return 0;
+    if (user->len != 7 || memcmp(user->ptr, "default", 7) != 0) return 0;   /* user names are case-sensitive */
     if (!requirepass_set()) return 1;
     return password_matches(pass->ptr, pass->len);
 }
@@ -102,7 +102,7 @@ static void hello_command(client *c) {
     }
     if (!c->authenticated) {
         reply_error(&c->out, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-                             "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                             "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
                              "select the RESP protocol version at the same time");
         return;
     }

@@ -56,7 +56,7 @@ static const config_def configs[] = {
     {"active-expire-effort", CFG_INT, OFF(active_expire_effort), 1, 10, "1", 1, NULL},
     {"activerehashing", CFG_BOOL, OFF(activerehashing), 0, 0, "yes", 1, NULL},
     {"slowlog-log-slower-than", CFG_LL, OFF(slowlog_log_slower_than), -1, LL_MAX, "10000", 1, NULL},
-    {"slowlog-max-len", CFG_INT, OFF(slowlog_max_len), 0, 2147483647, "128", 1, NULL},
+    {"slowlog-max-len", CFG_LL, OFF(slowlog_max_len), 0, LL_MAX, "128", 1, NULL},
     {"maxmemory-samples", CFG_INT, OFF(maxmemory_samples), 1, 64, "5", 1, NULL},
     {"client-output-buffer-limit", CFG_OBUF, OFF(obuf_limits), 0, 0,
      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", 1, NULL},

@@ -44,7 +44,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     db_active_expire(server.dbs, server.dbnum, budget);
     if (server.cfg.activerehashing)
         for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
-    net_close_idle_clients();
+    net_clients_cron();
 
     long long dt = server.mstime_cached - server.ops_sample_time;
     if (dt >= 1000 || server.ops_sample_time == 0) {

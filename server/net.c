@@ -81,6 +81,17 @@ static void client_pause_read(client *c, int pause) {
     }
 }
 
+/* Where backpressure starts: OUT_HIGH_WATER, or just past the configured output limits,
+ * so a client that does not read grows its output to the limit and is closed there, as
+ * on Redis, instead of being held below it forever. */
+static size_t out_high_water(void) {
+    const struct obuf_limit *l = &server.cfg.obuf_limits[0];
+    size_t hw = OUT_HIGH_WATER;
+    long long lim = l->hard > l->soft ? l->hard : l->soft;
+    if (lim > 0 && (size_t)lim + REPLY_BUF_SIZE + 1 > hw) hw = (size_t)lim + REPLY_BUF_SIZE + 1;
+    return hw;
+}
+
 /* client-output-buffer-limit for normal clients, as Redis: over the hard limit, or over
  * the soft limit for longer than soft-seconds, the client is closed. Counts the
  * overflow chunks (Redis counts its reply list, not the fixed buffer). Returns 1 if the
@@ -115,7 +126,7 @@ static int client_after_batch(client *c) {
     size_t pending = reply_pending(&c->out);
     if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) { client_free(c); return 0; }
     client_arm_write(c, pending > 0);
-    if (pending > OUT_HIGH_WATER) client_pause_read(c, 1);
+    if (pending > out_high_water()) client_pause_read(c, 1);
     return 1;
 }
 
@@ -138,7 +149,7 @@ static void client_process_input(client *c) {
     size_t start = 0;
     while (start < c->qlen && !c->blocked) {
         if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) { start = c->qlen; break; }
-        if (reply_pending(&c->out) > OUT_HIGH_WATER) {
+        if (reply_pending(&c->out) > out_high_water()) {
             client_pause_read(c, 1);   /* the write callback resumes us once drained */
             break;
         }
@@ -460,14 +471,18 @@ void net_close_listeners(void) {
     if (server.cfg.unixsocket && server.cfg.unixsocket[0]) unlink(server.cfg.unixsocket);
 }
 
-/* Close clients idle for longer than `timeout` seconds (from the timer). */
-void net_close_idle_clients(void) {
-    if (server.cfg.timeout <= 0) return;
+/* From the timer: close clients idle for longer than `timeout` seconds, and clients
+ * whose output stayed over the soft limit too long without any event of theirs. */
+void net_clients_cron(void) {
     long long limit = (long long)server.cfg.timeout * 1000;
     client *next;
     for (client *c = server.clients; c; c = next) {
         next = c->next;
-        if (c->blocked) continue;
+        if (c->out.chunk_bytes && client_over_output_limit(c)) {
+            client_free(c);
+            continue;
+        }
+        if (limit <= 0 || c->blocked) continue;
         if (server.mstime_cached - c->last_interaction_ms > limit) {
             log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
             client_free(c);

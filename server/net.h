@@ -10,7 +10,8 @@ struct client;
 /* Open the TCP listeners (bind/port) and the Unix socket. Returns 0 on failure. */
 int net_listen(void);
 void net_close_listeners(void);
-void net_close_idle_clients(void);
+/* Timeouts and output-limit checks, from the periodic timer. */
+void net_clients_cron(void);
 /* Is the peer on the loopback interface (or a Unix socket)? */
 int net_is_loopback(const struct sockaddr_storage *ss);
 /* Would protected mode refuse this peer now (protected-mode yes, no password,

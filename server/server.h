@@ -188,7 +188,7 @@ typedef struct server_config {
     int active_expire_effort; /* 1..10 */
     int activerehashing;
     long long slowlog_log_slower_than; /* microseconds; < 0 disables */
-    int slowlog_max_len;
+    long long slowlog_max_len;
     int maxmemory_samples;
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */

@@ -41,9 +41,24 @@ static void trim_to(long max) {
     }
 }
 
+/* Arguments Redis redacts from the slow log: AUTH's, HELLO's AUTH user and password,
+ * and the value of a sensitive setting in CONFIG SET. */
+static int is_redacted(int argc, const resp_slice *argv, int i) {
+    if (util_eqi(argv[0].ptr, argv[0].len, "auth")) return i >= 1;
+    if (util_eqi(argv[0].ptr, argv[0].len, "hello")) {
+        for (int j = 2; j + 2 < argc; j++)
+            if (util_eqi(argv[j].ptr, argv[j].len, "auth")) return i == j + 1 || i == j + 2;
+        return 0;
+    }
+    if (argc >= 4 && util_eqi(argv[0].ptr, argv[0].len, "config") && util_eqi(argv[1].ptr, argv[1].len, "set"))
+        return i >= 3 && i % 2 == 1 && util_eqi(argv[i - 1].ptr, argv[i - 1].len, "requirepass");
+    return 0;
+}
+
 void slowlog_push(client *c, int argc, const resp_slice *argv, long long duration) {
     if (server.cfg.slowlog_log_slower_than < 0 || duration < server.cfg.slowlog_log_slower_than) return;
     if (server.cfg.slowlog_max_len <= 0) return;
+    static const char redacted[] = "(redacted)";
     slowlog_entry *e = calloc(1, sizeof(*e));
     int n = argc > SLOWLOG_MAX_ARGC ? SLOWLOG_MAX_ARGC : argc;
     char notes[SLOWLOG_MAX_ARGC][64];
@@ -52,7 +67,7 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
         notes[i][0] = '\0';
         if (n < argc && i == n - 1)
             snprintf(notes[i], sizeof(notes[i]), "... (%d more arguments)", argc - n + 1);
-        else if (argv[i].len > SLOWLOG_MAX_STRING)
+        else if (argv[i].len > SLOWLOG_MAX_STRING && !is_redacted(argc, argv, i))
             snprintf(notes[i], sizeof(notes[i]), "... (%zu more bytes)", argv[i].len - SLOWLOG_MAX_STRING);
         bytes += SLOWLOG_MAX_STRING + strlen(notes[i]);
     }
@@ -63,6 +78,9 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
         if (n < argc && i == n - 1) {
             l = strlen(notes[i]);
             memcpy(p, notes[i], l);
+        } else if (is_redacted(argc, argv, i)) {
+            l = sizeof(redacted) - 1;
+            memcpy(p, redacted, l);
         } else {
             size_t keep = argv[i].len > SLOWLOG_MAX_STRING ? SLOWLOG_MAX_STRING : argv[i].len;
             memcpy(p, argv[i].ptr, keep);
