@@ -172,7 +172,7 @@ static void reconcile(void)
 typedef struct reader {
     const char *p;
     size_t len, pos;
-    int resp;
+    int resp;   /* 2, 3, or 0 when the output switched protocol (both accepted) */
 } reader;
 
 /* The line at pos (without CRLF); 0 if there is no CRLF or the line holds CR or LF. */
@@ -238,10 +238,10 @@ static int read_value(reader *r, int depth)
     case ':':
         return read_line(r, &line, &n) && util_str2ll(line, n, &v);
     case '$':
-        if (!read_count(r, &v, r->resp == 2)) return 0;
+        if (!read_count(r, &v, r->resp != 3)) return 0;
         return v == -1 || read_blob(r, v);
     case '*':
-        if (!read_count(r, &v, r->resp == 2)) return 0;
+        if (!read_count(r, &v, r->resp != 3)) return 0;
         return v == -1 || read_elements(r, v, depth);
     case '_':
         return read_line(r, &line, &n) && n == 0;
@@ -278,7 +278,7 @@ static int read_value(reader *r, int depth)
 }
 
 /* Check slot's pending output, count its top-level replies, then drop it. */
-static long check_replies(int slot)
+static long check_replies(int slot, int resp_before)
 {
     client *c = clients[slot];
     struct iovec iov[64];
@@ -310,7 +310,9 @@ static long check_replies(int slot)
         }
         fputs(len > 400 ? "...\n" : "\n", stderr);
     }
-    reader r = {bytes, len, 0, c->out.resp == 3 ? 3 : 2};
+    /* HELLO inside MULTI switches the protocol in the middle of EXEC's reply, as in
+     * Redis: then either protocol's forms are accepted (resp 0). */
+    reader r = {bytes, len, 0, c->out.resp == resp_before ? (c->out.resp == 3 ? 3 : 2) : 0};
     while (r.pos < r.len) {
         if (!read_value(&r, 0)) fail("malformed reply", slot, bytes, len);
         count++;
@@ -321,12 +323,12 @@ static long check_replies(int slot)
 }
 
 /* After a step: the client that ran a command (cur, or -1) and everyone else. */
-static void check_all(int cur, int closing_before)
+static void check_all(int cur, int closing_before, int resp_before)
 {
     for (int i = 0; i < NCLIENTS; i++) {
         client *c = clients[i];
         if (!c) continue;
-        long n = check_replies(i);
+        long n = check_replies(i, i == cur ? resp_before : c->out.resp);
         if (i == cur) {
             int closing = (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && !closing_before;
             if (c->blocked ? n != 0 : closing ? n > 1 : n != 1)
@@ -368,7 +370,7 @@ static void fire_timeouts(void)
     event_base_foreach_event(server.base, collect_timer, NULL);
     for (int i = 0; i < ndue; i++) event_active(due[i], EV_TIMEOUT, 1);
     run_deferred();
-    check_all(-1, 0);
+    check_all(-1, 0, 0);
 }
 
 /* The periodic timer's helpers have been renamed and added as the server grew; weak
@@ -387,7 +389,7 @@ static void cron(void)
     else if (net_close_idle_clients) net_close_idle_clients();
     if (server_evict_cron) server_evict_cron();
     reconcile();
-    check_all(-1, 0);
+    check_all(-1, 0, 0);
 }
 
 static int harness_command(int *cur, const resp_slice *argv, int argc)
@@ -436,6 +438,7 @@ static void run_command(int slot, const resp_slice *argv, int argc)
     cur_cmd = name;
 
     int closing_before = (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) != 0;
+    int resp_before = c->out.resp;
     server.mstime_cached = fake_ms;
     c->argc = argc;
     c->argv = copy;
@@ -448,11 +451,11 @@ static void run_command(int slot, const resp_slice *argv, int argc)
     if (server.cfg.proto_max_bulk_len > FUZZ_MAX_BULK) server.cfg.proto_max_bulk_len = FUZZ_MAX_BULK;
     server.shutdown_asap = 0;
 
-    check_all(slot, closing_before);
+    check_all(slot, closing_before, resp_before);
     run_deferred();
     if (clients[slot] && (clients[slot]->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
         free_slot(slot);   /* the server closes it once the reply is written */
-    check_all(-1, 0);
+    check_all(-1, 0, 0);
     cur_cmd = NULL;
 }
 
