@@ -1,5 +1,6 @@
 /* cmd_server.c: server commands: INFO, TIME, SHUTDOWN, LASTSAVE, and the COMMAND and
- * CONFIG containers (their subcommands live in commands.c and config.c). */
+ * CONFIG containers (their subcommands live in commands.c and config.c); the memory
+ * figure maxmemory is enforced on (eviction itself is storage/evict.c). */
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "server/config.h"
 #include "server/server.h"
+#include "storage/evict.h"
 
 /* A growable text buffer for INFO. */
 typedef struct text {
@@ -52,6 +54,62 @@ static void human_bytes(char *buf, size_t size, double n) {
     else snprintf(buf, size, "%.2f%c", n, units[u]);
 }
 
+/* ---- memory as maxmemory counts it ----
+ * used = start-up baseline + keyspace + clients. The keyspace part is a counter kept by
+ * storage (malloc_usable_size of every record, plus the allocator's header, tables and
+ * stream sizes), exact at every command. Clients' buffers are summed by the timer: a
+ * walk over the clients, hz times a second. mallinfo2() would count everything but
+ * walks the allocator's free lists: tens of milliseconds on a fragmented heap. */
+
+#define EVICT_BUDGET_US 500   /* per call, as Redis's default maxmemory-eviction-tenacity */
+
+static size_t mem_baseline;       /* allocated at start-up outside the keyspace */
+static size_t mem_clients;        /* as of the last refresh */
+static size_t mem_peak;
+
+void server_memory_init(void) {
+    struct mallinfo2 mi = mallinfo2();
+    size_t total = mi.uordblks + mi.hblkhd, keyspace = evict_storage_bytes(server.dbs, server.dbnum);
+    mem_baseline = total > keyspace ? total - keyspace : 0;
+}
+
+void server_memory_refresh(void) {
+    size_t n = 0;
+    for (client *c = server.clients; c; c = c->next) {
+        n += sizeof(*c) + c->qcap + c->out.chunk_bytes + (size_t)c->argc * sizeof(resp_slice);
+        for (int i = 0; i < c->mcount; i++) n += sizeof(multi_cmd) + (size_t)c->mstate[i].argc * sizeof(resp_slice);
+    }
+    mem_clients = n;
+}
+
+size_t server_used_memory(void) {
+    size_t used = mem_baseline + mem_clients + evict_storage_bytes(server.dbs, server.dbnum);
+    if (used > mem_peak) mem_peak = used;
+    return used;
+}
+
+int multi_is_exec(const command *cmd);      /* server/multi.c */
+int multi_passthrough(const command *cmd);
+
+int server_oom_refuses(client *c, const command *cmd) {
+    uint32_t flags = cmd->flags;
+    if (c->flags & CLIENT_MULTI) {
+        if (multi_is_exec(cmd)) {
+            for (int i = 0; i < c->mcount; i++) flags |= c->mstate[i].cmd->flags;
+        } else if (!multi_passthrough(cmd->parent ? cmd->parent : cmd)) {
+            flags |= CMD_DENYOOM;   /* queueing takes memory too, as Redis */
+        }
+    }
+    if (!(flags & CMD_DENYOOM)) return 0;
+    return evict_perform(server.dbs, server.dbnum, mem_baseline + mem_clients, EVICT_BUDGET_US) == EVICT_FAIL;
+}
+
+void server_evict_cron(void) {
+    server_memory_refresh();
+    if (server.cfg.maxmemory && evict_cfg.policy != EVICT_NOEVICTION)
+        evict_perform(server.dbs, server.dbnum, mem_baseline + mem_clients, EVICT_BUDGET_US);
+}
+
 static void info_server(text *t) {
     struct utsname un;
     uname(&un);
@@ -90,8 +148,7 @@ static void info_clients(text *t) {
 }
 
 static void info_memory(text *t) {
-    struct mallinfo2 mi = mallinfo2();
-    size_t used = mi.uordblks + mi.hblkhd;
+    size_t used = server_used_memory();
     size_t rss = rss_bytes();
     size_t dataset = 0;
     for (int i = 0; i < server.dbnum; i++) dataset += db_memory(server.dbs[i]);
@@ -104,7 +161,7 @@ static void info_memory(text *t) {
                 "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_dataset:%zu\r\n"
                 "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
                 "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n",
-                used, h_used, rss, h_rss, used, dataset, server.cfg.maxmemory, h_max,
+                used, h_used, rss, h_rss, mem_peak, dataset, server.cfg.maxmemory, h_max,
                 server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "noeviction",
                 used ? (double)rss / (double)used : 0.0);
 }
@@ -121,12 +178,12 @@ static void info_stats(text *t) {
     text_printf(t,
                 "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
                 "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
-                "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:0\r\nkeyspace_hits:%lld\r\n"
+                "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:%lld\r\nkeyspace_hits:%lld\r\n"
                 "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
                 "client_query_buffer_limit_disconnections:%lld\r\nclient_output_buffer_limit_disconnections:%lld\r\n",
                 server.stat_numconnections, server.stat_numcommands, server.instantaneous_ops,
                 server.stat_net_input_bytes, server.stat_net_output_bytes, server.stat_rejected_conn,
-                storage_stat.expired_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses,
+                storage_stat.expired_keys, evict_stat_evicted_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses,
                 server.stat_client_qbuf_limit_disconnections, server.stat_client_outbuf_limit_disconnections);
 }
 

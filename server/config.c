@@ -10,6 +10,7 @@
 
 #include "server/config.h"
 #include "server/server.h"
+#include "storage/evict.h"
 
 typedef enum { CFG_INT, CFG_LL, CFG_MEM, CFG_BOOL, CFG_STR, CFG_ENUM, CFG_OCTAL, CFG_SPECIAL, CFG_OBUF } cfg_type;
 
@@ -58,6 +59,8 @@ static const config_def configs[] = {
     {"slowlog-log-slower-than", CFG_LL, OFF(slowlog_log_slower_than), -1, LL_MAX, "10000", 1, NULL},
     {"slowlog-max-len", CFG_LL, OFF(slowlog_max_len), 0, LL_MAX, "128", 1, NULL},
     {"maxmemory-samples", CFG_INT, OFF(maxmemory_samples), 1, 64, "5", 1, NULL},
+    {"lfu-log-factor", CFG_INT, OFF(lfu_log_factor), 0, 2147483647, "10", 1, NULL},
+    {"lfu-decay-time", CFG_INT, OFF(lfu_decay_time), 0, 2147483647, "1", 1, NULL},
     {"client-output-buffer-limit", CFG_OBUF, OFF(obuf_limits), 0, 0,
      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", 1, NULL},
 };
@@ -123,9 +126,23 @@ static int parse_obuf_limits(const char *val, const char **err) {
     return 1;
 }
 
+static int config_apply_value(const config_def *d, const char *val, const char **err);
+
 /* Set one setting from its text value. Returns 1, or 0 with *err set to the reason
- * (Redis's wording, without the argument name). */
+ * (Redis's wording, without the argument name). Eviction settings are also copied to
+ * storage (evict_cfg), which cannot see server.cfg. */
 static int config_apply(const config_def *d, const char *val, const char **err) {
+    if (!config_apply_value(d, val, err)) return 0;
+    int policy = evict_policy_from_name(server.cfg.maxmemory_policy);
+    evict_cfg.maxmemory = server.cfg.maxmemory;
+    evict_cfg.policy = policy < 0 ? EVICT_NOEVICTION : policy;
+    evict_cfg.samples = server.cfg.maxmemory_samples;
+    evict_cfg.lfu_log_factor = server.cfg.lfu_log_factor;
+    evict_cfg.lfu_decay_time = server.cfg.lfu_decay_time;
+    return 1;
+}
+
+static int config_apply_value(const config_def *d, const char *val, const char **err) {
     char *base = (char *)&server.cfg;
     static char errbuf[256];
     switch (d->type) {
@@ -410,6 +427,7 @@ static void config_resetstat_command(client *c) {
     storage_stat.expired_keys = 0;
     storage_stat.keyspace_hits = 0;
     storage_stat.keyspace_misses = 0;
+    evict_stat_evicted_keys = 0;
     reply_ok(&c->out);
 }
 

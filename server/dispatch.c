@@ -90,6 +90,10 @@ void process_command(client *c) {
         reject(c, "-NOAUTH Authentication required.");
         return;
     }
+    if (server.cfg.maxmemory && server_oom_refuses(c, cmd)) {
+        reject(c, "-OOM command not allowed when used memory > 'maxmemory'.");
+        return;
+    }
     if (c->flags & CLIENT_MULTI) {
         if (cmd->flags & CMD_NO_MULTI) { reject(c, "Command not allowed inside a transaction"); return; }
         if (!multi_passthrough(cmd->parent ? cmd->parent : cmd)) {

@@ -2,7 +2,8 @@
  * Start-up: settings (defaults, config file, --flags), the fd limit, the databases,
  * the command table, the listeners, the timer and signal events; then the loop.
  * The timer runs hz times a second: cached clock, active expiry under a CPU budget,
- * incremental rehashing, idle-client timeouts, the ops/sec sample.
+ * incremental rehashing, idle-client timeouts, the clients' memory count and eviction
+ * while over maxmemory, the ops/sec sample.
  * SIGTERM/SIGINT (or SHUTDOWN) end the loop after the current callback; clients are
  * then closed and everything freed in reverse order. */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "server/config.h"
 #include "server/net.h"
 #include "server/server.h"
+#include "storage/evict.h"
 
 static struct event *timer_event, *sigterm_event, *sigint_event;
 
@@ -45,6 +47,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     if (server.cfg.activerehashing)
         for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
     net_clients_cron();
+    server_evict_cron();
 
     long long dt = server.mstime_cached - server.ops_sample_time;
     if (dt >= 1000 || server.ops_sample_time == 0) {
@@ -136,6 +139,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();
     multi_init();
+    evict_init();
+    server_memory_init();
 
     if (!net_listen()) {
         shutdown_cleanup();

@@ -190,6 +190,8 @@ typedef struct server_config {
     long long slowlog_log_slower_than; /* microseconds; < 0 disables */
     long long slowlog_max_len;
     int maxmemory_samples;
+    int lfu_log_factor;
+    int lfu_decay_time;       /* minutes */
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */
     struct obuf_limit {
@@ -245,6 +247,19 @@ void call_command(client *c, command *cmd);
 void client_free(client *c);
 /* Select db index id for c; returns 0 if out of range. */
 int client_select_db(client *c, int id);
+
+/* maxmemory (server/cmd_server.c, eviction itself in storage/evict.c). */
+/* Bytes as maxmemory counts them: the keyspace (exact, a counter), clients' buffers (as
+ * of the last server_memory_refresh) and what the process held at start-up. */
+size_t server_used_memory(void);
+/* Take the start-up baseline (once, before clients) / recount clients' buffers (timer). */
+void server_memory_init(void);
+void server_memory_refresh(void);
+/* With maxmemory set, before running or queueing cmd: evict as the policy says; returns
+ * 1 if the command must be refused with OOM (as Redis's processCommand decides). */
+int server_oom_refuses(client *c, const command *cmd);
+/* Evict in the background while over the limit (timer; Redis's evictionTimeProc). */
+void server_evict_cron(void);
 
 /* SLOWLOG (server/slowlog.c): record a command that took duration microseconds. */
 void slowlog_push(client *c, int argc, const resp_slice *argv, long long duration);

@@ -3,7 +3,7 @@
  *
  * Record layout. A key is one malloc'd rkey, laid out as
  *
- *     next (8) | flags (1) | klen, vlen[, cap] (1, 2 or 4 bytes each) |
+ *     next (8) | flags (1) | access (3) | klen, vlen[, cap] (1, 2 or 4 bytes each) |
  *     [expire int64 | expires-array index uint32]   (only when the key has a TTL) |
  *     key bytes | value
  *
@@ -12,9 +12,13 @@
  * them). The value is, by encoding: EMB, the string bytes, exactly vlen of them (what
  * SET makes: one exact allocation); RAW, a string with cap >= vlen bytes of room (what
  * APPEND/SETRANGE make, grown with headroom as sds does, so appends are amortised O(1));
- * INT, an int64; PTR, a void * owned by the record and freed through db_value_free[type].
- * Fields after the flags are unaligned and read with memcpy. With a 12-byte key and a
- * 32-byte value a record is 11 + 12 + 32 = 55 bytes (67 with a TTL).
+ * INT, an int64; PTR, a void * owned by the record and freed through db_value_free[type],
+ * then a uint64 with the value's size as last measured by db_value_memory[type].
+ * access is the 24-bit LRU clock or LFU counter of storage/evict.h, set when the record
+ * is made and updated by lookups. Fields after the flags are unaligned and read with
+ * memcpy. With a 12-byte key and a 32-byte value a record is 14 + 12 + 32 = 58 bytes
+ * (70 with a TTL): glibc gives it a 72-byte usable block (a 64-byte one without the
+ * access bytes, which no spare bit of the 55-byte record could hold).
  *
  * Invariants:
  *  - the value is last, so a RAW string can grow with realloc in place of a copy;
@@ -23,7 +27,8 @@
  *    record (db_set_expire/db_persist return it); any move re-links the chain pointer that
  *    pointed at the old address and rewrites the expires-array slot;
  *  - removing from the expires array moves the last element into the hole (O(1));
- *  - mem is the sum of malloc_usable_size over the db's records.
+ *  - mem is the sum of malloc_usable_size over the db's records plus the cached sizes of
+ *    their pointer-held values.
  *
  * Expiry uses storage_now_ms: a key is expired when now > expire (as Redis's
  * keyIsExpired). Lookups delete expired keys they meet; db_active_expire samples the
@@ -38,11 +43,13 @@
 
 #include "common/util.h"
 #include "storage/dict.h"
+#include "storage/evict.h"
 
 long long storage_now_ms;
 storage_stats storage_stat;
 void (*db_touch_hook)(int dbid, const char *key, size_t klen);
 void (*db_value_free[OBJ_TYPES])(void *ptr);
+size_t (*db_value_memory[OBJ_TYPES])(const void *ptr);
 
 /* Encodings (flags bits 3-4). */
 enum { RK_EMB = 0, RK_INT = 1, RK_RAW = 2, RK_PTR = 3 };
@@ -53,10 +60,13 @@ enum { RK_EMB = 0, RK_INT = 1, RK_RAW = 2, RK_PTR = 3 };
 #define RK_TTL_BYTES 12          /* int64 expire + uint32 expires-array index */
 #define RK_EMBSTR_MAX 44         /* Redis reports "embstr" up to this length */
 #define RK_PREALLOC_MAX (1024 * 1024)  /* as sds: double below 1MB, then +1MB */
+#define RK_PTR_BYTES (sizeof(void *) + sizeof(uint64_t))  /* pointer, cached value size */
+#define RK_MALLOC_HEADER sizeof(size_t)   /* glibc's size word before each block */
 
 struct rkey {
     dict_node node;          /* chain pointer; must stay first */
     uint8_t flags;
+    uint8_t access[3];       /* LRU clock or LFU counter, little-endian */
     unsigned char data[];    /* length fields, [TTL block], key, value */
 };
 
@@ -117,6 +127,47 @@ static inline unsigned char *rk_keyp(const rkey *k)
 
 static inline unsigned char *rk_valp(const rkey *k) { return rk_keyp(k) + rk_field(k, 0); }
 
+static inline uint32_t rk_access(const rkey *k)
+{
+    return (uint32_t)k->access[0] | (uint32_t)k->access[1] << 8 | (uint32_t)k->access[2] << 16;
+}
+
+static inline void rk_set_access(rkey *k, uint32_t v)
+{
+    k->access[0] = (uint8_t)v;
+    k->access[1] = (uint8_t)(v >> 8);
+    k->access[2] = (uint8_t)(v >> 16);
+}
+
+/* An access by a lookup: the LRU clock (stored only when it changed, so a read keeps
+ * the cache line clean within a tick) or an LFU increment with decay. */
+static inline void rk_touch(rkey *k)
+{
+    uint32_t old = rk_access(k);
+    uint32_t now = evict_lfu_mode() ? evict_lfu_touch(old) : evict_lru_clock();
+    if (now != old)
+        rk_set_access(k, now);
+}
+
+/* The cached size of a pointer-held value (PTR records only). */
+static inline uint64_t rk_ptr_mem(const rkey *k)
+{
+    uint64_t v;
+    memcpy(&v, rk_valp(k) + sizeof(void *), sizeof(v));
+    return v;
+}
+
+/* Measure a PTR record's value again and carry the change into the db's total. */
+static void rk_ptr_measure(db *d, rkey *k)
+{
+    size_t (*fn)(const void *) = db_value_memory[k->flags & RK_TYPE_MASK];
+    void *p;
+    memcpy(&p, rk_valp(k), sizeof(p));
+    uint64_t now = fn && p ? (uint64_t)fn(p) : 0, was = rk_ptr_mem(k);
+    memcpy(rk_valp(k) + sizeof(void *), &now, sizeof(now));
+    d->mem += (size_t)now - (size_t)was;
+}
+
 static uint32_t rk_ttl_index(const rkey *k)
 {
     uint32_t i;
@@ -154,7 +205,7 @@ static size_t rk_value_bytes(const rk_shape *s)
     case RK_EMB: return s->vlen;
     case RK_RAW: return s->cap;
     case RK_INT: return sizeof(int64_t);
-    default: return sizeof(void *);
+    default: return RK_PTR_BYTES;
     }
 }
 
@@ -184,12 +235,15 @@ static rkey *rk_alloc(db *d, const rk_shape *s, const char *key)
         abort();
     k->node.next = NULL;
     k->flags = rk_flags_of(s);
+    rk_set_access(k, evict_access_new());
     rk_set_field(k, 0, s->klen);
     rk_set_field(k, 1, s->vlen);
     if (s->enc == RK_RAW)
         rk_set_field(k, 2, s->cap);
     if (s->klen)
         memcpy(rk_keyp(k), key, s->klen);
+    if (s->enc == RK_PTR)
+        memset(rk_valp(k), 0, RK_PTR_BYTES);
     d->mem += malloc_usable_size(k);
     return k;
 }
@@ -199,20 +253,29 @@ static void rk_free(db *d, rkey *k, int freeval)
 {
     if (freeval && rk_enc(k) == RK_PTR && db_value_free[rkey_type(k)])
         db_value_free[rkey_type(k)](rkey_ptr(k));
+    if (rk_enc(k) == RK_PTR)
+        d->mem -= (size_t)rk_ptr_mem(k);
     d->mem -= malloc_usable_size(k);
     free(k);
 }
 
 /* A new record of shape s named key, holding old's value (converted to s's encoding where
- * it is a string: min(old,new) bytes kept, growth zero-filled) and old's expire if both
- * have a TTL. old is left untouched. */
+ * it is a string: min(old,new) bytes kept, growth zero-filled), old's access field, and
+ * old's expire if both have a TTL. old is left untouched (a pointer value's size is then
+ * counted twice until old is freed). */
 static rkey *rk_clone(db *d, const rkey *old, const rk_shape *s, const char *key)
 {
     rkey *k = rk_alloc(d, s, key);
+    rk_set_access(k, rk_access(old));
     if (s->ttl && rk_has_ttl(old))
         memcpy(rk_ttlp(k), rk_ttlp(old), 8);
     int oenc = rk_enc(old);
-    if (s->enc == RK_INT || s->enc == RK_PTR) {
+    if (s->enc == RK_PTR) {
+        if (oenc == RK_PTR) {
+            memcpy(rk_valp(k), rk_valp(old), RK_PTR_BYTES);
+            d->mem += (size_t)rk_ptr_mem(old);
+        }
+    } else if (s->enc == RK_INT) {
         if (oenc == s->enc)
             memcpy(rk_valp(k), rk_valp(old), 8);
     } else if (oenc != RK_PTR) {
@@ -378,10 +441,15 @@ static void db_expire_rec(db *d, rkey *k)
 static rkey *db_lookup(db *d, const char *key, size_t klen)
 {
     rkey *k = (rkey *)dict_find(&d->dict, key, klen);
-    if (k && rk_expired(k)) {
+    if (!k)
+        return NULL;
+    if (rk_expired(k)) {
         db_expire_rec(d, k);
         return NULL;
     }
+    rk_touch(k);
+    if (rk_enc(k) == RK_PTR)
+        rk_ptr_measure(d, k);   /* picks up what the last command changed in place */
     return k;
 }
 
@@ -567,6 +635,7 @@ static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key, const 
     if (vbytes)
         memcpy(rk_valp(k), val, vbytes);
     if (old) {
+        rk_set_access(k, rk_access(old));   /* as Redis keeps an LFU count on overwrite */
         if (s->ttl)
             memcpy(rk_ttlp(k), rk_ttlp(old), 8);
         db_replace(d, old, k, 1);
@@ -681,6 +750,7 @@ rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr)
     rk_shape s = { type, RK_PTR, 0, klen, 0, 0 };
     rkey *k = rk_alloc(d, &s, key);
     memcpy(rk_valp(k), &ptr, sizeof(ptr));
+    rk_ptr_measure(d, k);
     db_link(d, k);
     db_hook_rec(d, k);
     return k;
@@ -774,7 +844,7 @@ int db_move(db *src, db *dst, const char *key, size_t klen)
     if (db_lookup(dst, key, klen))
         return 0;
     db_unlink(src, k);
-    size_t sz = malloc_usable_size(k);
+    size_t sz = malloc_usable_size(k) + (rk_enc(k) == RK_PTR ? (size_t)rk_ptr_mem(k) : 0);
     src->mem -= sz;
     dst->mem += sz;
     db_link(dst, k);
@@ -785,7 +855,41 @@ int db_move(db *src, db *dst, const char *key, size_t klen)
 
 void db_touch(db *d, const rkey *k)
 {
+    if (rk_enc(k) == RK_PTR)
+        rk_ptr_measure(d, (rkey *)k);
     db_hook_rec(d, k);
+}
+
+/* --- eviction support --- */
+
+uint32_t rkey_access(const rkey *k) { return rk_access(k); }
+void rkey_set_access(rkey *k, uint32_t v) { rk_set_access(k, v & 0xffffffu); }
+
+rkey *db_peek(db *d, const char *key, size_t klen)
+{
+    return (rkey *)dict_find(&d->dict, key, klen);
+}
+
+size_t db_sample(db *d, int volatile_only, rkey **out, size_t n)
+{
+    size_t got = 0;
+    if (volatile_only) {
+        while (got < n && d->nexpires)
+            out[got++] = d->expires[dict_random() % d->nexpires];
+        return got;
+    }
+    while (got < n) {
+        rkey *k = (rkey *)dict_random_node(&d->dict);
+        if (!k)
+            break;
+        out[got++] = k;
+    }
+    return got;
+}
+
+size_t db_alloc_bytes(const db *d)
+{
+    return db_memory(d) + dict_size(&d->dict) * RK_MALLOC_HEADER;
 }
 
 /* --- iteration --- */

@@ -127,6 +127,24 @@ void db_foreach(db *d, void (*fn)(void *priv, const rkey *k), void *priv);
 /* A random live key, as RANDOMKEY (expired ones sampled are deleted), or NULL. */
 rkey *db_random_key(db *d);
 
+/* --- eviction support (storage/evict.c) --- */
+/* Memory of pointer-held values of each type (NULL: not counted); registered like
+ * db_value_free. A record caches the last measured size of its value in the db's
+ * memory total; it is measured again when the key is added, looked up or touched. */
+extern size_t (*db_value_memory[OBJ_TYPES])(const void *ptr);
+/* The record's 24-bit access field: an LRU clock or, under an LFU policy, minutes<<8 |
+ * counter (storage/evict.h). Lookups update it; db_peek and db_sample do not. */
+uint32_t rkey_access(const rkey *k);
+void rkey_set_access(rkey *k, uint32_t v);
+/* The record for key as it is: no lazy expiry, no access update, no counting. */
+rkey *db_peek(db *d, const char *key, size_t klen);
+/* Up to n records at random (with repeats possible), from the keys with a TTL if
+ * volatile_only, else from all keys; no side effects. Returns how many were written. */
+size_t db_sample(db *d, int volatile_only, rkey **out, size_t n);
+/* Bytes the allocator holds for the keyspace: db_memory plus the allocator's per-block
+ * header on each record. What maxmemory compares against (with clients' buffers). */
+size_t db_alloc_bytes(const db *d);
+
 /* --- background work, called from the server's periodic timer --- */
 /* Rehash for up to budget_us microseconds. Returns 1 if rehashing is still under way. */
 int db_rehash_step(db *d, long long budget_us);

@@ -956,7 +956,8 @@ START_TEST(test_touch_hook)
 }
 END_TEST
 
-/* Bytes of records: db_memory grows by about one small allocation per key. */
+/* Bytes of records: db_memory grows by about one small allocation per key (a 58-byte
+ * record, in a 72-byte block since the 3-byte access field for eviction, plus the table). */
 START_TEST(test_memory_estimate)
 {
     db *d = db_create(0);
@@ -971,7 +972,7 @@ START_TEST(test_memory_estimate)
     while (db_rehash_step(d, 100000))
         ;
     size_t per = (db_memory(d) - before) / (size_t)n;
-    REQ(per <= 80);
+    REQ(per <= 88);
     for (long i = 0; i < n; i++) {
         snprintf(k, sizeof(k), "key:%08ld", i);
         db_set_expire(d, db_lookup_write(d, k, 12), storage_now_ms + 100000);
