@@ -37,6 +37,7 @@
 
 static void client_read_cb(evutil_socket_t fd, short what, void *arg);
 static void client_write_cb(evutil_socket_t fd, short what, void *arg);
+static void client_process_input(client *c);
 
 /* ---- output ---- */
 
@@ -121,13 +122,21 @@ static int client_over_output_limit(client *c) {
 /* After a batch: send what we can, arm the write event for the rest, close if asked.
  * Returns 0 if the client was freed. */
 static int client_after_batch(client *c) {
-    if ((c->flags & CLIENT_CLOSE_ASAP) || client_over_output_limit(c)) { client_free(c); return 0; }
-    if (client_write(c) < 0) { client_free(c); return 0; }
-    size_t pending = reply_pending(&c->out);
-    if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) { client_free(c); return 0; }
-    client_arm_write(c, pending > 0);
-    if (pending > out_high_water()) client_pause_read(c, 1);
-    return 1;
+    for (;;) {
+        if ((c->flags & CLIENT_CLOSE_ASAP) || client_over_output_limit(c)) { client_free(c); return 0; }
+        if (client_write(c) < 0) { client_free(c); return 0; }
+        size_t pending = reply_pending(&c->out);
+        if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) { client_free(c); return 0; }
+        /* Input held back for output that has now gone out at once: carry on with it. */
+        if (c->read_paused && pending < OUT_LOW_WATER && !c->blocked) {
+            client_pause_read(c, 0);
+            client_process_input(c);
+            continue;
+        }
+        client_arm_write(c, pending > 0);
+        if (pending > out_high_water()) client_pause_read(c, 1);
+        return 1;
+    }
 }
 
 void client_close_async(client *c) {
@@ -237,11 +246,7 @@ static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
         if (c->flags & CLIENT_CLOSE_AFTER_REPLY) { client_free(c); return; }
         client_arm_write(c, 0);
     }
-    if (c->read_paused && pending < OUT_LOW_WATER) {
-        client_pause_read(c, 0);
-        client_process_input(c);   /* commands that waited for the output to drain */
-        client_after_batch(c);
-    }
+    if (c->read_paused && pending < OUT_LOW_WATER) client_after_batch(c);   /* resumes held input */
 }
 
 /* ---- connections ---- */
