@@ -67,20 +67,6 @@ void blocking_touch(int dbid, const char *key, size_t klen) {
     if (e) queue_ready(NULL, e);
 }
 
-static resp_slice *argv_copy(const resp_slice *argv, int argc) {
-    size_t bytes = sizeof(resp_slice) * (size_t)argc;
-    for (int i = 0; i < argc; i++) bytes += argv[i].len;
-    resp_slice *copy = malloc(bytes);
-    char *p = (char *)(copy + argc);
-    for (int i = 0; i < argc; i++) {
-        memcpy(p, argv[i].ptr, argv[i].len);
-        copy[i].ptr = p;
-        copy[i].len = argv[i].len;
-        p += argv[i].len;
-    }
-    return copy;
-}
-
 /* Take c out of every key list and free its state; its input processing resumes. */
 static void unblock(client *c) {
     blocked_state *b = c->bstate;
@@ -118,7 +104,7 @@ void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long time
     }
     blocked_state *b = calloc(1, sizeof(*b));
     b->argc = c->argc;
-    b->argv = argv_copy(c->argv, c->argc);
+    b->argv = argv_dup(c->argv, c->argc);
     b->cmd = c->cmd;
     b->db = c->db;
     for (int i = 0; i < nkeys; i++) {

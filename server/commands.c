@@ -97,6 +97,20 @@ int arg_ld_or_reply(client *c, int i, long double *out) {
     return 0;
 }
 
+resp_slice *argv_dup(const resp_slice *argv, int argc) {
+    size_t bytes = sizeof(resp_slice) * (size_t)argc;
+    for (int i = 0; i < argc; i++) bytes += argv[i].len;
+    resp_slice *copy = malloc(bytes ? bytes : 1);
+    char *p = (char *)(copy + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].ptr, argv[i].len);
+        copy[i].ptr = p;
+        copy[i].len = argv[i].len;
+        p += argv[i].len;
+    }
+    return copy;
+}
+
 char *arg_dup(const client *c, int i) {
     char *s = malloc(c->argv[i].len + 1);
     memcpy(s, c->argv[i].ptr, c->argv[i].len);

@@ -81,20 +81,10 @@ void multi_queue_command(client *c) {
         c->mcap = c->mcap ? c->mcap * 2 : 4;
         c->mstate = realloc(c->mstate, sizeof(*c->mstate) * (size_t)c->mcap);
     }
-    size_t bytes = sizeof(resp_slice) * (size_t)c->argc;
-    for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
-    resp_slice *argv = malloc(bytes ? bytes : 1);
-    char *p = (char *)(argv + c->argc);
-    for (int i = 0; i < c->argc; i++) {
-        memcpy(p, c->argv[i].ptr, c->argv[i].len);
-        argv[i].ptr = p;
-        argv[i].len = c->argv[i].len;
-        p += c->argv[i].len;
-    }
     multi_cmd *m = &c->mstate[c->mcount++];
     m->cmd = c->cmd;
     m->argc = c->argc;
-    m->argv = argv;
+    m->argv = argv_dup(c->argv, c->argc);
     reply_simple(&c->out, "QUEUED");
 }
 

@@ -155,6 +155,9 @@ int arg_ll_or_reply_msg(client *c, int i, long long *out, const char *msg);
 /* Parse argv[i] as a long double; "-ERR value is not a valid float" on failure. */
 int arg_ld_or_reply(client *c, int i, long double *out);
 
+/* A private copy of an argument vector, slices and bytes in one allocation (one free):
+ * for commands that outlive the query buffer (MULTI queue, blocked clients). */
+resp_slice *argv_dup(const resp_slice *argv, int argc);
 /* A copy of argv[i] as a NUL-terminated string (caller frees). */
 char *arg_dup(const client *c, int i);
 
