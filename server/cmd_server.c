@@ -10,6 +10,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "server/config.h"
 #include "server/server.h"
 #include "storage/evict.h"
@@ -91,6 +93,30 @@ size_t server_used_memory(void) {
 int multi_is_exec(const command *cmd);      /* server/multi.c */
 int multi_passthrough(const command *cmd);
 
+/* Eviction left unfinished by a budget-limited call goes on in slices, one per loop
+ * iteration, as Redis's evictionTimeProc: a zero-delay one-shot event that schedules
+ * itself again while there is more to do. libevent frees a pending one-shot event with
+ * the base. */
+static int evict_slices_scheduled;
+
+static void evict_slice_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    evict_slices_scheduled = 0;
+    server_evict_cron();
+}
+
+static int evict_now(void) {
+    int r = evict_perform(server.dbs, server.dbnum, mem_baseline + mem_clients, EVICT_BUDGET_US);
+    if (r == EVICT_RUNNING && !evict_slices_scheduled && server.base) {
+        struct timeval zero = {0, 0};
+        if (event_base_once(server.base, -1, EV_TIMEOUT, evict_slice_cb, NULL, &zero) == 0)
+            evict_slices_scheduled = 1;
+    }
+    return r;
+}
+
 int server_oom_refuses(client *c, const command *cmd) {
     uint32_t flags = cmd->flags;
     if (c->flags & CLIENT_MULTI) {
@@ -101,13 +127,12 @@ int server_oom_refuses(client *c, const command *cmd) {
         }
     }
     if (!(flags & CMD_DENYOOM)) return 0;
-    return evict_perform(server.dbs, server.dbnum, mem_baseline + mem_clients, EVICT_BUDGET_US) == EVICT_FAIL;
+    return evict_now() == EVICT_FAIL;
 }
 
 void server_evict_cron(void) {
     server_memory_refresh();
-    if (server.cfg.maxmemory && evict_cfg.policy != EVICT_NOEVICTION)
-        evict_perform(server.dbs, server.dbnum, mem_baseline + mem_clients, EVICT_BUDGET_US);
+    if (server.cfg.maxmemory && evict_cfg.policy != EVICT_NOEVICTION) evict_now();
 }
 
 static void info_server(text *t) {
