@@ -134,8 +134,8 @@ static void parse_whole(cmd_log *l, long long max_bulk, const char *data, size_t
 
 /* Size of the next read, from a small xorshift generator seeded by the input. Modes:
  * 0 one byte at a time, 1 two bytes, 2 random 1..16, 3 random 1..512, 4 random
- * 1..len, 5 halves, 6 primes-ish 7/13, 7 random 1..3; a long (filler)
- * input arrives in at most 16 reads. */
+ * 1..len, 5 halves, 6 primes-ish 7/13, 7 random 1..3; at most 256 reads (16 for a
+ * long filler input). */
 static size_t next_chunk(int mode, uint32_t *rng, size_t left, size_t total)
 {
     size_t n;
@@ -152,7 +152,10 @@ static size_t next_chunk(int mode, uint32_t *rng, size_t left, size_t total)
     case 6: n = (*rng & 1) ? 7 : 13; break;
     default: n = 1 + *rng % 3; break;
     }
-    /* Each read copies the unconsumed tail: few reads for a long input. */
+    /* Each read copies the unconsumed tail, so reads cost O(n^2) bytes: at most 256
+     * reads (one byte at a time up to 256-byte inputs), 16 for a long filler input. */
+    if (n < total / 256)
+        n = total / 256;
     if (total > 4096 && n < total / 16)
         n = total / 16;
     return n < left ? n : left;
