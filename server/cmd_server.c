@@ -132,6 +132,7 @@ int server_oom_refuses(client *c, const command *cmd) {
 
 void server_evict_cron(void) {
     server_memory_refresh();
+    server_used_memory();   /* keeps used_memory_peak */
     if (server.cfg.maxmemory && evict_cfg.policy != EVICT_NOEVICTION) evict_now();
 }
 

@@ -892,6 +892,19 @@ size_t db_alloc_bytes(const db *d)
     return db_memory(d) + dict_size(&d->dict) * RK_MALLOC_HEADER;
 }
 
+/* Checked before every deny-oom command under maxmemory: kept to loads and adds. */
+size_t db_alloc_bytes_all(db *const *dbs, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        const db *d = dbs[i];
+        const dict *t = &d->dict;
+        total += sizeof(*d) + d->mem + (t->size[0] + t->size[1]) * sizeof(dict_node *) +
+                 d->expires_cap * sizeof(rkey *) + (t->used[0] + t->used[1]) * RK_MALLOC_HEADER;
+    }
+    return total;
+}
+
 /* --- iteration --- */
 
 typedef struct db_visit {

@@ -144,6 +144,8 @@ size_t db_sample(db *d, int volatile_only, rkey **out, size_t n);
 /* Bytes the allocator holds for the keyspace: db_memory plus the allocator's per-block
  * header on each record. What maxmemory compares against (with clients' buffers). */
 size_t db_alloc_bytes(const db *d);
+/* The sum of db_alloc_bytes over n dbs (cheap: no calls). */
+size_t db_alloc_bytes_all(db *const *dbs, int n);
 
 /* --- background work, called from the server's periodic timer --- */
 /* Rehash for up to budget_us microseconds. Returns 1 if rehashing is still under way. */

@@ -232,10 +232,7 @@ void evict_pool_clear(void)
 
 size_t evict_storage_bytes(db **dbs, int ndb)
 {
-    size_t n = 0;
-    for (int i = 0; i < ndb; i++)
-        n += db_alloc_bytes(dbs[i]);
-    return n;
+    return db_alloc_bytes_all(dbs, ndb);
 }
 
 /* The best pool candidate that still exists: its key copied into *key (a buffer the
