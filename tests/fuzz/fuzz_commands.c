@@ -11,6 +11,7 @@
  *   @timeout        fire the timeout timer of every blocked client
  *   @cron           what the server's periodic timer does: active expiry, rehash
  *                   steps, client timeouts and limits, eviction
+ *   @fill N [TTLMS] N keys at once (see fill()), for what only big keyspaces reach
  * A blocked client's commands are dropped (the server would hold them).
  *
  * Oracles, besides ASan/UBSan:
@@ -378,6 +379,8 @@ static void fire_timeouts(void)
 void net_close_idle_clients(void) __attribute__((weak));
 void net_clients_cron(void) __attribute__((weak));
 void server_evict_cron(void) __attribute__((weak));
+void evict_init(void) __attribute__((weak));
+void server_memory_init(void) __attribute__((weak));
 
 static void cron(void)
 {
@@ -390,6 +393,25 @@ static void cron(void)
     if (server_evict_cron) server_evict_cron();
     reconcile();
     check_all(-1, 0, 0);
+}
+
+/* @fill N [TTLMS]: N keys "fill:<i>" (value "<i>") in the client's db straight through
+ * storage, with a TTL of (i % TTLMS) + 1 ms if TTLMS > 0: big tables, rehashing, the
+ * expires array's growth and shrinking, sampling expiry, SCAN over many buckets. */
+static void fill(int slot, int n, const resp_slice *ttlarg)
+{
+    client *c = client_get(slot);
+    long long ttl = 0;
+    char key[32], val[24];
+    if (ttlarg) util_str2ll(ttlarg->ptr, ttlarg->len, &ttl);
+    if (n < 0) n = 0;
+    if (n > 40000) n = 40000;
+    storage_now_ms = fake_ms;
+    for (int i = 0; i < n; i++) {
+        int kl = snprintf(key, sizeof(key), "fill:%d", i), vl = snprintf(val, sizeof(val), "%d", i);
+        rkey *k = db_set_string(c->db, key, (size_t)kl, val, (size_t)vl, 0);
+        if (ttl > 0) db_set_expire(c->db, k, fake_ms + i % ttl + 1);
+    }
 }
 
 static int harness_command(int *cur, const resp_slice *argv, int argc)
@@ -411,6 +433,8 @@ static int harness_command(int *cur, const resp_slice *argv, int argc)
         fire_timeouts();
     } else if (util_eqi(argv[0].ptr, argv[0].len, "@cron")) {
         cron();
+    } else if (util_eqi(argv[0].ptr, argv[0].len, "@fill")) {
+        fill(*cur, atoi(arg), argc >= 3 ? &argv[2] : NULL);
     }
     return 0;
 }
@@ -503,6 +527,8 @@ static void init_once(void)
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();
     multi_init();
+    if (evict_init) evict_init();
+    if (server_memory_init) server_memory_init();
 }
 
 static void reset_state(void)
