@@ -18,10 +18,10 @@ TOTAL_PASSED=0
 TOTAL_FAILED=0
 STATUS=0
 
-# run_config NAME BUILD_DIR CMAKE_ARGS... : configure, build and ctest one build dir.
+# run_config NAME BUILD_DIR CTEST_ARGS CMAKE_ARGS... : configure, build and ctest one build dir.
 run_config() {
-  local name=$1 dir=$2
-  shift 2
+  local name=$1 dir=$2 ctest_args=$3
+  shift 3
   local log="$ROOT/$dir/ctest.log"
   echo "== [$name] configure + build in $dir"
   if ! cmake -S "$ROOT" -B "$ROOT/$dir" "$@" >/dev/null \
@@ -34,7 +34,8 @@ run_config() {
   echo "== [$name] ctest"
   local t0 rc
   t0=$(date +%s)
-  (cd "$ROOT/$dir" && ctest --output-on-failure --timeout 600) 2>&1 | tee "$log"
+  # shellcheck disable=SC2086
+  (cd "$ROOT/$dir" && ctest --output-on-failure --timeout 600 $ctest_args) 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   local line total failed
   line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
@@ -54,11 +55,11 @@ run_config() {
   SUMMARY+=("$name: $((total - failed))/$total ctest tests passed in $(( $(date +%s) - t0 ))s${failing:+; failed: $failing}")
 }
 
-run_config release build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESPITE_SANITIZE=OFF
+run_config release build "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESPITE_SANITIZE=OFF
 
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_config sanitize build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESPITE_SANITIZE=ON
+run_config sanitize build-asan "-LE once" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESPITE_SANITIZE=ON
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo
