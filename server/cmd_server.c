@@ -204,7 +204,7 @@ static void info_stats(text *t) {
     text_printf(t,
                 "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
                 "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
-                "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:%lld\r\nkeyspace_hits:%lld\r\n"
+                "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\nkeyspace_hits:%lld\r\n"
                 "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
                 "client_query_buffer_limit_disconnections:%lld\r\nclient_output_buffer_limit_disconnections:%lld\r\n",
                 server.stat_numconnections, server.stat_numcommands, server.instantaneous_ops,
