@@ -264,7 +264,8 @@ def test_info_and_config():
         eq(decode(c.cmd("CONFIG", "GET", "lfu-log-factor")), [b"lfu-log-factor", b"10"], "lfu-log-factor")
         eq(decode(c.cmd("CONFIG", "GET", "lfu-decay-time")), [b"lfu-decay-time", b"1"], "lfu-decay-time")
         eq(c.cmd("CONFIG", "SET", "lfu-log-factor", "5", "lfu-decay-time", "0"), b"+OK\r\n", "CONFIG SET lfu-*")
-        eq(decode(c.cmd("CONFIG", "GET", "lfu-*")), [b"lfu-log-factor", b"5", b"lfu-decay-time", b"0"], "lfu-*")
+        got = decode(c.cmd("CONFIG", "GET", "lfu-*"))
+        eq(dict(zip(got[::2], got[1::2])), {b"lfu-log-factor": b"5", b"lfu-decay-time": b"0"}, "lfu-*")
         eq(c.cmd("CONFIG", "SET", "maxmemory", "1gb"), b"+OK\r\n", "CONFIG SET maxmemory 1gb")
         eq(info(c, "memory")["maxmemory"], str(1024 * MB), "maxmemory after CONFIG SET")
         eq(c.cmd("CONFIG", "SET", "maxmemory-policy", "volatile-ttl"), b"+OK\r\n", "set policy")
@@ -287,9 +288,13 @@ def test_allkeys_lru_keeps_hot_set():
         eq(res["errors"], 0, "errors during the fill (first: %r)" % res["first_error"])
         check(evicted(c) > 500000 * FILL_BYTES // (1024 * MB), "evicted_keys %d" % evicted(c))
         check_limits(srv, c, "allkeys-lru", base, res, "  hot GET misses %d" % res["nulls"])
-        # read every ~2 MB of writes while ~64 MB is kept: a hot key is never the oldest
-        eq(res["nulls"], 0, "GETs of the hot set that missed")
-        eq(count_present(c, hot), len(hot), "hot keys present")
+        # read every ~2 MB of writes while ~64 MB is kept: a hot key is never the oldest.
+        # redis-server misses some: its LRU clock ticks once a second, and this fill
+        # turns the whole keyspace over several times a second (respite's ticks are
+        # 10 ms), so against it the misses are only reported.
+        if not harness.is_oracle_under_test():
+            eq(res["nulls"], 0, "GETs of the hot set that missed")
+            eq(count_present(c, hot), len(hot), "hot keys present")
 
 
 def test_allkeys_lfu_keeps_frequent_keys():
@@ -374,19 +379,25 @@ def test_noeviction_refuses_writes():
         base = rss(srv)
         res = fill(srv, FILL_BYTES)
         ok = res["sets"] - res["errors"]
-        check(50000 < ok < 66000, "%d SETs accepted under noeviction at 64 MB" % ok)
+        check(40000 < ok < 66000, "%d SETs accepted under noeviction at 64 MB" % ok)
         eq(res["first_error"], OOM, "the refusal")
         check_limits(srv, c, "noeviction", base, res, "  accepted %d, refused %d" % (ok, res["errors"]))
         eq(evicted(c), 0, "evicted_keys under noeviction")
-        eq(c.cmd("SET", "x", "y"), OOM, "SET")
-        eq(c.cmd("APPEND", "fill:0", "y"), OOM, "APPEND (deny-oom)")
-        eq(c.cmd("XADD", "s", "*", "f", "v"), OOM, "XADD (deny-oom)")
+        # the fill's connection has gone (its buffers freed): top up to the limit again
+        for i in range(1000):
+            if c.cmd("SET", "pad:%d" % i, VALUE) == OOM:
+                break
+        # (1 KB arguments: redis-server counts the query buffer, and tells a write of
+        # a few bytes that it fits while one of 1 KB does not)
+        eq(c.cmd("SET", "x", VALUE), OOM, "SET")
+        eq(c.cmd("APPEND", "fill:0", VALUE), OOM, "APPEND (deny-oom)")
+        eq(c.cmd("XADD", "s", "*", "f", VALUE), OOM, "XADD (deny-oom)")
         eq(c.cmd("GET", "fill:1"), b"$1024\r\n" + VALUE + b"\r\n", "GET still works")
         eq(c.cmd("EXISTS", "fill:1"), b":1\r\n", "EXISTS")
         eq(c.cmd("EXPIRE", "fill:2", "1000"), b":1\r\n", "EXPIRE (not deny-oom)")
         # inside MULTI the refusal dooms the transaction, as Redis
         eq(c.cmd("MULTI"), b"+OK\r\n", "MULTI")
-        eq(c.cmd("SET", "x", "y"), OOM, "SET queued over the limit")
+        eq(c.cmd("SET", "x", VALUE), OOM, "SET queued over the limit")
         eq(c.cmd("EXEC"), b"-EXECABORT Transaction discarded because of previous errors.\r\n", "EXEC")
         # freeing memory lets writes in again
         c.send(b"".join(encode("DEL", "fill:%d" % i) for i in range(5000)))
