@@ -163,6 +163,72 @@ START_TEST(test_lookup_updates_access)
 }
 END_TEST
 
+/* The field moves with the key: string resize, rename, move, TTL set and removed. */
+START_TEST(test_access_survives_record_moves)
+{
+    db *d = db_create(0), *d2 = db_create(1);
+    evict_cfg.policy = EVICT_ALLKEYS_LRU;
+    set_key(d, "k", 1, 10);
+    rkey *k = db_peek(d, "k1", 2);
+    rkey_set_access(k, 0x123456);
+    REQ(rkey_access(k) == 0x123456);
+    k = db_set_expire(d, k, storage_now_ms + 100000);
+    REQ(rkey_access(k) == 0x123456);
+    db_string_resize(d, &k, 300);               /* grows: a new, wider record */
+    REQ(rkey_access(k) == 0x123456);
+    db_string_resize(d, &k, 5000);              /* RAW realloc path */
+    REQ(rkey_access(k) == 0x123456);
+    k = db_persist(d, k);
+    REQ(rkey_access(k) == 0x123456);
+    k = db_rename(d, "k1", 2, "renamed", 7);    /* the lookup in rename is an access */
+    REQ(rkey_access(k) == evict_lru_clock());
+    rkey_set_access(k, 0x654321);
+    storage_now_ms += 1000;
+    REQ(db_move(d, d2, "renamed", 7) == 1);     /* so is the one in move */
+    REQ(rkey_access(db_peek(d2, "renamed", 7)) == evict_lru_clock());
+    db_destroy(d);
+    db_destroy(d2);
+}
+END_TEST
+
+/* Pointer-held values count in the db's bytes as db_value_memory measures them, again
+ * on every lookup and db_touch, and leave with the key. */
+static size_t fake_size = 1000;
+static size_t fake_memory(const void *p) { (void)p; return fake_size; }
+static void fake_free(void *p) { free(p); }
+
+START_TEST(test_ptr_values_counted)
+{
+    size_t (*saved_mem)(const void *) = db_value_memory[OBJ_STREAM];
+    void (*saved_free)(void *) = db_value_free[OBJ_STREAM];
+    db_value_memory[OBJ_STREAM] = fake_memory;
+    db_value_free[OBJ_STREAM] = fake_free;
+    db *d = db_create(0), *d2 = db_create(1);
+    size_t empty = db_memory(d);
+    fake_size = 1000;
+    db_add_ptr(d, "s", 1, OBJ_STREAM, malloc(8));
+    size_t one = db_memory(d) - empty;
+    REQ(one >= 1000 && one < 1100);
+    fake_size = 5000;                           /* the value grew in place */
+    db_touch(d, db_peek(d, "s", 1));
+    REQ(db_memory(d) - empty == one + 4000);
+    fake_size = 7000;
+    REQ(db_lookup_read(d, "s", 1));
+    REQ(db_memory(d) - empty == one + 6000);
+    REQ(db_rename(d, "s", 1, "t", 1));
+    REQ(db_memory(d) - empty == one + 6000);
+    REQ(db_move(d, d2, "t", 1) == 1);
+    REQ(db_memory(d) < empty + 100);            /* (the emptied bucket array stays) */
+    REQ(db_memory(d2) - empty == one + 6000);
+    db_set_string(d2, "t", 1, "x", 1, 0);       /* a string replaces the value */
+    REQ(db_memory(d2) - empty < 100);
+    db_destroy(d);
+    db_destroy(d2);
+    db_value_memory[OBJ_STREAM] = saved_mem;
+    db_value_free[OBJ_STREAM] = saved_free;
+}
+END_TEST
+
 /* --- the pool --- */
 
 START_TEST(test_pool_keeps_best)
@@ -430,6 +496,8 @@ static Suite *evict_suite(void)
     tcase_add_test(tc, test_lfu_touch_range);
     tcase_add_test(tc, test_lru_idle);
     tcase_add_test(tc, test_lookup_updates_access);
+    tcase_add_test(tc, test_access_survives_record_moves);
+    tcase_add_test(tc, test_ptr_values_counted);
     tcase_add_test(tc, test_pool_keeps_best);
     tcase_add_test(tc, test_pool_insert_order);
     tcase_add_test(tc, test_sample_volatile_only);
