@@ -58,6 +58,8 @@ def main():
                 stdout = stdout if isinstance(stdout, str) else stdout.decode(errors="replace")
                 stderr = stderr if isinstance(stderr, str) else stderr.decode(errors="replace")
             missing = [n for n in needles if n not in stdout]
+            if "did not start" in stdout + stderr:
+                missing.append("(a server did not start)")
             took = time.monotonic() - t0
             if rc == 0 and not missing:
                 passed += 1
