@@ -270,11 +270,13 @@ static void client_kill_command(client *c) {
         reply_error(&c->out, "No such client");
         return;
     }
-    if (c->argc % 2 == 0) { reply_syntax_error(c); return; }
     long long id = 0;
     const resp_slice *addr = NULL, *laddr = NULL;
     int skipme = 1, type_normal = 1;
     for (int i = 2; i < c->argc; i += 2) {
+        /* Filters come in pairs; as in Redis, a lone trailing word is a syntax error
+         * reached only after the pairs before it were checked. */
+        if (i + 1 >= c->argc) { reply_syntax_error(c); return; }
         if (arg_is(c, i, "id")) {
             if (!util_str2ll(c->argv[i + 1].ptr, c->argv[i + 1].len, &id) || id <= 0) {
                 reply_error(&c->out, "client-id should be greater than 0");

@@ -48,6 +48,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
         for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
     net_clients_cron();
     server_evict_cron();
+    /* Keys active expiry or eviction removed may have clients blocked on them: Redis
+     * answers those in the same cycle, not when some client next sends a command. */
+    if (blocking_active()) blocking_handle_ready();
 
     long long dt = server.mstime_cached - server.ops_sample_time;
     if (dt >= 1000 || server.ops_sample_time == 0) {

@@ -391,6 +391,7 @@ static void cron(void)
     if (net_clients_cron) net_clients_cron();
     else if (net_close_idle_clients) net_close_idle_clients();
     if (server_evict_cron) server_evict_cron();
+    if (blocking_active()) blocking_handle_ready();
     reconcile();
     check_all(-1, 0, 0);
 }
@@ -448,11 +449,9 @@ static int skip_known;
 
 static int known_bug(const resp_slice *argv, int argc)
 {
-    /* regress_client_kill_odd_args: CLIENT KILL <filter> <value> <filter> reads
-     * argv[argc] (server/cmd_conn.c, client_kill_command). */
-    if (argc >= 5 && argc % 2 == 1 && util_eqi(argv[0].ptr, argv[0].len, "client") &&
-        util_eqi(argv[1].ptr, argv[1].len, "kill"))
-        return 1;
+    /* No open findings (regress_client_kill_odd_args was fixed). */
+    (void)argv;
+    (void)argc;
     return 0;
 }
 

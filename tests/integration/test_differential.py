@@ -513,6 +513,18 @@ def test_connection_and_arity():
     run_script(script)
 
 
+def test_client_kill_filters():
+    # Filters come in pairs; a lone trailing word is a syntax error once the pairs
+    # before it were checked (respite once read past argv on the odd forms).
+    run_script(["CLIENT KILL ID 999999", "CLIENT KILL ID 999999 SKIPME", "CLIENT KILL ID 0 SKIPME",
+                "CLIENT KILL ID 999999 SKIPME no", "CLIENT KILL ID 999999 SKIPME maybe",
+                "CLIENT KILL SKIPME yes TYPE", "CLIENT KILL TYPE bogus ID", "CLIENT KILL ID x",
+                "CLIENT KILL ADDR 1.2.3.4:5", "CLIENT KILL ADDR 1.2.3.4:5 LADDR",
+                "CLIENT KILL USER default", "CLIENT KILL USER nobody SKIPME",
+                "CLIENT KILL TYPE pubsub", "CLIENT KILL 1.2.3.4:5", "CLIENT KILL BOGUS 1",
+                "CLIENT KILL BOGUS 1 2", "PING"])
+
+
 def test_inline_commands_match():
     d = Diff()
     t = d.twin()

@@ -726,6 +726,24 @@ def test_block_xreadgroup_flushall_swapdb():
                ("xread", "block", "0", "streams", "s", "$"), [("flushdb",), ("xadd", "s", "1-2", "f", "v")])
 
 
+def test_block_xreadgroup_key_expired_actively():
+    # Nobody touches the key: active expiry removes it and the blocked client is told in
+    # that cycle, as redis does, not when some other client next sends a command.
+    for name in ("r", "o"):
+        port = SERVERS[name].port
+        with Conn(port) as a, Conn(port) as b:
+            a.cmd("FLUSHALL")
+            a.cmd("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+            a.cmd("PEXPIRE", "s", "400")
+            b.send(encode("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"))
+            wait_blocked(a, 1)
+            t0 = time.monotonic()
+            r = b.reply()   # no command is sent on any connection meanwhile
+            eq(r, b"-UNBLOCKED the stream key no longer exists\r\n", "%s: reply once s expired" % name)
+            check(time.monotonic() - t0 < 3.0, "%s: woke %.3fs after blocking" % (name, time.monotonic() - t0))
+            eq(a.cmd("EXISTS", "s"), b":0\r\n", "%s: s is gone" % name)
+
+
 def test_block_xreadgroup_rename():
     block_diff([("xgroup", "create", "s", "g", "$", "mkstream"), ("xgroup", "create", "t", "g", "$", "mkstream"),
                 ("xadd", "t", "5-5", "f", "v")],
