@@ -59,14 +59,15 @@ static void human_bytes(char *buf, size_t size, double n) {
 /* ---- memory as maxmemory counts it ----
  * used = start-up baseline + keyspace + clients. The keyspace part is a counter kept by
  * storage (malloc_usable_size of every record, plus the allocator's header, tables and
- * stream sizes), exact at every command. Clients' buffers are summed by the timer: a
- * walk over the clients, hz times a second. mallinfo2() would count everything but
- * walks the allocator's free lists: tens of milliseconds on a fragmented heap. */
+ * stream sizes), exact at every command. Clients' buffers are a running total: each
+ * client recounts its own after every read batch and write (server_client_memory), so
+ * idle clients cost nothing; INFO recounts them all. mallinfo2() would count everything
+ * but walks the allocator's free lists: tens of milliseconds on a fragmented heap. */
 
 #define EVICT_BUDGET_US 500   /* per call, as Redis's default maxmemory-eviction-tenacity */
 
 static size_t mem_baseline;       /* allocated at start-up outside the keyspace */
-static size_t mem_clients;        /* as of the last refresh */
+static size_t mem_clients;        /* sum of the clients' mem_counted */
 static size_t mem_peak;
 
 void server_memory_init(void) {
@@ -75,13 +76,20 @@ void server_memory_init(void) {
     mem_baseline = total > keyspace ? total - keyspace : 0;
 }
 
+static size_t client_memory(const client *c) {
+    size_t n = sizeof(*c) + c->qcap + c->out.chunk_bytes + (size_t)c->argc * sizeof(resp_slice);
+    for (int i = 0; i < c->mcount; i++) n += sizeof(multi_cmd) + (size_t)c->mstate[i].argc * sizeof(resp_slice);
+    return n;
+}
+
+void server_client_memory(client *c, int gone) {
+    size_t n = gone ? 0 : client_memory(c);
+    mem_clients = mem_clients - c->mem_counted + n;
+    c->mem_counted = n;
+}
+
 void server_memory_refresh(void) {
-    size_t n = 0;
-    for (client *c = server.clients; c; c = c->next) {
-        n += sizeof(*c) + c->qcap + c->out.chunk_bytes + (size_t)c->argc * sizeof(resp_slice);
-        for (int i = 0; i < c->mcount; i++) n += sizeof(multi_cmd) + (size_t)c->mstate[i].argc * sizeof(resp_slice);
-    }
-    mem_clients = n;
+    for (client *c = server.clients; c; c = c->next) server_client_memory(c, 0);
 }
 
 size_t server_used_memory(void) {
@@ -131,7 +139,6 @@ int server_oom_refuses(client *c, const command *cmd) {
 }
 
 void server_evict_cron(void) {
-    server_memory_refresh();
     server_used_memory();   /* keeps used_memory_peak */
     if (server.cfg.maxmemory && evict_cfg.policy != EVICT_NOEVICTION) evict_now();
 }
@@ -174,6 +181,7 @@ static void info_clients(text *t) {
 }
 
 static void info_memory(text *t) {
+    server_memory_refresh();
     size_t used = server_used_memory();
     size_t rss = rss_bytes();
     size_t dataset = 0;

@@ -1,7 +1,8 @@
 /* main.c: start-up and shut-down of respite-server, and the periodic timer.
  * Start-up: settings (defaults, config file, --flags), the fd limit, the databases,
  * the command table, the listeners, the timer and signal events; then the loop.
- * The timer runs hz times a second: cached clock, active expiry under a CPU budget,
+ * The timer runs hz times a second: cached clock, active expiry (in short slices with
+ * their own event while a slice leaves work),
  * incremental rehashing, idle-client timeouts, the clients' memory count and eviction
  * while over maxmemory, the ops/sec sample.
  * SIGTERM/SIGINT (or SHUTDOWN) end the loop after the current callback; clients are
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,44 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
 /* The effective timer frequency: hz clamped to 1..500, as Redis does. */
 static int effective_hz(void) { return server.cfg.hz < 1 ? 1 : server.cfg.hz > 500 ? 500 : server.cfg.hz; }
 
+/* Active expiry runs in slices of EXPIRE_SLICE_US so that a command never waits behind
+ * more than one slice (Redis's slow cycle takes 25 ms at once). While slices end with
+ * expired keys left, they follow one another through a zero-delay timer, so the clients'
+ * I/O is served between them, until expiry has used its share of the current
+ * EXPIRE_WINDOW_US window; then the next slice waits for the next window. The share is
+ * 60% of a CPU at active-expire-effort 1 (+4% per step): about what Redis's slow cycle
+ * (25%) plus its fast cycles (1 ms at most every 2 ms) spend in a mass expiry. With
+ * nothing to reclaim, expiry is one slice per timer tick. */
+#define EXPIRE_SLICE_US 500
+#define EXPIRE_WINDOW_US 10000
+static struct event *expire_event;
+static long long expire_window_start, expire_window_used;
+
+static void expire_slice_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    long long t0 = util_monotonic_us();
+    if (t0 - expire_window_start >= EXPIRE_WINDOW_US) {
+        expire_window_start = t0;
+        expire_window_used = 0;
+    }
+    server.mstime_cached = util_mstime();
+    storage_now_ms = server.mstime_cached;
+    db_active_expire(server.dbs, server.dbnum, EXPIRE_SLICE_US);
+    /* Keys active expiry removed may have clients blocked on them: Redis answers those
+     * in the same cycle, not when some client next sends a command. */
+    if (blocking_active()) blocking_handle_ready();
+    if (!db_active_expire_unfinished()) return;
+    long long now = util_monotonic_us();
+    expire_window_used += now - t0;
+    long long share = EXPIRE_WINDOW_US * (60 + 4 * (server.cfg.active_expire_effort - 1)) / 100;
+    struct timeval next = {0, 0};
+    if (expire_window_used >= share) next.tv_usec = (suseconds_t)(expire_window_start + EXPIRE_WINDOW_US - now);
+    if (next.tv_usec < 0) next.tv_usec = 0;
+    evtimer_add(expire_event, &next);
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -40,17 +80,12 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     server.mstime_cached = util_mstime();
     storage_now_ms = server.mstime_cached;
 
-    /* Active expiry: at most 25% of one CPU over a second, as Redis's slow cycle, scaled
-     * by active-expire-effort. */
-    long long budget = 1000000LL * (25 + 2 * (server.cfg.active_expire_effort - 1)) / 100 / effective_hz();
-    db_active_expire(server.dbs, server.dbnum, budget);
+    if (!evtimer_pending(expire_event, NULL)) expire_slice_cb(-1, 0, NULL);
     if (server.cfg.activerehashing)
         for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
     net_clients_cron();
     server_evict_cron();
-    /* Keys active expiry or eviction removed may have clients blocked on them: Redis
-     * answers those in the same cycle, not when some client next sends a command. */
-    if (blocking_active()) blocking_handle_ready();
+    if (blocking_active()) blocking_handle_ready();   /* keys eviction removed */
 
     long long dt = server.mstime_cached - server.ops_sample_time;
     if (dt >= 1000 || server.ops_sample_time == 0) {
@@ -105,14 +140,18 @@ static void shutdown_cleanup(void) {
     slowlog_free();
     for (int i = 0; i < server.dbnum; i++) db_destroy(server.dbs[i]);
     free(server.dbs);
-    event_free(timer_event);
-    event_free(sigterm_event);
-    event_free(sigint_event);
+    struct event *events[] = {timer_event, expire_event, sigterm_event, sigint_event};
+    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+        if (events[i]) event_free(events[i]);   /* start-up may have failed before some */
     event_base_free(server.base);
     if (server.cfg.pidfile && server.cfg.pidfile[0]) unlink(server.cfg.pidfile);
 }
 
 int main(int argc, char **argv) {
+    /* No glibc fastbins: freed small blocks are coalesced as they are freed. With them,
+     * a mass expiry or FLUSHALL leaves a million fastbin chunks that the next large
+     * malloc consolidates in one go (a 200 ms stall seen in bench/expiry). */
+    mallopt(M_MXFAST, 0);
     if (argc == 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
         printf("respite-server v=%s (Redis %s compatible)\n", RESPITE_VERSION, REDIS_COMPAT_VERSION);
         return 0;
@@ -157,6 +196,12 @@ int main(int argc, char **argv) {
         }
     }
     timer_event = evtimer_new(server.base, timer_cb, NULL);
+    expire_event = evtimer_new(server.base, expire_slice_cb, NULL);
+    if (!timer_event || !expire_event) {
+        fprintf(stderr, "Could not create the timer events\n");
+        shutdown_cleanup();
+        return 1;
+    }
     struct timeval tv = {0, 1000000 / effective_hz()};
     evtimer_add(timer_event, &tv);
     sigterm_event = evsignal_new(server.base, SIGTERM, signal_cb, NULL);

@@ -135,6 +135,7 @@ static int client_after_batch(client *c) {
         }
         client_arm_write(c, pending > 0);
         if (pending > out_high_water()) client_pause_read(c, 1);
+        server_client_memory(c, 0);
         return 1;
     }
 }
@@ -232,6 +233,7 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
         free(c->qbuf);
         c->qbuf = NULL;
         c->qcap = 0;
+        server_client_memory(c, 0);
     }
 }
 
@@ -247,6 +249,7 @@ static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
         client_arm_write(c, 0);
     }
     if (c->read_paused && pending < OUT_LOW_WATER) client_after_batch(c);   /* resumes held input */
+    else server_client_memory(c, 0);
 }
 
 /* ---- connections ---- */
@@ -281,6 +284,7 @@ static client *client_create(int fd, int is_unix) {
         len = sizeof(ss);
         if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) net_format_addr(&ss, c->laddr, sizeof(c->laddr));
     }
+    server_client_memory(c, 0);
     return c;
 }
 
@@ -289,6 +293,7 @@ void client_free(client *c) {
     else server.clients = c->next;
     if (c->next) c->next->prev = c->prev;
     server.nclients--;
+    server_client_memory(c, 1);
     blocking_client_free(c);
     multi_client_free(c);
     event_free(c->ev_read);
@@ -480,6 +485,8 @@ void net_close_listeners(void) {
  * whose output stayed over the soft limit too long without any event of theirs. */
 void net_clients_cron(void) {
     long long limit = (long long)server.cfg.timeout * 1000;
+    const struct obuf_limit *l = &server.cfg.obuf_limits[0];
+    if (limit <= 0 && !l->soft && !l->hard) return;   /* nothing to check: idle clients cost nothing */
     client *next;
     for (client *c = server.clients; c; c = next) {
         next = c->next;

@@ -129,6 +129,7 @@ typedef struct client {
     char laddr[64];           /* "ip:port" of our end */
     long long ctime_ms;       /* connected at */
     long long obuf_soft_since; /* ms when output went over the soft limit, 0 if under */
+    size_t mem_counted;        /* this client's part of the clients' memory total */
     long long last_interaction_ms;
 
     /* MULTI/EXEC */
@@ -253,11 +254,13 @@ int client_select_db(client *c, int id);
 
 /* maxmemory (server/cmd_server.c, eviction itself in storage/evict.c). */
 /* Bytes as maxmemory counts them: the keyspace (exact, a counter), clients' buffers (as
- * of the last server_memory_refresh) and what the process held at start-up. */
+ * each client last recounted them) and what the process held at start-up. */
 size_t server_used_memory(void);
-/* Take the start-up baseline (once, before clients) / recount clients' buffers (timer). */
+/* Take the start-up baseline (once, before clients) / recount every client (INFO). */
 void server_memory_init(void);
 void server_memory_refresh(void);
+/* Recount c's buffers into the clients' total; gone: c is being freed, count it out. */
+void server_client_memory(client *c, int gone);
 /* With maxmemory set, before running or queueing cmd: evict as the policy says; returns
  * 1 if the command must be refused with OOM (as Redis's processCommand decides). */
 int server_oom_refuses(client *c, const command *cmd);

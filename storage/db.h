@@ -154,5 +154,8 @@ int db_rehash_step(db *d, long long budget_us);
  * with a TTL per db per loop, repeat while more than ~10% of the sample was expired,
  * stop when budget_us is used. Returns the number of keys expired. */
 long long db_active_expire(db **dbs, int ndb, long long budget_us);
+/* 1 if the last db_active_expire stopped on its budget with expired keys still left to
+ * sample (the caller should give it another slice soon). */
+int db_active_expire_unfinished(void);
 
 #endif

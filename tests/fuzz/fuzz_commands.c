@@ -486,6 +486,7 @@ static void run_command(int slot, const resp_slice *argv, int argc)
     c->argc = argc;
     c->argv = copy;
     process_command(c);
+    server_client_memory(c, 0);   /* as net.c does after a read batch */
     c->argc = 0;
     c->argv = NULL;
     free(copy);
