@@ -254,6 +254,10 @@ static void info_keyspace(text *t) {
     }
 }
 
+/* What a server without modules or cluster mode says (clients probe INFO cluster). */
+static void info_modules(text *t) { text_printf(t, "# Modules\r\n"); }
+static void info_cluster(text *t) { text_printf(t, "# Cluster\r\ncluster_enabled:0\r\n"); }
+
 static const struct {
     const char *name;
     void (*fn)(text *t);
@@ -262,7 +266,8 @@ static const struct {
     {"server", info_server, 1},           {"clients", info_clients, 1},
     {"memory", info_memory, 1},           {"persistence", info_persistence, 1},
     {"stats", info_stats, 1},             {"replication", info_replication, 1},
-    {"cpu", info_cpu, 1},                 {"commandstats", info_commandstats, 0},
+    {"cpu", info_cpu, 1},                 {"modules", info_modules, 1},
+    {"commandstats", info_commandstats, 0}, {"cluster", info_cluster, 1},
     {"keyspace", info_keyspace, 1},
 };
 #define NSECTIONS (sizeof(info_sections) / sizeof(info_sections[0]))
@@ -302,16 +307,19 @@ static void time_command(client *c) {
 static void lastsave_command(client *c) { reply_int(&c->out, server.start_ms / 1000); }
 
 static void shutdown_command(client *c) {
+    int save = 0, nosave = 0, abort_ = 0, others = 0;
     for (int i = 1; i < c->argc; i++) {
-        if (!arg_is(c, i, "nosave") && !arg_is(c, i, "save") && !arg_is(c, i, "now") && !arg_is(c, i, "force") &&
-            !arg_is(c, i, "abort")) {
-            reply_syntax_error(c);
-            return;
-        }
-        if (arg_is(c, i, "abort")) {
-            reply_error(&c->out, "No shutdown in progress.");
-            return;
-        }
+        if (arg_is(c, i, "nosave")) nosave = 1;
+        else if (arg_is(c, i, "save")) save = 1;
+        else if (arg_is(c, i, "abort")) abort_ = 1;
+        else if (arg_is(c, i, "now") || arg_is(c, i, "force")) others = 1;
+        else { reply_syntax_error(c); return; }
+    }
+    /* As Redis: SAVE with NOSAVE, or ABORT with anything else, is a syntax error. */
+    if ((save && nosave) || (abort_ && (save || nosave || others))) { reply_syntax_error(c); return; }
+    if (abort_) {
+        reply_error(&c->out, "No shutdown in progress.");
+        return;
     }
     log_warning("User requested shutdown...");
     server.shutdown_asap = 1;

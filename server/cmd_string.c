@@ -445,7 +445,7 @@ static void cmd_incrbyfloat(client *c)
         return;
     }
     int n = util_ld2str(buf, sizeof buf, v);
-    db_set_string(c->db, KEYARG(c, 1), buf, (size_t)n, 1);
+    db_set_string(c->db, KEYARG(c, 1), buf, (size_t)n, DB_SET_KEEPTTL | DB_SET_NOINT);
     reply_bulk(&c->out, buf, (size_t)n);
 }
 

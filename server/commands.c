@@ -241,7 +241,7 @@ static void command_info_command(client *c) {
     for (int i = 2; i < c->argc; i++) {
         const command *cmd = command_lookup_fullname(c->argv[i].ptr, c->argv[i].len);
         if (cmd) reply_command_info(c, cmd);
-        else reply_null_array(&c->out);
+        else reply_null(&c->out);   /* Redis's addReplyNull: $-1 in RESP2 */
     }
 }
 
@@ -311,7 +311,7 @@ struct command command_subcommands[] = {
     {"list", command_list_command, -2, CMDF, 0, 0, 0, "server", "Returns a list of command names.", "7.0.0", NULL, NULL, NULL, 0, 0},
     {"info", command_info_command, -2, CMDF, 0, 0, 0, "server", "Returns information about one, multiple or all commands.", "2.8.13", NULL, NULL, NULL, 0, 0},
     {"docs", command_docs_command, -2, CMDF, 0, 0, 0, "server", "Returns documentary information about one, multiple or all commands.", "7.0.0", NULL, NULL, NULL, 0, 0},
-    {"getkeys", command_getkeys_command, -3, CMDF, 0, 0, 0, "server", "Extracts the key names from an arbitrary command.", "2.8.13", NULL, NULL, NULL, 0, 0},
+    {"getkeys", command_getkeys_command, -4, CMDF, 0, 0, 0, "server", "Extracts the key names from an arbitrary command.", "2.8.13", NULL, NULL, NULL, 0, 0},
     {"help", command_help_command, 2, CMDF, 0, 0, 0, "server", "Returns helpful text about the different subcommands.", "5.0.0", NULL, NULL, NULL, 0, 0},
     {0},
 };

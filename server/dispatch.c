@@ -53,13 +53,14 @@ void call_command(client *c, command *cmd) {
         !(cmd->flags & CMD_BLOCKING && c->blocked) && !multi_is_exec(cmd))
         slowlog_push(c, c->argc, c->argv, duration);
     cmd->calls++;
-    c->lastcmd = cmd;
     server.stat_numcommands++;
 }
 
 void process_command(client *c) {
     command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
-    if (!cmd) { c->cmd = NULL; reject_unknown(c); return; }
+    /* As Redis, lastcmd (CLIENT LIST's cmd=) is what this command resolved to, set before
+     * any check: NULL for an unknown command or subcommand. */
+    if (!cmd) { c->cmd = c->lastcmd = NULL; reject_unknown(c); return; }
     if (cmd->subcommands && c->argc >= 2) {
         command *sub = NULL;
         for (command *s = (command *)cmd->subcommands; s->name; s++) {
@@ -73,13 +74,13 @@ void process_command(client *c) {
             char msg[256];
             int al = (int)(c->argv[1].len < 128 ? c->argv[1].len : 128);
             snprintf(msg, sizeof(msg), "unknown subcommand '%.*s'. Try %s HELP.", al, c->argv[1].ptr, up);
-            c->cmd = NULL;
+            c->cmd = c->lastcmd = NULL;
             reject(c, msg);
             return;
         }
         cmd = sub;
     }
-    c->cmd = cmd;
+    c->cmd = c->lastcmd = cmd;
     if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) {
         char msg[128];
         snprintf(msg, sizeof(msg), "wrong number of arguments for '%s' command", cmd->fullname);

@@ -653,10 +653,11 @@ static int rk_holds(const rkey *k, const void *p)
 }
 
 /* key and val may point into the key's current record (read before anything is freed). */
-rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int keepttl)
+rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int flags)
 {
     long long iv = 0;
-    int isint = vlen <= 20 && util_str2ll(val, vlen, &iv);
+    int keepttl = flags & DB_SET_KEEPTTL;
+    int isint = !(flags & DB_SET_NOINT) && vlen <= 20 && util_str2ll(val, vlen, &iv);
     char *copy = NULL;
     rkey *cur = (rkey *)dict_find(&d->dict, key, klen);
     if (cur && (rk_holds(cur, key) || rk_holds(cur, val))) {

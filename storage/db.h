@@ -90,9 +90,12 @@ int db_key_alive(const db *d, const rkey *k);
 /* --- writes --- */
 /* Set key to a string value, creating it or replacing any old value of any type.
  * If the bytes are a canonical integer (util_str2ll accepts them), the value is stored
- * integer-encoded. keepttl != 0 keeps an existing TTL; otherwise the TTL is removed.
+ * integer-encoded unless flags has DB_SET_NOINT (INCRBYFLOAT: Redis keeps its result a
+ * string). DB_SET_KEEPTTL keeps an existing TTL; otherwise the TTL is removed.
  * Returns the record. */
-rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int keepttl);
+#define DB_SET_KEEPTTL 1
+#define DB_SET_NOINT 2
+rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int flags);
 /* Same with an integer value (INCR & co); keeps the TTL (INCR does). */
 rkey *db_set_int(db *d, const char *key, size_t klen, long long v);
 /* Make k's string value newlen bytes long, keeping the first min(old,new) bytes and

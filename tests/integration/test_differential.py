@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import TestFailure, decode  # noqa: E402
+from harness import TestFailure, check, decode  # noqa: E402
 
 SRV = None      # server under test
 ORA = None      # oracle redis-server
@@ -523,6 +523,39 @@ def test_client_kill_filters():
                 "CLIENT KILL USER default", "CLIENT KILL USER nobody SKIPME",
                 "CLIENT KILL TYPE pubsub", "CLIENT KILL 1.2.3.4:5", "CLIENT KILL BOGUS 1",
                 "CLIENT KILL BOGUS 1 2", "PING"])
+
+
+def test_server_command_edges():
+    # SHUTDOWN forms that must not shut down (nor shut down: ABORT without a shutdown),
+    # COMMAND GETKEYS arity, COMMAND INFO of an unknown name, INCRBYFLOAT's result
+    # staying a string, the INFO sections of a server without modules or cluster.
+    run_script(["SHUTDOWN SAVE NOSAVE", "SHUTDOWN NOSAVE SAVE", "SHUTDOWN ABORT NOW",
+                "SHUTDOWN ABORT FORCE", "SHUTDOWN NOSAVE ABORT", "SHUTDOWN ABORT", "SHUTDOWN FOO",
+                "COMMAND GETKEYS get", "COMMAND GETKEYS ping", "COMMAND GETKEYS ping x",
+                "COMMAND GETKEYS set a b", "COMMAND GETKEYS nosuch a", "COMMAND INFO nosuch",
+                "SET f 5", "INCRBYFLOAT f 5", "OBJECT ENCODING f", "INCRBYFLOAT g 3",
+                "OBJECT ENCODING g", "INCR g", "OBJECT ENCODING g", "INCRBYFLOAT h 1.5",
+                "OBJECT ENCODING h", "INFO cluster", "INFO modules", "PING"])
+
+
+def test_client_list_shows_the_current_command():
+    for srv in (SRV, ORA):
+        c = srv.conn()
+        try:
+            c.cmd("SELECT", "1")
+            for cmd, want in ((("CLIENT", "LIST"), b"cmd=client|list "),
+                              (("CLIENT", "INFO"), b"cmd=client|info ")):
+                r = c.cmd(*cmd)
+                check(want in r, "%s: %s gave %r" % (srv.name, " ".join(cmd), r[:300]))
+            c.cmd("NOSUCHCMD")
+            c2 = srv.conn()
+            try:
+                r = c2.cmd("CLIENT", "LIST")
+                check(r.count(b"cmd=NULL ") == 1, "%s: the unknown command's client: %r" % (srv.name, r[:600]))
+            finally:
+                c2.close()
+        finally:
+            c.close()
 
 
 def test_inline_commands_match():
