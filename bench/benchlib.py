@@ -172,8 +172,9 @@ def free_port():
 class Server:
     """One server process started with redis-server-style flags, no persistence."""
 
-    def __init__(self, name, binary, cpu=None):
+    def __init__(self, name, binary, cpu=None, extra=()):
         self.name, self.binary, self.cpu = name, binary, cpu
+        self.extra = list(extra)   # more redis-server-style flags
         self.proc = None
         self.port = None
         self.workdir = tempfile.mkdtemp(prefix="bench-%s-" % name)
@@ -184,7 +185,7 @@ class Server:
             self.port = free_port()
             cmd = taskset_prefix(self.cpu) + [
                 self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no"]
+                "--save", "", "--appendonly", "no"] + self.extra
             logf = open(os.path.join(self.workdir, "server.log"), "ab")
             self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=logf,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -345,6 +346,29 @@ def supports(server, *cmd):
         return not isinstance(r, RespError)
     except (OSError, RespError):
         return False
+
+
+def info_field(client, section, field):
+    """One field of INFO section as a string, or None."""
+    info = client.call("INFO", section)
+    if isinstance(info, bytes):
+        m = re.search(rb"^" + field.encode() + rb":([^\r\n]*)", info, re.M)
+        if m:
+            return m.group(1).decode()
+    return None
+
+
+def wait_for(cond, timeout, step=0.05):
+    """Poll cond() until it is true or timeout seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            v = cond()
+        except (TypeError, ValueError):
+            v = False
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(step)
 
 
 def dbsize(client):

@@ -58,7 +58,7 @@ static const config_def configs[] = {
     {"activerehashing", CFG_BOOL, OFF(activerehashing), 0, 0, "yes", 1, NULL},
     {"slowlog-log-slower-than", CFG_LL, OFF(slowlog_log_slower_than), -1, LL_MAX, "10000", 1, NULL},
     {"slowlog-max-len", CFG_LL, OFF(slowlog_max_len), 0, LL_MAX, "128", 1, NULL},
-    {"maxmemory-samples", CFG_INT, OFF(maxmemory_samples), 1, 64, "5", 1, NULL},
+    {"maxmemory-samples", CFG_INT, OFF(maxmemory_samples), 1, 2147483647, "5", 1, NULL},   /* storage caps what it samples */
     {"lfu-log-factor", CFG_INT, OFF(lfu_log_factor), 0, 2147483647, "10", 1, NULL},
     {"lfu-decay-time", CFG_INT, OFF(lfu_decay_time), 0, 2147483647, "1", 1, NULL},
     {"client-output-buffer-limit", CFG_OBUF, OFF(obuf_limits), 0, 0,
@@ -279,8 +279,10 @@ static void fatal_config(int linenum, const char *line, const char *msg) {
 /* Apply config text: one "name value..." directive per line, sdssplitargs quoting. */
 static int config_load_text(char *text) {
     int linenum = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    /* Every line counts, empty ones too, so the numbers in errors are Redis's. */
+    for (char *line = text, *nl; line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl) *nl = '\0';
         linenum++;
         while (isspace((unsigned char)*line)) line++;
         size_t len = strlen(line);
@@ -334,14 +336,15 @@ int config_load(int argc, char **argv) {
         size_t n;
         while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) APPEND(buf, n);
         fclose(fp);
-        APPEND("\n", 1);
         i = 2;
     }
-    /* --name value value ... becomes the directive "name value value"; values are
-     * quoted so that empty strings (--save '') survive the split. */
+    /* --name value value ... becomes the directive "name value value" on a line of its
+     * own after the file, with one empty line between as Redis appends "\n" + options
+     * (so the line numbers of errors match); values are quoted so that empty strings
+     * (--save '') survive the split. */
     for (; i < argc; i++) {
         if (!strncmp(argv[i], "--", 2)) {
-            if (len && text[len - 1] != '\n') APPEND("\n", 1);
+            APPEND("\n", 1);
             APPEND(argv[i] + 2, strlen(argv[i] + 2));
         } else {
             APPEND(" \"", 2);

@@ -2,9 +2,12 @@
 
 Output limits (a client that pipelines big GETs and never reads is dropped at
 client-output-buffer-limit while another client's PINGs stay fast; without a limit the
-same flood costs bounded memory and every reply arrives intact once the client reads),
-10,000 concurrent clients and the maxclients rejection, client-query-buffer-limit, the
-idle timeout, SLOWLOG (reply shape and argument trimming compared with Debian's
+same flood costs bounded memory and every reply arrives intact once the client reads; a
+client held over the soft limit stays connected for soft-seconds, then is dropped, on
+both servers), CLIENT LIST's qbuf/omem/oll and its field names compared with
+redis-server, 10,000 concurrent clients and the maxclients rejection,
+client-query-buffer-limit, the idle timeout, the log lines for clients dropped at
+maxclients or the idle timeout, maxmemory-samples compared with redis-server, SLOWLOG (reply shape and argument trimming compared with Debian's
 redis-server, LEN, RESET, max-len, GET counts) and the INFO stats counters (deltas
 compared with redis-server for the same command sequence).
 
@@ -15,6 +18,7 @@ another; every server is stopped and checked (exit 0, no sanitizer report) by th
 import contextlib
 import os
 import resource
+import select
 import selectors
 import socket
 import struct
@@ -244,6 +248,167 @@ def test_no_limit_flood_is_bounded_and_intact():
                "no client dropped without a limit")
 
 
+def client_fields(c, cid):
+    """CLIENT LIST ID <cid> parsed to a dict of field -> str ({} once the client is gone)."""
+    text = decode(c.cmd("CLIENT", "LIST", "ID", cid)).decode().strip()
+    out = {}
+    for field in text.split(" ") if text else ():
+        k, _, v = field.partition("=")
+        out[k] = v
+    return out
+
+
+SOFT_LIMIT = MB
+SOFT_SECONDS = 2
+
+
+def soft_limit_session(srv):
+    """A client that pipelines 16 GETs of a 1 MiB value and never reads, under
+    "normal 0 1mb 2": held over the soft limit it stays connected for the soft period,
+    then is dropped. Checks the timing against when its output went over the limit."""
+    with srv.conn() as ctl:
+        eq(ctl.cmd("CONFIG", "SET", "client-output-buffer-limit",
+                   "normal 0 1mb %d" % SOFT_SECONDS), b"+OK\r\n",
+           "%s: CONFIG SET client-output-buffer-limit normal 0 1mb 2" % srv.name)
+        eq(ctl.cmd("CONFIG", "GET", "client-output-buffer-limit"),
+           encode_config("client-output-buffer-limit",
+                         "normal 0 1048576 2 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+           "%s: CONFIG GET client-output-buffer-limit" % srv.name)
+        eq(ctl.cmd("SET", "big", big_value(0)), b"+OK\r\n", "SET 1 MB value")
+        flood = small_rcvbuf_conn(srv.port)
+        try:
+            fid = decode(flood.cmd("CLIENT", "ID"))
+            t_send = time.monotonic()
+            flood.send(encode("GET", "big") * 16)          # 16 MB of replies, never read
+
+            def over():
+                f = client_fields(ctl, fid)
+                check(f, "%s: the flooding client was dropped before its output was seen over the "
+                      "soft limit (%.2fs after the GETs were sent)" % (srv.name, time.monotonic() - t_send))
+                return int(f["omem"]) >= SOFT_LIMIT
+            wait_until(over, 5.0, "%s: the flooding client's omem to pass the 1 MB soft limit" % srv.name)
+            t_over = time.monotonic()
+            # Held over the soft limit: still connected a second later. A client found gone
+            # by a CLIENT LIST whose reply came back before soft-seconds had passed since the
+            # GETs were sent was dropped too early.
+            polls = 0
+            while True:
+                sent = time.monotonic()
+                if sent >= t_over + 1.0 and polls:
+                    break
+                f = client_fields(ctl, fid)
+                back = time.monotonic()
+                polls += 1
+                check(f, "%s: the client over the soft limit was dropped within %.2fs of sending its "
+                      "GETs (soft-seconds %d; it went over by %.2fs)"
+                      % (srv.name, back - t_send, SOFT_SECONDS, t_over - t_send))
+                check(int(f["omem"]) >= SOFT_LIMIT, "%s: omem fell to %s while the client read nothing"
+                      % (srv.name, f["omem"]))
+            # ... and gone once it has been over for longer than soft-seconds
+            end = t_over + SOFT_SECONDS + 2.0
+            while True:
+                f = client_fields(ctl, fid)
+                back = time.monotonic()
+                if not f:
+                    check(back - t_send > SOFT_SECONDS,
+                          "%s: dropped %.2fs after sending its GETs, before soft-seconds (%d) had passed"
+                          % (srv.name, back - t_send, SOFT_SECONDS))
+                    break
+                check(back < end, "%s: a client over the soft limit for %.1fs (soft-seconds %d) is still "
+                      "connected: %r" % (srv.name, back - t_over, SOFT_SECONDS, f))
+                select.select([], [], [], 0.02)
+            closed, _ = flood.wait_closed(10.0)
+            check(closed, "%s: the socket of the client dropped at the soft limit was not closed" % srv.name)
+        finally:
+            flood.close()
+        eq(ctl.cmd("PING"), b"+PONG\r\n", "%s: another client after the drop" % srv.name)
+        wait_until(lambda: "for overcoming of output buffer limits" in srv.output(), 5.0,
+                   "%s: a log line about closing the client for its output buffer limit; output:\n%s"
+                   % (srv.name, srv.output()[-2000:]))
+
+
+def test_output_soft_limit_held_then_dropped():
+    with serving() as srv:
+        with srv.conn() as c:
+            before = None
+            if not harness.is_oracle_under_test():      # Redis 7.0 has no such INFO field
+                before = stat(c, "client_output_buffer_limit_disconnections")
+                eq(before, 0, "INFO stats client_output_buffer_limit_disconnections at start")
+        soft_limit_session(srv)
+        lines = [l for l in srv.output().splitlines() if "for overcoming of output buffer limits" in l]
+        eq(len(lines), 1, "log lines about the output buffer limit (%r)" % lines)
+        check(" # " in lines[0], "the output-limit log line is not at warning level ('#'): %r" % lines[0])
+        if before is not None:
+            with srv.conn() as c:
+                eq(stat(c, "client_output_buffer_limit_disconnections"), before + 1,
+                   "INFO stats client_output_buffer_limit_disconnections after a soft-limit drop")
+
+
+def test_output_soft_limit_redis_does_the_same():
+    """The same session against Debian's redis-server: it too holds, then drops."""
+    with serving(oracle=True) as ora:
+        soft_limit_session(ora)
+
+
+# ---------------------------------------------------------------- CLIENT LIST buffers
+
+def test_client_list_shows_query_buffer():
+    for use_oracle in (False, True):
+        with serving(oracle=use_oracle) as srv, srv.conn() as ctl, srv.conn() as part:
+            pid_ = decode(part.cmd("CLIENT", "ID"))
+            eq(client_fields(ctl, pid_).get("qbuf"), "0", "%s: qbuf of an idle client" % srv.name)
+            head = b"*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$102400\r\n"
+            part.send(head + b"h" * 51200)              # half of a 100 KB argument
+            wait_until(lambda: int(client_fields(ctl, pid_).get("qbuf", "0")) >= 51200, 5.0,
+                       "%s: CLIENT LIST to show qbuf >= 51200 for a client half-way through a "
+                       "100 KB argument: %r" % (srv.name, client_fields(ctl, pid_)))
+            eq(ctl.cmd("EXISTS", "half"), b":0\r\n", "%s: the partial SET has not run" % srv.name)
+            part.send(b"h" * 51200 + b"\r\n")
+            eq(part.reply(), b"+OK\r\n", "%s: the SET once its argument is complete" % srv.name)
+            eq(ctl.cmd("STRLEN", "half"), b":102400\r\n", "%s: STRLEN of the 100 KB value" % srv.name)
+            eq(client_fields(ctl, pid_).get("qbuf"), "0",
+               "%s: qbuf once the command has run" % srv.name)
+
+
+def test_client_list_shows_pending_output():
+    for use_oracle in (False, True):
+        with serving(oracle=use_oracle) as srv, srv.conn() as ctl:
+            eq(ctl.cmd("SET", "big", big_value(1)), b"+OK\r\n", "SET 1 MB value")
+            lazy = small_rcvbuf_conn(srv.port)
+            try:
+                lid = decode(lazy.cmd("CLIENT", "ID"))
+                f = client_fields(ctl, lid)
+                eq((f.get("omem"), f.get("oll")), ("0", "0"),
+                   "%s: omem/oll of a client with nothing pending" % srv.name)
+                lazy.send(encode("GET", "big") * 16)      # far more than the socket buffers hold
+
+                def pending():
+                    f = client_fields(ctl, lid)
+                    check(f, "%s: the client with unread output disappeared" % srv.name)
+                    return int(f["omem"]) > 0 and int(f["oll"]) > 0
+                wait_until(pending, 5.0, "%s: CLIENT LIST to show omem > 0 and oll > 0 for a client "
+                           "with unread replies: %r" % (srv.name, client_fields(ctl, lid)))
+                f = client_fields(ctl, lid)
+                check(int(f["tot-mem"]) >= int(f["omem"]),
+                      "%s: tot-mem %s below omem %s" % (srv.name, f["tot-mem"], f["omem"]))
+            finally:
+                lazy.close()
+
+
+def test_client_list_field_names_match_redis():
+    def names(c):
+        line = decode(c.cmd("CLIENT", "LIST")).decode().splitlines()
+        eq(len(line), 1, "CLIENT LIST lines with one client")
+        return [f.partition("=")[0] for f in line[0].split(" ")]
+    with serving() as srv, serving(oracle=True) as ora, srv.conn() as c, ora.conn() as o:
+        mine, want = names(c), names(o)
+        extra = ("lib-name", "lib-ver")        # Redis 7.2 fields; 7.0.15 does not have them
+        eq([n for n in mine if n not in extra], [n for n in want if n not in extra],
+           "CLIENT LIST field names (in order) vs redis-server")
+        info_mine = [f.partition("=")[0] for f in decode(c.cmd("CLIENT", "INFO")).decode().strip().split(" ")]
+        eq(info_mine, mine, "CLIENT INFO field names vs CLIENT LIST")
+
+
 # ---------------------------------------------------------------- (b) many clients
 
 def raise_nofile(want):
@@ -441,6 +606,69 @@ def test_idle_timeout():
         eq(active.cmd("CONFIG", "SET", "timeout", "0"), b"+OK\r\n", "CONFIG SET timeout 0")
 
 
+def rejected_reply(port):
+    """Connect, read until the server closes the connection; return what it sent."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        got = b""
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                chunk = s.recv(4096)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                return got
+            got += chunk
+        raise TestFailure("a connection over maxclients was not closed; got %r" % got)
+
+
+def log_lines(srv, text):
+    return [l for l in srv.output().splitlines() if text in l]
+
+
+def test_limit_drops_are_logged():
+    """At loglevel verbose the maxclients rejection and the idle-timeout close are logged
+    (verbose mark '-'); at notice the rejection is not."""
+    oracle = harness.is_oracle_under_test()     # Redis 7.0 does not log the rejection
+    reject_text = "Rejected connection: max number of clients (1) reached"
+    with serving(["--loglevel", "verbose"]) as srv, srv.conn() as ctl:
+        eq(ctl.cmd("CONFIG", "GET", "loglevel"), encode_config("loglevel", "verbose"), "CONFIG GET loglevel")
+        eq(ctl.cmd("CONFIG", "SET", "maxclients", "1"), b"+OK\r\n", "CONFIG SET maxclients 1")
+        eq(rejected_reply(srv.port), b"-ERR max number of clients reached\r\n", "reply over maxclients")
+        # the server logs right after closing the socket, before it serves anything else
+        eq(ctl.cmd("PING"), b"+PONG\r\n", "PING after the rejection")
+        if not oracle:
+            lines = log_lines(srv, reject_text)
+            eq(len(lines), 1, "log lines %r; output:\n%s" % (reject_text, srv.output()[-2000:]))
+            check(" - " in lines[0], "the rejection is not logged at verbose level ('-'): %r" % lines[0])
+            eq(ctl.cmd("CONFIG", "SET", "loglevel", "notice"), b"+OK\r\n", "CONFIG SET loglevel notice")
+            eq(rejected_reply(srv.port), b"-ERR max number of clients reached\r\n",
+               "reply over maxclients at loglevel notice")
+            eq(ctl.cmd("PING"), b"+PONG\r\n", "PING after the second rejection")
+            eq(len(log_lines(srv, reject_text)), 1, "rejection log lines after one more at loglevel notice")
+            eq(ctl.cmd("CONFIG", "SET", "loglevel", "verbose"), b"+OK\r\n", "CONFIG SET loglevel verbose")
+        eq(ctl.cmd("CONFIG", "SET", "maxclients", "100"), b"+OK\r\n", "CONFIG SET maxclients 100")
+
+        eq(ctl.cmd("CONFIG", "SET", "timeout", "1"), b"+OK\r\n", "CONFIG SET timeout 1")
+        idle = srv.conn()
+        try:
+            iid = decode(idle.cmd("CLIENT", "ID"))
+            end = time.monotonic() + 10
+            closed = False
+            while time.monotonic() < end and not closed:
+                eq(ctl.cmd("PING"), b"+PONG\r\n", "the active client stays open")
+                closed, _ = idle.wait_closed(0.1)
+            check(closed, "an idle client was not closed within 10s of timeout 1")
+        finally:
+            idle.close()
+        eq(ctl.cmd("PING"), b"+PONG\r\n", "PING after the idle close")
+        idle_text = "Closing idle client" if oracle else "Closing idle client id=%d addr=" % iid
+        lines = log_lines(srv, idle_text)
+        eq(len(lines), 1, "log lines %r; output:\n%s" % (idle_text, srv.output()[-2000:]))
+        check(" - " in lines[0], "the idle close is not logged at verbose level ('-'): %r" % lines[0])
+        eq(ctl.cmd("CONFIG", "SET", "timeout", "0"), b"+OK\r\n", "CONFIG SET timeout 0")
+
+
 # ---------------------------------------------------------------- (d) SLOWLOG
 
 def slowlog_entries(c, raw, now_s):
@@ -582,6 +810,28 @@ def test_slowlog_trimming_exact():
         eq(args[1], b"x" * 128 + b"... (172 more bytes)", "long argument trimmed")
         eq(args[2:31], [b"k%d" % i for i in range(29)], "middle arguments")
         eq(args[31], b"... (11 more arguments)", "last slot counts what was left out")
+
+
+# ---------------------------------------------------------------- maxmemory-samples
+
+def test_maxmemory_samples():
+    with serving() as srv, serving(oracle=True) as ora, srv.conn() as c, ora.conn() as o:
+        eq(c.cmd("CONFIG", "SET", "maxmemory-samples", "10"), b"+OK\r\n", "CONFIG SET maxmemory-samples 10")
+        eq(c.cmd("CONFIG", "GET", "maxmemory-samples"), encode_config("maxmemory-samples", "10"),
+           "CONFIG GET maxmemory-samples after setting 10")
+        diffs = []
+        for val in ("0", "65", "-1", "x"):
+            got, want = c.cmd("CONFIG", "SET", "maxmemory-samples", val), \
+                o.cmd("CONFIG", "SET", "maxmemory-samples", val)
+            if got != want:
+                diffs.append("CONFIG SET maxmemory-samples %s:\n  respite: %r\n  redis:   %r" % (val, got, want))
+            check(got == b"+OK\r\n" or got.startswith(b"-ERR "), "reply %r" % got)
+        for conn in (c, o):
+            conn.cmd("CONFIG", "SET", "maxmemory-samples", "10")
+        eq(c.cmd("CONFIG", "GET", "maxmemory-samples"), o.cmd("CONFIG", "GET", "maxmemory-samples"),
+           "CONFIG GET maxmemory-samples after resetting to 10, vs redis-server")
+        check(not diffs, "CONFIG SET maxmemory-samples differs from redis-server %s:\n%s"
+              % (ora.binary, "\n".join(diffs)))
 
 
 # ---------------------------------------------------------------- (e) INFO stats
