@@ -159,6 +159,13 @@ int agg_config_load(agg_config *cfg, const char *path) {
     for (int i = 0; i < cfg->nsuppliers; i++)
         if (cfg->suppliers[i].timeout_ms == 0)
             cfg->suppliers[i].timeout_ms = cfg->supplier_timeout_ms;
+    /* An entry that expires before its fan-out can end would be created again and
+     * again, each time asking every supplier anew, and never complete. */
+    if (rc == 0 && cfg->ttl_ms < agg_config_lease_ms(cfg)) {
+        fprintf(stderr, "%s: ttl_ms %ld is shorter than a search can take (%ld ms: the longest "
+                "supplier timeout plus claim_margin_ms)\n", path, cfg->ttl_ms, agg_config_lease_ms(cfg));
+        rc = -1;
+    }
     return rc;
 }
 

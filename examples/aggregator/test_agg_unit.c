@@ -216,12 +216,12 @@ static int config_from(const char *text, agg_config *cfg) {
 
 static void test_config(void) {
     agg_config cfg;
-    CHECK(config_from("# c\nlisten 127.0.0.1:9000\ncache localhost:7000\nttl_ms 1000\n"
+    CHECK(config_from("# c\nlisten 127.0.0.1:9000\ncache localhost:7000\nttl_ms 5000\n"
                       "supplier_timeout_ms 700\n"
                       "supplier a http://127.0.0.1:81/base/ 300\nsupplier b http://h\n",
                       &cfg) == 0);
     CHECK(cfg.listen_port == 9000 && cfg.cache_port == 7000 && strcmp(cfg.cache_host, "localhost") == 0);
-    CHECK(cfg.ttl_ms == 1000 && cfg.nsuppliers == 2);
+    CHECK(cfg.ttl_ms == 5000 && cfg.nsuppliers == 2);
     CHECK(cfg.suppliers[0].port == 81 && strcmp(cfg.suppliers[0].path, "/base") == 0 &&
           cfg.suppliers[0].timeout_ms == 300);
     CHECK(cfg.suppliers[1].port == 80 && cfg.suppliers[1].timeout_ms == 700);
@@ -238,6 +238,9 @@ static void test_config(void) {
     CHECK(config_from("supplier a http://x\nsupplier a http://y\n", &cfg) == -1);
     CHECK(config_from("supplier a http://x\nbogus 1\n", &cfg) == -1);
     CHECK(config_from("supplier a http://x\nttl_ms -5\n", &cfg) == -1);
+    /* a TTL shorter than the lease (700 + the 2000 ms margin) could never complete */
+    CHECK(config_from("supplier a http://x 700\nttl_ms 2600\n", &cfg) == -1);
+    CHECK(config_from("supplier a http://x 700\nttl_ms 2700\n", &cfg) == 0);
 }
 
 int main(void) {

@@ -6,7 +6,8 @@ real processes: a cache server ($RESPITE_SERVER, else redis-server), mock suppli
 Checks: one supplier request per search whatever the number of clients and aggregators;
 the first replies come before the slowest supplier answers; every client ends with the
 same, sorted, correctly merged result; a repeated search within the TTL asks no
-supplier; failing and timing-out suppliers end as "failed"/"timeout"; a lease whose owner
+supplier, and the entry's TTL is the configured one, after which the search is asked
+again (once); failing and timing-out suppliers end as "failed"/"timeout"; a lease whose owner
 died is retaken; the aggregators survive the cache server's death (degraded answers) and
 reconnect when it is back; a hung cache server delays a request by at most the cache
 timeout. Prints "N passed, M failed" last."""
@@ -37,6 +38,17 @@ def query(dest, checkin="2027-03-10", checkout="2027-03-13", guests=2, **extra):
 
 def search_key(dest, checkin="2027-03-10", checkout="2027-03-13", guests=2):
     return "%s|%s|%s|%d" % (dest, checkin, checkout, guests)
+
+
+def entry_key(supplier_names, key):
+    """The cache key of a search's entry, derived as the aggregator does (README, "How a
+    search is shared"): agg:F:KEY, F folding a 64-bit FNV-1a of "suppliers" and each
+    configured supplier name with its NUL to 32 bits, in hex."""
+    h = 14695981039346656037
+    for chunk in [b"suppliers"] + [n.encode() + b"\0" for n in supplier_names]:
+        for byte in chunk:
+            h = ((h ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return "agg:%08x:%s" % ((h ^ (h >> 32)) & 0xFFFFFFFF, key)
 
 
 def supplier_count(sup, key):
@@ -183,15 +195,33 @@ def test_concurrent_clients_one_fanout(e):
         assert body["suppliers"]["slow"] == "pending" and not body["is_completed"], body
     earliest = min(firsts, key=lambda r: r[0])
     assert {h["supplier"] for h in earliest[2]["hotels"]} <= {"fast"}, earliest
+    # Each hotel of a reply that only the fast supplier had answered (the earliest reply,
+    # and any other) is one of the fast supplier's own offers (same id, name and price),
+    # and there are all of them; before any answer there is none.
+    fast_only = expected_result([e.fast], "lisbon")
+    assert fast_only, "the fast supplier sells nothing in lisbon"
+    only_fast = 0
+    for t, status, body in [earliest] + [r for replies in out for r in replies]:
+        answered = {n for n, st in body["suppliers"].items() if st != "pending"}
+        if body is earliest[2]:
+            assert answered <= {"fast"}, ("earliest reply after %.2fs" % t, body)
+        if not answered:
+            assert body["hotels"] == [], body
+        elif answered == {"fast"}:
+            only_fast += 1
+            assert body["suppliers"]["fast"] == "ok", body
+            assert all(h["supplier"] == "fast" for h in body["hotels"]), body
+            assert strip(body["hotels"]) == fast_only, ("not the fast supplier's offers", body)
     assert all(f["is_completed"] for f in finals), "a client never saw the search complete"
     assert all(f == finals[0] for f in finals), "clients ended with different results"
     final = finals[0]
     assert final["suppliers"] == {"fast": "ok", "medium": "ok", "slow": "ok"}, final
     assert not final["degraded"]
     assert strip(final["hotels"]) == expected_result(e.sups, "lisbon"), "merge is wrong"
-    print("    first reply after %.3fs (%d hotels), median first reply %.3fs, %d polls"
+    print("    first reply after %.3fs (%d hotels), median first reply %.3fs, %d polls "
+          "(%d with only the fast supplier's answer)"
           % (earliest[0], len(earliest[2]["hotels"]), sorted(f[0] for f in firsts)[len(firsts) // 2],
-             sum(len(r) for r in out)))
+             sum(len(r) for r in out), only_fast))
     e.lisbon_final = final
 
 
@@ -207,6 +237,55 @@ def test_repeat_within_ttl_is_cached(e):
     assert status == 200 and body["hotels"] == e.lisbon_final["hotels"][:3], body
     assert body["hotel_count"] == len(e.lisbon_final["hotels"])
     assert [supplier_count(s, key) for s in e.sups] == before, "a cached search reached a supplier"
+
+
+TTL_MS = 4500  # > the slowest supplier (3 s), and > the lease below (4000 + 300 ms)
+
+
+def test_entry_ttl_then_asked_again(e):
+    """The entry carries the configured TTL from its creation (rewrites keep it); once it
+    has expired, the same search asks every supplier exactly once more."""
+    conf = e.c.write_config("shortttl", e.cache.port, [(s.sname, s.url) for s in e.sups],
+                            ttl_ms=TTL_MS, timeout_ms=4000, claim_margin_ms=300)
+    agg = e.c.start_aggregator("shortttl", conf)
+    try:
+        wait_until(lambda: http_json(agg.url + "/api/status")[1]["cache"] == "connected",
+                   10, "cache")
+        key = search_key("tallinn")
+        ckey = entry_key([s.sname for s in e.sups], key)
+        port = e.cache.port
+        assert resp_command(port, "EXISTS", ckey) == 0
+        t_req = time.monotonic()
+        status, body = http_json(agg.url + query(" Tallinn"))
+        t_first = time.monotonic()
+        assert status == 200 and not body["is_completed"], body
+        final = poll_until_complete(agg.url, query("Tallinn"), 10)
+        t_done = time.monotonic()
+        pttl = resp_command(port, "PTTL", ckey)
+        assert isinstance(pttl, int) and 0 < pttl <= TTL_MS, (ckey, pttl)
+        # Created at the first request: the rewrites after each answer kept that TTL.
+        assert pttl <= TTL_MS - (t_done - t_first) * 1000 + 250, (
+            "TTL reset by a rewrite: PTTL %d ms %.2fs after creation" % (pttl, t_done - t_first))
+        assert resp_command(port, "GET", ckey).startswith(b"v1"), "not the entry"
+        counts = [supplier_count(s, key) for s in e.sups]
+        assert counts == [1, 1, 1], counts
+        assert http_json(agg.url + query("tallinn"))[1] == final  # within the TTL: cached
+        wait_until(lambda: resp_command(port, "EXISTS", ckey) == 0, pttl / 1000.0 + 2,
+                   "the entry to expire", 0.05)
+        lived = time.monotonic() - t_req
+        assert lived >= TTL_MS / 1000.0 - 0.05, "the entry expired after %.2fs" % lived
+        assert [supplier_count(s, key) for s in e.sups] == counts
+        again = poll_until_complete(agg.url, query("Tallinn"), 10)
+        assert again["suppliers"] == {"fast": "ok", "medium": "ok", "slow": "ok"}, again
+        assert strip(again["hotels"]) == strip(final["hotels"]), "other prices after expiry"
+        assert [supplier_count(s, key) for s in e.sups] == [c + 1 for c in counts], (
+            [http_json(s.url + "/stats")[1] for s in e.sups])
+        pttl2 = resp_command(port, "PTTL", ckey)
+        assert isinstance(pttl2, int) and 0 < pttl2 <= TTL_MS, pttl2
+        print("    entry PTTL %d ms at completion, expired %.2fs after the first request"
+              % (pttl, lived))
+    finally:
+        agg.kill(signal.SIGTERM)
 
 
 def test_normalised_destination_is_one_search(e):
@@ -342,6 +421,7 @@ TESTS = [
     test_concurrent_clients_one_fanout,
     test_repeat_within_ttl_is_cached,
     test_normalised_destination_is_one_search,
+    test_entry_ttl_then_asked_again,
     test_failing_and_timing_out_suppliers,
     test_dead_owner_lease_is_retaken,
     test_hung_cache_server,
