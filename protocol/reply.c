@@ -2,6 +2,8 @@
  * RESP2 or RESP3 as the reply_buf says, and read back out as iovecs for writev.
  *
  * Layout and invariants:
+ *   - buf is malloc'ed (not zeroed) at the first append: a connection that only ever
+ *     gets short replies keeps one page of it resident;
  *   - bytes go into the fixed buf while no overflow chunk exists; once one exists every
  *     new byte goes to the tail chunk (or a new chunk), so order is buf[sent..used) then
  *     each chunk's data[sent..used) from head to tail;
@@ -34,6 +36,8 @@ static void *xmalloc(size_t n)
 
 void reply_init(reply_buf *rb)
 {
+    rb->buf = NULL;
+    rb->cap = 0;
     rb->used = 0;
     rb->sent = 0;
     rb->head = rb->tail = NULL;
@@ -56,6 +60,9 @@ static void free_chunks(reply_buf *rb)
 void reply_free(reply_buf *rb)
 {
     free_chunks(rb);
+    free(rb->buf);
+    rb->buf = NULL;
+    rb->cap = 0;
     rb->used = rb->sent = 0;
 }
 
@@ -139,7 +146,13 @@ static void append_slow(reply_buf *rb, const char *p, size_t n)
     size_t room;
 
     if (!rb->head) {
-        room = REPLY_BUF_SIZE - rb->used;
+        if (!rb->buf) {
+            rb->buf = xmalloc(REPLY_BUF_SIZE);
+            rb->cap = REPLY_BUF_SIZE;
+        }
+        room = rb->cap - rb->used;
+        if (room > n)
+            room = n;
         memcpy(rb->buf + rb->used, p, room);
         rb->used += room;
         p += room;
@@ -165,7 +178,7 @@ static void append_slow(reply_buf *rb, const char *p, size_t n)
 
 static inline void append(reply_buf *rb, const char *p, size_t n)
 {
-    if (!rb->head && REPLY_BUF_SIZE - rb->used >= n) {
+    if (!rb->head && rb->cap - rb->used >= n && rb->cap) {
         memcpy(rb->buf + rb->used, p, n);
         rb->used += n;
         return;
@@ -328,7 +341,7 @@ void reply_bulk(reply_buf *rb, const void *p, size_t n)
     char out[32];
     size_t h = fmt_header(out, '$', (long long)n);
 
-    if (!rb->head && REPLY_BUF_SIZE - rb->used >= h + n + 2) {
+    if (!rb->head && rb->cap - rb->used >= h + n + 2) {
         char *d = rb->buf + rb->used;
         memcpy(d, out, h);
         memcpy(d + h, p, n);
@@ -453,7 +466,7 @@ char *reply_bulk_reserve(reply_buf *rb, size_t n)
     char *d;
 
     header(rb, '$', (long long)n);
-    if (!rb->head && REPLY_BUF_SIZE - rb->used >= n + 2) {
+    if (!rb->head && rb->cap - rb->used >= n + 2) {
         d = rb->buf + rb->used;
         rb->used += n + 2;
     } else {

@@ -1,5 +1,6 @@
 /* reply.h: the one place replies are encoded. A reply_buf is a connection's output: a
- * fixed buffer plus a list of overflow chunks, read out as iovecs for one writev per
+ * fixed buffer (allocated at the first reply, so idle connections hold little) plus a
+ * list of overflow chunks, read out as iovecs for one writev per
  * batch. It knows the connection's RESP version (2 or 3) and encodes accordingly. */
 #ifndef RESPITE_REPLY_H
 #define RESPITE_REPLY_H
@@ -19,7 +20,8 @@ typedef struct reply_chunk {
 } reply_chunk;
 
 typedef struct reply_buf {
-    char buf[REPLY_BUF_SIZE];
+    char *buf;               /* REPLY_BUF_SIZE bytes once the first reply came, or NULL */
+    size_t cap;              /* 0 or REPLY_BUF_SIZE */
     size_t used;             /* bytes written into buf */
     size_t sent;             /* bytes of buf already consumed */
     reply_chunk *head, *tail;
@@ -28,7 +30,7 @@ typedef struct reply_buf {
 } reply_buf;
 
 void reply_init(reply_buf *rb);        /* RESP2, empty */
-void reply_free(reply_buf *rb);        /* frees chunks; rb may be re-inited */
+void reply_free(reply_buf *rb);        /* frees buf and chunks; rb may be re-inited */
 void reply_clear(reply_buf *rb);       /* drop everything unsent */
 
 /* Bytes written but not yet consumed. */
