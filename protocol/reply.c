@@ -38,6 +38,7 @@ void reply_init(reply_buf *rb)
 {
     rb->buf = NULL;
     rb->cap = 0;
+    rb->lent = 0;
     rb->used = 0;
     rb->sent = 0;
     rb->head = rb->tail = NULL;
@@ -60,6 +61,46 @@ static void free_chunks(reply_buf *rb)
 void reply_free(reply_buf *rb)
 {
     free_chunks(rb);
+    if (!rb->lent)
+        free(rb->buf);
+    rb->buf = NULL;
+    rb->cap = 0;
+    rb->lent = 0;
+    rb->used = rb->sent = 0;
+}
+
+int reply_lend(reply_buf *rb, char *buf)
+{
+    if (rb->buf || rb->head)
+        return 0;
+    rb->buf = buf;
+    rb->cap = REPLY_BUF_SIZE;
+    rb->lent = 1;
+    rb->used = rb->sent = 0;
+    return 1;
+}
+
+void reply_unlend(reply_buf *rb)
+{
+    if (!rb->lent)
+        return;
+    char *own = NULL;
+    size_t left = rb->used - rb->sent;
+    if (left) {
+        own = xmalloc(REPLY_BUF_SIZE);
+        memcpy(own, rb->buf + rb->sent, left);
+    }
+    rb->buf = own;
+    rb->cap = own ? REPLY_BUF_SIZE : 0;
+    rb->lent = 0;
+    rb->used = left;
+    rb->sent = 0;
+}
+
+void reply_release_idle(reply_buf *rb)
+{
+    if (rb->lent || !rb->buf || rb->used != rb->sent)
+        return;
     free(rb->buf);
     rb->buf = NULL;
     rb->cap = 0;

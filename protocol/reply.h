@@ -22,6 +22,7 @@ typedef struct reply_chunk {
 typedef struct reply_buf {
     char *buf;               /* REPLY_BUF_SIZE bytes once the first reply came, or NULL */
     size_t cap;              /* 0 or REPLY_BUF_SIZE */
+    int lent;                /* buf is the caller's (reply_lend), not ours to free */
     size_t used;             /* bytes written into buf */
     size_t sent;             /* bytes of buf already consumed */
     reply_chunk *head, *tail;
@@ -32,6 +33,15 @@ typedef struct reply_buf {
 void reply_init(reply_buf *rb);        /* RESP2, empty */
 void reply_free(reply_buf *rb);        /* frees buf and chunks; rb may be re-inited */
 void reply_clear(reply_buf *rb);       /* drop everything unsent */
+
+/* Lend rb a buffer of REPLY_BUF_SIZE bytes to reply into while it has none and nothing
+ * is pending (a server shares one among its connections for the length of a read
+ * batch). Returns 1 if rb took it. reply_unlend gives it back, moving any unsent bytes
+ * into a buffer of rb's own; reply_free never frees a lent buffer. */
+int reply_lend(reply_buf *rb, char *buf);
+void reply_unlend(reply_buf *rb);
+/* Free rb's own buffer if nothing is pending in it (an idle connection holds none). */
+void reply_release_idle(reply_buf *rb);
 
 /* Bytes written but not yet consumed. */
 size_t reply_pending(const reply_buf *rb);

@@ -194,7 +194,7 @@ static int client_info_line(client *c, char *buf, size_t size) {
                     (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, db_id(c->db),
                     (c->flags & CLIENT_MULTI) ? c->mcount : -1, c->qlen, c->qcap - c->qlen, c->qcap, c->qpeak,
                     c->out.used - c->out.sent, c->out.head ? 1 : 0, omem,
-                    sizeof(*c) + c->qcap + c->out.cap + c->out.chunk_bytes, events,
+                    sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes, events,
                     c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp, c->lib_name ? c->lib_name : "",
                     c->lib_ver ? c->lib_ver : "");
 }

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "server/config.h"
+#include "server/net.h"
 #include "server/server.h"
 #include "storage/evict.h"
 
@@ -77,7 +78,7 @@ void server_memory_init(void) {
 }
 
 static size_t client_memory(const client *c) {
-    size_t n = sizeof(*c) + c->qcap + c->out.cap + c->out.chunk_bytes + (size_t)c->argc * sizeof(resp_slice);
+    size_t n = sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes + (size_t)c->argc * sizeof(resp_slice);
     for (int i = 0; i < c->mcount; i++) n += sizeof(multi_cmd) + (size_t)c->mstate[i].argc * sizeof(resp_slice);
     return n;
 }

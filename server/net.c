@@ -39,6 +39,47 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg);
 static void client_write_cb(evutil_socket_t fd, short what, void *arg);
 static void client_process_input(client *c);
 
+/* One query buffer and one reply buffer shared by all connections: a client reads into
+ * the first and replies into the second for the length of one read batch, and keeps a
+ * buffer of its own only for what is left over (a partial command, unsent output). So
+ * an idle connection holds neither, and the hot buffers stay in cache. Each is lent to
+ * at most one client at a time (a batch never runs inside another's). */
+static char shared_qbuf[QBUF_MIN];
+static char shared_out[REPLY_BUF_SIZE];
+static client *qbuf_holder, *out_holder;
+
+/* The query buffer goes back after a batch: a remainder moves to a buffer of c's own; an
+ * own buffer that is empty is freed. */
+static void qbuf_give_back(client *c) {
+    if (c->qbuf == shared_qbuf) {
+        qbuf_holder = NULL;
+        char *own = NULL;
+        if (c->qlen) {
+            own = malloc(QBUF_MIN);
+            if (!own) abort();
+            memcpy(own, c->qbuf, c->qlen);
+        }
+        c->qbuf = own;
+        c->qcap = own ? QBUF_MIN : 0;
+    } else if (c->qbuf && c->qlen == 0) {
+        free(c->qbuf);
+        c->qbuf = NULL;
+        c->qcap = 0;
+    }
+}
+
+static void out_give_back(client *c) {
+    if (out_holder == c) {
+        reply_unlend(&c->out);
+        out_holder = NULL;
+    }
+    reply_release_idle(&c->out);
+}
+
+size_t client_own_buffers(const client *c) {
+    return (c->qbuf == shared_qbuf ? 0 : c->qcap) + (c->out.lent ? 0 : c->out.cap);
+}
+
 /* ---- output ---- */
 
 /* Write as much pending output as the socket takes. Returns -1 on a write error. */
@@ -135,6 +176,7 @@ static int client_after_batch(client *c) {
         }
         client_arm_write(c, pending > 0);
         if (pending > out_high_water()) client_pause_read(c, 1);
+        out_give_back(c);
         server_client_memory(c, 0);
         return 1;
     }
@@ -157,6 +199,7 @@ static void reply_protocol_error(client *c) {
  * or a close stops it), then drop the consumed prefix. */
 static void client_process_input(client *c) {
     size_t start = 0;
+    if (!out_holder && reply_lend(&c->out, shared_out)) out_holder = c;
     while (start < c->qlen && !c->blocked) {
         if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) { start = c->qlen; break; }
         if (reply_pending(&c->out) > out_high_water()) {
@@ -185,6 +228,7 @@ static void client_process_input(client *c) {
         memmove(c->qbuf, c->qbuf + start, c->qlen - start);
         c->qlen -= start;
     }
+    qbuf_give_back(c);
 }
 
 void client_resume(client *c) {
@@ -201,7 +245,11 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
         client_after_batch(c);
         return;
     }
-    if (c->qcap - c->qlen < QBUF_MIN) {
+    if (!c->qbuf && !qbuf_holder) {
+        c->qbuf = shared_qbuf;
+        c->qcap = QBUF_MIN;
+        qbuf_holder = c;
+    } else if (c->qcap - c->qlen < QBUF_MIN) {
         size_t ncap = c->qcap ? c->qcap * 2 : QBUF_MIN;
         while (ncap - c->qlen < QBUF_MIN) ncap *= 2;
         c->qbuf = realloc(c->qbuf, ncap);
@@ -209,7 +257,10 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
     }
     ssize_t n = read(fd, c->qbuf + c->qlen, c->qcap - c->qlen);
     if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            qbuf_give_back(c);
+            return;
+        }
         if (n == 0) log_verbose("Client closed connection id=%llu addr=%s", (unsigned long long)c->id, c->addr);
         else log_verbose("Reading from client: %s", strerror(errno));
         client_free(c);
@@ -227,14 +278,7 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
         return;
     }
     client_process_input(c);
-    if (!client_after_batch(c)) return;
-    /* Give back a query buffer that grew for one big command. */
-    if (c->qlen == 0 && c->qcap > 4 * QBUF_MIN) {
-        free(c->qbuf);
-        c->qbuf = NULL;
-        c->qcap = 0;
-        server_client_memory(c, 0);
-    }
+    client_after_batch(c);
 }
 
 static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
@@ -249,7 +293,10 @@ static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
         client_arm_write(c, 0);
     }
     if (c->read_paused && pending < OUT_LOW_WATER) client_after_batch(c);   /* resumes held input */
-    else server_client_memory(c, 0);
+    else {
+        out_give_back(c);
+        server_client_memory(c, 0);
+    }
 }
 
 /* ---- connections ---- */
@@ -300,8 +347,10 @@ void client_free(client *c) {
     event_free(c->ev_write);
     close(c->fd);
     resp_parser_free(&c->parser);
+    if (out_holder == c) out_holder = NULL;   /* reply_free leaves a lent buffer alone */
     reply_free(&c->out);
-    free(c->qbuf);
+    if (c->qbuf == shared_qbuf) qbuf_holder = NULL;
+    else free(c->qbuf);
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);

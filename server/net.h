@@ -24,6 +24,9 @@ void client_close_async(struct client *c);
 /* Continue with a client's pending input and output after it was unblocked (deferred
  * to its read callback, so no command runs inside another). */
 void client_resume(struct client *c);
+/* Bytes of query and reply buffer c holds of its own (not the shared ones it may be
+ * using for the current batch). */
+size_t client_own_buffers(const struct client *c);
 /* Run the parsed command in c->argc/argv (server/dispatch.c). */
 void process_command(struct client *c);
 

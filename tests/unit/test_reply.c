@@ -405,6 +405,57 @@ START_TEST(test_free_and_reinit)
 }
 END_TEST
 
+/* A lent buffer: replies go into it; refused while the reply_buf has one; unsent bytes
+ * (and chunks after them) survive giving it back; reply_free never frees it (ASan
+ * would report freeing this static array). */
+START_TEST(test_lend_and_give_back)
+{
+    static char shared[REPLY_BUF_SIZE];
+    static char other[REPLY_BUF_SIZE];
+    reply_buf *rb = new_rb(2);
+    ck_assert_int_eq(reply_lend(rb, shared), 1);
+    ck_assert_int_eq(reply_lend(rb, other), 0);
+    reply_ok(rb);
+    ck_assert_ptr_eq(rb->buf, shared);
+    reply_consume(rb, 5);                /* all sent: give back leaves no buffer */
+    reply_unlend(rb);
+    ck_assert_ptr_null(rb->buf);
+    ck_assert_uint_eq(rb->cap, 0);
+
+    ck_assert_int_eq(reply_lend(rb, shared), 1);
+    char big[REPLY_BUF_SIZE];
+    memset(big, 'y', sizeof big);
+    reply_int(rb, 42);
+    reply_bulk(rb, big, sizeof big);    /* fills the lent buffer, spills into a chunk */
+    reply_consume(rb, 2);                /* ":4" sent */
+    reply_unlend(rb);
+    ck_assert_ptr_nonnull(rb->buf);
+    ck_assert_ptr_ne(rb->buf, shared);
+    memset(shared, 0, sizeof shared);    /* the caller reuses its buffer */
+    char *want = malloc(sizeof big + 64);
+    size_t w = 0;
+    const char *head = "2\r\n$16384\r\n";
+    memcpy(want + w, head, strlen(head));
+    w += strlen(head);
+    memcpy(want + w, big, sizeof big);
+    w += sizeof big;
+    memcpy(want + w, "\r\n", 2);
+    w += 2;
+    expect_out(rb, want, w);
+    free(want);
+    reply_release_idle(rb);             /* nothing pending: its own buffer goes */
+    ck_assert_ptr_null(rb->buf);
+
+    ck_assert_int_eq(reply_lend(rb, shared), 1);
+    reply_null(rb);
+    reply_free(rb);                      /* must not free shared */
+    reply_init(rb);
+    reply_null(rb);
+    EXPECT(rb, "$-1\r\n");
+    free_rb(rb);
+}
+END_TEST
+
 static Suite *reply_suite(void)
 {
     Suite *s = suite_create("reply");
@@ -417,6 +468,7 @@ static Suite *reply_suite(void)
     tcase_add_test(tc, test_bulk_reserve);
     tcase_add_test(tc, test_partial_consume_model);
     tcase_add_test(tc, test_free_and_reinit);
+    tcase_add_test(tc, test_lend_and_give_back);
     suite_add_tcase(s, tc);
     return s;
 }
