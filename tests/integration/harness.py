@@ -332,12 +332,7 @@ class Server:
         last = ""
         for attempt in range(5):          # the free port may be taken before we bind it
             self.port = free_port()
-            argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--save", "", "--appendonly", "no"]
-            if self.want_unix:
-                self.unix = os.path.join(self.dir, "s%d.sock" % attempt)
-                argv += ["--unixsocket", self.unix]
-            argv += self.extra
+            argv = self.start_argv(attempt)
             self.argv = argv
             self.err_path = os.path.join(self.dir, "stderr-%d.log" % attempt)
             self.out_path = os.path.join(self.dir, "stdout-%d.log" % attempt)
@@ -356,6 +351,16 @@ class Server:
         raise TestFailure("%s exited during start-up (status %s): %s\nargv: %r\noutput:\n%s"
                           % (self.name, self.proc.returncode, last, self.argv,
                              self.output()[-4000:]))
+
+    def start_argv(self, attempt):
+        """The command line for start-up attempt `attempt` on self.port (subclasses may
+        start the server differently, e.g. from a config file)."""
+        argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no"]
+        if self.want_unix:
+            self.unix = os.path.join(self.dir, "s%d.sock" % attempt)
+            argv += ["--unixsocket", self.unix]
+        return argv + self.extra
 
     def _wait_ready(self):
         """Connect + PING until a deadline. Returns (ready, last error text)."""
@@ -462,6 +467,17 @@ def oracle(args=(), unixsocket=False):
 def start_server(args=(), unixsocket=False):
     """The server under test, started and ready."""
     return Server(args=args, unixsocket=unixsocket).start()
+
+
+def server_and_oracle(args=()):
+    """The server under test and the oracle, both started with args (neither is left
+    running if the other cannot start)."""
+    srv = start_server(args)
+    try:
+        return srv, oracle(args)
+    except Exception:
+        srv.stop()
+        raise
 
 
 # ---------------------------------------------------------------- assertions

@@ -81,32 +81,11 @@ class FileServer(harness.Server):
         self.conf = conf
         self.flags = list(flags)
 
-    def start(self):
-        self.dir = tempfile.mkdtemp(prefix="respite-it-")
-        last = ""
-        for attempt in range(5):          # the free port may be taken before we bind it
-            self.port = harness.free_port()
-            self.conf_path = os.path.join(self.dir, "server-%d.conf" % attempt)
-            with open(self.conf_path, "wb") as f:
-                f.write(self.conf.format(port=self.port, dir=self.dir).encode())
-            self.argv = [self.binary, self.conf_path] + self.flags
-            self.err_path = os.path.join(self.dir, "stderr-%d.log" % attempt)
-            self.out_path = os.path.join(self.dir, "stdout-%d.log" % attempt)
-            with open(self.err_path, "wb") as err, open(self.out_path, "wb") as out:
-                self.proc = subprocess.Popen(self.argv, cwd=self.dir, stdin=subprocess.DEVNULL,
-                                             stdout=out, stderr=err)
-            ok, last = self._wait_ready()
-            if ok:
-                return self
-            if self.proc.poll() is None:
-                self._kill()
-                raise TestFailure("%s did not answer PING: %s\n%s"
-                                  % (self.name, last, self.output()[-4000:]))
-            if "in use" not in self.output().lower():
-                break
-        raise TestFailure("%s exited during start-up (status %s): %s\nargv: %r\noutput:\n%s"
-                          % (self.name, self.proc.returncode, last, self.argv,
-                             self.output()[-4000:]))
+    def start_argv(self, attempt):
+        self.conf_path = os.path.join(self.dir, "server-%d.conf" % attempt)
+        with open(self.conf_path, "wb") as f:
+            f.write(self.conf.format(port=self.port, dir=self.dir).encode())
+        return [self.binary, self.conf_path] + self.flags
 
 
 # ---------------------------------------------------------------- 1. config file
@@ -559,12 +538,7 @@ def test_client_setinfo():
 
 def make_servers():
     global SRV, ORA
-    SRV = harness.start_server()
-    try:
-        ORA = harness.oracle()
-    except Exception:
-        SRV.stop()
-        raise
+    SRV, ORA = harness.server_and_oracle()
     return [SRV, ORA]
 
 

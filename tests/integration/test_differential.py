@@ -794,13 +794,7 @@ def test_fixed_scripts_in_resp3():
 
 def make_servers():
     global SRV, ORA
-    args = ["--databases", "16"]
-    SRV = harness.start_server(args)
-    try:
-        ORA = harness.oracle(args)
-    except Exception:
-        SRV.stop()
-        raise
+    SRV, ORA = harness.server_and_oracle(["--databases", "16"])
     return [SRV, ORA]
 
 
