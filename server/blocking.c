@@ -129,8 +129,8 @@ void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long time
     server_update_touch_hook();
 }
 
-/* Re-run c's blocked command; unblock it if it replied. */
-static void retry_blocked(client *c) {
+/* Re-run c's blocked command; unblock it if it replied. Returns 1 if it still waits. */
+static int retry_blocked(client *c) {
     blocked_state *b = c->bstate;
     int argc = c->argc;
     resp_slice *argv = c->argv;
@@ -150,7 +150,16 @@ static void retry_blocked(client *c) {
     if (!b->reblocked) {
         unblock(c);
         client_resume(c);
+        return 0;
     }
+    return 1;
+}
+
+/* An XREADGROUP blocked with ">" is served from its group's undelivered entries, the
+ * same for every consumer of the group; the group name is argv[2]. NULL for others. */
+static const resp_slice *blocked_group(const client *c) {
+    const blocked_state *b = c->bstate;
+    return b->argc > 2 && !strcmp(b->cmd->name, "xreadgroup") ? &b->argv[2] : NULL;
 }
 
 void blocking_handle_ready(void) {
@@ -163,9 +172,24 @@ void blocking_handle_ready(void) {
          * re-block stay; stop after one pass over the clients present now. */
         size_t todo = e->n;
         kindex_node *n = e->head;
+        /* Groups whose reader found nothing new on this key in this pass: the other
+         * readers of that group would find nothing either, so they keep waiting
+         * without a re-run (one XADD under 1,000 workers of a group re-ran 1,000
+         * commands). A few distinct groups per key are remembered. */
+        char empty[4][64];
+        size_t empty_len[4];
+        int nempty = 0;
         while (n && todo--) {
             kindex_node *next = n->next;
-            retry_blocked(n->c);
+            client *c = n->c;
+            const resp_slice *g = blocked_group(c);
+            int skip = 0;
+            for (int i = 0; g && i < nempty && !skip; i++)
+                skip = empty_len[i] == g->len && !memcmp(empty[i], g->ptr, g->len);
+            if (!skip && retry_blocked(c) && g && g->len <= sizeof(empty[0]) && nempty < 4) {
+                memcpy(empty[nempty], g->ptr, g->len);
+                empty_len[nempty++] = g->len;
+            }
             n = next;
         }
         e->flag = 0;

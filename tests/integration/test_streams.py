@@ -818,6 +818,50 @@ def test_block_fifo():
         eq(pend[0], 5, "pending count")
 
 
+def test_block_groups_share_a_stream():
+    # Readers of two groups and plain XREADs on one stream; one EXEC adds two entries:
+    # each group hands them to its first two readers in FIFO order, its later readers
+    # keep waiting (respite skips re-running them once a reader of the group found
+    # nothing), the XREADs all see the first entry. The same on both servers.
+    for name in ("r", "o"):
+        port = SERVERS[name].port
+        with Conn(port) as a:
+            a.cmd("FLUSHALL")
+            for g in ("g1", "g2"):
+                a.cmd("XGROUP", "CREATE", "s", g, "$", "MKSTREAM")
+            readers = []
+            for i, g in enumerate(["g1", "g2", "g1", "g2", "g1", "g1"]):
+                w = Conn(port)
+                w.send(encode("XREADGROUP", "GROUP", g, "c%d" % i, "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">"))
+                wait_blocked(a, i + 1)
+                readers.append((g, w))
+            x = Conn(port)
+            x.send(encode("XREAD", "BLOCK", "0", "STREAMS", "s", "$"))
+            wait_blocked(a, 7)
+            a.cmd("MULTI")
+            a.cmd("XADD", "s", "1-1", "n", "1")
+            a.cmd("XADD", "s", "2-1", "n", "2")
+            a.cmd("EXEC")
+            want = {0: b"1-1", 1: b"1-1", 2: b"2-1", 3: b"2-1"}   # reader index -> entry
+            for i, (g, w) in enumerate(readers):
+                if i in want:
+                    eq(harness.decode(w.reply())[0][1][0][0], want[i], "%s: reader %d of %s" % (name, i, g))
+                else:
+                    check(not w.has_pending(0.05), "%s: reader %d of %s served without an entry" % (name, i, g))
+            eq(harness.decode(x.reply())[0][1][0][0], b"1-1", "%s: XREAD waiter" % name)
+            wait_blocked(a, 2)
+            a.cmd("XADD", "s", "3-1", "n", "3")
+            eq(harness.decode(readers[4][1].reply())[0][1][0][0], b"3-1", "%s: the next g1 reader" % name)
+            check(not readers[5][1].has_pending(0.05), "%s: the last g1 reader served too early" % name)
+            wait_blocked(a, 1)
+            eq(a.call("XPENDING", "s", "g1")[0], 3, "%s: g1 pending" % name)
+            eq(a.call("XPENDING", "s", "g2")[0], 2, "%s: g2 pending" % name)
+            for _, w in readers:
+                w.close()
+            x.close()
+            wait_blocked(a, 0)
+
+
 def test_block_disconnect_leaks_nothing():
     port = SERVERS["r"].port
     with Conn(port) as a:
