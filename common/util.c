@@ -382,31 +382,10 @@ static inline uint64_t load64le(const uint8_t *p)
         v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);       \
     } while (0)
 
-#define HASH_MEMO_MAX 64
-static struct {
-    size_t len;
-    uint64_t h;
-    unsigned char key[HASH_MEMO_MAX];
-} hash_memo = {SIZE_MAX, 0, {0}};
-
 void util_hash_seed(const uint8_t seed[16])
 {
     hash_k0 = load64le(seed);
     hash_k1 = load64le(seed + 8);
-    hash_memo.len = SIZE_MAX;   /* a new key: the remembered hash is stale */
-}
-
-uint64_t util_hash_memo(const void *p, size_t len)
-{
-    if (len == hash_memo.len && (len == 0 || memcmp(p, hash_memo.key, len) == 0))
-        return hash_memo.h;
-    uint64_t h = util_hash(p, len);
-    if (len && len <= HASH_MEMO_MAX) {
-        memcpy(hash_memo.key, p, len);
-        hash_memo.len = len;
-        hash_memo.h = h;
-    }
-    return h;
 }
 
 uint64_t util_hash(const void *data, size_t len)

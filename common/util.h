@@ -54,10 +54,6 @@ int util_stringmatch(const char *pat, size_t patlen, const char *s, size_t slen,
  * (util_hash_seed sets it; call once at start-up). */
 void util_hash_seed(const uint8_t seed[16]);
 uint64_t util_hash(const void *p, size_t len);
-/* util_hash remembering the last key hashed (up to 64 bytes, with a copy of its bytes):
- * one write command hashes its key several times (find, lazy-expiry lookup, add or
- * replace), and comparing the copy costs a fraction of a SipHash. */
-uint64_t util_hash_memo(const void *p, size_t len);
 
 /* Case-insensitive compare of a length-delimited string with a NUL-terminated one:
  * 1 when equal. */

@@ -173,7 +173,7 @@ static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, const 
 {
     if (dict_size(d) == 0)
         return NULL;
-    uint64_t h = util_hash_memo(key, klen);
+    uint64_t h = util_hash(key, klen);
     for (int t = 0; t <= 1; t++) {
         if (d->table[t] == NULL)
             break;
@@ -226,9 +226,7 @@ void dict_add(dict *d, dict_node *n)
     else if (!dict_is_rehashing(d) && d->used[0] >= d->size[0])
         dict_resize(d, d->used[0] + 1);
     int t = dict_is_rehashing(d) ? 1 : 0;
-    size_t klen;
-    const char *key = d->keyof(n, &klen);
-    unsigned long idx = util_hash_memo(key, klen) & (d->size[t] - 1);
+    unsigned long idx = dict_hash_node(d, n) & (d->size[t] - 1);
     n->next = d->table[t][idx];
     d->table[t][idx] = n;
     d->used[t]++;
