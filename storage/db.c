@@ -386,10 +386,11 @@ static const char *db_keyof(const dict_node *n, size_t *len)
 }
 
 /* Put nw where old is (chain and expires array), then free old (and its pointer value
- * if freeval). nw has old's key; its TTL block, if any, need not be indexed yet. */
-static void db_replace(db *d, rkey *old, rkey *nw, int freeval)
+ * if freeval). nw has old's key; its TTL block, if any, need not be indexed yet. h is
+ * the key's dict_hash. */
+static void db_replace_h(db *d, rkey *old, rkey *nw, int freeval, uint64_t h)
 {
-    dict_node **ref = dict_ref_of(&d->dict, &old->node);
+    dict_node **ref = dict_ref_of_h(&d->dict, &old->node, h);
     assert(ref != NULL);
     nw->node.next = old->node.next;
     *ref = &nw->node;
@@ -405,11 +406,25 @@ static void db_replace(db *d, rkey *old, rkey *nw, int freeval)
     rk_free(d, old, freeval);
 }
 
-static void db_link(db *d, rkey *k)
+static void db_replace(db *d, rkey *old, rkey *nw, int freeval)
 {
-    dict_add(&d->dict, &k->node);
+    size_t len;
+    const char *key = rkey_key(old, &len);
+    db_replace_h(d, old, nw, freeval, dict_hash(key, len));
+}
+
+static void db_link_h(db *d, rkey *k, uint64_t h)
+{
+    dict_add_h(&d->dict, &k->node, h);
     if (rk_has_ttl(k))
         db_expires_add(d, k);
+}
+
+static void db_link(db *d, rkey *k)
+{
+    size_t len;
+    const char *key = rkey_key(k, &len);
+    db_link_h(d, k, dict_hash(key, len));
 }
 
 static void db_unlink(db *d, rkey *k)
@@ -437,10 +452,9 @@ static void db_expire_rec(db *d, rkey *k)
     rk_free(d, k, 1);
 }
 
-/* The live record for key, deleting it if expired. */
-static rkey *db_lookup(db *d, const char *key, size_t klen)
+/* k (found in d, or NULL) if it is live; deleted (NULL returned) if it expired. */
+static rkey *db_live(db *d, rkey *k)
 {
-    rkey *k = (rkey *)dict_find(&d->dict, key, klen);
     if (!k)
         return NULL;
     if (rk_expired(k)) {
@@ -451,6 +465,12 @@ static rkey *db_lookup(db *d, const char *key, size_t klen)
     if (rk_enc(k) == RK_PTR)
         rk_ptr_measure(d, k);   /* picks up what the last command changed in place */
     return k;
+}
+
+/* The live record for key, deleting it if expired. */
+static rkey *db_lookup(db *d, const char *key, size_t klen)
+{
+    return db_live(d, (rkey *)dict_find(&d->dict, key, klen));
 }
 
 /* --- databases --- */
@@ -619,9 +639,10 @@ int db_key_alive(const db *d, const rkey *k)
 
 /* Install a record of shape s for key holding the vbytes at val, replacing old (if any,
  * keeping its expire when s has a TTL) or adding it. Reuses old in place when the shape
- * is equal. The value is written before old is freed, so val may point into old. */
+ * is equal. The value is written before old is freed, so val may point into old. h is
+ * the key's dict_hash (computed once by the caller for its lookup too). */
 static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key, const void *val,
-                    size_t vbytes)
+                    size_t vbytes, uint64_t h)
 {
     rkey *k;
     if (old && old->flags == rk_flags_of(s) && rk_enc(old) != RK_PTR &&
@@ -638,9 +659,9 @@ static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key, const 
         rk_set_access(k, rk_access(old));   /* as Redis keeps an LFU count on overwrite */
         if (s->ttl)
             memcpy(rk_ttlp(k), rk_ttlp(old), 8);
-        db_replace(d, old, k, 1);
+        db_replace_h(d, old, k, 1, h);
     } else {
-        db_link(d, k);
+        db_link_h(d, k, h);
     }
     return k;
 }
@@ -659,7 +680,8 @@ rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t
     int keepttl = flags & DB_SET_KEEPTTL;
     int isint = !(flags & DB_SET_NOINT) && vlen <= 20 && util_str2ll(val, vlen, &iv);
     char *copy = NULL;
-    rkey *cur = (rkey *)dict_find(&d->dict, key, klen);
+    uint64_t h = dict_hash(key, klen);   /* once, for the lookup and the add or replace */
+    rkey *cur = (rkey *)dict_find_h(&d->dict, key, klen, h);
     if (cur && (rk_holds(cur, key) || rk_holds(cur, val))) {
         /* Lazy expiry below may free cur: keep the bytes. */
         copy = malloc(klen + vlen + 1);
@@ -670,11 +692,11 @@ rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t
         key = copy;
         val = copy + klen;
     }
-    rkey *old = db_lookup(d, key, klen);
+    rkey *old = db_live(d, cur);
     rk_shape s = { OBJ_STRING, isint ? RK_INT : RK_EMB, old && keepttl && rk_has_ttl(old), klen,
                    isint ? 0 : vlen, 0 };
     int64_t v = iv;
-    rkey *k = isint ? db_put(d, old, &s, key, &v, 8) : db_put(d, old, &s, key, val, vlen);
+    rkey *k = isint ? db_put(d, old, &s, key, &v, 8, h) : db_put(d, old, &s, key, val, vlen, h);
     free(copy);
     db_hook_rec(d, k);
     return k;
@@ -684,7 +706,8 @@ rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t
 rkey *db_set_int(db *d, const char *key, size_t klen, long long v)
 {
     char *copy = NULL;
-    rkey *cur = (rkey *)dict_find(&d->dict, key, klen);
+    uint64_t h = dict_hash(key, klen);
+    rkey *cur = (rkey *)dict_find_h(&d->dict, key, klen, h);
     if (cur && rk_holds(cur, key)) {
         copy = malloc(klen ? klen : 1);
         if (!copy)
@@ -692,10 +715,10 @@ rkey *db_set_int(db *d, const char *key, size_t klen, long long v)
         memcpy(copy, key, klen);
         key = copy;
     }
-    rkey *old = db_lookup(d, key, klen);
+    rkey *old = db_live(d, cur);
     rk_shape s = { OBJ_STRING, RK_INT, old && rk_has_ttl(old), klen, 0, 0 };
     int64_t iv = v;
-    rkey *k = db_put(d, old, &s, key, &iv, 8);
+    rkey *k = db_put(d, old, &s, key, &iv, 8, h);
     free(copy);
     db_hook_rec(d, k);
     return k;

@@ -168,12 +168,11 @@ void dict_resume_rehash(dict *d) { d->pauserehash--; }
 
 /* The link pointing at the node with this key (or, with node set, at that node); the
  * table holding it goes to *table if table is not NULL. */
-static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, const dict_node *node,
-                                   int *table)
+static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, uint64_t h,
+                                   const dict_node *node, int *table)
 {
     if (dict_size(d) == 0)
         return NULL;
-    uint64_t h = util_hash(key, klen);
     for (int t = 0; t <= 1; t++) {
         if (d->table[t] == NULL)
             break;
@@ -199,26 +198,44 @@ static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, const 
     return NULL;
 }
 
+uint64_t dict_hash(const char *key, size_t klen) { return util_hash(key, klen); }
+
 dict_node **dict_find_ref(dict *d, const char *key, size_t klen)
 {
     dict_rehash_step(d);
-    return dict_lookup_ref(d, key, klen, NULL, NULL);
+    return dict_lookup_ref(d, key, klen, util_hash(key, klen), NULL, NULL);
+}
+
+dict_node *dict_find_h(dict *d, const char *key, size_t klen, uint64_t h)
+{
+    dict_rehash_step(d);
+    dict_node **ref = dict_lookup_ref(d, key, klen, h, NULL, NULL);
+    return ref ? *ref : NULL;
 }
 
 dict_node *dict_find(dict *d, const char *key, size_t klen)
 {
-    dict_node **ref = dict_find_ref(d, key, klen);
-    return ref ? *ref : NULL;
+    return dict_find_h(d, key, klen, util_hash(key, klen));
+}
+
+dict_node **dict_ref_of_h(dict *d, const dict_node *n, uint64_t h)
+{
+    size_t len;
+    const char *key = d->keyof(n, &len);
+    return dict_lookup_ref(d, key, len, h, n, NULL);
 }
 
 dict_node **dict_ref_of(dict *d, const dict_node *n)
 {
-    size_t len;
-    const char *key = d->keyof(n, &len);
-    return dict_lookup_ref(d, key, len, n, NULL);
+    return dict_ref_of_h(d, n, dict_hash_node(d, n));
 }
 
 void dict_add(dict *d, dict_node *n)
+{
+    dict_add_h(d, n, dict_hash_node(d, n));
+}
+
+void dict_add_h(dict *d, dict_node *n, uint64_t h)
 {
     dict_rehash_step(d);
     if (d->size[0] == 0)
@@ -226,7 +243,7 @@ void dict_add(dict *d, dict_node *n)
     else if (!dict_is_rehashing(d) && d->used[0] >= d->size[0])
         dict_resize(d, d->used[0] + 1);
     int t = dict_is_rehashing(d) ? 1 : 0;
-    unsigned long idx = dict_hash_node(d, n) & (d->size[t] - 1);
+    unsigned long idx = h & (d->size[t] - 1);
     n->next = d->table[t][idx];
     d->table[t][idx] = n;
     d->used[t]++;
@@ -236,7 +253,7 @@ dict_node *dict_unlink(dict *d, const char *key, size_t klen)
 {
     dict_rehash_step(d);
     int t = 0;
-    dict_node **ref = dict_lookup_ref(d, key, klen, NULL, &t);
+    dict_node **ref = dict_lookup_ref(d, key, klen, util_hash(key, klen), NULL, &t);
     if (!ref)
         return NULL;
     dict_node *n = *ref;

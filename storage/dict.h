@@ -37,8 +37,12 @@ static inline int dict_is_rehashing(const dict *d) { return d->rehashidx != -1; 
 /* Bytes held by the bucket arrays. */
 size_t dict_table_bytes(const dict *d);
 
+/* The hash the dict uses for a key: the _h variants below take it precomputed, so a
+ * caller that looks a key up and then adds or replaces it hashes it once. */
+uint64_t dict_hash(const char *key, size_t klen);
 /* The node with this key, or NULL. Does one rehash step first. */
 dict_node *dict_find(dict *d, const char *key, size_t klen);
+dict_node *dict_find_h(dict *d, const char *key, size_t klen, uint64_t h);
 /* The link that points at the node with this key (a bucket slot or a node's next), or
  * NULL if absent. Valid until the dict next changes; writing *ref = other swaps the
  * node for another with the same key and chain pointer (a moved record). */
@@ -46,8 +50,10 @@ dict_node **dict_find_ref(dict *d, const char *key, size_t klen);
 /* The link that points at node n, which must be linked in d. No rehash step, so the
  * result can be used to re-link n after it moves in memory. */
 dict_node **dict_ref_of(dict *d, const dict_node *n);
+dict_node **dict_ref_of_h(dict *d, const dict_node *n, uint64_t h);
 /* Link a node whose key is not in the dict. May start a grow. */
 void dict_add(dict *d, dict_node *n);
+void dict_add_h(dict *d, dict_node *n, uint64_t h);
 /* Unlink and return the node with this key, or NULL. May start a shrink. */
 dict_node *dict_unlink(dict *d, const char *key, size_t klen);
 /* Unlink every node, calling fn on each (fn may free it), then release the tables:
