@@ -6,10 +6,13 @@ whose side effects are checked afterwards (every INCR must have landed).
 """
 
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -83,6 +86,65 @@ def test_expire_ttl():
     eq(out("ttl", "cli:e"), "-1\n", "ttl after persist")
     eq(out("expire", "cli:e", "0"), "1\n", "expire 0 deletes")
     eq(out("exists", "cli:e"), "0\n", "gone after expire 0")
+
+
+def test_interactive_session():
+    # redis-cli on a terminal (a pty): its prompt, replies as a person sees them, the
+    # "(TX)" prompt inside MULTI, and the hints it gets from COMMAND.
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "dumb"
+        os.execv(CLI, [CLI, "-p", str(SRV.port), "-h", "127.0.0.1"])
+    seen = b""
+
+    def expect(needle, deadline=10.0):
+        nonlocal seen
+        end = time.monotonic() + deadline
+        while needle not in seen:
+            left = end - time.monotonic()
+            check(left > 0, "redis-cli never printed %r; screen so far: %r" % (needle, seen[-600:]))
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    chunk = b""
+                check(chunk, "redis-cli exited; screen: %r" % seen[-600:])
+                seen += chunk
+        i = seen.index(needle) + len(needle)
+        seen = seen[i:]
+
+    prompt = b"127.0.0.1:%d> " % SRV.port
+    try:
+        expect(prompt)
+        for line, want in ((b"SET cli:tty \"hello world\"", b"OK"),
+                           (b"GET cli:tty", b'"hello world"'),
+                           (b"INCRBY cli:tty:n 5", b"(integer) 5"),
+                           (b"GET cli:tty:missing", b"(nil)"),
+                           (b"MULTI", b"OK")):
+            os.write(fd, line + b"\r")
+            expect(want)
+        expect(b"127.0.0.1:%d(TX)> " % SRV.port)
+        os.write(fd, b"INCR cli:tty:n\r")
+        expect(b"QUEUED")
+        os.write(fd, b"EXEC\r")
+        expect(b"1) (integer) 6")
+        os.write(fd, b"FOOBAR x\r")
+        expect(b"(error) ERR unknown command 'FOOBAR'")
+        os.write(fd, b"quit\r")
+        end = time.monotonic() + 10
+        while time.monotonic() < end:          # until redis-cli closes the terminal
+            r, _, _ = select.select([fd], [], [], 0.5)
+            try:
+                if r and not os.read(fd, 4096):
+                    break
+            except OSError:
+                break
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    eq(os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1, 0, "redis-cli exit status after quit")
+    eq(out("get", "cli:tty:n"), "6\n", "the session's INCRs landed")
 
 
 def test_commands_from_stdin():
