@@ -135,7 +135,8 @@ static void expire_generic(client *c, long long basetime, int seconds)
         if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) goto invalid;
         when *= 1000;
     }
-    if (when > LLONG_MAX - basetime) goto invalid;
+    if ((basetime > 0 && when > LLONG_MAX - basetime) || (basetime < 0 && when < LLONG_MIN - basetime))
+        goto invalid;
     when += basetime;
 
     rkey *k = db_lookup_write(c->db, KEYARG(c, 1));

@@ -474,7 +474,8 @@ static int timeout_or_reply(client *c, int i, long long *out) {
         reply_error(&c->out, "timeout is negative");
         return 0;
     }
-    if (t > 0) t = t > LLONG_MAX - storage_now_ms ? LLONG_MAX : t + storage_now_ms;   /* 7.0: no range error */
+    /* 7.0: no range error. A clock before 1970 (now < 0) cannot overflow t + now. */
+    if (t > 0) t = storage_now_ms > 0 && t > LLONG_MAX - storage_now_ms ? LLONG_MAX : t + storage_now_ms;
     *out = t;
     return 1;
 }

@@ -98,7 +98,7 @@ static int string_expire_ms(client *c, int i, int flags, long long *when)
     if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) return string_bad_expire(c);
     if (seconds) v *= 1000;
     if (flags & (SO_EX | SO_PX)) {
-        if (v > LLONG_MAX - storage_now_ms) return string_bad_expire(c);
+        if (storage_now_ms > 0 && v > LLONG_MAX - storage_now_ms) return string_bad_expire(c);
         v += storage_now_ms;
     }
     *when = v;

@@ -7,7 +7,8 @@
  * steer the harness instead of reaching the server:
  *   @client N       later commands come from client N (0..3; created on first use)
  *   @clock +MS|-MS  move the clock (util_mstime/util_ustime are the harness's, see
- *   @clock =MS      CMakeLists.txt), so TTLs and stream ids see time pass or go back
+ *   @clock =MS      CMakeLists.txt), so TTLs and stream ids see time pass or go back;
+ *                   it stays within [0, 2^50] ms, as a wall clock does
  *   @timeout        fire the timeout timer of every blocked client
  *   @cron           what the server's periodic timer does: active expiry, rehash
  *                   steps, client timeouts and limits, eviction
@@ -430,6 +431,9 @@ static int harness_command(int *cur, const resp_slice *argv, int argc)
         long long v = strtoll(arg[0] == '=' || arg[0] == '+' ? arg + 1 : arg, NULL, 10);
         if (arg[0] == '=') fake_ms = v;
         else if (v > -(1LL << 50) && v < (1LL << 50)) fake_ms += v;
+        /* The wall clock it stands for is never before 1970 (nor past year 37,000). */
+        if (fake_ms < 0) fake_ms = 0;
+        if (fake_ms > (1LL << 50)) fake_ms = 1LL << 50;
     } else if (util_eqi(argv[0].ptr, argv[0].len, "@timeout")) {
         fire_timeouts();
     } else if (util_eqi(argv[0].ptr, argv[0].len, "@cron")) {
