@@ -29,6 +29,7 @@ typedef struct blocked_state {
     struct event *timer;       /* NULL when blocking forever */
     int retry;                 /* re-running the command now */
     int reblocked;             /* the re-run asked to keep waiting */
+    int pool;                  /* argv index of the pool name (block_for_keys), or 0 */
 } blocked_state;
 
 static keyindex waiting;       /* (db, key) -> blocked clients, FIFO */
@@ -93,7 +94,7 @@ static void timeout_cb(evutil_socket_t fd, short what, void *arg) {
     client_resume(c);
 }
 
-void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms) {
+void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms, int pool_arg) {
     if (c->flags & CLIENT_EXECUTING_EXEC) {
         reply_null_array(&c->out);
         return;
@@ -107,6 +108,7 @@ void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long time
     b->argv = argv_dup(c->argv, c->argc);
     b->cmd = c->cmd;
     b->db = c->db;
+    b->pool = pool_arg;
     for (int i = 0; i < nkeys; i++) {
         int dup = 0;
         for (kindex_node *n = b->nodes; n && !dup; n = n->cnext)
@@ -155,12 +157,6 @@ static int retry_blocked(client *c) {
     return 1;
 }
 
-/* An XREADGROUP blocked with ">" is served from its group's undelivered entries, the
- * same for every consumer of the group; the group name is argv[2]. NULL for others. */
-static const resp_slice *blocked_group(const client *c) {
-    const blocked_state *b = c->bstate;
-    return b->argc > 2 && !strcmp(b->cmd->name, "xreadgroup") ? &b->argv[2] : NULL;
-}
 
 void blocking_handle_ready(void) {
     while (ready_head) {
@@ -172,17 +168,18 @@ void blocking_handle_ready(void) {
          * re-block stay; stop after one pass over the clients present now. */
         size_t todo = e->n;
         kindex_node *n = e->head;
-        /* Groups whose reader found nothing new on this key in this pass: the other
-         * readers of that group would find nothing either, so they keep waiting
-         * without a re-run (one XADD under 1,000 workers of a group re-ran 1,000
-         * commands). A few distinct groups per key are remembered. */
+        /* Pools (XREADGROUP's groups) whose client found nothing new on this key in this
+         * pass: the pool's other clients would find nothing either, so they keep
+         * waiting without a re-run (one XADD under 1,000 workers of a group re-ran
+         * 1,000 commands). A few distinct pools per key are remembered. */
         char empty[4][64];
         size_t empty_len[4];
         int nempty = 0;
         while (n && todo--) {
             kindex_node *next = n->next;
             client *c = n->c;
-            const resp_slice *g = blocked_group(c);
+            const blocked_state *b = c->bstate;
+            const resp_slice *g = b->pool ? &b->argv[b->pool] : NULL;
             int skip = 0;
             for (int i = 0; g && i < nempty && !skip; i++)
                 skip = empty_len[i] == g->len && !memcmp(empty[i], g->ptr, g->len);

@@ -672,7 +672,7 @@ static void xread_block_or_null(client *c, const xread_args *a, const xread_stre
             arg->ptr = bufs[i];
         }
     }
-    block_for_keys(c, &c->argv[a->keys], a->n, a->timeout);
+    block_for_keys(c, &c->argv[a->keys], a->n, a->timeout, a->group);
     for (int i = 0; i < a->n; i++) c->argv[a->keys + a->n + i] = saved[i];
     free(saved);
     free(bufs);

@@ -283,8 +283,11 @@ int multi_watching(void);
  * forever) passes. The current argv is copied; when a key changes, the command is run
  * again from the copy: if it replies, the client is unblocked; if it calls
  * block_for_keys again, it keeps waiting in its place. On timeout the client gets a
- * null array. Inside EXEC nothing blocks: the null array is sent at once. */
-void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms);
+ * null array. Inside EXEC nothing blocks: the null array is sent at once.
+ * pool_arg, if not 0, is the argv index of the name of the pool the client is served
+ * from (XREADGROUP's group): when one client of a pool finds nothing on a changed key,
+ * the others of that pool waiting on it are not re-run for that change. */
+void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms, int pool_arg);
 /* Is c being re-run because a key it waits on changed? */
 int blocking_is_retry(const client *c);
 void blocking_touch(int dbid, const char *key, size_t klen);

@@ -429,30 +429,36 @@ def test_command_count_equals_command_entries():
             check(b"get" in names and b"command" in names, "%s: get/command in COMMAND" % label)
 
 
-def test_command_info_matches_redis():
+def both_protocols():
+    """(protocol, connection to respite, connection to redis), in RESP2 then RESP3."""
     for proto in ("2", "3"):
         with SRV.conn() as t, ORA.conn() as o:
             if proto == "3":
                 for c in (t, o):
                     check(c.cmd("HELLO", "3").startswith(b"%"), "HELLO 3")
-            for cmd in (["COMMAND", "INFO", "get"], ["COMMAND", "INFO", "set", "nosuch"],
-                        ["COMMAND", "INFO", "GET", "xadd", "config"]):
-                what = "RESP%s %s" % (proto, " ".join(cmd))
-                rt, ro = t.cmd(*cmd), o.cmd(*cmd)
-                dt, do = decode(rt), decode(ro)
-                eq(len(dt), len(do), what + ": number of entries")
-                for et, eo in zip(dt, do):
-                    if eo is None:
-                        eq(et, None, what + ": unknown command entry")
-                        continue
-                    check(isinstance(et, list) and len(et) >= 7,
-                          "%s: entry %r is not a command array" % (what, et))
-                    eq(et[:7], eo[:7], what + ": name, arity, flags, first/last/step, ACL "
-                       "categories")
-                if cmd[-1] == "nosuch":
-                    null = b"_\r\n" if proto == "3" else b"$-1\r\n"
-                    check(rt.endswith(null) and ro.endswith(null),
-                          "%s: null entry encoding: %r / %r" % (what, rt[-8:], ro[-8:]))
+            yield proto, t, o
+
+
+def test_command_info_matches_redis():
+    for proto, t, o in both_protocols():
+        for cmd in (["COMMAND", "INFO", "get"], ["COMMAND", "INFO", "set", "nosuch"],
+                    ["COMMAND", "INFO", "GET", "xadd", "config"]):
+            what = "RESP%s %s" % (proto, " ".join(cmd))
+            rt, ro = t.cmd(*cmd), o.cmd(*cmd)
+            dt, do = decode(rt), decode(ro)
+            eq(len(dt), len(do), what + ": number of entries")
+            for et, eo in zip(dt, do):
+                if eo is None:
+                    eq(et, None, what + ": unknown command entry")
+                    continue
+                check(isinstance(et, list) and len(et) >= 7,
+                      "%s: entry %r is not a command array" % (what, et))
+                eq(et[:7], eo[:7], what + ": name, arity, flags, first/last/step, ACL "
+                   "categories")
+            if cmd[-1] == "nosuch":
+                null = b"_\r\n" if proto == "3" else b"$-1\r\n"
+                check(rt.endswith(null) and ro.endswith(null),
+                      "%s: null entry encoding: %r / %r" % (what, rt[-8:], ro[-8:]))
 
 
 def docs_fields(reply, name):
@@ -470,23 +476,19 @@ def docs_fields(reply, name):
 
 
 def test_command_docs_matches_redis():
-    for proto in ("2", "3"):
-        with SRV.conn() as t, ORA.conn() as o:
-            if proto == "3":
-                for c in (t, o):
-                    check(c.cmd("HELLO", "3").startswith(b"%"), "HELLO 3")
-            for name in (b"get", b"set", b"xadd"):
-                what = "RESP%s COMMAND DOCS %s" % (proto, name.decode())
-                ft = docs_fields(t.call("COMMAND", "DOCS", name), name)
-                fo = docs_fields(o.call("COMMAND", "DOCS", name), name)
-                for k in (b"summary", b"since", b"group"):
-                    check(k in ft, "%s: no %s in %r" % (what, k.decode(), ft))
-                    eq(ft[k], fo.get(k), "%s: %s" % (what, k.decode()))
-                # whatever else the server under test returns must be what redis returns
-                for k, v in ft.items():
-                    eq(v, fo.get(k), "%s: field %r" % (what, k))
-            eq(t.cmd("COMMAND", "DOCS", "nosuch"), o.cmd("COMMAND", "DOCS", "nosuch"),
-               "RESP%s COMMAND DOCS nosuch" % proto)
+    for proto, t, o in both_protocols():
+        for name in (b"get", b"set", b"xadd"):
+            what = "RESP%s COMMAND DOCS %s" % (proto, name.decode())
+            ft = docs_fields(t.call("COMMAND", "DOCS", name), name)
+            fo = docs_fields(o.call("COMMAND", "DOCS", name), name)
+            for k in (b"summary", b"since", b"group"):
+                check(k in ft, "%s: no %s in %r" % (what, k.decode(), ft))
+                eq(ft[k], fo.get(k), "%s: %s" % (what, k.decode()))
+            # whatever else the server under test returns must be what redis returns
+            for k, v in ft.items():
+                eq(v, fo.get(k), "%s: field %r" % (what, k))
+        eq(t.cmd("COMMAND", "DOCS", "nosuch"), o.cmd("COMMAND", "DOCS", "nosuch"),
+           "RESP%s COMMAND DOCS nosuch" % proto)
 
 
 # ---------------------------------------------------------------- 7. CLIENT INFO / SETINFO
