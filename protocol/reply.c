@@ -24,8 +24,7 @@
 
 #include "common/util.h"
 
-static void *xmalloc(size_t n)
-{
+static void *xmalloc(size_t n) {
     void *p = malloc(n);
     if (!p) {
         fprintf(stderr, "reply: out of memory allocating %zu bytes\n", n);
@@ -34,8 +33,7 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-void reply_init(reply_buf *rb)
-{
+void reply_init(reply_buf *rb) {
     rb->buf = NULL;
     rb->cap = 0;
     rb->lent = 0;
@@ -46,8 +44,7 @@ void reply_init(reply_buf *rb)
     rb->resp = 2;
 }
 
-static void free_chunks(reply_buf *rb)
-{
+static void free_chunks(reply_buf *rb) {
     reply_chunk *c = rb->head;
     while (c) {
         reply_chunk *next = c->next;
@@ -58,21 +55,17 @@ static void free_chunks(reply_buf *rb)
     rb->chunk_bytes = 0;
 }
 
-void reply_free(reply_buf *rb)
-{
+void reply_free(reply_buf *rb) {
     free_chunks(rb);
-    if (!rb->lent)
-        free(rb->buf);
+    if (!rb->lent) free(rb->buf);
     rb->buf = NULL;
     rb->cap = 0;
     rb->lent = 0;
     rb->used = rb->sent = 0;
 }
 
-int reply_lend(reply_buf *rb, char *buf)
-{
-    if (rb->buf || rb->head)
-        return 0;
+int reply_lend(reply_buf *rb, char *buf) {
+    if (rb->buf || rb->head) return 0;
     rb->buf = buf;
     rb->cap = REPLY_BUF_SIZE;
     rb->lent = 1;
@@ -80,10 +73,8 @@ int reply_lend(reply_buf *rb, char *buf)
     return 1;
 }
 
-void reply_unlend(reply_buf *rb)
-{
-    if (!rb->lent)
-        return;
+void reply_unlend(reply_buf *rb) {
+    if (!rb->lent) return;
     char *own = NULL;
     size_t left = rb->used - rb->sent;
     if (left) {
@@ -97,29 +88,22 @@ void reply_unlend(reply_buf *rb)
     rb->sent = 0;
 }
 
-void reply_release_idle(reply_buf *rb)
-{
-    if (rb->lent || !rb->buf || rb->used != rb->sent)
-        return;
+void reply_release_idle(reply_buf *rb) {
+    if (rb->lent || !rb->buf || rb->used != rb->sent) return;
     free(rb->buf);
     rb->buf = NULL;
     rb->cap = 0;
     rb->used = rb->sent = 0;
 }
 
-void reply_clear(reply_buf *rb)
-{
+void reply_clear(reply_buf *rb) {
     free_chunks(rb);
     rb->used = rb->sent = 0;
 }
 
-size_t reply_pending(const reply_buf *rb)
-{
-    return rb->used - rb->sent + rb->chunk_bytes;
-}
+size_t reply_pending(const reply_buf *rb) { return rb->used - rb->sent + rb->chunk_bytes; }
 
-int reply_iov(const reply_buf *rb, struct iovec *iov, int max)
-{
+int reply_iov(const reply_buf *rb, struct iovec *iov, int max) {
     int n = 0;
     const reply_chunk *c;
 
@@ -129,8 +113,7 @@ int reply_iov(const reply_buf *rb, struct iovec *iov, int max)
         n++;
     }
     for (c = rb->head; c && n < max; c = c->next) {
-        if (c->used == c->sent)
-            continue;
+        if (c->used == c->sent) continue;
         iov[n].iov_base = (char *)c->data + c->sent;
         iov[n].iov_len = c->used - c->sent;
         n++;
@@ -138,51 +121,41 @@ int reply_iov(const reply_buf *rb, struct iovec *iov, int max)
     return n;
 }
 
-void reply_consume(reply_buf *rb, size_t n)
-{
+void reply_consume(reply_buf *rb, size_t n) {
     size_t k = rb->used - rb->sent;
 
-    if (k > n)
-        k = n;
+    if (k > n) k = n;
     rb->sent += k;
     n -= k;
-    if (rb->sent == rb->used)
-        rb->used = rb->sent = 0;
+    if (rb->sent == rb->used) rb->used = rb->sent = 0;
     while (n > 0 && rb->head) {
         reply_chunk *c = rb->head;
         k = c->used - c->sent;
-        if (k > n)
-            k = n;
+        if (k > n) k = n;
         c->sent += k;
         n -= k;
         rb->chunk_bytes -= k;
-        if (c->sent < c->used)
-            break;
+        if (c->sent < c->used) break;
         rb->head = c->next;
-        if (!rb->head)
-            rb->tail = NULL;
+        if (!rb->head) rb->tail = NULL;
         free(c);
     }
 }
 
-static reply_chunk *new_chunk(reply_buf *rb, size_t need)
-{
+static reply_chunk *new_chunk(reply_buf *rb, size_t need) {
     size_t size = need > REPLY_CHUNK_SIZE ? need : REPLY_CHUNK_SIZE;
     reply_chunk *c = xmalloc(sizeof *c + size);
     c->next = NULL;
     c->used = c->sent = 0;
     c->size = size;
-    if (rb->tail)
-        rb->tail->next = c;
-    else
-        rb->head = c;
+    if (rb->tail) rb->tail->next = c;
+    else rb->head = c;
     rb->tail = c;
     return c;
 }
 
 /* The slow path of append: fill the buffer's or tail chunk's room, then a new chunk. */
-static void append_slow(reply_buf *rb, const char *p, size_t n)
-{
+static void append_slow(reply_buf *rb, const char *p, size_t n) {
     reply_chunk *c;
     size_t room;
 
@@ -192,8 +165,7 @@ static void append_slow(reply_buf *rb, const char *p, size_t n)
             rb->cap = REPLY_BUF_SIZE;
         }
         room = rb->cap - rb->used;
-        if (room > n)
-            room = n;
+        if (room > n) room = n;
         memcpy(rb->buf + rb->used, p, room);
         rb->used += room;
         p += room;
@@ -201,24 +173,21 @@ static void append_slow(reply_buf *rb, const char *p, size_t n)
     } else {
         c = rb->tail;
         room = c->size - c->used;
-        if (room > n)
-            room = n;
+        if (room > n) room = n;
         memcpy(c->data + c->used, p, room);
         c->used += room;
         rb->chunk_bytes += room;
         p += room;
         n -= room;
     }
-    if (n == 0)
-        return;
+    if (n == 0) return;
     c = new_chunk(rb, n);
     memcpy(c->data, p, n);
     c->used = n;
     rb->chunk_bytes += n;
 }
 
-static inline void append(reply_buf *rb, const char *p, size_t n)
-{
+static inline void append(reply_buf *rb, const char *p, size_t n) {
     if (!rb->head && rb->cap - rb->used >= n && rb->cap) {
         memcpy(rb->buf + rb->used, p, n);
         rb->used += n;
@@ -235,8 +204,7 @@ static const char digit_pairs[201] =
     "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
 /* Write "<prefix><v>\r\n" into out (at least 24 bytes); returns its length. */
-static size_t fmt_header(char *out, char prefix, long long v)
-{
+static size_t fmt_header(char *out, char prefix, long long v) {
     char tmp[24];
     char *end = tmp + sizeof tmp, *q = end;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
@@ -257,32 +225,23 @@ static size_t fmt_header(char *out, char prefix, long long v)
     } else {
         *--q = (char)('0' + u);
     }
-    if (v < 0)
-        *--q = '-';
+    if (v < 0) *--q = '-';
     out[0] = prefix;
     n = (size_t)(end - q);
     memcpy(out + 1, q, n);
     return n + 1;
 }
 
-static void header(reply_buf *rb, char prefix, long long v)
-{
+static void header(reply_buf *rb, char prefix, long long v) {
     char out[32];
     append(rb, out, fmt_header(out, prefix, v));
 }
 
-void reply_raw(reply_buf *rb, const char *p, size_t n)
-{
-    append(rb, p, n);
-}
+void reply_raw(reply_buf *rb, const char *p, size_t n) { append(rb, p, n); }
 
-void reply_ok(reply_buf *rb)
-{
-    APPEND_LIT(rb, "+OK\r\n");
-}
+void reply_ok(reply_buf *rb) { APPEND_LIT(rb, "+OK\r\n"); }
 
-void reply_simple_len(reply_buf *rb, const char *s, size_t n)
-{
+void reply_simple_len(reply_buf *rb, const char *s, size_t n) {
     char stack[128];
     if (n + 3 <= sizeof stack) {
         stack[0] = '+';
@@ -296,18 +255,13 @@ void reply_simple_len(reply_buf *rb, const char *s, size_t n)
     APPEND_LIT(rb, "\r\n");
 }
 
-void reply_simple(reply_buf *rb, const char *s)
-{
-    reply_simple_len(rb, s, strlen(s));
-}
+void reply_simple(reply_buf *rb, const char *s) { reply_simple_len(rb, s, strlen(s)); }
 
 /* Append msg with CR and LF turned into spaces. */
-static void append_sanitized(reply_buf *rb, const char *msg, size_t n)
-{
+static void append_sanitized(reply_buf *rb, const char *msg, size_t n) {
     while (n > 0) {
         size_t run = 0;
-        while (run < n && msg[run] != '\r' && msg[run] != '\n')
-            run++;
+        while (run < n && msg[run] != '\r' && msg[run] != '\n') run++;
         append(rb, msg, run);
         msg += run;
         n -= run;
@@ -319,21 +273,15 @@ static void append_sanitized(reply_buf *rb, const char *msg, size_t n)
     }
 }
 
-void reply_error_len(reply_buf *rb, const char *msg, size_t n)
-{
-    if (n == 0 || msg[0] != '-')
-        APPEND_LIT(rb, "-ERR ");
+void reply_error_len(reply_buf *rb, const char *msg, size_t n) {
+    if (n == 0 || msg[0] != '-') APPEND_LIT(rb, "-ERR ");
     append_sanitized(rb, msg, n);
     APPEND_LIT(rb, "\r\n");
 }
 
-void reply_error(reply_buf *rb, const char *msg)
-{
-    reply_error_len(rb, msg, strlen(msg));
-}
+void reply_error(reply_buf *rb, const char *msg) { reply_error_len(rb, msg, strlen(msg)); }
 
-void reply_errorf(reply_buf *rb, const char *fmt, ...)
-{
+void reply_errorf(reply_buf *rb, const char *fmt, ...) {
     char stack[512];
     char *s = stack;
     va_list ap;
@@ -343,8 +291,7 @@ void reply_errorf(reply_buf *rb, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(stack, sizeof stack, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        n = 0;
+    if (n < 0) n = 0;
     if ((size_t)n >= sizeof stack) {
         s = xmalloc((size_t)n + 1);
         va_start(ap, fmt);
@@ -355,30 +302,23 @@ void reply_errorf(reply_buf *rb, const char *fmt, ...)
     /* As Redis's addReplyErrorFormat: trim CR/LF at both ends, map the rest. */
     {
         char *b = s;
-        while (len > 0 && (b[len - 1] == '\r' || b[len - 1] == '\n'))
-            len--;
+        while (len > 0 && (b[len - 1] == '\r' || b[len - 1] == '\n')) len--;
         while (len > 0 && (*b == '\r' || *b == '\n')) {
             b++;
             len--;
         }
         reply_error_len(rb, b, len);
     }
-    if (s != stack)
-        free(s);
+    if (s != stack) free(s);
 }
 
-void reply_int(reply_buf *rb, long long v)
-{
-    if (v == 0)
-        APPEND_LIT(rb, ":0\r\n");
-    else if (v == 1)
-        APPEND_LIT(rb, ":1\r\n");
-    else
-        header(rb, ':', v);
+void reply_int(reply_buf *rb, long long v) {
+    if (v == 0) APPEND_LIT(rb, ":0\r\n");
+    else if (v == 1) APPEND_LIT(rb, ":1\r\n");
+    else header(rb, ':', v);
 }
 
-void reply_bulk(reply_buf *rb, const void *p, size_t n)
-{
+void reply_bulk(reply_buf *rb, const void *p, size_t n) {
     char out[32];
     size_t h = fmt_header(out, '$', (long long)n);
 
@@ -395,62 +335,39 @@ void reply_bulk(reply_buf *rb, const void *p, size_t n)
     APPEND_LIT(rb, "\r\n");
 }
 
-void reply_bulk_cstr(reply_buf *rb, const char *s)
-{
-    reply_bulk(rb, s, strlen(s));
-}
+void reply_bulk_cstr(reply_buf *rb, const char *s) { reply_bulk(rb, s, strlen(s)); }
 
-void reply_bulk_ll(reply_buf *rb, long long v)
-{
+void reply_bulk_ll(reply_buf *rb, long long v) {
     char digits[UTIL_LLSTR_SIZE];
     int n = util_ll2str(digits, v);
     reply_bulk(rb, digits, (size_t)n);
 }
 
-void reply_null(reply_buf *rb)
-{
-    if (rb->resp >= 3)
-        APPEND_LIT(rb, "_\r\n");
-    else
-        APPEND_LIT(rb, "$-1\r\n");
+void reply_null(reply_buf *rb) {
+    if (rb->resp >= 3) APPEND_LIT(rb, "_\r\n");
+    else APPEND_LIT(rb, "$-1\r\n");
 }
 
-void reply_null_array(reply_buf *rb)
-{
-    if (rb->resp >= 3)
-        APPEND_LIT(rb, "_\r\n");
-    else
-        APPEND_LIT(rb, "*-1\r\n");
+void reply_null_array(reply_buf *rb) {
+    if (rb->resp >= 3) APPEND_LIT(rb, "_\r\n");
+    else APPEND_LIT(rb, "*-1\r\n");
 }
 
-void reply_array(reply_buf *rb, long n)
-{
-    if (n == 0)
-        APPEND_LIT(rb, "*0\r\n");
-    else
-        header(rb, '*', n);
+void reply_array(reply_buf *rb, long n) {
+    if (n == 0) APPEND_LIT(rb, "*0\r\n");
+    else header(rb, '*', n);
 }
 
-void reply_map(reply_buf *rb, long n)
-{
-    if (rb->resp >= 3)
-        header(rb, '%', n);
-    else
-        header(rb, '*', 2LL * n);
+void reply_map(reply_buf *rb, long n) {
+    if (rb->resp >= 3) header(rb, '%', n);
+    else header(rb, '*', 2LL * n);
 }
 
-void reply_set(reply_buf *rb, long n)
-{
-    header(rb, rb->resp >= 3 ? '~' : '*', n);
-}
+void reply_set(reply_buf *rb, long n) { header(rb, rb->resp >= 3 ? '~' : '*', n); }
 
-void reply_push(reply_buf *rb, long n)
-{
-    header(rb, rb->resp >= 3 ? '>' : '*', n);
-}
+void reply_push(reply_buf *rb, long n) { header(rb, rb->resp >= 3 ? '>' : '*', n); }
 
-void reply_double(reply_buf *rb, double d)
-{
+void reply_double(reply_buf *rb, double d) {
     char txt[64];
     int n = util_d2str(txt, sizeof txt, d);
 
@@ -465,23 +382,17 @@ void reply_double(reply_buf *rb, double d)
     }
 }
 
-void reply_bool(reply_buf *rb, int b)
-{
+void reply_bool(reply_buf *rb, int b) {
     if (rb->resp >= 3) {
-        if (b)
-            APPEND_LIT(rb, "#t\r\n");
-        else
-            APPEND_LIT(rb, "#f\r\n");
+        if (b) APPEND_LIT(rb, "#t\r\n");
+        else APPEND_LIT(rb, "#f\r\n");
     } else {
-        if (b)
-            APPEND_LIT(rb, ":1\r\n");
-        else
-            APPEND_LIT(rb, ":0\r\n");
+        if (b) APPEND_LIT(rb, ":1\r\n");
+        else APPEND_LIT(rb, ":0\r\n");
     }
 }
 
-void reply_verbatim(reply_buf *rb, const char *p, size_t n, const char *fmt3)
-{
+void reply_verbatim(reply_buf *rb, const char *p, size_t n, const char *fmt3) {
     char out[40];
     size_t h;
     int i;
@@ -492,17 +403,14 @@ void reply_verbatim(reply_buf *rb, const char *p, size_t n, const char *fmt3)
     }
     /* As Redis's addReplyVerbatim: the format is padded with spaces to 3 bytes. */
     h = fmt_header(out, '=', (long long)(n + 4));
-    for (i = 0; i < 3; i++) {
-        out[h + (size_t)i] = (fmt3 && *fmt3) ? *fmt3++ : ' ';
-    }
+    for (i = 0; i < 3; i++) { out[h + (size_t)i] = (fmt3 && *fmt3) ? *fmt3++ : ' '; }
     out[h + 3] = ':';
     append(rb, out, h + 4);
     append(rb, p, n);
     APPEND_LIT(rb, "\r\n");
 }
 
-char *reply_bulk_reserve(reply_buf *rb, size_t n)
-{
+char *reply_bulk_reserve(reply_buf *rb, size_t n) {
     reply_chunk *c;
     char *d;
 
@@ -512,8 +420,7 @@ char *reply_bulk_reserve(reply_buf *rb, size_t n)
         rb->used += n + 2;
     } else {
         c = rb->tail;
-        if (!c || c->size - c->used < n + 2)
-            c = new_chunk(rb, n + 2);
+        if (!c || c->size - c->used < n + 2) c = new_chunk(rb, n + 2);
         d = c->data + c->used;
         c->used += n + 2;
         rb->chunk_bytes += n + 2;

@@ -31,8 +31,7 @@
 
 #include "common/util.h"
 
-static void *xrealloc(void *ptr, size_t n)
-{
+static void *xrealloc(void *ptr, size_t n) {
     void *q = realloc(ptr, n);
     if (!q) {
         fprintf(stderr, "resp_parse: out of memory allocating %zu bytes\n", n);
@@ -42,30 +41,24 @@ static void *xrealloc(void *ptr, size_t n)
 }
 
 /* Make room for at least n arguments. */
-static void parser_grow(resp_parser *p, size_t n)
-{
+static void parser_grow(resp_parser *p, size_t n) {
     size_t cap = p->cap ? (size_t)p->cap : 8;
-    if (n <= (size_t)p->cap)
-        return;
-    while (cap < n)
-        cap *= 2;
-    if (cap > INT_MAX)
-        cap = INT_MAX;
+    if (n <= (size_t)p->cap) return;
+    while (cap < n) cap *= 2;
+    if (cap > INT_MAX) cap = INT_MAX;
     p->off = xrealloc(p->off, cap * sizeof *p->off);
     p->lens = xrealloc(p->lens, cap * sizeof *p->lens);
     p->argv = xrealloc(p->argv, cap * sizeof *p->argv);
     p->cap = (int)cap;
 }
 
-void resp_parser_init(resp_parser *p, long long max_bulk)
-{
+void resp_parser_init(resp_parser *p, long long max_bulk) {
     memset(p, 0, sizeof *p);
     p->bulklen = -1;
     p->max_bulk = max_bulk;
 }
 
-void resp_parser_free(resp_parser *p)
-{
+void resp_parser_free(resp_parser *p) {
     free(p->off);
     free(p->lens);
     free(p->argv);
@@ -76,8 +69,7 @@ void resp_parser_free(resp_parser *p)
     resp_parser_reset(p);
 }
 
-void resp_parser_reset(resp_parser *p)
-{
+void resp_parser_reset(resp_parser *p) {
     /* Like Redis, which frees argv after each command, do not hold on to the room a
      * huge command needed. */
     if (p->cap > 1024) {
@@ -98,8 +90,7 @@ void resp_parser_reset(resp_parser *p)
     p->err = NULL;
 }
 
-static ssize_t parse_error(resp_parser *p, const char *msg)
-{
+static ssize_t parse_error(resp_parser *p, const char *msg) {
     p->err = msg;
     return -1;
 }
@@ -107,16 +98,13 @@ static ssize_t parse_error(resp_parser *p, const char *msg)
 /* Find the byte ch in buf[p->scan..len) as Redis's strchr would: a NUL before it hides
  * it. Returns its offset (and leaves scan there), or -1 if it is not (yet) visible, with
  * scan advanced past everything examined (or left on the blocking NUL). */
-static ssize_t find_line_end(resp_parser *p, const char *buf, size_t len, int ch)
-{
+static ssize_t find_line_end(resp_parser *p, const char *buf, size_t len, int ch) {
     size_t from = p->scan;
     const char *hit, *nul;
     size_t end;
 
-    if (from >= len)
-        return -1;
-    if (buf[from] == '\0')
-        return -1; /* stuck behind a NUL, as Redis is */
+    if (from >= len) return -1;
+    if (buf[from] == '\0') return -1; /* stuck behind a NUL, as Redis is */
     /* Header lines are short: a plain loop beats two memchr calls. */
     for (end = from; end < len && end - from < 32; end++) {
         if (buf[end] == ch) {
@@ -148,27 +136,22 @@ static ssize_t find_line_end(resp_parser *p, const char *buf, size_t len, int ch
  * present. Returns the '\r' offset and the value, or -1 when anything is unusual (no
  * digits, a leading zero, '-', more than 17 digits, data not all there), so the caller
  * falls back to the general path with Redis's exact semantics. */
-static ssize_t fast_header(const char *buf, size_t from, size_t len, long long *out)
-{
+static ssize_t fast_header(const char *buf, size_t from, size_t len, long long *out) {
     size_t i = from + 1;
     long long v = 0;
-    if (i + 1 < len && buf[i] == '0' && buf[i + 1] == '\r') {   /* "0" itself */
+    if (i + 1 < len && buf[i] == '0' && buf[i + 1] == '\r') { /* "0" itself */
         *out = 0;
         return (ssize_t)(i + 1);
     }
-    if (i >= len || buf[i] < '1' || buf[i] > '9')
-        return -1;
-    while (i < len && i - from <= 17 && (unsigned)(buf[i] - '0') < 10u)
-        v = v * 10 + (buf[i++] - '0');
-    if (i >= len || buf[i] != '\r' || i - from > 17)
-        return -1;
+    if (i >= len || buf[i] < '1' || buf[i] > '9') return -1;
+    while (i < len && i - from <= 17 && (unsigned)(buf[i] - '0') < 10u) v = v * 10 + (buf[i++] - '0');
+    if (i >= len || buf[i] != '\r' || i - from > 17) return -1;
     *out = v;
     return (ssize_t)i;
 }
 
 /* Fill argv from the offsets; returns the command's length. */
-static ssize_t multibulk_done(resp_parser *p, char *buf)
-{
+static ssize_t multibulk_done(resp_parser *p, char *buf) {
     int i;
     for (i = 0; i < p->argc; i++) {
         p->argv[i].ptr = buf + p->off[i];
@@ -177,8 +160,7 @@ static ssize_t multibulk_done(resp_parser *p, char *buf)
     return (ssize_t)p->pos;
 }
 
-static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len)
-{
+static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len) {
     ssize_t cr;
     long long ll;
 
@@ -187,12 +169,10 @@ static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len)
         if (cr < 0) {
             cr = find_line_end(p, buf, len, '\r');
             if (cr < 0) {
-                if (len > RESP_INLINE_MAX)
-                    return parse_error(p, "Protocol error: too big mbulk count string");
+                if (len > RESP_INLINE_MAX) return parse_error(p, "Protocol error: too big mbulk count string");
                 return 0;
             }
-            if ((size_t)cr + 2 > len)
-                return 0; /* the byte after '\r' has not arrived */
+            if ((size_t)cr + 2 > len) return 0; /* the byte after '\r' has not arrived */
             if (!util_str2ll(buf + 1, (size_t)cr - 1, &ll) || ll > INT_MAX)
                 return parse_error(p, "Protocol error: invalid multibulk length");
         } else if ((size_t)cr + 2 > len) {
@@ -211,41 +191,33 @@ static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len)
     }
 
     while (p->mb_left > 0) {
-        if (p->bulklen == -1 && p->pos < len && buf[p->pos] == '$' &&
-            (cr = fast_header(buf, p->pos, len, &ll)) >= 0 && (size_t)cr + 2 <= len) {
-            if (ll > p->max_bulk)
-                return parse_error(p, "Protocol error: invalid bulk length");
+        if (p->bulklen == -1 && p->pos < len && buf[p->pos] == '$' && (cr = fast_header(buf, p->pos, len, &ll)) >= 0 &&
+            (size_t)cr + 2 <= len) {
+            if (ll > p->max_bulk) return parse_error(p, "Protocol error: invalid bulk length");
             p->pos = p->scan = (size_t)cr + 2;
             p->bulklen = ll;
         }
         if (p->bulklen == -1) {
             cr = find_line_end(p, buf, len, '\r');
             if (cr < 0) {
-                if (len - p->pos > RESP_INLINE_MAX)
-                    return parse_error(p, "Protocol error: too big bulk count string");
+                if (len - p->pos > RESP_INLINE_MAX) return parse_error(p, "Protocol error: too big bulk count string");
                 return 0;
             }
-            if ((size_t)cr + 2 > len)
-                return 0;
+            if ((size_t)cr + 2 > len) return 0;
             if (buf[p->pos] != '$') {
                 char got = buf[p->pos];
                 /* Redis's addReplyErrorFormat turns CR/LF into spaces. */
-                if (got == '\r' || got == '\n')
-                    got = ' ';
-                snprintf(p->errbuf, sizeof p->errbuf, "Protocol error: expected '$', got '%c'",
-                         got);
+                if (got == '\r' || got == '\n') got = ' ';
+                snprintf(p->errbuf, sizeof p->errbuf, "Protocol error: expected '$', got '%c'", got);
                 return parse_error(p, p->errbuf);
             }
-            if (!util_str2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) || ll < 0 ||
-                ll > p->max_bulk)
+            if (!util_str2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) || ll < 0 || ll > p->max_bulk)
                 return parse_error(p, "Protocol error: invalid bulk length");
             p->pos = p->scan = (size_t)cr + 2;
             p->bulklen = ll;
         }
-        if ((unsigned long long)(len - p->pos) < (unsigned long long)p->bulklen + 2)
-            return 0;
-        if (p->argc == p->cap)
-            parser_grow(p, (size_t)p->argc + 1);
+        if ((unsigned long long)(len - p->pos) < (unsigned long long)p->bulklen + 2) return 0;
+        if (p->argc == p->cap) parser_grow(p, (size_t)p->argc + 1);
         p->off[p->argc] = p->pos;
         p->lens[p->argc] = (size_t)p->bulklen;
         p->argc++;
@@ -257,45 +229,38 @@ static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len)
     return multibulk_done(p, buf);
 }
 
-static ssize_t parse_inline(resp_parser *p, char *buf, size_t len)
-{
+static ssize_t parse_inline(resp_parser *p, char *buf, size_t len) {
     ssize_t nl = find_line_end(p, buf, len, '\n');
     size_t linelen;
     int n;
 
     if (nl < 0) {
-        if (len > RESP_INLINE_MAX)
-            return parse_error(p, "Protocol error: too big inline request");
+        if (len > RESP_INLINE_MAX) return parse_error(p, "Protocol error: too big inline request");
         return 0;
     }
     linelen = (size_t)nl;
-    if (linelen > 0 && buf[linelen - 1] == '\r')
-        linelen--;
+    if (linelen > 0 && buf[linelen - 1] == '\r') linelen--;
     n = resp_split_inline(buf, linelen, p->argv, p->cap);
     if (n > p->cap) {
         parser_grow(p, (size_t)n);
         n = resp_split_inline(buf, linelen, p->argv, p->cap);
     }
-    if (n < 0)
-        return parse_error(p, "Protocol error: unbalanced quotes in request");
+    if (n < 0) return parse_error(p, "Protocol error: unbalanced quotes in request");
     p->argc = n;
     p->pos = (size_t)nl + 1;
     return (ssize_t)p->pos;
 }
 
-ssize_t resp_parse(resp_parser *p, char *buf, size_t len)
-{
+ssize_t resp_parse(resp_parser *p, char *buf, size_t len) {
     if (p->kind == 0) {
-        if (len == 0)
-            return 0;
+        if (len == 0) return 0;
         p->kind = buf[0] == '*' ? '*' : 'i';
         p->pos = p->scan = 0;
         p->argc = 0;
         p->mb_left = 0;
         p->bulklen = -1;
     }
-    if (p->kind == '*')
-        return parse_multibulk(p, buf, len);
+    if (p->kind == '*') return parse_multibulk(p, buf, len);
     return parse_inline(p, buf, len);
 }
 
@@ -304,62 +269,52 @@ ssize_t resp_parse(resp_parser *p, char *buf, size_t len)
  * and validates; otherwise it unescapes in place (the write cursor never passes the
  * read cursor) and records the slices. Returns the argument count or -1. */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
-static int split_pass(char *line, size_t len, resp_slice *out)
-{
+static int split_pass(char *line, size_t len, resp_slice *out) {
     size_t r = 0, w = 0;
     int argc = 0;
 #define CH(i) ((i) < len ? (unsigned char)line[(i)] : 0)
-#define EMIT(b)                        \
-    do {                               \
-        char b_ = (char)(b);           \
-        if (out)                       \
-            line[w] = b_;              \
-        w++;                           \
+#define EMIT(b)                                                                                                        \
+    do {                                                                                                               \
+        char b_ = (char)(b);                                                                                           \
+        if (out) line[w] = b_;                                                                                         \
+        w++;                                                                                                           \
     } while (0)
 
     for (;;) {
         size_t start;
         int inq = 0, insq = 0, done = 0;
 
-        while (r < len && isspace((unsigned char)line[r]))
-            r++;
-        if (r >= len)
-            return argc;
+        while (r < len && isspace((unsigned char)line[r])) r++;
+        if (r >= len) return argc;
         start = w;
         while (!done) {
             int c = CH(r);
             if (inq) {
-                if (c == '\\' && CH(r + 1) == 'x' && hexval(CH(r + 2)) >= 0 &&
-                    hexval(CH(r + 3)) >= 0) {
+                if (c == '\\' && CH(r + 1) == 'x' && hexval(CH(r + 2)) >= 0 && hexval(CH(r + 3)) >= 0) {
                     EMIT(hexval(CH(r + 2)) * 16 + hexval(CH(r + 3)));
                     r += 3;
                 } else if (c == '\\' && CH(r + 1)) {
                     int e;
                     r++;
                     switch (CH(r)) {
-                    case 'n': e = '\n'; break;
-                    case 'r': e = '\r'; break;
-                    case 't': e = '\t'; break;
-                    case 'b': e = '\b'; break;
-                    case 'a': e = '\a'; break;
-                    default: e = CH(r); break;
+                        case 'n': e = '\n'; break;
+                        case 'r': e = '\r'; break;
+                        case 't': e = '\t'; break;
+                        case 'b': e = '\b'; break;
+                        case 'a': e = '\a'; break;
+                        default: e = CH(r); break;
                     }
                     EMIT(e);
                 } else if (c == '"') {
                     /* a closing quote must be followed by a space or the end */
-                    if (CH(r + 1) && !isspace(CH(r + 1)))
-                        return -1;
+                    if (CH(r + 1) && !isspace(CH(r + 1))) return -1;
                     done = 1;
                 } else if (!c) {
                     return -1; /* unterminated quotes */
@@ -371,8 +326,7 @@ static int split_pass(char *line, size_t len, resp_slice *out)
                     r++;
                     EMIT('\'');
                 } else if (c == '\'') {
-                    if (CH(r + 1) && !isspace(CH(r + 1)))
-                        return -1;
+                    if (CH(r + 1) && !isspace(CH(r + 1))) return -1;
                     done = 1;
                 } else if (!c) {
                     return -1;
@@ -381,48 +335,35 @@ static int split_pass(char *line, size_t len, resp_slice *out)
                 }
             } else {
                 switch (c) {
-                case ' ':
-                case '\n':
-                case '\r':
-                case '\t':
-                case '\0':
-                    done = 1;
-                    break;
-                case '"':
-                    inq = 1;
-                    break;
-                case '\'':
-                    insq = 1;
-                    break;
-                default:
-                    EMIT(c);
-                    break;
+                    case ' ':
+                    case '\n':
+                    case '\r':
+                    case '\t':
+                    case '\0': done = 1; break;
+                    case '"': inq = 1; break;
+                    case '\'': insq = 1; break;
+                    default: EMIT(c); break;
                 }
             }
-            if (CH(r))
-                r++;
+            if (CH(r)) r++;
         }
         if (out) {
             out[argc].ptr = line + start;
             out[argc].len = w - start;
         }
-        if (argc == INT_MAX)
-            return -1;
+        if (argc == INT_MAX) return -1;
         argc++;
     }
 #undef CH
 #undef EMIT
 }
 
-int resp_split_inline(char *line, size_t len, resp_slice *out, int max)
-{
+int resp_split_inline(char *line, size_t len, resp_slice *out, int max) {
     int n;
     const char *nul = memchr(line, '\0', len);
 
-    if (nul)
-        len = (size_t)(nul - line); /* sdssplitargs sees a C string */
+    if (nul) len = (size_t)(nul - line); /* sdssplitargs sees a C string */
     n = split_pass(line, len, NULL);
-    if (n < 0 || n > max)
-        return n;
+    if (n < 0 || n > max) return n;
     return split_pass(line, len, out);
 }

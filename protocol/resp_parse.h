@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define RESP_INLINE_MAX (64 * 1024)                  /* PROTO_INLINE_MAX_SIZE */
-#define RESP_DEFAULT_MAX_BULK (512LL * 1024 * 1024)  /* proto-max-bulk-len */
+#define RESP_INLINE_MAX       (64 * 1024)           /* PROTO_INLINE_MAX_SIZE */
+#define RESP_DEFAULT_MAX_BULK (512LL * 1024 * 1024) /* proto-max-bulk-len */
 
 /* One argument: ptr points into the buffer given to resp_parse (not NUL-terminated). */
 typedef struct resp_slice {
@@ -20,19 +20,19 @@ typedef struct resp_slice {
  * While a command is incomplete the state keeps offsets relative to the command's first
  * byte, so the caller may move the unparsed tail of its buffer between calls. */
 typedef struct resp_parser {
-    int kind;             /* 0: nothing parsed of this command yet, '*': multibulk, 'i': inline */
-    long long mb_left;    /* multibulk: bulk arguments still to read */
-    long long bulklen;    /* multibulk: length of the bulk being read, -1 while reading its $ header */
-    size_t pos;           /* where parsing resumes, relative to the command start */
-    int argc;             /* arguments complete so far / of the complete command */
-    int cap;              /* capacity of off/lens/argv */
-    size_t *off;          /* argument offsets relative to the command start */
-    size_t *lens;         /* argument lengths */
-    resp_slice *argv;     /* valid after resp_parse returned > 0: argc slices */
-    long long max_bulk;   /* proto-max-bulk-len */
-    const char *err;      /* after -1: Redis's error text, e.g. "Protocol error: invalid bulk length" */
-    size_t scan;          /* where the search for the current line's end resumes (relative) */
-    char errbuf[48];      /* storage for err when it is formatted ("expected '$', got 'x'") */
+    int kind;           /* 0: nothing parsed of this command yet, '*': multibulk, 'i': inline */
+    long long mb_left;  /* multibulk: bulk arguments still to read */
+    long long bulklen;  /* multibulk: length of the bulk being read, -1 while reading its $ header */
+    size_t pos;         /* where parsing resumes, relative to the command start */
+    int argc;           /* arguments complete so far / of the complete command */
+    int cap;            /* capacity of off/lens/argv */
+    size_t *off;        /* argument offsets relative to the command start */
+    size_t *lens;       /* argument lengths */
+    resp_slice *argv;   /* valid after resp_parse returned > 0: argc slices */
+    long long max_bulk; /* proto-max-bulk-len */
+    const char *err;    /* after -1: Redis's error text, e.g. "Protocol error: invalid bulk length" */
+    size_t scan;        /* where the search for the current line's end resumes (relative) */
+    char errbuf[48];    /* storage for err when it is formatted ("expected '$', got 'x'") */
 } resp_parser;
 
 void resp_parser_init(resp_parser *p, long long max_bulk);

@@ -22,27 +22,25 @@
 
 typedef struct blocked_state {
     int argc;
-    resp_slice *argv;          /* private copy of the blocking command */
+    resp_slice *argv; /* private copy of the blocking command */
     command *cmd;
     db *db;
-    kindex_node *nodes;        /* one per key, linked by cnext */
-    struct event *timer;       /* NULL when blocking forever */
-    int retry;                 /* re-running the command now */
-    int reblocked;             /* the re-run asked to keep waiting */
-    int pool;                  /* argv index of the pool name (block_for_keys), or 0 */
+    kindex_node *nodes;  /* one per key, linked by cnext */
+    struct event *timer; /* NULL when blocking forever */
+    int retry;           /* re-running the command now */
+    int reblocked;       /* the re-run asked to keep waiting */
+    int pool;            /* argv index of the pool name (block_for_keys), or 0 */
 } blocked_state;
 
-static keyindex waiting;       /* (db, key) -> blocked clients, FIFO */
-static kindex_entry *ready_head, *ready_tail;   /* keys changed since the last service */
+static keyindex waiting;                      /* (db, key) -> blocked clients, FIFO */
+static kindex_entry *ready_head, *ready_tail; /* keys changed since the last service */
 static int nblocked;
 
 int blocking_count(void) { return nblocked; }
 int blocking_active(void) { return nblocked != 0; }
 int blocking_is_retry(const client *c) { return c->bstate && ((blocked_state *)c->bstate)->retry; }
 
-void server_update_touch_hook(void) {
-    db_touch_hook = (multi_watching() || nblocked) ? server_touch_key : NULL;
-}
+void server_update_touch_hook(void) { db_touch_hook = (multi_watching() || nblocked) ? server_touch_key : NULL; }
 
 void server_touch_key(int dbid, const char *key, size_t klen) {
     multi_touch(dbid, key, klen);
@@ -99,7 +97,7 @@ void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long time
         reply_null_array(&c->out);
         return;
     }
-    if (c->bstate) {   /* a re-run that found nothing: keep waiting in place */
+    if (c->bstate) { /* a re-run that found nothing: keep waiting in place */
         ((blocked_state *)c->bstate)->reblocked = 1;
         return;
     }
@@ -156,7 +154,6 @@ static int retry_blocked(client *c) {
     }
     return 1;
 }
-
 
 void blocking_handle_ready(void) {
     while (ready_head) {

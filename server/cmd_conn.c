@@ -7,7 +7,10 @@
 #include "server/server.h"
 
 static void ping_command(client *c) {
-    if (c->argc > 2) { reply_arity_error(c); return; }
+    if (c->argc > 2) {
+        reply_arity_error(c);
+        return;
+    }
     if (c->argc == 2) reply_bulk(&c->out, c->argv[1].ptr, c->argv[1].len);
     else reply_simple(&c->out, "PONG");
 }
@@ -32,13 +35,16 @@ static int requirepass_set(void) { return server.cfg.requirepass && server.cfg.r
 
 /* The default user: "default" with requirepass, or nopass (any password) without it. */
 static int authenticate(const resp_slice *user, const resp_slice *pass) {
-    if (user->len != 7 || memcmp(user->ptr, "default", 7) != 0) return 0;   /* user names are case-sensitive */
+    if (user->len != 7 || memcmp(user->ptr, "default", 7) != 0) return 0; /* user names are case-sensitive */
     if (!requirepass_set()) return 1;
     return password_matches(pass->ptr, pass->len);
 }
 
 static void auth_command(client *c) {
-    if (c->argc > 3) { reply_syntax_error(c); return; }
+    if (c->argc > 3) {
+        reply_syntax_error(c);
+        return;
+    }
     resp_slice def = {(char *)"default", 7};
     if (c->argc == 2 && !requirepass_set()) {
         reply_error(&c->out, "AUTH <password> called without any password configured for the default user. "
@@ -77,7 +83,10 @@ static void hello_command(client *c) {
     long long ver = 0;
     if (c->argc >= 2) {
         if (!arg_ll_or_reply_msg(c, 1, &ver, "Protocol version is not an integer or out of range")) return;
-        if (ver < 2 || ver > 3) { reply_error(&c->out, "-NOPROTO unsupported protocol version"); return; }
+        if (ver < 2 || ver > 3) {
+            reply_error(&c->out, "-NOPROTO unsupported protocol version");
+            return;
+        }
     }
     const resp_slice *user = NULL, *pass = NULL, *name = NULL;
     for (int j = 2; j < c->argc; j++) {
@@ -159,10 +168,14 @@ static void client_setinfo_command(client *c) {
         reply_errorf(&c->out, "Unrecognized option '%.*s'", (int)c->argv[2].len, c->argv[2].ptr);
         return;
     }
-    if (c->argc != 4) { reply_arity_error(c); return; }
+    if (c->argc != 4) {
+        reply_arity_error(c);
+        return;
+    }
     for (size_t i = 0; i < c->argv[3].len; i++) {
         if (c->argv[3].ptr[i] < '!' || c->argv[3].ptr[i] > '~') {
-            reply_errorf(&c->out, "%s cannot contain spaces, newlines or special characters.", is_name ? "lib-name" : "lib-ver");
+            reply_errorf(&c->out, "%s cannot contain spaces, newlines or special characters.",
+                         is_name ? "lib-name" : "lib-ver");
             return;
         }
     }
@@ -186,17 +199,16 @@ static int client_info_line(client *c, char *buf, size_t size) {
     const char *events = c->write_armed ? (c->read_paused ? "w" : "rw") : (c->read_paused ? "" : "r");
     size_t omem = reply_pending(&c->out);
     long long now = server.mstime_cached;
-    return snprintf(buf, size,
-                    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
-                    "multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
-                    "tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-                    (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-                    (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, db_id(c->db),
-                    (c->flags & CLIENT_MULTI) ? c->mcount : -1, c->qlen, c->qcap - c->qlen, c->qcap, c->qpeak,
-                    c->out.used - c->out.sent, c->out.head ? 1 : 0, omem,
-                    sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes, events,
-                    c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp, c->lib_name ? c->lib_name : "",
-                    c->lib_ver ? c->lib_ver : "");
+    return snprintf(
+        buf, size,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
+        "multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+        "tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "", (now - c->ctime_ms) / 1000,
+        (now - c->last_interaction_ms) / 1000, flags, db_id(c->db), (c->flags & CLIENT_MULTI) ? c->mcount : -1, c->qlen,
+        c->qcap - c->qlen, c->qcap, c->qpeak, c->out.used - c->out.sent, c->out.head ? 1 : 0, omem,
+        sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes, events, c->lastcmd ? c->lastcmd->fullname : "NULL",
+        c->resp, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }
 
 static void client_info_command(client *c) {
@@ -215,7 +227,10 @@ static void client_list_command(client *c) {
                 reply_errorf(&c->out, "Unknown client type '%.*s'", (int)c->argv[3].len, c->argv[3].ptr);
                 return;
             }
-            if (!arg_is(c, 3, "normal")) { reply_verbatim(&c->out, "", 0, "txt"); return; }
+            if (!arg_is(c, 3, "normal")) {
+                reply_verbatim(&c->out, "", 0, "txt");
+                return;
+            }
         } else if (arg_is(c, 2, "id") && c->argc >= 4) {
             for (int i = 3; i < c->argc; i++) {
                 long long id;
@@ -259,7 +274,7 @@ static void client_kill_one(client *c, client *victim) {
 }
 
 static void client_kill_command(client *c) {
-    if (c->argc == 3) {   /* old form: CLIENT KILL addr:port */
+    if (c->argc == 3) { /* old form: CLIENT KILL addr:port */
         for (client *o = server.clients; o; o = o->next) {
             if (strlen(o->addr) == c->argv[2].len && !memcmp(o->addr, c->argv[2].ptr, c->argv[2].len)) {
                 client_kill_one(c, o);
@@ -276,7 +291,10 @@ static void client_kill_command(client *c) {
     for (int i = 2; i < c->argc; i += 2) {
         /* Filters come in pairs; as in Redis, a lone trailing word is a syntax error
          * reached only after the pairs before it were checked. */
-        if (i + 1 >= c->argc) { reply_syntax_error(c); return; }
+        if (i + 1 >= c->argc) {
+            reply_syntax_error(c);
+            return;
+        }
         if (arg_is(c, i, "id")) {
             if (!util_str2ll(c->argv[i + 1].ptr, c->argv[i + 1].len, &id) || id <= 0) {
                 reply_error(&c->out, "client-id should be greater than 0");
@@ -289,11 +307,15 @@ static void client_kill_command(client *c) {
         } else if (arg_is(c, i, "skipme")) {
             if (arg_is(c, i + 1, "yes")) skipme = 1;
             else if (arg_is(c, i + 1, "no")) skipme = 0;
-            else { reply_syntax_error(c); return; }
+            else {
+                reply_syntax_error(c);
+                return;
+            }
         } else if (arg_is(c, i, "type")) {
             if (arg_is(c, i + 1, "normal")) type_normal = 1;
             else if (arg_is(c, i + 1, "master") || arg_is(c, i + 1, "replica") || arg_is(c, i + 1, "slave") ||
-                     arg_is(c, i + 1, "pubsub")) type_normal = 0;
+                     arg_is(c, i + 1, "pubsub"))
+                type_normal = 0;
             else {
                 reply_errorf(&c->out, "Unknown client type '%.*s'", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
                 return;
@@ -352,24 +374,39 @@ static void client_help_command(client *c) {
 
 #define CF (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 static struct command client_subcommands[] = {
-    {"id", client_id_command, 2, CF, 0, 0, 0, "connection", "Returns the unique client ID of the connection.", "5.0.0", NULL, NULL, NULL, 0, 0},
-    {"getname", client_getname_command, 2, CF, 0, 0, 0, "connection", "Returns the name of the connection.", "2.6.9", NULL, NULL, NULL, 0, 0},
-    {"setname", client_setname_command, 3, CF, 0, 0, 0, "connection", "Sets the connection name.", "2.6.9", NULL, NULL, NULL, 0, 0},
-    {"setinfo", client_setinfo_command, -4, CF, 0, 0, 0, "connection", "Sets information specific to the client or connection.", "7.2.0", NULL, NULL, NULL, 0, 0},
-    {"info", client_info_command, 2, CF, 0, 0, 0, "connection", "Returns information about the connection.", "6.2.0", NULL, NULL, NULL, 0, 0},
-    {"list", client_list_command, -2, CF | CMD_ADMIN, 0, 0, 0, "connection", "Lists open connections.", "2.4.0", NULL, NULL, NULL, 0, 0},
-    {"kill", client_kill_command, -3, CF | CMD_ADMIN, 0, 0, 0, "connection", "Terminates open connections.", "2.4.0", NULL, NULL, NULL, 0, 0},
-    {"help", client_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "connection", "Returns helpful text about the different subcommands.", "5.0.0", NULL, NULL, NULL, 0, 0},
+    {"id", client_id_command, 2, CF, 0, 0, 0, "connection", "Returns the unique client ID of the connection.", "5.0.0",
+     NULL, NULL, NULL, 0, 0},
+    {"getname", client_getname_command, 2, CF, 0, 0, 0, "connection", "Returns the name of the connection.", "2.6.9",
+     NULL, NULL, NULL, 0, 0},
+    {"setname", client_setname_command, 3, CF, 0, 0, 0, "connection", "Sets the connection name.", "2.6.9", NULL, NULL,
+     NULL, 0, 0},
+    {"setinfo", client_setinfo_command, -4, CF, 0, 0, 0, "connection",
+     "Sets information specific to the client or connection.", "7.2.0", NULL, NULL, NULL, 0, 0},
+    {"info", client_info_command, 2, CF, 0, 0, 0, "connection", "Returns information about the connection.", "6.2.0",
+     NULL, NULL, NULL, 0, 0},
+    {"list", client_list_command, -2, CF | CMD_ADMIN, 0, 0, 0, "connection", "Lists open connections.", "2.4.0", NULL,
+     NULL, NULL, 0, 0},
+    {"kill", client_kill_command, -3, CF | CMD_ADMIN, 0, 0, 0, "connection", "Terminates open connections.", "2.4.0",
+     NULL, NULL, NULL, 0, 0},
+    {"help", client_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "connection",
+     "Returns helpful text about the different subcommands.", "5.0.0", NULL, NULL, NULL, 0, 0},
     {0},
 };
 
 struct command conn_commands[] = {
-    {"ping", ping_command, -1, CMD_FAST, 0, 0, 0, "connection", "Returns the server's liveliness response.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"echo", echo_command, 2, CMD_FAST, 0, 0, 0, "connection", "Returns the given string.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"quit", quit_command, -1, CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH, 0, 0, 0, "connection", "Closes the connection.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"reset", reset_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0, "connection", "Resets the connection.", "6.2.0", NULL, NULL, NULL, 0, 0},
-    {"hello", hello_command, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0, "connection", "Handshakes with the Redis server.", "6.0.0", NULL, NULL, NULL, 0, 0},
-    {"auth", auth_command, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0, "connection", "Authenticates the connection.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"client", NULL, -2, 0, 0, 0, 0, "connection", "A container for client connection commands.", "2.4.0", client_subcommands, NULL, NULL, 0, 0},
+    {"ping", ping_command, -1, CMD_FAST, 0, 0, 0, "connection", "Returns the server's liveliness response.", "1.0.0",
+     NULL, NULL, NULL, 0, 0},
+    {"echo", echo_command, 2, CMD_FAST, 0, 0, 0, "connection", "Returns the given string.", "1.0.0", NULL, NULL, NULL,
+     0, 0},
+    {"quit", quit_command, -1, CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH, 0, 0,
+     0, "connection", "Closes the connection.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"reset", reset_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0,
+     0, "connection", "Resets the connection.", "6.2.0", NULL, NULL, NULL, 0, 0},
+    {"hello", hello_command, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0,
+     0, "connection", "Handshakes with the Redis server.", "6.0.0", NULL, NULL, NULL, 0, 0},
+    {"auth", auth_command, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0,
+     0, "connection", "Authenticates the connection.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"client", NULL, -2, 0, 0, 0, 0, "connection", "A container for client connection commands.", "2.4.0",
+     client_subcommands, NULL, NULL, 0, 0},
     {0},
 };

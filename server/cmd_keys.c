@@ -21,24 +21,22 @@
 #define KEYARG(c, i) (c)->argv[i].ptr, (c)->argv[i].len
 
 /* The name TYPE reports for a value type (Redis's getObjectTypeName). */
-static const char *type_name(int type)
-{
+static const char *type_name(int type) {
     switch (type) {
-    case OBJ_STRING: return "string";
-    case OBJ_LIST: return "list";
-    case OBJ_SET: return "set";
-    case OBJ_ZSET: return "zset";
-    case OBJ_HASH: return "hash";
-    case OBJ_STREAM: return "stream";
-    default: return "unknown";
+        case OBJ_STRING: return "string";
+        case OBJ_LIST: return "list";
+        case OBJ_SET: return "set";
+        case OBJ_ZSET: return "zset";
+        case OBJ_HASH: return "hash";
+        case OBJ_STREAM: return "stream";
+        default: return "unknown";
     }
 }
 
 /* Parse argv[i] as an int as Redis's getIntFromObjectOrReply; msg (or NULL for
  * Redis's defaults) is the error for both a bad number and one out of int range.
  * Returns 1, or replies and returns 0. */
-static int arg_int_or_reply(client *c, int i, int *out, const char *msg)
-{
+static int arg_int_or_reply(client *c, int i, int *out, const char *msg) {
     long long v;
     if (msg ? !arg_ll_or_reply_msg(c, i, &v, msg) : !arg_ll_or_reply(c, i, &v)) return 0;
     if (v < INT_MIN || v > INT_MAX) {
@@ -52,8 +50,7 @@ static int arg_int_or_reply(client *c, int i, int *out, const char *msg)
 
 /* Parse argv[i] as a db index that must exist (SELECT, MOVE). Returns the db, or
  * replies and returns NULL. */
-static db *arg_db_or_reply(client *c, int i)
-{
+static db *arg_db_or_reply(client *c, int i) {
     int id;
     if (!arg_int_or_reply(c, i, &id, NULL)) return NULL;
     if (id < 0 || id >= server.dbnum) {
@@ -64,23 +61,20 @@ static db *arg_db_or_reply(client *c, int i)
 }
 
 /* DEL / UNLINK key [key ...]: the number of keys removed. */
-static void cmd_del(client *c)
-{
+static void cmd_del(client *c) {
     long long n = 0;
     for (int j = 1; j < c->argc; j++) n += db_delete(c->db, KEYARG(c, j));
     reply_int(&c->out, n);
 }
 
 /* EXISTS / TOUCH key [key ...]: live keys named, repeats counted. */
-static void cmd_exists(client *c)
-{
+static void cmd_exists(client *c) {
     long long n = 0;
     for (int j = 1; j < c->argc; j++) n += db_lookup_read(c->db, KEYARG(c, j)) != NULL;
     reply_int(&c->out, n);
 }
 
-static void cmd_type(client *c)
-{
+static void cmd_type(client *c) {
     rkey *k = db_lookup_read(c->db, KEYARG(c, 1));
     reply_simple(&c->out, k ? type_name(rkey_type(k)) : "none");
 }
@@ -94,8 +88,7 @@ static void cmd_type(client *c)
 
 /* Parse the EXPIRE options from argv[3] on (Redis's parseExtendedExpireArgumentsOrReply).
  * Returns 1, or replies and returns 0. */
-static int expire_parse_options(client *c, int *flags)
-{
+static int expire_parse_options(client *c, int *flags) {
     static const char *names[] = {"nx", "xx", "gt", "lt"};
     int f = 0;
 
@@ -125,8 +118,7 @@ static int expire_parse_options(client *c, int *flags)
 /* EXPIRE/PEXPIRE (basetime now) and EXPIREAT/PEXPIREAT (basetime 0) key time [NX|XX|GT|LT]:
  * :1 if the TTL was set (or the key deleted for a time already past), :0 if the key is
  * absent or a condition failed. */
-static void expire_generic(client *c, long long basetime, int seconds)
-{
+static void expire_generic(client *c, long long basetime, int seconds) {
     int flags;
     long long when;
 
@@ -135,8 +127,7 @@ static void expire_generic(client *c, long long basetime, int seconds)
         if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) goto invalid;
         when *= 1000;
     }
-    if ((basetime > 0 && when > LLONG_MAX - basetime) || (basetime < 0 && when < LLONG_MIN - basetime))
-        goto invalid;
+    if ((basetime > 0 && when > LLONG_MAX - basetime) || (basetime < 0 && when < LLONG_MIN - basetime)) goto invalid;
     when += basetime;
 
     rkey *k = db_lookup_write(c->db, KEYARG(c, 1));
@@ -166,8 +157,7 @@ static void cmd_pexpireat(client *c) { expire_generic(c, 0, 0); }
 
 /* TTL/PTTL (remaining time) and EXPIRETIME/PEXPIRETIME (absolute): -2 if the key is
  * absent, -1 if it has no TTL; seconds are rounded as Redis: (ms + 500) / 1000. */
-static void ttl_generic(client *c, int ms, int absolute)
-{
+static void ttl_generic(client *c, int ms, int absolute) {
     rkey *k = db_lookup_read(c->db, KEYARG(c, 1));
     if (!k) {
         reply_int(&c->out, -2);
@@ -180,7 +170,7 @@ static void ttl_generic(client *c, int ms, int absolute)
     }
     long long t = absolute ? when : when - storage_now_ms;
     if (t < 0) t = 0;
-    reply_int(&c->out, ms ? t : (long long)(((unsigned long long)t + 500) / 1000));   /* no overflow near LLONG_MAX */
+    reply_int(&c->out, ms ? t : (long long)(((unsigned long long)t + 500) / 1000)); /* no overflow near LLONG_MAX */
 }
 
 static void cmd_ttl(client *c) { ttl_generic(c, 0, 0); }
@@ -188,8 +178,7 @@ static void cmd_pttl(client *c) { ttl_generic(c, 1, 0); }
 static void cmd_expiretime(client *c) { ttl_generic(c, 0, 1); }
 static void cmd_pexpiretime(client *c) { ttl_generic(c, 1, 1); }
 
-static void cmd_persist(client *c)
-{
+static void cmd_persist(client *c) {
     rkey *k = db_lookup_write(c->db, KEYARG(c, 1));
     if (k && rkey_expire(k) != -1) {
         db_persist(c->db, k);
@@ -211,8 +200,7 @@ typedef struct keys_state {
     size_t n, cap;
 } keys_state;
 
-static void keys_visit(void *priv, const rkey *k)
-{
+static void keys_visit(void *priv, const rkey *k) {
     keys_state *st = priv;
     size_t klen;
     const char *key = rkey_key(k, &klen);
@@ -222,7 +210,7 @@ static void keys_visit(void *priv, const rkey *k)
     if (st->n == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 64;
         const rkey **p = realloc(st->found, cap * sizeof *p);
-        if (!p) return;   /* out of memory: the reply lists what fit */
+        if (!p) return; /* out of memory: the reply lists what fit */
         st->found = p;
         st->cap = cap;
     }
@@ -230,8 +218,7 @@ static void keys_visit(void *priv, const rkey *k)
 }
 
 /* KEYS pattern. The records stay valid while we reply: nothing changes the db. */
-static void cmd_keys(client *c)
-{
+static void cmd_keys(client *c) {
     keys_state st = {c->argv[1].ptr, c->argv[1].len, 0, c->db, NULL, 0, 0};
     st.all = st.patlen == 1 && st.pat[0] == '*';
     db_foreach(c->db, keys_visit, &st);
@@ -250,8 +237,7 @@ typedef struct name_list {
     size_t used, cap, count;
 } name_list;
 
-static void name_list_add(name_list *l, const char *p, size_t n)
-{
+static void name_list_add(name_list *l, const char *p, size_t n) {
     size_t need = l->used + sizeof n + n;
     if (need > l->cap) {
         size_t cap = l->cap ? l->cap : 1024;
@@ -268,8 +254,7 @@ static void name_list_add(name_list *l, const char *p, size_t n)
 }
 
 /* Step through a name_list: *pos starts at 0; returns the next name or NULL at the end. */
-static const char *name_list_next(const name_list *l, size_t *pos, size_t *n)
-{
+static const char *name_list_next(const name_list *l, size_t *pos, size_t *n) {
     if (*pos >= l->used) return NULL;
     memcpy(n, l->buf + *pos, sizeof *n);
     const char *p = l->buf + *pos + sizeof *n;
@@ -282,13 +267,12 @@ typedef struct scan_state {
     size_t patlen, typelen;
     int use_pat;
     db *d;
-    unsigned long visited;   /* records seen, filtered or not (Redis's COUNT measure) */
-    name_list keys;          /* to reply with */
-    name_list expired;       /* matched but expired: reclaimed after the scan */
+    unsigned long visited; /* records seen, filtered or not (Redis's COUNT measure) */
+    name_list keys;        /* to reply with */
+    name_list expired;     /* matched but expired: reclaimed after the scan */
 } scan_state;
 
-static void scan_visit(void *priv, const rkey *k)
-{
+static void scan_visit(void *priv, const rkey *k) {
     scan_state *st = priv;
     size_t klen;
     const char *key = rkey_key(k, &klen);
@@ -307,8 +291,7 @@ static void scan_visit(void *priv, const rkey *k)
 
 /* Parse a SCAN cursor as Redis's parseScanCursorOrReply (strtoul: a sign is accepted,
  * leading space is not, the whole text must be consumed, no overflow). */
-static int scan_parse_cursor(client *c, int i, unsigned long *cursor)
-{
+static int scan_parse_cursor(client *c, int i, unsigned long *cursor) {
     char small[64], *s = small, *end;
     const resp_slice *a = &c->argv[i];
 
@@ -327,8 +310,7 @@ static int scan_parse_cursor(client *c, int i, unsigned long *cursor)
 }
 
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
-static void cmd_scan(client *c)
-{
+static void cmd_scan(client *c) {
     unsigned long cursor;
     long long count = 10;
     scan_state st;
@@ -374,8 +356,7 @@ static void cmd_scan(client *c)
     free(st.expired.buf);
 }
 
-static void cmd_randomkey(client *c)
-{
+static void cmd_randomkey(client *c) {
     rkey *k = db_random_key(c->db);
     if (!k) {
         reply_null(&c->out);
@@ -389,8 +370,7 @@ static void cmd_randomkey(client *c)
 /* ---- renaming and databases ---- */
 
 /* RENAME / RENAMENX src dst: "no such key" if src is absent. */
-static void rename_generic(client *c, int nx)
-{
+static void rename_generic(client *c, int nx) {
     const resp_slice *src = &c->argv[1], *dst = &c->argv[2];
 
     if (!db_lookup_write(c->db, src->ptr, src->len)) {
@@ -417,8 +397,7 @@ static void cmd_renamenx(client *c) { rename_generic(c, 1); }
 /* A deep copy of a stream built through its public API: entries, ids and counters,
  * groups, consumers and pending messages (a pending message whose entry was deleted
  * cannot be recreated and is left out). */
-static stream *copy_stream(const stream *s)
-{
+static stream *copy_stream(const stream *s) {
     stream *n = stream_new();
     stream_id lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX}, id, added;
     stream_iter it;
@@ -458,7 +437,7 @@ static stream *copy_stream(const stream *s)
             name = stream_consumer_name(p->consumer, &len);
             stream_claim(n, ng, name, len, &nc, &p->id, &a);
         }
-        for (size_t ci = 0; ci < stream_group_consumer_count(g); ci++) {   /* claims refresh it */
+        for (size_t ci = 0; ci < stream_group_consumer_count(g); ci++) { /* claims refresh it */
             const stream_consumer *c = stream_consumer_at(g, ci);
             name = stream_consumer_name(c, &len);
             stream_consumer *nc = stream_consumer_find(ng, name, len);
@@ -470,13 +449,12 @@ static stream *copy_stream(const stream *s)
 
 /* Store a copy of string record k as key in dst, keeping the encoding family: a raw
  * source stays raw. Returns the new record. */
-static rkey *copy_string(const rkey *k, db *dst, const char *key, size_t klen)
-{
+static rkey *copy_string(const rkey *k, db *dst, const char *key, size_t klen) {
     if (rkey_is_int(k)) return db_set_int(dst, key, klen, rkey_int(k));
     size_t n;
     char tmp[UTIL_LLSTR_SIZE];
     const char *v = rkey_str(k, &n, tmp);
-    char *copy = malloc(n ? n : 1);   /* k may move while dst changes, if dst is src */
+    char *copy = malloc(n ? n : 1); /* k may move while dst changes, if dst is src */
     if (!copy) abort();
     memcpy(copy, v, n);
     int raw = strcmp(rkey_encoding(k), "raw") == 0;
@@ -487,8 +465,7 @@ static rkey *copy_string(const rkey *k, db *dst, const char *key, size_t klen)
 }
 
 /* COPY source destination [DB destination-db] [REPLACE] */
-static void cmd_copy(client *c)
-{
+static void cmd_copy(client *c) {
     db *dst = c->db;
     int replace = 0;
     const resp_slice *src = &c->argv[1], *to = &c->argv[2];
@@ -518,7 +495,7 @@ static void cmd_copy(client *c)
             return;
         }
         db_delete(dst, to->ptr, to->len);
-        k = db_lookup_write(c->db, src->ptr, src->len);   /* the delete may have moved it */
+        k = db_lookup_write(c->db, src->ptr, src->len); /* the delete may have moved it */
     }
     long long expire = rkey_expire(k);
     rkey *nk;
@@ -534,22 +511,18 @@ static void cmd_copy(client *c)
     reply_int(&c->out, 1);
 }
 
-static void cmd_dbsize(client *c)
-{
-    reply_int(&c->out, (long long)db_size(c->db));
-}
+static void cmd_dbsize(client *c) { reply_int(&c->out, (long long)db_size(c->db)); }
 
 /* Report each live key of one db to db_touch_hook under up to two db ids. */
 typedef struct touch_ctx {
     const db *d;
-    int id1, id2;   /* id2 < 0: only id1 */
+    int id1, id2; /* id2 < 0: only id1 */
 } touch_ctx;
 
-static void touch_visit(void *priv, const rkey *k)
-{
+static void touch_visit(void *priv, const rkey *k) {
     const touch_ctx *t = priv;
     size_t n;
-    if (!db_key_alive(t->d, k)) return;   /* a stale key going away is no logical change */
+    if (!db_key_alive(t->d, k)) return; /* a stale key going away is no logical change */
     const char *key = rkey_key(k, &n);
     db_touch_hook(t->id1, key, n);
     if (t->id2 >= 0) db_touch_hook(t->id2, key, n);
@@ -560,8 +533,7 @@ static void touch_visit(void *priv, const rkey *k)
  * touched, so a WATCH of an absent key survives. db_flush/db_swap would report the
  * whole db as touched; while anyone listens, report live keys one by one and keep
  * them quiet. */
-static void flush_or_swap(db *d, db *other)
-{
+static void flush_or_swap(db *d, db *other) {
     if (!db_touch_hook) {
         if (other) db_swap(d, other);
         else db_flush(d);
@@ -582,8 +554,7 @@ static void flush_or_swap(db *d, db *other)
 
 /* FLUSHDB/FLUSHALL [ASYNC|SYNC]: both flush synchronously. Returns 1 if the arguments
  * are valid, or replies and returns 0. */
-static int flush_check_args(client *c)
-{
+static int flush_check_args(client *c) {
     if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "sync") && !arg_is(c, 1, "async"))) {
         reply_syntax_error(c);
         return 0;
@@ -591,22 +562,19 @@ static int flush_check_args(client *c)
     return 1;
 }
 
-static void cmd_flushdb(client *c)
-{
+static void cmd_flushdb(client *c) {
     if (!flush_check_args(c)) return;
     flush_or_swap(c->db, NULL);
     reply_ok(&c->out);
 }
 
-static void cmd_flushall(client *c)
-{
+static void cmd_flushall(client *c) {
     if (!flush_check_args(c)) return;
     for (int i = 0; i < server.dbnum; i++) flush_or_swap(server.dbs[i], NULL);
     reply_ok(&c->out);
 }
 
-static void cmd_select(client *c)
-{
+static void cmd_select(client *c) {
     db *d = arg_db_or_reply(c, 1);
     if (!d) return;
     client_select_db(c, db_id(d));
@@ -614,8 +582,7 @@ static void cmd_select(client *c)
 }
 
 /* MOVE key db: :1 if moved, :0 if absent here or present there. */
-static void cmd_move(client *c)
-{
+static void cmd_move(client *c) {
     db *dst = arg_db_or_reply(c, 2);
     if (!dst) return;
     if (dst == c->db) {
@@ -629,11 +596,9 @@ static void cmd_move(client *c)
     reply_int(&c->out, db_move(c->db, dst, KEYARG(c, 1)));
 }
 
-static void cmd_swapdb(client *c)
-{
+static void cmd_swapdb(client *c) {
     int a, b;
-    if (!arg_int_or_reply(c, 1, &a, "invalid first DB index") ||
-        !arg_int_or_reply(c, 2, &b, "invalid second DB index"))
+    if (!arg_int_or_reply(c, 1, &a, "invalid first DB index") || !arg_int_or_reply(c, 2, &b, "invalid second DB index"))
         return;
     if (a < 0 || a >= server.dbnum || b < 0 || b >= server.dbnum) {
         reply_error(&c->out, "DB index is out of range");
@@ -646,15 +611,13 @@ static void cmd_swapdb(client *c)
 /* ---- OBJECT ---- */
 
 /* The record OBJECT <sub> key names, or NULL after replying null. */
-static rkey *object_lookup(client *c)
-{
+static rkey *object_lookup(client *c) {
     rkey *k = db_lookup_read(c->db, KEYARG(c, 2));
     if (!k) reply_null(&c->out);
     return k;
 }
 
-static void cmd_object_encoding(client *c)
-{
+static void cmd_object_encoding(client *c) {
     rkey *k = object_lookup(c);
     if (k) reply_bulk_cstr(&c->out, rkey_encoding(k));
 }
@@ -663,13 +626,11 @@ static void cmd_object_encoding(client *c)
  * errs under the other kind of policy, as Redis. REFCOUNT is 1, except that Redis shares
  * the integers 0..9999 (reported as INT_MAX) unless an LRU/LFU policy with a memory
  * limit forbids it. */
-static int object_lfu_policy(void)
-{
+static int object_lfu_policy(void) {
     return server.cfg.maxmemory_policy && strstr(server.cfg.maxmemory_policy, "lfu") != NULL;
 }
 
-static void cmd_object_refcount(client *c)
-{
+static void cmd_object_refcount(client *c) {
     rkey *k = object_lookup(c);
     if (!k) return;
     const char *pol = server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "";
@@ -678,30 +639,25 @@ static void cmd_object_refcount(client *c)
     reply_int(&c->out, shared && !no_shared ? INT_MAX : 1);
 }
 
-static void cmd_object_idletime(client *c)
-{
+static void cmd_object_idletime(client *c) {
     if (!object_lookup(c)) return;
     if (object_lfu_policy())
         reply_error(&c->out, "An LFU maxmemory policy is selected, idle time not tracked. Please note "
                              "that when switching between policies at runtime LRU and LFU data will "
                              "take some time to adjust.");
-    else
-        reply_int(&c->out, 0);
+    else reply_int(&c->out, 0);
 }
 
-static void cmd_object_freq(client *c)
-{
+static void cmd_object_freq(client *c) {
     if (!object_lookup(c)) return;
-    if (object_lfu_policy())
-        reply_int(&c->out, 5);
+    if (object_lfu_policy()) reply_int(&c->out, 5);
     else
         reply_error(&c->out, "An LFU maxmemory policy is not selected, access frequency not tracked. "
                              "Please note that when switching between policies at runtime LRU and LFU "
                              "data will take some time to adjust.");
 }
 
-static void cmd_object_help(client *c)
-{
+static void cmd_object_help(client *c) {
     static const char *help[] = {
         "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ENCODING <key>",
@@ -726,48 +682,63 @@ static void cmd_object_help(client *c)
 
 /* A table entry: name, handler, arity, flags, first/last key, step, group, summary,
  * since (the metadata of Redis 7.0's COMMAND INFO and COMMAND DOCS). */
-#define CMD(name, proc, arity, flags, fk, lk, step, group, summary, since) \
-    {name, proc, arity, flags, fk, lk, step, group, summary, since, NULL, NULL, NULL, 0, 0}
+#define CMD(name, proc, arity, flags, fk, lk, step, group, summary, since)                                             \
+    { name, proc, arity, flags, fk, lk, step, group, summary, since, NULL, NULL, NULL, 0, 0 }
 #define W CMD_WRITE
 #define R CMD_READONLY
 #define F CMD_FAST
 
 static struct command object_subcommands[] = {
-    CMD("encoding", cmd_object_encoding, 3, R, 2, 2, 1, "generic", "Inspect the internal encoding of a Redis object", "2.2.3"),
-    CMD("freq", cmd_object_freq, 3, R, 2, 2, 1, "generic", "Get the logarithmic access frequency counter of a Redis object", "4.0.0"),
-    CMD("help", cmd_object_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic", "Show helpful text about the different subcommands", "6.2.0"),
-    CMD("idletime", cmd_object_idletime, 3, R, 2, 2, 1, "generic", "Get the time since a Redis object was last accessed", "2.2.3"),
-    CMD("refcount", cmd_object_refcount, 3, R, 2, 2, 1, "generic", "Get the number of references to the value of the key", "2.2.3"),
+    CMD("encoding", cmd_object_encoding, 3, R, 2, 2, 1, "generic", "Inspect the internal encoding of a Redis object",
+        "2.2.3"),
+    CMD("freq", cmd_object_freq, 3, R, 2, 2, 1, "generic",
+        "Get the logarithmic access frequency counter of a Redis object", "4.0.0"),
+    CMD("help", cmd_object_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic",
+        "Show helpful text about the different subcommands", "6.2.0"),
+    CMD("idletime", cmd_object_idletime, 3, R, 2, 2, 1, "generic",
+        "Get the time since a Redis object was last accessed", "2.2.3"),
+    CMD("refcount", cmd_object_refcount, 3, R, 2, 2, 1, "generic",
+        "Get the number of references to the value of the key", "2.2.3"),
     {0},
 };
 
 struct command keys_commands[] = {
     CMD("del", cmd_del, -2, W, 1, -1, 1, "generic", "Delete a key", "1.0.0"),
-    CMD("unlink", cmd_del, -2, W | F, 1, -1, 1, "generic", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0"),
+    CMD("unlink", cmd_del, -2, W | F, 1, -1, 1, "generic",
+        "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0"),
     CMD("exists", cmd_exists, -2, R | F, 1, -1, 1, "generic", "Determine if a key exists", "1.0.0"),
     CMD("type", cmd_type, 2, R | F, 1, 1, 1, "generic", "Determine the type stored at key", "1.0.0"),
     CMD("expire", cmd_expire, -3, W | F, 1, 1, 1, "generic", "Set a key's time to live in seconds", "1.0.0"),
     CMD("pexpire", cmd_pexpire, -3, W | F, 1, 1, 1, "generic", "Set a key's time to live in milliseconds", "2.6.0"),
-    CMD("expireat", cmd_expireat, -3, W | F, 1, 1, 1, "generic", "Set the expiration for a key as a UNIX timestamp", "1.2.0"),
-    CMD("pexpireat", cmd_pexpireat, -3, W | F, 1, 1, 1, "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0"),
+    CMD("expireat", cmd_expireat, -3, W | F, 1, 1, 1, "generic", "Set the expiration for a key as a UNIX timestamp",
+        "1.2.0"),
+    CMD("pexpireat", cmd_pexpireat, -3, W | F, 1, 1, 1, "generic",
+        "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0"),
     CMD("ttl", cmd_ttl, 2, R | F, 1, 1, 1, "generic", "Get the time to live for a key in seconds", "1.0.0"),
     CMD("pttl", cmd_pttl, 2, R | F, 1, 1, 1, "generic", "Get the time to live for a key in milliseconds", "2.6.0"),
-    CMD("expiretime", cmd_expiretime, 2, R | F, 1, 1, 1, "generic", "Get the expiration Unix timestamp for a key", "7.0.0"),
-    CMD("pexpiretime", cmd_pexpiretime, 2, R | F, 1, 1, 1, "generic", "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0"),
+    CMD("expiretime", cmd_expiretime, 2, R | F, 1, 1, 1, "generic", "Get the expiration Unix timestamp for a key",
+        "7.0.0"),
+    CMD("pexpiretime", cmd_pexpiretime, 2, R | F, 1, 1, 1, "generic",
+        "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0"),
     CMD("persist", cmd_persist, 2, W | F, 1, 1, 1, "generic", "Remove the expiration from a key", "2.2.0"),
     CMD("keys", cmd_keys, 2, R, 0, 0, 0, "generic", "Find all keys matching the given pattern", "1.0.0"),
     CMD("scan", cmd_scan, -2, R, 0, 0, 0, "generic", "Incrementally iterate the keys space", "2.8.0"),
     CMD("randomkey", cmd_randomkey, 1, R, 0, 0, 0, "generic", "Return a random key from the keyspace", "1.0.0"),
     CMD("rename", cmd_rename, 3, W, 1, 2, 1, "generic", "Rename a key", "1.0.0"),
-    CMD("renamenx", cmd_renamenx, 3, W | F, 1, 2, 1, "generic", "Rename a key, only if the new key does not exist", "1.0.0"),
+    CMD("renamenx", cmd_renamenx, 3, W | F, 1, 2, 1, "generic", "Rename a key, only if the new key does not exist",
+        "1.0.0"),
     CMD("copy", cmd_copy, -3, W | CMD_DENYOOM, 1, 2, 1, "generic", "Copy a key", "6.2.0"),
-    CMD("dbsize", cmd_dbsize, 1, R | F, 0, 0, 0, "server", "Return the number of keys in the selected database", "1.0.0"),
+    CMD("dbsize", cmd_dbsize, 1, R | F, 0, 0, 0, "server", "Return the number of keys in the selected database",
+        "1.0.0"),
     CMD("flushdb", cmd_flushdb, -1, W, 0, 0, 0, "server", "Remove all keys from the current database", "1.0.0"),
     CMD("flushall", cmd_flushall, -1, W, 0, 0, 0, "server", "Remove all keys from all databases", "1.0.0"),
-    CMD("select", cmd_select, 2, CMD_LOADING | CMD_STALE | F, 0, 0, 0, "connection", "Change the selected database for the current connection", "1.0.0"),
+    CMD("select", cmd_select, 2, CMD_LOADING | CMD_STALE | F, 0, 0, 0, "connection",
+        "Change the selected database for the current connection", "1.0.0"),
     CMD("move", cmd_move, 3, W | F, 1, 1, 1, "generic", "Move a key to another database", "1.0.0"),
     CMD("swapdb", cmd_swapdb, 3, W | F, 0, 0, 0, "server", "Swaps two Redis databases", "4.0.0"),
-    {"object", NULL, -2, 0, 0, 0, 0, "generic", "A container for object introspection commands", "2.2.3", object_subcommands, NULL, NULL, 0, 0},
-    CMD("touch", cmd_exists, -2, R | F, 1, -1, 1, "generic", "Alters the last access time of a key(s). Returns the number of existing keys specified.", "3.2.1"),
+    {"object", NULL, -2, 0, 0, 0, 0, "generic", "A container for object introspection commands", "2.2.3",
+     object_subcommands, NULL, NULL, 0, 0},
+    CMD("touch", cmd_exists, -2, R | F, 1, -1, 1, "generic",
+        "Alters the last access time of a key(s). Returns the number of existing keys specified.", "3.2.1"),
     {0},
 };

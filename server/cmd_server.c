@@ -52,7 +52,10 @@ static size_t rss_bytes(void) {
 static void human_bytes(char *buf, size_t size, double n) {
     const char *units = "BKMGTP";
     int u = 0;
-    while (n >= 1024 && u < 5) { n /= 1024; u++; }
+    while (n >= 1024 && u < 5) {
+        n /= 1024;
+        u++;
+    }
     if (u == 0) snprintf(buf, size, "%.0fB", n);
     else snprintf(buf, size, "%.2f%c", n, units[u]);
 }
@@ -65,10 +68,10 @@ static void human_bytes(char *buf, size_t size, double n) {
  * idle clients cost nothing; INFO recounts them all. mallinfo2() would count everything
  * but walks the allocator's free lists: tens of milliseconds on a fragmented heap. */
 
-#define EVICT_BUDGET_US 500   /* per call, as Redis's default maxmemory-eviction-tenacity */
+#define EVICT_BUDGET_US 500 /* per call, as Redis's default maxmemory-eviction-tenacity */
 
-static size_t mem_baseline;       /* allocated at start-up outside the keyspace */
-static size_t mem_clients;        /* sum of the clients' mem_counted */
+static size_t mem_baseline; /* allocated at start-up outside the keyspace */
+static size_t mem_clients;  /* sum of the clients' mem_counted */
 static size_t mem_peak;
 
 void server_memory_init(void) {
@@ -99,7 +102,7 @@ size_t server_used_memory(void) {
     return used;
 }
 
-int multi_is_exec(const command *cmd);      /* server/multi.c */
+int multi_is_exec(const command *cmd); /* server/multi.c */
 int multi_passthrough(const command *cmd);
 
 /* Eviction left unfinished by a budget-limited call goes on in slices, one per loop
@@ -120,8 +123,7 @@ static int evict_now(void) {
     int r = evict_perform(server.dbs, server.dbnum, mem_baseline + mem_clients, EVICT_BUDGET_US);
     if (r == EVICT_RUNNING && !evict_slices_scheduled && server.base) {
         struct timeval zero = {0, 0};
-        if (event_base_once(server.base, -1, EV_TIMEOUT, evict_slice_cb, NULL, &zero) == 0)
-            evict_slices_scheduled = 1;
+        if (event_base_once(server.base, -1, EV_TIMEOUT, evict_slice_cb, NULL, &zero) == 0) evict_slices_scheduled = 1;
     }
     return r;
 }
@@ -132,7 +134,7 @@ int server_oom_refuses(client *c, const command *cmd) {
         if (multi_is_exec(cmd)) {
             for (int i = 0; i < c->mcount; i++) flags |= c->mstate[i].cmd->flags;
         } else if (!multi_passthrough(cmd->parent ? cmd->parent : cmd)) {
-            flags |= CMD_DENYOOM;   /* queueing takes memory too, as Redis */
+            flags |= CMD_DENYOOM; /* queueing takes memory too, as Redis */
         }
     }
     if (!(flags & CMD_DENYOOM)) return 0;
@@ -140,7 +142,7 @@ int server_oom_refuses(client *c, const command *cmd) {
 }
 
 void server_evict_cron(void) {
-    server_used_memory();   /* keeps used_memory_peak */
+    server_used_memory(); /* keeps used_memory_peak */
     if (server.cfg.maxmemory && evict_cfg.policy != EVICT_NOEVICTION) evict_now();
 }
 
@@ -213,13 +215,15 @@ static void info_stats(text *t) {
     text_printf(t,
                 "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
                 "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
-                "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\nkeyspace_hits:%lld\r\n"
+                "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\nkeyspace_"
+                "hits:%lld\r\n"
                 "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
                 "client_query_buffer_limit_disconnections:%lld\r\nclient_output_buffer_limit_disconnections:%lld\r\n",
                 server.stat_numconnections, server.stat_numcommands, server.instantaneous_ops,
                 server.stat_net_input_bytes, server.stat_net_output_bytes, server.stat_rejected_conn,
-                storage_stat.expired_keys, evict_stat_evicted_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses,
-                server.stat_client_qbuf_limit_disconnections, server.stat_client_outbuf_limit_disconnections);
+                storage_stat.expired_keys, evict_stat_evicted_keys, storage_stat.keyspace_hits,
+                storage_stat.keyspace_misses, server.stat_client_qbuf_limit_disconnections,
+                server.stat_client_outbuf_limit_disconnections);
 }
 
 static void info_replication(text *t) {
@@ -264,11 +268,16 @@ static const struct {
     void (*fn)(text *t);
     int in_default;
 } info_sections[] = {
-    {"server", info_server, 1},           {"clients", info_clients, 1},
-    {"memory", info_memory, 1},           {"persistence", info_persistence, 1},
-    {"stats", info_stats, 1},             {"replication", info_replication, 1},
-    {"cpu", info_cpu, 1},                 {"modules", info_modules, 1},
-    {"commandstats", info_commandstats, 0}, {"cluster", info_cluster, 1},
+    {"server", info_server, 1},
+    {"clients", info_clients, 1},
+    {"memory", info_memory, 1},
+    {"persistence", info_persistence, 1},
+    {"stats", info_stats, 1},
+    {"replication", info_replication, 1},
+    {"cpu", info_cpu, 1},
+    {"modules", info_modules, 1},
+    {"commandstats", info_commandstats, 0},
+    {"cluster", info_cluster, 1},
     {"keyspace", info_keyspace, 1},
 };
 #define NSECTIONS (sizeof(info_sections) / sizeof(info_sections[0]))
@@ -314,10 +323,16 @@ static void shutdown_command(client *c) {
         else if (arg_is(c, i, "save")) save = 1;
         else if (arg_is(c, i, "abort")) abort_ = 1;
         else if (arg_is(c, i, "now") || arg_is(c, i, "force")) others = 1;
-        else { reply_syntax_error(c); return; }
+        else {
+            reply_syntax_error(c);
+            return;
+        }
     }
     /* As Redis: SAVE with NOSAVE, or ABORT with anything else, is a syntax error. */
-    if ((save && nosave) || (abort_ && (save || nosave || others))) { reply_syntax_error(c); return; }
+    if ((save && nosave) || (abort_ && (save || nosave || others))) {
+        reply_syntax_error(c);
+        return;
+    }
     if (abort_) {
         reply_error(&c->out, "No shutdown in progress.");
         return;
@@ -331,12 +346,19 @@ static void shutdown_command(client *c) {
 
 #define SF (CMD_LOADING | CMD_STALE)
 struct command server_commands[] = {
-    {"info", info_command, -1, SF, 0, 0, 0, "server", "Returns information and statistics about the server.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"time", time_command, 1, SF | CMD_FAST, 0, 0, 0, "server", "Returns the server time.", "2.6.0", NULL, NULL, NULL, 0, 0},
-    {"lastsave", lastsave_command, 1, SF | CMD_FAST, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_NOSCRIPT | SF | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"command", command_command, -1, SF, 0, 0, 0, "server", "Returns detailed information about all commands.", "2.8.13", command_subcommands, NULL, NULL, 0, 0},
-    {"slowlog", NULL, -2, 0, 0, 0, 0, "server", "A container for slow log commands.", "2.2.12", slowlog_subcommands, NULL, NULL, 0, 0},
-    {"config", NULL, -2, 0, 0, 0, 0, "server", "A container for server configuration commands.", "2.0.0", config_subcommands, NULL, NULL, 0, 0},
+    {"info", info_command, -1, SF, 0, 0, 0, "server", "Returns information and statistics about the server.", "1.0.0",
+     NULL, NULL, NULL, 0, 0},
+    {"time", time_command, 1, SF | CMD_FAST, 0, 0, 0, "server", "Returns the server time.", "2.6.0", NULL, NULL, NULL,
+     0, 0},
+    {"lastsave", lastsave_command, 1, SF | CMD_FAST, 0, 0, 0, "server",
+     "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_NOSCRIPT | SF | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server",
+     "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", NULL, NULL, NULL, 0, 0},
+    {"command", command_command, -1, SF, 0, 0, 0, "server", "Returns detailed information about all commands.",
+     "2.8.13", command_subcommands, NULL, NULL, 0, 0},
+    {"slowlog", NULL, -2, 0, 0, 0, 0, "server", "A container for slow log commands.", "2.2.12", slowlog_subcommands,
+     NULL, NULL, 0, 0},
+    {"config", NULL, -2, 0, 0, 0, 0, "server", "A container for server configuration commands.", "2.0.0",
+     config_subcommands, NULL, NULL, 0, 0},
     {0},
 };

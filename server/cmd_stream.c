@@ -32,21 +32,19 @@
 #include "server/server.h"
 #include "storage/stream.h"
 
-#define KEYARG(c, i) (c)->argv[i].ptr, (c)->argv[i].len
+#define KEYARG(c, i)  (c)->argv[i].ptr, (c)->argv[i].len
 /* A key or name argument for "%.*s" in error texts (cut at a NUL, as Redis's %s). */
 #define NAMEARG(c, i) (int)strnlen((c)->argv[i].ptr, (c)->argv[i].len), (c)->argv[i].ptr
 
 /* COUNT of a blocked XREAD/XREADGROUP served later without COUNT (Redis's value). */
 #define XREAD_BLOCKED_DEFAULT_COUNT 1000
 /* XAUTOCLAIM scans at most COUNT times this many PEL records. */
-#define XAUTOCLAIM_ATTEMPTS_FACTOR 10
+#define XAUTOCLAIM_ATTEMPTS_FACTOR  10
 
 static const stream_id id_min = {0, 0};
 static const stream_id id_max = {UINT64_MAX, UINT64_MAX};
 
-__attribute__((constructor)) static void cmd_stream_register(void) {
-    db_value_free[OBJ_STREAM] = stream_free;
-}
+__attribute__((constructor)) static void cmd_stream_register(void) { db_value_free[OBJ_STREAM] = stream_free; }
 
 /* ---------------------------------------------------------------- replies */
 
@@ -76,8 +74,7 @@ static void reply_entry(reply_buf *rb, const stream_id *id, stream_fields *f) {
 static void entry_cb(void *priv, const stream_id *id, stream_fields *f) { reply_entry(priv, id, f); }
 
 /* Live entries in [start, end], at most count (0 = all). */
-static size_t range_count(const stream *s, const stream_id *start, const stream_id *end,
-                          size_t count) {
+static size_t range_count(const stream *s, const stream_id *start, const stream_id *end, size_t count) {
     stream_iter it;
     stream_id id;
     stream_fields f;
@@ -88,8 +85,8 @@ static size_t range_count(const stream *s, const stream_id *start, const stream_
 }
 
 /* The array of entries in [start, end] (backward if rev), at most count (0 = all). */
-static void reply_range(reply_buf *rb, const stream *s, const stream_id *start,
-                        const stream_id *end, size_t count, int rev) {
+static void reply_range(reply_buf *rb, const stream *s, const stream_id *start, const stream_id *end, size_t count,
+                        int rev) {
     size_t n = range_count(s, start, end, count);
     stream_iter it;
     stream_id id;
@@ -105,10 +102,8 @@ static void reply_edge_entry(reply_buf *rb, const stream *s, int last) {
     stream_id id;
     stream_fields f;
     stream_iter_init(&it, s, &id_min, &id_max, last);
-    if (stream_iter_next(&it, &id, &f))
-        reply_entry(rb, &id, &f);
-    else
-        reply_null(rb);
+    if (stream_iter_next(&it, &id, &f)) reply_entry(rb, &id, &f);
+    else reply_null(rb);
 }
 
 /* Append everything in tmp to c's output. */
@@ -289,10 +284,10 @@ static int add_trim_parse_or_reply(client *c, int xadd, add_args *a) {
 
 static const char *add_error_text(int r) {
     switch (r) {
-    case STREAM_E_ZERO: return STREAM_ERR_XADD_ZERO;
-    case STREAM_E_SMALL: return STREAM_ERR_XADD_SMALL;
-    case STREAM_E_EXHAUSTED: return STREAM_ERR_EXHAUSTED;
-    default: return STREAM_ERR_TOO_LARGE;
+        case STREAM_E_ZERO: return STREAM_ERR_XADD_ZERO;
+        case STREAM_E_SMALL: return STREAM_ERR_XADD_SMALL;
+        case STREAM_E_EXHAUSTED: return STREAM_ERR_EXHAUSTED;
+        default: return STREAM_ERR_TOO_LARGE;
     }
 }
 
@@ -372,12 +367,9 @@ static void xrange_generic(client *c, int rev) {
         }
     }
     if (!stream_lookup_or_reply(c, 1, 0, NULL, &s)) return;
-    if (!s)
-        reply_array(&c->out, 0);
-    else if (count == 0)
-        reply_null_array(&c->out);
-    else
-        reply_range(&c->out, s, &start, &end, count < 0 ? 0 : (size_t)count, rev);
+    if (!s) reply_array(&c->out, 0);
+    else if (count == 0) reply_null_array(&c->out);
+    else reply_range(&c->out, s, &start, &end, count < 0 ? 0 : (size_t)count, rev);
 }
 
 static void cmd_xrange(client *c) { xrange_generic(c, 0); }
@@ -446,24 +438,24 @@ static void cmd_xsetid(client *c) {
         reply_error(&c->out, r == STREAM_E_SMALL ? STREAM_ERR_SETID_SMALL : STREAM_ERR_SETID_ADDED);
         return;
     }
-    reply_ok(&c->out);   /* Redis 7.0 signals no modified key here */
+    reply_ok(&c->out); /* Redis 7.0 signals no modified key here */
 }
 
 /* ---------------------------------------------------------------- XREAD, XREADGROUP */
 
 typedef struct xread_args {
-    long long timeout;   /* -1 without BLOCK, else absolute ms (0 = forever) */
-    long long count;     /* 0 = no limit */
+    long long timeout; /* -1 without BLOCK, else absolute ms (0 = forever) */
+    long long count;   /* 0 = no limit */
     int noack;
-    int group;           /* argv index of the group name (the consumer follows), 0 for XREAD */
-    int keys, n;         /* argv index of the first key, number of streams */
+    int group;   /* argv index of the group name (the consumer follows), 0 for XREAD */
+    int keys, n; /* argv index of the first key, number of streams */
 } xread_args;
 
 /* One stream of an XREAD: what it reads after. */
 typedef struct xread_stream {
-    stream *s;           /* NULL if the key is absent */
-    stream_group *g;     /* XREADGROUP's group */
-    stream_id id;        /* entries after this one; id_max for ">" */
+    stream *s;       /* NULL if the key is absent */
+    stream_group *g; /* XREADGROUP's group */
+    stream_id id;    /* entries after this one; id_max for ">" */
 } xread_stream;
 
 /* BLOCK's value as getTimeoutFromObjectOrReply in milliseconds: absolute, 0 = forever. */
@@ -494,7 +486,8 @@ static int xread_parse_or_reply(client *c, int xreadgroup, xread_args *a) {
             a->keys = i + 1;
             a->n = c->argc - a->keys;
             if (a->n % 2) {
-                reply_error(&c->out, "Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
+                reply_error(&c->out,
+                            "Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
                 return 0;
             }
             a->n /= 2;
@@ -539,7 +532,7 @@ static int xread_resolve_or_reply(client *c, const xread_args *a, xread_stream *
                 reply_wrongtype(c);
                 return 0;
             }
-            k = NULL;   /* served later as Redis 7.0 does: as if the key were gone */
+            k = NULL; /* served later as Redis 7.0 does: as if the key were gone */
         }
         stream *s = xs[i].s = k ? rkey_ptr(k) : NULL;
         xs[i].g = NULL;
@@ -550,16 +543,18 @@ static int xread_resolve_or_reply(client *c, const xread_args *a, xread_stream *
                 return 0;
             }
             if (!s || !(xs[i].g = stream_group_find(s, KEYARG(c, a->group)))) {
-                reply_errorf(&c->out, "-NOGROUP No such key '%.*s' or consumer group '%.*s' in XREADGROUP with GROUP option",
+                reply_errorf(&c->out,
+                             "-NOGROUP No such key '%.*s' or consumer group '%.*s' in XREADGROUP with GROUP option",
                              NAMEARG(c, ki), NAMEARG(c, a->group));
                 return 0;
             }
         }
         if (arg_is_str(c, ii, "$")) {
             if (a->group) {
-                reply_error(&c->out, "The $ ID is meaningless in the context of XREADGROUP: you want to read the history of "
-                                     "this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID "
-                                     "would just return an empty result set.");
+                reply_error(&c->out,
+                            "The $ ID is meaningless in the context of XREADGROUP: you want to read the history of "
+                            "this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID "
+                            "would just return an empty result set.");
                 return 0;
             }
             xs[i].id = s ? stream_last_id(s) : id_min;
@@ -582,7 +577,7 @@ static int xread_has_data(const xread_stream *x, int retry) {
     stream_id last, after = x->id;
     if (!x->s) return 0;
     if (x->g) {
-        if (stream_id_cmp(&x->id, &id_max) != 0) return 1;   /* history: always served */
+        if (stream_id_cmp(&x->id, &id_max) != 0) return 1; /* history: always served */
         after = stream_group_last_id(x->g);
     }
     if (retry) {
@@ -593,8 +588,7 @@ static int xread_has_data(const xread_stream *x, int retry) {
 }
 
 /* [key, entries] (RESP3: key => entries) of stream i into rb. */
-static void xread_serve(client *c, reply_buf *rb, const xread_args *a, xread_stream *x, int i,
-                        size_t count) {
+static void xread_serve(client *c, reply_buf *rb, const xread_args *a, xread_stream *x, int i, size_t count) {
     stream_id start;
     if (rb->resp == 2) reply_array(rb, 2);
     reply_bulk(rb, KEYARG(c, a->keys + i));
@@ -606,7 +600,7 @@ static void xread_serve(client *c, reply_buf *rb, const xread_args *a, xread_str
     }
     stream_consumer *cons = stream_consumer_get(x->g, KEYARG(c, a->group + 1), storage_now_ms);
     size_t n = 0;
-    if (stream_id_cmp(&x->id, &id_max) != 0) {   /* the consumer's own history */
+    if (stream_id_cmp(&x->id, &id_max) != 0) { /* the consumer's own history */
         start = x->id;
         stream_id_incr(&start);
         for (stream_nack *nk = stream_consumer_pel_seek(cons, &start); nk && (!count || n < count);
@@ -623,10 +617,8 @@ static void xread_serve(client *c, reply_buf *rb, const xread_args *a, xread_str
 }
 
 static void xread_reply_header(reply_buf *rb, long n) {
-    if (rb->resp == 2)
-        reply_array(rb, n);
-    else
-        reply_map(rb, n);
+    if (rb->resp == 2) reply_array(rb, n);
+    else reply_map(rb, n);
 }
 
 /* Serve every stream that has data; returns how many (nothing is replied for 0). */
@@ -693,8 +685,8 @@ static void cmd_xreadgroup(client *c) { xread_generic(c, 1); }
 
 typedef struct xgroup_ctx {
     rkey *k;
-    stream *s;               /* NULL only with MKSTREAM */
-    stream_group *g;         /* NULL if absent (CREATE, DESTROY) or with MKSTREAM */
+    stream *s;       /* NULL only with MKSTREAM */
+    stream_group *g; /* NULL if absent (CREATE, DESTROY) or with MKSTREAM */
     int mkstream;
     long long entries_read;
 } xgroup_ctx;
@@ -748,18 +740,14 @@ static void xgroup_create(client *c) {
         reply_subcommand_syntax_error(c);
         return;
     }
-    if (arg_is_str(c, 4, "$"))
-        id = x.s ? stream_last_id(x.s) : id_min;
-    else if (!strict_id_or_reply(c, 4, &id))
-        return;
+    if (arg_is_str(c, 4, "$")) id = x.s ? stream_last_id(x.s) : id_min;
+    else if (!strict_id_or_reply(c, 4, &id)) return;
     if (!x.s) {
         x.s = stream_new();
         x.k = db_add_ptr(c->db, KEYARG(c, 2), OBJ_STREAM, x.s);
     }
-    if (stream_group_create(x.s, KEYARG(c, 3), &id, x.entries_read))
-        reply_ok(&c->out);
-    else
-        reply_error(&c->out, "-BUSYGROUP Consumer Group name already exists");
+    if (stream_group_create(x.s, KEYARG(c, 3), &id, x.entries_read)) reply_ok(&c->out);
+    else reply_error(&c->out, "-BUSYGROUP Consumer Group name already exists");
 }
 
 static void xgroup_setid(client *c) {
@@ -770,10 +758,8 @@ static void xgroup_setid(client *c) {
         reply_subcommand_syntax_error(c);
         return;
     }
-    if (arg_is_str(c, 4, "$"))
-        id = stream_last_id(x.s);
-    else if (!id_or_reply(c, 4, 0, 0, &id))
-        return;
+    if (arg_is_str(c, 4, "$")) id = stream_last_id(x.s);
+    else if (!id_or_reply(c, 4, 0, 0, &id)) return;
     stream_group_set_id(x.g, &id, x.entries_read);
     reply_ok(&c->out);
 }
@@ -786,7 +772,7 @@ static void xgroup_destroy(client *c) {
         return;
     }
     stream_group_destroy(x.s, KEYARG(c, 3));
-    blocking_touch(db_id(c->db), KEYARG(c, 2));   /* blocked XREADGROUPs get -NOGROUP */
+    blocking_touch(db_id(c->db), KEYARG(c, 2)); /* blocked XREADGROUPs get -NOGROUP */
     reply_int(&c->out, 1);
 }
 
@@ -985,12 +971,9 @@ static void reply_claimed(client *c, const stream *s, const stream_id *ids, size
     stream_fields f;
     reply_array(&c->out, (long)n);
     for (size_t i = 0; i < n; i++) {
-        if (justid)
-            reply_id(&c->out, &ids[i]);
-        else if (stream_get(s, &ids[i], &f))
-            reply_entry(&c->out, &ids[i], &f);
-        else
-            reply_null(&c->out);
+        if (justid) reply_id(&c->out, &ids[i]);
+        else if (stream_get(s, &ids[i], &f)) reply_entry(&c->out, &ids[i], &f);
+        else reply_null(&c->out);
     }
 }
 
@@ -1074,18 +1057,14 @@ static stream *xinfo_stream_or_reply(client *c) {
 
 static void reply_lag(client *c, const stream *s, const stream_group *g) {
     long long lag;
-    if (stream_group_lag(s, g, &lag))
-        reply_int(&c->out, lag);
-    else
-        reply_null(&c->out);
+    if (stream_group_lag(s, g, &lag)) reply_int(&c->out, lag);
+    else reply_null(&c->out);
 }
 
 static void reply_entries_read(client *c, const stream_group *g) {
     long long er = stream_group_entries_read(g);
-    if (er != STREAM_ENTRIES_READ_INVALID)
-        reply_int(&c->out, er);
-    else
-        reply_null(&c->out);
+    if (er != STREAM_ENTRIES_READ_INVALID) reply_int(&c->out, er);
+    else reply_null(&c->out);
 }
 
 static void xinfo_consumers(client *c) {
@@ -1214,7 +1193,7 @@ static void xinfo_stream(client *c) {
     reply_int(&c->out, (long long)stream_length(s));
     reply_bulk_cstr(&c->out, "radix-tree-keys");
     reply_int(&c->out, (long long)blocks);
-    reply_bulk_cstr(&c->out, "radix-tree-nodes");   /* no radix tree here: an estimate */
+    reply_bulk_cstr(&c->out, "radix-tree-nodes"); /* no radix tree here: an estimate */
     reply_int(&c->out, blocks ? 2 * (long long)blocks : 1);
     reply_bulk_cstr(&c->out, "last-generated-id");
     reply_id(&c->out, &last);
@@ -1254,10 +1233,10 @@ static void xinfo_help(client *c) {
 
 /* ---------------------------------------------------------------- the table */
 
-#define CMD(name, proc, arity, flags, fk, lk, step, summary, since) \
-    {name, proc, arity, flags, fk, lk, step, "stream", summary, since, NULL, NULL, NULL, 0, 0}
-#define SUBS(name, arity, summary, since, subs) \
-    {name, NULL, arity, 0, 0, 0, 0, "stream", summary, since, subs, NULL, NULL, 0, 0}
+#define CMD(name, proc, arity, flags, fk, lk, step, summary, since)                                                    \
+    { name, proc, arity, flags, fk, lk, step, "stream", summary, since, NULL, NULL, NULL, 0, 0 }
+#define SUBS(name, arity, summary, since, subs)                                                                        \
+    { name, NULL, arity, 0, 0, 0, 0, "stream", summary, since, subs, NULL, NULL, 0, 0 }
 #define W CMD_WRITE
 #define R CMD_READONLY
 #define D CMD_DENYOOM
@@ -1266,11 +1245,13 @@ static void xinfo_help(client *c) {
 
 static struct command xgroup_subcommands[] = {
     CMD("create", xgroup_create, -5, W | D, 2, 2, 1, "Create a consumer group.", "5.0.0"),
-    CMD("setid", xgroup_setid, -5, W, 2, 2, 1, "Set a consumer group to an arbitrary last delivered ID value.", "5.0.0"),
+    CMD("setid", xgroup_setid, -5, W, 2, 2, 1, "Set a consumer group to an arbitrary last delivered ID value.",
+        "5.0.0"),
     CMD("destroy", xgroup_destroy, 4, W, 2, 2, 1, "Destroy a consumer group.", "5.0.0"),
     CMD("createconsumer", xgroup_createconsumer, 5, W | D, 2, 2, 1, "Create a consumer in a consumer group.", "6.2.0"),
     CMD("delconsumer", xgroup_delconsumer, 5, W, 2, 2, 1, "Delete a consumer from a consumer group.", "5.0.0"),
-    CMD("help", xgroup_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "Show helpful text about the different subcommands", "5.0.0"),
+    CMD("help", xgroup_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "Show helpful text about the different subcommands",
+        "5.0.0"),
     {0},
 };
 
@@ -1278,24 +1259,52 @@ static struct command xinfo_subcommands[] = {
     CMD("consumers", xinfo_consumers, 4, R, 2, 2, 1, "List the consumers in a consumer group", "5.0.0"),
     CMD("groups", xinfo_groups, 3, R, 2, 2, 1, "List the consumer groups of a stream", "5.0.0"),
     CMD("stream", xinfo_stream, -3, R, 2, 2, 1, "Get information about a stream", "5.0.0"),
-    CMD("help", xinfo_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "Show helpful text about the different subcommands", "5.0.0"),
+    CMD("help", xinfo_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "Show helpful text about the different subcommands",
+        "5.0.0"),
     {0},
 };
 
 struct command stream_commands[] = {
     CMD("xadd", cmd_xadd, -5, W | D | F, 1, 1, 1, "Appends a new entry to a stream", "5.0.0"),
     CMD("xlen", cmd_xlen, 2, R | F, 1, 1, 1, "Return the number of entries in a stream", "5.0.0"),
-    CMD("xrange", cmd_xrange, -4, R, 1, 1, 1, "Return a range of elements in a stream, with IDs matching the specified IDs interval", "5.0.0"),
-    CMD("xrevrange", cmd_xrevrange, -4, R, 1, 1, 1, "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE", "5.0.0"),
-    CMD("xdel", cmd_xdel, -3, W | F, 1, 1, 1, "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.", "5.0.0"),
-    CMD("xtrim", cmd_xtrim, -4, W, 1, 1, 1, "Trims the stream to (approximately if '~' is passed) a certain size", "5.0.0"),
+    CMD("xrange", cmd_xrange, -4, R, 1, 1, 1,
+        "Return a range of elements in a stream, with IDs matching the specified IDs interval", "5.0.0"),
+    CMD("xrevrange", cmd_xrevrange, -4, R, 1, 1, 1,
+        "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from "
+        "greater to smaller IDs) compared to XRANGE",
+        "5.0.0"),
+    CMD("xdel", cmd_xdel, -3, W | F, 1, 1, 1,
+        "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be "
+        "different from the number of IDs passed in case certain IDs do not exist.",
+        "5.0.0"),
+    CMD("xtrim", cmd_xtrim, -4, W, 1, 1, 1, "Trims the stream to (approximately if '~' is passed) a certain size",
+        "5.0.0"),
     CMD("xsetid", cmd_xsetid, -3, W | D | F, 1, 1, 1, "An internal command for replicating stream values", "5.0.0"),
-    CMD("xread", cmd_xread, -4, R | B, 0, 0, 0, "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", "5.0.0"),
-    CMD("xreadgroup", cmd_xreadgroup, -7, W | B, 0, 0, 0, "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.", "5.0.0"),
-    CMD("xack", cmd_xack, -4, W | F, 1, 1, 1, "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", "5.0.0"),
-    CMD("xpending", cmd_xpending, -3, R, 1, 1, 1, "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.", "5.0.0"),
-    CMD("xclaim", cmd_xclaim, -6, W | F, 1, 1, 1, "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.", "5.0.0"),
-    CMD("xautoclaim", cmd_xautoclaim, -6, W | F, 1, 1, 1, "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.", "6.2.0"),
+    CMD("xread", cmd_xread, -4, R | B, 0, 0, 0,
+        "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for "
+        "each stream. Can block.",
+        "5.0.0"),
+    CMD("xreadgroup", cmd_xreadgroup, -7, W | B, 0, 0, 0,
+        "Return new entries from a stream using a consumer group, or access the history of the pending entries for a "
+        "given consumer. Can block.",
+        "5.0.0"),
+    CMD("xack", cmd_xack, -4, W | F, 1, 1, 1,
+        "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the "
+        "consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the "
+        "IDs we were actually able to resolve in the PEL.",
+        "5.0.0"),
+    CMD("xpending", cmd_xpending, -3, R, 1, 1, 1,
+        "Return information and entries from a stream consumer group pending entries list, that are messages fetched "
+        "but never acknowledged.",
+        "5.0.0"),
+    CMD("xclaim", cmd_xclaim, -6, W | F, 1, 1, 1,
+        "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the "
+        "specified consumer.",
+        "5.0.0"),
+    CMD("xautoclaim", cmd_xautoclaim, -6, W | F, 1, 1, 1,
+        "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the "
+        "specified consumer.",
+        "6.2.0"),
     SUBS("xgroup", -2, "A container for consumer groups commands", "5.0.0", xgroup_subcommands),
     SUBS("xinfo", -2, "A container for stream introspection commands", "5.0.0", xinfo_subcommands),
     {0},

@@ -56,8 +56,7 @@ static const struct string_option {
 /* Parse SET (cmd FOR_SET, options from argv[3]) or GETEX (FOR_GETEX, from argv[2])
  * options into *flags; *exp_arg gets the index of the expiry value (0 if none).
  * Returns 1, or replies "syntax error" and returns 0. */
-static int string_parse_options(client *c, int cmd, int *flags, int *exp_arg)
-{
+static int string_parse_options(client *c, int cmd, int *flags, int *exp_arg) {
     int f = 0;
     *exp_arg = 0;
     for (int j = cmd == FOR_SET ? 3 : 2; j < c->argc; j++) {
@@ -80,8 +79,7 @@ static int string_parse_options(client *c, int cmd, int *flags, int *exp_arg)
 }
 
 /* Reply "invalid expire time in '<command>' command"; always returns 0. */
-static int string_bad_expire(client *c)
-{
+static int string_bad_expire(client *c) {
     reply_errorf(&c->out, "invalid expire time in '%s' command", c->cmd->name);
     return 0;
 }
@@ -89,8 +87,7 @@ static int string_bad_expire(client *c)
 /* Convert argv[i], the value of the EX/PX/EXAT/PXAT option in flags, to an absolute
  * expiry time in ms (Redis's getExpireMillisecondsOrReply: the value must be > 0 and
  * the result must not overflow). Returns 1, or replies and returns 0. */
-static int string_expire_ms(client *c, int i, int flags, long long *when)
-{
+static int string_expire_ms(client *c, int i, int flags, long long *when) {
     long long v;
     int seconds = (flags & (SO_EX | SO_EXAT)) != 0;
 
@@ -106,8 +103,7 @@ static int string_expire_ms(client *c, int i, int flags, long long *when)
 }
 
 /* Reply with a string record's value as a bulk. */
-static void reply_string_value(client *c, const rkey *k)
-{
+static void reply_string_value(client *c, const rkey *k) {
     char tmp[UTIL_LLSTR_SIZE];
     size_t n;
     const char *p = rkey_str(k, &n, tmp);
@@ -116,8 +112,7 @@ static void reply_string_value(client *c, const rkey *k)
 
 /* Reply with argv[1]'s string value, or null if absent (Redis's getGenericCommand).
  * Returns 0 after replying WRONGTYPE, 1 otherwise. */
-static int string_reply_get(client *c)
-{
+static int string_reply_get(client *c) {
     rkey *k = db_lookup_read(c->db, KEYARG(c, 1));
     if (!k) {
         reply_null(&c->out);
@@ -133,8 +128,7 @@ static int string_reply_get(client *c)
 
 /* Look up argv[1] for writing; *k is NULL if absent. Returns 0 after replying
  * WRONGTYPE if the key holds another type. */
-static int string_lookup_write(client *c, rkey **k)
-{
+static int string_lookup_write(client *c, rkey **k) {
     *k = db_lookup_write(c->db, KEYARG(c, 1));
     if (*k && rkey_type(*k) != OBJ_STRING) {
         reply_wrongtype(c);
@@ -145,8 +139,7 @@ static int string_lookup_write(client *c, rkey **k)
 
 /* Redis's checkStringLength: would size + add bytes exceed proto-max-bulk-len?
  * Returns 1 if it fits, or replies and returns 0. */
-static int string_check_length(client *c, long long size, long long add)
-{
+static int string_check_length(client *c, long long size, long long add) {
     long long max = server.cfg.proto_max_bulk_len > 0 ? server.cfg.proto_max_bulk_len : DB_STRING_MAX;
     if ((unsigned long long)size + (unsigned long long)add > (unsigned long long)max) {
         reply_error(&c->out, "string exceeds maximum allowed size (proto-max-bulk-len)");
@@ -158,8 +151,7 @@ static int string_check_length(client *c, long long size, long long add)
 /* The core of SET, SETEX, PSETEX and SETNX (Redis's setGenericCommand): store argv[vi]
  * under argv[1] as the option flags say; when is the absolute expiry (ms) if flags
  * carry one. intreply: answer :1/:0 (SETNX) instead of +OK/null. */
-static void string_set(client *c, int flags, int vi, long long when, int intreply)
-{
+static void string_set(client *c, int flags, int vi, long long when, int intreply) {
     if ((flags & SO_GET) && !string_reply_get(c)) return;
     if (flags & (SO_NX | SO_XX | SO_KEEPTTL)) {
         /* The lookup also reclaims an expired key, so KEEPTTL never keeps a dead TTL. */
@@ -176,14 +168,10 @@ static void string_set(client *c, int flags, int vi, long long when, int intrepl
     else if (!(flags & SO_GET)) reply_ok(&c->out);
 }
 
-static void cmd_get(client *c)
-{
-    string_reply_get(c);
-}
+static void cmd_get(client *c) { string_reply_get(c); }
 
 /* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL] */
-static void cmd_set(client *c)
-{
+static void cmd_set(client *c) {
     int flags, exp_arg;
     long long when = 0;
 
@@ -193,8 +181,7 @@ static void cmd_set(client *c)
 }
 
 /* SETEX key seconds value / PSETEX key milliseconds value */
-static void string_setex(client *c, int unit_flag)
-{
+static void string_setex(client *c, int unit_flag) {
     long long when;
     if (!string_expire_ms(c, 2, unit_flag, &when)) return;
     string_set(c, unit_flag, 3, when, 0);
@@ -204,14 +191,12 @@ static void cmd_setex(client *c) { string_setex(c, SO_EX); }
 static void cmd_psetex(client *c) { string_setex(c, SO_PX); }
 static void cmd_setnx(client *c) { string_set(c, SO_NX, 2, 0, 1); }
 
-static void cmd_getset(client *c)
-{
+static void cmd_getset(client *c) {
     if (!string_reply_get(c)) return;
     db_set_string(c->db, KEYARG(c, 1), c->argv[2].ptr, c->argv[2].len, 0);
 }
 
-static void cmd_getdel(client *c)
-{
+static void cmd_getdel(client *c) {
     rkey *k = db_lookup_read(c->db, KEYARG(c, 1));
     if (!k) {
         reply_null(&c->out);
@@ -224,8 +209,7 @@ static void cmd_getdel(client *c)
 }
 
 /* GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST] */
-static void cmd_getex(client *c)
-{
+static void cmd_getex(client *c) {
     int flags, exp_arg;
     long long when = 0;
 
@@ -242,16 +226,12 @@ static void cmd_getex(client *c)
     if (exp_arg && !string_expire_ms(c, exp_arg, flags, &when)) return;
     reply_string_value(c, k);
 
-    if ((flags & (SO_EXAT | SO_PXAT)) && when <= storage_now_ms)
-        db_delete(c->db, KEYARG(c, 1));
-    else if (exp_arg)
-        db_set_expire(c->db, k, when);
-    else if ((flags & SO_PERSIST) && rkey_expire(k) != -1)
-        db_persist(c->db, k);
+    if ((flags & (SO_EXAT | SO_PXAT)) && when <= storage_now_ms) db_delete(c->db, KEYARG(c, 1));
+    else if (exp_arg) db_set_expire(c->db, k, when);
+    else if ((flags & SO_PERSIST) && rkey_expire(k) != -1) db_persist(c->db, k);
 }
 
-static void cmd_mget(client *c)
-{
+static void cmd_mget(client *c) {
     reply_array(&c->out, c->argc - 1);
     for (int j = 1; j < c->argc; j++) {
         rkey *k = db_lookup_read(c->db, KEYARG(c, j));
@@ -261,8 +241,7 @@ static void cmd_mget(client *c)
 }
 
 /* MSET / MSETNX key value [key value ...]: MSETNX sets nothing if any key exists. */
-static void string_mset(client *c, int nx)
-{
+static void string_mset(client *c, int nx) {
     if (c->argc % 2 == 0) {
         reply_arity_error(c);
         return;
@@ -275,8 +254,7 @@ static void string_mset(client *c, int nx)
             }
         }
     }
-    for (int j = 1; j < c->argc; j += 2)
-        db_set_string(c->db, KEYARG(c, j), c->argv[j + 1].ptr, c->argv[j + 1].len, 0);
+    for (int j = 1; j < c->argc; j += 2) db_set_string(c->db, KEYARG(c, j), c->argv[j + 1].ptr, c->argv[j + 1].len, 0);
     if (nx) reply_int(&c->out, 1);
     else reply_ok(&c->out);
 }
@@ -284,8 +262,7 @@ static void string_mset(client *c, int nx)
 static void cmd_mset(client *c) { string_mset(c, 0); }
 static void cmd_msetnx(client *c) { string_mset(c, 1); }
 
-static void cmd_append(client *c)
-{
+static void cmd_append(client *c) {
     rkey *k;
     const resp_slice *add = &c->argv[2];
 
@@ -303,8 +280,7 @@ static void cmd_append(client *c)
     reply_int(&c->out, (long long)(olen + add->len));
 }
 
-static void cmd_strlen(client *c)
-{
+static void cmd_strlen(client *c) {
     rkey *k = db_lookup_read(c->db, KEYARG(c, 1));
     if (!k) reply_int(&c->out, 0);
     else if (rkey_type(k) != OBJ_STRING) reply_wrongtype(c);
@@ -312,8 +288,7 @@ static void cmd_strlen(client *c)
 }
 
 /* GETRANGE key start end (and SUBSTR): Redis 7.0's index rules, inclusive end. */
-static void cmd_getrange(client *c)
-{
+static void cmd_getrange(client *c) {
     long long start, end;
     char tmp[UTIL_LLSTR_SIZE];
     size_t len;
@@ -343,8 +318,7 @@ static void cmd_getrange(client *c)
 }
 
 /* SETRANGE key offset value: zero-pads; returns the new length. */
-static void cmd_setrange(client *c)
-{
+static void cmd_setrange(client *c) {
     long long offset;
     rkey *k;
     const resp_slice *v = &c->argv[3];
@@ -370,8 +344,7 @@ static void cmd_setrange(client *c)
 }
 
 /* INCR/DECR/INCRBY/DECRBY: add incr to argv[1]'s integer value (0 if absent). */
-static void string_incr(client *c, long long incr)
-{
+static void string_incr(client *c, long long incr) {
     rkey *k;
     long long v = 0;
 
@@ -401,14 +374,12 @@ static void string_incr(client *c, long long incr)
 static void cmd_incr(client *c) { string_incr(c, 1); }
 static void cmd_decr(client *c) { string_incr(c, -1); }
 
-static void cmd_incrby(client *c)
-{
+static void cmd_incrby(client *c) {
     long long incr;
     if (arg_ll_or_reply(c, 2, &incr)) string_incr(c, incr);
 }
 
-static void cmd_decrby(client *c)
-{
+static void cmd_decrby(client *c) {
     long long incr;
     if (!arg_ll_or_reply(c, 2, &incr)) return;
     if (incr == LLONG_MIN) {
@@ -418,8 +389,7 @@ static void cmd_decrby(client *c)
     string_incr(c, -incr);
 }
 
-static void cmd_incrbyfloat(client *c)
-{
+static void cmd_incrbyfloat(client *c) {
     rkey *k;
     long double v = 0, incr;
     char buf[UTIL_LDSTR_SIZE];
@@ -457,8 +427,7 @@ typedef struct lcs_range {
 } lcs_range;
 
 /* Fill the (alen+1)*(blen+1) table T[i][j] = LCS length of a[0..i) and b[0..j). */
-static void lcs_table(uint32_t *t, const char *a, uint32_t alen, const char *b, uint32_t blen)
-{
+static void lcs_table(uint32_t *t, const char *a, uint32_t alen, const char *b, uint32_t blen) {
     size_t w = (size_t)blen + 1;
     for (uint32_t i = 0; i <= alen; i++) {
         for (uint32_t j = 0; j <= blen; j++) {
@@ -473,12 +442,11 @@ static void lcs_table(uint32_t *t, const char *a, uint32_t alen, const char *b, 
 /* Walk the table back from the end as Redis's lcsCommand does: write the common
  * subsequence into out (if not NULL) and the runs of at least minlen into ranges (if
  * not NULL; room for len+1 entries), last run first. Returns the number of runs. */
-static size_t lcs_walk(const uint32_t *t, const char *a, uint32_t alen, const char *b, uint32_t blen,
-                       char *out, lcs_range *ranges, long long minlen)
-{
+static size_t lcs_walk(const uint32_t *t, const char *a, uint32_t alen, const char *b, uint32_t blen, char *out,
+                       lcs_range *ranges, long long minlen) {
     size_t w = (size_t)blen + 1, n = 0;
     uint32_t i = alen, j = blen, idx = t[(size_t)alen * w + blen];
-    lcs_range r = {alen, 0, 0, 0};   /* r.a0 == alen: no run open */
+    lcs_range r = {alen, 0, 0, 0}; /* r.a0 == alen: no run open */
 
     while (i > 0 && j > 0) {
         int emit = 0;
@@ -509,8 +477,7 @@ typedef struct lcs_opts {
 } lcs_opts;
 
 /* Parse LCS's options from argv[3] on. Returns 1, or replies and returns 0. */
-static int lcs_parse_options(client *c, lcs_opts *o)
-{
+static int lcs_parse_options(client *c, lcs_opts *o) {
     memset(o, 0, sizeof *o);
     for (int j = 3; j < c->argc; j++) {
         if (arg_is(c, j, "idx")) {
@@ -535,9 +502,8 @@ static int lcs_parse_options(client *c, lcs_opts *o)
 }
 
 /* The IDX reply: {matches: [[[a0 a1] [b0 b1] (len)] ...], len: n}, last run first. */
-static void lcs_reply_idx(client *c, const uint32_t *t, const char *a, uint32_t alen, const char *b,
-                          uint32_t blen, const lcs_opts *o)
-{
+static void lcs_reply_idx(client *c, const uint32_t *t, const char *a, uint32_t alen, const char *b, uint32_t blen,
+                          const lcs_opts *o) {
     uint32_t len = t[(size_t)alen * (blen + 1) + blen];
     lcs_range *r = malloc(((size_t)len + 1) * sizeof *r);
     if (!r) {
@@ -564,8 +530,7 @@ static void lcs_reply_idx(client *c, const uint32_t *t, const char *a, uint32_t 
 }
 
 /* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: absent keys are empty. */
-static void cmd_lcs(client *c)
-{
+static void cmd_lcs(client *c) {
     char ta[UTIL_LLSTR_SIZE], tb[UTIL_LLSTR_SIZE];
     size_t alen = 0, blen = 0;
     const char *a = "", *b = "";
@@ -595,19 +560,16 @@ static void cmd_lcs(client *c)
         return;
     }
     lcs_table(t, a, (uint32_t)alen, b, (uint32_t)blen);
-    if (o.getlen)
-        reply_int(&c->out, t[cells - 1]);
-    else if (o.getidx)
-        lcs_reply_idx(c, t, a, (uint32_t)alen, b, (uint32_t)blen, &o);
-    else
-        lcs_walk(t, a, (uint32_t)alen, b, (uint32_t)blen, reply_bulk_reserve(&c->out, t[cells - 1]), NULL, 0);
+    if (o.getlen) reply_int(&c->out, t[cells - 1]);
+    else if (o.getidx) lcs_reply_idx(c, t, a, (uint32_t)alen, b, (uint32_t)blen, &o);
+    else lcs_walk(t, a, (uint32_t)alen, b, (uint32_t)blen, reply_bulk_reserve(&c->out, t[cells - 1]), NULL, 0);
     free(t);
 }
 
 /* A table entry: name, handler, arity, flags, first/last key, step, group, summary,
  * since (the metadata of Redis 7.0's COMMAND INFO and COMMAND DOCS). */
-#define CMD(name, proc, arity, flags, fk, lk, step, group, summary, since) \
-    {name, proc, arity, flags, fk, lk, step, group, summary, since, NULL, NULL, NULL, 0, 0}
+#define CMD(name, proc, arity, flags, fk, lk, step, group, summary, since)                                             \
+    { name, proc, arity, flags, fk, lk, step, group, summary, since, NULL, NULL, NULL, 0, 0 }
 #define W CMD_WRITE
 #define R CMD_READONLY
 #define D CMD_DENYOOM
@@ -617,24 +579,33 @@ struct command string_commands[] = {
     CMD("get", cmd_get, 2, R | F, 1, 1, 1, "string", "Get the value of a key", "1.0.0"),
     CMD("set", cmd_set, -3, W | D, 1, 1, 1, "string", "Set the string value of a key", "1.0.0"),
     CMD("setex", cmd_setex, 4, W | D, 1, 1, 1, "string", "Set the value and expiration of a key", "2.0.0"),
-    CMD("psetex", cmd_psetex, 4, W | D, 1, 1, 1, "string", "Set the value and expiration in milliseconds of a key", "2.6.0"),
-    CMD("setnx", cmd_setnx, 3, W | D | F, 1, 1, 1, "string", "Set the value of a key, only if the key does not exist", "1.0.0"),
-    CMD("getset", cmd_getset, 3, W | D | F, 1, 1, 1, "string", "Set the string value of a key and return its old value", "1.0.0"),
+    CMD("psetex", cmd_psetex, 4, W | D, 1, 1, 1, "string", "Set the value and expiration in milliseconds of a key",
+        "2.6.0"),
+    CMD("setnx", cmd_setnx, 3, W | D | F, 1, 1, 1, "string", "Set the value of a key, only if the key does not exist",
+        "1.0.0"),
+    CMD("getset", cmd_getset, 3, W | D | F, 1, 1, 1, "string", "Set the string value of a key and return its old value",
+        "1.0.0"),
     CMD("getdel", cmd_getdel, 2, W | F, 1, 1, 1, "string", "Get the value of a key and delete the key", "6.2.0"),
-    CMD("getex", cmd_getex, -2, W | F, 1, 1, 1, "string", "Get the value of a key and optionally set its expiration", "6.2.0"),
+    CMD("getex", cmd_getex, -2, W | F, 1, 1, 1, "string", "Get the value of a key and optionally set its expiration",
+        "6.2.0"),
     CMD("mget", cmd_mget, -2, R | F, 1, -1, 1, "string", "Get the values of all the given keys", "1.0.0"),
     CMD("mset", cmd_mset, -3, W | D, 1, -1, 2, "string", "Set multiple keys to multiple values", "1.0.1"),
-    CMD("msetnx", cmd_msetnx, -3, W | D, 1, -1, 2, "string", "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1"),
+    CMD("msetnx", cmd_msetnx, -3, W | D, 1, -1, 2, "string",
+        "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1"),
     CMD("append", cmd_append, 3, W | D | F, 1, 1, 1, "string", "Append a value to a key", "2.0.0"),
     CMD("strlen", cmd_strlen, 2, R | F, 1, 1, 1, "string", "Get the length of the value stored in a key", "2.2.0"),
     CMD("getrange", cmd_getrange, 4, R, 1, 1, 1, "string", "Get a substring of the string stored at a key", "2.4.0"),
     CMD("substr", cmd_getrange, 4, R, 1, 1, 1, "string", "Get a substring of the string stored at a key", "1.0.0"),
-    CMD("setrange", cmd_setrange, 4, W | D, 1, 1, 1, "string", "Overwrite part of a string at key starting at the specified offset", "2.2.0"),
+    CMD("setrange", cmd_setrange, 4, W | D, 1, 1, 1, "string",
+        "Overwrite part of a string at key starting at the specified offset", "2.2.0"),
     CMD("incr", cmd_incr, 2, W | D | F, 1, 1, 1, "string", "Increment the integer value of a key by one", "1.0.0"),
     CMD("decr", cmd_decr, 2, W | D | F, 1, 1, 1, "string", "Decrement the integer value of a key by one", "1.0.0"),
-    CMD("incrby", cmd_incrby, 3, W | D | F, 1, 1, 1, "string", "Increment the integer value of a key by the given amount", "1.0.0"),
-    CMD("decrby", cmd_decrby, 3, W | D | F, 1, 1, 1, "string", "Decrement the integer value of a key by the given number", "1.0.0"),
+    CMD("incrby", cmd_incrby, 3, W | D | F, 1, 1, 1, "string",
+        "Increment the integer value of a key by the given amount", "1.0.0"),
+    CMD("decrby", cmd_decrby, 3, W | D | F, 1, 1, 1, "string",
+        "Decrement the integer value of a key by the given number", "1.0.0"),
     CMD("lcs", cmd_lcs, -3, R, 1, 2, 1, "string", "Find longest common substring", "7.0.0"),
-    CMD("incrbyfloat", cmd_incrbyfloat, 3, W | D | F, 1, 1, 1, "string", "Increment the float value of a key by the given amount", "2.6.0"),
+    CMD("incrbyfloat", cmd_incrbyfloat, 3, W | D | F, 1, 1, 1, "string",
+        "Increment the float value of a key by the given amount", "2.6.0"),
     {0},
 };

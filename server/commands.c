@@ -11,12 +11,12 @@
 
 extern struct command stream_commands[] __attribute__((weak));
 
-#define CMD_HASH_SIZE 1024   /* power of two, well above the number of commands */
+#define CMD_HASH_SIZE 1024 /* power of two, well above the number of commands */
 static struct {
     command *cmd;
     size_t len;
 } cmd_hash[CMD_HASH_SIZE];
-static command **cmd_all;    /* every top-level command, for COMMAND */
+static command **cmd_all; /* every top-level command, for COMMAND */
 static size_t cmd_count;
 
 /* Hash of the ASCII-lower-cased name (command names are letters, digits, '-', '|'). */
@@ -52,8 +52,8 @@ static void command_add(command *c) {
 }
 
 void commands_init(void) {
-    struct command *tables[] = {string_commands, keys_commands, conn_commands, server_commands, multi_commands,
-                                stream_commands};
+    struct command *tables[] = {string_commands, keys_commands,  conn_commands,
+                                server_commands, multi_commands, stream_commands};
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
         for (command *c = tables[t]; c && c->name; c++) command_add(c);
 }
@@ -124,10 +124,12 @@ static const struct {
     uint32_t flag;
     const char *name;
 } flag_names[] = {
-    {CMD_WRITE, "write"},       {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-    {CMD_ADMIN, "admin"},       {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
-    {CMD_BLOCKING, "blocking"}, {CMD_LOADING, "loading"},   {CMD_STALE, "stale"},
-    {CMD_FAST, "fast"},         {CMD_NO_AUTH, "no_auth"},   {CMD_NO_MULTI, "no_multi"},
+    {CMD_WRITE, "write"},           {CMD_READONLY, "readonly"},
+    {CMD_DENYOOM, "denyoom"},       {CMD_ADMIN, "admin"},
+    {CMD_PUBSUB, "pubsub"},         {CMD_NOSCRIPT, "noscript"},
+    {CMD_BLOCKING, "blocking"},     {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},           {CMD_FAST, "fast"},
+    {CMD_NO_AUTH, "no_auth"},       {CMD_NO_MULTI, "no_multi"},
     {CMD_ALLOW_BUSY, "allow_busy"}, {CMD_MAY_REPLICATE, "may_replicate"},
 };
 
@@ -169,8 +171,8 @@ static void reply_command_info(client *c, const command *cmd) {
     reply_int(&c->out, cmd->last_key);
     reply_int(&c->out, cmd->step);
     reply_categories(c, cmd);
-    reply_set(&c->out, 0);      /* tips */
-    reply_array(&c->out, 0);    /* key specs */
+    reply_set(&c->out, 0);   /* tips */
+    reply_array(&c->out, 0); /* key specs */
     reply_array(&c->out, subs);
     for (const command *s = cmd->subcommands; s && s->name; s++) reply_command_info(c, s);
 }
@@ -217,7 +219,8 @@ static void command_list_command(client *c) {
         if (c->argc == 5 && arg_is(c, 2, "filterby") && arg_is(c, 3, "pattern")) {
             size_t n = 0;
             for (size_t i = 0; i < cmd_count; i++)
-                if (util_stringmatch(c->argv[4].ptr, c->argv[4].len, cmd_all[i]->name, strlen(cmd_all[i]->name), 1)) n++;
+                if (util_stringmatch(c->argv[4].ptr, c->argv[4].len, cmd_all[i]->name, strlen(cmd_all[i]->name), 1))
+                    n++;
             reply_array(&c->out, (long)n);
             for (size_t i = 0; i < cmd_count; i++)
                 if (util_stringmatch(c->argv[4].ptr, c->argv[4].len, cmd_all[i]->name, strlen(cmd_all[i]->name), 1))
@@ -236,12 +239,15 @@ static void command_list_command(client *c) {
 }
 
 static void command_info_command(client *c) {
-    if (c->argc == 2) { command_command(c); return; }
+    if (c->argc == 2) {
+        command_command(c);
+        return;
+    }
     reply_array(&c->out, c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
         const command *cmd = command_lookup_fullname(c->argv[i].ptr, c->argv[i].len);
         if (cmd) reply_command_info(c, cmd);
-        else reply_null(&c->out);   /* Redis's addReplyNull: $-1 in RESP2 */
+        else reply_null(&c->out); /* Redis's addReplyNull: $-1 in RESP2 */
     }
 }
 
@@ -263,13 +269,19 @@ static void command_docs_command(client *c) {
 
 static void command_getkeys_command(client *c) {
     const command *cmd = command_lookup(c->argv[2].ptr, c->argv[2].len);
-    if (!cmd) { reply_error(&c->out, "Invalid command specified"); return; }
+    if (!cmd) {
+        reply_error(&c->out, "Invalid command specified");
+        return;
+    }
     int argc = c->argc - 2;
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
         reply_error(&c->out, "Invalid number of arguments specified for command");
         return;
     }
-    if (cmd->first_key <= 0) { reply_error(&c->out, "The command has no key arguments"); return; }
+    if (cmd->first_key <= 0) {
+        reply_error(&c->out, "The command has no key arguments");
+        return;
+    }
     int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
     int n = 0;
     for (int i = cmd->first_key; i <= last && i < argc; i += cmd->step) n++;
@@ -307,11 +319,17 @@ static void command_help_command(client *c) {
 
 #define CMDF (CMD_LOADING | CMD_STALE)
 struct command command_subcommands[] = {
-    {"count", command_count_command, 2, CMDF, 0, 0, 0, "server", "Returns a count of commands.", "2.8.13", NULL, NULL, NULL, 0, 0},
-    {"list", command_list_command, -2, CMDF, 0, 0, 0, "server", "Returns a list of command names.", "7.0.0", NULL, NULL, NULL, 0, 0},
-    {"info", command_info_command, -2, CMDF, 0, 0, 0, "server", "Returns information about one, multiple or all commands.", "2.8.13", NULL, NULL, NULL, 0, 0},
-    {"docs", command_docs_command, -2, CMDF, 0, 0, 0, "server", "Returns documentary information about one, multiple or all commands.", "7.0.0", NULL, NULL, NULL, 0, 0},
-    {"getkeys", command_getkeys_command, -4, CMDF, 0, 0, 0, "server", "Extracts the key names from an arbitrary command.", "2.8.13", NULL, NULL, NULL, 0, 0},
-    {"help", command_help_command, 2, CMDF, 0, 0, 0, "server", "Returns helpful text about the different subcommands.", "5.0.0", NULL, NULL, NULL, 0, 0},
+    {"count", command_count_command, 2, CMDF, 0, 0, 0, "server", "Returns a count of commands.", "2.8.13", NULL, NULL,
+     NULL, 0, 0},
+    {"list", command_list_command, -2, CMDF, 0, 0, 0, "server", "Returns a list of command names.", "7.0.0", NULL, NULL,
+     NULL, 0, 0},
+    {"info", command_info_command, -2, CMDF, 0, 0, 0, "server",
+     "Returns information about one, multiple or all commands.", "2.8.13", NULL, NULL, NULL, 0, 0},
+    {"docs", command_docs_command, -2, CMDF, 0, 0, 0, "server",
+     "Returns documentary information about one, multiple or all commands.", "7.0.0", NULL, NULL, NULL, 0, 0},
+    {"getkeys", command_getkeys_command, -4, CMDF, 0, 0, 0, "server",
+     "Extracts the key names from an arbitrary command.", "2.8.13", NULL, NULL, NULL, 0, 0},
+    {"help", command_help_command, 2, CMDF, 0, 0, 0, "server", "Returns helpful text about the different subcommands.",
+     "5.0.0", NULL, NULL, NULL, 0, 0},
     {0},
 };

@@ -17,7 +17,7 @@ typedef enum { CFG_INT, CFG_LL, CFG_MEM, CFG_BOOL, CFG_STR, CFG_ENUM, CFG_OCTAL,
 typedef struct config_def {
     const char *name;
     cfg_type type;
-    size_t off;              /* offset into server_config */
+    size_t off; /* offset into server_config */
     long long min, max;
     const char *def;
     int mutable;
@@ -25,8 +25,9 @@ typedef struct config_def {
 } config_def;
 
 static const char *const loglevels[] = {"debug", "verbose", "notice", "warning", NULL};
-static const char *const policies[] = {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-                                       "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction", NULL};
+static const char *const policies[] = {"volatile-lru",   "volatile-lfu", "volatile-random",
+                                       "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
+                                       "allkeys-random", "noeviction",   NULL};
 
 #define OFF(f) offsetof(server_config, f)
 #define LL_MAX 9223372036854775807LL
@@ -39,7 +40,7 @@ static const config_def configs[] = {
     {"maxclients", CFG_INT, OFF(maxclients), 1, 1000000, "10000", 1, NULL},
     {"timeout", CFG_INT, OFF(timeout), 0, 2147483647, "0", 1, NULL},
     {"tcp-keepalive", CFG_INT, OFF(tcp_keepalive), 0, 2147483647, "300", 1, NULL},
-    {"hz", CFG_INT, OFF(hz), 0, 2147483647, "10", 1, NULL},   /* clamped to 1..500 when used */
+    {"hz", CFG_INT, OFF(hz), 0, 2147483647, "10", 1, NULL}, /* clamped to 1..500 when used */
     {"databases", CFG_INT, OFF(databases), 1, 1000000, "16", 0, NULL},
     {"logfile", CFG_STR, OFF(logfile), 0, 0, "", 0, NULL},
     {"loglevel", CFG_ENUM, OFF(loglevel), 0, 0, "notice", 1, loglevels},
@@ -58,7 +59,8 @@ static const config_def configs[] = {
     {"activerehashing", CFG_BOOL, OFF(activerehashing), 0, 0, "yes", 1, NULL},
     {"slowlog-log-slower-than", CFG_LL, OFF(slowlog_log_slower_than), -1, LL_MAX, "10000", 1, NULL},
     {"slowlog-max-len", CFG_LL, OFF(slowlog_max_len), 0, LL_MAX, "128", 1, NULL},
-    {"maxmemory-samples", CFG_INT, OFF(maxmemory_samples), 1, 2147483647, "5", 1, NULL},   /* storage caps what it samples */
+    {"maxmemory-samples", CFG_INT, OFF(maxmemory_samples), 1, 2147483647, "5", 1,
+     NULL}, /* storage caps what it samples */
     {"lfu-log-factor", CFG_INT, OFF(lfu_log_factor), 0, 2147483647, "10", 1, NULL},
     {"lfu-decay-time", CFG_INT, OFF(lfu_decay_time), 0, 2147483647, "1", 1, NULL},
     {"client-output-buffer-limit", CFG_OBUF, OFF(obuf_limits), 0, 0,
@@ -104,9 +106,10 @@ static int parse_obuf_limits(const char *val, const char **err) {
     memcpy(lim, server.cfg.obuf_limits, sizeof(lim));
     int ok = n > 0 && n % 4 == 0;
     for (int i = 0; ok && i < n; i += 4) {
-        int cls = !strcasecmp(tok[i], "normal") ? 0
+        int cls = !strcasecmp(tok[i], "normal")                                      ? 0
                   : (!strcasecmp(tok[i], "replica") || !strcasecmp(tok[i], "slave")) ? 1
-                  : !strcasecmp(tok[i], "pubsub") ? 2 : -1;
+                  : !strcasecmp(tok[i], "pubsub")                                    ? 2
+                                                                                     : -1;
         long long hard, soft, secs;
         if (cls < 0 || !parse_memory(tok[i + 1], &hard) || !parse_memory(tok[i + 2], &soft) ||
             !util_str2ll(tok[i + 3], strlen(tok[i + 3]), &secs) || secs < 0) {
@@ -146,89 +149,101 @@ static int config_apply_value(const config_def *d, const char *val, const char *
     char *base = (char *)&server.cfg;
     static char errbuf[256];
     switch (d->type) {
-    case CFG_INT:
-    case CFG_OCTAL: {
-        long long v;
-        char *end;
-        if (d->type == CFG_OCTAL) {
-            errno = 0;
-            v = strtoll(val, &end, 8);
-            if (!*val || *end || errno) { *err = "argument couldn't be parsed into an integer"; return 0; }
-        } else if (!util_str2ll(val, strlen(val), &v)) {
-            *err = "argument couldn't be parsed into an integer";
-            return 0;
-        }
-        if (v < d->min || v > d->max) {
-            snprintf(errbuf, sizeof(errbuf), "argument must be between %lld and %lld inclusive", d->min, d->max);
-            *err = errbuf;
-            return 0;
-        }
-        *(int *)(base + d->off) = (int)v;
-        return 1;
-    }
-    case CFG_LL: {
-        long long v;
-        if (!util_str2ll(val, strlen(val), &v)) { *err = "argument couldn't be parsed into an integer"; return 0; }
-        if (v < d->min || v > d->max) {
-            snprintf(errbuf, sizeof(errbuf), "argument must be between %lld and %lld inclusive", d->min, d->max);
-            *err = errbuf;
-            return 0;
-        }
-        *(long long *)(base + d->off) = v;
-        return 1;
-    }
-    case CFG_OBUF:
-        return parse_obuf_limits(val, err);
-    case CFG_MEM: {
-        long long v;
-        if (!parse_memory(val, &v)) { *err = "argument must be a memory value"; return 0; }
-        if (v < d->min || v > d->max) {
-            snprintf(errbuf, sizeof(errbuf), "argument must be between %lld and %lld inclusive", d->min, d->max);
-            *err = errbuf;
-            return 0;
-        }
-        *(long long *)(base + d->off) = v;
-        return 1;
-    }
-    case CFG_BOOL:
-        if (!strcasecmp(val, "yes")) *(int *)(base + d->off) = 1;
-        else if (!strcasecmp(val, "no")) *(int *)(base + d->off) = 0;
-        else { *err = "argument must be 'yes' or 'no'"; return 0; }
-        if (d->off == OFF(daemonize) && *(int *)(base + d->off)) {
-            *err = "respite does not daemonize; run it under a supervisor";
-            *(int *)(base + d->off) = 0;
-            return 0;
-        }
-        return 1;
-    case CFG_ENUM: {
-        for (int i = 0; d->enums[i]; i++) {
-            if (!strcasecmp(val, d->enums[i])) {
-                if (d->off == OFF(loglevel)) server.cfg.loglevel = i;
-                else *(char **)(base + d->off) = (char *)d->enums[i];
-                return 1;
+        case CFG_INT:
+        case CFG_OCTAL: {
+            long long v;
+            char *end;
+            if (d->type == CFG_OCTAL) {
+                errno = 0;
+                v = strtoll(val, &end, 8);
+                if (!*val || *end || errno) {
+                    *err = "argument couldn't be parsed into an integer";
+                    return 0;
+                }
+            } else if (!util_str2ll(val, strlen(val), &v)) {
+                *err = "argument couldn't be parsed into an integer";
+                return 0;
             }
+            if (v < d->min || v > d->max) {
+                snprintf(errbuf, sizeof(errbuf), "argument must be between %lld and %lld inclusive", d->min, d->max);
+                *err = errbuf;
+                return 0;
+            }
+            *(int *)(base + d->off) = (int)v;
+            return 1;
         }
-        size_t o = (size_t)snprintf(errbuf, sizeof(errbuf), "argument(s) must be one of the following: ");
-        for (int i = 0; d->enums[i] && o < sizeof(errbuf); i++)
-            o += (size_t)snprintf(errbuf + o, sizeof(errbuf) - o, "%s%s", i ? ", " : "", d->enums[i]);
-        *err = errbuf;
-        return 0;
-    }
-    case CFG_SPECIAL:
-        /* No persistence: "save" accepts any schedule text but nothing is ever saved;
-         * "appendonly" can only be "no". */
-        if (d->off == OFF(appendonly)) {
-            if (!strcasecmp(val, "no")) return 1;
-            *err = strcasecmp(val, "yes") ? "argument must be 'yes' or 'no'" : "respite has no persistence: appendonly must be 'no'";
+        case CFG_LL: {
+            long long v;
+            if (!util_str2ll(val, strlen(val), &v)) {
+                *err = "argument couldn't be parsed into an integer";
+                return 0;
+            }
+            if (v < d->min || v > d->max) {
+                snprintf(errbuf, sizeof(errbuf), "argument must be between %lld and %lld inclusive", d->min, d->max);
+                *err = errbuf;
+                return 0;
+            }
+            *(long long *)(base + d->off) = v;
+            return 1;
+        }
+        case CFG_OBUF: return parse_obuf_limits(val, err);
+        case CFG_MEM: {
+            long long v;
+            if (!parse_memory(val, &v)) {
+                *err = "argument must be a memory value";
+                return 0;
+            }
+            if (v < d->min || v > d->max) {
+                snprintf(errbuf, sizeof(errbuf), "argument must be between %lld and %lld inclusive", d->min, d->max);
+                *err = errbuf;
+                return 0;
+            }
+            *(long long *)(base + d->off) = v;
+            return 1;
+        }
+        case CFG_BOOL:
+            if (!strcasecmp(val, "yes")) *(int *)(base + d->off) = 1;
+            else if (!strcasecmp(val, "no")) *(int *)(base + d->off) = 0;
+            else {
+                *err = "argument must be 'yes' or 'no'";
+                return 0;
+            }
+            if (d->off == OFF(daemonize) && *(int *)(base + d->off)) {
+                *err = "respite does not daemonize; run it under a supervisor";
+                *(int *)(base + d->off) = 0;
+                return 0;
+            }
+            return 1;
+        case CFG_ENUM: {
+            for (int i = 0; d->enums[i]; i++) {
+                if (!strcasecmp(val, d->enums[i])) {
+                    if (d->off == OFF(loglevel)) server.cfg.loglevel = i;
+                    else *(char **)(base + d->off) = (char *)d->enums[i];
+                    return 1;
+                }
+            }
+            size_t o = (size_t)snprintf(errbuf, sizeof(errbuf), "argument(s) must be one of the following: ");
+            for (int i = 0; d->enums[i] && o < sizeof(errbuf); i++)
+                o += (size_t)snprintf(errbuf + o, sizeof(errbuf) - o, "%s%s", i ? ", " : "", d->enums[i]);
+            *err = errbuf;
             return 0;
         }
-        __attribute__((fallthrough)); /* save is stored as text */
-    case CFG_STR: {
-        char **slot = (char **)(base + d->off);
-        free(*slot);
-        *slot = strdup(val);
-        return 1;
-    }
+        case CFG_SPECIAL:
+            /* No persistence: "save" accepts any schedule text but nothing is ever saved;
+         * "appendonly" can only be "no". */
+            if (d->off == OFF(appendonly)) {
+                if (!strcasecmp(val, "no")) return 1;
+                *err = strcasecmp(val, "yes") ? "argument must be 'yes' or 'no'"
+                                              : "respite has no persistence: appendonly must be 'no'";
+                return 0;
+            }
+            __attribute__((fallthrough)); /* save is stored as text */
+        case CFG_STR: {
+            char **slot = (char **)(base + d->off);
+            free(*slot);
+            *slot = strdup(val);
+            return 1;
+        }
     }
     return 0;
 }
@@ -237,27 +252,28 @@ static int config_apply_value(const config_def *d, const char *val, const char *
 static const char *config_render(const config_def *d, char *buf, size_t size) {
     char *base = (char *)&server.cfg;
     switch (d->type) {
-    case CFG_INT: snprintf(buf, size, "%d", *(int *)(base + d->off)); return buf;
-    case CFG_OCTAL: snprintf(buf, size, "%o", *(int *)(base + d->off)); return buf;
-    case CFG_MEM:
-    case CFG_LL: snprintf(buf, size, "%lld", *(long long *)(base + d->off)); return buf;
-    case CFG_OBUF: {
-        const struct obuf_limit *l = server.cfg.obuf_limits;
-        snprintf(buf, size, "normal %lld %lld %lld slave %lld %lld %lld pubsub %lld %lld %lld", l[0].hard, l[0].soft,
-                 l[0].soft_seconds, l[1].hard, l[1].soft, l[1].soft_seconds, l[2].hard, l[2].soft, l[2].soft_seconds);
-        return buf;
-    }
-    case CFG_BOOL: return *(int *)(base + d->off) ? "yes" : "no";
-    case CFG_ENUM:
-        if (d->off == OFF(loglevel)) return loglevels[server.cfg.loglevel];
-        return *(char **)(base + d->off);
-    case CFG_SPECIAL:
-        if (d->off == OFF(appendonly)) return "no";
-        __attribute__((fallthrough));
-    case CFG_STR: {
-        const char *s = *(char **)(base + d->off);
-        return s ? s : "";
-    }
+        case CFG_INT: snprintf(buf, size, "%d", *(int *)(base + d->off)); return buf;
+        case CFG_OCTAL: snprintf(buf, size, "%o", *(int *)(base + d->off)); return buf;
+        case CFG_MEM:
+        case CFG_LL: snprintf(buf, size, "%lld", *(long long *)(base + d->off)); return buf;
+        case CFG_OBUF: {
+            const struct obuf_limit *l = server.cfg.obuf_limits;
+            snprintf(buf, size, "normal %lld %lld %lld slave %lld %lld %lld pubsub %lld %lld %lld", l[0].hard,
+                     l[0].soft, l[0].soft_seconds, l[1].hard, l[1].soft, l[1].soft_seconds, l[2].hard, l[2].soft,
+                     l[2].soft_seconds);
+            return buf;
+        }
+        case CFG_BOOL: return *(int *)(base + d->off) ? "yes" : "no";
+        case CFG_ENUM:
+            if (d->off == OFF(loglevel)) return loglevels[server.cfg.loglevel];
+            return *(char **)(base + d->off);
+        case CFG_SPECIAL:
+            if (d->off == OFF(appendonly)) return "no";
+            __attribute__((fallthrough));
+        case CFG_STR: {
+            const char *s = *(char **)(base + d->off);
+            return s ? s : "";
+        }
     }
     return "";
 }
@@ -291,9 +307,20 @@ static int config_load_text(char *text) {
         char *copy = strdup(line);
         resp_slice args[64];
         int n = resp_split_inline(line, len, args, 64);
-        if (n < 0) { fatal_config(linenum, copy, "Unbalanced quotes in configuration line"); free(copy); return 0; }
-        if (n == 0) { free(copy); continue; }
-        if (n > 64) { fatal_config(linenum, copy, "Too many arguments"); free(copy); return 0; }
+        if (n < 0) {
+            fatal_config(linenum, copy, "Unbalanced quotes in configuration line");
+            free(copy);
+            return 0;
+        }
+        if (n == 0) {
+            free(copy);
+            continue;
+        }
+        if (n > 64) {
+            fatal_config(linenum, copy, "Too many arguments");
+            free(copy);
+            return 0;
+        }
         const config_def *d = config_find(args[0].ptr, args[0].len);
         if (!d || (n != 2 && d->off != OFF(save) && d->off != OFF(bind) && d->type != CFG_OBUF)) {
             fatal_config(linenum, copy, "Bad directive or wrong number of arguments");
@@ -306,7 +333,11 @@ static int config_load_text(char *text) {
         for (int i = 1; i < n && o < sizeof(val); i++)
             o += (size_t)snprintf(val + o, sizeof(val) - o, "%s%.*s", i > 1 ? " " : "", (int)args[i].len, args[i].ptr);
         const char *err;
-        if (!config_apply(d, val, &err)) { fatal_config(linenum, copy, err); free(copy); return 0; }
+        if (!config_apply(d, val, &err)) {
+            fatal_config(linenum, copy, err);
+            free(copy);
+            return 0;
+        }
         free(copy);
     }
     return 1;
@@ -316,12 +347,12 @@ int config_load(int argc, char **argv) {
     size_t cap = 4096, len = 0;
     char *text = malloc(cap);
     text[0] = '\0';
-#define APPEND(s, n)                                                 \
-    do {                                                             \
-        while (len + (n) + 2 >= cap) text = realloc(text, cap *= 2); \
-        memcpy(text + len, (s), (n));                                \
-        len += (n);                                                  \
-        text[len] = '\0';                                            \
+#define APPEND(s, n)                                                                                                   \
+    do {                                                                                                               \
+        while (len + (n) + 2 >= cap) text = realloc(text, cap *= 2);                                                   \
+        memcpy(text + len, (s), (n));                                                                                  \
+        len += (n);                                                                                                    \
+        text[len] = '\0';                                                                                              \
     } while (0)
     int i = 1;
     if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
@@ -383,7 +414,10 @@ static void config_get_command(client *c) {
 }
 
 static void config_set_command(client *c) {
-    if (c->argc % 2) { reply_arity_error(c); return; }
+    if (c->argc % 2) {
+        reply_arity_error(c);
+        return;
+    }
     int npairs = (c->argc - 2) / 2;
     const config_def *defs[NCONFIGS];
     /* Validate names first, as Redis does, so nothing is applied on a bad name. */
@@ -391,11 +425,13 @@ static void config_set_command(client *c) {
         resp_slice *name = &c->argv[2 + 2 * i];
         const config_def *d = config_find(name->ptr, name->len);
         if (!d) {
-            reply_errorf(&c->out, "Unknown option or number of arguments for CONFIG SET - '%.*s'", (int)name->len, name->ptr);
+            reply_errorf(&c->out, "Unknown option or number of arguments for CONFIG SET - '%.*s'", (int)name->len,
+                         name->ptr);
             return;
         }
         if (!d->mutable) {
-            reply_errorf(&c->out, "CONFIG SET failed (possibly related to argument '%.*s') - can't set immutable config",
+            reply_errorf(&c->out,
+                         "CONFIG SET failed (possibly related to argument '%.*s') - can't set immutable config",
                          (int)name->len, name->ptr);
             return;
         }
@@ -434,9 +470,7 @@ static void config_resetstat_command(client *c) {
     reply_ok(&c->out);
 }
 
-static void config_rewrite_command(client *c) {
-    reply_error(&c->out, "The server is running without a config file");
-}
+static void config_rewrite_command(client *c) { reply_error(&c->out, "The server is running without a config file"); }
 
 static void config_help_command(client *c) {
     static const char *lines[] = {

@@ -9,7 +9,7 @@
 #include "server/net.h"
 #include "server/server.h"
 
-void multi_queue_command(client *c);   /* server/multi.c */
+void multi_queue_command(client *c); /* server/multi.c */
 int multi_passthrough(const command *cmd);
 int multi_is_exec(const command *cmd);
 void multi_exec_abort(client *c, const char *msg);
@@ -30,8 +30,8 @@ static void reject_unknown(client *c) {
     args[0] = '\0';
     for (int i = 1; i < c->argc && o < 128; i++) {
         int room = 128 - (int)o;
-        int w = snprintf(args + o, sizeof(args) - o, "'%.*s' ", (int)(c->argv[i].len < (size_t)room ? c->argv[i].len : (size_t)room),
-                         c->argv[i].ptr);
+        int w = snprintf(args + o, sizeof(args) - o, "'%.*s' ",
+                         (int)(c->argv[i].len < (size_t)room ? c->argv[i].len : (size_t)room), c->argv[i].ptr);
         if (w < 0) break;
         o += (size_t)w;
         if (o >= sizeof(args)) o = sizeof(args) - 1;
@@ -60,11 +60,18 @@ void process_command(client *c) {
     command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     /* As Redis, lastcmd (CLIENT LIST's cmd=) is what this command resolved to, set before
      * any check: NULL for an unknown command or subcommand. */
-    if (!cmd) { c->cmd = c->lastcmd = NULL; reject_unknown(c); return; }
+    if (!cmd) {
+        c->cmd = c->lastcmd = NULL;
+        reject_unknown(c);
+        return;
+    }
     if (cmd->subcommands && c->argc >= 2) {
         command *sub = NULL;
         for (command *s = (command *)cmd->subcommands; s->name; s++) {
-            if (util_eqi(c->argv[1].ptr, c->argv[1].len, s->name)) { sub = s; break; }
+            if (util_eqi(c->argv[1].ptr, c->argv[1].len, s->name)) {
+                sub = s;
+                break;
+            }
         }
         if (!sub) {
             char up[64];
@@ -96,7 +103,10 @@ void process_command(client *c) {
         return;
     }
     if (c->flags & CLIENT_MULTI) {
-        if (cmd->flags & CMD_NO_MULTI) { reject(c, "Command not allowed inside a transaction"); return; }
+        if (cmd->flags & CMD_NO_MULTI) {
+            reject(c, "Command not allowed inside a transaction");
+            return;
+        }
         if (!multi_passthrough(cmd->parent ? cmd->parent : cmd)) {
             multi_queue_command(c);
             return;

@@ -9,26 +9,26 @@
 struct client;
 
 typedef struct kindex_node {
-    struct kindex_node *prev, *next;  /* in the entry's FIFO */
+    struct kindex_node *prev, *next; /* in the entry's FIFO */
     struct kindex_entry *entry;
     struct client *c;
-    struct kindex_node *cnext;        /* free for the owner: e.g. a client's own list */
+    struct kindex_node *cnext; /* free for the owner: e.g. a client's own list */
 } kindex_node;
 
 typedef struct kindex_entry {
-    struct kindex_entry *next;        /* hash chain */
+    struct kindex_entry *next; /* hash chain */
     kindex_node *head, *tail;
     size_t n;
     int dbid;
-    int flag;                         /* free for the owner: e.g. "queued as ready" */
-    struct kindex_entry *rnext;       /* free for the owner: e.g. the ready queue */
+    int flag;                   /* free for the owner: e.g. "queued as ready" */
+    struct kindex_entry *rnext; /* free for the owner: e.g. the ready queue */
     size_t klen;
     char key[];
 } kindex_entry;
 
 typedef struct keyindex {
     kindex_entry **table;
-    size_t size, count;               /* buckets (power of two), entries */
+    size_t size, count; /* buckets (power of two), entries */
 } keyindex;
 
 kindex_entry *keyindex_find(const keyindex *ix, int dbid, const char *key, size_t klen);

@@ -43,7 +43,7 @@ static int effective_hz(void) { return server.cfg.hz < 1 ? 1 : server.cfg.hz > 5
  * 60% of a CPU at active-expire-effort 1 (+4% per step): about what Redis's slow cycle
  * (25%) plus its fast cycles (1 ms at most every 2 ms) spend in a mass expiry. With
  * nothing to reclaim, expiry is one slice per timer tick. */
-#define EXPIRE_SLICE_US 500
+#define EXPIRE_SLICE_US  500
 #define EXPIRE_WINDOW_US 10000
 static struct event *expire_event;
 static long long expire_window_start, expire_window_used;
@@ -85,7 +85,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
         for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
     net_clients_cron();
     server_evict_cron();
-    if (blocking_active()) blocking_handle_ready();   /* keys eviction removed */
+    if (blocking_active()) blocking_handle_ready(); /* keys eviction removed */
 
     long long dt = server.mstime_cached - server.ops_sample_time;
     if (dt >= 1000 || server.ops_sample_time == 0) {
@@ -142,7 +142,7 @@ static void shutdown_cleanup(void) {
     free(server.dbs);
     struct event *events[] = {timer_event, expire_event, sigterm_event, sigint_event};
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-        if (events[i]) event_free(events[i]);   /* start-up may have failed before some */
+        if (events[i]) event_free(events[i]); /* start-up may have failed before some */
     event_base_free(server.base);
     if (server.cfg.pidfile && server.cfg.pidfile[0]) unlink(server.cfg.pidfile);
 }

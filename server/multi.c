@@ -11,7 +11,7 @@
 #include "server/keyindex.h"
 #include "server/server.h"
 
-static keyindex watchers;   /* (db, key) -> clients watching it */
+static keyindex watchers; /* (db, key) -> clients watching it */
 
 static void mark_dirty(void *priv, kindex_entry *e) {
     (void)priv;
@@ -122,7 +122,7 @@ static int watched_key_expired(client *c) {
         db *d = NULL;
         for (int i = 0; i < server.dbnum; i++)
             if (db_id(server.dbs[i]) == w->entry->dbid) d = server.dbs[i];
-        if (d) db_lookup_write(d, w->entry->key, w->entry->klen);   /* lazily expires: the hook marks us */
+        if (d) db_lookup_write(d, w->entry->key, w->entry->klen); /* lazily expires: the hook marks us */
     }
     return (c->flags & CLIENT_DIRTY_CAS) != 0;
 }
@@ -179,10 +179,11 @@ struct command multi_commands[] = {
     {"multi", multi_command, 1, TXF, 0, 0, 0, "transactions", "Starts a transaction.", "1.2.0", NULL, NULL, NULL, 0, 0},
     {"exec", exec_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "transactions",
      "Executes all commands in a transaction.", "1.2.0", NULL, NULL, NULL, 0, 0},
-    {"discard", discard_command, 1, TXF, 0, 0, 0, "transactions", "Discards a transaction.", "2.0.0", NULL, NULL, NULL, 0, 0},
+    {"discard", discard_command, 1, TXF, 0, 0, 0, "transactions", "Discards a transaction.", "2.0.0", NULL, NULL, NULL,
+     0, 0},
     {"watch", watch_command, -2, TXF, 1, -1, 1, "transactions",
      "Monitors changes to keys to determine the execution of a transaction.", "2.2.0", NULL, NULL, NULL, 0, 0},
-    {"unwatch", unwatch_command, 1, TXF, 0, 0, 0, "transactions",
-     "Forgets about watched keys of a transaction.", "2.2.0", NULL, NULL, NULL, 0, 0},
+    {"unwatch", unwatch_command, 1, TXF, 0, 0, 0, "transactions", "Forgets about watched keys of a transaction.",
+     "2.2.0", NULL, NULL, NULL, 0, 0},
     {0},
 };

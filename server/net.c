@@ -30,9 +30,9 @@
 #include "server/net.h"
 #include "server/server.h"
 
-#define QBUF_MIN (16 * 1024)
-#define OUT_HIGH_WATER (4 * 1024 * 1024)
-#define OUT_LOW_WATER (1 * 1024 * 1024)
+#define QBUF_MIN             (16 * 1024)
+#define OUT_HIGH_WATER       (4 * 1024 * 1024)
+#define OUT_LOW_WATER        (1 * 1024 * 1024)
 #define MAX_ACCEPTS_PER_CALL 1000
 
 static void client_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -153,7 +153,8 @@ static int client_over_output_limit(client *c) {
     }
     if (over && !(c->flags & CLIENT_CLOSE_ASAP)) {
         log_warning("Client id=%llu addr=%s name=%s scheduled to be closed ASAP for overcoming of output buffer "
-                    "limits.", (unsigned long long)c->id, c->addr, c->name ? c->name : "");
+                    "limits.",
+                    (unsigned long long)c->id, c->addr, c->name ? c->name : "");
         server.stat_client_outbuf_limit_disconnections++;
         c->flags |= CLIENT_CLOSE_ASAP;
     }
@@ -164,10 +165,19 @@ static int client_over_output_limit(client *c) {
  * Returns 0 if the client was freed. */
 static int client_after_batch(client *c) {
     for (;;) {
-        if ((c->flags & CLIENT_CLOSE_ASAP) || client_over_output_limit(c)) { client_free(c); return 0; }
-        if (client_write(c) < 0) { client_free(c); return 0; }
+        if ((c->flags & CLIENT_CLOSE_ASAP) || client_over_output_limit(c)) {
+            client_free(c);
+            return 0;
+        }
+        if (client_write(c) < 0) {
+            client_free(c);
+            return 0;
+        }
         size_t pending = reply_pending(&c->out);
-        if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) { client_free(c); return 0; }
+        if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) {
+            client_free(c);
+            return 0;
+        }
         /* Input held back for output that has now gone out at once: carry on with it. */
         if (c->read_paused && pending < OUT_LOW_WATER && !c->blocked) {
             client_pause_read(c, 0);
@@ -201,9 +211,12 @@ static void client_process_input(client *c) {
     size_t start = 0;
     if (!out_holder && reply_lend(&c->out, shared_out)) out_holder = c;
     while (start < c->qlen && !c->blocked) {
-        if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) { start = c->qlen; break; }
+        if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
+            start = c->qlen;
+            break;
+        }
         if (reply_pending(&c->out) > out_high_water()) {
-            client_pause_read(c, 1);   /* the write callback resumes us once drained */
+            client_pause_read(c, 1); /* the write callback resumes us once drained */
             break;
         }
         ssize_t n = resp_parse(&c->parser, c->qbuf + start, c->qlen - start);
@@ -219,7 +232,10 @@ static void client_process_input(client *c) {
             process_command(c);
             c->argc = 0;
             c->argv = NULL;
-            if (client_over_output_limit(c)) { start = c->qlen; break; }
+            if (client_over_output_limit(c)) {
+                start = c->qlen;
+                break;
+            }
         }
         start += (size_t)n;
         resp_parser_reset(&c->parser);
@@ -239,7 +255,7 @@ void client_resume(client *c) {
 static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     client *c = arg;
-    if (c->resume_pending) {   /* activated by client_resume: no read, just carry on */
+    if (c->resume_pending) { /* activated by client_resume: no read, just carry on */
         c->resume_pending = 0;
         client_process_input(c);
         client_after_batch(c);
@@ -285,14 +301,23 @@ static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     client *c = arg;
-    if (c->flags & CLIENT_CLOSE_ASAP) { client_free(c); return; }
-    if (client_write(c) < 0 || client_over_output_limit(c)) { client_free(c); return; }
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        client_free(c);
+        return;
+    }
+    if (client_write(c) < 0 || client_over_output_limit(c)) {
+        client_free(c);
+        return;
+    }
     size_t pending = reply_pending(&c->out);
     if (!pending) {
-        if (c->flags & CLIENT_CLOSE_AFTER_REPLY) { client_free(c); return; }
+        if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+            client_free(c);
+            return;
+        }
         client_arm_write(c, 0);
     }
-    if (c->read_paused && pending < OUT_LOW_WATER) client_after_batch(c);   /* resumes held input */
+    if (c->read_paused && pending < OUT_LOW_WATER) client_after_batch(c); /* resumes held input */
     else {
         out_give_back(c);
         server_client_memory(c, 0);
@@ -347,7 +372,7 @@ void client_free(client *c) {
     event_free(c->ev_write);
     close(c->fd);
     resp_parser_free(&c->parser);
-    if (out_holder == c) out_holder = NULL;   /* reply_free leaves a lent buffer alone */
+    if (out_holder == c) out_holder = NULL; /* reply_free leaves a lent buffer alone */
     reply_free(&c->out);
     if (c->qbuf == shared_qbuf) qbuf_holder = NULL;
     else free(c->qbuf);
@@ -422,7 +447,8 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
         }
         if (server.nclients >= server.cfg.maxclients) {
             static const char err[] = "-ERR max number of clients reached\r\n";
-            if (write(fd, err, sizeof(err) - 1) < 0) { /* best effort, as Redis */ }
+            if (write(fd, err, sizeof(err) - 1) < 0) { /* best effort, as Redis */
+            }
             close(fd);
             server.stat_rejected_conn++;
             log_verbose("Rejected connection: max number of clients (%d) reached", server.cfg.maxclients);
@@ -431,7 +457,8 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
         if (!is_unix && net_protected_mode_denies(&peer)) {
             char addr[64];
             net_format_addr(&peer, addr, sizeof(addr));
-            if (write(fd, protected_mode_err, sizeof(protected_mode_err) - 1) < 0) { /* best effort */ }
+            if (write(fd, protected_mode_err, sizeof(protected_mode_err) - 1) < 0) { /* best effort */
+            }
             close(fd);
             server.stat_rejected_conn++;
             log_notice("Denied connection from %s: protected mode, no password set", addr);
@@ -466,7 +493,9 @@ static int listen_on(const char *addr, int port, int optional) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, server.cfg.tcp_backlog) < 0) {
-            if (!optional) log_warning("Could not create server TCP listening socket %s:%d: bind: %s", addr, port, strerror(errno));
+            if (!optional)
+                log_warning("Could not create server TCP listening socket %s:%d: bind: %s", addr, port,
+                            strerror(errno));
             close(fd);
             continue;
         }
@@ -535,7 +564,7 @@ void net_close_listeners(void) {
 void net_clients_cron(void) {
     long long limit = (long long)server.cfg.timeout * 1000;
     const struct obuf_limit *l = &server.cfg.obuf_limits[0];
-    if (limit <= 0 && !l->soft && !l->hard) return;   /* nothing to check: idle clients cost nothing */
+    if (limit <= 0 && !l->soft && !l->hard) return; /* nothing to check: idle clients cost nothing */
     client *next;
     for (client *c = server.clients; c; c = next) {
         next = c->next;

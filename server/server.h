@@ -11,7 +11,7 @@
 #include "protocol/resp_parse.h"
 #include "storage/db.h"
 
-#define RESPITE_VERSION "0.1.0"
+#define RESPITE_VERSION      "0.1.0"
 #define REDIS_COMPAT_VERSION "7.0.15"
 
 struct event;
@@ -21,19 +21,19 @@ struct client;
 /* ---- commands ---- */
 
 /* Command flags (the COMMAND reply lists their names). */
-#define CMD_WRITE      (1u << 0)   /* may modify the keyspace */
-#define CMD_READONLY   (1u << 1)
-#define CMD_DENYOOM    (1u << 2)   /* may grow memory: refused over maxmemory */
-#define CMD_ADMIN      (1u << 3)
-#define CMD_PUBSUB     (1u << 4)
-#define CMD_NOSCRIPT   (1u << 5)
-#define CMD_BLOCKING   (1u << 6)
-#define CMD_LOADING    (1u << 7)
-#define CMD_STALE      (1u << 8)
-#define CMD_FAST       (1u << 9)
-#define CMD_NO_AUTH    (1u << 10)  /* allowed before AUTH */
-#define CMD_NO_MULTI   (1u << 11)  /* not allowed inside MULTI (Redis's no-multi) */
-#define CMD_ALLOW_BUSY (1u << 12)
+#define CMD_WRITE         (1u << 0) /* may modify the keyspace */
+#define CMD_READONLY      (1u << 1)
+#define CMD_DENYOOM       (1u << 2) /* may grow memory: refused over maxmemory */
+#define CMD_ADMIN         (1u << 3)
+#define CMD_PUBSUB        (1u << 4)
+#define CMD_NOSCRIPT      (1u << 5)
+#define CMD_BLOCKING      (1u << 6)
+#define CMD_LOADING       (1u << 7)
+#define CMD_STALE         (1u << 8)
+#define CMD_FAST          (1u << 9)
+#define CMD_NO_AUTH       (1u << 10) /* allowed before AUTH */
+#define CMD_NO_MULTI      (1u << 11) /* not allowed inside MULTI (Redis's no-multi) */
+#define CMD_ALLOW_BUSY    (1u << 12)
 #define CMD_MAY_REPLICATE (1u << 13)
 
 typedef void command_proc(struct client *c);
@@ -44,27 +44,27 @@ typedef void command_proc(struct client *c);
  * proc NULL and a subcommand table ending with a zeroed entry; its subcommands'
  * names are the bare subcommand ("get"), arity counts from the container's argv[0]. */
 typedef struct command {
-    const char *name;          /* lower case */
+    const char *name; /* lower case */
     command_proc *proc;
     int arity;
     uint32_t flags;
     int first_key, last_key, step;
-    const char *group;         /* "string", "generic", "connection", "server", "transactions", "stream" */
-    const char *summary;       /* for COMMAND DOCS */
-    const char *since;         /* Redis version that introduced it, e.g. "1.0.0" */
+    const char *group;   /* "string", "generic", "connection", "server", "transactions", "stream" */
+    const char *summary; /* for COMMAND DOCS */
+    const char *since;   /* Redis version that introduced it, e.g. "1.0.0" */
     const struct command *subcommands;
     /* filled at start-up */
-    char *fullname;            /* "get" or "config|get" */
+    char *fullname; /* "get" or "config|get" */
     const struct command *parent;
-    long long calls, usec;     /* INFO commandstats */
+    long long calls, usec; /* INFO commandstats */
 } command;
 
 /* Each command file exports its table, ending with a zeroed entry. */
-extern struct command string_commands[];      /* server/cmd_string.c */
-extern struct command keys_commands[];        /* server/cmd_keys.c */
-extern struct command conn_commands[];        /* server/cmd_conn.c */
-extern struct command server_commands[];      /* server/cmd_server.c */
-extern struct command multi_commands[];       /* server/multi.c */
+extern struct command string_commands[]; /* server/cmd_string.c */
+extern struct command keys_commands[];   /* server/cmd_keys.c */
+extern struct command conn_commands[];   /* server/cmd_conn.c */
+extern struct command server_commands[]; /* server/cmd_server.c */
+extern struct command multi_commands[];  /* server/multi.c */
 
 /* COMMAND itself (server/commands.c), listed in cmd_server.c's table. */
 void command_command(struct client *c);
@@ -81,18 +81,18 @@ void server_request_shutdown(void);
 
 /* ---- clients ---- */
 
-#define CLIENT_CLOSE_AFTER_REPLY (1u << 0)  /* close once the output is written */
-#define CLIENT_CLOSE_ASAP        (1u << 1)  /* close at the end of this event */
-#define CLIENT_MULTI             (1u << 2)  /* inside MULTI */
-#define CLIENT_DIRTY_CAS         (1u << 3)  /* a WATCHed key was touched */
-#define CLIENT_DIRTY_EXEC        (1u << 4)  /* a command failed to queue: EXEC aborts */
-#define CLIENT_UNIX              (1u << 5)  /* connected over the Unix socket */
+#define CLIENT_CLOSE_AFTER_REPLY (1u << 0) /* close once the output is written */
+#define CLIENT_CLOSE_ASAP        (1u << 1) /* close at the end of this event */
+#define CLIENT_MULTI             (1u << 2) /* inside MULTI */
+#define CLIENT_DIRTY_CAS         (1u << 3) /* a WATCHed key was touched */
+#define CLIENT_DIRTY_EXEC        (1u << 4) /* a command failed to queue: EXEC aborts */
+#define CLIENT_UNIX              (1u << 5) /* connected over the Unix socket */
 #define CLIENT_EXECUTING_EXEC    (1u << 6)
 
 typedef struct multi_cmd {
     command *cmd;
     int argc;
-    resp_slice *argv;    /* copies: the query buffer moves on while queued */
+    resp_slice *argv; /* copies: the query buffer moves on while queued */
 } multi_cmd;
 
 typedef struct client {
@@ -100,15 +100,15 @@ typedef struct client {
     int fd;
     uint32_t flags;
     struct event *ev_read, *ev_write;
-    int write_armed;          /* ev_write is pending */
-    int read_paused;          /* ev_read removed for backpressure */
-    int blocked;              /* waiting in a blocking command: input is held */
-    int resume_pending;       /* client_resume activated the read callback */
-    void *bstate;             /* blocking state, owned by the blocking command's module */
+    int write_armed;    /* ev_write is pending */
+    int read_paused;    /* ev_read removed for backpressure */
+    int blocked;        /* waiting in a blocking command: input is held */
+    int resume_pending; /* client_resume activated the read callback */
+    void *bstate;       /* blocking state, owned by the blocking command's module */
 
     /* input */
-    char *qbuf;               /* query buffer */
-    size_t qlen, qcap;        /* bytes held / allocated */
+    char *qbuf;        /* query buffer */
+    size_t qlen, qcap; /* bytes held / allocated */
     size_t qpeak;
     resp_parser parser;
 
@@ -120,14 +120,14 @@ typedef struct client {
     /* output */
     reply_buf out;
 
-    db *db;                   /* the SELECTed db */
+    db *db; /* the SELECTed db */
     int authenticated;
-    int resp;                 /* 2 or 3 */
-    char *name;               /* CLIENT SETNAME, or NULL */
-    char *lib_name, *lib_ver; /* CLIENT SETINFO */
-    char addr[64];            /* "ip:port" of the peer */
-    char laddr[64];           /* "ip:port" of our end */
-    long long ctime_ms;       /* connected at */
+    int resp;                  /* 2 or 3 */
+    char *name;                /* CLIENT SETNAME, or NULL */
+    char *lib_name, *lib_ver;  /* CLIENT SETINFO */
+    char addr[64];             /* "ip:port" of the peer */
+    char laddr[64];            /* "ip:port" of our end */
+    long long ctime_ms;        /* connected at */
     long long obuf_soft_since; /* ms when output went over the soft limit, 0 if under */
     size_t mem_counted;        /* this client's part of the clients' memory total */
     long long last_interaction_ms;
@@ -135,19 +135,19 @@ typedef struct client {
     /* MULTI/EXEC */
     multi_cmd *mstate;
     int mcount, mcap;
-    struct kindex_node *watched;  /* keys this client WATCHes (linked by cnext) */
+    struct kindex_node *watched; /* keys this client WATCHes (linked by cnext) */
 
-    struct client *prev, *next;   /* all clients */
+    struct client *prev, *next; /* all clients */
 } client;
 
 /* Reply helpers with Redis's texts. */
-void reply_wrongtype(client *c);   /* -WRONGTYPE Operation against a key holding the wrong kind of value */
-void reply_syntax_error(client *c);/* -ERR syntax error */
+void reply_wrongtype(client *c);    /* -WRONGTYPE Operation against a key holding the wrong kind of value */
+void reply_syntax_error(client *c); /* -ERR syntax error */
 /* -ERR wrong number of arguments for '<fullname>' command */
 void reply_arity_error(client *c);
 
 /* Argument helpers. */
-int arg_is(const client *c, int i, const char *lowercase_or_any_case);  /* case-insensitive equality */
+int arg_is(const client *c, int i, const char *lowercase_or_any_case); /* case-insensitive equality */
 /* Parse argv[i] as a long long; on failure reply "-ERR value is not an integer or out
  * of range" and return 0. */
 int arg_ll_or_reply(client *c, int i, long long *out);
@@ -162,32 +162,31 @@ resp_slice *argv_dup(const resp_slice *argv, int argc);
 /* A copy of argv[i] as a NUL-terminated string (caller frees). */
 char *arg_dup(const client *c, int i);
 
-
 /* ---- the server ---- */
 
 typedef struct server_config {
-    char *bind;               /* space-separated addresses */
+    char *bind; /* space-separated addresses */
     int port;
     char *unixsocket;
     int unixsocketperm;
     int tcp_backlog;
     int maxclients;
-    int timeout;              /* idle seconds, 0 = never */
+    int timeout; /* idle seconds, 0 = never */
     int tcp_keepalive;
     int hz;
     int databases;
-    char *logfile;            /* "" = stdout */
-    int loglevel;             /* LOG_DEBUG .. LOG_WARNING */
-    char *requirepass;        /* NULL = none */
+    char *logfile;     /* "" = stdout */
+    int loglevel;      /* LOG_DEBUG .. LOG_WARNING */
+    char *requirepass; /* NULL = none */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     long long maxmemory;
     char *maxmemory_policy;
-    int daemonize;            /* accepted, must be "no" */
+    int daemonize; /* accepted, must be "no" */
     char *pidfile;
     char *dir;
-    char *save;               /* always "" (no persistence) */
-    char *appendonly;         /* always "no" */
+    char *save;       /* always "" (no persistence) */
+    char *appendonly; /* always "no" */
     int protected_mode;
     int active_expire_effort; /* 1..10 */
     int activerehashing;
@@ -195,7 +194,7 @@ typedef struct server_config {
     long long slowlog_max_len;
     int maxmemory_samples;
     int lfu_log_factor;
-    int lfu_decay_time;       /* minutes */
+    int lfu_decay_time; /* minutes */
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */
     struct obuf_limit {
@@ -209,11 +208,11 @@ typedef struct server_state {
     server_config cfg;
     db **dbs;
     int dbnum;
-    client *clients;          /* list head */
+    client *clients; /* list head */
     int nclients;
     uint64_t next_client_id;
     long long start_ms;
-    long long mstime_cached;  /* refreshed by the timer and per event */
+    long long mstime_cached; /* refreshed by the timer and per event */
     int shutdown_asap;
     char *configfile;
     char *executable;
@@ -240,9 +239,9 @@ extern server_state server;
 /* Logging (server/log.c). */
 enum { LOG_DEBUG_LVL = 0, LOG_VERBOSE_LVL = 1, LOG_NOTICE_LVL = 2, LOG_WARNING_LVL = 3 };
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define log_debug(...) log_msg(LOG_DEBUG_LVL, __VA_ARGS__)
+#define log_debug(...)   log_msg(LOG_DEBUG_LVL, __VA_ARGS__)
 #define log_verbose(...) log_msg(LOG_VERBOSE_LVL, __VA_ARGS__)
-#define log_notice(...) log_msg(LOG_NOTICE_LVL, __VA_ARGS__)
+#define log_notice(...)  log_msg(LOG_NOTICE_LVL, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING_LVL, __VA_ARGS__)
 
 /* Execute argv on c, as the dispatcher does (also used by EXEC). */
@@ -274,7 +273,7 @@ extern struct command slowlog_subcommands[];
 
 /* MULTI/WATCH hooks (server/multi.c). */
 void multi_init(void);
-void multi_client_free(client *c);   /* discard queued commands and unwatch */
+void multi_client_free(client *c); /* discard queued commands and unwatch */
 void multi_touch(int dbid, const char *key, size_t klen);
 int multi_watching(void);
 

@@ -8,18 +8,18 @@
 
 #include "server/server.h"
 
-#define SLOWLOG_MAX_ARGC 32
+#define SLOWLOG_MAX_ARGC   32
 #define SLOWLOG_MAX_STRING 128
 
 typedef struct slowlog_entry {
     struct slowlog_entry *next, *prev;
     long long id, time, duration;
     int argc;
-    resp_slice *argv;   /* one allocation with the bytes */
+    resp_slice *argv; /* one allocation with the bytes */
     char *addr, *name;
 } slowlog_entry;
 
-static slowlog_entry *head, *tail;   /* newest first */
+static slowlog_entry *head, *tail; /* newest first */
 static long long entry_id;
 static long len;
 
@@ -65,8 +65,7 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
     size_t bytes = sizeof(resp_slice) * (size_t)n;
     for (int i = 0; i < n; i++) {
         notes[i][0] = '\0';
-        if (n < argc && i == n - 1)
-            snprintf(notes[i], sizeof(notes[i]), "... (%d more arguments)", argc - n + 1);
+        if (n < argc && i == n - 1) snprintf(notes[i], sizeof(notes[i]), "... (%d more arguments)", argc - n + 1);
         else if (argv[i].len > SLOWLOG_MAX_STRING && !is_redacted(argc, argv, i))
             snprintf(notes[i], sizeof(notes[i]), "... (%zu more bytes)", argv[i].len - SLOWLOG_MAX_STRING);
         bytes += SLOWLOG_MAX_STRING + strlen(notes[i]);
@@ -161,9 +160,13 @@ void slowlog_free(void) { trim_to(0); }
 
 #define SLF (CMD_ADMIN | CMD_LOADING | CMD_STALE)
 struct command slowlog_subcommands[] = {
-    {"get", slowlog_get_command, -2, SLF, 0, 0, 0, "server", "Returns the slow log's entries.", "2.2.12", NULL, NULL, NULL, 0, 0},
-    {"len", slowlog_len_command, 2, SLF, 0, 0, 0, "server", "Returns the number of entries in the slow log.", "2.2.12", NULL, NULL, NULL, 0, 0},
-    {"reset", slowlog_reset_command, 2, SLF, 0, 0, 0, "server", "Clears all entries from the slow log.", "2.2.12", NULL, NULL, NULL, 0, 0},
-    {"help", slowlog_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "Show helpful text about the different subcommands", "6.2.0", NULL, NULL, NULL, 0, 0},
+    {"get", slowlog_get_command, -2, SLF, 0, 0, 0, "server", "Returns the slow log's entries.", "2.2.12", NULL, NULL,
+     NULL, 0, 0},
+    {"len", slowlog_len_command, 2, SLF, 0, 0, 0, "server", "Returns the number of entries in the slow log.", "2.2.12",
+     NULL, NULL, NULL, 0, 0},
+    {"reset", slowlog_reset_command, 2, SLF, 0, 0, 0, "server", "Clears all entries from the slow log.", "2.2.12", NULL,
+     NULL, NULL, 0, 0},
+    {"help", slowlog_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
+     "Show helpful text about the different subcommands", "6.2.0", NULL, NULL, NULL, 0, 0},
     {0},
 };

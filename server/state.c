@@ -17,4 +17,3 @@ void server_request_shutdown(void) {
     server.shutdown_asap = 1;
     event_base_loopbreak(server.base);
 }
-

@@ -53,35 +53,35 @@ size_t (*db_value_memory[OBJ_TYPES])(const void *ptr);
 
 /* Encodings (flags bits 3-4). */
 enum { RK_EMB = 0, RK_INT = 1, RK_RAW = 2, RK_PTR = 3 };
-#define RK_TYPE_MASK 0x07u
-#define RK_ENC_SHIFT 3
-#define RK_TTL 0x20u
-#define RK_W_SHIFT 6
-#define RK_TTL_BYTES 12          /* int64 expire + uint32 expires-array index */
-#define RK_EMBSTR_MAX 44         /* Redis reports "embstr" up to this length */
-#define RK_PREALLOC_MAX (1024 * 1024)  /* as sds: double below 1MB, then +1MB */
-#define RK_PTR_BYTES (sizeof(void *) + sizeof(uint64_t))  /* pointer, cached value size */
-#define RK_MALLOC_HEADER sizeof(size_t)   /* glibc's size word before each block */
+#define RK_TYPE_MASK     0x07u
+#define RK_ENC_SHIFT     3
+#define RK_TTL           0x20u
+#define RK_W_SHIFT       6
+#define RK_TTL_BYTES     12                                  /* int64 expire + uint32 expires-array index */
+#define RK_EMBSTR_MAX    44                                  /* Redis reports "embstr" up to this length */
+#define RK_PREALLOC_MAX  (1024 * 1024)                       /* as sds: double below 1MB, then +1MB */
+#define RK_PTR_BYTES     (sizeof(void *) + sizeof(uint64_t)) /* pointer, cached value size */
+#define RK_MALLOC_HEADER sizeof(size_t)                      /* glibc's size word before each block */
 
 struct rkey {
-    dict_node node;          /* chain pointer; must stay first */
+    dict_node node; /* chain pointer; must stay first */
     uint8_t flags;
-    uint8_t access[3];       /* LRU clock or LFU counter, little-endian */
-    unsigned char data[];    /* length fields, [TTL block], key, value */
+    uint8_t access[3];    /* LRU clock or LFU counter, little-endian */
+    unsigned char data[]; /* length fields, [TTL block], key, value */
 };
 
 /* The shape of a record: everything its size and flags derive from. */
 typedef struct rk_shape {
     int type, enc, ttl;
     size_t klen;
-    size_t vlen;             /* string length (EMB, RAW); 0 otherwise */
-    size_t cap;              /* RAW: room for the value; 0 otherwise */
+    size_t vlen; /* string length (EMB, RAW); 0 otherwise */
+    size_t cap;  /* RAW: room for the value; 0 otherwise */
 } rk_shape;
 
 struct db {
     int id;
     dict dict;
-    rkey **expires;          /* every record with a TTL, in no order */
+    rkey **expires; /* every record with a TTL, in no order */
     size_t nexpires, expires_cap;
     long long avg_ttl;
     size_t mem;
@@ -95,45 +95,53 @@ static inline size_t rk_wbytes(uint8_t flags) { return (size_t)1 << (flags >> RK
 static inline size_t rk_nfields(uint8_t flags) { return ((flags >> RK_ENC_SHIFT) & 3) == RK_RAW ? 3 : 2; }
 
 /* Length field i (0 klen, 1 vlen, 2 cap). */
-static size_t rk_field(const rkey *k, int i)
-{
+static size_t rk_field(const rkey *k, int i) {
     const unsigned char *p = k->data + (size_t)i * rk_wbytes(k->flags);
     switch (k->flags >> RK_W_SHIFT) {
-    case 0: return p[0];
-    case 1: { uint16_t v; memcpy(&v, p, 2); return v; }
-    default: { uint32_t v; memcpy(&v, p, 4); return v; }
+        case 0: return p[0];
+        case 1: {
+            uint16_t v;
+            memcpy(&v, p, 2);
+            return v;
+        }
+        default: {
+            uint32_t v;
+            memcpy(&v, p, 4);
+            return v;
+        }
     }
 }
 
-static void rk_set_field(rkey *k, int i, size_t val)
-{
+static void rk_set_field(rkey *k, int i, size_t val) {
     unsigned char *p = k->data + (size_t)i * rk_wbytes(k->flags);
     switch (k->flags >> RK_W_SHIFT) {
-    case 0: p[0] = (unsigned char)val; break;
-    case 1: { uint16_t v = (uint16_t)val; memcpy(p, &v, 2); break; }
-    default: { uint32_t v = (uint32_t)val; memcpy(p, &v, 4); break; }
+        case 0: p[0] = (unsigned char)val; break;
+        case 1: {
+            uint16_t v = (uint16_t)val;
+            memcpy(p, &v, 2);
+            break;
+        }
+        default: {
+            uint32_t v = (uint32_t)val;
+            memcpy(p, &v, 4);
+            break;
+        }
     }
 }
 
-static inline unsigned char *rk_ttlp(const rkey *k)
-{
+static inline unsigned char *rk_ttlp(const rkey *k) {
     return (unsigned char *)k->data + rk_wbytes(k->flags) * rk_nfields(k->flags);
 }
 
-static inline unsigned char *rk_keyp(const rkey *k)
-{
-    return rk_ttlp(k) + (rk_has_ttl(k) ? RK_TTL_BYTES : 0);
-}
+static inline unsigned char *rk_keyp(const rkey *k) { return rk_ttlp(k) + (rk_has_ttl(k) ? RK_TTL_BYTES : 0); }
 
 static inline unsigned char *rk_valp(const rkey *k) { return rk_keyp(k) + rk_field(k, 0); }
 
-static inline uint32_t rk_access(const rkey *k)
-{
+static inline uint32_t rk_access(const rkey *k) {
     return (uint32_t)k->access[0] | (uint32_t)k->access[1] << 8 | (uint32_t)k->access[2] << 16;
 }
 
-static inline void rk_set_access(rkey *k, uint32_t v)
-{
+static inline void rk_set_access(rkey *k, uint32_t v) {
     k->access[0] = (uint8_t)v;
     k->access[1] = (uint8_t)(v >> 8);
     k->access[2] = (uint8_t)(v >> 16);
@@ -141,25 +149,21 @@ static inline void rk_set_access(rkey *k, uint32_t v)
 
 /* An access by a lookup: the LRU clock (stored only when it changed, so a read keeps
  * the cache line clean within a tick) or an LFU increment with decay. */
-static inline void rk_touch(rkey *k)
-{
+static inline void rk_touch(rkey *k) {
     uint32_t old = rk_access(k);
     uint32_t now = evict_lfu_mode() ? evict_lfu_touch(old) : evict_lru_clock();
-    if (now != old)
-        rk_set_access(k, now);
+    if (now != old) rk_set_access(k, now);
 }
 
 /* The cached size of a pointer-held value (PTR records only). */
-static inline uint64_t rk_ptr_mem(const rkey *k)
-{
+static inline uint64_t rk_ptr_mem(const rkey *k) {
     uint64_t v;
     memcpy(&v, rk_valp(k) + sizeof(void *), sizeof(v));
     return v;
 }
 
 /* Measure a PTR record's value again and carry the change into the db's total. */
-static void rk_ptr_measure(db *d, rkey *k)
-{
+static void rk_ptr_measure(db *d, rkey *k) {
     size_t (*fn)(const void *) = db_value_memory[k->flags & RK_TYPE_MASK];
     void *p;
     memcpy(&p, rk_valp(k), sizeof(p));
@@ -168,93 +172,73 @@ static void rk_ptr_measure(db *d, rkey *k)
     d->mem += (size_t)now - (size_t)was;
 }
 
-static uint32_t rk_ttl_index(const rkey *k)
-{
+static uint32_t rk_ttl_index(const rkey *k) {
     uint32_t i;
     memcpy(&i, rk_ttlp(k) + 8, 4);
     return i;
 }
 
-static void rk_set_ttl_index(rkey *k, size_t i)
-{
+static void rk_set_ttl_index(rkey *k, size_t i) {
     uint32_t v = (uint32_t)i;
     memcpy(rk_ttlp(k) + 8, &v, 4);
 }
 
-static void rk_set_expire_ms(rkey *k, long long when)
-{
+static void rk_set_expire_ms(rkey *k, long long when) {
     int64_t v = when;
     memcpy(rk_ttlp(k), &v, 8);
 }
 
-static uint8_t rk_flags_of(const rk_shape *s)
-{
+static uint8_t rk_flags_of(const rk_shape *s) {
     size_t m = s->klen;
-    if (s->vlen > m)
-        m = s->vlen;
-    if (s->cap > m)
-        m = s->cap;
+    if (s->vlen > m) m = s->vlen;
+    if (s->cap > m) m = s->cap;
     unsigned w = m <= 0xff ? 0 : m <= 0xffff ? 1 : 2;
-    return (uint8_t)((unsigned)s->type | (unsigned)s->enc << RK_ENC_SHIFT | (s->ttl ? RK_TTL : 0) |
-                     w << RK_W_SHIFT);
+    return (uint8_t)((unsigned)s->type | (unsigned)s->enc << RK_ENC_SHIFT | (s->ttl ? RK_TTL : 0) | w << RK_W_SHIFT);
 }
 
-static size_t rk_value_bytes(const rk_shape *s)
-{
+static size_t rk_value_bytes(const rk_shape *s) {
     switch (s->enc) {
-    case RK_EMB: return s->vlen;
-    case RK_RAW: return s->cap;
-    case RK_INT: return sizeof(int64_t);
-    default: return RK_PTR_BYTES;
+        case RK_EMB: return s->vlen;
+        case RK_RAW: return s->cap;
+        case RK_INT: return sizeof(int64_t);
+        default: return RK_PTR_BYTES;
     }
 }
 
-static size_t rk_size_of(const rk_shape *s)
-{
+static size_t rk_size_of(const rk_shape *s) {
     uint8_t f = rk_flags_of(s);
-    size_t n = offsetof(rkey, data) + rk_wbytes(f) * rk_nfields(f) + (s->ttl ? RK_TTL_BYTES : 0) +
-               s->klen + rk_value_bytes(s);
+    size_t n =
+        offsetof(rkey, data) + rk_wbytes(f) * rk_nfields(f) + (s->ttl ? RK_TTL_BYTES : 0) + s->klen + rk_value_bytes(s);
     return n < sizeof(rkey) ? sizeof(rkey) : n;
 }
 
-static rk_shape rk_shape_of(const rkey *k)
-{
-    rk_shape s = { rkey_type(k), rk_enc(k), rk_has_ttl(k), rk_field(k, 0), 0, 0 };
-    if (s.enc == RK_EMB || s.enc == RK_RAW)
-        s.vlen = rk_field(k, 1);
-    if (s.enc == RK_RAW)
-        s.cap = rk_field(k, 2);
+static rk_shape rk_shape_of(const rkey *k) {
+    rk_shape s = {rkey_type(k), rk_enc(k), rk_has_ttl(k), rk_field(k, 0), 0, 0};
+    if (s.enc == RK_EMB || s.enc == RK_RAW) s.vlen = rk_field(k, 1);
+    if (s.enc == RK_RAW) s.cap = rk_field(k, 2);
     return s;
 }
 
 /* A record of shape s with its key written; the value and expire are the caller's. */
-static rkey *rk_alloc(db *d, const rk_shape *s, const char *key)
-{
+static rkey *rk_alloc(db *d, const rk_shape *s, const char *key) {
     rkey *k = malloc(rk_size_of(s));
-    if (!k)
-        abort();
+    if (!k) abort();
     k->node.next = NULL;
     k->flags = rk_flags_of(s);
     rk_set_access(k, evict_access_new());
     rk_set_field(k, 0, s->klen);
     rk_set_field(k, 1, s->vlen);
-    if (s->enc == RK_RAW)
-        rk_set_field(k, 2, s->cap);
-    if (s->klen)
-        memcpy(rk_keyp(k), key, s->klen);
-    if (s->enc == RK_PTR)
-        memset(rk_valp(k), 0, RK_PTR_BYTES);
+    if (s->enc == RK_RAW) rk_set_field(k, 2, s->cap);
+    if (s->klen) memcpy(rk_keyp(k), key, s->klen);
+    if (s->enc == RK_PTR) memset(rk_valp(k), 0, RK_PTR_BYTES);
     d->mem += malloc_usable_size(k);
     return k;
 }
 
 /* Free a record; with freeval, also its pointer-held value. */
-static void rk_free(db *d, rkey *k, int freeval)
-{
-    if (freeval && rk_enc(k) == RK_PTR && db_value_free[rkey_type(k)])
-        db_value_free[rkey_type(k)](rkey_ptr(k));
-    if (rk_enc(k) == RK_PTR)
-        d->mem -= (size_t)rk_ptr_mem(k);
+static void rk_free(db *d, rkey *k, int freeval) {
+    if (freeval && rk_enc(k) == RK_PTR && db_value_free[rkey_type(k)]) db_value_free[rkey_type(k)](rkey_ptr(k));
+    if (rk_enc(k) == RK_PTR) d->mem -= (size_t)rk_ptr_mem(k);
     d->mem -= malloc_usable_size(k);
     free(k);
 }
@@ -263,12 +247,10 @@ static void rk_free(db *d, rkey *k, int freeval)
  * it is a string: min(old,new) bytes kept, growth zero-filled), old's access field, and
  * old's expire if both have a TTL. old is left untouched (a pointer value's size is then
  * counted twice until old is freed). */
-static rkey *rk_clone(db *d, const rkey *old, const rk_shape *s, const char *key)
-{
+static rkey *rk_clone(db *d, const rkey *old, const rk_shape *s, const char *key) {
     rkey *k = rk_alloc(d, s, key);
     rk_set_access(k, rk_access(old));
-    if (s->ttl && rk_has_ttl(old))
-        memcpy(rk_ttlp(k), rk_ttlp(old), 8);
+    if (s->ttl && rk_has_ttl(old)) memcpy(rk_ttlp(k), rk_ttlp(old), 8);
     int oenc = rk_enc(old);
     if (s->enc == RK_PTR) {
         if (oenc == RK_PTR) {
@@ -276,8 +258,7 @@ static rkey *rk_clone(db *d, const rkey *old, const rk_shape *s, const char *key
             d->mem += (size_t)rk_ptr_mem(old);
         }
     } else if (s->enc == RK_INT) {
-        if (oenc == s->enc)
-            memcpy(rk_valp(k), rk_valp(old), 8);
+        if (oenc == s->enc) memcpy(rk_valp(k), rk_valp(old), 8);
     } else if (oenc != RK_PTR) {
         char tmp[UTIL_LLSTR_SIZE];
         size_t olen;
@@ -289,14 +270,11 @@ static rkey *rk_clone(db *d, const rkey *old, const rk_shape *s, const char *key
     return k;
 }
 
-static void db_call_hook(const db *d, const char *key, size_t klen)
-{
-    if (db_touch_hook)
-        db_touch_hook(d->id, key, klen);
+static void db_call_hook(const db *d, const char *key, size_t klen) {
+    if (db_touch_hook) db_touch_hook(d->id, key, klen);
 }
 
-static void db_hook_rec(const db *d, const rkey *k)
-{
+static void db_hook_rec(const db *d, const rkey *k) {
     size_t len;
     const char *key = rkey_key(k, &len);
     db_call_hook(d, key, len);
@@ -308,8 +286,7 @@ static void db_hook_rec(const db *d, const rkey *k)
  * which moves page-table entries instead of copying: no insert pays O(n) for a copy. */
 #define DB_EXPIRES_MMAP_BYTES (256 * 1024)
 
-static rkey **db_expires_resize(rkey **old, size_t oldcap, size_t newcap)
-{
+static rkey **db_expires_resize(rkey **old, size_t oldcap, size_t newcap) {
     size_t ob = oldcap * sizeof(rkey *), nb = newcap * sizeof(rkey *);
     int omap = ob >= DB_EXPIRES_MMAP_BYTES, nmap = nb >= DB_EXPIRES_MMAP_BYTES;
     void *p;
@@ -317,42 +294,34 @@ static rkey **db_expires_resize(rkey **old, size_t oldcap, size_t newcap)
         p = realloc(old, nb);
     } else if (omap && nmap) {
         p = mremap(old, ob, nb, MREMAP_MAYMOVE);
-        if (p == MAP_FAILED)
-            p = NULL;
+        if (p == MAP_FAILED) p = NULL;
     } else {
         /* Crossing the threshold: the copy is of fewer than DB_EXPIRES_MMAP_BYTES. */
         size_t keep = ob < nb ? ob : nb;
         if (nmap) {
             p = mmap(NULL, nb, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (p == MAP_FAILED)
-                abort();
+            if (p == MAP_FAILED) abort();
             memcpy(p, old, keep);
             free(old);
         } else {
             p = malloc(nb);
-            if (!p)
-                abort();
+            if (!p) abort();
             memcpy(p, old, keep);
             munmap(old, ob);
         }
     }
-    if (!p)
-        abort();
+    if (!p) abort();
     return p;
 }
 
-static void db_expires_release(db *d)
-{
-    if (d->expires_cap * sizeof(rkey *) >= DB_EXPIRES_MMAP_BYTES)
-        munmap(d->expires, d->expires_cap * sizeof(rkey *));
-    else
-        free(d->expires);
+static void db_expires_release(db *d) {
+    if (d->expires_cap * sizeof(rkey *) >= DB_EXPIRES_MMAP_BYTES) munmap(d->expires, d->expires_cap * sizeof(rkey *));
+    else free(d->expires);
     d->expires = NULL;
     d->nexpires = d->expires_cap = 0;
 }
 
-static void db_expires_add(db *d, rkey *k)
-{
+static void db_expires_add(db *d, rkey *k) {
     if (d->nexpires == d->expires_cap) {
         size_t cap = d->expires_cap ? d->expires_cap * 2 : 16;
         d->expires = db_expires_resize(d->expires, d->expires_cap, cap);
@@ -362,8 +331,7 @@ static void db_expires_add(db *d, rkey *k)
     d->expires[d->nexpires++] = k;
 }
 
-static void db_expires_remove(db *d, const rkey *k)
-{
+static void db_expires_remove(db *d, const rkey *k) {
     size_t i = rk_ttl_index(k);
     assert(i < d->nexpires && d->expires[i] == k);
     rkey *last = d->expires[--d->nexpires];
@@ -380,16 +348,12 @@ static void db_expires_remove(db *d, const rkey *k)
 
 /* --- linking --- */
 
-static const char *db_keyof(const dict_node *n, size_t *len)
-{
-    return rkey_key((const rkey *)n, len);
-}
+static const char *db_keyof(const dict_node *n, size_t *len) { return rkey_key((const rkey *)n, len); }
 
 /* Put nw where old is (chain and expires array), then free old (and its pointer value
  * if freeval). nw has old's key; its TTL block, if any, need not be indexed yet. h is
  * the key's dict_hash. */
-static void db_replace_h(db *d, rkey *old, rkey *nw, int freeval, uint64_t h)
-{
+static void db_replace_h(db *d, rkey *old, rkey *nw, int freeval, uint64_t h) {
     dict_node **ref = dict_ref_of_h(&d->dict, &old->node, h);
     assert(ref != NULL);
     nw->node.next = old->node.next;
@@ -406,46 +370,36 @@ static void db_replace_h(db *d, rkey *old, rkey *nw, int freeval, uint64_t h)
     rk_free(d, old, freeval);
 }
 
-static void db_replace(db *d, rkey *old, rkey *nw, int freeval)
-{
+static void db_replace(db *d, rkey *old, rkey *nw, int freeval) {
     size_t len;
     const char *key = rkey_key(old, &len);
     db_replace_h(d, old, nw, freeval, dict_hash(key, len));
 }
 
-static void db_link_h(db *d, rkey *k, uint64_t h)
-{
+static void db_link_h(db *d, rkey *k, uint64_t h) {
     dict_add_h(&d->dict, &k->node, h);
-    if (rk_has_ttl(k))
-        db_expires_add(d, k);
+    if (rk_has_ttl(k)) db_expires_add(d, k);
 }
 
-static void db_link(db *d, rkey *k)
-{
+static void db_link(db *d, rkey *k) {
     size_t len;
     const char *key = rkey_key(k, &len);
     db_link_h(d, k, dict_hash(key, len));
 }
 
-static void db_unlink(db *d, rkey *k)
-{
+static void db_unlink(db *d, rkey *k) {
     size_t len;
     const char *key = rkey_key(k, &len);
     dict_node *n = dict_unlink(&d->dict, key, len);
     assert(n == &k->node);
     (void)n;
-    if (rk_has_ttl(k))
-        db_expires_remove(d, k);
+    if (rk_has_ttl(k)) db_expires_remove(d, k);
 }
 
-static inline int rk_expired(const rkey *k)
-{
-    return rk_has_ttl(k) && storage_now_ms > rkey_expire(k);
-}
+static inline int rk_expired(const rkey *k) { return rk_has_ttl(k) && storage_now_ms > rkey_expire(k); }
 
 /* Remove a record because its TTL passed: counted, hooked, freed. */
-static void db_expire_rec(db *d, rkey *k)
-{
+static void db_expire_rec(db *d, rkey *k) {
     db_unlink(d, k);
     storage_stat.expired_keys++;
     db_hook_rec(d, k);
@@ -453,45 +407,35 @@ static void db_expire_rec(db *d, rkey *k)
 }
 
 /* k (found in d, or NULL) if it is live; deleted (NULL returned) if it expired. */
-static rkey *db_live(db *d, rkey *k)
-{
-    if (!k)
-        return NULL;
+static rkey *db_live(db *d, rkey *k) {
+    if (!k) return NULL;
     if (rk_expired(k)) {
         db_expire_rec(d, k);
         return NULL;
     }
     rk_touch(k);
-    if (rk_enc(k) == RK_PTR)
-        rk_ptr_measure(d, k);   /* picks up what the last command changed in place */
+    if (rk_enc(k) == RK_PTR) rk_ptr_measure(d, k); /* picks up what the last command changed in place */
     return k;
 }
 
 /* The live record for key, deleting it if expired. */
-static rkey *db_lookup(db *d, const char *key, size_t klen)
-{
+static rkey *db_lookup(db *d, const char *key, size_t klen) {
     return db_live(d, (rkey *)dict_find(&d->dict, key, klen));
 }
 
 /* --- databases --- */
 
-db *db_create(int id)
-{
+db *db_create(int id) {
     db *d = calloc(1, sizeof(*d));
-    if (!d)
-        abort();
+    if (!d) abort();
     d->id = id;
     dict_init(&d->dict, db_keyof);
     return d;
 }
 
-static void db_clear_cb(void *priv, dict_node *n)
-{
-    rk_free(priv, (rkey *)n, 1);
-}
+static void db_clear_cb(void *priv, dict_node *n) { rk_free(priv, (rkey *)n, 1); }
 
-static size_t db_clear(db *d)
-{
+static size_t db_clear(db *d) {
     size_t n = dict_size(&d->dict);
     dict_clear(&d->dict, db_clear_cb, d);
     db_expires_release(d);
@@ -499,10 +443,8 @@ static size_t db_clear(db *d)
     return n;
 }
 
-void db_destroy(db *d)
-{
-    if (!d)
-        return;
+void db_destroy(db *d) {
+    if (!d) return;
     db_clear(d);
     free(d);
 }
@@ -512,18 +454,15 @@ size_t db_size(const db *d) { return dict_size(&d->dict); }
 size_t db_expires_size(const db *d) { return d->nexpires; }
 long long db_avg_ttl(const db *d) { return d->nexpires ? d->avg_ttl : 0; }
 
-size_t db_flush(db *d)
-{
+size_t db_flush(db *d) {
     size_t n = db_clear(d);
     db_call_hook(d, NULL, 0);
     return n;
 }
 
 /* Also calls db_touch_hook(id, NULL, 0) for both dbs: every key of each changed. */
-void db_swap(db *a, db *b)
-{
-    if (a == b)
-        return;
+void db_swap(db *a, db *b) {
+    if (a == b) return;
     db tmp = *a;
     *a = *b;
     *b = tmp;
@@ -533,25 +472,21 @@ void db_swap(db *a, db *b)
     db_call_hook(b, NULL, 0);
 }
 
-size_t db_memory(const db *d)
-{
+size_t db_memory(const db *d) {
     return sizeof(*d) + d->mem + dict_table_bytes(&d->dict) + d->expires_cap * sizeof(rkey *);
 }
 
 /* --- records --- */
 
-const char *rkey_key(const rkey *k, size_t *len)
-{
+const char *rkey_key(const rkey *k, size_t *len) {
     *len = rk_field(k, 0);
     return (const char *)rk_keyp(k);
 }
 
 int rkey_type(const rkey *k) { return k->flags & RK_TYPE_MASK; }
 
-long long rkey_expire(const rkey *k)
-{
-    if (!rk_has_ttl(k))
-        return -1;
+long long rkey_expire(const rkey *k) {
+    if (!rk_has_ttl(k)) return -1;
     int64_t v;
     memcpy(&v, rk_ttlp(k), 8);
     return v;
@@ -559,78 +494,58 @@ long long rkey_expire(const rkey *k)
 
 int rkey_is_int(const rkey *k) { return rk_enc(k) == RK_INT; }
 
-long long rkey_int(const rkey *k)
-{
-    if (rk_enc(k) != RK_INT)
-        return 0;
+long long rkey_int(const rkey *k) {
+    if (rk_enc(k) != RK_INT) return 0;
     int64_t v;
     memcpy(&v, rk_valp(k), 8);
     return v;
 }
 
-const char *rkey_str(const rkey *k, size_t *len, char *tmp)
-{
+const char *rkey_str(const rkey *k, size_t *len, char *tmp) {
     switch (rk_enc(k)) {
-    case RK_INT:
-        *len = (size_t)util_ll2str(tmp, rkey_int(k));
-        return tmp;
-    case RK_PTR:
-        *len = 0;
-        return NULL;
-    default:
-        *len = rk_field(k, 1);
-        return (const char *)rk_valp(k);
+        case RK_INT: *len = (size_t)util_ll2str(tmp, rkey_int(k)); return tmp;
+        case RK_PTR: *len = 0; return NULL;
+        default: *len = rk_field(k, 1); return (const char *)rk_valp(k);
     }
 }
 
-size_t rkey_strlen(const rkey *k)
-{
+size_t rkey_strlen(const rkey *k) {
     char tmp[UTIL_LLSTR_SIZE];
     switch (rk_enc(k)) {
-    case RK_INT: return (size_t)util_ll2str(tmp, rkey_int(k));
-    case RK_PTR: return 0;
-    default: return rk_field(k, 1);
+        case RK_INT: return (size_t)util_ll2str(tmp, rkey_int(k));
+        case RK_PTR: return 0;
+        default: return rk_field(k, 1);
     }
 }
 
-void *rkey_ptr(const rkey *k)
-{
-    if (rk_enc(k) != RK_PTR)
-        return NULL;
+void *rkey_ptr(const rkey *k) {
+    if (rk_enc(k) != RK_PTR) return NULL;
     void *p;
     memcpy(&p, rk_valp(k), sizeof(p));
     return p;
 }
 
-const char *rkey_encoding(const rkey *k)
-{
+const char *rkey_encoding(const rkey *k) {
     switch (rk_enc(k)) {
-    case RK_INT: return "int";
-    case RK_EMB: return rk_field(k, 1) <= RK_EMBSTR_MAX ? "embstr" : "raw";
-    case RK_RAW: return "raw";
-    default: return rkey_type(k) == OBJ_STREAM ? "stream" : "unknown";
+        case RK_INT: return "int";
+        case RK_EMB: return rk_field(k, 1) <= RK_EMBSTR_MAX ? "embstr" : "raw";
+        case RK_RAW: return "raw";
+        default: return rkey_type(k) == OBJ_STREAM ? "stream" : "unknown";
     }
 }
 
 /* --- lookups --- */
 
-rkey *db_lookup_read(db *d, const char *key, size_t klen)
-{
+rkey *db_lookup_read(db *d, const char *key, size_t klen) {
     rkey *k = db_lookup(d, key, klen);
-    if (k)
-        storage_stat.keyspace_hits++;
-    else
-        storage_stat.keyspace_misses++;
+    if (k) storage_stat.keyspace_hits++;
+    else storage_stat.keyspace_misses++;
     return k;
 }
 
-rkey *db_lookup_write(db *d, const char *key, size_t klen)
-{
-    return db_lookup(d, key, klen);
-}
+rkey *db_lookup_write(db *d, const char *key, size_t klen) { return db_lookup(d, key, klen); }
 
-int db_key_alive(const db *d, const rkey *k)
-{
+int db_key_alive(const db *d, const rkey *k) {
     (void)d;
     return !rk_expired(k);
 }
@@ -641,24 +556,19 @@ int db_key_alive(const db *d, const rkey *k)
  * keeping its expire when s has a TTL) or adding it. Reuses old in place when the shape
  * is equal. The value is written before old is freed, so val may point into old. h is
  * the key's dict_hash (computed once by the caller for its lookup too). */
-static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key, const void *val,
-                    size_t vbytes, uint64_t h)
-{
+static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key, const void *val, size_t vbytes, uint64_t h) {
     rkey *k;
     if (old && old->flags == rk_flags_of(s) && rk_enc(old) != RK_PTR &&
         (s->enc != RK_EMB || rk_field(old, 1) == s->vlen)) {
         k = old;
-        if (vbytes)
-            memmove(rk_valp(k), val, vbytes);
+        if (vbytes) memmove(rk_valp(k), val, vbytes);
         return k;
     }
     k = rk_alloc(d, s, key);
-    if (vbytes)
-        memcpy(rk_valp(k), val, vbytes);
+    if (vbytes) memcpy(rk_valp(k), val, vbytes);
     if (old) {
-        rk_set_access(k, rk_access(old));   /* as Redis keeps an LFU count on overwrite */
-        if (s->ttl)
-            memcpy(rk_ttlp(k), rk_ttlp(old), 8);
+        rk_set_access(k, rk_access(old)); /* as Redis keeps an LFU count on overwrite */
+        if (s->ttl) memcpy(rk_ttlp(k), rk_ttlp(old), 8);
         db_replace_h(d, old, k, 1, h);
     } else {
         db_link_h(d, k, h);
@@ -667,34 +577,30 @@ static rkey *db_put(db *d, rkey *old, const rk_shape *s, const char *key, const 
 }
 
 /* Whether p points into record k's allocation (a range test on addresses). */
-static int rk_holds(const rkey *k, const void *p)
-{
+static int rk_holds(const rkey *k, const void *p) {
     uintptr_t b = (uintptr_t)k, c = (uintptr_t)p;
     return c >= b && c < b + malloc_usable_size((void *)k);
 }
 
 /* key and val may point into the key's current record (read before anything is freed). */
-rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int flags)
-{
+rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int flags) {
     long long iv = 0;
     int keepttl = flags & DB_SET_KEEPTTL;
     int isint = !(flags & DB_SET_NOINT) && vlen <= 20 && util_str2ll(val, vlen, &iv);
     char *copy = NULL;
-    uint64_t h = dict_hash(key, klen);   /* once, for the lookup and the add or replace */
+    uint64_t h = dict_hash(key, klen); /* once, for the lookup and the add or replace */
     rkey *cur = (rkey *)dict_find_h(&d->dict, key, klen, h);
     if (cur && (rk_holds(cur, key) || rk_holds(cur, val))) {
         /* Lazy expiry below may free cur: keep the bytes. */
         copy = malloc(klen + vlen + 1);
-        if (!copy)
-            abort();
+        if (!copy) abort();
         memcpy(copy, key, klen);
         memcpy(copy + klen, val, vlen);
         key = copy;
         val = copy + klen;
     }
     rkey *old = db_live(d, cur);
-    rk_shape s = { OBJ_STRING, isint ? RK_INT : RK_EMB, old && keepttl && rk_has_ttl(old), klen,
-                   isint ? 0 : vlen, 0 };
+    rk_shape s = {OBJ_STRING, isint ? RK_INT : RK_EMB, old && keepttl && rk_has_ttl(old), klen, isint ? 0 : vlen, 0};
     int64_t v = iv;
     rkey *k = isint ? db_put(d, old, &s, key, &v, 8, h) : db_put(d, old, &s, key, val, vlen, h);
     free(copy);
@@ -703,20 +609,18 @@ rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t
 }
 
 /* key may point into the key's current record. */
-rkey *db_set_int(db *d, const char *key, size_t klen, long long v)
-{
+rkey *db_set_int(db *d, const char *key, size_t klen, long long v) {
     char *copy = NULL;
     uint64_t h = dict_hash(key, klen);
     rkey *cur = (rkey *)dict_find_h(&d->dict, key, klen, h);
     if (cur && rk_holds(cur, key)) {
         copy = malloc(klen ? klen : 1);
-        if (!copy)
-            abort();
+        if (!copy) abort();
         memcpy(copy, key, klen);
         key = copy;
     }
     rkey *old = db_live(d, cur);
-    rk_shape s = { OBJ_STRING, RK_INT, old && rk_has_ttl(old), klen, 0, 0 };
+    rk_shape s = {OBJ_STRING, RK_INT, old && rk_has_ttl(old), klen, 0, 0};
     int64_t iv = v;
     rkey *k = db_put(d, old, &s, key, &iv, 8, h);
     free(copy);
@@ -725,13 +629,11 @@ rkey *db_set_int(db *d, const char *key, size_t klen, long long v)
 }
 
 /* Shrinking keeps the room (the capacity is not given back). */
-char *db_string_resize(db *d, rkey **kp, size_t newlen)
-{
+char *db_string_resize(db *d, rkey **kp, size_t newlen) {
     rkey *k = *kp;
     rk_shape s = rk_shape_of(k);
     if (s.enc == RK_RAW && newlen <= s.cap) {
-        if (newlen > s.vlen)
-            memset(rk_valp(k) + s.vlen, 0, newlen - s.vlen);
+        if (newlen > s.vlen) memset(rk_valp(k) + s.vlen, 0, newlen - s.vlen);
         rk_set_field(k, 1, newlen);
         db_hook_rec(d, k);
         return (char *)rk_valp(k);
@@ -740,21 +642,18 @@ char *db_string_resize(db *d, rkey **kp, size_t newlen)
     /* Exact size for a first resize of a SET value that shrinks or keeps its length;
      * headroom as sds once it grows. */
     size_t cap = newlen;
-    if (newlen > oldlen)
-        cap = newlen < RK_PREALLOC_MAX ? newlen * 2 : newlen + RK_PREALLOC_MAX;
-    rk_shape ns = { OBJ_STRING, RK_RAW, s.ttl, s.klen, newlen, cap };
+    if (newlen > oldlen) cap = newlen < RK_PREALLOC_MAX ? newlen * 2 : newlen + RK_PREALLOC_MAX;
+    rk_shape ns = {OBJ_STRING, RK_RAW, s.ttl, s.klen, newlen, cap};
     rkey *nk;
     if (s.enc == RK_RAW && rk_flags_of(&ns) == k->flags) {
         dict_node **ref = dict_ref_of(&d->dict, &k->node);
         assert(ref != NULL);
         d->mem -= malloc_usable_size(k);
         nk = realloc(k, rk_size_of(&ns));
-        if (!nk)
-            abort();
+        if (!nk) abort();
         d->mem += malloc_usable_size(nk);
         *ref = &nk->node;
-        if (ns.ttl)
-            d->expires[rk_ttl_index(nk)] = nk;
+        if (ns.ttl) d->expires[rk_ttl_index(nk)] = nk;
         rk_set_field(nk, 1, newlen);
         rk_set_field(nk, 2, cap);
         memset(rk_valp(nk) + s.vlen, 0, newlen - s.vlen);
@@ -769,9 +668,8 @@ char *db_string_resize(db *d, rkey **kp, size_t newlen)
     return (char *)rk_valp(nk);
 }
 
-rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr)
-{
-    rk_shape s = { type, RK_PTR, 0, klen, 0, 0 };
+rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr) {
+    rk_shape s = {type, RK_PTR, 0, klen, 0, 0};
     rkey *k = rk_alloc(d, &s, key);
     memcpy(rk_valp(k), &ptr, sizeof(ptr));
     rk_ptr_measure(d, k);
@@ -780,8 +678,7 @@ rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr)
     return k;
 }
 
-rkey *db_set_expire(db *d, rkey *k, long long when_ms)
-{
+rkey *db_set_expire(db *d, rkey *k, long long when_ms) {
     if (!rk_has_ttl(k)) {
         rk_shape s = rk_shape_of(k);
         s.ttl = 1;
@@ -797,10 +694,8 @@ rkey *db_set_expire(db *d, rkey *k, long long when_ms)
 }
 
 /* A key without a TTL is returned as is, and the hook is not called. */
-rkey *db_persist(db *d, rkey *k)
-{
-    if (!rk_has_ttl(k))
-        return k;
+rkey *db_persist(db *d, rkey *k) {
+    if (!rk_has_ttl(k)) return k;
     rk_shape s = rk_shape_of(k);
     s.ttl = 0;
     size_t klen;
@@ -811,11 +706,9 @@ rkey *db_persist(db *d, rkey *k)
     return nk;
 }
 
-int db_delete(db *d, const char *key, size_t klen)
-{
+int db_delete(db *d, const char *key, size_t klen) {
     rkey *k = db_lookup(d, key, klen);
-    if (!k)
-        return 0;
+    if (!k) return 0;
     db_unlink(d, k);
     db_hook_rec(d, k);
     rk_free(d, k, 1);
@@ -824,13 +717,10 @@ int db_delete(db *d, const char *key, size_t klen)
 
 /* Renaming a key to itself returns it unchanged, without calling the hook (as Redis).
  * src and dst may point into records (they are read before anything is freed). */
-rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dlen)
-{
+rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dlen) {
     rkey *k = db_lookup(d, src, slen);
-    if (!k)
-        return NULL;
-    if (slen == dlen && memcmp(src, dst, slen) == 0)
-        return k;
+    if (!k) return NULL;
+    if (slen == dlen && memcmp(src, dst, slen) == 0) return k;
     rk_shape s = rk_shape_of(k);
     s.klen = dlen;
     rkey *nk = rk_clone(d, k, &s, dst);
@@ -857,16 +747,12 @@ rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dle
     return nk;
 }
 
-int db_move(db *src, db *dst, const char *key, size_t klen)
-{
-    if (src == dst)
-        return 0;
+int db_move(db *src, db *dst, const char *key, size_t klen) {
+    if (src == dst) return 0;
     rkey *k = db_lookup(src, key, klen);
-    if (!k)
-        return 0;
-    key = rkey_key(k, &klen);   /* stable: k moves to dst, it is not freed */
-    if (db_lookup(dst, key, klen))
-        return 0;
+    if (!k) return 0;
+    key = rkey_key(k, &klen); /* stable: k moves to dst, it is not freed */
+    if (db_lookup(dst, key, klen)) return 0;
     db_unlink(src, k);
     size_t sz = malloc_usable_size(k) + (rk_enc(k) == RK_PTR ? (size_t)rk_ptr_mem(k) : 0);
     src->mem -= sz;
@@ -877,10 +763,8 @@ int db_move(db *src, db *dst, const char *key, size_t klen)
     return 1;
 }
 
-void db_touch(db *d, const rkey *k)
-{
-    if (rk_enc(k) == RK_PTR)
-        rk_ptr_measure(d, (rkey *)k);
+void db_touch(db *d, const rkey *k) {
+    if (rk_enc(k) == RK_PTR) rk_ptr_measure(d, (rkey *)k);
     db_hook_rec(d, k);
 }
 
@@ -889,36 +773,26 @@ void db_touch(db *d, const rkey *k)
 uint32_t rkey_access(const rkey *k) { return rk_access(k); }
 void rkey_set_access(rkey *k, uint32_t v) { rk_set_access(k, v & 0xffffffu); }
 
-rkey *db_peek(db *d, const char *key, size_t klen)
-{
-    return (rkey *)dict_find(&d->dict, key, klen);
-}
+rkey *db_peek(db *d, const char *key, size_t klen) { return (rkey *)dict_find(&d->dict, key, klen); }
 
-size_t db_sample(db *d, int volatile_only, rkey **out, size_t n)
-{
+size_t db_sample(db *d, int volatile_only, rkey **out, size_t n) {
     size_t got = 0;
     if (volatile_only) {
-        while (got < n && d->nexpires)
-            out[got++] = d->expires[dict_random() % d->nexpires];
+        while (got < n && d->nexpires) out[got++] = d->expires[dict_random() % d->nexpires];
         return got;
     }
     while (got < n) {
         rkey *k = (rkey *)dict_random_node(&d->dict);
-        if (!k)
-            break;
+        if (!k) break;
         out[got++] = k;
     }
     return got;
 }
 
-size_t db_alloc_bytes(const db *d)
-{
-    return db_memory(d) + dict_size(&d->dict) * RK_MALLOC_HEADER;
-}
+size_t db_alloc_bytes(const db *d) { return db_memory(d) + dict_size(&d->dict) * RK_MALLOC_HEADER; }
 
 /* Checked before every deny-oom command under maxmemory: kept to loads and adds. */
-size_t db_alloc_bytes_all(db *const *dbs, int n)
-{
+size_t db_alloc_bytes_all(db *const *dbs, int n) {
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         const db *d = dbs[i];
@@ -936,21 +810,18 @@ typedef struct db_visit {
     void *priv;
 } db_visit;
 
-static void db_visit_cb(void *priv, dict_node *n)
-{
+static void db_visit_cb(void *priv, dict_node *n) {
     db_visit *v = priv;
     v->fn(v->priv, (const rkey *)n);
 }
 
-unsigned long db_scan(db *d, unsigned long cursor, void (*fn)(void *priv, const rkey *k), void *priv)
-{
-    db_visit v = { fn, priv };
+unsigned long db_scan(db *d, unsigned long cursor, void (*fn)(void *priv, const rkey *k), void *priv) {
+    db_visit v = {fn, priv};
     return dict_scan(&d->dict, cursor, db_visit_cb, &v);
 }
 
-void db_foreach(db *d, void (*fn)(void *priv, const rkey *k), void *priv)
-{
-    db_visit v = { fn, priv };
+void db_foreach(db *d, void (*fn)(void *priv, const rkey *k), void *priv) {
+    db_visit v = {fn, priv};
     dict_foreach(&d->dict, db_visit_cb, &v);
 }
 
@@ -958,52 +829,42 @@ void db_foreach(db *d, void (*fn)(void *priv, const rkey *k), void *priv)
  * replica may not delete expired keys and would loop for ever. Here every expired sample
  * is deleted, so the loop ends after at most (expired keys + 1) samples: no guard needed
  * for termination, and the cost is paid for by keys that had to be reclaimed anyway. */
-rkey *db_random_key(db *d)
-{
+rkey *db_random_key(db *d) {
     for (;;) {
         rkey *k = (rkey *)dict_random_node(&d->dict);
-        if (!k)
-            return NULL;
-        if (!rk_expired(k))
-            return k;
+        if (!k) return NULL;
+        if (!rk_expired(k)) return k;
         db_expire_rec(d, k);
     }
 }
 
 /* --- background work --- */
 
-int db_rehash_step(db *d, long long budget_us)
-{
-    if (d->dict.pauserehash > 0)
-        return dict_is_rehashing(&d->dict);
+int db_rehash_step(db *d, long long budget_us) {
+    if (d->dict.pauserehash > 0) return dict_is_rehashing(&d->dict);
     dict_shrink_if_needed(&d->dict);
-    if (!dict_is_rehashing(&d->dict))
-        return 0;
+    if (!dict_is_rehashing(&d->dict)) return 0;
     long long start = util_monotonic_us();
     while (dict_rehash(&d->dict, 100)) {
-        if (util_monotonic_us() - start >= budget_us)
-            return 1;
+        if (util_monotonic_us() - start >= budget_us) return 1;
     }
     return 0;
 }
 
-#define AE_KEYS_PER_LOOP 20      /* keys sampled per db per loop */
-#define AE_ACCEPTABLE_STALE 10   /* repeat while more than this % of a sample expired */
-#define AE_DBS_PER_CALL 16
+#define AE_KEYS_PER_LOOP    20 /* keys sampled per db per loop */
+#define AE_ACCEPTABLE_STALE 10 /* repeat while more than this % of a sample expired */
+#define AE_DBS_PER_CALL     16
 
-static unsigned int ae_current_db;   /* where the last cycle stopped */
-static int ae_timelimit_exit;        /* the last cycle ran out of time */
+static unsigned int ae_current_db; /* where the last cycle stopped */
+static int ae_timelimit_exit;      /* the last cycle ran out of time */
 
 /* Uses storage_now_ms as "now": the caller refreshes it before calling. */
-long long db_active_expire(db **dbs, int ndb, long long budget_us)
-{
-    if (ndb <= 0)
-        return 0;
+long long db_active_expire(db **dbs, int ndb, long long budget_us) {
+    if (ndb <= 0) return 0;
     long long start = util_monotonic_us();
     long long total = 0;
     int dbs_per_call = AE_DBS_PER_CALL;
-    if (dbs_per_call > ndb || ae_timelimit_exit)
-        dbs_per_call = ndb;
+    if (dbs_per_call > ndb || ae_timelimit_exit) dbs_per_call = ndb;
     ae_timelimit_exit = 0;
     for (int j = 0; j < dbs_per_call && !ae_timelimit_exit; j++) {
         db *d = dbs[ae_current_db % (unsigned)ndb];

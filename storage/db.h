@@ -22,8 +22,8 @@ enum { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4, OB
 /* Largest string value, as Redis's proto-max-bulk-len default. */
 #define DB_STRING_MAX (512LL * 1024 * 1024)
 
-typedef struct rkey rkey;   /* one key's record; opaque outside storage/ */
-typedef struct db db;       /* one logical database */
+typedef struct rkey rkey; /* one key's record; opaque outside storage/ */
+typedef struct db db;     /* one logical database */
 
 /* The command-time snapshot, in Unix milliseconds; the server sets it. */
 extern long long storage_now_ms;
@@ -50,9 +50,9 @@ extern void (*db_value_free[OBJ_TYPES])(void *ptr);
 db *db_create(int id);
 void db_destroy(db *d);
 int db_id(const db *d);
-size_t db_size(const db *d);            /* keys, including expired ones not yet reclaimed */
-size_t db_expires_size(const db *d);    /* keys that have a TTL */
-long long db_avg_ttl(const db *d);      /* estimate for INFO keyspace avg_ttl, ms (0 if none) */
+size_t db_size(const db *d);         /* keys, including expired ones not yet reclaimed */
+size_t db_expires_size(const db *d); /* keys that have a TTL */
+long long db_avg_ttl(const db *d);   /* estimate for INFO keyspace avg_ttl, ms (0 if none) */
 /* Remove every key (db_touch_hook(id, NULL, 0) once). Returns the number removed. */
 size_t db_flush(db *d);
 /* Exchange the whole contents of two dbs (SWAPDB); ids stay with the db objects. */
@@ -94,7 +94,7 @@ int db_key_alive(const db *d, const rkey *k);
  * string). DB_SET_KEEPTTL keeps an existing TTL; otherwise the TTL is removed.
  * Returns the record. */
 #define DB_SET_KEEPTTL 1
-#define DB_SET_NOINT 2
+#define DB_SET_NOINT   2
 rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int flags);
 /* Same with an integer value (INCR & co); keeps the TTL (INCR does). */
 rkey *db_set_int(db *d, const char *key, size_t klen, long long v);

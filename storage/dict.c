@@ -33,71 +33,55 @@
 #include "common/util.h"
 
 /* Bucket arrays of at least this many bytes are mapped, not malloc'd: zero pages for free. */
-#define DICT_MMAP_BYTES (256 * 1024)
+#define DICT_MMAP_BYTES  (256 * 1024)
 /* Buckets moved by the rehash step that each operation performs. */
 #define DICT_REHASH_STEP 2
 
-static dict_node **dict_table_alloc(unsigned long size)
-{
+static dict_node **dict_table_alloc(unsigned long size) {
     size_t bytes = size * sizeof(dict_node *);
     if (bytes >= DICT_MMAP_BYTES) {
         void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-            abort();
+        if (p == MAP_FAILED) abort();
         return p;
     }
     dict_node **t = calloc(size, sizeof(dict_node *));
-    if (!t)
-        abort();
+    if (!t) abort();
     return t;
 }
 
-static void dict_table_free(dict_node **t, unsigned long size)
-{
-    if (!t)
-        return;
+static void dict_table_free(dict_node **t, unsigned long size) {
+    if (!t) return;
     size_t bytes = size * sizeof(dict_node *);
-    if (bytes >= DICT_MMAP_BYTES)
-        munmap(t, bytes);
-    else
-        free(t);
+    if (bytes >= DICT_MMAP_BYTES) munmap(t, bytes);
+    else free(t);
 }
 
-static uint64_t dict_hash_node(const dict *d, const dict_node *n)
-{
+static uint64_t dict_hash_node(const dict *d, const dict_node *n) {
     size_t len;
     const char *key = d->keyof(n, &len);
     return util_hash(key, len);
 }
 
-void dict_init(dict *d, dict_keyof_fn keyof)
-{
+void dict_init(dict *d, dict_keyof_fn keyof) {
     memset(d, 0, sizeof(*d));
     d->rehashidx = -1;
     d->keyof = keyof;
 }
 
-void dict_release(dict *d)
-{
+void dict_release(dict *d) {
     dict_table_free(d->table[0], d->size[0]);
     dict_table_free(d->table[1], d->size[1]);
     dict_init(d, d->keyof);
 }
 
-size_t dict_table_bytes(const dict *d)
-{
-    return (d->size[0] + d->size[1]) * sizeof(dict_node *);
-}
+size_t dict_table_bytes(const dict *d) { return (d->size[0] + d->size[1]) * sizeof(dict_node *); }
 
 /* Start resizing to the smallest power of two >= want (and >= DICT_MIN_SIZE). The first
  * allocation just installs table[0]. Returns 1 if anything changed. */
-static int dict_resize(dict *d, unsigned long want)
-{
+static int dict_resize(dict *d, unsigned long want) {
     unsigned long size = DICT_MIN_SIZE;
-    while (size < want && size < (ULONG_MAX >> 1))
-        size <<= 1;
-    if (dict_is_rehashing(d) || size == d->size[0])
-        return 0;
+    while (size < want && size < (ULONG_MAX >> 1)) size <<= 1;
+    if (dict_is_rehashing(d) || size == d->size[0]) return 0;
     dict_node **t = dict_table_alloc(size);
     if (d->table[0] == NULL) {
         d->table[0] = t;
@@ -111,17 +95,14 @@ static int dict_resize(dict *d, unsigned long want)
     return 1;
 }
 
-int dict_rehash(dict *d, int n)
-{
+int dict_rehash(dict *d, int n) {
     int empty_visits = n * 10;
-    if (!dict_is_rehashing(d))
-        return 0;
+    if (!dict_is_rehashing(d)) return 0;
     unsigned long mask1 = d->size[1] - 1;
     while (n-- > 0 && d->used[0] != 0) {
         while (d->table[0][d->rehashidx] == NULL) {
             d->rehashidx++;
-            if (--empty_visits == 0)
-                return 1;
+            if (--empty_visits == 0) return 1;
         }
         dict_node *de = d->table[0][d->rehashidx];
         while (de) {
@@ -150,16 +131,12 @@ int dict_rehash(dict *d, int n)
     return 1;
 }
 
-static void dict_rehash_step(dict *d)
-{
-    if (d->pauserehash == 0 && dict_is_rehashing(d))
-        dict_rehash(d, DICT_REHASH_STEP);
+static void dict_rehash_step(dict *d) {
+    if (d->pauserehash == 0 && dict_is_rehashing(d)) dict_rehash(d, DICT_REHASH_STEP);
 }
 
-int dict_shrink_if_needed(dict *d)
-{
-    if (dict_is_rehashing(d) || d->size[0] <= DICT_MIN_SIZE || d->used[0] * 10 >= d->size[0])
-        return 0;
+int dict_shrink_if_needed(dict *d) {
+    if (dict_is_rehashing(d) || d->size[0] <= DICT_MIN_SIZE || d->used[0] * 10 >= d->size[0]) return 0;
     return dict_resize(d, d->used[0]);
 }
 
@@ -168,17 +145,13 @@ void dict_resume_rehash(dict *d) { d->pauserehash--; }
 
 /* The link pointing at the node with this key (or, with node set, at that node); the
  * table holding it goes to *table if table is not NULL. */
-static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, uint64_t h,
-                                   const dict_node *node, int *table)
-{
-    if (dict_size(d) == 0)
-        return NULL;
+static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, uint64_t h, const dict_node *node,
+                                   int *table) {
+    if (dict_size(d) == 0) return NULL;
     for (int t = 0; t <= 1; t++) {
-        if (d->table[t] == NULL)
-            break;
+        if (d->table[t] == NULL) break;
         unsigned long idx = h & (d->size[t] - 1);
-        if (t == 0 && dict_is_rehashing(d) && (long)idx < d->rehashidx)
-            continue;
+        if (t == 0 && dict_is_rehashing(d) && (long)idx < d->rehashidx) continue;
         for (dict_node **ref = &d->table[t][idx]; *ref; ref = &(*ref)->next) {
             int hit;
             if (node) {
@@ -189,8 +162,7 @@ static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, uint64
                 hit = len == klen && memcmp(k, key, klen) == 0;
             }
             if (hit) {
-                if (table)
-                    *table = t;
+                if (table) *table = t;
                 return ref;
             }
         }
@@ -200,48 +172,33 @@ static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, uint64
 
 uint64_t dict_hash(const char *key, size_t klen) { return util_hash(key, klen); }
 
-dict_node **dict_find_ref(dict *d, const char *key, size_t klen)
-{
+dict_node **dict_find_ref(dict *d, const char *key, size_t klen) {
     dict_rehash_step(d);
     return dict_lookup_ref(d, key, klen, util_hash(key, klen), NULL, NULL);
 }
 
-dict_node *dict_find_h(dict *d, const char *key, size_t klen, uint64_t h)
-{
+dict_node *dict_find_h(dict *d, const char *key, size_t klen, uint64_t h) {
     dict_rehash_step(d);
     dict_node **ref = dict_lookup_ref(d, key, klen, h, NULL, NULL);
     return ref ? *ref : NULL;
 }
 
-dict_node *dict_find(dict *d, const char *key, size_t klen)
-{
-    return dict_find_h(d, key, klen, util_hash(key, klen));
-}
+dict_node *dict_find(dict *d, const char *key, size_t klen) { return dict_find_h(d, key, klen, util_hash(key, klen)); }
 
-dict_node **dict_ref_of_h(dict *d, const dict_node *n, uint64_t h)
-{
+dict_node **dict_ref_of_h(dict *d, const dict_node *n, uint64_t h) {
     size_t len;
     const char *key = d->keyof(n, &len);
     return dict_lookup_ref(d, key, len, h, n, NULL);
 }
 
-dict_node **dict_ref_of(dict *d, const dict_node *n)
-{
-    return dict_ref_of_h(d, n, dict_hash_node(d, n));
-}
+dict_node **dict_ref_of(dict *d, const dict_node *n) { return dict_ref_of_h(d, n, dict_hash_node(d, n)); }
 
-void dict_add(dict *d, dict_node *n)
-{
-    dict_add_h(d, n, dict_hash_node(d, n));
-}
+void dict_add(dict *d, dict_node *n) { dict_add_h(d, n, dict_hash_node(d, n)); }
 
-void dict_add_h(dict *d, dict_node *n, uint64_t h)
-{
+void dict_add_h(dict *d, dict_node *n, uint64_t h) {
     dict_rehash_step(d);
-    if (d->size[0] == 0)
-        dict_resize(d, DICT_MIN_SIZE);
-    else if (!dict_is_rehashing(d) && d->used[0] >= d->size[0])
-        dict_resize(d, d->used[0] + 1);
+    if (d->size[0] == 0) dict_resize(d, DICT_MIN_SIZE);
+    else if (!dict_is_rehashing(d) && d->used[0] >= d->size[0]) dict_resize(d, d->used[0] + 1);
     int t = dict_is_rehashing(d) ? 1 : 0;
     unsigned long idx = h & (d->size[t] - 1);
     n->next = d->table[t][idx];
@@ -249,13 +206,11 @@ void dict_add_h(dict *d, dict_node *n, uint64_t h)
     d->used[t]++;
 }
 
-dict_node *dict_unlink(dict *d, const char *key, size_t klen)
-{
+dict_node *dict_unlink(dict *d, const char *key, size_t klen) {
     dict_rehash_step(d);
     int t = 0;
     dict_node **ref = dict_lookup_ref(d, key, klen, util_hash(key, klen), NULL, &t);
-    if (!ref)
-        return NULL;
+    if (!ref) return NULL;
     dict_node *n = *ref;
     *ref = n->next;
     n->next = NULL;
@@ -264,15 +219,13 @@ dict_node *dict_unlink(dict *d, const char *key, size_t klen)
     return n;
 }
 
-void dict_clear(dict *d, void (*fn)(void *priv, dict_node *n), void *priv)
-{
+void dict_clear(dict *d, void (*fn)(void *priv, dict_node *n), void *priv) {
     for (int t = 0; t <= 1; t++) {
         for (unsigned long i = 0; d->table[t] && i < d->size[t]; i++) {
             dict_node *n = d->table[t][i];
             while (n) {
                 dict_node *next = n->next;
-                if (fn)
-                    fn(priv, n);
+                if (fn) fn(priv, n);
                 n = next;
             }
         }
@@ -280,8 +233,7 @@ void dict_clear(dict *d, void (*fn)(void *priv, dict_node *n), void *priv)
     dict_release(d);
 }
 
-void dict_foreach(dict *d, void (*fn)(void *priv, dict_node *n), void *priv)
-{
+void dict_foreach(dict *d, void (*fn)(void *priv, dict_node *n), void *priv) {
     dict_pause_rehash(d);
     for (int t = 0; t <= 1; t++) {
         for (unsigned long i = 0; d->table[t] && i < d->size[t]; i++) {
@@ -296,8 +248,7 @@ void dict_foreach(dict *d, void (*fn)(void *priv, dict_node *n), void *priv)
     dict_resume_rehash(d);
 }
 
-static unsigned long dict_rev(unsigned long v)
-{
+static unsigned long dict_rev(unsigned long v) {
     unsigned long s = CHAR_BIT * sizeof(v);
     unsigned long mask = ~0UL;
     while ((s >>= 1) > 0) {
@@ -307,8 +258,7 @@ static unsigned long dict_rev(unsigned long v)
     return v;
 }
 
-static void dict_scan_bucket(dict_node *n, void (*fn)(void *priv, dict_node *n), void *priv)
-{
+static void dict_scan_bucket(dict_node *n, void (*fn)(void *priv, dict_node *n), void *priv) {
     while (n) {
         dict_node *next = n->next;
         fn(priv, n);
@@ -316,10 +266,8 @@ static void dict_scan_bucket(dict_node *n, void (*fn)(void *priv, dict_node *n),
     }
 }
 
-unsigned long dict_scan(dict *d, unsigned long v, void (*fn)(void *priv, dict_node *n), void *priv)
-{
-    if (dict_size(d) == 0 || d->size[0] == 0)
-        return 0;
+unsigned long dict_scan(dict *d, unsigned long v, void (*fn)(void *priv, dict_node *n), void *priv) {
+    if (dict_size(d) == 0 || d->size[0] == 0) return 0;
     dict_pause_rehash(d);
     if (!dict_is_rehashing(d)) {
         unsigned long m0 = d->size[0] - 1;
@@ -351,8 +299,7 @@ unsigned long dict_scan(dict *d, unsigned long v, void (*fn)(void *priv, dict_no
 
 static uint64_t dict_rng_state = 0x9E3779B97F4A7C15ULL;
 
-uint64_t dict_random(void)
-{
+uint64_t dict_random(void) {
     uint64_t x = dict_rng_state;
     x ^= x >> 12;
     x ^= x << 25;
@@ -361,10 +308,8 @@ uint64_t dict_random(void)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-dict_node *dict_random_node(dict *d)
-{
-    if (dict_size(d) == 0)
-        return NULL;
+dict_node *dict_random_node(dict *d) {
+    if (dict_size(d) == 0) return NULL;
     dict_rehash_step(d);
     dict_node *he;
     if (dict_is_rehashing(d)) {
@@ -376,15 +321,11 @@ dict_node *dict_random_node(dict *d)
         } while (he == NULL);
     } else {
         unsigned long m0 = d->size[0] - 1;
-        do {
-            he = d->table[0][dict_random() & m0];
-        } while (he == NULL);
+        do { he = d->table[0][dict_random() & m0]; } while (he == NULL);
     }
     unsigned long len = 0;
-    for (dict_node *n = he; n; n = n->next)
-        len++;
+    for (dict_node *n = he; n; n = n->next) len++;
     unsigned long pick = dict_random() % len;
-    while (pick--)
-        he = he->next;
+    while (pick--) he = he->next;
     return he;
 }

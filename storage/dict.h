@@ -16,11 +16,11 @@ typedef struct dict_node {
 typedef const char *(*dict_keyof_fn)(const dict_node *n, size_t *len);
 
 typedef struct dict {
-    dict_node **table[2];     /* table[1] is only used while rehashing */
-    unsigned long size[2];    /* buckets, a power of two, or 0 when unallocated */
-    unsigned long used[2];    /* nodes linked in each table */
-    long rehashidx;           /* next table[0] bucket to move, or -1 when not rehashing */
-    int pauserehash;          /* > 0: no rehash steps (an iteration is under way) */
+    dict_node **table[2];  /* table[1] is only used while rehashing */
+    unsigned long size[2]; /* buckets, a power of two, or 0 when unallocated */
+    unsigned long used[2]; /* nodes linked in each table */
+    long rehashidx;        /* next table[0] bucket to move, or -1 when not rehashing */
+    int pauserehash;       /* > 0: no rehash steps (an iteration is under way) */
     dict_keyof_fn keyof;
 } dict;
 

@@ -18,8 +18,8 @@
 #include "storage/db.h"
 
 /* Policy bits and values, as Redis's MAXMEMORY_* */
-#define EVICT_FLAG_LRU (1 << 0)
-#define EVICT_FLAG_LFU (1 << 1)
+#define EVICT_FLAG_LRU     (1 << 0)
+#define EVICT_FLAG_LFU     (1 << 1)
 #define EVICT_FLAG_ALLKEYS (1 << 2)
 enum evict_policy {
     EVICT_VOLATILE_LRU = (0 << 8) | EVICT_FLAG_LRU,
@@ -34,11 +34,11 @@ enum evict_policy {
 
 /* Settings, copied from the server's configuration whenever it changes. */
 typedef struct evict_config {
-    long long maxmemory;   /* bytes; 0 = no limit */
-    int policy;            /* enum evict_policy */
-    int samples;           /* maxmemory-samples: keys sampled per db per pool refill */
-    int lfu_log_factor;    /* lfu-log-factor (Redis default 10) */
-    int lfu_decay_time;    /* lfu-decay-time, minutes (Redis default 1; 0 = never decay) */
+    long long maxmemory; /* bytes; 0 = no limit */
+    int policy;          /* enum evict_policy */
+    int samples;         /* maxmemory-samples: keys sampled per db per pool refill */
+    int lfu_log_factor;  /* lfu-log-factor (Redis default 10) */
+    int lfu_decay_time;  /* lfu-decay-time, minutes (Redis default 1; 0 = never decay) */
 } evict_config;
 extern evict_config evict_cfg;
 
@@ -51,18 +51,15 @@ int evict_policy_from_name(const char *name);
 void evict_init(void);
 
 /* --- the access field --- */
-#define EVICT_LRU_BITS 24
-#define EVICT_LRU_MAX ((1u << EVICT_LRU_BITS) - 1)
+#define EVICT_LRU_BITS     24
+#define EVICT_LRU_MAX      ((1u << EVICT_LRU_BITS) - 1)
 /* Redis's clock ticks once a second; a finer tick keeps LRU meaningful when the whole
  * keyspace turns over within a second (wraps after 46 hours). */
-#define EVICT_LRU_RES_MS 10
+#define EVICT_LRU_RES_MS   10
 #define EVICT_LFU_INIT_VAL 5
 
 static inline int evict_lfu_mode(void) { return (evict_cfg.policy & EVICT_FLAG_LFU) != 0; }
-static inline uint32_t evict_lru_clock(void)
-{
-    return (uint32_t)(storage_now_ms / EVICT_LRU_RES_MS) & EVICT_LRU_MAX;
-}
+static inline uint32_t evict_lru_clock(void) { return (uint32_t)(storage_now_ms / EVICT_LRU_RES_MS) & EVICT_LRU_MAX; }
 /* The field of a new record under the current policy. */
 uint32_t evict_access_new(void);
 /* The field after one access under an LFU policy: decay, then a logarithmic increment. */
@@ -76,8 +73,8 @@ unsigned evict_lfu_decr(uint32_t field);
 unsigned evict_lfu_log_incr(unsigned counter, double r);
 
 /* --- the pool and eviction --- */
-#define EVICT_POOL_SIZE 16
-#define EVICT_POOL_KEY_CACHE 255   /* keys up to this long reuse the entry's buffer */
+#define EVICT_POOL_SIZE      16
+#define EVICT_POOL_KEY_CACHE 255 /* keys up to this long reuse the entry's buffer */
 
 /* Sample up to evict_cfg.samples keys of d (only keys with a TTL for volatile policies)
  * and merge them into the pool, which keeps the EVICT_POOL_SIZE best candidates seen so

@@ -50,21 +50,21 @@
 size_t stream_node_max_entries = 100;
 size_t stream_node_max_bytes = 4096;
 
-#define FLAG_DELETED 1u
-#define FLAG_SAME 2u
+#define FLAG_DELETED    1u
+#define FLAG_SAME       2u
 /* Largest encoded entry we accept (block offsets are 32-bit). */
 #define ENTRY_MAX_BYTES (UINT32_MAX / 2)
-#define BLOCK_MIN_CAP 128
+#define BLOCK_MIN_CAP   128
 /* Block byte limit when stream_node_max_bytes is 0 or larger (Redis's 1GB cap). */
 #define BLOCK_MAX_BYTES ((size_t)1 << 30)
 
 typedef struct sblock {
-    stream_id first;   /* id of the entry at offset 0: deltas are relative to it */
-    stream_id last;    /* id of the entry appended last (live or deleted) */
-    uint32_t used;     /* bytes of data in use */
-    uint32_t cap;      /* bytes of data allocated */
-    uint32_t count;    /* entries stored, deleted included */
-    uint32_t live;     /* entries not deleted */
+    stream_id first; /* id of the entry at offset 0: deltas are relative to it */
+    stream_id last;  /* id of the entry appended last (live or deleted) */
+    uint32_t used;   /* bytes of data in use */
+    uint32_t cap;    /* bytes of data allocated */
+    uint32_t count;  /* entries stored, deleted included */
+    uint32_t live;   /* entries not deleted */
     unsigned char data[];
 } sblock;
 
@@ -94,7 +94,7 @@ struct stream {
     uint64_t length;
     uint64_t entries_added;
     stream_id last_id, first_id, max_deleted;
-    size_t block_bytes;      /* sum of block allocations (header + cap) */
+    size_t block_bytes; /* sum of block allocations (header + cap) */
     stream_group **groups;
     size_t ngroups, gcap;
 };
@@ -119,9 +119,7 @@ int stream_id_cmp(const stream_id *a, const stream_id *b) {
     return 0;
 }
 
-int stream_id_is_zero(const stream_id *id) {
-    return id->ms == 0 && id->seq == 0;
-}
+int stream_id_is_zero(const stream_id *id) { return id->ms == 0 && id->seq == 0; }
 
 int stream_id_incr(stream_id *id) {
     if (id->seq == UINT64_MAX) {
@@ -214,8 +212,7 @@ static int parse_u64(const char *s, uint64_t *out) {
     return 1;
 }
 
-int stream_id_parse(const char *s, size_t len, uint64_t missing_seq, int strict, stream_id *out,
-                    int *seq_given) {
+int stream_id_parse(const char *s, size_t len, uint64_t missing_seq, int strict, stream_id *out, int *seq_given) {
     char buf[128];
     if (len > sizeof(buf) - 1) return -1;
     memcpy(buf, s, len);
@@ -261,8 +258,7 @@ int stream_id_parse_add(const char *s, size_t len, int *mode, stream_id *id) {
     return 0;
 }
 
-int stream_id_parse_interval(const char *s, size_t len, uint64_t missing_seq, stream_id *out,
-                             int *exclusive) {
+int stream_id_parse_interval(const char *s, size_t len, uint64_t missing_seq, stream_id *out, int *exclusive) {
     int ex = len > 1 && s[0] == '(';
     if (exclusive) *exclusive = ex;
     if (ex) return stream_id_parse(s + 1, len - 1, missing_seq, 1, out, NULL);
@@ -328,9 +324,8 @@ static uint64_t backlen_get(const unsigned char *end, size_t *nbytes) {
 
 /* Decode the entry header at p: id, flags, and a fields view (mfields/mcount: the block
  * master's field list). Returns where the pairs start. */
-static const unsigned char *entry_head(const sblock *b, const unsigned char *p,
-                                       const unsigned char *mfields, uint64_t mcount,
-                                       stream_id *id, unsigned *flags, stream_fields *f) {
+static const unsigned char *entry_head(const sblock *b, const unsigned char *p, const unsigned char *mfields,
+                                       uint64_t mcount, stream_id *id, unsigned *flags, stream_fields *f) {
     uint64_t msd, sq, np;
     unsigned fl = *p++;
     p = varint_get(p, &msd);
@@ -351,8 +346,7 @@ static const unsigned char *entry_head(const sblock *b, const unsigned char *p,
 }
 
 /* End of the entry whose pairs start at p (just past its backlen). */
-static const unsigned char *entry_end(const unsigned char *start, const unsigned char *p,
-                                      const stream_fields *f) {
+static const unsigned char *entry_end(const unsigned char *start, const unsigned char *p, const stream_fields *f) {
     uint64_t l;
     for (uint64_t i = 0; i < f->count; i++) {
         if (!f->mp) {
@@ -373,8 +367,7 @@ static void block_master(const sblock *b, const unsigned char **mfields, uint64_
     *mcount = f.count;
 }
 
-int stream_fields_next(stream_fields *f, const char **field, size_t *flen, const char **value,
-                       size_t *vlen) {
+int stream_fields_next(stream_fields *f, const char **field, size_t *flen, const char **value, size_t *vlen) {
     uint64_t l;
     if (!f->left) return 0;
     if (f->mp) {
@@ -382,7 +375,7 @@ int stream_fields_next(stream_fields *f, const char **field, size_t *flen, const
         *field = (const char *)f->mp;
         *flen = (size_t)l;
         f->mp += l;
-        f->mp = varint_get(f->mp, &l);   /* skip the master's value */
+        f->mp = varint_get(f->mp, &l); /* skip the master's value */
         f->mp += l;
         l = *flen;
     } else {
@@ -401,19 +394,15 @@ int stream_fields_next(stream_fields *f, const char **field, size_t *flen, const
 
 /* ---------------------------------------------------------------- the block vector */
 
-static sblock *blk_at(const stream *s, size_t i) {
-    return s->blk[s->head + i];
-}
+static sblock *blk_at(const stream *s, size_t i) { return s->blk[s->head + i]; }
 
 /* Index of the last block whose first id <= id, or -1 if none. */
 static ptrdiff_t block_find(const stream *s, const stream_id *id) {
-    size_t lo = 0, hi = s->nblk;   /* answer in [lo-1, hi) */
+    size_t lo = 0, hi = s->nblk; /* answer in [lo-1, hi) */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (stream_id_cmp(&blk_at(s, mid)->first, id) <= 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+        if (stream_id_cmp(&blk_at(s, mid)->first, id) <= 0) lo = mid + 1;
+        else hi = mid;
     }
     return (ptrdiff_t)lo - 1;
 }
@@ -438,8 +427,7 @@ static void block_remove(stream *s, size_t i) {
     if (i == 0) {
         s->head++;
     } else {
-        memmove(s->blk + s->head + i, s->blk + s->head + i + 1,
-                (s->nblk - i - 1) * sizeof(*s->blk));
+        memmove(s->blk + s->head + i, s->blk + s->head + i + 1, (s->nblk - i - 1) * sizeof(*s->blk));
     }
     if (--s->nblk == 0) s->head = 0;
 }
@@ -479,10 +467,8 @@ static stream_id block_last_live(const sblock *b) {
 }
 
 static void update_first_id(stream *s) {
-    if (s->length == 0)
-        s->first_id.ms = s->first_id.seq = 0;
-    else
-        s->first_id = first_live(s);
+    if (s->length == 0) s->first_id.ms = s->first_id.seq = 0;
+    else s->first_id = first_live(s);
 }
 
 /* ---------------------------------------------------------------- the stream */
@@ -541,15 +527,14 @@ static int same_fields(const sblock *b, const stream_str *fv, size_t npairs) {
         mf = varint_get(mf, &l);
         if (l != fv[2 * i].len || memcmp(mf, fv[2 * i].ptr, l) != 0) return 0;
         mf += l;
-        mf = varint_get(mf, &l);   /* skip the master's value */
+        mf = varint_get(mf, &l); /* skip the master's value */
         mf += l;
     }
     return 1;
 }
 
 /* The id XADD would give the new entry, or a STREAM_E_* error. */
-static int add_next_id(const stream *s, int mode, const stream_id *id, long long now_ms,
-                       stream_id *nid) {
+static int add_next_id(const stream *s, int mode, const stream_id *id, long long now_ms, stream_id *nid) {
     static const stream_id max = {UINT64_MAX, UINT64_MAX};
     if (mode == STREAM_ADD_EXPLICIT && stream_id_is_zero(id)) return STREAM_E_ZERO;
     if (stream_id_cmp(&s->last_id, &max) == 0) return STREAM_E_EXHAUSTED;
@@ -603,10 +588,9 @@ static sblock *block_grow(stream *s, sblock *b, size_t bytes) {
     if (need <= b->cap) return b;
     if (cap < need) cap = need;
     /* A block is closed near stream_node_max_bytes: don't double past it. */
-    if (stream_node_max_bytes && cap > stream_node_max_bytes + 256 &&
-        need <= stream_node_max_bytes + 256)
+    if (stream_node_max_bytes && cap > stream_node_max_bytes + 256 && need <= stream_node_max_bytes + 256)
         cap = stream_node_max_bytes + 256;
-    if (cap > UINT32_MAX) cap = need;   /* need < 3GB: it fits */
+    if (cap > UINT32_MAX) cap = need; /* need < 3GB: it fits */
     s->block_bytes += cap - b->cap;
     b = xrealloc(b, sizeof(*b) + cap);
     b->cap = (uint32_t)cap;
@@ -615,8 +599,7 @@ static sblock *block_grow(stream *s, sblock *b, size_t bytes) {
 }
 
 /* Encoded size of an entry, given the deltas and whether it shares field names. */
-static size_t entry_size(uint64_t msd, uint64_t sq, const stream_str *fv, size_t npairs,
-                         int same) {
+static size_t entry_size(uint64_t msd, uint64_t sq, const stream_str *fv, size_t npairs, int same) {
     size_t body = 1 + varint_len(msd) + varint_len(sq) + (same ? 0 : varint_len(npairs));
     for (size_t i = 0; i < 2 * npairs; i++) {
         if (same && i % 2 == 0) continue;
@@ -625,8 +608,8 @@ static size_t entry_size(uint64_t msd, uint64_t sq, const stream_str *fv, size_t
     return body + varint_len(body);
 }
 
-static void entry_write(sblock *b, uint64_t msd, uint64_t sq, const stream_str *fv,
-                        size_t npairs, int same, size_t total) {
+static void entry_write(sblock *b, uint64_t msd, uint64_t sq, const stream_str *fv, size_t npairs, int same,
+                        size_t total) {
     unsigned char *start = b->data + b->used, *p = start;
     *p++ = same ? FLAG_SAME : 0;
     p = varint_put(p, msd);
@@ -644,15 +627,15 @@ static void entry_write(sblock *b, uint64_t msd, uint64_t sq, const stream_str *
     b->live++;
 }
 
-int stream_add(stream *s, int mode, const stream_id *id, const stream_str *fv, size_t npairs,
-               long long now_ms, stream_id *added) {
+int stream_add(stream *s, int mode, const stream_id *id, const stream_str *fv, size_t npairs, long long now_ms,
+               stream_id *added) {
     stream_id nid;
     int rc = add_next_id(s, mode, id, now_ms, &nid);
     if (rc != STREAM_OK) return rc;
     size_t payload = 0;
     for (size_t i = 0; i < 2 * npairs; i++) {
         payload += fv[i].len;
-        if (payload > BLOCK_MAX_BYTES) return STREAM_E_TOO_LARGE;   /* as Redis */
+        if (payload > BLOCK_MAX_BYTES) return STREAM_E_TOO_LARGE; /* as Redis */
     }
 
     /* Append to the tail block unless it is full or nid does not follow its last id. */
@@ -676,8 +659,7 @@ int stream_add(stream *s, int mode, const stream_id *id, const stream_str *fv, s
     return STREAM_OK;
 }
 
-int stream_set_id(stream *s, const stream_id *last, long long entries_added,
-                  const stream_id *max_deleted) {
+int stream_set_id(stream *s, const stream_id *last, long long entries_added, const stream_id *max_deleted) {
     if (s->length > 0) {
         stream_iter it;
         stream_id maxid, top = {UINT64_MAX, UINT64_MAX}, zero = {0, 0};
@@ -694,8 +676,7 @@ int stream_set_id(stream *s, const stream_id *last, long long entries_added,
 }
 
 /* Find the live entry id: its block index and offset. Returns 1 if found. */
-static int entry_locate(const stream *s, const stream_id *id, size_t *bi, size_t *off,
-                        stream_fields *fout) {
+static int entry_locate(const stream *s, const stream_id *id, size_t *bi, size_t *off, stream_fields *fout) {
     ptrdiff_t i = block_find(s, id);
     if (i < 0) return 0;
     const sblock *b = blk_at(s, (size_t)i);
@@ -785,7 +766,7 @@ static uint64_t trim_first_block(stream *s, const stream_trim_args *a) {
                 break;
             }
             deleted++;
-            if (entry_kill(s, 0, off)) break;   /* the block went with its last entry */
+            if (entry_kill(s, 0, off)) break; /* the block went with its last entry */
         }
         off = next;
     }
@@ -834,8 +815,7 @@ static void iter_load(stream_iter *it, size_t bi, int at_end) {
     block_master(b, &it->mfields, &it->mcount);
 }
 
-void stream_iter_init(stream_iter *it, const stream *s, const stream_id *start,
-                      const stream_id *end, int rev) {
+void stream_iter_init(stream_iter *it, const stream *s, const stream_id *start, const stream_id *end, int rev) {
     memset(it, 0, sizeof(*it));
     it->s = s;
     it->start = *start;
@@ -897,15 +877,13 @@ int stream_iter_next(stream_iter *it, stream_id *id, stream_fields *f) {
 
 /* ---------------------------------------------------------------- PEL treaps */
 
-#define LNK(n, t) ((t) ? (n)->cl : (n)->gl)
-#define LEFT(n, t) (LNK(n, t)[0])
-#define RIGHT(n, t) (LNK(n, t)[1])
+#define LNK(n, t)    ((t) ? (n)->cl : (n)->gl)
+#define LEFT(n, t)   (LNK(n, t)[0])
+#define RIGHT(n, t)  (LNK(n, t)[1])
 #define PARENT(n, t) (LNK(n, t)[2])
 
 /* Keyed by the process's hash seed, so clients choosing ids cannot unbalance a PEL. */
-static uint64_t nack_prio(const stream_nack *n) {
-    return util_hash(&n->id, sizeof(n->id));
-}
+static uint64_t nack_prio(const stream_nack *n) { return util_hash(&n->id, sizeof(n->id)); }
 
 /* Rotate x above its parent. */
 static void tr_rot_up(stream_nack **root, stream_nack *x, int t) {
@@ -921,12 +899,9 @@ static void tr_rot_up(stream_nack **root, stream_nack *x, int t) {
     }
     PARENT(p, t) = x;
     PARENT(x, t) = g;
-    if (!g)
-        *root = x;
-    else if (LEFT(g, t) == p)
-        LEFT(g, t) = x;
-    else
-        RIGHT(g, t) = x;
+    if (!g) *root = x;
+    else if (LEFT(g, t) == p) LEFT(g, t) = x;
+    else RIGHT(g, t) = x;
 }
 
 /* Insert n (whose id is not in the tree). */
@@ -958,12 +933,9 @@ static void tr_remove(stream_nack **root, stream_nack *n, int t) {
     }
     stream_nack *child = LEFT(n, t) ? LEFT(n, t) : RIGHT(n, t), *p = PARENT(n, t);
     if (child) PARENT(child, t) = p;
-    if (!p)
-        *root = child;
-    else if (LEFT(p, t) == n)
-        LEFT(p, t) = child;
-    else
-        RIGHT(p, t) = child;
+    if (!p) *root = child;
+    else if (LEFT(p, t) == n) LEFT(p, t) = child;
+    else RIGHT(p, t) = child;
 }
 
 static stream_nack *tr_find(stream_nack *cur, const stream_id *id, int t) {
@@ -1052,10 +1024,8 @@ static void tr_free_all(stream_nack *n, int t, stream_group *g) {
         } else {
             stream_nack *p = PARENT(n, t);
             if (p) {
-                if (LEFT(p, t) == n)
-                    LEFT(p, t) = NULL;
-                else
-                    RIGHT(p, t) = NULL;
+                if (LEFT(p, t) == n) LEFT(p, t) = NULL;
+                else RIGHT(p, t) = NULL;
             }
             if (g) {
                 tr_remove(&g->pel, n, 0);
@@ -1067,12 +1037,8 @@ static void tr_free_all(stream_nack *n, int t, stream_group *g) {
     }
 }
 
-stream_nack *stream_pel_find(const stream_group *g, const stream_id *id) {
-    return tr_find(g->pel, id, 0);
-}
-stream_nack *stream_pel_seek(const stream_group *g, const stream_id *start) {
-    return tr_lower_bound(g->pel, start, 0);
-}
+stream_nack *stream_pel_find(const stream_group *g, const stream_id *id) { return tr_find(g->pel, id, 0); }
+stream_nack *stream_pel_seek(const stream_group *g, const stream_id *start) { return tr_lower_bound(g->pel, start, 0); }
 stream_nack *stream_consumer_pel_seek(const stream_consumer *c, const stream_id *start) {
     return tr_lower_bound(c->pel, start, 1);
 }
@@ -1100,10 +1066,8 @@ static size_t group_pos(const stream *s, const char *name, size_t len, int *foun
             *found = 1;
             return mid;
         }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
     }
     *found = 0;
     return lo;
@@ -1118,10 +1082,8 @@ static size_t consumer_pos(const stream_group *g, const char *name, size_t len, 
             *found = 1;
             return mid;
         }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
     }
     *found = 0;
     return lo;
@@ -1133,8 +1095,8 @@ stream_group *stream_group_find(const stream *s, const char *name, size_t len) {
     return found ? s->groups[i] : NULL;
 }
 
-stream_group *stream_group_create(stream *s, const char *name, size_t len,
-                                  const stream_id *last_id, long long entries_read) {
+stream_group *stream_group_create(stream *s, const char *name, size_t len, const stream_id *last_id,
+                                  long long entries_read) {
     int found;
     size_t i = group_pos(s, name, len, &found);
     if (found) return NULL;
@@ -1181,9 +1143,7 @@ void stream_group_set_last_id_if_greater(stream_group *g, const stream_id *id) {
     if (stream_id_cmp(id, &g->last_id) > 0) g->last_id = *id;
 }
 
-stream_group *stream_group_at(const stream *s, size_t i) {
-    return i < s->ngroups ? s->groups[i] : NULL;
-}
+stream_group *stream_group_at(const stream *s, size_t i) { return i < s->ngroups ? s->groups[i] : NULL; }
 
 const char *stream_group_name(const stream_group *g, size_t *len) {
     if (len) *len = g->name_len;
@@ -1225,8 +1185,7 @@ int stream_group_lag(const stream *s, const stream_group *g, long long *lag) {
         *lag = 0;
         return 1;
     }
-    if (g->entries_read != STREAM_ENTRIES_READ_INVALID &&
-        !range_has_tombstones(s, &g->last_id, NULL)) {
+    if (g->entries_read != STREAM_ENTRIES_READ_INVALID && !range_has_tombstones(s, &g->last_id, NULL)) {
         *lag = (long long)s->entries_added - g->entries_read;
         return 1;
     }
@@ -1236,9 +1195,7 @@ int stream_group_lag(const stream *s, const stream_group *g, long long *lag) {
     return 1;
 }
 
-stream_consumer *stream_consumer_at(const stream_group *g, size_t i) {
-    return i < g->ncons ? g->cons[i] : NULL;
-}
+stream_consumer *stream_consumer_at(const stream_group *g, size_t i) { return i < g->ncons ? g->cons[i] : NULL; }
 
 stream_consumer *stream_consumer_find(const stream_group *g, const char *name, size_t len) {
     int found;
@@ -1246,8 +1203,7 @@ stream_consumer *stream_consumer_find(const stream_group *g, const char *name, s
     return found ? g->cons[i] : NULL;
 }
 
-stream_consumer *stream_consumer_create(stream_group *g, const char *name, size_t len,
-                                        long long now) {
+stream_consumer *stream_consumer_create(stream_group *g, const char *name, size_t len, long long now) {
     int found;
     size_t i = consumer_pos(g, name, len, &found);
     if (found) return NULL;
@@ -1268,8 +1224,7 @@ stream_consumer *stream_consumer_create(stream_group *g, const char *name, size_
     return c;
 }
 
-stream_consumer *stream_consumer_get(stream_group *g, const char *name, size_t len,
-                                     long long now) {
+stream_consumer *stream_consumer_get(stream_group *g, const char *name, size_t len, long long now) {
     stream_consumer *c = stream_consumer_find(g, name, len);
     if (c) {
         c->seen_time = now;
@@ -1324,8 +1279,8 @@ static void pel_deliver(stream_group *g, stream_consumer *c, const stream_id *id
     nack_assign(n, c);
 }
 
-size_t stream_read_group(stream *s, stream_group *g, stream_consumer *c, size_t count, int noack,
-                         long long now, stream_entry_fn fn, void *priv) {
+size_t stream_read_group(stream *s, stream_group *g, stream_consumer *c, size_t count, int noack, long long now,
+                         stream_entry_fn fn, void *priv) {
     static const stream_id max = {UINT64_MAX, UINT64_MAX};
     stream_id start = g->last_id, id;
     stream_fields f;
@@ -1334,10 +1289,8 @@ size_t stream_read_group(stream *s, stream_group *g, stream_consumer *c, size_t 
     if (stream_id_incr(&start) != 0) return 0;
     stream_iter_init(&it, s, &start, &max, 0);
     while ((!count || n < count) && stream_iter_next(&it, &id, &f)) {
-        if (g->entries_read != STREAM_ENTRIES_READ_INVALID && !range_has_tombstones(s, &id, NULL))
-            g->entries_read++;
-        else if (s->entries_added)
-            g->entries_read = estimate_distance(s, &id);
+        if (g->entries_read != STREAM_ENTRIES_READ_INVALID && !range_has_tombstones(s, &id, NULL)) g->entries_read++;
+        else if (s->entries_added) g->entries_read = estimate_distance(s, &id);
         g->last_id = id;
         if (!noack) pel_deliver(g, c, &id, now);
         if (fn) fn(priv, &id, &f);
@@ -1347,11 +1300,10 @@ size_t stream_read_group(stream *s, stream_group *g, stream_consumer *c, size_t 
     return n;
 }
 
-size_t stream_read_pending(stream *s, stream_consumer *c, const stream_id *start, size_t count,
-                           long long now, stream_entry_fn fn, void *priv) {
+size_t stream_read_pending(stream *s, stream_consumer *c, const stream_id *start, size_t count, long long now,
+                           stream_entry_fn fn, void *priv) {
     size_t n = 0;
-    for (stream_nack *nk = tr_lower_bound(c->pel, start, 1); nk && (!count || n < count);
-         nk = tr_next(nk, 1)) {
+    for (stream_nack *nk = tr_lower_bound(c->pel, start, 1); nk && (!count || n < count); nk = tr_next(nk, 1)) {
         stream_fields f;
         if (stream_get(s, &nk->id, &f)) {
             nk->delivery_time = now;
@@ -1365,8 +1317,8 @@ size_t stream_read_pending(stream *s, stream_consumer *c, const stream_id *start
     return n;
 }
 
-int stream_claim(stream *s, stream_group *g, const char *name, size_t len, stream_consumer **c,
-                 const stream_id *id, const stream_claim_args *a) {
+int stream_claim(stream *s, stream_group *g, const char *name, size_t len, stream_consumer **c, const stream_id *id,
+                 const stream_claim_args *a) {
     stream_nack *n = tr_find(g->pel, id, 0);
     if (!stream_get(s, id, NULL)) {
         if (n) nack_drop(g, n);
@@ -1378,14 +1330,11 @@ int stream_claim(stream *s, stream_group *g, const char *name, size_t len, strea
         g->pel_count++;
     }
     if (!n) return STREAM_CLAIM_SKIPPED;
-    if (n->consumer && a->min_idle && a->now - n->delivery_time < a->min_idle)
-        return STREAM_CLAIM_SKIPPED;
+    if (n->consumer && a->min_idle && a->now - n->delivery_time < a->min_idle) return STREAM_CLAIM_SKIPPED;
     if (!*c) *c = stream_consumer_get(g, name, len, a->now);
     n->delivery_time = a->delivery_time;
-    if (a->retry_count >= 0)
-        n->delivery_count = (uint64_t)a->retry_count;
-    else if (!a->justid)
-        n->delivery_count++;
+    if (a->retry_count >= 0) n->delivery_count = (uint64_t)a->retry_count;
+    else if (!a->justid) n->delivery_count++;
     nack_assign(n, *c);
     (*c)->active_time = a->now;
     return STREAM_CLAIM_CLAIMED;
@@ -1398,15 +1347,12 @@ static void ac_push(stream_autoclaim_result *r, size_t *cap, int which, const st
         r->claimed = xrealloc(r->claimed, *cap * sizeof(*r->claimed));
         r->deleted = xrealloc(r->deleted, *cap * sizeof(*r->deleted));
     }
-    if (which)
-        r->deleted[r->ndeleted++] = *id;
-    else
-        r->claimed[r->nclaimed++] = *id;
+    if (which) r->deleted[r->ndeleted++] = *id;
+    else r->claimed[r->nclaimed++] = *id;
 }
 
-int stream_autoclaim(stream *s, stream_group *g, const char *name, size_t len,
-                     long long min_idle, const stream_id *start, size_t count, int justid,
-                     long long now, stream_autoclaim_result *r) {
+int stream_autoclaim(stream *s, stream_group *g, const char *name, size_t len, long long min_idle,
+                     const stream_id *start, size_t count, int justid, long long now, stream_autoclaim_result *r) {
     stream_consumer *c = NULL;
     size_t attempts = count > SIZE_MAX / 10 ? SIZE_MAX : count * 10;
     size_t cap = count < 1024 ? count : 1024;
@@ -1473,8 +1419,7 @@ stream *stream_dup(const stream *s) {
     }
     for (size_t i = 0; i < s->ngroups; i++) {
         const stream_group *sg = s->groups[i];
-        stream_group *g = stream_group_create(d, sg->name, sg->name_len, &sg->last_id,
-                                              sg->entries_read);
+        stream_group *g = stream_group_create(d, sg->name, sg->name_len, &sg->last_id, sg->entries_read);
         for (size_t j = 0; j < sg->ncons; j++) {
             const stream_consumer *sc = sg->cons[j];
             stream_consumer *c = stream_consumer_create(g, sc->name, sc->name_len, sc->seen_time);
@@ -1485,8 +1430,7 @@ stream *stream_dup(const stream *s) {
             n->delivery_count = sn->delivery_count;
             tr_insert(&g->pel, n, 0);
             g->pel_count++;
-            if (sn->consumer)
-                nack_assign(n, stream_consumer_find(g, sn->consumer->name, sn->consumer->name_len));
+            if (sn->consumer) nack_assign(n, stream_consumer_find(g, sn->consumer->name, sn->consumer->name_len));
         }
     }
     return d;

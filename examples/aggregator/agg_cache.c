@@ -44,8 +44,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
     (void)status;
     if (c->ready) {
         c->disconnects++;
-        fprintf(stderr, "aggregator: cache %s:%d lost (%s); serving degraded, reconnecting\n",
-                c->host, c->port, ac->errstr[0] ? ac->errstr : "closed");
+        fprintf(stderr, "aggregator: cache %s:%d lost (%s); serving degraded, reconnecting\n", c->host, c->port,
+                ac->errstr[0] ? ac->errstr : "closed");
     }
     c->ac = NULL;
     c->ready = 0;
@@ -70,8 +70,7 @@ static void cache_connect(agg_cache *c) {
     c->ac = ac;
 }
 
-int agg_cache_init(agg_cache *c, struct event_base *base, const char *host, int port,
-                   long retry_ms) {
+int agg_cache_init(agg_cache *c, struct event_base *base, const char *host, int port, long retry_ms) {
     memset(c, 0, sizeof(*c));
     c->base = base;
     snprintf(c->host, sizeof(c->host), "%s", host);

@@ -21,8 +21,7 @@ typedef struct agg_cache {
 
 /* Start connecting; never fails for a down server (it retries every retry_ms).
  * Returns 0, or -1 if the retry timer cannot be made. */
-int agg_cache_init(agg_cache *c, struct event_base *base, const char *host, int port,
-                   long retry_ms);
+int agg_cache_init(agg_cache *c, struct event_base *base, const char *host, int port, long retry_ms);
 /* The context to send commands on, or NULL while the cache is unavailable. Pending
  * commands' callbacks get a NULL reply if the connection is lost. */
 struct redisAsyncContext *agg_cache_ctx(agg_cache *c);

@@ -68,8 +68,8 @@ static int parse_supplier(agg_config *cfg, char *args, const char **err) {
     struct evhttp_uri *u = evhttp_uri_parse(url);
     const char *scheme = u ? evhttp_uri_get_scheme(u) : NULL;
     const char *host = u ? evhttp_uri_get_host(u) : NULL;
-    if (u == NULL || scheme == NULL || strcmp(scheme, "http") != 0 || host == NULL ||
-        strlen(host) >= sizeof(s->host) || strlen(url) >= sizeof(s->url)) {
+    if (u == NULL || scheme == NULL || strcmp(scheme, "http") != 0 || host == NULL || strlen(host) >= sizeof(s->host) ||
+        strlen(url) >= sizeof(s->url)) {
         if (u) evhttp_uri_free(u);
         *err = "supplier URL must be http://HOST[:PORT][/PATH]";
         return -1;
@@ -124,12 +124,10 @@ int agg_config_load(agg_config *cfg, const char *path) {
         if (rest == NULL || *rest == '\0') {
             err = "missing value";
         } else if (strcmp(name, "listen") == 0) {
-            if (agg_config_hostport(rest, cfg->listen_host, sizeof(cfg->listen_host),
-                                    &cfg->listen_port) != 0)
+            if (agg_config_hostport(rest, cfg->listen_host, sizeof(cfg->listen_host), &cfg->listen_port) != 0)
                 err = "listen needs HOST:PORT";
         } else if (strcmp(name, "cache") == 0) {
-            if (agg_config_hostport(rest, cfg->cache_host, sizeof(cfg->cache_host),
-                                    &cfg->cache_port) != 0)
+            if (agg_config_hostport(rest, cfg->cache_host, sizeof(cfg->cache_host), &cfg->cache_port) != 0)
                 err = "cache needs HOST:PORT";
         } else if (strcmp(name, "ttl_ms") == 0) {
             if (parse_ms(rest, &cfg->ttl_ms) != 0) err = "bad ttl_ms";
@@ -157,13 +155,14 @@ int agg_config_load(agg_config *cfg, const char *path) {
         rc = -1;
     }
     for (int i = 0; i < cfg->nsuppliers; i++)
-        if (cfg->suppliers[i].timeout_ms == 0)
-            cfg->suppliers[i].timeout_ms = cfg->supplier_timeout_ms;
+        if (cfg->suppliers[i].timeout_ms == 0) cfg->suppliers[i].timeout_ms = cfg->supplier_timeout_ms;
     /* An entry that expires before its fan-out can end would be created again and
      * again, each time asking every supplier anew, and never complete. */
     if (rc == 0 && cfg->ttl_ms < agg_config_lease_ms(cfg)) {
-        fprintf(stderr, "%s: ttl_ms %ld is shorter than a search can take (%ld ms: the longest "
-                "supplier timeout plus claim_margin_ms)\n", path, cfg->ttl_ms, agg_config_lease_ms(cfg));
+        fprintf(stderr,
+                "%s: ttl_ms %ld is shorter than a search can take (%ld ms: the longest "
+                "supplier timeout plus claim_margin_ms)\n",
+                path, cfg->ttl_ms, agg_config_lease_ms(cfg));
         rc = -1;
     }
     return rc;
@@ -176,8 +175,7 @@ void agg_config_finish(agg_config *cfg) {
     snprintf(cfg->fingerprint, sizeof(cfg->fingerprint), "%08x", (unsigned)(h ^ (h >> 32)));
     char host[64] = "localhost";
     gethostname(host, sizeof(host) - 1);
-    snprintf(cfg->owner_id, sizeof(cfg->owner_id), "%s:%d:%d", host, (int)getpid(),
-             cfg->listen_port);
+    snprintf(cfg->owner_id, sizeof(cfg->owner_id), "%s:%d:%d", host, (int)getpid(), cfg->listen_port);
 }
 
 long agg_config_lease_ms(const agg_config *cfg) {

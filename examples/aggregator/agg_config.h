@@ -3,14 +3,14 @@
 #define AGG_CONFIG_H
 
 #define AGG_MAX_SUPPLIERS 16
-#define AGG_NAME_MAX 31
+#define AGG_NAME_MAX      31
 
 typedef struct agg_supplier_cfg {
     char name[AGG_NAME_MAX + 1];
-    char url[256];          /* as written, for logs */
+    char url[256]; /* as written, for logs */
     char host[128];
     int port;
-    char path[128];         /* base path, "" or "/prefix" without trailing '/' */
+    char path[128]; /* base path, "" or "/prefix" without trailing '/' */
     long timeout_ms;
 } agg_supplier_cfg;
 
@@ -26,8 +26,8 @@ typedef struct agg_config {
     long cache_timeout_ms;    /* a request the cache has not answered by then is degraded */
     int nsuppliers;
     agg_supplier_cfg suppliers[AGG_MAX_SUPPLIERS];
-    char fingerprint[17];     /* hash of the supplier names: part of every cache key */
-    char owner_id[96];        /* written in leases: host:pid:port */
+    char fingerprint[17]; /* hash of the supplier names: part of every cache key */
+    char owner_id[96];    /* written in leases: host:pid:port */
 } agg_config;
 
 /* Load path into cfg (defaults first). Returns 0, or -1 after printing the problem. */

@@ -33,8 +33,7 @@ int agg_entry_merge_offer(agg_entry *e, const agg_offer *o) {
     for (size_t i = 0; i < e->n; i++) {
         agg_offer *k = &e->offers[i];
         if (strcmp(k->id, o->id) != 0) continue;
-        if (o->price_cents < k->price_cents ||
-            (o->price_cents == k->price_cents && o->supplier < k->supplier)) {
+        if (o->price_cents < k->price_cents || (o->price_cents == k->price_cents && o->supplier < k->supplier)) {
             *k = *o;
             return 1;
         }
@@ -70,8 +69,8 @@ static int valid_id(const char *s) {
     size_t n = strlen(s);
     if (n == 0 || n >= sizeof(((agg_offer *)0)->id)) return 0;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+              *s == '_'))
             return 0;
     return 1;
 }
@@ -87,8 +86,7 @@ static int parse_price(const char *s, long *out) {
     return 1;
 }
 
-static int fill_offer(agg_offer *o, const char *id, const char *price, const char *name,
-                      int supplier) {
+static int fill_offer(agg_offer *o, const char *id, const char *price, const char *name, int supplier) {
     if (!valid_id(id) || !parse_price(price, &o->price_cents)) return 0;
     size_t nl = strlen(name);
     if (nl == 0 || nl >= sizeof(o->name)) return 0;
@@ -153,20 +151,17 @@ int agg_entry_answered(const agg_entry *e) {
     return n;
 }
 
-int agg_entry_complete(const agg_entry *e) {
-    return agg_entry_answered(e) == e->nsuppliers;
-}
+int agg_entry_complete(const agg_entry *e) { return agg_entry_answered(e) == e->nsuppliers; }
 
 void agg_entry_serialize(const agg_entry *e, const agg_config *cfg, struct evbuffer *out) {
     evbuffer_add(out, "v1\n", 3);
     for (int i = 0; i < e->nsuppliers; i++)
         if (e->status[i] != AGG_PENDING)
-            evbuffer_add_printf(out, "s\t%s\t%s\n", cfg->suppliers[i].name,
-                                agg_status_name(e->status[i]));
+            evbuffer_add_printf(out, "s\t%s\t%s\n", cfg->suppliers[i].name, agg_status_name(e->status[i]));
     for (size_t i = 0; i < e->n; i++) {
         const agg_offer *o = &e->offers[i];
-        evbuffer_add_printf(out, "h\t%s\t%ld\t%s\t%s\n", o->id, o->price_cents,
-                            cfg->suppliers[o->supplier].name, o->name);
+        evbuffer_add_printf(out, "h\t%s\t%ld\t%s\t%s\n", o->id, o->price_cents, cfg->suppliers[o->supplier].name,
+                            o->name);
     }
 }
 
@@ -210,8 +205,8 @@ static int offer_cmp(const void *a, const void *b) {
     return strcmp(x->id, y->id);
 }
 
-void agg_entry_render(agg_entry *e, const agg_config *cfg, const agg_search_params *p,
-                      int degraded, struct evbuffer *out) {
+void agg_entry_render(agg_entry *e, const agg_config *cfg, const agg_search_params *p, int degraded,
+                      struct evbuffer *out) {
     if (e->n > 1) qsort(e->offers, e->n, sizeof(*e->offers), offer_cmp);
     evbuffer_add_printf(out, "{\"search\":{\"destination\":");
     agg_json_cstr(out, p->destination);
@@ -219,9 +214,8 @@ void agg_entry_render(agg_entry *e, const agg_config *cfg, const agg_search_para
                         ",\"checkin\":\"%s\",\"checkout\":\"%s\",\"guests\":%d,\"nights\":%d},"
                         "\"is_completed\":%s,\"degraded\":%s,\"answered\":%d,\"total\":%d,"
                         "\"suppliers\":{",
-                        p->checkin, p->checkout, p->guests, p->nights,
-                        agg_entry_complete(e) ? "true" : "false", degraded ? "true" : "false",
-                        agg_entry_answered(e), e->nsuppliers);
+                        p->checkin, p->checkout, p->guests, p->nights, agg_entry_complete(e) ? "true" : "false",
+                        degraded ? "true" : "false", agg_entry_answered(e), e->nsuppliers);
     for (int i = 0; i < e->nsuppliers; i++) {
         if (i) evbuffer_add(out, ",", 1);
         agg_json_cstr(out, cfg->suppliers[i].name);

@@ -43,8 +43,8 @@ int agg_entry_add_supplier_body(agg_entry *e, int idx, const char *body, size_t 
 /* Merge src into dst: statuses dst does not know yet, and src's offers. */
 void agg_entry_merge(agg_entry *dst, const agg_entry *src);
 
-int agg_entry_answered(const agg_entry *e);   /* suppliers no longer pending */
-int agg_entry_complete(const agg_entry *e);   /* every supplier answered */
+int agg_entry_answered(const agg_entry *e); /* suppliers no longer pending */
+int agg_entry_complete(const agg_entry *e); /* every supplier answered */
 
 /* The cached text form: "v1\n", then "s TAB supplier TAB status\n" per answered
  * supplier, then "h TAB id TAB price TAB supplier TAB name\n" per hotel. Suppliers are
@@ -54,8 +54,8 @@ void agg_entry_serialize(const agg_entry *e, const agg_config *cfg, struct evbuf
 int agg_entry_parse(agg_entry *e, const agg_config *cfg, const char *data, size_t len);
 
 /* The API's JSON for this entry: hotels sorted by price (then id), at most p->limit. */
-void agg_entry_render(agg_entry *e, const agg_config *cfg, const agg_search_params *p,
-                      int degraded, struct evbuffer *out);
+void agg_entry_render(agg_entry *e, const agg_config *cfg, const agg_search_params *p, int degraded,
+                      struct evbuffer *out);
 
 const char *agg_status_name(int status);
 

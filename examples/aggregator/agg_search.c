@@ -34,14 +34,12 @@ typedef struct supplier_call {
 } supplier_call;
 
 void agg_search_key(const agg_config *cfg, const agg_search_params *p, char *key, char *lease) {
-    snprintf(key, AGG_KEY_MAX, "agg:%s:%s|%s|%s|%d", cfg->fingerprint, p->destination,
-             p->checkin, p->checkout, p->guests);
+    snprintf(key, AGG_KEY_MAX, "agg:%s:%s|%s|%s|%d", cfg->fingerprint, p->destination, p->checkin, p->checkout,
+             p->guests);
     snprintf(lease, AGG_KEY_MAX + 8, "%s:lease", key);
 }
 
-static unsigned bucket_of(const char *key) {
-    return (unsigned)(agg_fnv1a(key, strlen(key)) % AGG_SEARCH_BUCKETS);
-}
+static unsigned bucket_of(const char *key) { return (unsigned)(agg_fnv1a(key, strlen(key)) % AGG_SEARCH_BUCKETS); }
 
 static void search_unlink(agg_search *s) {
     if (!s->linked) return;
@@ -102,12 +100,10 @@ static void on_publish_create(redisAsyncContext *ac, void *r, void *priv) {
     search_release(s);
 }
 
-static void search_publish_create(agg_search *s, redisAsyncContext *ac, const char *data,
-                                  size_t len) {
+static void search_publish_create(agg_search *s, redisAsyncContext *ac, const char *data, size_t len) {
     long long ttl = s->expires_mono_ms - agg_mono_ms();
     if (ttl <= 0) return;
-    if (redisAsyncCommand(ac, on_publish_create, s, "SET %s %b NX PX %lld", s->key, data, len,
-                          ttl) == REDIS_OK)
+    if (redisAsyncCommand(ac, on_publish_create, s, "SET %s %b NX PX %lld", s->key, data, len, ttl) == REDIS_OK)
         s->refs++;
 }
 
@@ -152,8 +148,7 @@ static void search_publish(agg_search *s) {
     }
     evbuffer_remove(b, pc->data, pc->len);
     evbuffer_free(b);
-    if (redisAsyncCommand(ac, on_publish, pc, "SET %s %b XX KEEPTTL", s->key, pc->data,
-                          pc->len) != REDIS_OK) {
+    if (redisAsyncCommand(ac, on_publish, pc, "SET %s %b XX KEEPTTL", s->key, pc->data, pc->len) != REDIS_OK) {
         free(pc->data);
         free(pc);
         return;
@@ -187,10 +182,8 @@ void agg_search_take_ownership(agg_search *s, const agg_entry *cached) {
 static void search_settle(agg_search *s, int idx, int status, const char *body, size_t len) {
     s->calling[idx] = 0;
     if (s->e.status[idx] != AGG_PENDING) return;
-    if (status == AGG_OK)
-        agg_entry_add_supplier_body(&s->e, idx, body, len);
-    else
-        s->e.status[idx] = (unsigned char)status;
+    if (status == AGG_OK) agg_entry_add_supplier_body(&s->e, idx, body, len);
+    else s->e.status[idx] = (unsigned char)status;
     search_publish(s);
 }
 
@@ -200,8 +193,8 @@ static void on_supplier_timeout(evutil_socket_t fd, short what, void *arg) {
     supplier_call *call = arg;
     if (call->settled) return;
     call->settled = 1;
-    fprintf(stderr, "aggregator: supplier %s timed out for %s\n",
-            call->s->app->cfg.suppliers[call->idx].name, call->s->key);
+    fprintf(stderr, "aggregator: supplier %s timed out for %s\n", call->s->app->cfg.suppliers[call->idx].name,
+            call->s->key);
     search_settle(call->s, call->idx, AGG_TIMEOUT, NULL, 0);
 }
 
@@ -223,8 +216,8 @@ static void on_supplier_done(struct evhttp_request *req, void *arg) {
             const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
             search_settle(s, call->idx, AGG_OK, body, len);
         } else {
-            fprintf(stderr, "aggregator: supplier %s failed for %s (HTTP %d)\n",
-                    s->app->cfg.suppliers[call->idx].name, s->key, code);
+            fprintf(stderr, "aggregator: supplier %s failed for %s (HTTP %d)\n", s->app->cfg.suppliers[call->idx].name,
+                    s->key, code);
             search_settle(s, call->idx, AGG_FAILED, NULL, 0);
         }
     }
@@ -242,13 +235,12 @@ static void search_call_supplier(agg_search *s, int idx) {
     const agg_search_params *p = &s->params;
     char *dest = evhttp_uriencode(p->destination, -1, 0);
     char uri[512];
-    snprintf(uri, sizeof(uri), "%s/search?destination=%s&checkin=%s&checkout=%s&guests=%d",
-             sc->path, dest ? dest : "", p->checkin, p->checkout, p->guests);
+    snprintf(uri, sizeof(uri), "%s/search?destination=%s&checkin=%s&checkout=%s&guests=%d", sc->path, dest ? dest : "",
+             p->checkin, p->checkout, p->guests);
     free(dest);
 
     supplier_call *call = calloc(1, sizeof(*call));
-    struct evhttp_connection *conn =
-        evhttp_connection_base_new(app->base, NULL, sc->host, (unsigned short)sc->port);
+    struct evhttp_connection *conn = evhttp_connection_base_new(app->base, NULL, sc->host, (unsigned short)sc->port);
     struct evhttp_request *req = call ? evhttp_request_new(on_supplier_done, call) : NULL;
     if (call) call->timer = evtimer_new(app->base, on_supplier_timeout, call);
     if (call == NULL || conn == NULL || req == NULL || call->timer == NULL) {

@@ -16,7 +16,7 @@
 #include "agg_util.h"
 
 #define AGG_SEARCH_BUCKETS 1024
-#define AGG_KEY_MAX (AGG_DEST_MAX + 64)
+#define AGG_KEY_MAX        (AGG_DEST_MAX + 64)
 
 typedef struct agg_search agg_search;
 
@@ -27,21 +27,21 @@ typedef struct agg_app {
     agg_search *buckets[AGG_SEARCH_BUCKETS];
     long nsearches;
     struct event *sweep;
-    long long supplier_requests;  /* requests sent to suppliers by this process */
+    long long supplier_requests; /* requests sent to suppliers by this process */
     long long cache_errors;
-    long long cache_timeouts;     /* requests answered degraded: the cache was too slow */
+    long long cache_timeouts; /* requests answered degraded: the cache was too slow */
 } agg_app;
 
 struct agg_search {
-    agg_search *next;          /* hash chain; unlinked searches wait for refs to drop */
+    agg_search *next; /* hash chain; unlinked searches wait for refs to drop */
     agg_app *app;
-    char key[AGG_KEY_MAX];     /* the cache key of its entry */
+    char key[AGG_KEY_MAX]; /* the cache key of its entry */
     agg_search_params params;
     agg_entry e;
     int64_t expires_mono_ms;
-    int owner;                 /* holds the cache lease: publishes to the cache */
+    int owner; /* holds the cache lease: publishes to the cache */
     int linked;
-    int refs;                  /* supplier calls and cache commands in flight */
+    int refs; /* supplier calls and cache commands in flight */
     int calling[AGG_MAX_SUPPLIERS];
 };
 

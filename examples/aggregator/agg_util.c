@@ -30,9 +30,7 @@ uint64_t agg_fnv1a_more(uint64_t h, const void *p, size_t len) {
     return h;
 }
 
-uint64_t agg_fnv1a(const void *p, size_t len) {
-    return agg_fnv1a_more(14695981039346656037ULL, p, len);
-}
+uint64_t agg_fnv1a(const void *p, size_t len) { return agg_fnv1a_more(14695981039346656037ULL, p, len); }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
 static long days_from_civil(long y, unsigned m, unsigned d) {
@@ -127,8 +125,7 @@ static int normalise_destination(char *dst, const char *src) {
             pending_space = n > 0;
             continue;
         }
-        if (*c < 0x20 || *c == 0x7f || *c == '|' || *c == ':' || *c == '"' || *c == '\\')
-            return -1;
+        if (*c < 0x20 || *c == 0x7f || *c == '|' || *c == ':' || *c == '"' || *c == '\\') return -1;
         if (pending_space) {
             if (n >= AGG_DEST_MAX) return -1;
             dst[n++] = ' ';
@@ -220,6 +217,4 @@ void agg_json_str(struct evbuffer *out, const char *s, size_t len) {
     evbuffer_add(out, buf, n);
 }
 
-void agg_json_cstr(struct evbuffer *out, const char *s) {
-    agg_json_str(out, s, strlen(s));
-}
+void agg_json_cstr(struct evbuffer *out, const char *s) { agg_json_str(out, s, strlen(s)); }

@@ -8,10 +8,10 @@
 
 struct evbuffer;
 
-#define AGG_DEST_MAX 64          /* longest destination, in bytes, after normalising */
+#define AGG_DEST_MAX   64 /* longest destination, in bytes, after normalising */
 #define AGG_GUESTS_MAX 9
 #define AGG_NIGHTS_MAX 30
-#define AGG_LIMIT_MAX 500
+#define AGG_LIMIT_MAX  500
 
 /* Milliseconds of CLOCK_REALTIME (shared between processes) and CLOCK_MONOTONIC. */
 int64_t agg_now_ms(void);
@@ -45,7 +45,7 @@ typedef struct agg_search_params {
     char checkin[11], checkout[11];     /* YYYY-MM-DD */
     int guests;
     int nights;
-    int limit;                          /* 0: no limit */
+    int limit; /* 0: no limit */
 } agg_search_params;
 
 /* Validate and normalise destination/checkin/checkout/guests/limit from q. Returns 0, or

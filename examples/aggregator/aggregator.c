@@ -64,8 +64,8 @@ static void reply_error(struct evhttp_request *req, int code, const char *msg) {
     evbuffer_free(b);
 }
 
-static void reply_entry(agg_app *app, struct evhttp_request *req, agg_entry *e,
-                        const agg_search_params *p, int degraded) {
+static void reply_entry(agg_app *app, struct evhttp_request *req, agg_entry *e, const agg_search_params *p,
+                        int degraded) {
     struct evbuffer *b = evbuffer_new();
     agg_entry_render(e, &app->cfg, p, degraded, b);
     reply_json(req, 200, b);
@@ -116,10 +116,8 @@ static void on_lease(redisAsyncContext *ac, void *r, void *priv) {
             if (reply) fprintf(stderr, "aggregator: cache SET NX PX: %s\n", reply->str);
             serve_degraded(ar);
         } else if (won) {
-            if (s)
-                reply_entry(ar->app, ar->req, &s->e, &ar->params, 0);
-            else
-                reply_error(ar->req, 503, "out of memory");
+            if (s) reply_entry(ar->app, ar->req, &s->e, &ar->params, 0);
+            else reply_error(ar->req, 503, "out of memory");
         } else {
             reply_entry(ar->app, ar->req, &ar->cached, &ar->params, 0);
         }
@@ -142,8 +140,7 @@ static void on_get(redisAsyncContext *ac, void *r, void *priv) {
         api_req_free(ar);
         return;
     }
-    if (reply->type == REDIS_REPLY_STRING &&
-        agg_entry_parse(&ar->cached, &app->cfg, reply->str, reply->len) == 0)
+    if (reply->type == REDIS_REPLY_STRING && agg_entry_parse(&ar->cached, &app->cfg, reply->str, reply->len) == 0)
         ar->have_cached = 1;
     agg_search *mine = agg_search_find(app, ar->key);
     if (agg_entry_complete(&ar->cached) || (mine && mine->owner)) {
@@ -209,10 +206,9 @@ static void handle_status(agg_app *app, struct evhttp_request *req) {
                         ",\"cache\":\"%s\",\"cache_connects\":%lld,\"cache_disconnects\":%lld,"
                         "\"cache_errors\":%lld,\"cache_timeouts\":%lld,\"searches_in_memory\":%ld,"
                         "\"supplier_requests\":%lld,\"suppliers\":[",
-                        agg_cache_ctx(&app->cache) ? "connected" : "disconnected",
-                        app->cache.connects, app->cache.disconnects, app->cache_errors,
-                        app->cache_timeouts,
-                        app->nsearches, app->supplier_requests);
+                        agg_cache_ctx(&app->cache) ? "connected" : "disconnected", app->cache.connects,
+                        app->cache.disconnects, app->cache_errors, app->cache_timeouts, app->nsearches,
+                        app->supplier_requests);
     for (int i = 0; i < app->cfg.nsuppliers; i++) {
         if (i) evbuffer_add(b, ",", 1);
         agg_json_cstr(b, app->cfg.suppliers[i].name);
@@ -235,14 +231,10 @@ static void handle_any(struct evhttp_request *req, void *arg) {
     agg_app *app = arg;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (path == NULL || path[0] == '\0') path = "/";
-    if (strcmp(path, "/api/hotels") == 0)
-        handle_api_hotels(app, req);
-    else if (strcmp(path, "/api/status") == 0)
-        handle_status(app, req);
-    else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
-        handle_page(req);
-    else
-        reply_error(req, 404, "not found");
+    if (strcmp(path, "/api/hotels") == 0) handle_api_hotels(app, req);
+    else if (strcmp(path, "/api/status") == 0) handle_status(app, req);
+    else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) handle_page(req);
+    else reply_error(req, 404, "not found");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
@@ -262,20 +254,15 @@ int main(int argc, char **argv) {
     long port = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc) usage();
-        if (strcmp(argv[i], "--config") == 0)
-            config = argv[++i];
-        else if (strcmp(argv[i], "--port") == 0)
-            port = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--cache") == 0)
-            cache = argv[++i];
-        else
-            usage();
+        if (strcmp(argv[i], "--config") == 0) config = argv[++i];
+        else if (strcmp(argv[i], "--port") == 0) port = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--cache") == 0) cache = argv[++i];
+        else usage();
     }
     if (config == NULL) usage();
     if (agg_config_load(&app.cfg, config) != 0) return 1;
     if (port > 0 && port <= 65535) app.cfg.listen_port = (int)port;
-    if (cache && agg_config_hostport(cache, app.cfg.cache_host, sizeof(app.cfg.cache_host),
-                                     &app.cfg.cache_port) != 0)
+    if (cache && agg_config_hostport(cache, app.cfg.cache_host, sizeof(app.cfg.cache_host), &app.cfg.cache_port) != 0)
         usage();
     agg_config_finish(&app.cfg);
     signal(SIGPIPE, SIG_IGN);
@@ -286,10 +273,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     struct evhttp *http = evhttp_new(app.base);
-    if (http == NULL ||
-        evhttp_bind_socket(http, app.cfg.listen_host, (ev_uint16_t)app.cfg.listen_port) != 0) {
-        fprintf(stderr, "aggregator: cannot listen on %s:%d\n", app.cfg.listen_host,
-                app.cfg.listen_port);
+    if (http == NULL || evhttp_bind_socket(http, app.cfg.listen_host, (ev_uint16_t)app.cfg.listen_port) != 0) {
+        fprintf(stderr, "aggregator: cannot listen on %s:%d\n", app.cfg.listen_host, app.cfg.listen_port);
         return 1;
     }
     evhttp_set_gencb(http, handle_any, &app);
@@ -297,8 +282,7 @@ int main(int argc, char **argv) {
     evhttp_set_max_headers_size(http, 16384);
     evhttp_set_max_body_size(http, 4096);
     evhttp_set_timeout(http, 60); /* idle keep-alive connections */
-    if (agg_cache_init(&app.cache, app.base, app.cfg.cache_host, app.cfg.cache_port,
-                       app.cfg.reconnect_ms) != 0 ||
+    if (agg_cache_init(&app.cache, app.base, app.cfg.cache_host, app.cfg.cache_port, app.cfg.reconnect_ms) != 0 ||
         agg_search_init(&app) != 0) {
         fprintf(stderr, "aggregator: cannot create timers\n");
         return 1;
@@ -308,9 +292,9 @@ int main(int argc, char **argv) {
     if (sigint == NULL || sigterm == NULL) return 1;
     evsignal_add(sigint, NULL);
     evsignal_add(sigterm, NULL);
-    printf("aggregator %s listening on http://%s:%d/ (cache %s:%d, %d suppliers, ttl %ld ms)\n",
-           app.cfg.owner_id, app.cfg.listen_host, app.cfg.listen_port, app.cfg.cache_host,
-           app.cfg.cache_port, app.cfg.nsuppliers, app.cfg.ttl_ms);
+    printf("aggregator %s listening on http://%s:%d/ (cache %s:%d, %d suppliers, ttl %ld ms)\n", app.cfg.owner_id,
+           app.cfg.listen_host, app.cfg.listen_port, app.cfg.cache_host, app.cfg.cache_port, app.cfg.nsuppliers,
+           app.cfg.ttl_ms);
     fflush(stdout);
 
     event_base_dispatch(app.base);

@@ -20,7 +20,7 @@
 
 typedef struct bclient {
     struct evhttp_connection *conn;
-    int search;                  /* phase 1: its search; phase 2: next search to ask */
+    int search; /* phase 1: its search; phase 2: next search to ask */
     int64_t started_ms, first_ms, done_ms;
     double sent_ms;
     struct event *timer;
@@ -40,7 +40,7 @@ static struct {
     int phase;
     int64_t phase2_end;
     long long hits, errors, incomplete;
-    double *lat;  /* phase 2 latencies in ms */
+    double *lat; /* phase 2 latencies in ms */
     size_t nlat, caplat;
 } B;
 
@@ -54,8 +54,8 @@ static double now_ms_f(void) {
 }
 
 static void path_for(int search, char *buf, size_t size) {
-    snprintf(buf, size, "/api/hotels?destination=%s-%d&checkin=%s&checkout=%s&guests=2",
-             B.prefix, search, B.checkin, B.checkout);
+    snprintf(buf, size, "/api/hotels?destination=%s-%d&checkin=%s&checkout=%s&guests=2", B.prefix, search, B.checkin,
+             B.checkout);
 }
 
 static void client_finished(void) {
@@ -141,14 +141,12 @@ static void report(const char *what, int64_t *v, int n) {
         return;
     }
     qsort(v, (size_t)n, sizeof(*v), cmp_i64);
-    printf("%-24s min %5lld ms  median %5lld ms  p95 %5lld ms  max %5lld ms  (%d searches)\n",
-           what, (long long)v[0], (long long)v[n / 2], (long long)v[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1],
-           (long long)v[n - 1], n);
+    printf("%-24s min %5lld ms  median %5lld ms  p95 %5lld ms  max %5lld ms  (%d searches)\n", what, (long long)v[0],
+           (long long)v[n / 2], (long long)v[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1], (long long)v[n - 1], n);
 }
 
 static struct evhttp_connection *new_conn(void) {
-    struct evhttp_connection *conn =
-        evhttp_connection_base_new(B.base, NULL, B.host, (unsigned short)B.port);
+    struct evhttp_connection *conn = evhttp_connection_base_new(B.base, NULL, B.host, (unsigned short)B.port);
     if (conn == NULL) {
         fprintf(stderr, "aggregator-bench: cannot create a connection\n");
         exit(1);
@@ -182,8 +180,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--prefix") == 0) B.prefix = v;
         else usage();
     }
-    if (argc % 2 == 0 || url == NULL || B.nsearches <= 0 || B.nconns <= 0 || B.poll_ms <= 0)
-        usage();
+    if (argc % 2 == 0 || url == NULL || B.nsearches <= 0 || B.nconns <= 0 || B.poll_ms <= 0) usage();
     struct evhttp_uri *u = evhttp_uri_parse(url);
     if (u == NULL || evhttp_uri_get_host(u) == NULL) usage();
     snprintf(B.host, sizeof(B.host), "%s", evhttp_uri_get_host(u));
@@ -242,12 +239,12 @@ int main(int argc, char **argv) {
     event_base_dispatch(B.base);
     double elapsed = (double)(agg_mono_ms() - t1) / 1000.0;
     printf("phase 2: cache hits over %d keep-alive connections for %.1f s\n", B.nconns, elapsed);
-    printf("  requests per second    %.0f  (%lld requests, %lld errors, %lld not complete)\n",
-           (double)B.hits / elapsed, B.hits, B.errors, B.incomplete);
+    printf("  requests per second    %.0f  (%lld requests, %lld errors, %lld not complete)\n", (double)B.hits / elapsed,
+           B.hits, B.errors, B.incomplete);
     if (B.nlat) {
         qsort(B.lat, B.nlat, sizeof(*B.lat), cmp_double);
-        printf("  latency                median %.2f ms  p99 %.2f ms  max %.2f ms\n",
-               B.lat[B.nlat / 2], B.lat[(B.nlat * 99) / 100], B.lat[B.nlat - 1]);
+        printf("  latency                median %.2f ms  p99 %.2f ms  max %.2f ms\n", B.lat[B.nlat / 2],
+               B.lat[(B.nlat * 99) / 100], B.lat[B.nlat - 1]);
     }
     for (int i = 0; i < B.nconns; i++) evhttp_connection_free(B.clients[i].conn);
     free(B.clients);

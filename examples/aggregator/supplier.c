@@ -46,11 +46,9 @@ typedef struct pending_reply {
     int code;
 } pending_reply;
 
-static const char *const adjectives[] = {"Grand", "Royal", "Little", "Blue", "Golden",
-                                         "Old Town", "Garden", "Harbour", "Park", "Central",
-                                         "Silver", "Quiet"};
-static const char *const nouns[] = {"Hotel", "Inn", "Suites", "Lodge", "Palace",
-                                    "Residence", "House", "Rooms"};
+static const char *const adjectives[] = {"Grand",  "Royal",   "Little", "Blue",    "Golden", "Old Town",
+                                         "Garden", "Harbour", "Park",   "Central", "Silver", "Quiet"};
+static const char *const nouns[] = {"Hotel", "Inn", "Suites", "Lodge", "Palace", "Residence", "House", "Rooms"};
 
 static double rng_uniform(void) {
     sup.rng = sup.rng * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -88,8 +86,7 @@ static void offers_write(struct evbuffer *out, const agg_search_params *p) {
     char city[AGG_DEST_MAX + 1];
     snprintf(city, sizeof(city), "%s", d);
     for (char *c = city; *c; c++)
-        if (c == city || c[-1] == ' ' || c[-1] == '-')
-            *c = (char)((*c >= 'a' && *c <= 'z') ? *c - 32 : *c);
+        if (c == city || c[-1] == ' ' || c[-1] == '-') *c = (char)((*c >= 'a' && *c <= 'z') ? *c - 32 : *c);
     char guests[16];
     snprintf(guests, sizeof(guests), "%d", p->guests);
     for (int i = 1; i <= nhotels; i++) {
@@ -99,9 +96,9 @@ static void offers_write(struct evbuffer *out, const agg_search_params *p) {
         uint64_t sh = hash_parts(sup.name, d, id);
         if (sh % 10 >= 7) continue; /* this supplier does not sell this hotel */
         uint64_t ph = hash_parts(sup.name, id, p->checkin) ^ hash_parts(p->checkout, guests, d);
-        long nightly = 6000 + (long)(hh % 24000);                    /* 60.00 to 299.99 */
+        long nightly = 6000 + (long)(hh % 24000); /* 60.00 to 299.99 */
         long total = nightly * p->nights * (100 + 25 * (p->guests - 1)) / 100;
-        long price = total * (85 + (long)(ph % 30)) / 100;            /* -15% to +14% */
+        long price = total * (85 + (long)(ph % 30)) / 100; /* -15% to +14% */
         evbuffer_add_printf(out, "%s\t%ld\t%s %s %s\n", id, price,
                             adjectives[hh % (sizeof(adjectives) / sizeof(adjectives[0]))],
                             nouns[(hh >> 8) % (sizeof(nouns) / sizeof(nouns[0]))], city);
@@ -112,8 +109,7 @@ static void pending_fire(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     pending_reply *pr = arg;
-    evhttp_add_header(evhttp_request_get_output_headers(pr->req), "Content-Type",
-                      "text/plain; charset=utf-8");
+    evhttp_add_header(evhttp_request_get_output_headers(pr->req), "Content-Type", "text/plain; charset=utf-8");
     evhttp_send_reply(pr->req, pr->code, pr->code == 200 ? "OK" : "Supplier Error", pr->body);
     evbuffer_free(pr->body);
     event_free(pr->timer);
@@ -170,8 +166,7 @@ static void handle_stats(struct evhttp_request *req) {
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_printf(b, "{\"name\":");
     agg_json_cstr(b, sup.name);
-    evbuffer_add_printf(b, ",\"requests\":%lld,\"failures\":%lld,\"searches\":{", sup.requests,
-                        sup.failures);
+    evbuffer_add_printf(b, ",\"requests\":%lld,\"failures\":%lld,\"searches\":{", sup.requests, sup.failures);
     for (int i = 0; i < sup.nkeys; i++) {
         if (i) evbuffer_add(b, ",", 1);
         agg_json_cstr(b, sup.keys[i]);
@@ -187,14 +182,10 @@ static void handle_any(struct evhttp_request *req, void *arg) {
     (void)arg;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (path == NULL) path = "/";
-    if (strcmp(path, "/search") == 0)
-        handle_search(req);
-    else if (strcmp(path, "/stats") == 0)
-        handle_stats(req);
-    else if (strcmp(path, "/health") == 0)
-        reply_text(req, 200, "ok");
-    else
-        evhttp_send_error(req, 404, "Not Found");
+    if (strcmp(path, "/search") == 0) handle_search(req);
+    else if (strcmp(path, "/stats") == 0) handle_stats(req);
+    else if (strcmp(path, "/health") == 0) reply_text(req, 200, "ok");
+    else evhttp_send_error(req, 404, "Not Found");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
@@ -204,9 +195,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 }
 
 static void usage(void) {
-    fprintf(stderr,
-            "usage: mock-supplier --port N [--bind ADDR] [--name NAME] [--latency-ms MIN[-MAX]]\n"
-            "                     [--tail-rate P --tail-ms MS] [--fail-rate F] [--seed N]\n");
+    fprintf(stderr, "usage: mock-supplier --port N [--bind ADDR] [--name NAME] [--latency-ms MIN[-MAX]]\n"
+                    "                     [--tail-rate P --tail-ms MS] [--fail-rate F] [--seed N]\n");
     exit(2);
 }
 
@@ -254,8 +244,7 @@ int main(int argc, char **argv) {
     }
     struct evhttp *http = evhttp_new(sup.base);
     if (http == NULL || evhttp_bind_socket(http, bind, (ev_uint16_t)port) != 0) {
-        fprintf(stderr, "mock-supplier: cannot listen on %s:%ld: %s\n", bind, port,
-                strerror(errno));
+        fprintf(stderr, "mock-supplier: cannot listen on %s:%ld: %s\n", bind, port, strerror(errno));
         return 1;
     }
     evhttp_set_gencb(http, handle_any, NULL);
@@ -265,8 +254,7 @@ int main(int argc, char **argv) {
     evsignal_add(sigterm, NULL);
     printf("mock-supplier %s listening on %s:%ld (latency %ld-%ld ms, %.2f of them %ld ms; "
            "fail rate %.2f)\n",
-           sup.name, bind, port, sup.latency_min_ms, sup.latency_max_ms, sup.tail_rate,
-           sup.tail_ms, sup.fail_rate);
+           sup.name, bind, port, sup.latency_min_ms, sup.latency_max_ms, sup.tail_rate, sup.tail_ms, sup.fail_rate);
     fflush(stdout);
 
     event_base_dispatch(sup.base);

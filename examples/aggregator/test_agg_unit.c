@@ -14,14 +14,14 @@
 
 static int passed, failed;
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (cond) {                                                              \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond);   \
-        }                                                                        \
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (cond) {                                                                                                    \
+            passed++;                                                                                                  \
+        } else {                                                                                                       \
+            failed++;                                                                                                  \
+            fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond);                                         \
+        }                                                                                                              \
     } while (0)
 
 /* The buffer's contents as a NUL-terminated string (static, overwritten each call). */
@@ -52,10 +52,8 @@ static void test_dates(void) {
     CHECK(agg_parse_date("2027-13-01", &d1) == 0);
     CHECK(agg_parse_date("2027-1-01", &d1) == 0);
     CHECK(agg_parse_date("2027-01-01x", &d1) == 0);
-    CHECK(agg_parse_date("2026-12-31", &d1) == 1 && agg_parse_date("2027-01-01", &d2) == 1 &&
-          d2 - d1 == 1);
-    CHECK(agg_parse_date("2027-03-01", &d2) == 1 && agg_parse_date("2027-02-28", &d1) == 1 &&
-          d2 - d1 == 1);
+    CHECK(agg_parse_date("2026-12-31", &d1) == 1 && agg_parse_date("2027-01-01", &d2) == 1 && d2 - d1 == 1);
+    CHECK(agg_parse_date("2027-03-01", &d2) == 1 && agg_parse_date("2027-02-28", &d1) == 1 && d2 - d1 == 1);
 }
 
 static void test_params(void) {
@@ -66,10 +64,9 @@ static void test_params(void) {
                     &p, &err) == 0);
     CHECK(strcmp(p.destination, "new york") == 0);
     CHECK(p.nights == 3 && p.guests == 2 && p.limit == 5);
-    CHECK(params_of("destination=Oslo&checkin=2027-03-10&checkout=2027-03-11", &p, &err) == 0 &&
-          p.guests == 1 && p.limit == 0);
-    CHECK(params_of("destination=Z%C3%BCrich&checkin=2027-03-10&checkout=2027-03-11", &p,
-                    &err) == 0 &&
+    CHECK(params_of("destination=Oslo&checkin=2027-03-10&checkout=2027-03-11", &p, &err) == 0 && p.guests == 1 &&
+          p.limit == 0);
+    CHECK(params_of("destination=Z%C3%BCrich&checkin=2027-03-10&checkout=2027-03-11", &p, &err) == 0 &&
           strcmp(p.destination, "z\xc3\xbcrich") == 0);
     const char *bad[] = {
         "checkin=2027-03-10&checkout=2027-03-11",
@@ -138,8 +135,7 @@ static void render(agg_entry *e, const agg_config *cfg, char *out, size_t size) 
 
 static void test_merge_and_forms(void) {
     agg_config cfg = make_config();
-    static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
-                                     {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
     char first[4096] = "", json[4096];
     for (int o = 0; o < 6; o++) {
         agg_entry e;
@@ -156,8 +152,7 @@ static void test_merge_and_forms(void) {
         agg_entry_free(&e);
     }
     /* cheapest per hotel, ties to the first supplier, sorted by price */
-    const char *h02 = strstr(first, "\"h02\""), *h01 = strstr(first, "\"h01\""),
-               *h03 = strstr(first, "\"h03\"");
+    const char *h02 = strstr(first, "\"h02\""), *h01 = strstr(first, "\"h01\""), *h03 = strstr(first, "\"h03\"");
     CHECK(h02 && h01 && h03 && h02 < h01 && h01 < h03);
     CHECK(strstr(first, "\"id\":\"h02\",\"name\":\"Little Inn\",\"price\":190.00,"
                         "\"price_cents\":19000,\"currency\":\"EUR\",\"supplier\":\"medium\"") != NULL);
@@ -174,8 +169,7 @@ static void test_merge_and_forms(void) {
     agg_entry_serialize(&e, &cfg, b);
     agg_entry_init(&back, 3);
     CHECK(agg_entry_parse(&back, &cfg, buf_str(b), evbuffer_get_length(b)) == 0);
-    CHECK(back.status[0] == AGG_OK && back.status[1] == AGG_PENDING &&
-          back.status[2] == AGG_TIMEOUT && back.n == 2);
+    CHECK(back.status[0] == AGG_OK && back.status[1] == AGG_PENDING && back.status[2] == AGG_TIMEOUT && back.n == 2);
     char a[4096], c[4096];
     render(&e, &cfg, a, sizeof(a));
     render(&back, &cfg, c, sizeof(c));

@@ -45,9 +45,9 @@
 #include "server/net.h"
 #include "server/server.h"
 
-#define NCLIENTS 4
-#define MAX_STEPS 256
-#define CLOCK_START 1700000000000LL
+#define NCLIENTS      4
+#define MAX_STEPS     256
+#define CLOCK_START   1700000000000LL
 #define FUZZ_MAX_BULK (1024 * 1024)
 
 /* ASan defaults for this target (ASAN_OPTIONS overrides them): a 16 MB quarantine and
@@ -68,13 +68,12 @@ long long __wrap_util_ustime(void) { return fake_ms * 1000; }
 /* ---- clients ---- */
 
 static client *clients[NCLIENTS];
-static int peers[NCLIENTS];          /* the other end of each client's socketpair */
+static int peers[NCLIENTS]; /* the other end of each client's socketpair */
 static int was_blocked[NCLIENTS];
-static const char *cur_cmd;          /* for failure messages */
-static int trace;                    /* RESPITE_FUZZ_TRACE=1: print commands and replies */
+static const char *cur_cmd; /* for failure messages */
+static int trace;           /* RESPITE_FUZZ_TRACE=1: print commands and replies */
 
-static void fail(const char *what, int slot, const char *bytes, size_t len)
-{
+static void fail(const char *what, int slot, const char *bytes, size_t len) {
     fprintf(stderr, "fuzz_commands: %s (client %d, after command '%s')\n", what, slot, cur_cmd ? cur_cmd : "?");
     if (bytes) {
         fprintf(stderr, "reply bytes (%zu): ", len);
@@ -88,41 +87,36 @@ static void fail(const char *what, int slot, const char *bytes, size_t len)
     abort();
 }
 
-static void client_read_cb(evutil_socket_t fd, short what, void *arg)
-{
+static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     client *c = arg;
-    c->resume_pending = 0;   /* client_resume: the server would continue with held input */
+    c->resume_pending = 0; /* client_resume: the server would continue with held input */
 }
 
-static int slot_of(const client *c)
-{
+static int slot_of(const client *c) {
     for (int i = 0; i < NCLIENTS; i++)
         if (clients[i] == c) return i;
     return -1;
 }
 
-static void free_slot(int slot)
-{
+static void free_slot(int slot) {
     client_free(clients[slot]);
     close(peers[slot]);
     clients[slot] = NULL;
     was_blocked[slot] = 0;
 }
 
-static void client_write_cb(evutil_socket_t fd, short what, void *arg)
-{
+static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     client *c = arg;
     int slot = slot_of(c);
-    if (slot >= 0 && (c->flags & CLIENT_CLOSE_ASAP)) free_slot(slot);   /* client_close_async */
+    if (slot >= 0 && (c->flags & CLIENT_CLOSE_ASAP)) free_slot(slot); /* client_close_async */
 }
 
 /* As net.c's client_create, with the harness's callbacks. */
-static client *client_get(int slot)
-{
+static client *client_get(int slot) {
     int sv[2];
     client *c;
     if (clients[slot]) return clients[slot];
@@ -155,8 +149,7 @@ static client *client_get(int slot)
 }
 
 /* Forget slots whose client was freed by server code (idle timeout). */
-static void reconcile(void)
-{
+static void reconcile(void) {
     for (int i = 0; i < NCLIENTS; i++) {
         client *o;
         if (!clients[i]) continue;
@@ -174,12 +167,11 @@ static void reconcile(void)
 typedef struct reader {
     const char *p;
     size_t len, pos;
-    int resp;   /* 2, 3, or 0 when the output switched protocol (both accepted) */
+    int resp; /* 2, 3, or 0 when the output switched protocol (both accepted) */
 } reader;
 
 /* The line at pos (without CRLF); 0 if there is no CRLF or the line holds CR or LF. */
-static int read_line(reader *r, const char **line, size_t *n)
-{
+static int read_line(reader *r, const char **line, size_t *n) {
     size_t i;
     for (i = r->pos; i + 1 < r->len; i++) {
         if (r->p[i] == '\r') {
@@ -194,8 +186,7 @@ static int read_line(reader *r, const char **line, size_t *n)
     return 0;
 }
 
-static int read_count(reader *r, long long *v, int allow_minus1)
-{
+static int read_count(reader *r, long long *v, int allow_minus1) {
     const char *line;
     size_t n;
     if (!read_line(r, &line, &n) || !util_str2ll(line, n, v)) return 0;
@@ -204,15 +195,13 @@ static int read_count(reader *r, long long *v, int allow_minus1)
 
 static int read_value(reader *r, int depth);
 
-static int read_elements(reader *r, long long n, int depth)
-{
+static int read_elements(reader *r, long long n, int depth) {
     for (long long i = 0; i < n; i++)
         if (!read_value(r, depth + 1)) return 0;
     return 1;
 }
 
-static int read_blob(reader *r, long long len)
-{
+static int read_blob(reader *r, long long len) {
     if ((unsigned long long)len > r->len - r->pos || r->len - r->pos - (size_t)len < 2) return 0;
     r->pos += (size_t)len;
     if (r->p[r->pos] != '\r' || r->p[r->pos + 1] != '\n') return 0;
@@ -220,8 +209,7 @@ static int read_blob(reader *r, long long len)
     return 1;
 }
 
-static int read_value(reader *r, int depth)
-{
+static int read_value(reader *r, int depth) {
     const char *line;
     size_t n, i;
     long long v;
@@ -229,59 +217,51 @@ static int read_value(reader *r, int depth)
     char type = r->p[r->pos++];
     if (r->resp == 2 && !strchr("+-:$*", type)) return 0;
     switch (type) {
-    case '+':
-        return read_line(r, &line, &n);
-    case '-':
-        /* An error code: upper-case letters, then a space or the end. */
-        if (!read_line(r, &line, &n) || n == 0) return 0;
-        for (i = 0; i < n && line[i] != ' '; i++)
-            if (line[i] < 'A' || line[i] > 'Z') return 0;
-        return i > 0;
-    case ':':
-        return read_line(r, &line, &n) && util_str2ll(line, n, &v);
-    case '$':
-        if (!read_count(r, &v, r->resp != 3)) return 0;
-        return v == -1 || read_blob(r, v);
-    case '*':
-        if (!read_count(r, &v, r->resp != 3)) return 0;
-        return v == -1 || read_elements(r, v, depth);
-    case '_':
-        return read_line(r, &line, &n) && n == 0;
-    case ',': {
-        double d;
-        if (!read_line(r, &line, &n) || n == 0) return 0;
-        if ((n == 3 && !memcmp(line, "inf", 3)) || (n == 4 && !memcmp(line, "-inf", 4)) ||
-            (n == 3 && !memcmp(line, "nan", 3)))
+        case '+': return read_line(r, &line, &n);
+        case '-':
+            /* An error code: upper-case letters, then a space or the end. */
+            if (!read_line(r, &line, &n) || n == 0) return 0;
+            for (i = 0; i < n && line[i] != ' '; i++)
+                if (line[i] < 'A' || line[i] > 'Z') return 0;
+            return i > 0;
+        case ':': return read_line(r, &line, &n) && util_str2ll(line, n, &v);
+        case '$':
+            if (!read_count(r, &v, r->resp != 3)) return 0;
+            return v == -1 || read_blob(r, v);
+        case '*':
+            if (!read_count(r, &v, r->resp != 3)) return 0;
+            return v == -1 || read_elements(r, v, depth);
+        case '_': return read_line(r, &line, &n) && n == 0;
+        case ',': {
+            double d;
+            if (!read_line(r, &line, &n) || n == 0) return 0;
+            if ((n == 3 && !memcmp(line, "inf", 3)) || (n == 4 && !memcmp(line, "-inf", 4)) ||
+                (n == 3 && !memcmp(line, "nan", 3)))
+                return 1;
+            return util_str2d(line, n, &d);
+        }
+        case '#': return read_line(r, &line, &n) && n == 1 && (line[0] == 't' || line[0] == 'f');
+        case '(':
+            if (!read_line(r, &line, &n) || n == 0) return 0;
+            for (i = line[0] == '-' ? 1 : 0; i < n; i++)
+                if (line[i] < '0' || line[i] > '9') return 0;
             return 1;
-        return util_str2d(line, n, &d);
-    }
-    case '#':
-        return read_line(r, &line, &n) && n == 1 && (line[0] == 't' || line[0] == 'f');
-    case '(':
-        if (!read_line(r, &line, &n) || n == 0) return 0;
-        for (i = line[0] == '-' ? 1 : 0; i < n; i++)
-            if (line[i] < '0' || line[i] > '9') return 0;
-        return 1;
-    case '!':
-        return read_count(r, &v, 0) && read_blob(r, v);
-    case '=':
-        if (!read_count(r, &v, 0) || v < 4 || r->len - r->pos < 4 || r->p[r->pos + 3] != ':') return 0;
-        return read_blob(r, v);
-    case '%':
-    case '|':
-        if (!read_count(r, &v, 0) || v > LLONG_MAX / 2 || !read_elements(r, 2 * v, depth)) return 0;
-        return type == '%' || read_value(r, depth + 1);   /* an attribute precedes a value */
-    case '~':
-    case '>':
-        return read_count(r, &v, 0) && read_elements(r, v, depth);
-    default:
-        return 0;
+        case '!': return read_count(r, &v, 0) && read_blob(r, v);
+        case '=':
+            if (!read_count(r, &v, 0) || v < 4 || r->len - r->pos < 4 || r->p[r->pos + 3] != ':') return 0;
+            return read_blob(r, v);
+        case '%':
+        case '|':
+            if (!read_count(r, &v, 0) || v > LLONG_MAX / 2 || !read_elements(r, 2 * v, depth)) return 0;
+            return type == '%' || read_value(r, depth + 1); /* an attribute precedes a value */
+        case '~':
+        case '>': return read_count(r, &v, 0) && read_elements(r, v, depth);
+        default: return 0;
     }
 }
 
 /* Check slot's pending output, count its top-level replies, then drop it. */
-static long check_replies(int slot, int resp_before)
-{
+static long check_replies(int slot, int resp_before) {
     client *c = clients[slot];
     struct iovec iov[64];
     size_t len = reply_pending(&c->out), off = 0;
@@ -325,8 +305,7 @@ static long check_replies(int slot, int resp_before)
 }
 
 /* After a step: the client that ran a command (cur, or -1) and everyone else. */
-static void check_all(int cur, int closing_before, int resp_before)
-{
+static void check_all(int cur, int closing_before, int resp_before) {
     for (int i = 0; i < NCLIENTS; i++) {
         client *c = clients[i];
         if (!c) continue;
@@ -345,8 +324,7 @@ static void check_all(int cur, int closing_before, int resp_before)
 }
 
 /* Run deferred work (client_close_async, client_resume), as the loop would next. */
-static void run_deferred(void)
-{
+static void run_deferred(void) {
     if (event_base_get_num_events(server.base, EVENT_BASE_COUNT_ACTIVE) > 0)
         event_base_loop(server.base, EVLOOP_NONBLOCK);
     reconcile();
@@ -357,8 +335,7 @@ static void run_deferred(void)
 static struct event *due[64];
 static int ndue;
 
-static int collect_timer(const struct event_base *base, const struct event *ev, void *arg)
-{
+static int collect_timer(const struct event_base *base, const struct event *ev, void *arg) {
     (void)base;
     (void)arg;
     if (event_get_fd(ev) == -1 && slot_of(event_get_callback_arg(ev)) >= 0 && ndue < 64)
@@ -366,8 +343,7 @@ static int collect_timer(const struct event_base *base, const struct event *ev, 
     return 0;
 }
 
-static void fire_timeouts(void)
-{
+static void fire_timeouts(void) {
     ndue = 0;
     event_base_foreach_event(server.base, collect_timer, NULL);
     for (int i = 0; i < ndue; i++) event_active(due[i], EV_TIMEOUT, 1);
@@ -383,8 +359,7 @@ void server_evict_cron(void) __attribute__((weak));
 void evict_init(void) __attribute__((weak));
 void server_memory_init(void) __attribute__((weak));
 
-static void cron(void)
-{
+static void cron(void) {
     server.mstime_cached = fake_ms;
     storage_now_ms = fake_ms;
     db_active_expire(server.dbs, server.dbnum, 1000);
@@ -400,14 +375,13 @@ static void cron(void)
 /* @fill N [TTLMS]: N keys "fill:<i>" (value "<i>") in the client's db straight through
  * storage, with a TTL of (i % TTLMS) + 1 ms if TTLMS > 0: big tables, rehashing, the
  * expires array's growth and shrinking, sampling expiry, SCAN over many buckets. */
-static void fill(int slot, int n, const resp_slice *ttlarg)
-{
+static void fill(int slot, int n, const resp_slice *ttlarg) {
     client *c = client_get(slot);
     long long ttl = 0;
     char key[32], val[24];
     if (ttlarg) util_str2ll(ttlarg->ptr, ttlarg->len, &ttl);
     if (n < 0) n = 0;
-    if (n > 34000) n = 34000;   /* just past the expires array's 256 KB mmap threshold */
+    if (n > 34000) n = 34000; /* just past the expires array's 256 KB mmap threshold */
     storage_now_ms = fake_ms;
     for (int i = 0; i < n; i++) {
         int kl = snprintf(key, sizeof(key), "fill:%d", i), vl = snprintf(val, sizeof(val), "%d", i);
@@ -416,8 +390,7 @@ static void fill(int slot, int n, const resp_slice *ttlarg)
     }
 }
 
-static int harness_command(int *cur, const resp_slice *argv, int argc)
-{
+static int harness_command(int *cur, const resp_slice *argv, int argc) {
     char arg[32];
     if (argc >= 2 && argv[1].len < sizeof(arg)) {
         memcpy(arg, argv[1].ptr, argv[1].len);
@@ -451,20 +424,18 @@ static int harness_command(int *cur, const resp_slice *argv, int argc)
  * once its bug is fixed. */
 static int skip_known;
 
-static int known_bug(const resp_slice *argv, int argc)
-{
+static int known_bug(const resp_slice *argv, int argc) {
     /* No open findings (regress_client_kill_odd_args was fixed). */
     (void)argv;
     (void)argc;
     return 0;
 }
 
-static void run_command(int slot, const resp_slice *argv, int argc)
-{
+static void run_command(int slot, const resp_slice *argv, int argc) {
     client *c = client_get(slot);
     size_t bytes = sizeof(resp_slice) * (size_t)argc;
     char name[40];
-    if (c->blocked) return;   /* the server holds a blocked client's input */
+    if (c->blocked) return; /* the server holds a blocked client's input */
     if (skip_known && known_bug(argv, argc)) return;
 
     /* A private copy, freed right after the command. */
@@ -490,7 +461,7 @@ static void run_command(int slot, const resp_slice *argv, int argc)
     c->argc = argc;
     c->argv = copy;
     process_command(c);
-    server_client_memory(c, 0);   /* as net.c does after a read batch */
+    server_client_memory(c, 0); /* as net.c does after a read batch */
     c->argc = 0;
     c->argv = NULL;
     free(copy);
@@ -502,19 +473,18 @@ static void run_command(int slot, const resp_slice *argv, int argc)
     check_all(slot, closing_before, resp_before);
     run_deferred();
     if (clients[slot] && (clients[slot]->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
-        free_slot(slot);   /* the server closes it once the reply is written */
+        free_slot(slot); /* the server closes it once the reply is written */
     check_all(-1, 0, 0);
     cur_cmd = NULL;
 }
 
 /* ---- set-up and per-input reset ---- */
 
-static void init_once(void)
-{
+static void init_once(void) {
     uint8_t seed[16] = {0x72, 0x65, 0x73, 0x70, 0x69, 0x74, 0x65, 0x66, 0x75, 0x7a, 0x7a, 1, 2, 3, 4, 5};
     trace = getenv("RESPITE_FUZZ_TRACE") != NULL;
     skip_known = getenv("RESPITE_FUZZ_SKIP_KNOWN") != NULL;
-    if (!trace && !freopen("/dev/null", "w", stdout)) abort();   /* server log lines */
+    if (!trace && !freopen("/dev/null", "w", stdout)) abort(); /* server log lines */
     signal(SIGPIPE, SIG_IGN);
     config_init();
     server.pid = (int)getpid();
@@ -535,8 +505,7 @@ static void init_once(void)
     if (server_memory_init) server_memory_init();
 }
 
-static void reset_state(void)
-{
+static void reset_state(void) {
     for (int i = 0; i < NCLIENTS; i++)
         if (clients[i]) free_slot(i);
     for (int i = 0; i < server.dbnum; i++) db_flush(server.dbs[i]);
@@ -561,8 +530,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 static int is_sep(uint8_t ch) { return ch == ' ' || ch == '\r' || ch == '\n'; }
 
 /* The n-th (mod count) span of bytes not containing any of the stop bytes; 0 if none. */
-static int pick_span(const uint8_t *d, size_t size, unsigned n, int lines, size_t *from, size_t *to)
-{
+static int pick_span(const uint8_t *d, size_t size, unsigned n, int lines, size_t *from, size_t *to) {
     size_t count = 0, i = 0;
     for (int pass = 0; pass < 2; pass++) {
         size_t k = 0, want = pass ? n % count : 0;
@@ -571,7 +539,7 @@ static int pick_span(const uint8_t *d, size_t size, unsigned n, int lines, size_
             if (i >= size) break;
             size_t a = i;
             while (i < size && !(lines ? (d[i] == '\n') : is_sep(d[i]))) i++;
-            if (lines && i < size) i++;   /* a line keeps its newline */
+            if (lines && i < size) i++; /* a line keeps its newline */
             if (pass && k == want) {
                 *from = a;
                 *to = i;
@@ -585,8 +553,7 @@ static int pick_span(const uint8_t *d, size_t size, unsigned n, int lines, size_
     return 0;
 }
 
-size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
-{
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed) {
     unsigned r = seed * 2654435761u;
     size_t a, b, c, d;
     int op = (int)(r % 10);
@@ -595,38 +562,37 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     int lines = op >= 2;
     if (!pick_span(data, size, r, lines, &a, &b)) return LLVMFuzzerMutate(data, size, max_size);
     switch (op) {
-    case 0:   /* drop a word (and the space before it) */
-    case 2:   /* drop a line */
-        if (!lines && a > 0 && data[a - 1] == ' ') a--;
-        memmove(data + a, data + b, size - b);
-        return size - (b - a);
-    case 1:   /* repeat a word */
-    case 3:   /* repeat a line */
-        if (size + (b - a) + 1 > max_size) return LLVMFuzzerMutate(data, size, max_size);
-        memmove(data + b + (b - a) + !lines, data + b, size - b);
-        if (!lines) data[b] = ' ';
-        memmove(data + b + !lines, data + a, b - a);
-        return size + (b - a) + !lines;
-    default: {   /* move a line before another one */
-        uint8_t *tmp;
-        if (!pick_span(data, size, r / 7 + 1, 1, &c, &d) || c == a) return LLVMFuzzerMutate(data, size, max_size);
-        tmp = malloc(b - a);
-        memcpy(tmp, data + a, b - a);
-        memmove(data + a, data + b, size - b);   /* cut */
-        size -= b - a;
-        if (c > a) c -= b - a;
-        memmove(data + c + (b - a), data + c, size - c);
-        memcpy(data + c, tmp, b - a);
-        free(tmp);
-        return size + (b - a);
-    }
+        case 0: /* drop a word (and the space before it) */
+        case 2: /* drop a line */
+            if (!lines && a > 0 && data[a - 1] == ' ') a--;
+            memmove(data + a, data + b, size - b);
+            return size - (b - a);
+        case 1: /* repeat a word */
+        case 3: /* repeat a line */
+            if (size + (b - a) + 1 > max_size) return LLVMFuzzerMutate(data, size, max_size);
+            memmove(data + b + (b - a) + !lines, data + b, size - b);
+            if (!lines) data[b] = ' ';
+            memmove(data + b + !lines, data + a, b - a);
+            return size + (b - a) + !lines;
+        default: { /* move a line before another one */
+            uint8_t *tmp;
+            if (!pick_span(data, size, r / 7 + 1, 1, &c, &d) || c == a) return LLVMFuzzerMutate(data, size, max_size);
+            tmp = malloc(b - a);
+            memcpy(tmp, data + a, b - a);
+            memmove(data + a, data + b, size - b); /* cut */
+            size -= b - a;
+            if (c > a) c -= b - a;
+            memmove(data + c + (b - a), data + c, size - c);
+            memcpy(data + c, tmp, b - a);
+            free(tmp);
+            return size + (b - a);
+        }
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static int inited;
     resp_parser parser;
     size_t start = 0;
@@ -643,7 +609,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (start < size && steps < MAX_STEPS) {
         ssize_t n = resp_parse(&parser, buf + start, size - start);
         if (n == 0) break;
-        if (n < 0) {   /* resynchronise after the next newline */
+        if (n < 0) { /* resynchronise after the next newline */
             char *nl = memchr(buf + start, '\n', size - start);
             if (!nl) break;
             start = (size_t)(nl - buf) + 1;
@@ -655,7 +621,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (trace) {
                 fprintf(stderr, "%d>", cur);
                 for (int i = 0; i < parser.argc; i++)
-                    fprintf(stderr, " %.*s", (int)(parser.argv[i].len < 60 ? parser.argv[i].len : 60), parser.argv[i].ptr);
+                    fprintf(stderr, " %.*s", (int)(parser.argv[i].len < 60 ? parser.argv[i].len : 60),
+                            parser.argv[i].ptr);
                 fputc('\n', stderr);
             }
             if (parser.argv[0].len && parser.argv[0].ptr[0] == '@') harness_command(&cur, parser.argv, parser.argc);

@@ -37,30 +37,26 @@
 
 /* One parsed command, flattened: argc, then (len, bytes) per argument. */
 typedef struct cmd_log {
-    size_t n;              /* commands recorded */
+    size_t n; /* commands recorded */
     size_t bytes_len, bytes_cap;
     unsigned char *bytes;
     size_t offs[MAX_CMDS + 1];
-    int outcome;           /* 0: incomplete tail (or nothing left), 1: protocol error */
+    int outcome; /* 0: incomplete tail (or nothing left), 1: protocol error */
     char err[64];
-    int too_big;           /* the error was one of the 64 KiB limits */
+    int too_big; /* the error was one of the 64 KiB limits */
 } cmd_log;
 
-static void fail(const char *what)
-{
+static void fail(const char *what) {
     fprintf(stderr, "fuzz_resp: invariant violated: %s\n", what);
     abort();
 }
 
-static void log_put(cmd_log *l, const void *p, size_t n)
-{
+static void log_put(cmd_log *l, const void *p, size_t n) {
     if (l->bytes_len + n > l->bytes_cap) {
         size_t cap = l->bytes_cap ? l->bytes_cap : 256;
-        while (cap < l->bytes_len + n)
-            cap *= 2;
+        while (cap < l->bytes_len + n) cap *= 2;
         l->bytes = realloc(l->bytes, cap);
-        if (!l->bytes)
-            fail("out of memory");
+        if (!l->bytes) fail("out of memory");
         l->bytes_cap = cap;
     }
     memcpy(l->bytes + l->bytes_len, p, n);
@@ -68,18 +64,15 @@ static void log_put(cmd_log *l, const void *p, size_t n)
 }
 
 /* Check a complete command's shape and record it. buf[0..n) is the command. */
-static void log_command(cmd_log *l, const resp_parser *p, const char *buf, size_t n)
-{
+static void log_command(cmd_log *l, const resp_parser *p, const char *buf, size_t n) {
     int i;
-    if (p->argc < 0 || (p->argc > 0 && p->argc > p->cap))
-        fail("argc out of range");
+    if (p->argc < 0 || (p->argc > 0 && p->argc > p->cap)) fail("argc out of range");
     for (i = 0; i < p->argc; i++) {
         const resp_slice *s = &p->argv[i];
         if (s->ptr < buf || s->ptr > buf + n || s->len > (size_t)(buf + n - s->ptr))
             fail("argv slice outside the command's bytes");
     }
-    if (l->n >= MAX_CMDS)
-        return;
+    if (l->n >= MAX_CMDS) return;
     l->offs[l->n] = l->bytes_len;
     log_put(l, &p->argc, sizeof p->argc);
     for (i = 0; i < p->argc; i++) {
@@ -90,10 +83,8 @@ static void log_command(cmd_log *l, const resp_parser *p, const char *buf, size_
     l->offs[l->n] = l->bytes_len;
 }
 
-static void log_error(cmd_log *l, const resp_parser *p)
-{
-    if (!p->err)
-        fail("-1 without an error text");
+static void log_error(cmd_log *l, const resp_parser *p) {
+    if (!p->err) fail("-1 without an error text");
     l->outcome = 1;
     snprintf(l->err, sizeof l->err, "%s", p->err);
     l->too_big = strstr(p->err, "too big") != NULL;
@@ -101,18 +92,15 @@ static void log_error(cmd_log *l, const resp_parser *p)
 
 /* Parse every complete command in buf[0..len) from *start on, as net.c does. Returns 0
  * to go on reading, -1 after a protocol error. */
-static int process(cmd_log *l, resp_parser *p, char *buf, size_t len, size_t *start)
-{
+static int process(cmd_log *l, resp_parser *p, char *buf, size_t len, size_t *start) {
     while (*start < len) {
         ssize_t n = resp_parse(p, buf + *start, len - *start);
-        if (n == 0)
-            return 0;
+        if (n == 0) return 0;
         if (n < 0) {
             log_error(l, p);
             return -1;
         }
-        if ((size_t)n > len - *start)
-            fail("consumed more bytes than given");
+        if ((size_t)n > len - *start) fail("consumed more bytes than given");
         log_command(l, p, buf + *start, (size_t)n);
         *start += (size_t)n;
         resp_parser_reset(p);
@@ -120,8 +108,7 @@ static int process(cmd_log *l, resp_parser *p, char *buf, size_t len, size_t *st
     return 0;
 }
 
-static void parse_whole(cmd_log *l, long long max_bulk, const char *data, size_t len)
-{
+static void parse_whole(cmd_log *l, long long max_bulk, const char *data, size_t len) {
     resp_parser p;
     size_t start = 0;
     char *buf = malloc(len ? len : 1);
@@ -136,35 +123,31 @@ static void parse_whole(cmd_log *l, long long max_bulk, const char *data, size_t
  * 0 one byte at a time, 1 two bytes, 2 random 1..16, 3 random 1..512, 4 random
  * 1..len, 5 halves, 6 primes-ish 7/13, 7 random 1..3; at most 256 reads (16 for a
  * long filler input). */
-static size_t next_chunk(int mode, uint32_t *rng, size_t left, size_t total)
-{
+static size_t next_chunk(int mode, uint32_t *rng, size_t left, size_t total) {
     size_t n;
     *rng ^= *rng << 13;
     *rng ^= *rng >> 17;
     *rng ^= *rng << 5;
     switch (mode) {
-    case 0: n = 1; break;
-    case 1: n = 2; break;
-    case 2: n = 1 + *rng % 16; break;
-    case 3: n = 1 + *rng % 512; break;
-    case 4: n = 1 + *rng % (left ? left : 1); break;
-    case 5: n = left / 2 ? left / 2 : 1; break;
-    case 6: n = (*rng & 1) ? 7 : 13; break;
-    default: n = 1 + *rng % 3; break;
+        case 0: n = 1; break;
+        case 1: n = 2; break;
+        case 2: n = 1 + *rng % 16; break;
+        case 3: n = 1 + *rng % 512; break;
+        case 4: n = 1 + *rng % (left ? left : 1); break;
+        case 5: n = left / 2 ? left / 2 : 1; break;
+        case 6: n = (*rng & 1) ? 7 : 13; break;
+        default: n = 1 + *rng % 3; break;
     }
     /* Each read copies the unconsumed tail, so reads cost O(n^2) bytes: at most 256
      * reads (one byte at a time up to 256-byte inputs), 16 for a long filler input. */
-    if (n < total / 256)
-        n = total / 256;
-    if (total > 4096 && n < total / 16)
-        n = total / 16;
+    if (n < total / 256) n = total / 256;
+    if (total > 4096 && n < total / 16) n = total / 16;
     return n < left ? n : left;
 }
 
-static void parse_split(cmd_log *l, long long max_bulk, const char *data, size_t len, int mode, uint32_t seed)
-{
+static void parse_split(cmd_log *l, long long max_bulk, const char *data, size_t len, int mode, uint32_t seed) {
     resp_parser p;
-    char *q = NULL;       /* the unconsumed tail, exactly qlen bytes */
+    char *q = NULL; /* the unconsumed tail, exactly qlen bytes */
     size_t qlen = 0, fed = 0;
     uint32_t rng = seed * 2654435761u + 1;
 
@@ -172,15 +155,13 @@ static void parse_split(cmd_log *l, long long max_bulk, const char *data, size_t
     while (fed < len) {
         size_t n = next_chunk(mode, &rng, len - fed, len), start = 0;
         char *nq = malloc(qlen + n);
-        if (qlen)
-            memcpy(nq, q, qlen);
+        if (qlen) memcpy(nq, q, qlen);
         memcpy(nq + qlen, data + fed, n);
         free(q);
         q = nq;
         qlen += n;
         fed += n;
-        if (process(l, &p, q, qlen, &start) < 0)
-            break;
+        if (process(l, &p, q, qlen, &start) < 0) break;
         /* Drop the consumed prefix into a new exact-size buffer: the parser's state
          * must survive its command moving. */
         if (qlen - start) {
@@ -197,8 +178,7 @@ static void parse_split(cmd_log *l, long long max_bulk, const char *data, size_t
     resp_parser_free(&p);
 }
 
-static void compare(const cmd_log *whole, const cmd_log *split)
-{
+static void compare(const cmd_log *whole, const cmd_log *split) {
     size_t n = whole->n < split->n ? whole->n : split->n;
     size_t i;
     for (i = 0; i < n; i++) {
@@ -210,21 +190,16 @@ static void compare(const cmd_log *whole, const cmd_log *split)
      * hit one where the whole buffer (which has the line end) does not. Redis behaves
      * the same way. Everything before it must still agree. */
     if (split->outcome == 1 && split->too_big) {
-        if (split->n > whole->n)
-            fail("split parse found more commands before a size-limit error");
+        if (split->n > whole->n) fail("split parse found more commands before a size-limit error");
         return;
     }
-    if (whole->n != split->n)
-        fail("whole and split parses differ in the number of commands");
-    if (whole->outcome != split->outcome)
-        fail("whole and split parses differ in outcome");
-    if (whole->outcome == 1 && strcmp(whole->err, split->err))
-        fail("whole and split parses differ in error text");
+    if (whole->n != split->n) fail("whole and split parses differ in the number of commands");
+    if (whole->outcome != split->outcome) fail("whole and split parses differ in outcome");
+    if (whole->outcome == 1 && strcmp(whole->err, split->err)) fail("whole and split parses differ in error text");
 }
 
 /* resp_split_inline on one line of the input. */
-static void fuzz_split_inline(const char *data, size_t len)
-{
+static void fuzz_split_inline(const char *data, size_t len) {
     const char *nl = memchr(data, '\n', len);
     size_t linelen = nl ? (size_t)(nl - data) : len;
     char *line = malloc(linelen ? linelen : 1), *orig = malloc(linelen ? linelen : 1);
@@ -234,8 +209,7 @@ static void fuzz_split_inline(const char *data, size_t len)
     memcpy(line, data, linelen);
     memcpy(orig, data, linelen);
     n = resp_split_inline(line, linelen, NULL, 0);
-    if (memcmp(line, orig, linelen))
-        fail("resp_split_inline changed the line without room for the result");
+    if (memcmp(line, orig, linelen)) fail("resp_split_inline changed the line without room for the result");
     if (n <= 0) {
         free(line);
         free(orig);
@@ -249,13 +223,11 @@ static void fuzz_split_inline(const char *data, size_t len)
     }
     out = malloc(sizeof *out * (size_t)n);
     m = resp_split_inline(line, linelen, out, n);
-    if (m != n)
-        fail("resp_split_inline count differs when filling");
+    if (m != n) fail("resp_split_inline count differs when filling");
     for (i = 0; i < n; i++) {
         if (out[i].ptr < line || out[i].ptr + out[i].len > line + linelen)
             fail("resp_split_inline slice outside the line");
-        if (i > 0 && out[i].ptr < out[i - 1].ptr + out[i - 1].len)
-            fail("resp_split_inline slices overlap");
+        if (i > 0 && out[i].ptr < out[i - 1].ptr + out[i - 1].len) fail("resp_split_inline slices overlap");
     }
     free(out);
     free(line);
@@ -272,8 +244,7 @@ static const size_t filler_sizes[4] = {RESP_INLINE_MAX - 8, RESP_INLINE_MAX, RES
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
     static cmd_log whole, split;
     static int filler_on = -1;
     const char *data;
@@ -282,10 +253,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     int flags, mode;
     uint32_t seed;
 
-    if (filler_on < 0)
-        filler_on = getenv("RESPITE_FUZZ_FILLER") && atoi(getenv("RESPITE_FUZZ_FILLER")) > 0;
-    if (size < 2)
-        return 0;
+    if (filler_on < 0) filler_on = getenv("RESPITE_FUZZ_FILLER") && atoi(getenv("RESPITE_FUZZ_FILLER")) > 0;
+    if (size < 2) return 0;
     flags = in[0];
     seed = in[1];
     data = (const char *)in + 2;
@@ -297,8 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
          * or inline line if the filler byte is not a line end. */
         size_t fill = filler_sizes[seed & 3], at = len / 2;
         char byte = len ? data[len - 1] : 'a';
-        if (byte == '\n')
-            byte = 'x';   /* 64K one-line commands would only make the run slow */
+        if (byte == '\n') byte = 'x'; /* 64K one-line commands would only make the run slow */
         expanded = malloc(len + fill);
         memcpy(expanded, data, at);
         memset(expanded + at, byte, fill);
@@ -306,8 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         data = expanded;
         len += fill;
     }
-    if (flags & 0x40)
-        fuzz_split_inline(data, len);
+    if (flags & 0x40) fuzz_split_inline(data, len);
 
     whole.n = split.n = 0;
     whole.bytes_len = split.bytes_len = 0;

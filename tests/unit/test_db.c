@@ -12,19 +12,21 @@
 
 /* Check writes the location of every passing assertion to its pipe, which costs a system
  * call; in loops of 100k checks that dominates. REQ calls into Check only on failure. */
-#define REQ(cond) do { if (!(cond)) ck_abort_msg("%s:%d: failed: %s", __FILE__, __LINE__, #cond); } while (0)
+#define REQ(cond)                                                                                                      \
+    do {                                                                                                               \
+        if (!(cond)) ck_abort_msg("%s:%d: failed: %s", __FILE__, __LINE__, #cond);                                     \
+    } while (0)
 #define REQ_STREQ(a, b) REQ(strcmp((a), (b)) == 0)
-#define REQ_MSG(cond, ...) do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
+#define REQ_MSG(cond, ...)                                                                                             \
+    do {                                                                                                               \
+        if (!(cond)) ck_abort_msg(__VA_ARGS__);                                                                        \
+    } while (0)
 
 /* --- helpers --- */
 
-static int keyf(char *buf, const char *prefix, long i)
-{
-    return snprintf(buf, 64, "%s%ld", prefix, i);
-}
+static int keyf(char *buf, const char *prefix, long i) { return snprintf(buf, 64, "%s%ld", prefix, i); }
 
-static int str_is(const rkey *k, const char *want, size_t wlen)
-{
+static int str_is(const rkey *k, const char *want, size_t wlen) {
     char tmp[UTIL_LLSTR_SIZE];
     size_t len;
     const char *v = rkey_str(k, &len, tmp);
@@ -33,50 +35,47 @@ static int str_is(const rkey *k, const char *want, size_t wlen)
 
 /* The touch hook records its calls. */
 #define HOOK_MAX 64
-static struct hook_call { int dbid; int null; char key[64]; size_t klen; } hook_log[HOOK_MAX];
+static struct hook_call {
+    int dbid;
+    int null;
+    char key[64];
+    size_t klen;
+} hook_log[HOOK_MAX];
 static int hook_calls;
 
-static void hook_record(int dbid, const char *key, size_t klen)
-{
+static void hook_record(int dbid, const char *key, size_t klen) {
     if (hook_calls < HOOK_MAX) {
         struct hook_call *c = &hook_log[hook_calls];
         c->dbid = dbid;
         c->null = key == NULL;
         c->klen = klen < sizeof(c->key) ? klen : sizeof(c->key);
-        if (key)
-            memcpy(c->key, key, c->klen);
+        if (key) memcpy(c->key, key, c->klen);
     }
     hook_calls++;
 }
 
-static int hook_saw(int dbid, const char *key)
-{
+static int hook_saw(int dbid, const char *key) {
     for (int i = 0; i < hook_calls && i < HOOK_MAX; i++) {
         struct hook_call *c = &hook_log[i];
-        if (c->dbid != dbid)
-            continue;
-        if (key == NULL ? c->null : (!c->null && c->klen == strlen(key) && memcmp(c->key, key, c->klen) == 0))
-            return 1;
+        if (c->dbid != dbid) continue;
+        if (key == NULL ? c->null : (!c->null && c->klen == strlen(key) && memcmp(c->key, key, c->klen) == 0)) return 1;
     }
     return 0;
 }
 
-static void hook_reset(void)
-{
+static void hook_reset(void) {
     hook_calls = 0;
     db_touch_hook = hook_record;
 }
 
 static int ptr_frees;
-static void ptr_free(void *p)
-{
+static void ptr_free(void *p) {
     ptr_frees++;
     free(p);
 }
 
-static void setup(void)
-{
-    uint8_t seed[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+static void setup(void) {
+    uint8_t seed[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     util_hash_seed(seed);
     storage_now_ms = 1000000;
     memset(&storage_stat, 0, sizeof(storage_stat));
@@ -87,8 +86,7 @@ static void setup(void)
 
 /* --- bulk --- */
 
-START_TEST(test_bulk_insert_delete)
-{
+START_TEST(test_bulk_insert_delete) {
     db *d = db_create(0);
     char k[64], v[64];
     const long n = 150000;
@@ -121,10 +119,8 @@ START_TEST(test_bulk_insert_delete)
     for (long i = 0; i < n; i++) {
         int kl = keyf(k, "key:", i);
         rkey *r = db_lookup_write(d, k, (size_t)kl);
-        if (i % 2)
-            REQ(r == NULL);
-        else
-            REQ(r != NULL);
+        if (i % 2) REQ(r == NULL);
+        else REQ(r != NULL);
     }
     for (long i = 0; i < n; i += 2) {
         int kl = keyf(k, "key:", i);
@@ -141,10 +137,9 @@ START_TEST(test_bulk_insert_delete)
 }
 END_TEST
 
-START_TEST(test_binary_keys)
-{
+START_TEST(test_binary_keys) {
     db *d = db_create(0);
-    const char k1[] = { 'a', 0, 'b' }, k2[] = { 'a', 0, 'c' }, k3[] = { 0 }, k4[] = { 0, 0 };
+    const char k1[] = {'a', 0, 'b'}, k2[] = {'a', 0, 'c'}, k3[] = {0}, k4[] = {0, 0};
     db_set_string(d, k1, 3, "one", 3, 0);
     db_set_string(d, k2, 3, "two", 3, 0);
     db_set_string(d, "a", 1, "three", 5, 0);
@@ -182,8 +177,7 @@ END_TEST
 
 /* --- encodings --- */
 
-START_TEST(test_int_encoding)
-{
+START_TEST(test_int_encoding) {
     db *d = db_create(0);
     char tmp[UTIL_LLSTR_SIZE];
     size_t len;
@@ -198,7 +192,7 @@ START_TEST(test_int_encoding)
     REQ(rkey_int(k) == INT64_MIN);
     REQ_STREQ(rkey_str(k, &len, tmp), "-9223372036854775808");
     /* Not canonical integers: stored as strings. */
-    const char *notint[] = { "0123", "+1", " 1", "1 ", "", "9223372036854775808", "1.5", "-0", "abc" };
+    const char *notint[] = {"0123", "+1", " 1", "1 ", "", "9223372036854775808", "1.5", "-0", "abc"};
     for (size_t i = 0; i < sizeof(notint) / sizeof(*notint); i++) {
         k = db_set_string(d, "s", 1, notint[i], strlen(notint[i]), 0);
         REQ_MSG(!rkey_is_int(k), "%s", notint[i]);
@@ -230,8 +224,7 @@ START_TEST(test_int_encoding)
 }
 END_TEST
 
-START_TEST(test_string_resize)
-{
+START_TEST(test_string_resize) {
     db *d = db_create(0);
     /* Appends grow with headroom: few moves for many appends. */
     rkey *k = db_set_string(d, "s", 1, "hello", 5, 0);
@@ -246,8 +239,7 @@ START_TEST(test_string_resize)
         memcpy(p + len, "0123456", 7);
         memcpy(expect + len, "0123456", 7);
         len += 7;
-        if (k != before)
-            moves++;
+        if (k != before) moves++;
     }
     REQ(moves <= 40);
     REQ_STREQ(rkey_encoding(k), "raw");
@@ -255,8 +247,7 @@ START_TEST(test_string_resize)
     /* Growth is zero-filled; shrinking keeps the prefix. */
     k = db_lookup_write(d, "s", 1);
     char *p = db_string_resize(d, &k, len + 100);
-    for (size_t i = len; i < len + 100; i++)
-        REQ(p[i] == 0);
+    for (size_t i = len; i < len + 100; i++) REQ(p[i] == 0);
     db_string_resize(d, &k, 3);
     REQ(str_is(k, "hel", 3));
     p = db_string_resize(d, &k, 10);
@@ -293,8 +284,7 @@ END_TEST
 
 /* --- TTL --- */
 
-START_TEST(test_ttl_moves)
-{
+START_TEST(test_ttl_moves) {
     db *d = db_create(0);
     char k[64];
     const int n = 5000;
@@ -350,28 +340,26 @@ START_TEST(test_ttl_moves)
     REQ(db_avg_ttl(d) >= 0);
     /* Everything with a TTL goes once time passes them all. */
     storage_now_ms += 100000;
-    db *dbs[1] = { d };
-    for (int i = 0; i < 10000 && db_expires_size(d); i++)
-        db_active_expire(dbs, 1, 100000);
+    db *dbs[1] = {d};
+    for (int i = 0; i < 10000 && db_expires_size(d); i++) db_active_expire(dbs, 1, 100000);
     REQ(db_expires_size(d) == 0);
     REQ(storage_stat.expired_keys == ttl_left);
     db_destroy(d);
 }
 END_TEST
 
-START_TEST(test_lazy_expiry)
-{
+START_TEST(test_lazy_expiry) {
     db *d = db_create(3);
     hook_reset();
     rkey *r = db_set_string(d, "k", 1, "v", 1, 0);
     r = db_set_expire(d, r, storage_now_ms + 100);
     db_set_string(d, "plain", 5, "v", 1, 0);
-    storage_now_ms += 100;           /* now == when: still alive, as Redis */
+    storage_now_ms += 100; /* now == when: still alive, as Redis */
     r = db_lookup_read(d, "k", 1);
     REQ(r != NULL);
     REQ(db_key_alive(d, r));
     storage_now_ms += 1;
-    REQ(!db_key_alive(d, r));  /* no side effect */
+    REQ(!db_key_alive(d, r)); /* no side effect */
     REQ(db_size(d) == 2);
     hook_reset();
     REQ(db_lookup_read(d, "k", 1) == NULL);
@@ -387,7 +375,7 @@ START_TEST(test_lazy_expiry)
     r = db_set_expire(d, db_set_string(d, "c", 1, "v", 1, 0), storage_now_ms - 5);
     REQ(db_lookup_write(d, "a", 1) == NULL);
     REQ(db_delete(d, "b", 1) == 0);
-    r = db_set_string(d, "c", 1, "new", 3, 1);   /* keepttl on an expired key: a new key */
+    r = db_set_string(d, "c", 1, "new", 3, 1); /* keepttl on an expired key: a new key */
     REQ(rkey_expire(r) == -1);
     REQ(storage_stat.expired_keys == 4);
     REQ(storage_stat.keyspace_misses == 1);
@@ -397,10 +385,9 @@ START_TEST(test_lazy_expiry)
 }
 END_TEST
 
-START_TEST(test_active_expiry)
-{
+START_TEST(test_active_expiry) {
     db *d0 = db_create(0), *d1 = db_create(1);
-    db *dbs[2] = { d0, d1 };
+    db *dbs[2] = {d0, d1};
     char k[64];
     const int n = 10000;
     for (int i = 0; i < n; i++) {
@@ -443,10 +430,9 @@ START_TEST(test_active_expiry)
 }
 END_TEST
 
-START_TEST(test_active_expiry_budget)
-{
+START_TEST(test_active_expiry_budget) {
     db *d = db_create(0);
-    db *dbs[1] = { d };
+    db *dbs[1] = {d};
     char k[64];
     const int n = 300000;
     for (int i = 0; i < n; i++) {
@@ -484,8 +470,7 @@ typedef struct scan_seen {
     long visits;
 } scan_seen;
 
-static void scan_cb(void *priv, const rkey *k)
-{
+static void scan_cb(void *priv, const rkey *k) {
     scan_seen *s = priv;
     size_t len;
     const char *key = rkey_key(k, &len);
@@ -497,15 +482,13 @@ static void scan_cb(void *priv, const rkey *k)
         memcpy(num, key + pl, nl);
         num[nl] = 0;
         long i = atol(num);
-        if (i >= 0 && i < s->n)
-            s->seen[i] = 1;
+        if (i >= 0 && i < s->n) s->seen[i] = 1;
     }
 }
 
 /* Scan while the table grows (many adds), then shrinks (mass delete), with rehash steps
  * in between: every stable key must be returned. */
-START_TEST(test_scan_while_rehashing)
-{
+START_TEST(test_scan_while_rehashing) {
     for (int round = 0; round < 4; round++) {
         db *d = db_create(0);
         char k[64];
@@ -514,7 +497,7 @@ START_TEST(test_scan_while_rehashing)
             int kl = keyf(k, "s:", i);
             db_set_string(d, k, (size_t)kl, "v", 1, 0);
         }
-        scan_seen s = { calloc((size_t)stable, 1), stable, "s:", 0 };
+        scan_seen s = {calloc((size_t)stable, 1), stable, "s:", 0};
         unsigned long cursor = 0;
         long tmp_next = 0, tmp_del = 0, steps = 0, mid_rehash = 0;
         do {
@@ -533,35 +516,30 @@ START_TEST(test_scan_while_rehashing)
                     REQ(db_delete(d, k, (size_t)kl) == 1);
                 }
             }
-            if (round % 2)
-                mid_rehash += db_rehash_step(d, 0);   /* 1: still rehashing mid-scan */
+            if (round % 2) mid_rehash += db_rehash_step(d, 0); /* 1: still rehashing mid-scan */
         } while (cursor != 0);
         REQ(round % 2 == 0 || mid_rehash > 0);
-        for (long i = 0; i < stable; i++)
-            REQ_MSG(s.seen[i], "round %d: stable key %ld missed", round, i);
+        for (long i = 0; i < stable; i++) REQ_MSG(s.seen[i], "round %d: stable key %ld missed", round, i);
         free(s.seen);
         db_destroy(d);
     }
 }
 END_TEST
 
-START_TEST(test_scan_small_and_empty)
-{
+START_TEST(test_scan_small_and_empty) {
     db *d = db_create(0);
-    REQ(db_scan(d, 0, scan_cb, &(scan_seen){ NULL, 0, "", 0 }) == 0);
+    REQ(db_scan(d, 0, scan_cb, &(scan_seen){NULL, 0, "", 0}) == 0);
     char k[64];
     for (long i = 0; i < 10; i++) {
         int kl = keyf(k, "a:", i);
         db_set_string(d, k, (size_t)kl, "v", 1, 0);
     }
-    scan_seen s = { calloc(10, 1), 10, "a:", 0 };
+    scan_seen s = {calloc(10, 1), 10, "a:", 0};
     unsigned long c = 0;
-    do
-        c = db_scan(d, c, scan_cb, &s);
+    do c = db_scan(d, c, scan_cb, &s);
     while (c);
     REQ(s.visits == 10);
-    for (int i = 0; i < 10; i++)
-        REQ(s.seen[i]);
+    for (int i = 0; i < 10; i++) REQ(s.seen[i]);
     free(s.seen);
     db_destroy(d);
 }
@@ -575,21 +553,18 @@ typedef struct tnode {
     char key[24];
 } tnode;
 
-static const char *tnode_key(const dict_node *n, size_t *len)
-{
+static const char *tnode_key(const dict_node *n, size_t *len) {
     const tnode *t = (const tnode *)n;
     *len = (size_t)t->klen;
     return t->key;
 }
 
-static void tnode_seen(void *priv, dict_node *n)
-{
+static void tnode_seen(void *priv, dict_node *n) {
     unsigned char *seen = priv;
     seen[((tnode *)n)->id]++;
 }
 
-START_TEST(test_dict_scan_rehash_states)
-{
+START_TEST(test_dict_scan_rehash_states) {
     const long n = 20000;
     tnode *nodes = calloc((size_t)n, sizeof(tnode));
     for (long i = 0; i < n; i++) {
@@ -610,11 +585,9 @@ START_TEST(test_dict_scan_rehash_states)
         unsigned char *seen = calloc((size_t)n, 1);
         unsigned long cursor = 0;
         do {
-            if (dict_is_rehashing(&d)) {   /* count scan calls made mid-rehash */
-                if (d.size[1] > d.size[0])
-                    grows++;
-                else
-                    shrinks++;
+            if (dict_is_rehashing(&d)) { /* count scan calls made mid-rehash */
+                if (d.size[1] > d.size[0]) grows++;
+                else shrinks++;
             }
             cursor = dict_scan(&d, cursor, tnode_seen, seen);
             /* Random adds and deletes of non-stable nodes, sometimes in bulk. */
@@ -630,18 +603,16 @@ START_TEST(test_dict_scan_rehash_states)
                     in[i] = 0;
                 }
             }
-            if (!grow && rand() % 50 == 0) {   /* mass delete: forces shrinks */
+            if (!grow && rand() % 50 == 0) { /* mass delete: forces shrinks */
                 for (long i = stable; i < n; i++)
                     if (in[i] && rand() % 4) {
                         dict_unlink(&d, nodes[i].key, (size_t)nodes[i].klen);
                         in[i] = 0;
                     }
             }
-            if (rand() % 3 == 0)
-                dict_rehash(&d, rand() % 20);
+            if (rand() % 3 == 0) dict_rehash(&d, rand() % 20);
         } while (cursor != 0);
-        for (long i = 0; i < stable; i++)
-            REQ_MSG(seen[i], "round %d: node %ld missed", round, i);
+        for (long i = 0; i < stable; i++) REQ_MSG(seen[i], "round %d: node %ld missed", round, i);
         /* Every node still in is findable; the counts add up. */
         size_t count = 0;
         for (long i = 0; i < n; i++) {
@@ -661,8 +632,7 @@ END_TEST
 
 /* A scan that starts before a grow and ends after it, and one across a shrink, with the
  * dict observed mid-rehash at a scan call. */
-START_TEST(test_dict_scan_mid_rehash)
-{
+START_TEST(test_dict_scan_mid_rehash) {
     const long n = 8192;
     tnode *nodes = calloc((size_t)n, sizeof(tnode));
     for (long i = 0; i < n; i++) {
@@ -676,19 +646,17 @@ START_TEST(test_dict_scan_mid_rehash)
         long start = shrink ? n : stable;
         /* Shrinking starts when under 10% full: the deletes stop just past that point. */
         long keep = shrink ? 800 : 0;
-        for (long i = 0; i < start; i++)
-            dict_add(&d, &nodes[i].node);
+        for (long i = 0; i < start; i++) dict_add(&d, &nodes[i].node);
         while (dict_rehash(&d, 1000))
             ;
         unsigned char *seen = calloc((size_t)n, 1);
         unsigned long cursor = dict_scan(&d, 0, tnode_seen, seen);
         cursor = dict_scan(&d, cursor, tnode_seen, seen);
         if (shrink) {
-            for (long i = keep; i < n; i++)
-                dict_unlink(&d, nodes[i].key, (size_t)nodes[i].klen);
+            for (long i = keep; i < n; i++) dict_unlink(&d, nodes[i].key, (size_t)nodes[i].klen);
         } else {
             for (long i = stable; i < stable + 2; i++)
-                dict_add(&d, &nodes[i].node);   /* used == size: the second add grows */
+                dict_add(&d, &nodes[i].node); /* used == size: the second add grows */
         }
         REQ(dict_is_rehashing(&d));
         int mid = 0;
@@ -698,8 +666,7 @@ START_TEST(test_dict_scan_mid_rehash)
             dict_rehash(&d, 1);
         }
         REQ(mid > 0);
-        for (long i = 0; i < stable; i++)
-            REQ_MSG(seen[i], "shrink=%d: node %ld missed", shrink, i);
+        for (long i = 0; i < stable; i++) REQ_MSG(seen[i], "shrink=%d: node %ld missed", shrink, i);
         free(seen);
         dict_release(&d);
     }
@@ -707,14 +674,12 @@ START_TEST(test_dict_scan_mid_rehash)
 }
 END_TEST
 
-static void count_cb(void *priv, const rkey *k)
-{
+static void count_cb(void *priv, const rkey *k) {
     (void)k;
     (*(long *)priv)++;
 }
 
-START_TEST(test_foreach_while_rehashing)
-{
+START_TEST(test_foreach_while_rehashing) {
     db *d = db_create(0);
     char k[64];
     /* 4096 keys then one more: a grow starts and stays under way. */
@@ -735,12 +700,11 @@ END_TEST
 
 /* --- RANDOMKEY --- */
 
-START_TEST(test_random_key)
-{
+START_TEST(test_random_key) {
     db *d = db_create(0);
     REQ(db_random_key(d) == NULL);
     char k[64];
-    int counts[100] = { 0 };
+    int counts[100] = {0};
     for (long i = 0; i < 100; i++) {
         int kl = keyf(k, "r:", i);
         db_set_string(d, k, (size_t)kl, "v", 1, 0);
@@ -750,12 +714,11 @@ START_TEST(test_random_key)
         REQ(r != NULL);
         size_t len;
         const char *key = rkey_key(r, &len);
-        char num[16] = { 0 };
+        char num[16] = {0};
         memcpy(num, key + 2, len - 2);
         counts[atoi(num)]++;
     }
-    for (int i = 0; i < 100; i++)
-        REQ(counts[i] > 50);   /* ~200 expected each */
+    for (int i = 0; i < 100; i++) REQ(counts[i] > 50); /* ~200 expected each */
     db_flush(d);
     /* Mostly expired: the live one comes back, expired samples are reclaimed. */
     for (long i = 0; i < 1000; i++) {
@@ -782,8 +745,7 @@ END_TEST
 
 /* --- rename, move, swap, flush, pointer values, hook --- */
 
-START_TEST(test_rename)
-{
+START_TEST(test_rename) {
     db *d = db_create(2);
     hook_reset();
     REQ(db_rename(d, "none", 4, "x", 1) == NULL);
@@ -828,8 +790,7 @@ START_TEST(test_rename)
 }
 END_TEST
 
-START_TEST(test_move_swap_flush)
-{
+START_TEST(test_move_swap_flush) {
     db *a = db_create(0), *b = db_create(1);
     hook_reset();
     db_set_expire(a, db_set_string(a, "k", 1, "v", 1, 0), storage_now_ms + 100);
@@ -838,8 +799,8 @@ START_TEST(test_move_swap_flush)
     hook_reset();
     REQ(db_move(a, b, "k", 1) == 1);
     REQ(hook_saw(0, "k") && hook_saw(1, "k"));
-    REQ(db_move(a, b, "k", 1) == 0);   /* gone from a */
-    REQ(db_move(a, b, "j", 1) == 0);   /* present in b */
+    REQ(db_move(a, b, "k", 1) == 0); /* gone from a */
+    REQ(db_move(a, b, "j", 1) == 0); /* present in b */
     REQ(db_size(a) == 1);
     REQ(db_size(b) == 2);
     REQ(db_expires_size(a) == 0);
@@ -875,8 +836,7 @@ START_TEST(test_move_swap_flush)
 }
 END_TEST
 
-START_TEST(test_ptr_values)
-{
+START_TEST(test_ptr_values) {
     db *d = db_create(0);
     void *p = malloc(16);
     rkey *r = db_add_ptr(d, "st", 2, OBJ_STREAM, p);
@@ -911,8 +871,7 @@ START_TEST(test_ptr_values)
 }
 END_TEST
 
-START_TEST(test_touch_hook)
-{
+START_TEST(test_touch_hook) {
     db *d = db_create(5);
     hook_reset();
     rkey *r = db_set_string(d, "a", 1, "v", 1, 0);
@@ -927,7 +886,7 @@ START_TEST(test_touch_hook)
     REQ(hook_calls == 4);
     r = db_persist(d, r);
     REQ(hook_calls == 5);
-    db_persist(d, r);                         /* no TTL: nothing changes */
+    db_persist(d, r); /* no TTL: nothing changes */
     REQ(hook_calls == 5);
     db_touch(d, r);
     REQ(hook_calls == 6);
@@ -937,7 +896,7 @@ START_TEST(test_touch_hook)
     REQ(hook_calls == 8);
     REQ(db_delete(d, "p", 1) == 0);
     REQ(hook_calls == 8);
-    db_lookup_read(d, "a", 1);                /* reads do not touch */
+    db_lookup_read(d, "a", 1); /* reads do not touch */
     REQ(hook_calls == 8);
     hook_reset();
     db_rename(d, "a", 1, "b", 1);
@@ -947,7 +906,7 @@ START_TEST(test_touch_hook)
     db_set_expire(d, db_lookup_write(d, "b", 1), storage_now_ms + 1);
     storage_now_ms += 5;
     hook_reset();
-    db *dbs[1] = { d };
+    db *dbs[1] = {d};
     REQ(db_active_expire(dbs, 1, 100000) == 1);
     REQ(hook_calls == 1);
     REQ(hook_saw(5, "b"));
@@ -958,15 +917,14 @@ END_TEST
 
 /* Bytes of records: db_memory grows by about one small allocation per key (a 58-byte
  * record, in a 72-byte block since the 3-byte access field for eviction, plus the table). */
-START_TEST(test_memory_estimate)
-{
+START_TEST(test_memory_estimate) {
     db *d = db_create(0);
     char k[64], v[33];
     memset(v, 'v', 32);
     const long n = 100000;
     size_t before = db_memory(d);
     for (long i = 0; i < n; i++) {
-        snprintf(k, sizeof(k), "key:%08ld", i);   /* 12 bytes */
+        snprintf(k, sizeof(k), "key:%08ld", i); /* 12 bytes */
         db_set_string(d, k, 12, v, 32, 0);
     }
     while (db_rehash_step(d, 100000))
@@ -985,8 +943,7 @@ START_TEST(test_memory_estimate)
 END_TEST
 
 /* Arguments that point into the records the call replaces or frees. */
-START_TEST(test_aliasing_arguments)
-{
+START_TEST(test_aliasing_arguments) {
     db *d = db_create(0);
     char tmp[UTIL_LLSTR_SIZE];
     size_t len, klen;
@@ -1040,7 +997,7 @@ typedef struct m_val {
     int isptr;
     size_t len;
     char bytes[1200];
-    long long expire;   /* -1: none */
+    long long expire; /* -1: none */
 } m_val;
 static m_val model[2][M_KEYS];
 
@@ -1048,8 +1005,7 @@ static int m_key(char *buf, int i) { return snprintf(buf, 64, "mk%d%s", i, i % 3
 
 static int m_alive(const m_val *m) { return m->present && (m->expire == -1 || storage_now_ms <= m->expire); }
 
-static void m_check(db *d, int dbi, int i)
-{
+static void m_check(db *d, int dbi, int i) {
     char k[64];
     int kl = m_key(k, i);
     m_val *m = &model[dbi][i];
@@ -1068,9 +1024,8 @@ static void m_check(db *d, int dbi, int i)
     REQ_MSG(str_is(r, m->bytes, m->len), "db %d key %d value differs", dbi, i);
 }
 
-START_TEST(test_random_model)
-{
-    db *dbs[2] = { db_create(0), db_create(1) };
+START_TEST(test_random_model) {
+    db *dbs[2] = {db_create(0), db_create(1)};
     memset(model, 0, sizeof(model));
     srand(12345);
     char k[64], k2[64], v[400];
@@ -1079,116 +1034,102 @@ START_TEST(test_random_model)
         db *d = dbs[dbi];
         m_val *m = &model[dbi][i];
         int kl = m_key(k, i);
-        if (m->present && !m_alive(m))
-            m->present = 0;   /* the db deletes it at the next touch */
+        if (m->present && !m_alive(m)) m->present = 0; /* the db deletes it at the next touch */
         switch (rand() % 12) {
-        case 0: case 1: {   /* SET, sometimes an integer, sometimes KEEPTTL */
-            size_t len;
-            if (rand() % 3 == 0)
-                len = (size_t)snprintf(v, sizeof(v), "%d", rand() - RAND_MAX / 2);
-            else {
-                len = (size_t)(rand() % 3 == 0 ? rand() % 400 : rand() % 40);
-                for (size_t j = 0; j < len; j++)
-                    v[j] = (char)rand();
-            }
-            int keep = rand() % 2;
-            db_set_string(d, k, (size_t)kl, v, len, keep);
-            if (!(keep && m->present))
-                m->expire = -1;
-            m->present = 1;
-            m->isptr = 0;
-            m->len = len;
-            memcpy(m->bytes, v, len);
-            break;
-        }
-        case 2: {   /* INCR-like */
-            long long n = rand() % 1000;
-            db_set_int(d, k, (size_t)kl, n);
-            if (!m->present)
-                m->expire = -1;
-            m->present = 1;
-            m->isptr = 0;
-            m->len = (size_t)snprintf(m->bytes, sizeof(m->bytes), "%lld", n);
-            break;
-        }
-        case 3: {   /* APPEND / SETRANGE-like resize */
-            rkey *r = db_lookup_write(d, k, (size_t)kl);
-            if (!r || m->isptr || m->len > 900)
-                break;
-            size_t add = (size_t)(rand() % 200);
-            size_t nl = rand() % 5 ? m->len + add : m->len / 2;
-            char *p = db_string_resize(d, &r, nl);
-            if (nl > m->len) {
-                memset(m->bytes + m->len, 0, nl - m->len);
-                for (size_t j = m->len; j < nl; j += 3)
-                    p[j] = m->bytes[j] = (char)rand();
-            }
-            m->len = nl;
-            break;
-        }
-        case 4: {   /* EXPIRE, in the future or (rarely) the past */
-            rkey *r = db_lookup_write(d, k, (size_t)kl);
-            if (!r)
-                break;
-            long long when = storage_now_ms + (rand() % 10 ? rand() % 5000 : -1);
-            db_set_expire(d, r, when);
-            m->expire = when;
-            break;
-        }
-        case 5: {   /* PERSIST */
-            rkey *r = db_lookup_write(d, k, (size_t)kl);
-            if (r)
-                db_persist(d, r);
-            m->expire = -1;
-            break;
-        }
-        case 6:     /* DEL */
-            REQ(db_delete(d, k, (size_t)kl) == m->present);
-            m->present = 0;
-            break;
-        case 7: {   /* RENAME within the db */
-            int j = rand() % M_KEYS;
-            int k2l = m_key(k2, j);
-            rkey *r = db_rename(d, k, (size_t)kl, k2, (size_t)k2l);
-            REQ((r != NULL) == m->present);
-            if (r && j != i) {
-                model[dbi][j] = *m;
-                m->present = 0;
-            }
-            break;
-        }
-        case 8: {   /* MOVE */
-            m_val *o = &model[1 - dbi][i];
-            if (o->present && !m_alive(o))
-                o->present = 0;
-            int moved = db_move(d, dbs[1 - dbi], k, (size_t)kl);
-            REQ(moved == (m->present && !o->present));
-            if (moved) {
-                *o = *m;
-                m->present = 0;
-            }
-            break;
-        }
-        case 9:     /* a pointer value, added as a command would: after a write lookup */
-            if (!db_lookup_write(d, k, (size_t)kl)) {
-                db_add_ptr(d, k, (size_t)kl, OBJ_STREAM, malloc(8));
+            case 0:
+            case 1: { /* SET, sometimes an integer, sometimes KEEPTTL */
+                size_t len;
+                if (rand() % 3 == 0) len = (size_t)snprintf(v, sizeof(v), "%d", rand() - RAND_MAX / 2);
+                else {
+                    len = (size_t)(rand() % 3 == 0 ? rand() % 400 : rand() % 40);
+                    for (size_t j = 0; j < len; j++) v[j] = (char)rand();
+                }
+                int keep = rand() % 2;
+                db_set_string(d, k, (size_t)kl, v, len, keep);
+                if (!(keep && m->present)) m->expire = -1;
                 m->present = 1;
-                m->isptr = 1;
-                m->expire = -1;
+                m->isptr = 0;
+                m->len = len;
+                memcpy(m->bytes, v, len);
+                break;
             }
-            break;
-        case 10:
-            m_check(d, dbi, i);
-            break;
-        case 11:    /* time passes; the background work runs */
-            storage_now_ms += rand() % 50;
-            if (rand() % 4 == 0)
-                db_active_expire(dbs, 2, 1000);
-            if (rand() % 4 == 0)
-                db_rehash_step(d, 10);
-            if (rand() % 8 == 0)
-                db_random_key(d);
-            break;
+            case 2: { /* INCR-like */
+                long long n = rand() % 1000;
+                db_set_int(d, k, (size_t)kl, n);
+                if (!m->present) m->expire = -1;
+                m->present = 1;
+                m->isptr = 0;
+                m->len = (size_t)snprintf(m->bytes, sizeof(m->bytes), "%lld", n);
+                break;
+            }
+            case 3: { /* APPEND / SETRANGE-like resize */
+                rkey *r = db_lookup_write(d, k, (size_t)kl);
+                if (!r || m->isptr || m->len > 900) break;
+                size_t add = (size_t)(rand() % 200);
+                size_t nl = rand() % 5 ? m->len + add : m->len / 2;
+                char *p = db_string_resize(d, &r, nl);
+                if (nl > m->len) {
+                    memset(m->bytes + m->len, 0, nl - m->len);
+                    for (size_t j = m->len; j < nl; j += 3) p[j] = m->bytes[j] = (char)rand();
+                }
+                m->len = nl;
+                break;
+            }
+            case 4: { /* EXPIRE, in the future or (rarely) the past */
+                rkey *r = db_lookup_write(d, k, (size_t)kl);
+                if (!r) break;
+                long long when = storage_now_ms + (rand() % 10 ? rand() % 5000 : -1);
+                db_set_expire(d, r, when);
+                m->expire = when;
+                break;
+            }
+            case 5: { /* PERSIST */
+                rkey *r = db_lookup_write(d, k, (size_t)kl);
+                if (r) db_persist(d, r);
+                m->expire = -1;
+                break;
+            }
+            case 6: /* DEL */
+                REQ(db_delete(d, k, (size_t)kl) == m->present);
+                m->present = 0;
+                break;
+            case 7: { /* RENAME within the db */
+                int j = rand() % M_KEYS;
+                int k2l = m_key(k2, j);
+                rkey *r = db_rename(d, k, (size_t)kl, k2, (size_t)k2l);
+                REQ((r != NULL) == m->present);
+                if (r && j != i) {
+                    model[dbi][j] = *m;
+                    m->present = 0;
+                }
+                break;
+            }
+            case 8: { /* MOVE */
+                m_val *o = &model[1 - dbi][i];
+                if (o->present && !m_alive(o)) o->present = 0;
+                int moved = db_move(d, dbs[1 - dbi], k, (size_t)kl);
+                REQ(moved == (m->present && !o->present));
+                if (moved) {
+                    *o = *m;
+                    m->present = 0;
+                }
+                break;
+            }
+            case 9: /* a pointer value, added as a command would: after a write lookup */
+                if (!db_lookup_write(d, k, (size_t)kl)) {
+                    db_add_ptr(d, k, (size_t)kl, OBJ_STREAM, malloc(8));
+                    m->present = 1;
+                    m->isptr = 1;
+                    m->expire = -1;
+                }
+                break;
+            case 10: m_check(d, dbi, i); break;
+            case 11: /* time passes; the background work runs */
+                storage_now_ms += rand() % 50;
+                if (rand() % 4 == 0) db_active_expire(dbs, 2, 1000);
+                if (rand() % 4 == 0) db_rehash_step(d, 10);
+                if (rand() % 8 == 0) db_random_key(d);
+                break;
         }
         if (step % 5000 == 0) {
             for (int x = 0; x < 2; x++) {
@@ -1208,8 +1149,7 @@ START_TEST(test_random_model)
 }
 END_TEST
 
-static Suite *db_suite(void)
-{
+static Suite *db_suite(void) {
     Suite *s = suite_create("db");
     TCase *tc = tcase_create("db");
     tcase_add_checked_fixture(tc, setup, NULL);
@@ -1239,8 +1179,7 @@ static Suite *db_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(db_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -13,8 +13,7 @@
 #include "server/net.h"
 #include "server/server.h"
 
-static struct sockaddr_storage addr_of(const char *ip, int port)
-{
+static struct sockaddr_storage addr_of(const char *ip, int port) {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     if (strchr(ip, ':')) {
@@ -31,38 +30,46 @@ static struct sockaddr_storage addr_of(const char *ip, int port)
     return ss;
 }
 
-static int denies(const char *ip)
-{
+static int denies(const char *ip) {
     struct sockaddr_storage ss = addr_of(ip, 50000);
     return net_protected_mode_denies(&ss);
 }
 
-static int loopback(const char *ip)
-{
+static int loopback(const char *ip) {
     struct sockaddr_storage ss = addr_of(ip, 50000);
     return net_is_loopback(&ss);
 }
 
 static const char *const local_peers[] = {
-    "127.0.0.1", "127.5.5.5", "127.0.0.2", "127.255.255.254", "::1", "::ffff:127.0.0.1",
-    "::ffff:127.9.8.7",
+    "127.0.0.1", "127.5.5.5", "127.0.0.2", "127.255.255.254", "::1", "::ffff:127.0.0.1", "::ffff:127.9.8.7",
 };
 static const char *const remote_peers[] = {
-    "10.0.0.1", "192.168.1.1", "192.0.2.7", "8.8.8.8", "126.255.255.255", "128.0.0.1",
-    "0.0.0.0", "255.255.255.255", "::ffff:10.0.0.1", "::ffff:192.168.1.1", "2001:db8::1",
-    "fe80::1", "::", "::2", "::127.0.0.1", "fd00::7f00:1",
+    "10.0.0.1",
+    "192.168.1.1",
+    "192.0.2.7",
+    "8.8.8.8",
+    "126.255.255.255",
+    "128.0.0.1",
+    "0.0.0.0",
+    "255.255.255.255",
+    "::ffff:10.0.0.1",
+    "::ffff:192.168.1.1",
+    "2001:db8::1",
+    "fe80::1",
+    "::",
+    "::2",
+    "::127.0.0.1",
+    "fd00::7f00:1",
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Each test starts from protected-mode yes and no password (Redis's defaults). */
-static void defaults(void)
-{
+static void defaults(void) {
     server.cfg.protected_mode = 1;
     server.cfg.requirepass = NULL;
 }
 
-START_TEST(test_loopback_classification)
-{
+START_TEST(test_loopback_classification) {
     size_t i;
     for (i = 0; i < N(local_peers); i++)
         ck_assert_msg(loopback(local_peers[i]), "%s is not seen as loopback", local_peers[i]);
@@ -71,8 +78,7 @@ START_TEST(test_loopback_classification)
 }
 END_TEST
 
-START_TEST(test_unix_socket_is_local)
-{
+START_TEST(test_unix_socket_is_local) {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     ((struct sockaddr_un *)&ss)->sun_family = AF_UNIX;
@@ -82,8 +88,7 @@ START_TEST(test_unix_socket_is_local)
 }
 END_TEST
 
-START_TEST(test_denies_remote_allows_local)
-{
+START_TEST(test_denies_remote_allows_local) {
     size_t i;
     ck_assert(!denies("127.0.0.1"));
     ck_assert(!denies("127.5.5.5"));
@@ -93,15 +98,12 @@ START_TEST(test_denies_remote_allows_local)
     ck_assert(!denies("::ffff:127.0.0.1"));
     ck_assert(denies("::ffff:10.0.0.1"));
     ck_assert(denies("2001:db8::1"));
-    for (i = 0; i < N(local_peers); i++)
-        ck_assert_msg(!denies(local_peers[i]), "%s denied", local_peers[i]);
-    for (i = 0; i < N(remote_peers); i++)
-        ck_assert_msg(denies(remote_peers[i]), "%s not denied", remote_peers[i]);
+    for (i = 0; i < N(local_peers); i++) ck_assert_msg(!denies(local_peers[i]), "%s denied", local_peers[i]);
+    for (i = 0; i < N(remote_peers); i++) ck_assert_msg(denies(remote_peers[i]), "%s not denied", remote_peers[i]);
 }
 END_TEST
 
-START_TEST(test_port_does_not_matter)
-{
+START_TEST(test_port_does_not_matter) {
     struct sockaddr_storage a = addr_of("10.0.0.1", 0), b = addr_of("10.0.0.1", 65535);
     struct sockaddr_storage c = addr_of("127.0.0.1", 0), d = addr_of("::1", 65535);
     ck_assert(net_protected_mode_denies(&a));
@@ -111,8 +113,7 @@ START_TEST(test_port_does_not_matter)
 }
 END_TEST
 
-START_TEST(test_password_allows_everyone)
-{
+START_TEST(test_password_allows_everyone) {
     size_t i;
     char pass[] = "secret";
     server.cfg.requirepass = pass;
@@ -124,10 +125,9 @@ START_TEST(test_password_allows_everyone)
 }
 END_TEST
 
-START_TEST(test_empty_password_is_no_password)
-{
+START_TEST(test_empty_password_is_no_password) {
     char empty[] = "";
-    server.cfg.requirepass = empty;   /* CONFIG SET requirepass "" clears the password */
+    server.cfg.requirepass = empty; /* CONFIG SET requirepass "" clears the password */
     ck_assert(denies("10.0.0.1"));
     ck_assert(denies("2001:db8::1"));
     ck_assert(!denies("127.0.0.1"));
@@ -135,8 +135,7 @@ START_TEST(test_empty_password_is_no_password)
 }
 END_TEST
 
-START_TEST(test_protected_mode_off_allows_everyone)
-{
+START_TEST(test_protected_mode_off_allows_everyone) {
     size_t i;
     server.cfg.protected_mode = 0;
     for (i = 0; i < N(remote_peers); i++)
@@ -149,8 +148,7 @@ START_TEST(test_protected_mode_off_allows_everyone)
 }
 END_TEST
 
-static Suite *protected_suite(void)
-{
+static Suite *protected_suite(void) {
     Suite *s = suite_create("protected");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, defaults, NULL);
@@ -165,8 +163,7 @@ static Suite *protected_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(protected_suite());
     int failed;
     srunner_run_all(sr, CK_NORMAL);

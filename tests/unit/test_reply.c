@@ -13,15 +13,13 @@
 #include "protocol/reply.h"
 
 /* Everything pending, in order, as one malloc'd string (length in *n). */
-static char *drain_copy(const reply_buf *rb, size_t *n)
-{
+static char *drain_copy(const reply_buf *rb, size_t *n) {
     struct iovec iov[256];
     int cnt = reply_iov(rb, iov, 256), i;
     size_t total = 0;
     char *out;
 
-    for (i = 0; i < cnt; i++)
-        total += iov[i].iov_len;
+    for (i = 0; i < cnt; i++) total += iov[i].iov_len;
     ck_assert_uint_eq(total, reply_pending(rb));
     out = malloc(total + 1);
     total = 0;
@@ -35,12 +33,10 @@ static char *drain_copy(const reply_buf *rb, size_t *n)
 }
 
 /* Assert the pending bytes equal expect, then consume them all. */
-static void expect_out(reply_buf *rb, const char *expect, size_t elen)
-{
+static void expect_out(reply_buf *rb, const char *expect, size_t elen) {
     size_t n;
     char *got = drain_copy(rb, &n);
-    ck_assert_msg(n == elen && memcmp(got, expect, n) == 0, "got \"%s\" expected \"%s\"", got,
-                  expect);
+    ck_assert_msg(n == elen && memcmp(got, expect, n) == 0, "got \"%s\" expected \"%s\"", got, expect);
     free(got);
     reply_consume(rb, n);
     ck_assert_uint_eq(reply_pending(rb), 0);
@@ -48,8 +44,7 @@ static void expect_out(reply_buf *rb, const char *expect, size_t elen)
 
 #define EXPECT(rb, lit) expect_out((rb), lit, sizeof(lit) - 1)
 
-static reply_buf *new_rb(int resp)
-{
+static reply_buf *new_rb(int resp) {
     reply_buf *rb = malloc(sizeof *rb);
     reply_init(rb);
     ck_assert_int_eq(rb->resp, 2);
@@ -57,14 +52,12 @@ static reply_buf *new_rb(int resp)
     return rb;
 }
 
-static void free_rb(reply_buf *rb)
-{
+static void free_rb(reply_buf *rb) {
     reply_free(rb);
     free(rb);
 }
 
-START_TEST(test_resp2_encodings)
-{
+START_TEST(test_resp2_encodings) {
     reply_buf *rb = new_rb(2);
 
     reply_ok(rb);
@@ -120,8 +113,7 @@ START_TEST(test_resp2_encodings)
 }
 END_TEST
 
-START_TEST(test_resp3_encodings)
-{
+START_TEST(test_resp3_encodings) {
     reply_buf *rb = new_rb(3);
 
     reply_null(rb);
@@ -144,7 +136,7 @@ START_TEST(test_resp3_encodings)
     EXPECT(rb, "#t\r\n#f\r\n");
     reply_verbatim(rb, "id=1\n", 5, "txt");
     EXPECT(rb, "=9\r\ntxt:id=1\n\r\n");
-    reply_verbatim(rb, "x", 1, "md");  /* padded to three bytes, as Redis does */
+    reply_verbatim(rb, "x", 1, "md"); /* padded to three bytes, as Redis does */
     reply_verbatim(rb, "", 0, "");
     EXPECT(rb, "=5\r\nmd :x\r\n=4\r\n   :\r\n");
     /* the rest is shared with RESP2 */
@@ -156,8 +148,7 @@ START_TEST(test_resp3_encodings)
 }
 END_TEST
 
-START_TEST(test_errors)
-{
+START_TEST(test_errors) {
     reply_buf *rb = new_rb(2);
     char big[2000];
 
@@ -197,16 +188,14 @@ END_TEST
 
 /* ---- spilling into chunks ---- */
 
-START_TEST(test_large_replies_spill)
-{
+START_TEST(test_large_replies_spill) {
     reply_buf *rb = new_rb(2);
     size_t n, big = 100000, i;
     char *data = malloc(big), *got;
     struct iovec iov[8];
     int cnt;
 
-    for (i = 0; i < big; i++)
-        data[i] = (char)('a' + i % 26);
+    for (i = 0; i < big; i++) data[i] = (char)('a' + i % 26);
     reply_ok(rb);
     reply_bulk(rb, data, big);
     reply_int(rb, 7);
@@ -232,8 +221,7 @@ START_TEST(test_large_replies_spill)
     ck_assert_uint_eq(rb->used, 0);
     ck_assert_uint_eq(rb->chunk_bytes, 0);
     /* many small replies overflow too, in order */
-    for (i = 0; i < 10000; i++)
-        reply_int(rb, (long long)i);
+    for (i = 0; i < 10000; i++) reply_int(rb, (long long)i);
     got = drain_copy(rb, &n);
     {
         size_t off = 0;
@@ -257,8 +245,7 @@ START_TEST(test_large_replies_spill)
 }
 END_TEST
 
-START_TEST(test_bulk_reserve)
-{
+START_TEST(test_bulk_reserve) {
     reply_buf *rb = new_rb(2);
     char *p;
     size_t n, i, big = 50000;
@@ -274,14 +261,12 @@ START_TEST(test_bulk_reserve)
     /* bigger than the buffer: contiguous room in a chunk */
     reply_ok(rb);
     p = reply_bulk_reserve(rb, big);
-    for (i = 0; i < big; i++)
-        p[i] = (char)i;
+    for (i = 0; i < big; i++) p[i] = (char)i;
     reply_ok(rb);
     got = drain_copy(rb, &n);
     ck_assert_uint_eq(n, 5 + 8 + big + 2 + 5);
     ck_assert(memcmp(got, "+OK\r\n$50000\r\n", 13) == 0);
-    for (i = 0; i < big; i++)
-        ck_assert_int_eq(got[13 + i], (char)i);
+    for (i = 0; i < big; i++) ck_assert_int_eq(got[13 + i], (char)i);
     ck_assert(memcmp(got + 13 + big, "\r\n+OK\r\n", 7) == 0);
     free(got);
     reply_consume(rb, n);
@@ -305,26 +290,23 @@ END_TEST
 /* ---- partial writes against a model ---- */
 
 static uint64_t rng = 88172645463325252ULL;
-static uint32_t rnd(void)
-{
+static uint32_t rnd(void) {
     rng ^= rng << 13;
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return (uint32_t)(rng >> 7);
 }
 
-START_TEST(test_partial_consume_model)
-{
+START_TEST(test_partial_consume_model) {
     reply_buf *rb = new_rb(2);
     size_t cap = 1 << 24;
-    char *model = malloc(cap);   /* every byte ever appended */
+    char *model = malloc(cap); /* every byte ever appended */
     size_t appended = 0, sent = 0;
     char *payload = malloc(70000);
     int round;
     size_t i;
 
-    for (i = 0; i < 70000; i++)
-        payload[i] = (char)(rnd() & 0xff);
+    for (i = 0; i < 70000; i++) payload[i] = (char)(rnd() & 0xff);
 
     for (round = 0; round < 4000 && appended < cap - 100000; round++) {
         /* append a few replies of random sizes */
@@ -347,11 +329,9 @@ START_TEST(test_partial_consume_model)
             struct iovec iov[3];
             int cnt = reply_iov(rb, iov, 3), j;
             size_t avail = 0, take, off = 0;
-            for (j = 0; j < cnt; j++)
-                avail += iov[j].iov_len;
+            for (j = 0; j < cnt; j++) avail += iov[j].iov_len;
             take = avail ? rnd() % (avail + 1) : 0;
-            if (rnd() % 3 == 0)
-                take = avail;
+            if (rnd() % 3 == 0) take = avail;
             for (j = 0; j < cnt && off < take; j++) {
                 size_t l = iov[j].iov_len < take - off ? iov[j].iov_len : take - off;
                 ck_assert(memcmp(iov[j].iov_base, model + sent + off, l) == 0);
@@ -364,8 +344,7 @@ START_TEST(test_partial_consume_model)
         {
             size_t inchunks = 0;
             reply_chunk *c;
-            for (c = rb->head; c; c = c->next)
-                inchunks += c->used - c->sent;
+            for (c = rb->head; c; c = c->next) inchunks += c->used - c->sent;
             ck_assert_uint_eq(inchunks, rb->chunk_bytes);
         }
     }
@@ -388,8 +367,7 @@ START_TEST(test_partial_consume_model)
 }
 END_TEST
 
-START_TEST(test_free_and_reinit)
-{
+START_TEST(test_free_and_reinit) {
     reply_buf *rb = new_rb(3);
     char big[40000];
     memset(big, 'x', sizeof big);
@@ -408,8 +386,7 @@ END_TEST
 /* A lent buffer: replies go into it; refused while the reply_buf has one; unsent bytes
  * (and chunks after them) survive giving it back; reply_free never frees it (ASan
  * would report freeing this static array). */
-START_TEST(test_lend_and_give_back)
-{
+START_TEST(test_lend_and_give_back) {
     static char shared[REPLY_BUF_SIZE];
     static char other[REPLY_BUF_SIZE];
     reply_buf *rb = new_rb(2);
@@ -417,7 +394,7 @@ START_TEST(test_lend_and_give_back)
     ck_assert_int_eq(reply_lend(rb, other), 0);
     reply_ok(rb);
     ck_assert_ptr_eq(rb->buf, shared);
-    reply_consume(rb, 5);                /* all sent: give back leaves no buffer */
+    reply_consume(rb, 5); /* all sent: give back leaves no buffer */
     reply_unlend(rb);
     ck_assert_ptr_null(rb->buf);
     ck_assert_uint_eq(rb->cap, 0);
@@ -426,12 +403,12 @@ START_TEST(test_lend_and_give_back)
     char big[REPLY_BUF_SIZE];
     memset(big, 'y', sizeof big);
     reply_int(rb, 42);
-    reply_bulk(rb, big, sizeof big);    /* fills the lent buffer, spills into a chunk */
-    reply_consume(rb, 2);                /* ":4" sent */
+    reply_bulk(rb, big, sizeof big); /* fills the lent buffer, spills into a chunk */
+    reply_consume(rb, 2);            /* ":4" sent */
     reply_unlend(rb);
     ck_assert_ptr_nonnull(rb->buf);
     ck_assert_ptr_ne(rb->buf, shared);
-    memset(shared, 0, sizeof shared);    /* the caller reuses its buffer */
+    memset(shared, 0, sizeof shared); /* the caller reuses its buffer */
     char *want = malloc(sizeof big + 64);
     size_t w = 0;
     const char *head = "2\r\n$16384\r\n";
@@ -443,12 +420,12 @@ START_TEST(test_lend_and_give_back)
     w += 2;
     expect_out(rb, want, w);
     free(want);
-    reply_release_idle(rb);             /* nothing pending: its own buffer goes */
+    reply_release_idle(rb); /* nothing pending: its own buffer goes */
     ck_assert_ptr_null(rb->buf);
 
     ck_assert_int_eq(reply_lend(rb, shared), 1);
     reply_null(rb);
-    reply_free(rb);                      /* must not free shared */
+    reply_free(rb); /* must not free shared */
     reply_init(rb);
     reply_null(rb);
     EXPECT(rb, "$-1\r\n");
@@ -456,8 +433,7 @@ START_TEST(test_lend_and_give_back)
 }
 END_TEST
 
-static Suite *reply_suite(void)
-{
+static Suite *reply_suite(void) {
     Suite *s = suite_create("reply");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
@@ -473,8 +449,7 @@ static Suite *reply_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(reply_suite());
     int failed;
     srunner_run_all(sr, CK_NORMAL);

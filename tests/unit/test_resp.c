@@ -18,8 +18,7 @@ typedef struct {
     size_t len, cap;
 } str;
 
-static void str_add(str *t, const char *p, size_t n)
-{
+static void str_add(str *t, const char *p, size_t n) {
     if (t->len + n + 1 > t->cap) {
         t->cap = (t->len + n + 1) * 2;
         t->s = realloc(t->s, t->cap);
@@ -31,8 +30,7 @@ static void str_add(str *t, const char *p, size_t n)
 }
 
 static void str_addf(str *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void str_addf(str *t, const char *fmt, ...)
-{
+static void str_addf(str *t, const char *fmt, ...) {
     char buf[256];
     va_list ap;
     int n;
@@ -43,16 +41,13 @@ static void str_addf(str *t, const char *fmt, ...)
 }
 
 /* Escape an argument so transcripts are printable and binary-exact. */
-static void str_add_arg(str *t, const char *p, size_t n)
-{
+static void str_add_arg(str *t, const char *p, size_t n) {
     size_t i;
     str_addf(t, "%zu:", n);
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c >= 0x21 && c < 0x7f && c != '\\')
-            str_add(t, (const char *)&c, 1);
-        else
-            str_addf(t, "\\%02x", c);
+        if (c >= 0x21 && c < 0x7f && c != '\\') str_add(t, (const char *)&c, 1);
+        else str_addf(t, "\\%02x", c);
     }
     str_add(t, " ", 1);
 }
@@ -60,22 +55,20 @@ static void str_add_arg(str *t, const char *p, size_t n)
 /* ---- a simulated connection ---- */
 typedef struct {
     resp_parser p;
-    char *qb;        /* the unconsumed bytes, exactly qlen of them */
+    char *qb; /* the unconsumed bytes, exactly qlen of them */
     size_t qlen;
-    str log;         /* one line per command, then "ERR <text>" on a protocol error */
+    str log; /* one line per command, then "ERR <text>" on a protocol error */
     int errored;
     int commands;
 } conn;
 
-static void conn_init(conn *c, long long max_bulk)
-{
+static void conn_init(conn *c, long long max_bulk) {
     memset(c, 0, sizeof *c);
     resp_parser_init(&c->p, max_bulk);
     str_add(&c->log, "", 0);
 }
 
-static void conn_free(conn *c)
-{
+static void conn_free(conn *c) {
     resp_parser_free(&c->p);
     free(c->qb);
     free(c->log.s);
@@ -83,26 +76,21 @@ static void conn_free(conn *c)
 
 /* Append data to the query buffer (moving it to a new allocation), parse every complete
  * command, then keep only the unparsed tail, again in a new exact-size allocation. */
-static void conn_feed(conn *c, const char *data, size_t n)
-{
+static void conn_feed(conn *c, const char *data, size_t n) {
     char *nb;
     size_t start = 0;
 
-    if (c->errored)
-        return;
+    if (c->errored) return;
     nb = malloc(c->qlen + n ? c->qlen + n : 1);
     ck_assert_ptr_nonnull(nb);
-    if (c->qlen)
-        memcpy(nb, c->qb, c->qlen);
-    if (n)
-        memcpy(nb + c->qlen, data, n);
+    if (c->qlen) memcpy(nb, c->qb, c->qlen);
+    if (n) memcpy(nb + c->qlen, data, n);
     free(c->qb);
     c->qb = nb;
     c->qlen += n;
     for (;;) {
         ssize_t r = resp_parse(&c->p, c->qb + start, c->qlen - start);
-        if (r == 0)
-            break;
+        if (r == 0) break;
         if (r < 0) {
             ck_assert_ptr_nonnull(c->p.err);
             str_addf(&c->log, "ERR %s\n", c->p.err);
@@ -129,8 +117,7 @@ static void conn_feed(conn *c, const char *data, size_t n)
         size_t tail = c->qlen - start;
         char *t = malloc(tail ? tail : 1);
         ck_assert_ptr_nonnull(t);
-        if (tail)
-            memcpy(t, c->qb + start, tail);
+        if (tail) memcpy(t, c->qb + start, tail);
         free(c->qb);
         c->qb = t;
         c->qlen = tail;
@@ -138,9 +125,7 @@ static void conn_feed(conn *c, const char *data, size_t n)
 }
 
 /* Parse in pieces given by cut points; returns the transcript (caller frees). */
-static char *run_cuts(const char *in, size_t len, const size_t *cuts, int ncuts,
-                      long long max_bulk)
-{
+static char *run_cuts(const char *in, size_t len, const size_t *cuts, int ncuts, long long max_bulk) {
     conn c;
     size_t prev = 0;
     int i;
@@ -152,23 +137,18 @@ static char *run_cuts(const char *in, size_t len, const size_t *cuts, int ncuts,
         prev = cuts[i];
     }
     conn_feed(&c, in + prev, len - prev);
-    if (!c.errored && c.qlen)
-        str_addf(&c.log, "PENDING %zu\n", c.qlen);
+    if (!c.errored && c.qlen) str_addf(&c.log, "PENDING %zu\n", c.qlen);
     out = c.log.s;
     c.log.s = NULL;
     conn_free(&c);
     return out;
 }
 
-static char *run_whole(const char *in, size_t len, long long max_bulk)
-{
-    return run_cuts(in, len, NULL, 0, max_bulk);
-}
+static char *run_whole(const char *in, size_t len, long long max_bulk) { return run_cuts(in, len, NULL, 0, max_bulk); }
 
 /* Check that the input gives expect whole, split at every point, split at every pair
  * of points (for short inputs) and byte at a time. */
-static void check_all_splits(const char *in, size_t len, const char *expect, long long max_bulk)
-{
+static void check_all_splits(const char *in, size_t len, const char *expect, long long max_bulk) {
     char *got;
     size_t i, j;
 
@@ -177,8 +157,7 @@ static void check_all_splits(const char *in, size_t len, const char *expect, lon
     free(got);
     for (i = 0; i <= len; i++) {
         got = run_cuts(in, len, &i, 1, max_bulk);
-        ck_assert_msg(strcmp(got, expect) == 0, "split at %zu:\n%s\nexpected:\n%s", i, got,
-                      expect);
+        ck_assert_msg(strcmp(got, expect) == 0, "split at %zu:\n%s\nexpected:\n%s", i, got, expect);
         free(got);
     }
     if (len <= 400) {
@@ -193,8 +172,7 @@ static void check_all_splits(const char *in, size_t len, const char *expect, lon
     }
     {
         size_t *cuts = malloc((len + 1) * sizeof *cuts);
-        for (i = 0; i < len; i++)
-            cuts[i] = i;
+        for (i = 0; i < len; i++) cuts[i] = i;
         got = run_cuts(in, len, cuts, (int)len, max_bulk);
         ck_assert_msg(strcmp(got, expect) == 0, "byte at a time:\n%s", got);
         free(got);
@@ -206,42 +184,38 @@ static void check_all_splits(const char *in, size_t len, const char *expect, lon
 
 /* ---- the pipelined stream ---- */
 
-START_TEST(test_pipeline_every_split)
-{
-    static const char in[] =
-        "*3\r\n$3\r\nSET\r\n$5\r\nk\r\n\r\n\r\n$6\r\n\0\1\r\n\r\xff\r\n"  /* binary bulks */
-        "PING\r\n"                                                       /* inline */
-        "\r\n"                                                           /* empty line */
-        "\n"                                                             /* bare LF */
-        "   \t \r\n"                                                     /* blanks only */
-        "*0\r\n"                                                         /* empty multibulk */
-        "*-1\r\n"                                                        /* also empty */
-        "SET \"a b\\x41\\n\\\"\" 'c\\'d' e\"q\"  x\r\n"                  /* quotes, escapes */
-        "ECHO  lf-only\n"                                                /* LF-terminated */
-        "*1\r\n$0\r\n\r\n"                                               /* empty bulk */
-        "*2\r\n$4\r\nECHO\r\n$12\r\nhello\r\nworld\r\n"
-        "*1\rX$4\r\nPINGxx"      /* Redis skips the byte after '\r' and after data unchecked */
-        "get k\r\n";
-    static const char expect[] =
-        "[3] 3:SET 5:k\\0d\\0a\\0d\\0a 6:\\00\\01\\0d\\0a\\0d\\ff \n"
-        "[1] 4:PING \n"
-        "[0] \n"
-        "[0] \n"
-        "[0] \n"
-        "[0] \n"
-        "[0] \n"
-        "[5] 3:SET 6:a\\20bA\\0a\" 3:c'd 2:eq 1:x \n"
-        "[2] 4:ECHO 7:lf-only \n"
-        "[1] 0: \n"
-        "[2] 4:ECHO 12:hello\\0d\\0aworld \n"
-        "[1] 4:PING \n"
-        "[2] 3:get 1:k \n";
+START_TEST(test_pipeline_every_split) {
+    static const char in[] = "*3\r\n$3\r\nSET\r\n$5\r\nk\r\n\r\n\r\n$6\r\n\0\1\r\n\r\xff\r\n" /* binary bulks */
+                             "PING\r\n"                                                       /* inline */
+                             "\r\n"                                                           /* empty line */
+                             "\n"                                                             /* bare LF */
+                             "   \t \r\n"                                                     /* blanks only */
+                             "*0\r\n"                                                         /* empty multibulk */
+                             "*-1\r\n"                                                        /* also empty */
+                             "SET \"a b\\x41\\n\\\"\" 'c\\'d' e\"q\"  x\r\n"                  /* quotes, escapes */
+                             "ECHO  lf-only\n"                                                /* LF-terminated */
+                             "*1\r\n$0\r\n\r\n"                                               /* empty bulk */
+                             "*2\r\n$4\r\nECHO\r\n$12\r\nhello\r\nworld\r\n"
+                             "*1\rX$4\r\nPINGxx" /* Redis skips the byte after '\r' and after data unchecked */
+                             "get k\r\n";
+    static const char expect[] = "[3] 3:SET 5:k\\0d\\0a\\0d\\0a 6:\\00\\01\\0d\\0a\\0d\\ff \n"
+                                 "[1] 4:PING \n"
+                                 "[0] \n"
+                                 "[0] \n"
+                                 "[0] \n"
+                                 "[0] \n"
+                                 "[0] \n"
+                                 "[5] 3:SET 6:a\\20bA\\0a\" 3:c'd 2:eq 1:x \n"
+                                 "[2] 4:ECHO 7:lf-only \n"
+                                 "[1] 0: \n"
+                                 "[2] 4:ECHO 12:hello\\0d\\0aworld \n"
+                                 "[1] 4:PING \n"
+                                 "[2] 3:get 1:k \n";
     check_all_splits(in, sizeof in - 1, expect, RESP_DEFAULT_MAX_BULK);
 }
 END_TEST
 
-START_TEST(test_incomplete_is_pending)
-{
+START_TEST(test_incomplete_is_pending) {
     char *got;
     got = run_whole(LIT("*2\r\n$3\r\nGET\r\n$1\r\nk"), RESP_DEFAULT_MAX_BULK);
     ck_assert_str_eq(got, "PENDING 18\n");
@@ -261,16 +235,13 @@ END_TEST
 
 /* ---- errors ---- */
 
-static void expect_error(const char *in, size_t len, const char *prefix_log, const char *err,
-                         long long max_bulk)
-{
+static void expect_error(const char *in, size_t len, const char *prefix_log, const char *err, long long max_bulk) {
     char expect[512];
     snprintf(expect, sizeof expect, "%sERR %s\n", prefix_log, err);
     check_all_splits(in, len, expect, max_bulk);
 }
 
-START_TEST(test_errors_exact_texts)
-{
+START_TEST(test_errors_exact_texts) {
     const long long D = RESP_DEFAULT_MAX_BULK;
     expect_error(LIT("*x\r\n"), "", "Protocol error: invalid multibulk length", D);
     expect_error(LIT("*\r\n"), "", "Protocol error: invalid multibulk length", D);
@@ -301,8 +272,7 @@ START_TEST(test_errors_exact_texts)
 }
 END_TEST
 
-START_TEST(test_max_bulk_boundary)
-{
+START_TEST(test_max_bulk_boundary) {
     char *got = run_whole(LIT("*1\r\n$10\r\n0123456789\r\n"), 10);
     ck_assert_str_eq(got, "[1] 10:0123456789 \n");
     free(got);
@@ -310,8 +280,7 @@ START_TEST(test_max_bulk_boundary)
 END_TEST
 
 /* Build "prefix" + n copies of fill + "suffix" */
-static char *build(const char *prefix, char fill, size_t n, const char *suffix, size_t *len)
-{
+static char *build(const char *prefix, char fill, size_t n, const char *suffix, size_t *len) {
     size_t pl = strlen(prefix), sl = strlen(suffix);
     char *b = malloc(pl + n + sl);
     memcpy(b, prefix, pl);
@@ -321,16 +290,14 @@ static char *build(const char *prefix, char fill, size_t n, const char *suffix, 
     return b;
 }
 
-static void expect_whole_and_pieces(const char *in, size_t len, const char *expect)
-{
+static void expect_whole_and_pieces(const char *in, size_t len, const char *expect) {
     char *got = run_whole(in, len, RESP_DEFAULT_MAX_BULK);
     size_t cuts[64];
     int i, n = 0;
     ck_assert_msg(strcmp(got, expect) == 0, "whole: %.200s", got);
     free(got);
     /* in 1000-byte reads, and at a few awkward points */
-    for (i = 1; i < 64 && (size_t)i * 1000 < len; i++)
-        cuts[n++] = (size_t)i * 1000;
+    for (i = 1; i < 64 && (size_t)i * 1000 < len; i++) cuts[n++] = (size_t)i * 1000;
     got = run_cuts(in, len, cuts, n, RESP_DEFAULT_MAX_BULK);
     ck_assert_msg(strcmp(got, expect) == 0, "1000-byte reads: %.200s", got);
     free(got);
@@ -341,8 +308,7 @@ static void expect_whole_and_pieces(const char *in, size_t len, const char *expe
     free(got);
 }
 
-START_TEST(test_limits)
-{
+START_TEST(test_limits) {
     size_t len;
     char *in;
 
@@ -382,8 +348,7 @@ START_TEST(test_limits)
 }
 END_TEST
 
-START_TEST(test_nul_hides_line_end)
-{
+START_TEST(test_nul_hides_line_end) {
     /* Redis finds line ends with strchr, so a NUL before one keeps the request pending
      * until the 64 KiB limit turns it into an error. */
     char *got;
@@ -413,8 +378,7 @@ START_TEST(test_nul_hides_line_end)
 }
 END_TEST
 
-START_TEST(test_big_bulk_many_reads)
-{
+START_TEST(test_big_bulk_many_reads) {
     /* a 32 MiB bulk in 4 KiB reads, then a 48 KiB inline line byte at a time: both
      * only finish in time if parsing resumes where it stopped */
     const size_t n = 32u << 20;
@@ -427,8 +391,7 @@ START_TEST(test_big_bulk_many_reads)
     len = hl + n + 2;
     in = malloc(len);
     memcpy(in, hdr, hl);
-    for (i = 0; i < n; i++)
-        in[hl + i] = (char)(i * 7);
+    for (i = 0; i < n; i++) in[hl + i] = (char)(i * 7);
     memcpy(in + hl + n, "\r\n", 2);
 
     /* feed into one growing buffer, as a server does, without the copying driver */
@@ -444,8 +407,7 @@ START_TEST(test_big_bulk_many_reads)
             have += step;
             r = resp_parse(&p, buf, have);
             ck_assert_int_ge(r, 0);
-            if (r > 0)
-                break;
+            if (r > 0) break;
         }
         ck_assert_int_eq(r, (ssize_t)len);
         ck_assert_int_eq(p.argc, 2);
@@ -464,8 +426,7 @@ START_TEST(test_big_bulk_many_reads)
         resp_parser_init(&p, RESP_DEFAULT_MAX_BULK);
         for (i = 1; i <= len; i++) {
             r = resp_parse(&p, in, i);
-            if (r)
-                break;
+            if (r) break;
         }
         ck_assert_int_eq(r, (ssize_t)len);
         ck_assert_int_eq(p.argc, 2);
@@ -477,8 +438,7 @@ START_TEST(test_big_bulk_many_reads)
     /* many arguments: argv grows */
     conn_init(&c, RESP_DEFAULT_MAX_BULK);
     conn_feed(&c, LIT("*5000\r\n"));
-    for (i = 0; i < 5000; i++)
-        conn_feed(&c, LIT("$1\r\nx\r\n"));
+    for (i = 0; i < 5000; i++) conn_feed(&c, LIT("$1\r\nx\r\n"));
     ck_assert_int_eq(c.commands, 1);
     ck_assert(strncmp(c.log.s, "[5000] 1:x 1:x ", 15) == 0);
     conn_free(&c);
@@ -488,8 +448,7 @@ END_TEST
 
 /* ---- the inline splitter itself ---- */
 
-START_TEST(test_split_inline)
-{
+START_TEST(test_split_inline) {
     resp_slice a[8];
     char line[128];
     int n;
@@ -507,12 +466,12 @@ START_TEST(test_split_inline)
     ck_assert_uint_eq(a[0].len, 4); /* only \' is an escape inside single quotes */
     ck_assert(memcmp(a[0].ptr, "a\\nb", 4) == 0);
     ck_assert_uint_eq(a[1].len, 0);
-    n = SPLIT("a\vb");  /* \v is a blank only between arguments */
+    n = SPLIT("a\vb"); /* \v is a blank only between arguments */
     ck_assert_int_eq(n, 1);
     ck_assert_uint_eq(a[0].len, 3);
     n = SPLIT("\"a\"\vb");
     ck_assert_int_eq(n, 2);
-    n = SPLIT("x\0y z");  /* a NUL ends the line */
+    n = SPLIT("x\0y z"); /* a NUL ends the line */
     ck_assert_int_eq(n, 1);
     n = SPLIT("");
     ck_assert_int_eq(n, 0);
@@ -535,20 +494,18 @@ END_TEST
 /* ---- fuzz: splitting never changes the outcome, and nothing crashes ---- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint32_t rnd(void)
-{
+static uint32_t rnd(void) {
     rng_state ^= rng_state << 13;
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return (uint32_t)(rng_state >> 11);
 }
 
-START_TEST(test_fuzz_split_invariance)
-{
+START_TEST(test_fuzz_split_invariance) {
     static const char *atoms[] = {
-        "*", "$", "\r", "\n", "\r\n", "0", "1", "2", "3", "-", "-1", "10", "\"", "'", "\\",
-        "x", " ", "\0", "\\x41", "*1\r\n$1\r\na\r\n", "PING\r\n", "*2\r\n", "$3\r\n",
-        "abc", "\t", "2147483648", "\xff",
+        "*",        "$",      "\r",     "\n",  "\r\n", "0",          "1",    "2",  "3",     "-",
+        "-1",       "10",     "\"",     "'",   "\\",   "x",          " ",    "\0", "\\x41", "*1\r\n$1\r\na\r\n",
+        "PING\r\n", "*2\r\n", "$3\r\n", "abc", "\t",   "2147483648", "\xff",
     };
     int iter;
     char in[256];
@@ -560,14 +517,12 @@ START_TEST(test_fuzz_split_invariance)
         for (k = 0; k < na; k++) {
             const char *atom = atoms[rnd() % (sizeof atoms / sizeof *atoms)];
             size_t al = atom[0] ? strlen(atom) : 1;
-            if (len + al > sizeof in)
-                break;
+            if (len + al > sizeof in) break;
             memcpy(in + len, atom, al);
             len += al;
         }
         whole = run_whole(in, len, 100);
-        for (i = 0; i < 4; i++)
-            cuts[i] = len ? rnd() % (len + 1) : 0;
+        for (i = 0; i < 4; i++) cuts[i] = len ? rnd() % (len + 1) : 0;
         /* sort the cuts */
         for (i = 0; i < 4; i++)
             for (k = i + 1; k < 4; k++)
@@ -577,16 +532,14 @@ START_TEST(test_fuzz_split_invariance)
                     cuts[k] = t;
                 }
         split = run_cuts(in, len, cuts, 4, 100);
-        ck_assert_msg(strcmp(whole, split) == 0, "iteration %d differs:\n%s\nvs\n%s", iter,
-                      whole, split);
+        ck_assert_msg(strcmp(whole, split) == 0, "iteration %d differs:\n%s\nvs\n%s", iter, whole, split);
         free(whole);
         free(split);
     }
 }
 END_TEST
 
-static Suite *resp_suite(void)
-{
+static Suite *resp_suite(void) {
     Suite *s = suite_create("resp_parse");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 240);
@@ -603,8 +556,7 @@ static Suite *resp_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(resp_suite());
     int failed;
     srunner_run_all(sr, CK_NORMAL);

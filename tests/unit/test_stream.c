@@ -13,9 +13,9 @@
 
 /* For hot loops: Check's ck_assert logs every call (a write), which 1M-entry loops
  * cannot afford; this reports only failures. */
-#define require(cond)                                                                       \
-    do {                                                                                    \
-        if (!(cond)) ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                  \
+#define require(cond)                                                                                                  \
+    do {                                                                                                               \
+        if (!(cond)) ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                                             \
     } while (0)
 
 static stream_id ID(uint64_t ms, uint64_t seq) {
@@ -26,13 +26,12 @@ static stream_id ID(uint64_t ms, uint64_t seq) {
 static const stream_id MIN_ID = {0, 0};
 static const stream_id MAX_ID = {UINT64_MAX, UINT64_MAX};
 
-#define ck_id(a, ms_, seq_)                                                                 \
-    do {                                                                                    \
-        stream_id a_ = (a);                                                                 \
-        ck_assert_msg(a_.ms == (uint64_t)(ms_) && a_.seq == (uint64_t)(seq_),               \
-                      "id %llu-%llu, expected %llu-%llu", (unsigned long long)a_.ms,        \
-                      (unsigned long long)a_.seq, (unsigned long long)(ms_),                \
-                      (unsigned long long)(seq_));                                          \
+#define ck_id(a, ms_, seq_)                                                                                            \
+    do {                                                                                                               \
+        stream_id a_ = (a);                                                                                            \
+        ck_assert_msg(a_.ms == (uint64_t)(ms_) && a_.seq == (uint64_t)(seq_), "id %llu-%llu, expected %llu-%llu",      \
+                      (unsigned long long)a_.ms, (unsigned long long)a_.seq, (unsigned long long)(ms_),                \
+                      (unsigned long long)(seq_));                                                                     \
     } while (0)
 
 static int parse(const char *s, uint64_t missing, int strict, stream_id *out) {
@@ -66,8 +65,7 @@ static int first_pair_is(stream_fields *fl, const char *f, const char *v) {
     const char *fp, *vp;
     size_t flen, vlen;
     if (!stream_fields_next(fl, &fp, &flen, &vp, &vlen)) return 0;
-    return flen == strlen(f) && memcmp(fp, f, flen) == 0 && vlen == strlen(v) &&
-           memcmp(vp, v, vlen) == 0;
+    return flen == strlen(f) && memcmp(fp, f, flen) == 0 && vlen == strlen(v) && memcmp(vp, v, vlen) == 0;
 }
 
 /* ---------------------------------------------------------------- ids */
@@ -100,8 +98,9 @@ START_TEST(test_id_parse) {
     ck_id(id, 5, 1);
     ck_assert_int_eq(parse("5--0", 0, 1, &id), 0);
     ck_id(id, 5, 0);
-    const char *bad[] = {"", "-0", "5-", "-5", "1-2-3", "18446744073709551616", "5 ", "0x5",
-                         "abc", "1-abc", "5--1", "1-18446744073709551616", "*", "5-*"};
+    const char *bad[] = {"",   "-0",  "5-",  "-5",    "1-2-3", "18446744073709551616",
+                         "5 ", "0x5", "abc", "1-abc", "5--1",  "1-18446744073709551616",
+                         "*",  "5-*"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
         ck_assert_msg(parse(bad[i], 0, 0, &id) == -1, "'%s' should be invalid", bad[i]);
     char longid[200];
@@ -205,11 +204,9 @@ START_TEST(test_add_ids) {
     ck_id(out, 1001, 1);
     ck_assert_int_eq(add(s, STREAM_ADD_AUTO_SEQ, ID(2000, 0), 0, &out, "f", "v", NULL), STREAM_OK);
     ck_id(out, 2000, 0);
-    ck_assert_int_eq(add(s, STREAM_ADD_AUTO_SEQ, ID(1999, 0), 0, &out, "f", "v", NULL),
-                     STREAM_E_SMALL);
+    ck_assert_int_eq(add(s, STREAM_ADD_AUTO_SEQ, ID(1999, 0), 0, &out, "f", "v", NULL), STREAM_E_SMALL);
     /* Explicit ids must grow; 0-0 has its own error. */
-    ck_assert_int_eq(add(s, STREAM_ADD_EXPLICIT, ID(2000, 0), 0, &out, "f", "v", NULL),
-                     STREAM_E_SMALL);
+    ck_assert_int_eq(add(s, STREAM_ADD_EXPLICIT, ID(2000, 0), 0, &out, "f", "v", NULL), STREAM_E_SMALL);
     ck_assert_int_eq(add(s, STREAM_ADD_EXPLICIT, ID(0, 0), 0, &out, "f", "v", NULL), STREAM_E_ZERO);
     ck_assert_int_eq(add(s, STREAM_ADD_EXPLICIT, ID(2000, 5), 0, &out, "f", "v", NULL), STREAM_OK);
     ck_assert_int_eq(stream_length(s), 7);
@@ -217,16 +214,13 @@ START_TEST(test_add_ids) {
     ck_id(stream_first_id(s), 1000, 0);
     ck_id(stream_last_id(s), 2000, 5);
     /* Sequence exhaustion within one ms, then the last possible id. */
-    ck_assert_int_eq(add(s, STREAM_ADD_EXPLICIT, ID(3000, UINT64_MAX), 0, &out, "f", "v", NULL),
-                     STREAM_OK);
-    ck_assert_int_eq(add(s, STREAM_ADD_AUTO_SEQ, ID(3000, 0), 0, &out, "f", "v", NULL),
-                     STREAM_E_SMALL);
+    ck_assert_int_eq(add(s, STREAM_ADD_EXPLICIT, ID(3000, UINT64_MAX), 0, &out, "f", "v", NULL), STREAM_OK);
+    ck_assert_int_eq(add(s, STREAM_ADD_AUTO_SEQ, ID(3000, 0), 0, &out, "f", "v", NULL), STREAM_E_SMALL);
     ck_assert_int_eq(add(s, STREAM_ADD_AUTO, MIN_ID, 5, &out, "f", "v", NULL), STREAM_OK);
     ck_id(out, 3001, 0);
     ck_assert_int_eq(add(s, STREAM_ADD_EXPLICIT, MAX_ID, 0, &out, "f", "v", NULL), STREAM_OK);
     ck_assert_int_eq(add(s, STREAM_ADD_AUTO, MIN_ID, 5, &out, "f", "v", NULL), STREAM_E_EXHAUSTED);
-    ck_assert_int_eq(add(s, STREAM_ADD_EXPLICIT, ID(1, 1), 0, &out, "f", "v", NULL),
-                     STREAM_E_EXHAUSTED);
+    ck_assert_int_eq(add(s, STREAM_ADD_EXPLICIT, ID(1, 1), 0, &out, "f", "v", NULL), STREAM_E_EXHAUSTED);
     ck_assert_int_eq(stream_length(s), 10);
     stream_free(s);
 }
@@ -429,8 +423,7 @@ START_TEST(test_scale_trim) {
     m.approx = 1;
     m.minid = ID(210000, 1);
     stream_trim(s, &m);
-    ck_assert(stream_id_cmp(&(stream_id){stream_first_id(s).ms, stream_first_id(s).seq},
-                            &m.minid) <= 0);
+    ck_assert(stream_id_cmp(&(stream_id){stream_first_id(s).ms, stream_first_id(s).seq}, &m.minid) <= 0);
     ck_assert_uint_lt(BIG - idx_of(&(stream_id){210000, 1}), stream_length(s) + 1);
     ck_assert_uint_lt(stream_length(s), BIG - idx_of(&(stream_id){210000, 1}) + 200);
     ck_assert_uint_eq(range_count(s, MIN_ID, MAX_ID, 1, 0), stream_length(s));
@@ -448,8 +441,8 @@ END_TEST
 START_TEST(test_trim_like_redis) {
     /* Redis's test: 1000 XADDs with MAXLEN ~ 555 and 100-entry nodes leave 600. */
     stream *s = stream_new();
-    stream_trim_args a = {.strategy = STREAM_TRIM_MAXLEN, .approx = 1, .maxlen = 555,
-                          .limit = stream_trim_default_limit()};
+    stream_trim_args a = {
+        .strategy = STREAM_TRIM_MAXLEN, .approx = 1, .maxlen = 555, .limit = stream_trim_default_limit()};
     for (int j = 0; j < 1000; j++) {
         char v[16];
         snprintf(v, sizeof(v), "%d", j);
@@ -472,11 +465,11 @@ START_TEST(test_memory_per_entry) {
         stream_str fv[4] = {{"sensor", 6},
                             {v1, (size_t)snprintf(v1, sizeof(v1), "%llu", (unsigned long long)(i % 1000))},
                             {"temp", 4},
-                            {v2, (size_t)snprintf(v2, sizeof(v2), "%llu.%llu", (unsigned long long)(i % 40), (unsigned long long)(i % 10))}};
+                            {v2, (size_t)snprintf(v2, sizeof(v2), "%llu.%llu", (unsigned long long)(i % 40),
+                                                  (unsigned long long)(i % 10))}};
         stream_id out;
         /* A realistic clock: about 20 entries per millisecond. */
-        require(stream_add(s, STREAM_ADD_AUTO, &MIN_ID, fv, 2,
-                           1700000000000LL + (long long)(i / 20), &out) == 0);
+        require(stream_add(s, STREAM_ADD_AUTO, &MIN_ID, fv, 2, 1700000000000LL + (long long)(i / 20), &out) == 0);
     }
     struct mallinfo2 after = mallinfo2();
     double est = (double)stream_memory(s) / BIG;
@@ -715,7 +708,7 @@ START_TEST(test_autoclaim) {
     stream_autoclaim_free(&r);
     ck_assert_int_eq(stream_autoclaim(s, g, "dave", 4, 5000, &MIN_ID, 1, 0, 2200, &r), 0);
     ck_assert_uint_eq(r.nclaimed, 0);
-    ck_id(r.next, 13, 0);   /* 10 attempts: 1 4 5 6 7 8 9 10 11 12, then the cursor */
+    ck_id(r.next, 13, 0); /* 10 attempts: 1 4 5 6 7 8 9 10 11 12, then the cursor */
     stream_autoclaim_free(&r);
     ck_assert_ptr_null(stream_consumer_find(g, "dave", 4));
     /* To the end: cursor 0-0. */
@@ -825,13 +818,13 @@ START_TEST(test_lag_like_redis) {
     stream_delete(s, &d3, 1);
     ck_assert_int_eq(stream_group_entries_read(g1), 1);
     ck_assert(!lag_of(s, g1, &lag));
-    stream_read_group(s, g1, c, 1, 0, 0, NULL, NULL);   /* 2-0 */
+    stream_read_group(s, g1, c, 1, 0, 0, NULL, NULL); /* 2-0 */
     ck_assert_int_eq(stream_group_entries_read(g1), -1);
     ck_assert(!lag_of(s, g1, &lag));
-    stream_read_group(s, g1, c, 1, 0, 0, NULL, NULL);   /* 4-0 */
+    stream_read_group(s, g1, c, 1, 0, 0, NULL, NULL); /* 4-0 */
     ck_assert_int_eq(stream_group_entries_read(g1), -1);
     ck_assert(!lag_of(s, g1, &lag));
-    stream_read_group(s, g1, c, 1, 0, 0, NULL, NULL);   /* 5-0 */
+    stream_read_group(s, g1, c, 1, 0, 0, NULL, NULL); /* 5-0 */
     ck_assert_int_eq(stream_group_entries_read(g1), 5);
     ck_assert(lag_of(s, g1, &lag) && lag == 0);
     add_x(s, 6, 0, "data", "f");
@@ -930,14 +923,13 @@ START_TEST(test_model) {
             char buf[2048];
             stream_id want, out, last = stream_last_id(s);
             int mode = (int)rnd(3), rc;
-            clock += (long long)rnd(4) - 1;   /* the clock sometimes goes back */
+            clock += (long long)rnd(4) - 1; /* the clock sometimes goes back */
             /* The id stream_add should choose (the pairs depend on it). */
             if (mode == STREAM_ADD_AUTO) {
                 want = (uint64_t)clock > last.ms ? ID(clock, 0) : ID(last.ms, last.seq + 1);
             } else {
                 want = ID(last.ms + rnd(3) - (last.ms ? 1 : 0), rnd(3));
-                if (mode == STREAM_ADD_AUTO_SEQ)
-                    want.seq = want.ms == last.ms ? last.seq + 1 : 0;
+                if (mode == STREAM_ADD_AUTO_SEQ) want.seq = want.ms == last.ms ? last.seq + 1 : 0;
             }
             size_t np = pairs_of(&want, fv, buf);
             rc = stream_add(s, mode, &want, fv, np, clock, &out);
@@ -961,7 +953,7 @@ START_TEST(test_model) {
             for (size_t i = 0; i < k; i++) {
                 size_t j = n - 1 - rnd(n < 50 ? n : 50);
                 ids[i] = m[j].id;
-                if (rnd(4) == 0) ids[i].seq += 1000;   /* usually absent */
+                if (rnd(4) == 0) ids[i].seq += 1000; /* usually absent */
             }
             for (size_t i = 0; i < k; i++)
                 for (size_t j = 0; j < n; j++)
@@ -984,10 +976,8 @@ START_TEST(test_model) {
             }
             if (a.approx && rnd(2)) a.limit = (long long)rnd(30);
             removed = stream_trim(s, &a);
-            if (a.approx)
-                require(removed <= exact);
-            else
-                require(removed == exact);
+            if (a.approx) require(removed <= exact);
+            else require(removed == exact);
             for (size_t j = 0; j < n && removed; j++)
                 if (m[j].live) {
                     m[j].live = 0;
@@ -1087,10 +1077,10 @@ START_TEST(test_dup) {
     ck_assert_ptr_nonnull(g);
     ck_assert_uint_eq(stream_group_pending_count(g), 21);
     ck_id(stream_group_last_id(g), 20, 0);
-    ck_assert_int_eq(stream_group_entries_read(g), -1);   /* a tombstone lies ahead */
+    ck_assert_int_eq(stream_group_entries_read(g), -1); /* a tombstone lies ahead */
     b = stream_consumer_find(g, "b", 1);
     ck_assert_uint_eq(stream_consumer_pending_count(b), 11);
-    ck_assert_int_eq(stream_consumer_seen_time(b), 300);   /* the claim saw it */
+    ck_assert_int_eq(stream_consumer_seen_time(b), 300); /* the claim saw it */
     stream_nack *nk = stream_pel_find(g, &(stream_id){900, 0});
     ck_assert_ptr_eq(nk->consumer, b);
     ck_assert_uint_eq(nk->delivery_count, 5);

@@ -8,13 +8,9 @@
 
 #include "common/util.h"
 
-static int ll_ok(const char *s, long long *v)
-{
-    return util_str2ll(s, strlen(s), v);
-}
+static int ll_ok(const char *s, long long *v) { return util_str2ll(s, strlen(s), v); }
 
-START_TEST(test_str2ll_accepts)
-{
+START_TEST(test_str2ll_accepts) {
     long long v;
     ck_assert(ll_ok("0", &v) && v == 0);
     ck_assert(ll_ok("1", &v) && v == 1);
@@ -30,25 +26,39 @@ START_TEST(test_str2ll_accepts)
 }
 END_TEST
 
-START_TEST(test_str2ll_rejects)
-{
+START_TEST(test_str2ll_rejects) {
     long long v = 77;
     static const char *bad[] = {
-        "", "-", "+1", " 1", "1 ", "01", "00", "-0", "-01", "1a", "a1", "0x10",
-        "9223372036854775808", "-9223372036854775809", "18446744073709551615",
-        "18446744073709551616", "99999999999999999999", "1.0", "1e3", "--1",
+        "",
+        "-",
+        "+1",
+        " 1",
+        "1 ",
+        "01",
+        "00",
+        "-0",
+        "-01",
+        "1a",
+        "a1",
+        "0x10",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999",
+        "1.0",
+        "1e3",
+        "--1",
         "000000000000000000001",
     };
     size_t i;
-    for (i = 0; i < sizeof bad / sizeof *bad; i++)
-        ck_assert_msg(!ll_ok(bad[i], &v), "accepted \"%s\"", bad[i]);
+    for (i = 0; i < sizeof bad / sizeof *bad; i++) ck_assert_msg(!ll_ok(bad[i], &v), "accepted \"%s\"", bad[i]);
     ck_assert_int_eq(v, 77); /* untouched on failure */
     ck_assert(!util_str2ll("1\0", 2, &v));
 }
 END_TEST
 
-START_TEST(test_str2ull)
-{
+START_TEST(test_str2ull) {
     unsigned long long u;
     ck_assert(util_str2ull("0", 1, &u) && u == 0);
     ck_assert(util_str2ull("18446744073709551615", 20, &u) && u == ULLONG_MAX);
@@ -67,8 +77,7 @@ START_TEST(test_str2ull)
 }
 END_TEST
 
-START_TEST(test_ll2str)
-{
+START_TEST(test_ll2str) {
     char b[UTIL_LLSTR_SIZE];
     ck_assert_int_eq(util_ll2str(b, 0), 1);
     ck_assert_str_eq(b, "0");
@@ -83,8 +92,7 @@ START_TEST(test_ll2str)
 }
 END_TEST
 
-START_TEST(test_str2ld)
-{
+START_TEST(test_str2ld) {
     long double v;
     ck_assert(util_str2ld("10.5", 4, &v) && v == 10.5L);
     ck_assert(util_str2ld("3.0e3", 5, &v) && v == 3000.0L);
@@ -103,8 +111,7 @@ START_TEST(test_str2ld)
 }
 END_TEST
 
-START_TEST(test_str2d)
-{
+START_TEST(test_str2d) {
     double d;
     ck_assert(util_str2d("1.5", 3, &d) && d == 1.5);
     ck_assert(util_str2d("-inf", 4, &d) && isinf(d) && d < 0);
@@ -115,7 +122,9 @@ START_TEST(test_str2d)
     ck_assert(!util_str2d("\t1", 2, &d));
     ck_assert(!util_str2d("nan", 3, &d));
     ck_assert(!util_str2d("1.5 ", 4, &d));
-    ck_assert(!util_str2d("1\0" "2", 3, &d));
+    ck_assert(!util_str2d("1\0"
+                          "2",
+                          3, &d));
     /* a long input takes the heap path */
     {
         char big[300];
@@ -127,22 +136,19 @@ START_TEST(test_str2d)
 }
 END_TEST
 
-static const char *ld(long double v)
-{
+static const char *ld(long double v) {
     static char buf[UTIL_LDSTR_SIZE];
     ck_assert_int_ne(util_ld2str(buf, sizeof buf, v), 0);
     return buf;
 }
 
-static long double ldp(const char *s)
-{
+static long double ldp(const char *s) {
     long double v;
     ck_assert(util_str2ld(s, strlen(s), &v));
     return v;
 }
 
-START_TEST(test_ld2str)
-{
+START_TEST(test_ld2str) {
     /* Each pair is what INCRBYFLOAT returned on a Redis 7.0.15 server. */
     ck_assert_str_eq(ld(ldp("10.5") + ldp("0.1")), "10.6");
     ck_assert_str_eq(ld(ldp("5.0e3") + ldp("2.0e2")), "5200");
@@ -156,12 +162,11 @@ START_TEST(test_ld2str)
     ck_assert_str_eq(ld(ldp("17179869184") + ldp("1.5")), "17179869185.5");
     ck_assert_str_eq(ld(ldp("1.1")), "1.1");
     ck_assert_str_eq(ld(ldp("0.0001")), "0.0001");
-    ck_assert_str_eq(ld(ldp("1e300")),
-                     "100000000000000000000899732407955919387052394427329074793826008232126564"
-                     "659618093575584915208375049719035037250861427483590359255618467298391309"
-                     "626052074864628732713564184365329408425510760601678972665293237003055138"
-                     "294762099454029477278188962060617926761162709741065056718738610569008942"
-                     "4915104006144");
+    ck_assert_str_eq(ld(ldp("1e300")), "100000000000000000000899732407955919387052394427329074793826008232126564"
+                                       "659618093575584915208375049719035037250861427483590359255618467298391309"
+                                       "626052074864628732713564184365329408425510760601678972665293237003055138"
+                                       "294762099454029477278188962060617926761162709741065056718738610569008942"
+                                       "4915104006144");
     ck_assert_str_eq(ld(INFINITY), "inf");
     ck_assert_str_eq(ld(-INFINITY), "-inf");
     ck_assert_str_eq(ld(100.0L), "100");
@@ -174,8 +179,7 @@ START_TEST(test_ld2str)
 }
 END_TEST
 
-START_TEST(test_d2str)
-{
+START_TEST(test_d2str) {
     char b[64];
     ck_assert_int_eq(util_d2str(b, sizeof b, 1.1), 18);
     ck_assert_str_eq(b, "1.1000000000000001");
@@ -198,18 +202,11 @@ START_TEST(test_d2str)
 }
 END_TEST
 
-static int m(const char *pat, const char *s)
-{
-    return util_stringmatch(pat, strlen(pat), s, strlen(s), 0);
-}
+static int m(const char *pat, const char *s) { return util_stringmatch(pat, strlen(pat), s, strlen(s), 0); }
 
-static int mi(const char *pat, const char *s)
-{
-    return util_stringmatch(pat, strlen(pat), s, strlen(s), 1);
-}
+static int mi(const char *pat, const char *s) { return util_stringmatch(pat, strlen(pat), s, strlen(s), 1); }
 
-START_TEST(test_stringmatch)
-{
+START_TEST(test_stringmatch) {
     /* basics */
     ck_assert(m("hello", "hello"));
     ck_assert(!m("hello", "hellO"));
@@ -238,7 +235,7 @@ START_TEST(test_stringmatch)
     ck_assert(m("h[^e]llo", "hallo"));
     ck_assert(!m("h[^e]llo", "hello"));
     ck_assert(m("h[a-b]llo", "hbllo"));
-    ck_assert(m("h[b-a]llo", "hallo"));   /* reversed range */
+    ck_assert(m("h[b-a]llo", "hallo")); /* reversed range */
     ck_assert(!m("h[b-a]llo", "hcllo"));
     ck_assert(m("[A-Z]", "Q"));
     ck_assert(!m("[A-Z]", "q"));
@@ -258,11 +255,11 @@ START_TEST(test_stringmatch)
     ck_assert(!m("[]a]", "]"));
     ck_assert(!m("[]a]", "]a]"));
     ck_assert(!m("[]]", "]"));
-    ck_assert(m("[[]", "["));             /* '[' inside a class is literal */
+    ck_assert(m("[[]", "[")); /* '[' inside a class is literal */
     ck_assert(m("[a[]x", "[x"));
-    ck_assert(m("[\\]]", "]"));           /* escaped ']' inside a class */
+    ck_assert(m("[\\]]", "]")); /* escaped ']' inside a class */
     ck_assert(m("[\\-]", "-"));
-    ck_assert(m("[^]", "a") == 1);        /* "[^]" is an empty negated class: matches any */
+    ck_assert(m("[^]", "a") == 1); /* "[^]" is an empty negated class: matches any */
     ck_assert(m("[]", "a") == 0);
     /* unterminated class: swallows the rest of the pattern */
     ck_assert(m("[abc", "b"));
@@ -275,7 +272,7 @@ START_TEST(test_stringmatch)
     ck_assert(m("\\*", "*"));
     ck_assert(!m("\\*", "a"));
     ck_assert(m("\\?x", "?x"));
-    ck_assert(m("a\\", "a\\"));           /* trailing backslash is literal */
+    ck_assert(m("a\\", "a\\")); /* trailing backslash is literal */
     ck_assert(m("\\\\", "\\"));
     ck_assert(m("[\\", "\\"));
     /* star then end */
@@ -313,8 +310,7 @@ START_TEST(test_stringmatch)
 }
 END_TEST
 
-START_TEST(test_hash)
-{
+START_TEST(test_hash) {
     uint8_t seed[16] = {0};
     uint8_t seed2[16] = {1};
     uint64_t h1, h2, h3;
@@ -329,8 +325,7 @@ START_TEST(test_hash)
     ck_assert(util_hash("abcdefghijklmnopqrstuvwxyz0123", 30) == 0xd00983fa05838912ULL);
     {
         uint8_t b16[16];
-        for (i = 0; i < 16; i++)
-            b16[i] = (uint8_t)i;
+        for (i = 0; i < 16; i++) b16[i] = (uint8_t)i;
         ck_assert(util_hash(b16, 16) == 0x8972188433a5c5b7ULL);
     }
     h1 = util_hash("hello", 5);
@@ -344,11 +339,9 @@ START_TEST(test_hash)
     util_hash_seed(seed);
     ck_assert(util_hash("hello", 5) == h1);
     /* every length 0..63 gives a distinct value and only reads len bytes */
+    for (i = 0; i < 64; i++) buf[i] = (char)i;
     for (i = 0; i < 64; i++)
-        buf[i] = (char)i;
-    for (i = 0; i < 64; i++)
-        for (j = i + 1; j < 64; j++)
-            ck_assert(util_hash(buf, (size_t)i) != util_hash(buf, (size_t)j));
+        for (j = i + 1; j < 64; j++) ck_assert(util_hash(buf, (size_t)i) != util_hash(buf, (size_t)j));
     {
         char *exact = malloc(13);
         memcpy(exact, buf, 13);
@@ -363,15 +356,13 @@ START_TEST(test_hash)
             int len = util_ll2str(buf, i);
             used[util_hash(buf, (size_t)len) & 1023] = 1;
         }
-        for (i = 0; i < 1024; i++)
-            filled += used[i];
+        for (i = 0; i < 1024; i++) filled += used[i];
         ck_assert_int_gt(filled, 950);
     }
 }
 END_TEST
 
-START_TEST(test_eqi_and_clocks)
-{
+START_TEST(test_eqi_and_clocks) {
     long long a, b, m1, m2;
     ck_assert(util_eqi("GET", 3, "get"));
     ck_assert(util_eqi("get", 3, "GET"));
@@ -390,8 +381,7 @@ START_TEST(test_eqi_and_clocks)
 }
 END_TEST
 
-static Suite *util_suite(void)
-{
+static Suite *util_suite(void) {
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
@@ -410,8 +400,7 @@ static Suite *util_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(util_suite());
     int failed;
     srunner_run_all(sr, CK_NORMAL);
