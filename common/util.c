@@ -6,6 +6,7 @@
  * is an error, INCRBYFLOAT prints "10.6", not "10.59999..."). Inputs are (pointer,
  * length) slices that are not NUL-terminated, so anything that needs libc's strto*
  * copies into a bounded local buffer first. */
+#include "common/xmalloc.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -142,8 +143,7 @@ int util_str2d(const char *s, size_t len, double *out) {
     /* Redis parses the NUL-terminated sds: an embedded NUL stops strtod early, which
      * then fails the "whole string consumed" test. */
     if (len >= sizeof(small)) {
-        buf = malloc(len + 1);
-        if (!buf) return 0;
+        buf = xmalloc(len + 1);
     }
     memcpy(buf, s, len);
     buf[len] = '\0';

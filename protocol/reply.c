@@ -14,6 +14,7 @@
  *   - chunk_bytes is the unsent byte count held in chunks.
  * Frequent replies are string constants and headers are formatted on the stack with a
  * digit-pair table, so each reply is one or two appends. */
+#include "common/xmalloc.h"
 #include "protocol/reply.h"
 
 #include <math.h>
@@ -23,15 +24,6 @@
 #include <string.h>
 
 #include "common/util.h"
-
-static void *xmalloc(size_t n) {
-    void *p = malloc(n);
-    if (!p) {
-        fprintf(stderr, "reply: out of memory allocating %zu bytes\n", n);
-        abort();
-    }
-    return p;
-}
 
 void reply_init(reply_buf *rb) {
     rb->buf = NULL;

@@ -21,6 +21,7 @@
  *   - off/lens hold the argc complete arguments as offsets from the command start, so
  *     the caller may move the buffer; argv is filled only when the command completes.
  * Inline commands are parsed in one go once their '\n' is present; only scan persists. */
+#include "common/xmalloc.h"
 #include "protocol/resp_parse.h"
 
 #include <ctype.h>
@@ -30,15 +31,6 @@
 #include <string.h>
 
 #include "common/util.h"
-
-static void *xrealloc(void *ptr, size_t n) {
-    void *q = realloc(ptr, n);
-    if (!q) {
-        fprintf(stderr, "resp_parse: out of memory allocating %zu bytes\n", n);
-        abort();
-    }
-    return q;
-}
 
 /* Make room for at least n arguments. */
 static void parser_grow(resp_parser *p, size_t n) {

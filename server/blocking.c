@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "server/keyindex.h"
 #include "server/net.h"
 #include "server/server.h"
@@ -101,7 +102,7 @@ void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long time
         ((blocked_state *)c->bstate)->reblocked = 1;
         return;
     }
-    blocked_state *b = calloc(1, sizeof(*b));
+    blocked_state *b = xcalloc(1, sizeof(*b));
     b->argc = c->argc;
     b->argv = argv_dup(c->argv, c->argc);
     b->cmd = c->cmd;

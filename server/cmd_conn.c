@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "server/net.h"
 #include "server/server.h"
 
@@ -72,7 +73,7 @@ static int client_setname_or_reply(client *c, const resp_slice *name) {
     free(c->name);
     c->name = NULL;
     if (name->len) {
-        c->name = malloc(name->len + 1);
+        c->name = xmalloc(name->len + 1);
         memcpy(c->name, name->ptr, name->len);
         c->name[name->len] = '\0';
     }
@@ -246,7 +247,7 @@ static void client_list_command(client *c) {
         }
     }
     size_t cap = 4096, len = 0;
-    char *text = malloc(cap);
+    char *text = xmalloc(cap);
     /* Oldest first, as Redis lists them. */
     client *last = server.clients;
     while (last && last->next) last = last->next;
@@ -260,7 +261,7 @@ static void client_list_command(client *c) {
             }
             if (!match) continue;
         }
-        if (cap - len < 1024) text = realloc(text, cap *= 2);
+        if (cap - len < 1024) text = xrealloc(text, cap *= 2);
         len += (size_t)client_info_line(o, text + len, cap - len - 1);
         text[len++] = '\n';
     }

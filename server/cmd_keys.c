@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "server/server.h"
 #include "storage/stream.h"
 
@@ -209,8 +210,7 @@ static void keys_visit(void *priv, const rkey *k) {
     if (!db_key_alive(st->d, k)) return;
     if (st->n == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 64;
-        const rkey **p = realloc(st->found, cap * sizeof *p);
-        if (!p) return; /* out of memory: the reply lists what fit */
+        const rkey **p = xrealloc(st->found, cap * sizeof *p);
         st->found = p;
         st->cap = cap;
     }
@@ -242,8 +242,7 @@ static void name_list_add(name_list *l, const char *p, size_t n) {
     if (need > l->cap) {
         size_t cap = l->cap ? l->cap : 1024;
         while (cap < need) cap *= 2;
-        char *b = realloc(l->buf, cap);
-        if (!b) return;
+        char *b = xrealloc(l->buf, cap);
         l->buf = b;
         l->cap = cap;
     }
@@ -409,8 +408,7 @@ static stream *copy_stream(const stream *s) {
     while (stream_iter_next(&it, &id, &f)) {
         if (f.count * 2 > cap) {
             cap = f.count * 2;
-            fv = realloc(fv, cap * sizeof *fv);
-            if (!fv) abort();
+            fv = xrealloc(fv, cap * sizeof *fv);
         }
         size_t i = 0;
         while (stream_fields_next(&f, &fv[i].ptr, &fv[i].len, &fv[i + 1].ptr, &fv[i + 1].len)) i += 2;
@@ -454,8 +452,7 @@ static rkey *copy_string(const rkey *k, db *dst, const char *key, size_t klen) {
     size_t n;
     char tmp[UTIL_LLSTR_SIZE];
     const char *v = rkey_str(k, &n, tmp);
-    char *copy = malloc(n ? n : 1); /* k may move while dst changes, if dst is src */
-    if (!copy) abort();
+    char *copy = xmalloc(n ? n : 1); /* k may move while dst changes, if dst is src */
     memcpy(copy, v, n);
     int raw = strcmp(rkey_encoding(k), "raw") == 0;
     rkey *nk = db_set_string(dst, key, klen, copy, n, 0);

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "common/xmalloc.h"
 #include "server/config.h"
 #include "server/net.h"
 #include "server/server.h"
@@ -35,7 +36,7 @@ static void text_printf(text *t, const char *fmt, ...) {
             return;
         }
         t->cap = t->cap * 2 + (size_t)(n > 0 ? n : 0) + 256;
-        t->p = realloc(t->p, t->cap);
+        t->p = xrealloc(t->p, t->cap);
     }
 }
 
@@ -297,7 +298,7 @@ static void info_command(client *c) {
                 if (arg_is(c, a, info_sections[i].name)) want[i] = 1;
         }
     }
-    text t = {malloc(4096), 0, 4096};
+    text t = {xmalloc(4096), 0, 4096};
     for (size_t i = 0; i < NSECTIONS; i++) {
         if (!want[i]) continue;
         if (t.len) text_printf(&t, "\r\n");

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "server/server.h"
 #include "storage/stream.h"
 
@@ -316,7 +317,7 @@ static void cmd_xadd(client *c) {
         s = stream_new();
         k = db_add_ptr(c->db, KEYARG(c, 1), OBJ_STREAM, s);
     }
-    stream_str small[16], *fv = nf <= 16 ? small : malloc(sizeof(*fv) * (size_t)nf);
+    stream_str small[16], *fv = nf <= 16 ? small : xmalloc(sizeof(*fv) * (size_t)nf);
     for (int j = 0; j < nf; j++) fv[j] = (stream_str){c->argv[fpos + j].ptr, c->argv[fpos + j].len};
     int mode = !a.id_given ? STREAM_ADD_AUTO : a.seq_given ? STREAM_ADD_EXPLICIT : STREAM_ADD_AUTO_SEQ;
     int r = stream_add(s, mode, &a.id, fv, (size_t)nf / 2, storage_now_ms, &id);
@@ -378,7 +379,7 @@ static void cmd_xrevrange(client *c) { xrange_generic(c, 1); }
 /* Parse argv[from..argc) as strict ids into a new array (*out, freed by the caller even
  * on failure). Returns 0 after replying. */
 static int ids_or_reply(client *c, int from, stream_id **out) {
-    *out = malloc(sizeof(**out) * (size_t)(c->argc - from));
+    *out = xmalloc(sizeof(**out) * (size_t)(c->argc - from));
     for (int j = from; j < c->argc; j++)
         if (!strict_id_or_reply(c, j, &(*out)[j - from])) return 0;
     return 1;
@@ -629,7 +630,7 @@ static int xread_reply(client *c, const xread_args *a, xread_stream *xs) {
     for (int i = 0; i < a->n; i++) {
         if (!xread_has_data(&xs[i], retry)) continue;
         if (a->n > 1 && !tmp) {
-            tmp = malloc(sizeof(*tmp));
+            tmp = xmalloc(sizeof(*tmp));
             reply_init(tmp);
             tmp->resp = c->out.resp;
         }
@@ -654,8 +655,8 @@ static void xread_block_or_null(client *c, const xread_args *a, const xread_stre
         reply_null_array(&c->out);
         return;
     }
-    char(*bufs)[STREAM_ID_STR_SIZE] = malloc(sizeof(*bufs) * (size_t)a->n);
-    resp_slice *saved = malloc(sizeof(*saved) * (size_t)a->n);
+    char(*bufs)[STREAM_ID_STR_SIZE] = xmalloc(sizeof(*bufs) * (size_t)a->n);
+    resp_slice *saved = xmalloc(sizeof(*saved) * (size_t)a->n);
     for (int i = 0; i < a->n; i++) {
         resp_slice *arg = &c->argv[a->keys + a->n + i];
         saved[i] = *arg;
@@ -673,7 +674,7 @@ static void xread_block_or_null(client *c, const xread_args *a, const xread_stre
 static void xread_generic(client *c, int xreadgroup) {
     xread_args a;
     if (!xread_parse_or_reply(c, xreadgroup, &a)) return;
-    xread_stream small[8], *xs = a.n <= 8 ? small : malloc(sizeof(*xs) * (size_t)a.n);
+    xread_stream small[8], *xs = a.n <= 8 ? small : xmalloc(sizeof(*xs) * (size_t)a.n);
     if (xread_resolve_or_reply(c, &a, xs) && !xread_reply(c, &a, xs)) xread_block_or_null(c, &a, xs);
     if (xs != small) free(xs);
 }
@@ -995,7 +996,7 @@ static void cmd_xclaim(client *c) {
     stream_claim_args a = {.now = storage_now_ms, .min_idle = minidle < 0 ? 0 : minidle, .retry_count = -1};
     if (!xclaim_options_or_reply(c, j, &a, &lastid)) return;
     stream_group_set_last_id_if_greater(g, &lastid);
-    stream_id *claimed = malloc(sizeof(*claimed) * (size_t)(nids ? nids : 1));
+    stream_id *claimed = xmalloc(sizeof(*claimed) * (size_t)(nids ? nids : 1));
     size_t n = 0;
     stream_consumer *cons = NULL;
     for (j = 5; j < 5 + nids; j++) {

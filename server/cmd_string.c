@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "server/server.h"
 
 /* A key argument as the (pointer, length) pair db_* functions take. */
@@ -505,7 +506,7 @@ static int lcs_parse_options(client *c, lcs_opts *o) {
 static void lcs_reply_idx(client *c, const uint32_t *t, const char *a, uint32_t alen, const char *b, uint32_t blen,
                           const lcs_opts *o) {
     uint32_t len = t[(size_t)alen * (blen + 1) + blen];
-    lcs_range *r = malloc(((size_t)len + 1) * sizeof *r);
+    lcs_range *r = malloc(/* may fail: Redis replies an error (ztrymalloc) */ ((size_t)len + 1) * sizeof *r);
     if (!r) {
         reply_error(&c->out, "Insufficient memory, failed allocating transient memory for LCS");
         return;
@@ -554,7 +555,7 @@ static void cmd_lcs(client *c) {
         reply_error(&c->out, "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
         return;
     }
-    uint32_t *t = malloc(cells * sizeof *t);
+    uint32_t *t = malloc(/* may fail, as above */ cells * sizeof *t);
     if (!t) {
         reply_error(&c->out, "Insufficient memory, failed allocating transient memory for LCS");
         return;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "server/server.h"
 
 extern struct command stream_commands[] __attribute__((weak));
@@ -41,12 +42,12 @@ static void command_add(command *c) {
     while (cmd_hash[h].cmd) h = (h + 1) & (CMD_HASH_SIZE - 1);
     cmd_hash[h].cmd = c;
     cmd_hash[h].len = len;
-    cmd_all = realloc(cmd_all, sizeof(*cmd_all) * (cmd_count + 1));
+    cmd_all = xrealloc(cmd_all, sizeof(*cmd_all) * (cmd_count + 1));
     cmd_all[cmd_count++] = c;
-    c->fullname = strdup(c->name);
+    c->fullname = xstrdup(c->name);
     for (command *sub = (command *)c->subcommands; sub && sub->name; sub++) {
         sub->parent = c;
-        sub->fullname = malloc(strlen(c->name) + strlen(sub->name) + 2);
+        sub->fullname = xmalloc(strlen(c->name) + strlen(sub->name) + 2);
         sprintf(sub->fullname, "%s|%s", c->name, sub->name);
     }
 }
@@ -100,7 +101,7 @@ int arg_ld_or_reply(client *c, int i, long double *out) {
 resp_slice *argv_dup(const resp_slice *argv, int argc) {
     size_t bytes = sizeof(resp_slice) * (size_t)argc;
     for (int i = 0; i < argc; i++) bytes += argv[i].len;
-    resp_slice *copy = malloc(bytes ? bytes : 1);
+    resp_slice *copy = xmalloc(bytes ? bytes : 1);
     char *p = (char *)(copy + argc);
     for (int i = 0; i < argc; i++) {
         memcpy(p, argv[i].ptr, argv[i].len);
@@ -112,7 +113,7 @@ resp_slice *argv_dup(const resp_slice *argv, int argc) {
 }
 
 char *arg_dup(const client *c, int i) {
-    char *s = malloc(c->argv[i].len + 1);
+    char *s = xmalloc(c->argv[i].len + 1);
     memcpy(s, c->argv[i].ptr, c->argv[i].len);
     s[c->argv[i].len] = '\0';
     return s;

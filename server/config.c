@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "server/config.h"
 #include "server/server.h"
 #include "storage/evict.h"
@@ -98,7 +99,7 @@ static int parse_memory(const char *s, long long *out) {
 /* client-output-buffer-limit: "<class> <hard> <soft> <soft-seconds>" repeated, class
  * normal, replica/slave or pubsub; all classes are validated before any is applied. */
 static int parse_obuf_limits(const char *val, const char **err) {
-    char *copy = strdup(val), *save = NULL;
+    char *copy = xstrdup(val), *save = NULL;
     char *tok[64];
     int n = 0;
     for (char *t = strtok_r(copy, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save)) tok[n++] = t;
@@ -241,7 +242,7 @@ static int config_apply_value(const config_def *d, const char *val, const char *
         case CFG_STR: {
             char **slot = (char **)(base + d->off);
             free(*slot);
-            *slot = strdup(val);
+            *slot = xstrdup(val);
             return 1;
         }
     }
@@ -304,7 +305,7 @@ static int config_load_text(char *text) {
         size_t len = strlen(line);
         while (len && isspace((unsigned char)line[len - 1])) line[--len] = '\0';
         if (!len || line[0] == '#') continue;
-        char *copy = strdup(line);
+        char *copy = xstrdup(line);
         resp_slice args[64];
         int n = resp_split_inline(line, len, args, 64);
         if (n < 0) {
@@ -345,11 +346,11 @@ static int config_load_text(char *text) {
 
 int config_load(int argc, char **argv) {
     size_t cap = 4096, len = 0;
-    char *text = malloc(cap);
+    char *text = xmalloc(cap);
     text[0] = '\0';
 #define APPEND(s, n)                                                                                                   \
     do {                                                                                                               \
-        while (len + (n) + 2 >= cap) text = realloc(text, cap *= 2);                                                   \
+        while (len + (n) + 2 >= cap) text = xrealloc(text, cap *= 2);                                                  \
         memcpy(text + len, (s), (n));                                                                                  \
         len += (n);                                                                                                    \
         text[len] = '\0';                                                                                              \

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "common/util.h"
 #include "server/keyindex.h"
 
@@ -13,7 +14,7 @@ static size_t bucket_of(size_t size, int dbid, const char *key, size_t klen) {
 
 static void keyindex_grow(keyindex *ix) {
     size_t nsize = ix->size ? ix->size * 2 : 64;
-    kindex_entry **nt = calloc(nsize, sizeof(*nt));
+    kindex_entry **nt = xcalloc(nsize, sizeof(*nt));
     for (size_t i = 0; i < ix->size; i++) {
         kindex_entry *e = ix->table[i], *next;
         for (; e; e = next) {
@@ -39,7 +40,7 @@ kindex_node *keyindex_add(keyindex *ix, int dbid, const char *key, size_t klen, 
     kindex_entry *e = keyindex_find(ix, dbid, key, klen);
     if (!e) {
         if (ix->count >= ix->size) keyindex_grow(ix);
-        e = calloc(1, sizeof(*e) + klen);
+        e = xcalloc(1, sizeof(*e) + klen);
         e->dbid = dbid;
         e->klen = klen;
         memcpy(e->key, key, klen);
@@ -48,7 +49,7 @@ kindex_node *keyindex_add(keyindex *ix, int dbid, const char *key, size_t klen, 
         ix->table[b] = e;
         ix->count++;
     }
-    kindex_node *n = calloc(1, sizeof(*n));
+    kindex_node *n = xcalloc(1, sizeof(*n));
     n->entry = e;
     n->c = c;
     n->prev = e->tail;

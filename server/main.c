@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/xmalloc.h"
 #include "server/config.h"
 #include "server/net.h"
 #include "server/server.h"
@@ -177,7 +178,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     server.dbnum = server.cfg.databases;
-    server.dbs = calloc((size_t)server.dbnum, sizeof(db *));
+    server.dbs = xcalloc((size_t)server.dbnum, sizeof(db *));
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();
     multi_init();

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "server/keyindex.h"
 #include "server/server.h"
 
@@ -79,7 +80,7 @@ int multi_passthrough(const command *cmd) {
 void multi_queue_command(client *c) {
     if (c->mcount == c->mcap) {
         c->mcap = c->mcap ? c->mcap * 2 : 4;
-        c->mstate = realloc(c->mstate, sizeof(*c->mstate) * (size_t)c->mcap);
+        c->mstate = xrealloc(c->mstate, sizeof(*c->mstate) * (size_t)c->mcap);
     }
     multi_cmd *m = &c->mstate[c->mcount++];
     m->cmd = c->cmd;

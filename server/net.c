@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "common/xmalloc.h"
 #include "server/net.h"
 #include "server/server.h"
 
@@ -55,8 +56,7 @@ static void qbuf_give_back(client *c) {
         qbuf_holder = NULL;
         char *own = NULL;
         if (c->qlen) {
-            own = malloc(QBUF_MIN);
-            if (!own) abort();
+            own = xmalloc(QBUF_MIN);
             memcpy(own, c->qbuf, c->qlen);
         }
         c->qbuf = own;
@@ -268,7 +268,7 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
     } else if (c->qcap - c->qlen < QBUF_MIN) {
         size_t ncap = c->qcap ? c->qcap * 2 : QBUF_MIN;
         while (ncap - c->qlen < QBUF_MIN) ncap *= 2;
-        c->qbuf = realloc(c->qbuf, ncap);
+        c->qbuf = xrealloc(c->qbuf, ncap);
         c->qcap = ncap;
     }
     ssize_t n = read(fd, c->qbuf + c->qlen, c->qcap - c->qlen);
@@ -327,7 +327,7 @@ static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
 /* ---- connections ---- */
 
 static client *client_create(int fd, int is_unix) {
-    client *c = calloc(1, sizeof(*c));
+    client *c = xcalloc(1, sizeof(*c));
     c->id = ++server.next_client_id;
     c->fd = fd;
     if (is_unix) c->flags |= CLIENT_UNIX;
@@ -511,7 +511,7 @@ static int listen_on(const char *addr, int port, int optional) {
 
 int net_listen(void) {
     if (server.cfg.port != 0) {
-        char *copy = strdup(server.cfg.bind);
+        char *copy = xstrdup(server.cfg.bind);
         char *save = NULL;
         int any = 0;
         for (char *a = strtok_r(copy, " ", &save); a; a = strtok_r(NULL, " ", &save)) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "server/server.h"
 
 #define SLOWLOG_MAX_ARGC   32
@@ -59,7 +60,7 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
     if (server.cfg.slowlog_log_slower_than < 0 || duration < server.cfg.slowlog_log_slower_than) return;
     if (server.cfg.slowlog_max_len <= 0) return;
     static const char redacted[] = "(redacted)";
-    slowlog_entry *e = calloc(1, sizeof(*e));
+    slowlog_entry *e = xcalloc(1, sizeof(*e));
     int n = argc > SLOWLOG_MAX_ARGC ? SLOWLOG_MAX_ARGC : argc;
     char notes[SLOWLOG_MAX_ARGC][64];
     size_t bytes = sizeof(resp_slice) * (size_t)n;
@@ -70,7 +71,7 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
             snprintf(notes[i], sizeof(notes[i]), "... (%zu more bytes)", argv[i].len - SLOWLOG_MAX_STRING);
         bytes += SLOWLOG_MAX_STRING + strlen(notes[i]);
     }
-    e->argv = malloc(bytes);
+    e->argv = xmalloc(bytes);
     char *p = (char *)(e->argv + n);
     for (int i = 0; i < n; i++) {
         size_t l;
@@ -95,8 +96,8 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
     e->id = entry_id++;
     e->time = util_mstime() / 1000;
     e->duration = duration;
-    e->addr = strdup(c->addr);
-    e->name = strdup(c->name ? c->name : "");
+    e->addr = xstrdup(c->addr);
+    e->name = xstrdup(c->name ? c->name : "");
     e->next = head;
     if (head) head->prev = e;
     else tail = e;

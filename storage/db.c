@@ -33,6 +33,7 @@
  * Expiry uses storage_now_ms: a key is expired when now > expire (as Redis's
  * keyIsExpired). Lookups delete expired keys they meet; db_active_expire samples the
  * expires array at random, as Redis's activeExpireCycle samples its expires dict. */
+#include "common/xmalloc.h"
 #include "storage/db.h"
 
 #include <assert.h>
@@ -221,8 +222,7 @@ static rk_shape rk_shape_of(const rkey *k) {
 
 /* A record of shape s with its key written; the value and expire are the caller's. */
 static rkey *rk_alloc(db *d, const rk_shape *s, const char *key) {
-    rkey *k = malloc(rk_size_of(s));
-    if (!k) abort();
+    rkey *k = xmalloc(rk_size_of(s));
     k->node.next = NULL;
     k->flags = rk_flags_of(s);
     rk_set_access(k, evict_access_new());
@@ -291,26 +291,24 @@ static rkey **db_expires_resize(rkey **old, size_t oldcap, size_t newcap) {
     int omap = ob >= DB_EXPIRES_MMAP_BYTES, nmap = nb >= DB_EXPIRES_MMAP_BYTES;
     void *p;
     if (!omap && !nmap) {
-        p = realloc(old, nb);
+        p = xrealloc(old, nb);
     } else if (omap && nmap) {
         p = mremap(old, ob, nb, MREMAP_MAYMOVE);
-        if (p == MAP_FAILED) p = NULL;
+        if (p == MAP_FAILED) xalloc_fail(nb);
     } else {
         /* Crossing the threshold: the copy is of fewer than DB_EXPIRES_MMAP_BYTES. */
         size_t keep = ob < nb ? ob : nb;
         if (nmap) {
             p = mmap(NULL, nb, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (p == MAP_FAILED) abort();
+            if (p == MAP_FAILED) xalloc_fail(nb);
             memcpy(p, old, keep);
             free(old);
         } else {
-            p = malloc(nb);
-            if (!p) abort();
+            p = xmalloc(nb);
             memcpy(p, old, keep);
             munmap(old, ob);
         }
     }
-    if (!p) abort();
     return p;
 }
 
@@ -426,8 +424,7 @@ static rkey *db_lookup(db *d, const char *key, size_t klen) {
 /* --- databases --- */
 
 db *db_create(int id) {
-    db *d = calloc(1, sizeof(*d));
-    if (!d) abort();
+    db *d = xcalloc(1, sizeof(*d));
     d->id = id;
     dict_init(&d->dict, db_keyof);
     return d;
@@ -592,8 +589,7 @@ rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t
     rkey *cur = (rkey *)dict_find_h(&d->dict, key, klen, h);
     if (cur && (rk_holds(cur, key) || rk_holds(cur, val))) {
         /* Lazy expiry below may free cur: keep the bytes. */
-        copy = malloc(klen + vlen + 1);
-        if (!copy) abort();
+        copy = xmalloc(klen + vlen + 1);
         memcpy(copy, key, klen);
         memcpy(copy + klen, val, vlen);
         key = copy;
@@ -614,8 +610,7 @@ rkey *db_set_int(db *d, const char *key, size_t klen, long long v) {
     uint64_t h = dict_hash(key, klen);
     rkey *cur = (rkey *)dict_find_h(&d->dict, key, klen, h);
     if (cur && rk_holds(cur, key)) {
-        copy = malloc(klen ? klen : 1);
-        if (!copy) abort();
+        copy = xmalloc(klen ? klen : 1);
         memcpy(copy, key, klen);
         key = copy;
     }
@@ -649,8 +644,7 @@ char *db_string_resize(db *d, rkey **kp, size_t newlen) {
         dict_node **ref = dict_ref_of(&d->dict, &k->node);
         assert(ref != NULL);
         d->mem -= malloc_usable_size(k);
-        nk = realloc(k, rk_size_of(&ns));
-        if (!nk) abort();
+        nk = xrealloc(k, rk_size_of(&ns));
         d->mem += malloc_usable_size(nk);
         *ref = &nk->node;
         if (ns.ttl) d->expires[rk_ttl_index(nk)] = nk;

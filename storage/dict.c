@@ -23,6 +23,7 @@
  * the ones whose expansions (grow) or contractions (shrink) would be visited again, never
  * skipped. While rehashing, each cursor visits its bucket in the smaller table and every
  * bucket of the larger table that expands from it. */
+#include "common/xmalloc.h"
 #include "storage/dict.h"
 
 #include <limits.h>
@@ -41,11 +42,10 @@ static dict_node **dict_table_alloc(unsigned long size) {
     size_t bytes = size * sizeof(dict_node *);
     if (bytes >= DICT_MMAP_BYTES) {
         void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) abort();
+        if (p == MAP_FAILED) xalloc_fail(bytes);
         return p;
     }
-    dict_node **t = calloc(size, sizeof(dict_node *));
-    if (!t) abort();
+    dict_node **t = xcalloc(size, sizeof(dict_node *));
     return t;
 }
 

@@ -15,6 +15,7 @@
  * Memory is what evict_storage_bytes reports (records by malloc_usable_size plus the
  * allocator's header, tables, the last measured size of stream values) plus what the
  * caller adds for clients: a counter, so each check costs a loop over the dbs. */
+#include "common/xmalloc.h"
 #include "storage/evict.h"
 
 #include <limits.h>
@@ -112,8 +113,7 @@ static void evict_entry_set_key(evict_entry *e, const char *key, size_t klen) {
     if (klen <= EVICT_POOL_KEY_CACHE) {
         e->key = e->cached;
     } else {
-        e->key = malloc(klen);
-        if (!e->key) abort();
+        e->key = xmalloc(klen);
     }
     memcpy(e->key, key, klen);
     e->klen = klen;
@@ -219,8 +219,7 @@ static int evict_pick_pooled(db **dbs, int ndb, char *buf, char **key, size_t *k
             if (rk && volatile_only && rkey_expire(rk) < 0) rk = NULL;
             if (rk) {
                 *klen = e->klen;
-                *key = e->klen <= EVICT_POOL_KEY_CACHE ? buf : malloc(e->klen);
-                if (!*key) abort();
+                *key = e->klen <= EVICT_POOL_KEY_CACHE ? buf : xmalloc(e->klen);
                 memcpy(*key, e->key, e->klen);
                 *dbid = id;
             }
@@ -238,8 +237,7 @@ static int evict_pick_random(db **dbs, int ndb, char *buf, char **key, size_t *k
         rkey *rk;
         if (db_sample(dbs[id], volatile_only, &rk, 1) == 1) {
             const char *k = rkey_key(rk, klen);
-            *key = *klen <= EVICT_POOL_KEY_CACHE ? buf : malloc(*klen ? *klen : 1);
-            if (!*key) abort();
+            *key = *klen <= EVICT_POOL_KEY_CACHE ? buf : xmalloc(*klen ? *klen : 1);
             memcpy(*key, k, *klen);
             *dbid = id;
             return 1;

@@ -38,6 +38,7 @@
  * Redis's zmalloc does.
  * Invariants: a nack is in its group's tree and, when consumer != NULL, in exactly that
  * consumer's tree; pel_count fields equal the tree sizes. */
+#include "common/xmalloc.h"
 #include "storage/stream.h"
 
 #include "common/util.h"
@@ -98,18 +99,6 @@ struct stream {
     stream_group **groups;
     size_t ngroups, gcap;
 };
-
-static void *xmalloc(size_t n) {
-    void *p = malloc(n);
-    if (!p) abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n);
-    if (!q) abort();
-    return q;
-}
 
 /* ---------------------------------------------------------------- ids */
 
