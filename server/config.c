@@ -30,6 +30,8 @@ static const char *const policies[] = {"volatile-lru",   "volatile-lfu", "volati
                                        "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
                                        "allkeys-random", "noeviction",   NULL};
 
+static const char *const supervised_modes[] = {"no", "upstart", "systemd", "auto", NULL};
+
 #define OFF(f) offsetof(server_config, f)
 #define LL_MAX 9223372036854775807LL
 static const config_def configs[] = {
@@ -53,6 +55,7 @@ static const config_def configs[] = {
     {"daemonize", CFG_BOOL, OFF(daemonize), 0, 0, "no", 0, NULL},
     {"pidfile", CFG_STR, OFF(pidfile), 0, 0, "", 0, NULL},
     {"dir", CFG_STR, OFF(dir), 0, 0, "", 0, NULL},
+    {"supervised", CFG_ENUM, OFF(supervised), 0, 0, "no", 0, supervised_modes},
     {"save", CFG_SPECIAL, OFF(save), 0, 0, "", 1, NULL},
     {"appendonly", CFG_SPECIAL, OFF(appendonly), 0, 0, "no", 1, NULL},
     {"protected-mode", CFG_BOOL, OFF(protected_mode), 0, 0, "yes", 1, NULL},
@@ -505,3 +508,19 @@ struct command config_subcommands[] = {
      "Returns helpful text about the different subcommands.", "5.0.0", NULL, NULL, NULL, 0, 0},
     {0},
 };
+
+void config_print_help(FILE *out) {
+    fprintf(out, "Settings (redis.conf names; give them as --name value, or in the config file):\n");
+    for (size_t i = 0; i < NCONFIGS; i++) {
+        const config_def *d = &configs[i];
+        const char *def = d->def;
+        if (d->enums && d->type == CFG_ENUM) {
+            fprintf(out, "  --%-26s default %s%s  (one of:", d->name, def[0] ? def : "\"\"",
+                    d->mutable ? ", CONFIG SET" : "");
+            for (int e = 0; d->enums[e]; e++) fprintf(out, " %s", d->enums[e]);
+            fprintf(out, ")\n");
+        } else {
+            fprintf(out, "  --%-26s default %s%s\n", d->name, def[0] ? def : "\"\"", d->mutable ? ", CONFIG SET" : "");
+        }
+    }
+}

@@ -3,6 +3,8 @@
 #ifndef RESPITE_CONFIG_H
 #define RESPITE_CONFIG_H
 
+#include <stdio.h>
+
 #include "server/server.h"
 
 /* Fill server.cfg with defaults. */
@@ -13,5 +15,8 @@ void config_init(void);
 int config_load(int argc, char **argv);
 
 extern struct command config_subcommands[];
+
+/* Every setting with its default and whether CONFIG SET can change it (--help). */
+void config_print_help(FILE *out);
 
 #endif

@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/net.h"
 #include "server/server.h"
+#include "server/supervise.h"
 #include "storage/evict.h"
 
 static struct event *timer_event, *sigterm_event, *sigint_event;
@@ -159,11 +160,17 @@ int main(int argc, char **argv) {
     }
     if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         printf("Usage: respite-server [/path/to/respite.conf] [--setting value ...]\n"
-               "Examples:\n  respite-server --port 7777\n  respite-server /etc/respite.conf --loglevel verbose\n");
+               "       respite-server -v or --version\n"
+               "       respite-server -h or --help\n"
+               "Examples:\n  respite-server --port 7777\n  respite-server /etc/respite.conf --loglevel verbose\n"
+               "Stop it with SIGTERM or SIGINT (Ctrl-C) or redis-cli SHUTDOWN. Log lines go to stdout, or to\n"
+               "the file named by --logfile.\n\n");
+        config_print_help(stdout);
         return 0;
     }
     config_init();
     if (!config_load(argc, argv)) return 1;
+    supervise_init(server.cfg.supervised);
     server.executable = realpath(argv[0], NULL);
     server.pid = (int)getpid();
     server.start_ms = server.mstime_cached = util_mstime();
@@ -213,8 +220,10 @@ int main(int argc, char **argv) {
     log_notice("respite %s (Redis %s compatible) started, pid=%d, port=%d", RESPITE_VERSION, REDIS_COMPAT_VERSION,
                server.pid, server.cfg.port);
     log_notice("Ready to accept connections");
+    supervise_ready();
     event_base_dispatch(server.base);
 
+    supervise_stopping();
     log_warning("respite is now ready to exit, bye bye...");
     shutdown_cleanup();
     return 0;

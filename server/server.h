@@ -187,6 +187,7 @@ typedef struct server_config {
     char *dir;
     char *save;       /* always "" (no persistence) */
     char *appendonly; /* always "no" */
+    char *supervised; /* no, upstart, systemd, auto (server/supervise.c) */
     int protected_mode;
     int active_expire_effort; /* 1..10 */
     int activerehashing;
