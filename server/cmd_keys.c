@@ -17,22 +17,9 @@
 
 #include "common/xmalloc.h"
 #include "server/server.h"
-#include "storage/stream.h"
+#include "storage/type.h"
 
 #define KEYARG(c, i) (c)->argv[i].ptr, (c)->argv[i].len
-
-/* The name TYPE reports for a value type (Redis's getObjectTypeName). */
-static const char *type_name(int type) {
-    switch (type) {
-        case OBJ_STRING: return "string";
-        case OBJ_LIST: return "list";
-        case OBJ_SET: return "set";
-        case OBJ_ZSET: return "zset";
-        case OBJ_HASH: return "hash";
-        case OBJ_STREAM: return "stream";
-        default: return "unknown";
-    }
-}
 
 /* Parse argv[i] as an int as Redis's getIntFromObjectOrReply; msg (or NULL for
  * Redis's defaults) is the error for both a bad number and one out of int range.
@@ -77,7 +64,7 @@ static void cmd_exists(client *c) {
 
 static void cmd_type(client *c) {
     rkey *k = db_lookup_read(c->db, KEYARG(c, 1));
-    reply_simple(&c->out, k ? type_name(rkey_type(k)) : "none");
+    reply_simple(&c->out, k ? type_of(k)->name : "none");
 }
 
 /* ---- expiry ---- */
@@ -284,7 +271,7 @@ static void scan_visit(void *priv, const rkey *k) {
         if (st->type && util_eqi(st->type, st->typelen, "none")) name_list_add(&st->keys, key, klen);
         return;
     }
-    if (st->type && !util_eqi(st->type, st->typelen, type_name(rkey_type(k)))) return;
+    if (st->type && !util_eqi(st->type, st->typelen, type_of(k)->name)) return;
     name_list_add(&st->keys, key, klen);
 }
 
@@ -393,74 +380,6 @@ static void rename_generic(client *c, int nx) {
 static void cmd_rename(client *c) { rename_generic(c, 0); }
 static void cmd_renamenx(client *c) { rename_generic(c, 1); }
 
-/* A deep copy of a stream built through its public API: entries, ids and counters,
- * groups, consumers and pending messages (a pending message whose entry was deleted
- * cannot be recreated and is left out). */
-static stream *copy_stream(const stream *s) {
-    stream *n = stream_new();
-    stream_id lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX}, id, added;
-    stream_iter it;
-    stream_fields f;
-    stream_str *fv = NULL;
-    size_t cap = 0;
-
-    stream_iter_init(&it, s, &lo, &hi, 0);
-    while (stream_iter_next(&it, &id, &f)) {
-        if (f.count * 2 > cap) {
-            cap = f.count * 2;
-            fv = xrealloc(fv, cap * sizeof *fv);
-        }
-        size_t i = 0;
-        while (stream_fields_next(&f, &fv[i].ptr, &fv[i].len, &fv[i + 1].ptr, &fv[i + 1].len)) i += 2;
-        stream_add(n, STREAM_ADD_EXPLICIT, &id, fv, i / 2, storage_now_ms, &added);
-    }
-    free(fv);
-    stream_id last = stream_last_id(s), maxdel = stream_max_deleted_id(s);
-    stream_set_id(n, &last, (long long)stream_entries_added(s), &maxdel);
-
-    for (size_t gi = 0; gi < stream_group_count(s); gi++) {
-        stream_group *g = stream_group_at(s, gi);
-        size_t len;
-        const char *name = stream_group_name(g, &len);
-        stream_id glast = stream_group_last_id(g);
-        stream_group *ng = stream_group_create(n, name, len, &glast, stream_group_entries_read(g));
-        for (size_t ci = 0; ci < stream_group_consumer_count(g); ci++) {
-            const stream_consumer *c = stream_consumer_at(g, ci);
-            name = stream_consumer_name(c, &len);
-            stream_consumer_create(ng, name, len, stream_consumer_seen_time(c));
-        }
-        for (const stream_nack *p = stream_pel_first(g); p; p = stream_pel_next(p)) {
-            stream_claim_args a = {storage_now_ms, 0, p->delivery_time, (long long)p->delivery_count, 1, 0};
-            stream_consumer *nc = NULL;
-            name = stream_consumer_name(p->consumer, &len);
-            stream_claim(n, ng, name, len, &nc, &p->id, &a);
-        }
-        for (size_t ci = 0; ci < stream_group_consumer_count(g); ci++) { /* claims refresh it */
-            const stream_consumer *c = stream_consumer_at(g, ci);
-            name = stream_consumer_name(c, &len);
-            stream_consumer *nc = stream_consumer_find(ng, name, len);
-            if (nc) stream_consumer_touch(nc, stream_consumer_seen_time(c));
-        }
-    }
-    return n;
-}
-
-/* Store a copy of string record k as key in dst, keeping the encoding family: a raw
- * source stays raw. Returns the new record. */
-static rkey *copy_string(const rkey *k, db *dst, const char *key, size_t klen) {
-    if (rkey_is_int(k)) return db_set_int(dst, key, klen, rkey_int(k));
-    size_t n;
-    char tmp[UTIL_LLSTR_SIZE];
-    const char *v = rkey_str(k, &n, tmp);
-    char *copy = xmalloc(n ? n : 1); /* k may move while dst changes, if dst is src */
-    memcpy(copy, v, n);
-    int raw = strcmp(rkey_encoding(k), "raw") == 0;
-    rkey *nk = db_set_string(dst, key, klen, copy, n, 0);
-    free(copy);
-    if (raw) db_string_resize(dst, &nk, n);
-    return nk;
-}
-
 /* COPY source destination [DB destination-db] [REPLACE] */
 static void cmd_copy(client *c) {
     db *dst = c->db;
@@ -494,17 +413,10 @@ static void cmd_copy(client *c) {
         db_delete(dst, to->ptr, to->len);
         k = db_lookup_write(c->db, src->ptr, src->len); /* the delete may have moved it */
     }
-    long long expire = rkey_expire(k);
-    rkey *nk;
-    if (rkey_type(k) == OBJ_STRING) {
-        nk = copy_string(k, dst, to->ptr, to->len);
-    } else if (rkey_type(k) == OBJ_STREAM) {
-        nk = db_add_ptr(dst, to->ptr, to->len, OBJ_STREAM, copy_stream(rkey_ptr(k)));
-    } else {
+    if (!db_copy(dst, k, to->ptr, to->len)) {
         reply_error(&c->out, "unknown type object");
         return;
     }
-    if (expire != -1) db_set_expire(dst, nk, expire);
     reply_int(&c->out, 1);
 }
 
@@ -632,7 +544,7 @@ static void cmd_object_refcount(client *c) {
     if (!k) return;
     const char *pol = server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "";
     int no_shared = server.cfg.maxmemory && (strstr(pol, "lru") || strstr(pol, "lfu"));
-    int shared = rkey_type(k) == OBJ_STRING && rkey_is_int(k) && rkey_int(k) >= 0 && rkey_int(k) < 10000;
+    int shared = rkey_is_int(k) && rkey_int(k) >= 0 && rkey_int(k) < 10000;
     reply_int(&c->out, shared && !no_shared ? INT_MAX : 1);
 }
 

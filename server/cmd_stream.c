@@ -45,8 +45,6 @@
 static const stream_id id_min = {0, 0};
 static const stream_id id_max = {UINT64_MAX, UINT64_MAX};
 
-__attribute__((constructor)) static void cmd_stream_register(void) { db_value_free[OBJ_STREAM] = stream_free; }
-
 /* ---------------------------------------------------------------- replies */
 
 static void reply_id(reply_buf *rb, const stream_id *id) {

@@ -53,8 +53,8 @@ static void command_add(command *c) {
 }
 
 void commands_init(void) {
-    struct command *tables[] = {string_commands, keys_commands,  conn_commands,
-                                server_commands, multi_commands, stream_commands};
+    struct command *tables[] = {string_commands, keys_commands,   conn_commands,  server_commands,
+                                multi_commands,  memory_commands, stream_commands};
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
         for (command *c = tables[t]; c && c->name; c++) command_add(c);
 }

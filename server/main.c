@@ -24,6 +24,7 @@
 #include "server/server.h"
 #include "server/supervise.h"
 #include "storage/evict.h"
+#include "storage/type.h"
 
 static struct event *timer_event, *sigterm_event, *sigint_event;
 
@@ -185,11 +186,11 @@ int main(int argc, char **argv) {
         return 1;
     }
     server.dbnum = server.cfg.databases;
+    types_init();
     server.dbs = xcalloc((size_t)server.dbnum, sizeof(db *));
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();
     multi_init();
-    evict_init();
     server_memory_init();
 
     if (!net_listen()) {

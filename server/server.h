@@ -65,6 +65,7 @@ extern struct command keys_commands[];   /* server/cmd_keys.c */
 extern struct command conn_commands[];   /* server/cmd_conn.c */
 extern struct command server_commands[]; /* server/cmd_server.c */
 extern struct command multi_commands[];  /* server/multi.c */
+extern struct command memory_commands[]; /* server/cmd_memory.c */
 
 /* COMMAND itself (server/commands.c), listed in cmd_server.c's table. */
 void command_command(struct client *c);

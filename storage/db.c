@@ -12,8 +12,9 @@
  * them). The value is, by encoding: EMB, the string bytes, exactly vlen of them (what
  * SET makes: one exact allocation); RAW, a string with cap >= vlen bytes of room (what
  * APPEND/SETRANGE make, grown with headroom as sds does, so appends are amortised O(1));
- * INT, an int64; PTR, a void * owned by the record and freed through db_value_free[type],
- * then a uint64 with the value's size as last measured by db_value_memory[type].
+ * INT, an int64; PTR, a void * owned by the record and freed through its type's descriptor
+ * (storage/type.h), then a uint64 with the value's size as last measured by the
+ * descriptor's memory.
  * access is the 24-bit LRU clock or LFU counter of storage/evict.h, set when the record
  * is made and updated by lookups. Fields after the flags are unaligned and read with
  * memcpy. With a 12-byte key and a 32-byte value a record is 14 + 12 + 32 = 58 bytes
@@ -45,12 +46,11 @@
 #include "common/util.h"
 #include "storage/dict.h"
 #include "storage/evict.h"
+#include "storage/type.h"
 
 long long storage_now_ms;
 storage_stats storage_stat;
 void (*db_touch_hook)(int dbid, const char *key, size_t klen);
-void (*db_value_free[OBJ_TYPES])(void *ptr);
-size_t (*db_value_memory[OBJ_TYPES])(const void *ptr);
 
 /* Encodings (flags bits 3-4). */
 enum { RK_EMB = 0, RK_INT = 1, RK_RAW = 2, RK_PTR = 3 };
@@ -165,7 +165,7 @@ static inline uint64_t rk_ptr_mem(const rkey *k) {
 
 /* Measure a PTR record's value again and carry the change into the db's total. */
 static void rk_ptr_measure(db *d, rkey *k) {
-    size_t (*fn)(const void *) = db_value_memory[k->flags & RK_TYPE_MASK];
+    size_t (*fn)(const void *) = type_of(k)->memory;
     void *p;
     memcpy(&p, rk_valp(k), sizeof(p));
     uint64_t now = fn && p ? (uint64_t)fn(p) : 0, was = rk_ptr_mem(k);
@@ -237,7 +237,10 @@ static rkey *rk_alloc(db *d, const rk_shape *s, const char *key) {
 
 /* Free a record; with freeval, also its pointer-held value. */
 static void rk_free(db *d, rkey *k, int freeval) {
-    if (freeval && rk_enc(k) == RK_PTR && db_value_free[rkey_type(k)]) db_value_free[rkey_type(k)](rkey_ptr(k));
+    if (freeval && rk_enc(k) == RK_PTR) {
+        void (*fn)(void *) = type_of(k)->free;
+        if (fn) fn(rkey_ptr(k));
+    }
     if (rk_enc(k) == RK_PTR) d->mem -= (size_t)rk_ptr_mem(k);
     d->mem -= malloc_usable_size(k);
     free(k);
@@ -522,14 +525,19 @@ void *rkey_ptr(const rkey *k) {
     return p;
 }
 
-const char *rkey_encoding(const rkey *k) {
+const char *rkey_encoding(const rkey *k) { return type_of(k)->encoding(k); }
+
+/* --- the string type: its values live in the record --- */
+
+static const char *string_encoding(const rkey *k) {
     switch (rk_enc(k)) {
         case RK_INT: return "int";
         case RK_EMB: return rk_field(k, 1) <= RK_EMBSTR_MAX ? "embstr" : "raw";
-        case RK_RAW: return "raw";
-        default: return rkey_type(k) == OBJ_STREAM ? "stream" : "unknown";
+        default: return "raw";
     }
 }
+
+const value_type string_type = {.name = "string", .id = OBJ_STRING, .encoding = string_encoding};
 
 /* --- lookups --- */
 
@@ -755,6 +763,41 @@ int db_move(db *src, db *dst, const char *key, size_t klen) {
     db_call_hook(src, key, klen);
     db_call_hook(dst, key, klen);
     return 1;
+}
+
+/* A string is copied with its record's shape (a raw value stays raw, with its room);
+ * a pointer-held value through its type's dup. The copy gets a fresh access field, as
+ * Redis's COPY makes a new object. */
+rkey *db_copy(db *dst, const rkey *k, const char *key, size_t klen) {
+    void *value = NULL;
+    if (rk_enc(k) == RK_PTR) {
+        void *(*dup)(const void *) = type_of(k)->dup;
+        if (!dup) return NULL;
+        value = dup(rkey_ptr(k));
+    }
+    rk_shape s = rk_shape_of(k);
+    s.klen = klen;
+    rkey *nk = rk_alloc(dst, &s, key);
+    if (s.ttl) rk_set_expire_ms(nk, rkey_expire(k));
+    switch (s.enc) {
+        case RK_PTR: memcpy(rk_valp(nk), &value, sizeof(value)); break;
+        case RK_INT: memcpy(rk_valp(nk), rk_valp(k), sizeof(int64_t)); break;
+        default: memcpy(rk_valp(nk), rk_valp(k), s.vlen); break;
+    }
+    db_link(dst, nk);
+    if (s.enc == RK_PTR) rk_ptr_measure(dst, nk);
+    db_hook_rec(dst, nk);
+    return nk;
+}
+
+size_t db_key_memory(db *d, rkey *k) {
+    size_t n = malloc_usable_size(k) + RK_MALLOC_HEADER + sizeof(dict_node *);
+    if (rk_has_ttl(k)) n += sizeof(rkey *);
+    if (rk_enc(k) == RK_PTR) {
+        rk_ptr_measure(d, k);
+        n += (size_t)rk_ptr_mem(k);
+    }
+    return n;
 }
 
 void db_touch(db *d, const rkey *k) {

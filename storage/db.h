@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Value types, numbered as Redis's (TYPE reports their names). */
+/* Value type ids, numbered as Redis's; each has a descriptor (storage/type.h). */
 enum { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4, OBJ_STREAM = 6 };
 #define OBJ_TYPES 7
 
@@ -41,10 +41,6 @@ extern storage_stats storage_stat;
  * by expiry, deletion, rename (both names), move and flush (flush calls it with key
  * NULL, meaning every key of that db). The server uses it to invalidate WATCH. */
 extern void (*db_touch_hook)(int dbid, const char *key, size_t klen);
-
-/* Free function for pointer-held values of each type (strings are handled inside);
- * a type module (e.g. streams) registers its own at start-up. */
-extern void (*db_value_free[OBJ_TYPES])(void *ptr);
 
 /* --- databases --- */
 db *db_create(int id);
@@ -75,7 +71,8 @@ const char *rkey_str(const rkey *k, size_t *len, char *tmp);
 size_t rkey_strlen(const rkey *k);
 /* The value of a pointer-held type (e.g. a stream). */
 void *rkey_ptr(const rkey *k);
-/* Encoding name for OBJECT ENCODING: "int", "embstr", "raw", or "stream". */
+/* Encoding name for OBJECT ENCODING, as the value's type (storage/type.h) reports it:
+ * "int", "embstr" or "raw" for a string, "stream" for a stream. */
 const char *rkey_encoding(const rkey *k);
 
 /* --- lookups (both do lazy expiry: an expired key is deleted and NULL returned) --- */
@@ -103,7 +100,8 @@ rkey *db_set_int(db *d, const char *key, size_t klen, long long v);
  * the (possibly moved) record. Returns a pointer to the value's bytes for writing (valid
  * under the lifetime rule). Used by APPEND and SETRANGE. */
 char *db_string_resize(db *d, rkey **k, size_t newlen);
-/* Add a new key holding a pointer value of the given type (the key must not exist). */
+/* Add a new key holding a pointer value of the given type (the key must not exist). The
+ * record owns ptr from then on: its type's descriptor (storage/type.h) frees it. */
 rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr);
 /* Set or clear the TTL. when_ms is absolute; db_set_expire on a time <= now still just
  * stores it (the caller deletes instead, as Redis does). Return the moved record. */
@@ -116,6 +114,11 @@ int db_delete(db *d, const char *key, size_t klen);
 rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dlen);
 /* Move a key to another db; returns 1 on success, 0 if absent in src or present in dst. */
 int db_move(db *src, db *dst, const char *key, size_t klen);
+/* COPY: a new key in dst holding a deep copy of k's value (its type's dup) and k's
+ * expire. key must not exist in dst (the caller deleted it for REPLACE); k may be in
+ * dst or another db, and is not changed. Returns the new record, or NULL (nothing
+ * added) if k's type has no dup. */
+rkey *db_copy(db *dst, const rkey *k, const char *key, size_t klen);
 /* Tell the hook that a pointer-held value changed in place (e.g. XADD). */
 void db_touch(db *d, const rkey *k);
 
@@ -130,11 +133,13 @@ void db_foreach(db *d, void (*fn)(void *priv, const rkey *k), void *priv);
 /* A random live key, as RANDOMKEY (expired ones sampled are deleted), or NULL. */
 rkey *db_random_key(db *d);
 
-/* --- eviction support (storage/evict.c) --- */
-/* Memory of pointer-held values of each type (NULL: not counted); registered like
- * db_value_free. A record caches the last measured size of its value in the db's
- * memory total; it is measured again when the key is added, looked up or touched. */
-extern size_t (*db_value_memory[OBJ_TYPES])(const void *ptr);
+/* --- memory and eviction support (storage/evict.c) ---
+ * A record caches the last measured size of a pointer-held value (its type's memory)
+ * in the db's total; it is measured again when the key is added, looked up or touched.
+ * Inline (string) values are counted with their record. */
+/* MEMORY USAGE of k (a record of d): its allocator block, its slot in the table (and in
+ * the expires array if it has a TTL), and its value's bytes, measured now. */
+size_t db_key_memory(db *d, rkey *k);
 /* The record's 24-bit access field: an LRU clock or, under an LFU policy, minutes<<8 |
  * counter (storage/evict.h). Lookups update it; db_peek and db_sample do not. */
 uint32_t rkey_access(const rkey *k);

@@ -13,8 +13,9 @@
  * allocates nothing).
  *
  * Memory is what evict_storage_bytes reports (records by malloc_usable_size plus the
- * allocator's header, tables, the last measured size of stream values) plus what the
- * caller adds for clients: a counter, so each check costs a loop over the dbs. */
+ * allocator's header, tables, the last measured size of pointer-held values as their
+ * types' descriptors report it) plus what the caller adds for clients: a counter, so
+ * each check costs a loop over the dbs. */
 #include "common/xmalloc.h"
 #include "storage/evict.h"
 
@@ -24,7 +25,6 @@
 
 #include "common/util.h"
 #include "storage/dict.h"
-#include "storage/stream.h"
 
 evict_config evict_cfg = {0, EVICT_NOEVICTION, 5, 10, 1};
 long long evict_stat_evicted_keys;
@@ -56,10 +56,6 @@ int evict_policy_from_name(const char *name) {
         if (util_eqi(name, strlen(name), names[i].name)) return names[i].policy;
     return -1;
 }
-
-static size_t evict_stream_memory(const void *s) { return stream_memory(s); }
-
-void evict_init(void) { db_value_memory[OBJ_STREAM] = evict_stream_memory; }
 
 /* --- the access field --- */
 

@@ -47,8 +47,6 @@ extern long long evict_stat_evicted_keys;
 
 /* The policy named as in redis.conf ("allkeys-lru", ...), or -1. */
 int evict_policy_from_name(const char *name);
-/* Register value-size functions (streams) with the keyspace; call once at start-up. */
-void evict_init(void);
 
 /* --- the access field --- */
 #define EVICT_LRU_BITS     24

@@ -37,11 +37,14 @@
  * moves the tail of the block vector (n/100 pointers). Allocation failure aborts, as
  * Redis's zmalloc does.
  * Invariants: a nack is in its group's tree and, when consumer != NULL, in exactly that
- * consumer's tree; pel_count fields equal the tree sizes. */
+ * consumer's tree; pel_count fields equal the tree sizes; meta_bytes is what
+ * stream_memory_recount sums over the groups (kept up to date by every change, so
+ * stream_memory, which runs on every lookup of the key, is O(1)). */
 #include "common/xmalloc.h"
 #include "storage/stream.h"
 
 #include "common/util.h"
+#include "storage/type.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -79,6 +82,7 @@ struct stream_consumer {
 };
 
 struct stream_group {
+    stream *owner; /* for the byte count */
     stream_id last_id;
     long long entries_read;
     stream_nack *pel;
@@ -98,6 +102,7 @@ struct stream {
     size_t block_bytes; /* sum of block allocations (header + cap) */
     stream_group **groups;
     size_t ngroups, gcap;
+    size_t meta_bytes; /* groups, their consumer arrays, consumers and pending records */
 };
 
 /* ---------------------------------------------------------------- ids */
@@ -489,14 +494,19 @@ size_t stream_block_count(const stream *s) { return s->nblk; }
 size_t stream_group_count(const stream *s) { return s->ngroups; }
 
 size_t stream_memory(const stream *s) {
-    size_t n = sizeof(*s) + s->bcap * sizeof(*s->blk) + s->block_bytes;
-    n += s->gcap * sizeof(*s->groups);
-    for (size_t i = 0; i < s->ngroups; i++) {
-        const stream_group *g = s->groups[i];
-        n += sizeof(*g) + g->name_len + g->ccap * sizeof(*g->cons);
-        n += g->pel_count * sizeof(stream_nack);
-        for (size_t j = 0; j < g->ncons; j++) n += sizeof(stream_consumer) + g->cons[j]->name_len;
-    }
+    return sizeof(*s) + s->bcap * sizeof(*s->blk) + s->block_bytes + s->gcap * sizeof(*s->groups) + s->meta_bytes;
+}
+
+/* A group's share of meta_bytes. */
+static size_t group_bytes(const stream_group *g) {
+    size_t n = sizeof(*g) + g->name_len + g->ccap * sizeof(*g->cons) + g->pel_count * sizeof(stream_nack);
+    for (size_t j = 0; j < g->ncons; j++) n += sizeof(stream_consumer) + g->cons[j]->name_len;
+    return n;
+}
+
+size_t stream_memory_recount(const stream *s) {
+    size_t n = sizeof(*s) + s->bcap * sizeof(*s->blk) + s->block_bytes + s->gcap * sizeof(*s->groups);
+    for (size_t i = 0; i < s->ngroups; i++) n += group_bytes(s->groups[i]);
     return n;
 }
 
@@ -971,6 +981,17 @@ static stream_nack *tr_edge(stream_nack *n, int right) {
 
 /* ---------------------------------------------------------------- PEL records */
 
+/* A pending record entered / left g's PEL. */
+static void pel_grew(stream_group *g) {
+    g->pel_count++;
+    g->owner->meta_bytes += sizeof(stream_nack);
+}
+
+static void pel_shrank(stream_group *g) {
+    g->pel_count--;
+    g->owner->meta_bytes -= sizeof(stream_nack);
+}
+
 static stream_nack *nack_new(const stream_id *id, long long now) {
     stream_nack *n = xmalloc(sizeof(*n));
     memset(n, 0, sizeof(*n));
@@ -995,7 +1016,7 @@ static void nack_assign(stream_nack *n, stream_consumer *c) {
 /* Remove n from both PELs and free it. */
 static void nack_drop(stream_group *g, stream_nack *n) {
     tr_remove(&g->pel, n, 0);
-    g->pel_count--;
+    pel_shrank(g);
     if (n->consumer) {
         tr_remove(&n->consumer->pel, n, 1);
         n->consumer->pel_count--;
@@ -1018,7 +1039,7 @@ static void tr_free_all(stream_nack *n, int t, stream_group *g) {
             }
             if (g) {
                 tr_remove(&g->pel, n, 0);
-                g->pel_count--;
+                pel_shrank(g);
             }
             free(n);
             n = p;
@@ -1091,6 +1112,7 @@ stream_group *stream_group_create(stream *s, const char *name, size_t len, const
     if (found) return NULL;
     stream_group *g = xmalloc(sizeof(*g) + len + 1);
     memset(g, 0, sizeof(*g));
+    g->owner = s;
     g->last_id = *last_id;
     g->entries_read = entries_read;
     g->name_len = len;
@@ -1103,6 +1125,7 @@ stream_group *stream_group_create(stream *s, const char *name, size_t len, const
     memmove(s->groups + i + 1, s->groups + i, (s->ngroups - i) * sizeof(*s->groups));
     s->groups[i] = g;
     s->ngroups++;
+    s->meta_bytes += sizeof(*g) + len;
     return g;
 }
 
@@ -1117,6 +1140,7 @@ int stream_group_destroy(stream *s, const char *name, size_t len) {
     int found;
     size_t i = group_pos(s, name, len, &found);
     if (!found) return 0;
+    s->meta_bytes -= group_bytes(s->groups[i]);
     group_free(s->groups[i]);
     memmove(s->groups + i, s->groups + i + 1, (s->ngroups - i - 1) * sizeof(*s->groups));
     s->ngroups--;
@@ -1204,9 +1228,12 @@ stream_consumer *stream_consumer_create(stream_group *g, const char *name, size_
     if (len) memcpy(c->name, name, len);
     c->name[len] = '\0';
     if (g->ncons == g->ccap) {
-        g->ccap = g->ccap ? g->ccap * 2 : 2;
-        g->cons = xrealloc(g->cons, g->ccap * sizeof(*g->cons));
+        size_t cap = g->ccap ? g->ccap * 2 : 2;
+        g->cons = xrealloc(g->cons, cap * sizeof(*g->cons));
+        g->owner->meta_bytes += (cap - g->ccap) * sizeof(*g->cons);
+        g->ccap = cap;
     }
+    g->owner->meta_bytes += sizeof(*c) + len;
     memmove(g->cons + i + 1, g->cons + i, (g->ncons - i) * sizeof(*g->cons));
     g->cons[i] = c;
     g->ncons++;
@@ -1229,6 +1256,7 @@ long long stream_consumer_delete(stream_group *g, const char *name, size_t len) 
     stream_consumer *c = g->cons[i];
     long long pending = (long long)c->pel_count;
     tr_free_all(c->pel, 1, g);
+    g->owner->meta_bytes -= sizeof(*c) + c->name_len;
     free(c);
     memmove(g->cons + i, g->cons + i + 1, (g->ncons - i - 1) * sizeof(*g->cons));
     g->ncons--;
@@ -1260,7 +1288,7 @@ static void pel_deliver(stream_group *g, stream_consumer *c, const stream_id *id
     if (!n) {
         n = nack_new(id, now);
         tr_insert(&g->pel, n, 0);
-        g->pel_count++;
+        pel_grew(g);
     } else {
         n->delivery_time = now;
         n->delivery_count = 1;
@@ -1316,7 +1344,7 @@ int stream_claim(stream *s, stream_group *g, const char *name, size_t len, strea
     if (a->force && !n) {
         n = nack_new(id, a->now);
         tr_insert(&g->pel, n, 0);
-        g->pel_count++;
+        pel_grew(g);
     }
     if (!n) return STREAM_CLAIM_SKIPPED;
     if (n->consumer && a->min_idle && a->now - n->delivery_time < a->min_idle) return STREAM_CLAIM_SKIPPED;
@@ -1418,9 +1446,28 @@ stream *stream_dup(const stream *s) {
             stream_nack *n = nack_new(&sn->id, sn->delivery_time);
             n->delivery_count = sn->delivery_count;
             tr_insert(&g->pel, n, 0);
-            g->pel_count++;
+            pel_grew(g);
             if (sn->consumer) nack_assign(n, stream_consumer_find(g, sn->consumer->name, sn->consumer->name_len));
         }
     }
     return d;
 }
+
+/* ---------------------------------------------------------------- the value type */
+
+static const char *stream_encoding(const rkey *k) {
+    (void)k;
+    return "stream";
+}
+
+static size_t stream_value_memory(const void *v) { return stream_memory(v); }
+static void *stream_value_dup(const void *v) { return stream_dup(v); }
+
+const value_type stream_type = {
+    .name = "stream",
+    .id = OBJ_STREAM,
+    .encoding = stream_encoding,
+    .free = stream_free,
+    .memory = stream_value_memory,
+    .dup = stream_value_dup,
+};

@@ -79,12 +79,16 @@ extern size_t stream_node_max_entries; /* default 100 */
 extern size_t stream_node_max_bytes;   /* default 4096 */
 
 stream *stream_new(void);
-/* Free a stream with its groups (signature for db_value_free[OBJ_STREAM]). */
+/* Free a stream with its groups (the stream type's free: storage/type.h). */
 void stream_free(void *s);
-/* A deep copy (COPY): entries, metadata, groups, consumers and PELs. */
+/* A deep copy (COPY): entries, metadata, groups, consumers and every pending record,
+ * including those whose entry was deleted, with their owners, delivery times and counts. */
 stream *stream_dup(const stream *s);
-/* Bytes held by the stream (blocks, index, groups, consumers, pending records). */
+/* Bytes held by the stream (blocks, index, groups, consumers, pending records): O(1),
+ * from counters every change keeps. */
 size_t stream_memory(const stream *s);
+/* The same figure summed by walking every group and consumer (tests check the two agree). */
+size_t stream_memory_recount(const stream *s);
 
 uint64_t stream_length(const stream *s);
 stream_id stream_last_id(const stream *s);        /* last generated id ("last-generated-id") */

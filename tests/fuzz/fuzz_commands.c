@@ -357,6 +357,7 @@ void net_close_idle_clients(void) __attribute__((weak));
 void net_clients_cron(void) __attribute__((weak));
 void server_evict_cron(void) __attribute__((weak));
 void evict_init(void) __attribute__((weak));
+void types_init(void) __attribute__((weak));
 void server_memory_init(void) __attribute__((weak));
 
 static void cron(void) {
@@ -497,6 +498,7 @@ static void init_once(void) {
     server.base = event_base_new();
     if (!server.base) abort();
     server.dbnum = server.cfg.databases;
+    if (types_init) types_init();
     server.dbs = calloc((size_t)server.dbnum, sizeof(db *));
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();

@@ -11,6 +11,7 @@
 
 #include "storage/db.h"
 #include "storage/evict.h"
+#include "storage/type.h"
 
 #define REQ(cond)                                                                                                      \
     do {                                                                                                               \
@@ -21,6 +22,7 @@ static const long long T0 = 1700000000000LL; /* a fixed "now" */
 
 static void setup(void) {
     storage_now_ms = T0;
+    types_init();
     evict_cfg = (evict_config){0, EVICT_NOEVICTION, 5, 10, 1};
     evict_pool_clear();
     evict_stat_evicted_keys = 0;
@@ -186,7 +188,7 @@ START_TEST(test_access_survives_record_moves) {
 }
 END_TEST
 
-/* Pointer-held values count in the db's bytes as db_value_memory measures them, again
+/* Pointer-held values count in the db's bytes as their type's memory measures them, again
  * on every lookup and db_touch, and leave with the key. */
 static size_t fake_size = 1000;
 static size_t fake_memory(const void *p) {
@@ -194,12 +196,15 @@ static size_t fake_memory(const void *p) {
     return fake_size;
 }
 static void fake_free(void *p) { free(p); }
+static const char *fake_encoding(const rkey *k) {
+    (void)k;
+    return "stream";
+}
+static const value_type fake_type = {
+    .name = "stream", .id = OBJ_STREAM, .encoding = fake_encoding, .free = fake_free, .memory = fake_memory};
 
 START_TEST(test_ptr_values_counted) {
-    size_t (*saved_mem)(const void *) = db_value_memory[OBJ_STREAM];
-    void (*saved_free)(void *) = db_value_free[OBJ_STREAM];
-    db_value_memory[OBJ_STREAM] = fake_memory;
-    db_value_free[OBJ_STREAM] = fake_free;
+    const value_type *saved = type_register(&fake_type);
     db *d = db_create(0), *d2 = db_create(1);
     size_t empty = db_memory(d);
     fake_size = 1000;
@@ -221,8 +226,7 @@ START_TEST(test_ptr_values_counted) {
     REQ(db_memory(d2) - empty < 100);
     db_destroy(d);
     db_destroy(d2);
-    db_value_memory[OBJ_STREAM] = saved_mem;
-    db_value_free[OBJ_STREAM] = saved_free;
+    if (saved) type_register(saved);
 }
 END_TEST
 
