@@ -8,7 +8,9 @@
  * db_scan is called until COUNT records were visited (matching or not), the cursor
  * ends, or COUNT*10 steps were made; the visited records are then filtered by MATCH,
  * TYPE and liveness, and matching keys found expired are reclaimed. FLUSHDB, FLUSHALL
- * and SWAPDB report to WATCH only the keys that really existed (flush_or_swap). */
+ * and SWAPDB report to WATCH only the keys that really existed (flush_or_swap). TYPE,
+ * SCAN's TYPE filter, OBJECT ENCODING and COPY ask the key's value type
+ * (storage/type.h): nothing here depends on which types exist. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>

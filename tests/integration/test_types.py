@@ -102,6 +102,31 @@ def test_copy_auto_ids_pending_count():
     eq(counts, [2, 2], "XPENDING s2 g count (respite, redis)")
 
 
+def test_copy_equals_original_on_each_server():
+    """Right after COPY, XINFO STREAM FULL of the copy equals the original's exactly,
+    times included (COPY keeps delivery and seen times), on both servers."""
+    for srv in (SRV, ORA):
+        with srv.conn() as c:
+            c.cmd("FLUSHALL")
+            for i in range(1, 40):
+                c.cmd("XADD", "s", "%d-1" % i, "f", "v%d" % i, "g", "w")
+            c.cmd("XGROUP", "CREATE", "s", "g", "0")
+            c.cmd("XGROUP", "CREATE", "s", "h", "20-1")
+            c.cmd("XREADGROUP", "GROUP", "g", "a", "COUNT", "10", "STREAMS", "s", ">")
+            c.cmd("XREADGROUP", "GROUP", "g", "b", "COUNT", "10", "STREAMS", "s", ">")
+            c.cmd("XREADGROUP", "GROUP", "h", "a", "COUNT", "5", "STREAMS", "s", ">")
+            c.cmd("XDEL", "s", "3-1", "15-1", "22-1", "39-1")
+            c.cmd("XCLAIM", "s", "g", "b", "0", "3-1", "5-1", "TIME", "1000", "RETRYCOUNT", "9")
+            c.cmd("XACK", "s", "g", "7-1")
+            eq(c.call("COPY", "s", "s2"), 1, "COPY")
+            eq(c.cmd("XINFO", "STREAM", "s2", "FULL"), c.cmd("XINFO", "STREAM", "s", "FULL"),
+               "%s: XINFO STREAM s2 FULL vs s" % srv.name)
+            for g in ("g", "h"):
+                eq(hide_times(c.call("XPENDING", "s2", g, "-", "+", "100")),
+                   hide_times(c.call("XPENDING", "s", g, "-", "+", "100")),
+                   "%s: XPENDING of the copy, group %s" % (srv.name, g))
+
+
 def test_copy_streams_with_groups_db_replace():
     diff_script([
         "XADD s 1-1 a 1 b 2", "XADD s 2-1 a 3", "XADD s 3-1 a 4 b 5", "XADD s 4-1 c 6",
