@@ -64,7 +64,7 @@ static void human_bytes(char *buf, size_t size, double n) {
 /* ---- memory as maxmemory counts it ----
  * used = start-up baseline + keyspace + clients. The keyspace part is a counter kept by
  * storage (malloc_usable_size of every record, plus the allocator's header, tables and
- * stream sizes), exact at every command. Clients' buffers are a running total: each
+ * the sizes of pointer-held values as their types measure them), exact at every command. Clients' buffers are a running total: each
  * client recounts its own after every read batch and write (server_client_memory), so
  * idle clients cost nothing; INFO recounts them all. mallinfo2() would count everything
  * but walks the allocator's free lists: tens of milliseconds on a fragmented heap. */
