@@ -10,6 +10,8 @@ PACKAGES=(
   build-essential cmake pkg-config libevent-dev check libhiredis-dev
   # integration tests: real clients, the oracle server, leak checks
   redis-tools python3-redis redis-server valgrind
+  # sharding behind twemproxy (examples/sharded, test_sharded, bench/sharded)
+  nutcracker
   # the fuzz targets (libFuzzer and the sanitizer runtimes)
   clang libclang-rt-14-dev
   # the aggregator example's page test: headless Chromium driven from node
