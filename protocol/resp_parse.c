@@ -82,6 +82,10 @@ void resp_parser_reset(resp_parser *p) {
     p->err = NULL;
 }
 
+size_t resp_parser_memory(const resp_parser *p) {
+    return (size_t)p->cap * (sizeof *p->off + sizeof *p->lens + sizeof *p->argv);
+}
+
 static ssize_t parse_error(resp_parser *p, const char *msg) {
     p->err = msg;
     return -1;
@@ -172,6 +176,8 @@ static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len) {
         } else if (ll > INT_MAX) {
             return parse_error(p, "Protocol error: invalid multibulk length");
         }
+        if (p->unauth && ll > RESP_UNAUTH_MAX_ARGS)
+            return parse_error(p, "Protocol error: unauthenticated multibulk length");
         p->pos = p->scan = (size_t)cr + 2;
         if (ll <= 0) {
             p->argc = 0;
@@ -186,6 +192,8 @@ static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len) {
         if (p->bulklen == -1 && p->pos < len && buf[p->pos] == '$' && (cr = fast_header(buf, p->pos, len, &ll)) >= 0 &&
             (size_t)cr + 2 <= len) {
             if (ll > p->max_bulk) return parse_error(p, "Protocol error: invalid bulk length");
+            if (p->unauth && ll > RESP_UNAUTH_MAX_BULK)
+                return parse_error(p, "Protocol error: unauthenticated bulk length");
             p->pos = p->scan = (size_t)cr + 2;
             p->bulklen = ll;
         }
@@ -205,6 +213,8 @@ static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len) {
             }
             if (!util_str2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) || ll < 0 || ll > p->max_bulk)
                 return parse_error(p, "Protocol error: invalid bulk length");
+            if (p->unauth && ll > RESP_UNAUTH_MAX_BULK)
+                return parse_error(p, "Protocol error: unauthenticated bulk length");
             p->pos = p->scan = (size_t)cr + 2;
             p->bulklen = ll;
         }

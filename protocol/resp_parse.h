@@ -9,6 +9,10 @@
 
 #define RESP_INLINE_MAX       (64 * 1024)           /* PROTO_INLINE_MAX_SIZE */
 #define RESP_DEFAULT_MAX_BULK (512LL * 1024 * 1024) /* proto-max-bulk-len */
+/* What a client that has not authenticated may send (Redis's limits): more arguments or
+ * a longer bulk ends the connection, so it cannot make the server hold its input. */
+#define RESP_UNAUTH_MAX_ARGS  10
+#define RESP_UNAUTH_MAX_BULK  16384
 
 /* One argument: ptr points into the buffer given to resp_parse (not NUL-terminated). */
 typedef struct resp_slice {
@@ -30,6 +34,7 @@ typedef struct resp_parser {
     size_t *lens;       /* argument lengths */
     resp_slice *argv;   /* valid after resp_parse returned > 0: argc slices */
     long long max_bulk; /* proto-max-bulk-len */
+    int unauth;         /* set by the caller: the client has not authenticated (RESP_UNAUTH_*) */
     const char *err;    /* after -1: Redis's error text, e.g. "Protocol error: invalid bulk length" */
     size_t scan;        /* where the search for the current line's end resumes (relative) */
     char errbuf[48];    /* storage for err when it is formatted ("expected '$', got 'x'") */
@@ -39,6 +44,8 @@ void resp_parser_init(resp_parser *p, long long max_bulk);
 void resp_parser_free(resp_parser *p);
 /* Forget any partial command (after a complete one was handled, or on RESET). */
 void resp_parser_reset(resp_parser *p);
+/* Bytes the parser's argument tables hold (counted in the client's memory). */
+size_t resp_parser_memory(const resp_parser *p);
 
 /* Parse one command from buf[0..len), where buf starts at the first byte of the command
  * (the first unconsumed byte of the query buffer). buf is writable: inline arguments
@@ -55,7 +62,10 @@ void resp_parser_reset(resp_parser *p);
  * < 0 or > max_bulk is "invalid bulk length"; a header line over 64 KiB without CRLF is
  * "too big mbulk count string"/"too big bulk count string"; an inline line over 64 KiB
  * is "too big inline request"; unbalanced quotes are "unbalanced quotes in request";
- * a non-'$' where a bulk header is expected is "expected '$', got '%c'". */
+ * a non-'$' where a bulk header is expected is "expected '$', got '%c'". While unauth is
+ * set, a multibulk count over RESP_UNAUTH_MAX_ARGS is "unauthenticated multibulk length"
+ * and a bulk length over RESP_UNAUTH_MAX_BULK "unauthenticated bulk length" (checked
+ * after the invalid-length checks, as Redis does). */
 ssize_t resp_parse(resp_parser *p, char *buf, size_t len);
 
 /* Split an inline line in place with the rules of Redis's sdssplitargs (spaces, "double

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/xmalloc.h"
 #include "server/config.h"
@@ -417,6 +418,74 @@ static void config_get_command(client *c) {
     }
 }
 
+/* Make room for maxclients connections plus CONFIG_MIN_RESERVED_FDS descriptors, as
+ * Redis's adjustOpenFilesLimit: raise the open-files limit, and where the system
+ * refuses, lower maxclients to what the limit allows, with Redis's warnings. Returns 0
+ * if even that is impossible (a limit of 32 or less). */
+#define CONFIG_MIN_RESERVED_FDS 32
+int config_adjust_open_files_limit(void) {
+    struct rlimit limit;
+    rlim_t maxfiles = (rlim_t)server.cfg.maxclients + CONFIG_MIN_RESERVED_FDS;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == -1) {
+        log_warning("Unable to obtain the current NOFILE limit (%s), assuming 1024 and setting the max clients "
+                    "configuration accordingly.",
+                    strerror(errno));
+        server.cfg.maxclients = 1024 - CONFIG_MIN_RESERVED_FDS;
+        return 1;
+    }
+    rlim_t oldlimit = limit.rlim_cur, oldmax = limit.rlim_max;
+    if (oldlimit >= maxfiles) return 1;
+    rlim_t best = maxfiles;
+    int setrlimit_error = 0;
+    /* Try the wanted limit, then less and less, 16 at a time (Redis's steps); the hard
+     * limit is only ever raised. */
+    while (best > oldlimit) {
+        limit.rlim_cur = best;
+        limit.rlim_max = oldmax != RLIM_INFINITY && best > oldmax ? best : oldmax;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != -1) break;
+        setrlimit_error = errno;
+        if (best < 16) {
+            best = oldlimit;
+            break;
+        }
+        best -= 16;
+    }
+    if (best < oldlimit) best = oldlimit;
+    if (best < maxfiles) {
+        int old_maxclients = server.cfg.maxclients;
+        if (best <= CONFIG_MIN_RESERVED_FDS) {
+            log_warning("Your current 'ulimit -n' of %llu is not enough for the server to start. Please increase your "
+                        "open file limit to at least %llu. Exiting.",
+                        (unsigned long long)oldlimit, (unsigned long long)maxfiles);
+            return 0;
+        }
+        server.cfg.maxclients = (int)(best - CONFIG_MIN_RESERVED_FDS);
+        log_warning("You requested maxclients of %d requiring at least %llu max file descriptors.", old_maxclients,
+                    (unsigned long long)maxfiles);
+        log_warning("Server can't set maximum open files to %llu because of OS error: %s.",
+                    (unsigned long long)maxfiles, strerror(setrlimit_error));
+        log_warning("Current maximum open files is %llu. maxclients has been reduced to %d to compensate for low "
+                    "ulimit. If you need higher maxclients increase 'ulimit -n'.",
+                    (unsigned long long)best, server.cfg.maxclients);
+    } else {
+        log_notice("Increased maximum number of open files to %llu (it was originally set to %llu).",
+                   (unsigned long long)maxfiles, (unsigned long long)oldlimit);
+    }
+    return 1;
+}
+
+/* Put back the values saved before a failed CONFIG SET, last applied first. */
+static void config_restore(const config_def **defs, char **saved, int n) {
+    for (int i = n - 1; i >= 0; i--) {
+        const char *err;
+        config_apply(defs[i], saved[i], &err);
+    }
+}
+
+/* CONFIG SET is all or nothing, as in Redis: names are checked first, then every value
+ * is applied in order, then what needs the system's consent (maxclients' descriptors) is
+ * checked; on any failure every setting goes back to the value it had. Errors name the
+ * first argument that failed, with Redis's texts. */
 static void config_set_command(client *c) {
     if (c->argc % 2) {
         reply_arity_error(c);
@@ -448,17 +517,43 @@ static void config_set_command(client *c) {
         }
         if (i < (int)NCONFIGS) defs[i] = d;
     }
-    for (int i = 0; i < npairs; i++) {
-        char *val = arg_dup(c, 3 + 2 * i);
-        const char *err;
-        int ok = config_apply(defs[i], val, &err);
+    char *saved[NCONFIGS];
+    char buf[256];
+    const char *err = NULL;
+    int applied = 0, failed = -1;
+    for (int i = 0; i < npairs; i++) saved[i] = xstrdup(config_render(defs[i], buf, sizeof(buf)));
+    for (; applied < npairs; applied++) {
+        char *val = arg_dup(c, 3 + 2 * applied);
+        int ok = config_apply(defs[applied], val, &err);
         free(val);
         if (!ok) {
-            reply_errorf(&c->out, "CONFIG SET failed (possibly related to argument '%s') - %s", defs[i]->name, err);
-            return;
+            failed = applied;
+            break;
         }
     }
-    reply_ok(&c->out);
+    if (failed < 0) {
+        for (int i = 0; i < npairs; i++) {
+            if (defs[i]->off != OFF(maxclients)) continue;
+            int wanted = server.cfg.maxclients;
+            if (!config_adjust_open_files_limit() || server.cfg.maxclients != wanted) {
+                static char msg[128];
+                snprintf(msg, sizeof(msg),
+                         "The operating system is not able to handle the specified number of clients, try with %d",
+                         server.cfg.maxclients);
+                log_warning("Failed applying new configuration. Possibly related to new maxclients setting. "
+                            "Restoring previous settings.");
+                err = msg;
+                failed = i;
+            }
+        }
+    }
+    if (failed >= 0) {
+        config_restore(defs, saved, applied);
+        reply_errorf(&c->out, "CONFIG SET failed (possibly related to argument '%s') - %s", defs[failed]->name, err);
+    } else {
+        reply_ok(&c->out);
+    }
+    for (int i = 0; i < npairs; i++) free(saved[i]);
 }
 
 static void config_resetstat_command(client *c) {

@@ -14,6 +14,10 @@ void config_init(void);
  * message to stderr and returns 0. */
 int config_load(int argc, char **argv);
 
+/* Raise the open-files limit for maxclients, or lower maxclients to fit it (logging
+ * Redis's warnings). Returns 0 if the limit is too low to run at all. */
+int config_adjust_open_files_limit(void);
+
 extern struct command config_subcommands[];
 
 /* Every setting with its default and whether CONFIG SET can change it (--help). */

@@ -1,5 +1,7 @@
 /* log.c: log lines in redis-server's format ("pid:M dd Mon yyyy hh:mm:ss.mmm * text"),
- * filtered by loglevel, to stdout or the configured logfile. */
+ * filtered by loglevel, to stdout or the configured logfile, and the rate limit for
+ * lines that peers can make repeat. No caller logs a password or a command's
+ * arguments: a log line holds names, addresses, counts and error texts only. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,4 +34,18 @@ void log_msg(int level, const char *fmt, ...) {
     fprintf(fp, "%d:M %s %c %s\n", (int)getpid(), ts, marks[level & 3], msg);
     fflush(fp);
     if (fp != stdout) fclose(fp);
+}
+
+int log_ratelimit_pass(int level, log_limit *l, long long interval_ms) {
+    if (level < server.cfg.loglevel) return 0;
+    long long now = util_mstime();
+    if (l->last_ms && now - l->last_ms < interval_ms && now >= l->last_ms) {
+        l->suppressed++;
+        return 0;
+    }
+    if (l->suppressed)
+        log_msg(level, "(%lld similar log lines suppressed in the last %lld ms)", l->suppressed, now - l->last_ms);
+    l->last_ms = now;
+    l->suppressed = 0;
+    return 1;
 }

@@ -102,22 +102,6 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     evtimer_add(timer_event, &tv);
 }
 
-static void raise_fd_limit(void) {
-    struct rlimit rl;
-    rlim_t want = (rlim_t)server.cfg.maxclients + 32;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) return;
-    rlim_t target = want;
-    if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max) target = rl.rlim_max;
-    rl.rlim_cur = target;
-    if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && target >= want) return;
-    getrlimit(RLIMIT_NOFILE, &rl);
-    int maxclients = rl.rlim_cur > 32 ? (int)(rl.rlim_cur - 32) : 1;
-    log_warning("You requested maxclients of %d requiring at least %lu max file descriptors. "
-                "maxclients has been reduced to %d to compensate for the low ulimit.",
-                server.cfg.maxclients, (unsigned long)want, maxclients);
-    server.cfg.maxclients = maxclients;
-}
-
 static void seed_randomness(void) {
     uint8_t seed[16 + 20];
     int fd = open("/dev/urandom", O_RDONLY);
@@ -178,7 +162,7 @@ int main(int argc, char **argv) {
     storage_now_ms = server.start_ms;
     signal(SIGPIPE, SIG_IGN);
     seed_randomness();
-    raise_fd_limit();
+    if (!config_adjust_open_files_limit()) return 1;
 
     server.base = event_base_new();
     if (!server.base) {

@@ -77,7 +77,7 @@ static void out_give_back(client *c) {
 }
 
 size_t client_own_buffers(const client *c) {
-    return (c->qbuf == shared_qbuf ? 0 : c->qcap) + (c->out.lent ? 0 : c->out.cap);
+    return (c->qbuf == shared_qbuf ? 0 : c->qcap) + (c->out.lent ? 0 : c->out.cap) + resp_parser_memory(&c->parser);
 }
 
 /* ---- output ---- */
@@ -152,9 +152,10 @@ static int client_over_output_limit(client *c) {
         c->obuf_soft_since = 0;
     }
     if (over && !(c->flags & CLIENT_CLOSE_ASAP)) {
-        log_warning("Client id=%llu addr=%s name=%s scheduled to be closed ASAP for overcoming of output buffer "
-                    "limits.",
-                    (unsigned long long)c->id, c->addr, c->name ? c->name : "");
+        log_ratelimited(LOG_WARNING_LVL, 1000,
+                        "Client id=%llu addr=%s name=%s scheduled to be closed ASAP for overcoming of output buffer "
+                        "limits.",
+                        (unsigned long long)c->id, c->addr, c->name ? c->name : "");
         server.stat_client_outbuf_limit_disconnections++;
         c->flags |= CLIENT_CLOSE_ASAP;
     }
@@ -205,6 +206,21 @@ static void reply_protocol_error(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
+/* Cross-protocol scripting: a web page can make a browser POST to this port, and the
+ * body's lines would run as commands. Like Redis, a command named POST or Host: ends the
+ * connection at once, with nothing of that batch answered. */
+static int looks_like_http(const resp_slice *cmd) {
+    return util_eqi(cmd->ptr, cmd->len, "post") || util_eqi(cmd->ptr, cmd->len, "host:");
+}
+
+static void security_warning(client *c) {
+    log_ratelimited(LOG_WARNING_LVL, 60000,
+                    "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to "
+                    "Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to "
+                    "compromise your Redis instance. Connection aborted.");
+    c->flags |= CLIENT_CLOSE_ASAP;
+}
+
 /* Parse and run every complete command in the query buffer (unless output backpressure
  * or a close stops it), then drop the consumed prefix. */
 static void client_process_input(client *c) {
@@ -219,10 +235,16 @@ static void client_process_input(client *c) {
             client_pause_read(c, 1); /* the write callback resumes us once drained */
             break;
         }
+        c->parser.unauth = !c->authenticated;
         ssize_t n = resp_parse(&c->parser, c->qbuf + start, c->qlen - start);
         if (n == 0) break;
         if (n < 0) {
             reply_protocol_error(c);
+            start = c->qlen;
+            break;
+        }
+        if (c->parser.argc > 0 && looks_like_http(&c->parser.argv[0])) {
+            security_warning(c);
             start = c->qlen;
             break;
         }
@@ -287,8 +309,9 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
     server.stat_net_input_bytes += n;
     c->last_interaction_ms = server.mstime_cached;
     if ((long long)c->qlen > server.cfg.client_query_buffer_limit) {
-        log_warning("Closing client that reached max query buffer length: id=%llu addr=%s qbuf=%zu",
-                    (unsigned long long)c->id, c->addr, c->qlen);
+        log_ratelimited(LOG_WARNING_LVL, 1000,
+                        "Closing client that reached max query buffer length: id=%llu addr=%s qbuf=%zu",
+                        (unsigned long long)c->id, c->addr, c->qlen);
         server.stat_client_qbuf_limit_disconnections++;
         client_free(c);
         return;
@@ -428,6 +451,28 @@ static const char protected_mode_err[] =
     "option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the "
     "above things in order for the server to start accepting connections from the outside.\r\n";
 
+static int listen_fd_count;
+static struct event *listen_events[32];
+static struct event *accept_resume_event;
+
+#define ACCEPT_BACKOFF_MS 100
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    for (int i = 0; i < listen_fd_count; i++) event_add(listen_events[i], NULL);
+}
+
+/* Stop accepting for ACCEPT_BACKOFF_MS (closing clients frees descriptors meanwhile). */
+static void accept_backoff(void) {
+    if (!accept_resume_event) accept_resume_event = evtimer_new(server.base, accept_resume_cb, NULL);
+    if (evtimer_pending(accept_resume_event, NULL)) return;
+    for (int i = 0; i < listen_fd_count; i++) event_del(listen_events[i]);
+    struct timeval tv = {0, ACCEPT_BACKOFF_MS * 1000};
+    evtimer_add(accept_resume_event, &tv);
+}
+
 static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
     (void)what;
     int is_unix = arg != NULL;
@@ -436,8 +481,13 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
         socklen_t plen = sizeof(peer);
         int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                log_warning("Accepting client connection: %s", strerror(errno));
+            int err = errno;
+            if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return;
+            if (err == ECONNABORTED || err == EPROTO) continue; /* that peer is gone; others may wait */
+            log_ratelimited(LOG_WARNING_LVL, 1000, "Accepting client connection: %s", strerror(err));
+            /* Out of descriptors or memory: the pending connection stays in the backlog
+             * and the listener stays readable, so retrying at once would spin. */
+            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) accept_backoff();
             return;
         }
         if (!is_unix) {
@@ -451,7 +501,8 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
             }
             close(fd);
             server.stat_rejected_conn++;
-            log_verbose("Rejected connection: max number of clients (%d) reached", server.cfg.maxclients);
+            log_ratelimited(LOG_VERBOSE_LVL, 1000, "Rejected connection: max number of clients (%d) reached",
+                            server.cfg.maxclients);
             continue;
         }
         if (!is_unix && net_protected_mode_denies(&peer)) {
@@ -461,16 +512,13 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg) {
             }
             close(fd);
             server.stat_rejected_conn++;
-            log_notice("Denied connection from %s: protected mode, no password set", addr);
+            log_ratelimited(LOG_NOTICE_LVL, 1000, "Denied connection from %s: protected mode, no password set", addr);
             continue;
         }
         client *c = client_create(fd, is_unix);
         log_verbose("Accepted %s", c->addr);
     }
 }
-
-static int listen_fd_count;
-static struct event *listen_events[32];
 
 static int listen_on(const char *addr, int port, int optional) {
     struct addrinfo hints = {0}, *res, *ai;
@@ -556,6 +604,10 @@ void net_close_listeners(void) {
         event_free(listen_events[i]);
     }
     listen_fd_count = 0;
+    if (accept_resume_event) {
+        event_free(accept_resume_event);
+        accept_resume_event = NULL;
+    }
     if (server.cfg.unixsocket && server.cfg.unixsocket[0]) unlink(server.cfg.unixsocket);
 }
 

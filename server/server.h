@@ -245,6 +245,19 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define log_verbose(...) log_msg(LOG_VERBOSE_LVL, __VA_ARGS__)
 #define log_notice(...)  log_msg(LOG_NOTICE_LVL, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING_LVL, __VA_ARGS__)
+/* A line a peer can make the server repeat (accept errors, refused connections, clients
+ * dropped for their limits) goes out at most once per interval_ms from each call site;
+ * the next one that passes is preceded by the count of those suppressed meanwhile. */
+typedef struct log_limit {
+    long long last_ms;
+    long long suppressed;
+} log_limit;
+int log_ratelimit_pass(int level, log_limit *l, long long interval_ms);
+#define log_ratelimited(level, interval_ms, ...)                                                                       \
+    do {                                                                                                               \
+        static log_limit log_limit_;                                                                                   \
+        if (log_ratelimit_pass((level), &log_limit_, (interval_ms))) log_msg((level), __VA_ARGS__);                    \
+    } while (0)
 
 /* Execute argv on c, as the dispatcher does (also used by EXEC). */
 void call_command(client *c, command *cmd);
