@@ -46,6 +46,7 @@ static void auth_command(client *c) {
         reply_syntax_error(c);
         return;
     }
+    for (int i = 1; i < c->argc; i++) client_redact_arg(c, i);
     resp_slice def = {(char *)"default", 7};
     if (c->argc == 2 && !requirepass_set()) {
         reply_error(&c->out, "AUTH <password> called without any password configured for the default user. "
@@ -62,14 +63,20 @@ static void auth_command(client *c) {
     }
 }
 
-/* Validate and set (or clear, with "") the client name; replies on error. */
-static int client_setname_or_reply(client *c, const resp_slice *name) {
+/* Is name a valid client name? Replies with Redis's error if not. */
+static int client_name_valid_or_reply(client *c, const resp_slice *name) {
     for (size_t i = 0; i < name->len; i++) {
         if (name->ptr[i] < '!' || name->ptr[i] > '~') {
             reply_error(&c->out, "Client names cannot contain spaces, newlines or special characters.");
             return 0;
         }
     }
+    return 1;
+}
+
+/* Validate and set (or clear, with "") the client name; replies on error. */
+static int client_setname_or_reply(client *c, const resp_slice *name) {
+    if (!client_name_valid_or_reply(c, name)) return 0;
     free(c->name);
     c->name = NULL;
     if (name->len) {
@@ -89,26 +96,28 @@ static void hello_command(client *c) {
             return;
         }
     }
-    const resp_slice *user = NULL, *pass = NULL, *name = NULL;
+    /* Options take effect in order, as in Redis: AUTH authenticates where it stands (so a
+     * failed AUTH stops the parse, and the slow log redacts the pairs seen up to there),
+     * SETNAME's name is checked where it stands. */
+    const resp_slice *name = NULL;
     for (int j = 2; j < c->argc; j++) {
         int more = c->argc - 1 - j;
         if (arg_is(c, j, "auth") && more >= 2) {
-            user = &c->argv[j + 1];
-            pass = &c->argv[j + 2];
+            client_redact_arg(c, j + 1);
+            client_redact_arg(c, j + 2);
+            if (!authenticate(&c->argv[j + 1], &c->argv[j + 2])) {
+                reply_error(&c->out, "-WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
+            c->authenticated = 1;
             j += 2;
         } else if (arg_is(c, j, "setname") && more) {
             name = &c->argv[++j];
+            if (!client_name_valid_or_reply(c, name)) return;
         } else {
             reply_errorf(&c->out, "Syntax error in HELLO option '%.*s'", (int)c->argv[j].len, c->argv[j].ptr);
             return;
         }
-    }
-    if (user) {
-        if (!authenticate(user, pass)) {
-            reply_error(&c->out, "-WRONGPASS invalid username-password pair or user is disabled.");
-            return;
-        }
-        c->authenticated = 1;
     }
     if (!c->authenticated) {
         reply_error(&c->out, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the "

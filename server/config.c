@@ -73,6 +73,9 @@ static const config_def configs[] = {
 };
 #define NCONFIGS (sizeof(configs) / sizeof(configs[0]))
 
+/* A setting whose value is a secret (Redis's SENSITIVE_CONFIG): redacted from the slow log. */
+static int config_is_secret(const config_def *d) { return d->off == OFF(requirepass); }
+
 static const config_def *config_find(const char *name, size_t len) {
     for (size_t i = 0; i < NCONFIGS; i++)
         if (util_eqi(name, len, configs[i].name)) return &configs[i];
@@ -493,6 +496,12 @@ static void config_set_command(client *c) {
     }
     int npairs = (c->argc - 2) / 2;
     const config_def *defs[NCONFIGS];
+    /* Secrets are redacted whatever else is wrong with the command (Redis looks at every
+     * name before it reports the first bad one). */
+    for (int i = 0; i < npairs; i++) {
+        const config_def *d = config_find(c->argv[2 + 2 * i].ptr, c->argv[2 + 2 * i].len);
+        if (d && config_is_secret(d)) client_redact_arg(c, 3 + 2 * i);
+    }
     /* Validate names first, as Redis does, so nothing is applied on a bad name. */
     for (int i = 0; i < npairs; i++) {
         resp_slice *name = &c->argv[2 + 2 * i];

@@ -44,6 +44,7 @@ static void reject_unknown(client *c) {
 
 void call_command(client *c, command *cmd) {
     c->cmd = cmd;
+    c->redacted = 0;
     long long start = util_ustime();
     storage_now_ms = start / 1000;
     cmd->proc(c);

@@ -117,6 +117,7 @@ typedef struct client {
     int argc;
     resp_slice *argv;
     command *cmd, *lastcmd;
+    uint64_t redacted; /* argv indexes (bit i, i < 64) SLOWLOG must not show: client_redact_arg */
 
     /* output */
     reply_buf out;
@@ -283,6 +284,9 @@ void server_evict_cron(void);
 
 /* SLOWLOG (server/slowlog.c): record a command that took duration microseconds. */
 void slowlog_push(client *c, int argc, const resp_slice *argv, long long duration);
+/* A handler marks an argument that holds a secret (a password): the slow log shows it
+ * as "(redacted)", as Redis's redactClientCommandArgument. Cleared before each command. */
+void client_redact_arg(client *c, int i);
 void slowlog_free(void);
 extern struct command slowlog_subcommands[];
 

@@ -1,7 +1,8 @@
 /* slowlog.c: SLOWLOG GET/LEN/RESET/HELP. Commands that ran for at least
  * slowlog-log-slower-than microseconds are kept, newest first, in a list capped at
  * slowlog-max-len; arguments are trimmed as Redis trims them (32 arguments, 128 bytes
- * each, with a note of what was left out). */
+ * each, with a note of what was left out); arguments the command marked secret
+ * (client_redact_arg: passwords) are stored as "(redacted)", never as given. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,19 +43,11 @@ static void trim_to(long max) {
     }
 }
 
-/* Arguments Redis redacts from the slow log: AUTH's, HELLO's AUTH user and password,
- * and the value of a sensitive setting in CONFIG SET. */
-static int is_redacted(int argc, const resp_slice *argv, int i) {
-    if (util_eqi(argv[0].ptr, argv[0].len, "auth")) return i >= 1;
-    if (util_eqi(argv[0].ptr, argv[0].len, "hello")) {
-        for (int j = 2; j + 2 < argc; j++)
-            if (util_eqi(argv[j].ptr, argv[j].len, "auth")) return i == j + 1 || i == j + 2;
-        return 0;
-    }
-    if (argc >= 4 && util_eqi(argv[0].ptr, argv[0].len, "config") && util_eqi(argv[1].ptr, argv[1].len, "set"))
-        return i >= 3 && i % 2 == 1 && util_eqi(argv[i - 1].ptr, argv[i - 1].len, "requirepass");
-    return 0;
+void client_redact_arg(client *c, int i) {
+    if (i >= 0 && i < 64) c->redacted |= 1ull << i;
 }
+
+static int is_redacted(const client *c, int i) { return i < 64 && (c->redacted >> i & 1); }
 
 void slowlog_push(client *c, int argc, const resp_slice *argv, long long duration) {
     if (server.cfg.slowlog_log_slower_than < 0 || duration < server.cfg.slowlog_log_slower_than) return;
@@ -67,7 +60,7 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
     for (int i = 0; i < n; i++) {
         notes[i][0] = '\0';
         if (n < argc && i == n - 1) snprintf(notes[i], sizeof(notes[i]), "... (%d more arguments)", argc - n + 1);
-        else if (argv[i].len > SLOWLOG_MAX_STRING && !is_redacted(argc, argv, i))
+        else if (argv[i].len > SLOWLOG_MAX_STRING && !is_redacted(c, i))
             snprintf(notes[i], sizeof(notes[i]), "... (%zu more bytes)", argv[i].len - SLOWLOG_MAX_STRING);
         bytes += SLOWLOG_MAX_STRING + strlen(notes[i]);
     }
@@ -78,7 +71,7 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
         if (n < argc && i == n - 1) {
             l = strlen(notes[i]);
             memcpy(p, notes[i], l);
-        } else if (is_redacted(argc, argv, i)) {
+        } else if (is_redacted(c, i)) {
             l = sizeof(redacted) - 1;
             memcpy(p, redacted, l);
         } else {
