@@ -41,7 +41,24 @@ static void parser_grow(resp_parser *p, size_t n) {
     p->off = xrealloc(p->off, cap * sizeof *p->off);
     p->lens = xrealloc(p->lens, cap * sizeof *p->lens);
     p->argv = xrealloc(p->argv, cap * sizeof *p->argv);
+    if (p->ext) {
+        p->ext = xrealloc(p->ext, cap * sizeof *p->ext);
+        memset(p->ext + p->cap, 0, (cap - (size_t)p->cap) * sizeof *p->ext);
+    }
     p->cap = (int)cap;
+}
+
+/* Free the big-bulk buffers the parser still owns. */
+static void parser_free_big(resp_parser *p) {
+    if (p->ext)
+        for (int i = 0; i < p->cap; i++) {
+            free(p->ext[i]);
+            p->ext[i] = NULL;
+        }
+    free(p->big);
+    p->big = NULL;
+    p->big_fill = 0;
+    p->ext_bytes = 0;
 }
 
 void resp_parser_init(resp_parser *p, long long max_bulk) {
@@ -51,6 +68,9 @@ void resp_parser_init(resp_parser *p, long long max_bulk) {
 }
 
 void resp_parser_free(resp_parser *p) {
+    parser_free_big(p);
+    free(p->ext);
+    p->ext = NULL;
     free(p->off);
     free(p->lens);
     free(p->argv);
@@ -62,9 +82,12 @@ void resp_parser_free(resp_parser *p) {
 }
 
 void resp_parser_reset(resp_parser *p) {
+    if (p->ext_bytes) parser_free_big(p);
     /* Like Redis, which frees argv after each command, do not hold on to the room a
      * huge command needed. */
     if (p->cap > 1024) {
+        free(p->ext);
+        p->ext = NULL;
         free(p->off);
         free(p->lens);
         free(p->argv);
@@ -83,7 +106,40 @@ void resp_parser_reset(resp_parser *p) {
 }
 
 size_t resp_parser_memory(const resp_parser *p) {
-    return (size_t)p->cap * (sizeof *p->off + sizeof *p->lens + sizeof *p->argv);
+    return (size_t)p->cap * (sizeof *p->off + sizeof *p->lens + sizeof *p->argv + (p->ext ? sizeof *p->ext : 0)) +
+           p->ext_bytes;
+}
+
+size_t resp_parser_big_wanted(const resp_parser *p) {
+    if (p->kind != '*' || p->big || p->bulklen < RESP_BIG_ARG) return 0;
+    return (size_t)p->bulklen + 2;
+}
+
+size_t resp_parser_big_start(resp_parser *p, char *buf, size_t data_off, const char *cmd, size_t len) {
+    size_t have = len - p->pos; /* < bulklen + 2, or the bulk would be complete */
+    memcpy(buf + data_off, cmd + p->pos, have);
+    p->big = buf;
+    p->big_off = data_off;
+    p->big_fill = have;
+    p->ext_bytes += data_off + (size_t)p->bulklen + 2;
+    p->scan = p->pos;
+    return p->pos;
+}
+
+char *resp_parser_big_room(resp_parser *p, size_t *room) {
+    if (!p->big) return NULL;
+    *room = (size_t)p->bulklen + 2 - p->big_fill;
+    return *room ? p->big + p->big_off + p->big_fill : NULL;
+}
+
+void resp_parser_big_filled(resp_parser *p, size_t n) { p->big_fill += n; }
+
+char *resp_parser_take_arg(resp_parser *p, int i) {
+    if (!p->ext || i < 0 || i >= p->argc || !p->ext[i]) return NULL;
+    char *b = p->ext[i];
+    p->ext[i] = NULL;
+    p->ext_bytes -= p->off[i] + p->lens[i] + 2;
+    return b;
 }
 
 static ssize_t parse_error(resp_parser *p, const char *msg) {
@@ -150,7 +206,7 @@ static ssize_t fast_header(const char *buf, size_t from, size_t len, long long *
 static ssize_t multibulk_done(resp_parser *p, char *buf) {
     int i;
     for (i = 0; i < p->argc; i++) {
-        p->argv[i].ptr = buf + p->off[i];
+        p->argv[i].ptr = (p->ext && p->ext[i] ? p->ext[i] : buf) + p->off[i];
         p->argv[i].len = p->lens[i];
     }
     return (ssize_t)p->pos;
@@ -217,6 +273,21 @@ static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len) {
                 return parse_error(p, "Protocol error: unauthenticated bulk length");
             p->pos = p->scan = (size_t)cr + 2;
             p->bulklen = ll;
+        }
+        if (p->big) { /* a big bulk received into its own buffer; pos stays before it */
+            if (p->big_fill < (size_t)p->bulklen + 2) return 0;
+            if (p->argc == p->cap) parser_grow(p, (size_t)p->argc + 1);
+            if (!p->ext) p->ext = xcalloc((size_t)p->cap, sizeof *p->ext);
+            p->ext[p->argc] = p->big;
+            p->off[p->argc] = p->big_off;
+            p->lens[p->argc] = (size_t)p->bulklen;
+            p->argc++;
+            p->big = NULL;
+            p->big_fill = 0;
+            p->scan = p->pos;
+            p->bulklen = -1;
+            p->mb_left--;
+            continue;
         }
         if ((unsigned long long)(len - p->pos) < (unsigned long long)p->bulklen + 2) return 0;
         if (p->argc == p->cap) parser_grow(p, (size_t)p->argc + 1);

@@ -9,6 +9,9 @@
 
 #define RESP_INLINE_MAX       (64 * 1024)           /* PROTO_INLINE_MAX_SIZE */
 #define RESP_DEFAULT_MAX_BULK (512LL * 1024 * 1024) /* proto-max-bulk-len */
+/* A bulk at least this long (Redis's PROTO_MBULK_BIG_ARG) may be received into a buffer
+ * of its own, exactly sized, that the command can keep (resp_parser_big_*). */
+#define RESP_BIG_ARG          (32 * 1024)
 /* What a client that has not authenticated may send (Redis's limits): more arguments or
  * a longer bulk ends the connection, so it cannot make the server hold its input. */
 #define RESP_UNAUTH_MAX_ARGS  10
@@ -29,8 +32,13 @@ typedef struct resp_parser {
     long long bulklen;  /* multibulk: length of the bulk being read, -1 while reading its $ header */
     size_t pos;         /* where parsing resumes, relative to the command start */
     int argc;           /* arguments complete so far / of the complete command */
-    int cap;            /* capacity of off/lens/argv */
-    size_t *off;        /* argument offsets relative to the command start */
+    int cap;            /* capacity of off/lens/argv (and ext once allocated) */
+    size_t *off;        /* argument offsets relative to the command start, or to ext[i] */
+    char **ext;         /* NULL, or per argument its own buffer (a big bulk) or NULL */
+    char *big;          /* the big bulk being received into its own buffer, or NULL */
+    size_t big_off;     /* where its data starts in big */
+    size_t big_fill;    /* bytes of it (data, then CRLF) received so far */
+    size_t ext_bytes;   /* bytes allocated for big and the ext buffers still held */
     size_t *lens;       /* argument lengths */
     resp_slice *argv;   /* valid after resp_parse returned > 0: argc slices */
     long long max_bulk; /* proto-max-bulk-len */
@@ -44,8 +52,27 @@ void resp_parser_init(resp_parser *p, long long max_bulk);
 void resp_parser_free(resp_parser *p);
 /* Forget any partial command (after a complete one was handled, or on RESET). */
 void resp_parser_reset(resp_parser *p);
-/* Bytes the parser's argument tables hold (counted in the client's memory). */
+/* Bytes the parser holds: argument tables and big-bulk buffers (counted in the
+ * client's memory). */
 size_t resp_parser_memory(const resp_parser *p);
+
+/* Big bulks. After resp_parse returned 0, resp_parser_big_wanted is the size (data +
+ * CRLF) of a bulk of at least RESP_BIG_ARG bytes that has begun and has no buffer of its
+ * own yet, else 0. resp_parser_big_start gives it buf (malloc'd, owned by the parser from
+ * then on; data_off bytes of room, then the wanted size): the bulk's bytes already in the
+ * command's buffer cmd[0..len) move there, and the return value is the length the caller
+ * keeps of cmd (the bytes before the bulk). Further bytes of the bulk go to
+ * resp_parser_big_room (which says how many more it takes) and are reported with
+ * resp_parser_big_filled; then resp_parse carries on as before, with the same cmd.
+ * The argument's slice then points into that buffer, valid until reset, unless the
+ * command takes the buffer with resp_parser_take_arg (it then owns and frees it). */
+size_t resp_parser_big_wanted(const resp_parser *p);
+size_t resp_parser_big_start(resp_parser *p, char *buf, size_t data_off, const char *cmd, size_t len);
+char *resp_parser_big_room(resp_parser *p, size_t *room);
+void resp_parser_big_filled(resp_parser *p, size_t n);
+/* The buffer of argument i if it has one of its own (the caller now owns it: argv[i]
+ * points into it), else NULL. */
+char *resp_parser_take_arg(resp_parser *p, int i);
 
 /* Parse one command from buf[0..len), where buf starts at the first byte of the command
  * (the first unconsumed byte of the query buffer). buf is writable: inline arguments

@@ -163,7 +163,7 @@ static void string_set(client *c, int flags, int vi, long long when, int intrepl
             return;
         }
     }
-    rkey *k = db_set_string(c->db, KEYARG(c, 1), c->argv[vi].ptr, c->argv[vi].len, (flags & SO_KEEPTTL) != 0);
+    rkey *k = arg_store_string(c, 1, vi, (flags & SO_KEEPTTL) != 0);
     if (flags & SO_EXPIRE) db_set_expire(c->db, k, when);
     if (intreply) reply_int(&c->out, 1);
     else if (!(flags & SO_GET)) reply_ok(&c->out);

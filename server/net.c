@@ -39,6 +39,7 @@
 static void client_read_cb(evutil_socket_t fd, short what, void *arg);
 static void client_write_cb(evutil_socket_t fd, short what, void *arg);
 static void client_process_input(client *c);
+static void client_after_read(client *c, ssize_t n);
 
 /* One query buffer and one reply buffer shared by all connections: a client reads into
  * the first and replies into the second for the length of one read batch, and keeps a
@@ -206,6 +207,29 @@ static void reply_protocol_error(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
+/* A big bulk that has begun (RESP_BIG_ARG or more) gets a buffer of its own, exactly
+ * sized, as Redis reads a big argument straight into its own query buffer: the rest of it
+ * is read there, never copied or moved again, and SET can keep that buffer as the value's
+ * record (arg_store_string). So the buffer leaves room in front for a string record named
+ * like argv[1] (the key, where the command has one). */
+static void client_start_big_arg(client *c, size_t start) {
+    size_t want = resp_parser_big_wanted(&c->parser);
+    if (!want) return;
+    size_t off = c->parser.argc >= 2 ? db_string_value_offset(c->parser.lens[1], want - 2) : 0;
+    char *buf = xmalloc(off + want);
+    c->qlen = start + resp_parser_big_start(&c->parser, buf, off, c->qbuf + start, c->qlen - start);
+}
+
+rkey *arg_store_string(client *c, int key_i, int val_i, int flags) {
+    const resp_slice *k = &c->argv[key_i], *v = &c->argv[val_i];
+    char *own = c->argv == c->parser.argv ? resp_parser_take_arg(&c->parser, val_i) : NULL;
+    if (own && (size_t)(v->ptr - own) == db_string_value_offset(k->len, v->len))
+        return db_set_string_owned(c->db, k->ptr, k->len, own, v->len, flags);
+    rkey *r = db_set_string(c->db, k->ptr, k->len, v->ptr, v->len, flags);
+    free(own);
+    return r;
+}
+
 /* Cross-protocol scripting: a web page can make a browser POST to this port, and the
  * body's lines would run as commands. Like Redis, a command named POST or Host: ends the
  * connection at once, with nothing of that batch answered. */
@@ -237,7 +261,10 @@ static void client_process_input(client *c) {
         }
         c->parser.unauth = !c->authenticated;
         ssize_t n = resp_parse(&c->parser, c->qbuf + start, c->qlen - start);
-        if (n == 0) break;
+        if (n == 0) {
+            client_start_big_arg(c, start);
+            break;
+        }
         if (n < 0) {
             reply_protocol_error(c);
             start = c->qlen;
@@ -283,6 +310,21 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
         client_after_batch(c);
         return;
     }
+    size_t room;
+    char *big = resp_parser_big_room(&c->parser, &room);
+    if (big) { /* the rest of a big bulk goes straight to its own buffer */
+        ssize_t n = read(fd, big, room);
+        if (n <= 0) {
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+            if (n == 0) log_verbose("Client closed connection id=%llu addr=%s", (unsigned long long)c->id, c->addr);
+            else log_verbose("Reading from client: %s", strerror(errno));
+            client_free(c);
+            return;
+        }
+        resp_parser_big_filled(&c->parser, (size_t)n);
+        client_after_read(c, n);
+        return;
+    }
     if (!c->qbuf && !qbuf_holder) {
         c->qbuf = shared_qbuf;
         c->qcap = QBUF_MIN;
@@ -305,13 +347,20 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
         return;
     }
     c->qlen += (size_t)n;
-    if (c->qlen > c->qpeak) c->qpeak = c->qlen;
+    client_after_read(c, n);
+}
+
+/* The query buffer limit counts a big bulk's own buffer too (Redis's holds it in the
+ * query buffer). */
+static void client_after_read(client *c, ssize_t n) {
+    size_t held = c->qlen + (c->parser.big ? c->parser.big_fill : 0);
+    if (held > c->qpeak) c->qpeak = held;
     server.stat_net_input_bytes += n;
     c->last_interaction_ms = server.mstime_cached;
-    if ((long long)c->qlen > server.cfg.client_query_buffer_limit) {
+    if ((long long)held > server.cfg.client_query_buffer_limit) {
         log_ratelimited(LOG_WARNING_LVL, 1000,
                         "Closing client that reached max query buffer length: id=%llu addr=%s qbuf=%zu",
-                        (unsigned long long)c->id, c->addr, c->qlen);
+                        (unsigned long long)c->id, c->addr, held);
         server.stat_client_qbuf_limit_disconnections++;
         client_free(c);
         return;

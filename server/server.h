@@ -161,6 +161,10 @@ int arg_ld_or_reply(client *c, int i, long double *out);
 /* A private copy of an argument vector, slices and bytes in one allocation (one free):
  * for commands that outlive the query buffer (MULTI queue, blocked clients). */
 resp_slice *argv_dup(const resp_slice *argv, int argc);
+/* Store argv[val_i] as the string value of key argv[key_i] (db_set_string's flags),
+ * taking over the argument's own buffer when it arrived in one (a big bulk), so a big
+ * value is stored without a copy. argv[val_i] then points into the stored value. */
+rkey *arg_store_string(client *c, int key_i, int val_i, int flags);
 /* A copy of argv[i] as a NUL-terminated string (caller frees). */
 char *arg_dup(const client *c, int i);
 

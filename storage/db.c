@@ -220,9 +220,9 @@ static rk_shape rk_shape_of(const rkey *k) {
     return s;
 }
 
-/* A record of shape s with its key written; the value and expire are the caller's. */
-static rkey *rk_alloc(db *d, const rk_shape *s, const char *key) {
-    rkey *k = xmalloc(rk_size_of(s));
+/* Make the block k (at least rk_size_of(s) bytes) a record of shape s with its key
+ * written; the value and expire are the caller's. */
+static rkey *rk_init(db *d, rkey *k, const rk_shape *s, const char *key) {
     k->node.next = NULL;
     k->flags = rk_flags_of(s);
     rk_set_access(k, evict_access_new());
@@ -234,6 +234,8 @@ static rkey *rk_alloc(db *d, const rk_shape *s, const char *key) {
     d->mem += malloc_usable_size(k);
     return k;
 }
+
+static rkey *rk_alloc(db *d, const rk_shape *s, const char *key) { return rk_init(d, xmalloc(rk_size_of(s)), s, key); }
 
 /* Free a record; with freeval, also its pointer-held value. */
 static void rk_free(db *d, rkey *k, int freeval) {
@@ -608,6 +610,40 @@ rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t
     int64_t v = iv;
     rkey *k = isint ? db_put(d, old, &s, key, &v, 8, h) : db_put(d, old, &s, key, val, vlen, h);
     free(copy);
+    db_hook_rec(d, k);
+    return k;
+}
+
+size_t db_string_value_offset(size_t klen, size_t vlen) {
+    rk_shape s = {OBJ_STRING, RK_EMB, 0, klen, vlen, 0};
+    uint8_t f = rk_flags_of(&s);
+    return offsetof(rkey, data) + rk_wbytes(f) * rk_nfields(f) + klen;
+}
+
+rkey *db_set_string_owned(db *d, const char *key, size_t klen, char *buf, size_t vlen, int flags) {
+    size_t off = db_string_value_offset(klen, vlen);
+    const char *val = buf + off;
+    uint64_t h = dict_hash(key, klen);
+    rkey *cur = (rkey *)dict_find_h(&d->dict, key, klen, h);
+    if (vlen < 64 || (cur && rk_holds(cur, key))) { /* short (maybe an integer): no gain */
+        rkey *k = db_set_string(d, key, klen, val, vlen, flags);
+        free(buf);
+        return k;
+    }
+    rkey *old = db_live(d, cur);
+    if (old && (flags & DB_SET_KEEPTTL) && rk_has_ttl(old)) { /* the TTL block goes before the key: copy */
+        rkey *k = db_set_string(d, key, klen, val, vlen, flags);
+        free(buf);
+        return k;
+    }
+    rk_shape s = {OBJ_STRING, RK_EMB, 0, klen, vlen, 0};
+    rkey *k = rk_init(d, (rkey *)buf, &s, key);
+    if (old) {
+        rk_set_access(k, rk_access(old)); /* as db_put */
+        db_replace_h(d, old, k, 1, h);
+    } else {
+        db_link_h(d, k, h);
+    }
     db_hook_rec(d, k);
     return k;
 }

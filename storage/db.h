@@ -93,6 +93,13 @@ int db_key_alive(const db *d, const rkey *k);
 #define DB_SET_KEEPTTL 1
 #define DB_SET_NOINT   2
 rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t vlen, int flags);
+/* db_set_string taking the value's buffer over, so a big value is never copied: buf
+ * is a malloc'd block whose bytes from db_string_value_offset(klen, vlen) on hold the
+ * value (room before it for the record's header and key, anything after it unused).
+ * The record is built in buf when it can be (otherwise the value is copied and buf
+ * freed); either way buf belongs to storage from then on. */
+rkey *db_set_string_owned(db *d, const char *key, size_t klen, char *buf, size_t vlen, int flags);
+size_t db_string_value_offset(size_t klen, size_t vlen);
 /* Same with an integer value (INCR & co); keeps the TTL (INCR does). */
 rkey *db_set_int(db *d, const char *key, size_t klen, long long v);
 /* Make k's string value newlen bytes long, keeping the first min(old,new) bytes and
