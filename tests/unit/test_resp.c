@@ -62,9 +62,12 @@ typedef struct {
     int commands;
 } conn;
 
+static int conn_unauth; /* new simulated connections have not authenticated */
+
 static void conn_init(conn *c, long long max_bulk) {
     memset(c, 0, sizeof *c);
     resp_parser_init(&c->p, max_bulk);
+    c->p.unauth = conn_unauth;
     str_add(&c->log, "", 0);
 }
 
@@ -446,6 +449,170 @@ START_TEST(test_big_bulk_many_reads) {
 }
 END_TEST
 
+START_TEST(test_unauth_limits) {
+    /* Redis's pre-AUTH limits: more than 10 arguments or a bulk over 16 KiB, checked
+     * after the invalid-length checks; an authenticated parser takes both */
+    const long long D = RESP_DEFAULT_MAX_BULK;
+    conn_unauth = 1;
+    expect_error(LIT("*11\r\n"), "", "Protocol error: unauthenticated multibulk length", D);
+    expect_error(LIT("*1000000000\r\n$1\r\na\r\n"), "", "Protocol error: unauthenticated multibulk length", D);
+    expect_error(LIT("*2\r\n$16385\r\n"), "", "Protocol error: unauthenticated bulk length", D);
+    expect_error(LIT("*2\r\n$3\r\nGET\r\n$99999\r\nxx"), "", "Protocol error: unauthenticated bulk length", D);
+    expect_error(LIT("*-1\r\n*11\r\n"), "[0] \n", "Protocol error: unauthenticated multibulk length", D);
+    expect_error(LIT("*1\r\n$4\r\nPING\r\n*12\r\n"), "[1] 4:PING \n",
+                 "Protocol error: unauthenticated multibulk length", D);
+    expect_error(LIT("*2147483648\r\n"), "", "Protocol error: invalid multibulk length", D);
+    expect_error(LIT("*2\r\n$-5\r\n"), "", "Protocol error: invalid bulk length", D);
+    expect_error(LIT("*2\r\n$2000000\r\n"), "", "Protocol error: invalid bulk length", 1024 * 1024);
+    check_all_splits(LIT("*10\r\n"), "PENDING 5\n", D);
+    check_all_splits(LIT("*2\r\n$16384\r\n"), "PENDING 12\n", D);
+    check_all_splits(LIT("a b c d e f g h i j k l\r\n"), "[12] 1:a 1:b 1:c 1:d 1:e 1:f 1:g 1:h 1:i 1:j 1:k 1:l \n", D);
+    conn_unauth = 0;
+    check_all_splits(LIT("*11\r\n"), "PENDING 5\n", D);
+    check_all_splits(LIT("*2\r\n$16385\r\n"), "PENDING 12\n", D);
+}
+END_TEST
+
+/* Drive a big bulk as net.c does: when the parser wants a buffer for it, give one with
+ * `room` bytes in front, move what arrived there, then receive the rest in `step`-byte
+ * reads straight into it. Returns the command's length in cmd (which keeps only the
+ * bytes around the big bulks). */
+static ssize_t feed_with_big(resp_parser *p, const char *in, size_t len, size_t step, size_t room, char **cmd_out,
+                             char **bigs, int *nbigs) {
+    char *cmd = malloc(len);
+    size_t have = 0, at = 0; /* bytes in cmd; bytes of in consumed */
+    ssize_t r = 0;
+    *nbigs = 0;
+    while (at < len || r == 0) {
+        size_t n, want, room_left;
+        char *dst = resp_parser_big_room(p, &room_left);
+        if (dst) {
+            n = room_left < step ? room_left : step;
+            if (n > len - at) n = len - at;
+            memcpy(dst, in + at, n);
+            resp_parser_big_filled(p, n);
+        } else {
+            n = len - at < step ? len - at : step;
+            memcpy(cmd + have, in + at, n);
+            have += n;
+        }
+        at += n;
+        r = resp_parse(p, cmd, have);
+        ck_assert_int_ge(r, 0);
+        if (r > 0) break;
+        want = resp_parser_big_wanted(p);
+        if (want) {
+            char *b = malloc(room + want);
+            bigs[(*nbigs)++] = b;
+            have = resp_parser_big_start(p, b, room, cmd, have);
+            ck_assert_uint_ge(resp_parser_memory(p), room + want);
+        }
+        if (at == len && !resp_parser_big_room(p, &room_left)) {
+            r = resp_parse(p, cmd, have);
+            break;
+        }
+    }
+    *cmd_out = cmd;
+    return r;
+}
+
+START_TEST(test_big_arg_own_buffer) {
+    const size_t n = 100000, m = RESP_BIG_ARG;
+    char hdr[128], *in, *cmd, *bigs[4];
+    size_t hl, len, steps[] = {1, 7, 4096, 65536, 1 << 20};
+    int nbigs;
+    /* SET key <100000 bytes> then a 32 KiB value of MSET's second pair, then a short one */
+    hl = (size_t)snprintf(hdr, sizeof hdr, "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$%zu\r\n", n);
+    len = hl + n + 2;
+    in = malloc(len + 64);
+    memcpy(in, hdr, hl);
+    for (size_t i = 0; i < n; i++) in[hl + i] = (char)(i * 13 + 1);
+    memcpy(in + hl + n, "\r\n", 2);
+    for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
+        resp_parser p;
+        resp_parser_init(&p, RESP_DEFAULT_MAX_BULK);
+        ssize_t r = feed_with_big(&p, in, len, steps[s], 24, &cmd, bigs, &nbigs);
+        if (steps[s] >= len) { /* it came whole: parsed in place as ever */
+            ck_assert_int_eq(r, (ssize_t)len);
+            ck_assert_int_eq(nbigs, 0);
+            ck_assert(p.argv[2].ptr == cmd + hl && resp_parser_take_arg(&p, 2) == NULL);
+            resp_parser_free(&p);
+            free(cmd);
+            continue;
+        }
+        ck_assert_int_eq(r, (ssize_t)hl);
+        ck_assert_int_eq(nbigs, 1);
+        ck_assert_int_eq(p.argc, 3);
+        ck_assert(p.argv[2].ptr == bigs[0] + 24); /* in its own buffer, where room said */
+        ck_assert_uint_eq(p.argv[2].len, n);
+        ck_assert(memcmp(p.argv[2].ptr, in + hl, n) == 0);
+        ck_assert(p.argv[1].ptr == cmd + 17 && memcmp(p.argv[1].ptr, "key", 3) == 0);
+        if (s % 2) { /* taken: the caller owns it; reset must not free it */
+            ck_assert(resp_parser_take_arg(&p, 1) == NULL);
+            ck_assert(resp_parser_take_arg(&p, 2) == bigs[0]);
+            ck_assert(resp_parser_take_arg(&p, 2) == NULL);
+            ck_assert_uint_lt(resp_parser_memory(&p), 24 + n);
+            free(bigs[0]);
+        }
+        resp_parser_reset(&p); /* frees an untaken buffer (ASan checks both ways) */
+        ck_assert_uint_lt(resp_parser_memory(&p), 24 + n);
+        resp_parser_free(&p);
+        free(cmd);
+    }
+    free(in);
+
+    /* two big bulks and a small one in one command, with a pipelined command behind */
+    {
+        size_t o = 0;
+        in = malloc(3 * m + 256);
+        o += (size_t)sprintf(in + o, "*5\r\n$4\r\nMSET\r\n$%zu\r\n", m);
+        memset(in + o, 'k', m), o += m;
+        o += (size_t)sprintf(in + o, "\r\n$%zu\r\n", m + 1);
+        memset(in + o, 'v', m + 1), o += m + 1;
+        o += (size_t)sprintf(in + o, "\r\n$1\r\nx\r\n$1\r\ny\r\n");
+        size_t first = o;
+        o += (size_t)sprintf(in + o, "*1\r\n$4\r\nPING\r\n");
+        resp_parser p;
+        resp_parser_init(&p, RESP_DEFAULT_MAX_BULK);
+        ssize_t r = feed_with_big(&p, in, first, 5000, 0, &cmd, bigs, &nbigs);
+        ck_assert_int_eq(nbigs, 2);
+        ck_assert_int_eq(p.argc, 5);
+        ck_assert(p.argv[1].ptr == bigs[0] && p.argv[1].len == m && p.argv[1].ptr[m - 1] == 'k');
+        ck_assert(p.argv[2].ptr == bigs[1] && p.argv[2].len == m + 1 && p.argv[2].ptr[m] == 'v');
+        ck_assert(p.argv[3].len == 1 && p.argv[3].ptr[0] == 'x' && p.argv[4].ptr[0] == 'y');
+        ck_assert_int_eq(r, (ssize_t)(first - m - (m + 1) - 4));
+        resp_parser_reset(&p);
+        r = resp_parse(&p, in + first, o - first);
+        ck_assert_int_eq(r, (ssize_t)(o - first));
+        ck_assert_int_eq(p.argc, 1);
+        resp_parser_free(&p);
+        free(cmd);
+        free(in);
+    }
+
+    /* an unfinished big bulk is freed with the parser */
+    {
+        resp_parser p;
+        char part[64];
+        resp_parser_init(&p, RESP_DEFAULT_MAX_BULK);
+        size_t pl = (size_t)snprintf(part, sizeof part, "*2\r\n$4\r\nECHO\r\n$%zu\r\nabc", m);
+        ck_assert_int_eq(resp_parse(&p, part, pl), 0);
+        ck_assert_uint_eq(resp_parser_big_wanted(&p), m + 2);
+        ck_assert_uint_eq(resp_parser_big_start(&p, malloc(m + 2), 0, part, pl), pl - 3);
+        ck_assert_uint_eq(resp_parser_big_wanted(&p), 0);
+        resp_parser_free(&p);
+    }
+    /* below RESP_BIG_ARG nothing is offered */
+    {
+        resp_parser p;
+        resp_parser_init(&p, RESP_DEFAULT_MAX_BULK);
+        ck_assert_int_eq(resp_parse(&p, LIT("*2\r\n$4\r\nECHO\r\n$32767\r\nab")), 0);
+        ck_assert_uint_eq(resp_parser_big_wanted(&p), 0);
+        resp_parser_free(&p);
+    }
+}
+END_TEST
+
 /* ---- the inline splitter itself ---- */
 
 START_TEST(test_split_inline) {
@@ -550,6 +717,8 @@ static Suite *resp_suite(void) {
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_nul_hides_line_end);
     tcase_add_test(tc, test_big_bulk_many_reads);
+    tcase_add_test(tc, test_unauth_limits);
+    tcase_add_test(tc, test_big_arg_own_buffer);
     tcase_add_test(tc, test_split_inline);
     tcase_add_test(tc, test_fuzz_split_invariance);
     suite_add_tcase(s, tc);
