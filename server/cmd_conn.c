@@ -209,16 +209,17 @@ static int client_info_line(client *c, char *buf, size_t size) {
     const char *events = c->write_armed ? (c->read_paused ? "w" : "rw") : (c->read_paused ? "" : "r");
     size_t omem = reply_pending(&c->out);
     long long now = server.mstime_cached;
-    return snprintf(
-        buf, size,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
-        "multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
-        "tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "", (now - c->ctime_ms) / 1000,
-        (now - c->last_interaction_ms) / 1000, flags, db_id(c->db), (c->flags & CLIENT_MULTI) ? c->mcount : -1, c->qlen,
-        c->qcap - c->qlen, c->qcap, c->qpeak, c->out.used - c->out.sent, c->out.head ? 1 : 0, omem,
-        sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes, events, c->lastcmd ? c->lastcmd->fullname : "NULL",
-        c->resp, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+    return snprintf(buf, size,
+                    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
+                    "multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+                    "tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+                    (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+                    (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, db_id(c->db),
+                    (c->flags & CLIENT_MULTI) ? c->mcount : -1, client_query_len(c), client_query_free(c), c->qcap,
+                    c->qpeak, c->out.used - c->out.sent, c->out.head ? 1 : 0, omem,
+                    sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes, events,
+                    c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp, c->lib_name ? c->lib_name : "",
+                    c->lib_ver ? c->lib_ver : "");
 }
 
 static void client_info_command(client *c) {

@@ -81,6 +81,13 @@ size_t client_own_buffers(const client *c) {
     return (c->qbuf == shared_qbuf ? 0 : c->qcap) + (c->out.lent ? 0 : c->out.cap) + resp_parser_memory(&c->parser);
 }
 
+size_t client_query_len(const client *c) { return c->qlen + (c->parser.big ? c->parser.big_fill : 0); }
+
+size_t client_query_free(const client *c) {
+    const resp_parser *p = &c->parser;
+    return (c->qcap - c->qlen) + (p->big ? (size_t)p->bulklen + 2 - p->big_fill : 0);
+}
+
 /* ---- output ---- */
 
 /* Write as much pending output as the socket takes. Returns -1 on a write error. */
@@ -353,7 +360,7 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
 /* The query buffer limit counts a big bulk's own buffer too (Redis's holds it in the
  * query buffer). */
 static void client_after_read(client *c, ssize_t n) {
-    size_t held = c->qlen + (c->parser.big ? c->parser.big_fill : 0);
+    size_t held = client_query_len(c);
     if (held > c->qpeak) c->qpeak = held;
     server.stat_net_input_bytes += n;
     c->last_interaction_ms = server.mstime_cached;

@@ -27,6 +27,10 @@ void client_resume(struct client *c);
 /* Bytes of query and reply buffer c holds of its own (not the shared ones it may be
  * using for the current batch). */
 size_t client_own_buffers(const struct client *c);
+/* Bytes of unprocessed input c holds (a big bulk's own buffer included), and the room
+ * left for more (CLIENT LIST's qbuf and qbuf-free). */
+size_t client_query_len(const struct client *c);
+size_t client_query_free(const struct client *c);
 /* Run the parsed command in c->argc/argv (server/dispatch.c). */
 void process_command(struct client *c);
 

@@ -609,6 +609,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(buf, data, size);
     resp_parser_init(&parser, FUZZ_MAX_BULK);
     while (start < size && steps < MAX_STEPS) {
+        /* the pre-AUTH limits, as net.c sets them (a client not made yet starts as
+         * client_get makes it) */
+        parser.unauth =
+            clients[cur] ? !clients[cur]->authenticated : server.cfg.requirepass && server.cfg.requirepass[0];
         ssize_t n = resp_parse(&parser, buf + start, size - start);
         if (n == 0) break;
         if (n < 0) { /* resynchronise after the next newline */

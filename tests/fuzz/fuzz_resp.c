@@ -2,7 +2,8 @@
  *
  * Input layout (all of it fuzzer-chosen):
  *   byte 0      flags: bits 0-1 pick max_bulk (512 MB, 1 MB, 16, 0); bits 2-4 pick how
- *               the stream is cut into reads (see next_chunk); bit 6 also fuzzes
+ *               the stream is cut into reads (see next_chunk); bit 5 parses as a
+ *               client that has not authenticated (the pre-AUTH limits); bit 6 also fuzzes
  *               resp_split_inline on the first line; with RESPITE_FUZZ_FILLER=1 in
  *               the environment, bits 5-7 all set with the top 4 bits of byte 1 set
  *               insert a run of 64 KiB-ish filler (the last input byte) in the
@@ -19,7 +20,11 @@
  *      incomplete) and parsing resumes.
  * Invariants checked (abort() on violation, so libFuzzer reports a crash):
  *   - a complete command occupies 0 < n <= len bytes; argc <= cap; every argv slice lies
- *     inside those n bytes;
+ *     inside those n bytes, or inside its own big-bulk buffer: the split run gives every
+ *     bulk of RESP_BIG_ARG bytes or more that arrives in pieces a buffer of its own and
+ *     reads the rest straight into it, as net.c does;
+ *   - before AUTH (bit 5) no multibulk command has more than RESP_UNAUTH_MAX_ARGS
+ *     arguments or one longer than RESP_UNAUTH_MAX_BULK;
  *   - both runs produce the same commands (argv bytes) and the same final outcome
  *     (incomplete tail or the same error text), except that the 64 KiB "too big"
  *     limits depend on how much unterminated data had arrived, as in Redis;
@@ -69,9 +74,14 @@ static void log_command(cmd_log *l, const resp_parser *p, const char *buf, size_
     if (p->argc < 0 || (p->argc > 0 && p->argc > p->cap)) fail("argc out of range");
     for (i = 0; i < p->argc; i++) {
         const resp_slice *s = &p->argv[i];
-        if (s->ptr < buf || s->ptr > buf + n || s->len > (size_t)(buf + n - s->ptr))
+        if (p->ext && p->ext[i]) {
+            if (s->ptr != p->ext[i] + p->off[i] || s->len < RESP_BIG_ARG) fail("a big argument outside its buffer");
+        } else if (s->ptr < buf || s->ptr > buf + n || s->len > (size_t)(buf + n - s->ptr)) {
             fail("argv slice outside the command's bytes");
+        }
+        if (p->unauth && buf[0] == '*' && s->len > RESP_UNAUTH_MAX_BULK) fail("a long bulk passed before AUTH");
     }
+    if (p->unauth && buf[0] == '*' && p->argc > RESP_UNAUTH_MAX_ARGS) fail("too many arguments passed before AUTH");
     if (l->n >= MAX_CMDS) return;
     l->offs[l->n] = l->bytes_len;
     log_put(l, &p->argc, sizeof p->argc);
@@ -108,12 +118,15 @@ static int process(cmd_log *l, resp_parser *p, char *buf, size_t len, size_t *st
     return 0;
 }
 
+static int unauth; /* this input parses as a client that has not authenticated */
+
 static void parse_whole(cmd_log *l, long long max_bulk, const char *data, size_t len) {
     resp_parser p;
     size_t start = 0;
     char *buf = malloc(len ? len : 1);
     memcpy(buf, data, len);
     resp_parser_init(&p, max_bulk);
+    p.unauth = unauth;
     process(l, &p, buf, len, &start);
     resp_parser_free(&p);
     free(buf);
@@ -152,9 +165,18 @@ static void parse_split(cmd_log *l, long long max_bulk, const char *data, size_t
     uint32_t rng = seed * 2654435761u + 1;
 
     resp_parser_init(&p, max_bulk);
+    p.unauth = unauth;
     while (fed < len) {
-        size_t n = next_chunk(mode, &rng, len - fed, len), start = 0;
-        char *nq = malloc(qlen + n);
+        size_t n = next_chunk(mode, &rng, len - fed, len), start = 0, room;
+        char *big = resp_parser_big_room(&p, &room), *nq;
+        if (big) { /* the rest of a big bulk goes straight to its buffer */
+            if (n > room) n = room;
+            memcpy(big, data + fed, n);
+            resp_parser_big_filled(&p, n);
+            fed += n;
+            n = 0;
+        }
+        nq = malloc(qlen + n ? qlen + n : 1);
         if (qlen) memcpy(nq, q, qlen);
         memcpy(nq + qlen, data + fed, n);
         free(q);
@@ -162,6 +184,10 @@ static void parse_split(cmd_log *l, long long max_bulk, const char *data, size_t
         qlen += n;
         fed += n;
         if (process(l, &p, q, qlen, &start) < 0) break;
+        if (resp_parser_big_wanted(&p)) { /* a big bulk has begun: give it its own buffer */
+            size_t want = resp_parser_big_wanted(&p), room_front = seed & 32;
+            qlen = start + resp_parser_big_start(&p, malloc(room_front + want), room_front, q + start, qlen - start);
+        }
         /* Drop the consumed prefix into a new exact-size buffer: the parser's state
          * must survive its command moving. */
         if (qlen - start) {
@@ -275,6 +301,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
         len += fill;
     }
     if (flags & 0x40) fuzz_split_inline(data, len);
+    unauth = (flags & 0x20) != 0;
 
     whole.n = split.n = 0;
     whole.bytes_len = split.bytes_len = 0;
