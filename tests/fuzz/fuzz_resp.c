@@ -79,9 +79,9 @@ static void log_command(cmd_log *l, const resp_parser *p, const char *buf, size_
         } else if (s->ptr < buf || s->ptr > buf + n || s->len > (size_t)(buf + n - s->ptr)) {
             fail("argv slice outside the command's bytes");
         }
-        if (p->unauth && buf[0] == '*' && s->len > RESP_UNAUTH_MAX_BULK) fail("a long bulk passed before AUTH");
+        if (p->unauth && p->kind == '*' && s->len > RESP_UNAUTH_MAX_BULK) fail("a long bulk passed before AUTH");
     }
-    if (p->unauth && buf[0] == '*' && p->argc > RESP_UNAUTH_MAX_ARGS) fail("too many arguments passed before AUTH");
+    if (p->unauth && p->kind == '*' && p->argc > RESP_UNAUTH_MAX_ARGS) fail("too many arguments passed before AUTH");
     if (l->n >= MAX_CMDS) return;
     l->offs[l->n] = l->bytes_len;
     log_put(l, &p->argc, sizeof p->argc);
