@@ -14,6 +14,10 @@ void config_init(void);
  * message to stderr and returns 0. */
 int config_load(int argc, char **argv);
 
+/* Log one warning naming the settings given a non-default value that respite accepts
+ * but does not act on (replication, persistence, ...), and rename-command. */
+void config_log_inert(void);
+
 extern struct command config_subcommands[];
 
 /* Every setting with its default and whether CONFIG SET can change it (--help). */
