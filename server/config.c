@@ -1144,8 +1144,11 @@ void config_print_help(FILE *out) {
     fprintf(out, "Settings (redis.conf names; give them as --name value, or in the config file):\n");
     for (size_t i = 0; i < NCONFIGS; i++) {
         const config_def *d = &configs[i];
-        const char *def = d->def;
-        if (d->flags & CF_ALIAS) continue;
+        const char *def = canonical(d)->def;
+        if (d->flags & CF_ALIAS) {
+            fprintf(out, "  --%-26s default %s  (another name for %s)\n", d->name, def[0] ? def : "\"\"", d->alias_of);
+            continue;
+        }
         if (d->enums && d->type == CFG_ENUM) {
             fprintf(out, "  --%-26s default %s%s%s  (one of:", d->name, def[0] ? def : "\"\"",
                     d->mutable ? ", CONFIG SET" : "", d->flags & CF_INERT ? ", not acted on" : "");
