@@ -364,8 +364,16 @@ static int parse_memory(const char *s, long long *out) {
     return 1;
 }
 
+static int full_strtoll(const char *s, long long *out) {
+    char *end;
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return *s && !*end && !errno;
+}
+
 /* client-output-buffer-limit: "<class> <hard> <soft> <soft-seconds>" repeated, class
- * normal, replica/slave or pubsub; all classes are validated before any is applied. */
+ * normal, replica/slave or pubsub; all classes are validated before any is applied,
+ * with Redis's three messages. */
 static int parse_obuf_limits(const char *val, const char **err) {
     char *copy = xstrdup(val), *save = NULL;
     char *tok[64];
@@ -373,27 +381,27 @@ static int parse_obuf_limits(const char *val, const char **err) {
     for (char *t = strtok_r(copy, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save)) tok[n++] = t;
     struct obuf_limit lim[3];
     memcpy(lim, server.cfg.obuf_limits, sizeof(lim));
-    int ok = n > 0 && n % 4 == 0;
-    for (int i = 0; ok && i < n; i += 4) {
+    *err = NULL;
+    if (n == 0 || n % 4 != 0) *err = "Wrong number of arguments in buffer limit configuration.";
+    for (int i = 0; !*err && i < n; i += 4) {
         int cls = !strcasecmp(tok[i], "normal")                                      ? 0
                   : (!strcasecmp(tok[i], "replica") || !strcasecmp(tok[i], "slave")) ? 1
                   : !strcasecmp(tok[i], "pubsub")                                    ? 2
                                                                                      : -1;
         long long hard, soft, secs;
-        if (cls < 0 || parse_memory(tok[i + 1], &hard) != 1 || parse_memory(tok[i + 2], &soft) != 1 ||
-            !util_str2ll(tok[i + 3], strlen(tok[i + 3]), &secs) || secs < 0) {
-            ok = 0;
-            break;
+        if (cls < 0) {
+            *err = "Invalid client class specified in buffer limit configuration.";
+        } else if (parse_memory(tok[i + 1], &hard) != 1 || parse_memory(tok[i + 2], &soft) != 1 ||
+                   !full_strtoll(tok[i + 3], &secs) || secs < 0) {
+            *err = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        } else {
+            lim[cls].hard = hard;
+            lim[cls].soft = soft;
+            lim[cls].soft_seconds = secs;
         }
-        lim[cls].hard = hard;
-        lim[cls].soft = soft;
-        lim[cls].soft_seconds = secs;
     }
     free(copy);
-    if (!ok) {
-        *err = "Wrong number of arguments in buffer limit configuration.";
-        return 0;
-    }
+    if (*err) return 0;
     memcpy(server.cfg.obuf_limits, lim, sizeof(lim));
     return 1;
 }
@@ -407,13 +415,6 @@ static char *split_words(const char *val, char **words, int max, int *n) {
         (*n)++;
     }
     return copy;
-}
-
-static int full_strtoll(const char *s, long long *out) {
-    char *end;
-    errno = 0;
-    *out = strtoll(s, &end, 10);
-    return *s && !*end && !errno;
 }
 
 /* Growable text for rendered values. */
@@ -1023,21 +1024,35 @@ int config_load(int argc, char **argv) {
 
 /* ---- CONFIG GET / SET / RESETSTAT / REWRITE / HELP ---- */
 
+/* As Redis 7.0: an argument without glob characters is looked up directly (aliases
+ * too) and answered under the name as the client spelt it; a pattern matches every
+ * name. A setting appears once however many arguments match it. */
 static void config_get_command(client *c) {
     const config_def *hit[NCONFIGS];
+    const resp_slice *as[NCONFIGS]; /* the argument to echo, or NULL for the table's name */
     size_t n = 0;
-    for (size_t i = 0; i < NCONFIGS; i++) {
-        for (int a = 2; a < c->argc; a++) {
-            if (util_stringmatch(c->argv[a].ptr, c->argv[a].len, configs[i].name, strlen(configs[i].name), 1)) {
-                hit[n++] = &configs[i];
-                break;
+    for (int a = 2; a < c->argc; a++) {
+        const resp_slice *arg = &c->argv[a];
+        int glob =
+            memchr(arg->ptr, '*', arg->len) || memchr(arg->ptr, '?', arg->len) || memchr(arg->ptr, '[', arg->len);
+        for (size_t i = 0; i < NCONFIGS; i++) {
+            const config_def *d = &configs[i];
+            if (glob ? !util_stringmatch(arg->ptr, arg->len, d->name, strlen(d->name), 1)
+                     : !util_eqi(arg->ptr, arg->len, d->name))
+                continue;
+            size_t j = 0;
+            while (j < n && hit[j] != d) j++;
+            if (j == n && n < NCONFIGS) {
+                hit[n] = d;
+                as[n++] = glob ? NULL : arg;
             }
         }
     }
     reply_map(&c->out, (long)n);
     char buf[512];
     for (size_t i = 0; i < n; i++) {
-        reply_bulk_cstr(&c->out, hit[i]->name);
+        if (as[i]) reply_bulk(&c->out, as[i]->ptr, as[i]->len);
+        else reply_bulk_cstr(&c->out, hit[i]->name);
         reply_bulk_cstr(&c->out, config_render(hit[i], buf, sizeof(buf)));
     }
 }
