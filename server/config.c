@@ -859,14 +859,19 @@ static void fatal_config(int linenum, const char *line, const char *msg) {
     fprintf(stderr, ">>> '%s'\n%s\n", line, msg);
 }
 
-static int config_load_file(const char *path, int depth, int *save_seen);
+static int config_load_file(const char *path, int depth);
+
+/* save lines add up while a file is read (the first one replaces the default), as in
+ * Redis. Like Redis, the end of an included file ends "reading": a save line after an
+ * include replaces the schedule, as CONFIG SET does. */
+static int reading_config, save_lines;
 
 /* One directive of the config text (args[0] is its name). Returns 0 after reporting
  * a fatal error. */
-static int config_directive(int linenum, const char *line, resp_slice *args, int n, int depth, int *save_seen) {
+static int config_directive(int linenum, const char *line, resp_slice *args, int n, int depth) {
     if (util_eqi(args[0].ptr, args[0].len, "include") && n == 2) {
         char *path = xstrndup(args[1].ptr, args[1].len);
-        int ok = config_load_file(path, depth + 1, save_seen);
+        int ok = config_load_file(path, depth + 1);
         free(path);
         return ok;
     }
@@ -889,7 +894,7 @@ static int config_directive(int linenum, const char *line, resp_slice *args, int
     size_t o = 0;
     val[0] = '\0';
     if (canonical(d)->type == CFG_SAVE) {
-        if ((*save_seen)++ && server.cfg.save[0] && args[1].len)
+        if (reading_config && save_lines++ && server.cfg.save[0] && args[1].len)
             o += (size_t)snprintf(val, sizeof(val), "%s ", server.cfg.save);
     }
     for (int i = 1; i < n && o < sizeof(val); i++)
@@ -903,8 +908,9 @@ static int config_directive(int linenum, const char *line, resp_slice *args, int
 }
 
 /* Apply config text: one "name value..." directive per line, sdssplitargs quoting. */
-static int config_load_text(char *text, int depth, int *save_seen) {
+static int config_load_text(char *text, int depth) {
     int linenum = 0;
+    reading_config = 1;
     /* Every line counts, empty ones too, so the numbers in errors are Redis's. */
     for (char *line = text, *nl; line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
@@ -925,11 +931,12 @@ static int config_load_text(char *text, int depth, int *save_seen) {
             fatal_config(linenum, copy, "Too many arguments");
             ok = 0;
         } else if (n > 0) {
-            ok = config_directive(linenum, copy, args, n, depth, save_seen);
+            ok = config_directive(linenum, copy, args, n, depth);
         }
         free(copy);
         if (!ok) return 0;
     }
+    reading_config = 0;
     return 1;
 }
 
@@ -953,7 +960,7 @@ static int read_whole_file(const char *path, char **out) {
 
 /* include: another file's directives at that point (nested, paths relative to the
  * working directory, glob patterns as in Redis 7). */
-static int config_load_file(const char *path, int depth, int *save_seen) {
+static int config_load_file(const char *path, int depth) {
     if (depth > 16) {
         fprintf(stderr, "Fatal error, config files included more than 16 levels deep at '%s'\n", path);
         return 0;
@@ -963,14 +970,14 @@ static int config_load_file(const char *path, int depth, int *save_seen) {
     if (strpbrk(path, "*?[") && glob(path, 0, NULL, &g) == 0) {
         for (size_t i = 0; ok && i < g.gl_pathc; i++) {
             char *text;
-            ok = read_whole_file(g.gl_pathv[i], &text) && config_load_text(text, depth, save_seen);
+            ok = read_whole_file(g.gl_pathv[i], &text) && config_load_text(text, depth);
             if (ok) free(text);
         }
         globfree(&g);
         return ok;
     }
     char *text = NULL;
-    ok = read_whole_file(path, &text) && config_load_text(text, depth, save_seen);
+    ok = read_whole_file(path, &text) && config_load_text(text, depth);
     free(text);
     return ok;
 }
@@ -1016,8 +1023,7 @@ int config_load(int argc, char **argv) {
         }
     }
 #undef APPEND
-    int save_seen = 0;
-    int ok = config_load_text(text, 0, &save_seen);
+    int ok = config_load_text(text, 0);
     free(text);
     return ok;
 }

@@ -292,24 +292,37 @@ def test_include_nested():
         # top.conf includes sub/a.conf by absolute path; a.conf includes b.conf by a
         # path relative to the working directory (the server's cwd is d).
         with open(os.path.join(d, "top.conf"), "w") as f:
-            f.write("timeout 5\ninclude %s\nhz 11\n" % os.path.join(sub, "a.conf"))
+            f.write("timeout 5\nsave 900 1\ninclude %s\nhz 11\nsave 60 10000\n" % os.path.join(sub, "a.conf"))
         with open(os.path.join(sub, "a.conf"), "w") as f:
             f.write("# a\ntimeout 7\ninclude sub/b.conf\nmaxmemory-samples 9\n")
         with open(os.path.join(sub, "b.conf"), "w") as f:
-            f.write("hz 12\ntcp-keepalive 100\nlazyfree-lazy-expire yes\n")
+            f.write("hz 12\ntcp-keepalive 100\nlazyfree-lazy-expire yes\nsave 300 10\n")
         maps = {}
         for label, binary in binaries():
             srv = IncludeServer(binary, os.path.join(d, "top.conf"), d, name=label).start()
             try:
                 with srv.conn() as c:
                     maps[label] = {k: config_map(c, k)[k] for k in
-                                   ("timeout", "hz", "maxmemory-samples", "tcp-keepalive", "lazyfree-lazy-expire")}
+                                   ("timeout", "hz", "maxmemory-samples", "tcp-keepalive", "lazyfree-lazy-expire",
+                                    "save")}
             finally:
                 stop_ok(srv)
+        # save lines add up while a file is read (b.conf's adds to top.conf's), but, as in
+        # Redis, one after an include replaces them.
         want = {"timeout": "7", "hz": "11", "maxmemory-samples": "9", "tcp-keepalive": "100",
-                "lazyfree-lazy-expire": "yes"}
+                "lazyfree-lazy-expire": "yes", "save": "60 10000"}
         for label, got in maps.items():
             eq(got, want, "%s: settings from the nested includes, in order" % label)
+        # Without includes, save lines in the file and --save flags after it add up.
+        with open(os.path.join(d, "save.conf"), "w") as f:
+            f.write("save 900 1\nhz 13\nsave 300 10\n")
+        for label, binary in binaries():
+            srv = IncludeServer(binary, os.path.join(d, "save.conf"), d, name=label, flags=["--save", "60 5"]).start()
+            try:
+                with srv.conn() as c:
+                    eq(config_map(c, "save"), {"save": "900 1 300 10 60 5"}, "%s: save lines add up" % label)
+            finally:
+                stop_ok(srv)
         # A mistake inside an included file: its own line number, as Redis reports it.
         with open(os.path.join(sub, "b.conf"), "a") as f:
             f.write("\nhz fast\n")
@@ -319,7 +332,7 @@ def test_include_nested():
             check(rc != 0, "%s: a bad included file was accepted" % label)
             got.append(fatal_parts(out, label))
         eq(got[0], got[1], "fatal error inside an included file (server under test, redis-server)")
-        eq(got[0][:2], (5, "hz fast"), "line reported inside the included file")
+        eq(got[0][:2], (6, "hz fast"), "line reported inside the included file")
         # A missing included file stops start-up with Redis's message.
         with open(os.path.join(d, "missing.conf"), "w") as f:
             f.write("include %s\n" % os.path.join(d, "nope.conf"))
@@ -333,15 +346,16 @@ def test_include_nested():
 
 
 class IncludeServer(harness.Server):
-    def __init__(self, binary, conf, cwd, name=None):
+    def __init__(self, binary, conf, cwd, name=None, flags=()):
         super().__init__(binary=binary, name=name)
         self.conf = conf
         self.cwd = cwd
+        self.flags = list(flags)
 
     def start_argv(self, attempt):
         # The relative include is resolved from the working directory: run from cwd.
-        return ["sh", "-c", 'cd "$1" && exec "$2" "$3" --port "$4" --save ""', "sh", self.cwd, self.binary,
-                self.conf, str(self.port)]
+        return ["sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", self.cwd, self.binary,
+                self.conf, "--port", str(self.port)] + self.flags
 
 
 # ---------------------------------------------------------------- daemonize
