@@ -9,7 +9,8 @@ the same values; CONFIG SET of good and bad values for every name answers byte f
 as redis-server does (and leaves the same value behind). A real mistake in a file is
 reported with Redis's message and line number, also inside an included file; include
 nests. daemonize yes detaches (new session, pidfile written by the daemon, removed at
-SIGTERM). stream-node-max-entries decides what XADD MAXLEN ~ removes, as in Redis
+SIGTERM). syslog-enabled sends the log lines to syslog(3) with the ident, facility
+and priorities Redis uses. stream-node-max-entries decides what XADD MAXLEN ~ removes, as in Redis
 (stream-node-max-bytes closes blocks too, but counts respite's bytes, not listpack's).
 """
 
@@ -17,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -412,18 +414,59 @@ def test_daemonize_detaches_and_writes_pidfile():
             shutil.rmtree(d, ignore_errors=True)
 
 
-def test_syslog_settings_accepted():
-    """syslog-enabled/ident/facility start the server as they start redis-server (the
-    lines themselves go to syslog(3), which this machine may not collect)."""
+# Runs argv in a private mount namespace whose /dev/log is the test's own datagram
+# socket ($1), so syslog(3) lines can be read without touching the machine's /dev.
+SYSLOG_NS = (r'set -e; d=$(mktemp -d); mount --bind /dev "$d"; mount -t tmpfs tmpfs /dev; '
+             r'for n in null zero urandom random; do touch /dev/$n; mount --bind "$d/$n" /dev/$n; done; '
+             r'touch /dev/log; mount --bind "$1" /dev/log; shift; exec "$@"')
+
+
+def test_syslog_lines_reach_syslog():
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        raise Skip("needs unshare -m (a private mount namespace) to give the server its own /dev/log")
     for label, binary in binaries():
-        srv = harness.Server(binary=binary, args=["--syslog-enabled", "yes", "--syslog-ident", "respite-test",
-                                                  "--syslog-facility", "local3"], name=label).start()
+        d = tempfile.mkdtemp(prefix="respite-it-")
+        sock_path = os.path.join(d, "log.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        sock.settimeout(harness.START_DEADLINE)
+        port = harness.free_port()
+        p = subprocess.Popen(["unshare", "-m", "sh", "-c", SYSLOG_NS, "sh", sock_path, binary, "--port", str(port),
+                              "--save", "", "--syslog-enabled", "yes", "--syslog-ident", "rt-ident",
+                              "--syslog-facility", "local3"],
+                             cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            with srv.conn() as c:
-                eq(config_map(c, "syslog-*"), {"syslog-enabled": "yes", "syslog-ident": "respite-test",
+            lines = []
+            while not any("Ready to accept connections" in ln for ln in lines):
+                try:
+                    lines.append(sock.recv(65536).decode(errors="replace"))
+                except socket.timeout:
+                    raise TestFailure("%s: no 'Ready to accept connections' through syslog; got %r, stderr %r"
+                                      % (label, lines, p.stderr.read() if p.poll() is not None else ""))
+            with harness.Conn(port) as c:
+                eq(config_map(c, "syslog-*"), {"syslog-enabled": "yes", "syslog-ident": "rt-ident",
                                                "syslog-facility": "local3"}, "%s: CONFIG GET syslog-*" % label)
+            # local3 (19) * 8 + notice (5) = 157, with the ident and the pid.
+            ready = [ln for ln in lines if "Ready to accept connections" in ln][0]
+            check(re.match(r"<157>\w{3} [ \d]\d \d\d:\d\d:\d\d rt-ident\[%d\]: Ready to accept connections$"
+                           % p.pid, ready), "%s: syslog line %r" % (label, ready))
+            p.send_signal(signal.SIGTERM)
+            eq(p.wait(timeout=harness.STOP_DEADLINE), 0, "%s: exit status after SIGTERM" % label)
+            sock.settimeout(0.5)
+            try:
+                while True:
+                    lines.append(sock.recv(65536).decode(errors="replace"))
+            except socket.timeout:
+                pass
+            # Warnings (4) at local3: 156.
+            check(any(ln.startswith("<156>") and "ready to exit" in ln for ln in lines),
+                  "%s: the shut-down warning through syslog: %r" % (label, lines[-4:]))
         finally:
-            stop_ok(srv)
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            sock.close()
+            shutil.rmtree(d, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- stream block limits
