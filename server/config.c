@@ -959,7 +959,7 @@ static int read_whole_file(const char *path, char **out) {
 }
 
 /* include: another file's directives at that point (nested, paths relative to the
- * working directory, glob patterns as in Redis 7). */
+ * working directory, glob patterns as in Redis 7: each match in order, none is fine). */
 static int config_load_file(const char *path, int depth) {
     if (depth > 16) {
         fprintf(stderr, "Fatal error, config files included more than 16 levels deep at '%s'\n", path);
@@ -967,11 +967,12 @@ static int config_load_file(const char *path, int depth) {
     }
     glob_t g;
     int ok = 1;
-    if (strpbrk(path, "*?[") && glob(path, 0, NULL, &g) == 0) {
+    if (strpbrk(path, "*?[")) {
+        if (glob(path, 0, NULL, &g) != 0) return 1; /* no match: nothing to read, as Redis */
         for (size_t i = 0; ok && i < g.gl_pathc; i++) {
-            char *text;
+            char *text = NULL;
             ok = read_whole_file(g.gl_pathv[i], &text) && config_load_text(text, depth);
-            if (ok) free(text);
+            free(text);
         }
         globfree(&g);
         return ok;

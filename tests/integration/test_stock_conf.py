@@ -293,8 +293,14 @@ def test_include_nested():
         os.mkdir(sub)
         # top.conf includes sub/a.conf by absolute path; a.conf includes b.conf by a
         # path relative to the working directory (the server's cwd is d).
+        # A glob pattern reads each match in order; one with no match reads nothing.
+        os.mkdir(os.path.join(d, "globbed"))
+        for fname, text in (("1.conf", "slowlog-max-len 11\n"), ("2.conf", "slowlog-max-len 22\nacllog-max-len 3\n")):
+            with open(os.path.join(d, "globbed", fname), "w") as f:
+                f.write(text)
         with open(os.path.join(d, "top.conf"), "w") as f:
-            f.write("timeout 5\nsave 900 1\ninclude %s\nhz 11\nsave 60 10000\n" % os.path.join(sub, "a.conf"))
+            f.write("timeout 5\nsave 900 1\ninclude %s\nhz 11\nsave 60 10000\ninclude %s/globbed/*.conf\n"
+                    "include %s/nosuch/*.conf\n" % (os.path.join(sub, "a.conf"), d, d))
         with open(os.path.join(sub, "a.conf"), "w") as f:
             f.write("# a\ntimeout 7\ninclude sub/b.conf\nmaxmemory-samples 9\n")
         with open(os.path.join(sub, "b.conf"), "w") as f:
@@ -306,13 +312,13 @@ def test_include_nested():
                 with srv.conn() as c:
                     maps[label] = {k: config_map(c, k)[k] for k in
                                    ("timeout", "hz", "maxmemory-samples", "tcp-keepalive", "lazyfree-lazy-expire",
-                                    "save")}
+                                    "save", "slowlog-max-len", "acllog-max-len")}
             finally:
                 stop_ok(srv)
         # save lines add up while a file is read (b.conf's adds to top.conf's), but, as in
         # Redis, one after an include replaces them.
         want = {"timeout": "7", "hz": "11", "maxmemory-samples": "9", "tcp-keepalive": "100",
-                "lazyfree-lazy-expire": "yes", "save": "60 10000"}
+                "lazyfree-lazy-expire": "yes", "save": "60 10000", "slowlog-max-len": "22", "acllog-max-len": "3"}
         for label, got in maps.items():
             eq(got, want, "%s: settings from the nested includes, in order" % label)
         # Without includes, save lines in the file and --save flags after it add up.
