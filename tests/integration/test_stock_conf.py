@@ -230,6 +230,23 @@ def test_config_set_matches_redis_byte_for_byte():
         stop_ok(ora)
 
 
+def test_protected_dir_with_enable_protected_configs():
+    for label, binary in binaries():
+        srv = harness.Server(binary=binary, args=["--enable-protected-configs", "yes"], name=label).start()
+        try:
+            target = os.path.join(srv.dir, "sub dir")
+            os.mkdir(target)
+            with srv.conn() as c:
+                eq(c.cmd("CONFIG", "SET", "dir", target), b"+OK\r\n", "%s: CONFIG SET dir" % label)
+                eq(config_map(c, "dir"), {"dir": target}, "%s: CONFIG GET dir after the change" % label)
+                eq(c.cmd("CONFIG", "SET", "dir", os.path.join(srv.dir, "nosuch")),
+                   b"-ERR CONFIG SET failed (possibly related to argument 'dir') - No such file or directory\r\n",
+                   "%s: CONFIG SET dir to a missing directory" % label)
+                eq(config_map(c, "dir"), {"dir": target}, "%s: dir unchanged by the failed CONFIG SET" % label)
+        finally:
+            stop_ok(srv)
+
+
 # ---------------------------------------------------------------- fatal errors, include
 
 def run_to_exit(argv, cwd):
