@@ -574,9 +574,9 @@ static char *norm_mempct(const char *val, const char **err) {
 static char *norm_sigflags(const char *val, const char **err) {
     static const char *const names[] = {"save", "nosave", "now", "force"};
     char *w[16];
-    int n, set[4] = {0}, ok = n = 0;
+    int n, set[4] = {0};
     char *copy = split_words(val, w, 16, &n);
-    ok = n > 0 && n <= 16;
+    int ok = n > 0 && n <= 16;
     for (int i = 0; ok && i < n; i++) {
         int k = -1;
         for (int j = 0; j < 4; j++)
