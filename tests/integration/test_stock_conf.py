@@ -492,6 +492,95 @@ def test_syslog_lines_reach_syslog():
             shutil.rmtree(d, ignore_errors=True)
 
 
+DEFAULT_PIDFILE = "/var/run/redis.pid"
+
+
+def test_daemon_without_pidfile_writes_redis_default():
+    """The daemon runs in a private mount namespace with its own /run, so the default
+    pidfile never meets the machine's; the test reads it through /proc/<pid>/root."""
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        raise Skip("needs unshare -m (a private mount namespace) to give the daemon its own /run")
+    for label, binary in binaries():
+        d = tempfile.mkdtemp(prefix="respite-it-")
+        port = harness.free_port()
+        pid = None
+        try:
+            p = subprocess.run(["unshare", "-m", "sh", "-c", 'mount -t tmpfs tmpfs /run && exec "$@"', "sh",
+                                binary, "--port", str(port), "--daemonize", "yes", "--logfile",
+                                os.path.join(d, "log"), "--dir", d, "--save", ""],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=RUN_DEADLINE)
+            eq(p.returncode, 0, "%s: exit status of the launching process (%r)" % (label, p.stderr))
+
+            def info_pid():
+                try:
+                    with harness.Conn(port, timeout=2.0) as c:
+                        m = re.search(rb"process_id:(\d+)", c.cmd("INFO", "server"))
+                        return int(m.group(1)) if m else None
+                except OSError:
+                    return None
+            wait_until(info_pid, harness.START_DEADLINE, "%s: the daemon answers" % label)
+            pid = info_pid()
+            with harness.Conn(port) as c:
+                eq(config_map(c, "pidfile"), {"pidfile": DEFAULT_PIDFILE}, "%s: CONFIG GET pidfile" % label)
+            # (/var/run is a symlink to /run here: resolve it on our side first)
+            seen = "/proc/%d/root%s" % (pid, os.path.realpath(DEFAULT_PIDFILE))
+            wait_until(lambda: read_text(seen).strip() == str(pid), 5.0,
+                       "%s: the daemon's pid in its %s" % (label, DEFAULT_PIDFILE))
+            # Keep a handle on the daemon's /run to see the pidfile go at exit.
+            run_fd = os.open(os.path.dirname(seen), os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.kill(pid, signal.SIGTERM)
+                wait_until(lambda: not os.path.exists("/proc/%d" % pid), harness.STOP_DEADLINE,
+                           "%s: the daemon exits" % label)
+                eq(os.listdir(run_fd), [], "%s: its /run after exit (the pidfile removed)" % label)
+            finally:
+                os.close(run_fd)
+            pid = None
+        finally:
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def test_supervised_systemd_overrides_daemonize():
+    """As Redis: under a service manager daemonize yes is ignored (the process the
+    manager started stays the server)."""
+    for label, binary in binaries():
+        d = tempfile.mkdtemp(prefix="respite-it-")
+        sock_path = os.path.join(d, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        sock.settimeout(harness.START_DEADLINE)
+        srv = harness.Server(binary=binary, args=["--daemonize", "yes", "--supervised", "systemd",
+                                                  "--pidfile", os.path.join(d, "p.pid")], name=label)
+        env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+        old = os.environ.get("NOTIFY_SOCKET")
+        os.environ.update(env)
+        try:
+            srv.start()     # PING answers while the started process is still running
+            check(srv.alive(), "%s: the started process is the server" % label)
+            eq(int(read_text(os.path.join(d, "p.pid")).strip()), srv.proc.pid, "%s: pidfile names it" % label)
+            msgs = []
+            while not any("READY=1" in m for m in msgs):   # Redis sends a STATUS= first
+                try:
+                    msgs.append(sock.recv(4096).decode())
+                except socket.timeout:
+                    raise TestFailure("%s: no READY=1 on $NOTIFY_SOCKET: %r" % (label, msgs))
+        finally:
+            if old is None:
+                os.environ.pop("NOTIFY_SOCKET", None)
+            else:
+                os.environ["NOTIFY_SOCKET"] = old
+            probs = srv.stop()
+            sock.close()
+            shutil.rmtree(d, ignore_errors=True)
+        check(not probs, "%s: %s" % (label, probs))
+
+
 # ---------------------------------------------------------------- stream block limits
 
 def test_stream_node_limits_decide_approximate_trimming():
