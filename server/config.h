@@ -17,6 +17,9 @@ int config_load(int argc, char **argv);
 /* Raise the open-files limit for maxclients, or lower maxclients to fit it (logging
  * Redis's warnings). Returns 0 if the limit is too low to run at all. */
 int config_adjust_open_files_limit(void);
+/* Log one warning naming the settings given a non-default value that respite accepts
+ * but does not act on (replication, persistence, ...), and rename-command. */
+void config_log_inert(void);
 
 extern struct command config_subcommands[];
 

@@ -1,11 +1,13 @@
 /* log.c: log lines in redis-server's format ("pid:M dd Mon yyyy hh:mm:ss.mmm * text"),
- * filtered by loglevel, to stdout or the configured logfile, and the rate limit for
- * lines that peers can make repeat. No caller logs a password or a command's
- * arguments: a log line holds names, addresses, counts and error texts only. */
+ * filtered by loglevel, to stdout or the configured logfile, and also to syslog(3)
+ * when syslog-enabled is yes (as Redis: ident, facility, a priority per level); and the
+ * rate limit for lines that peers can make repeat. No caller logs a password or a
+ * command's arguments: a log line holds names, addresses, counts and error texts only. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,10 +32,29 @@ void log_msg(int level, const char *fmt, ...) {
 
     const char *path = server.cfg.logfile;
     FILE *fp = (path && path[0]) ? fopen(path, "a") : stdout;
-    if (!fp) return;
-    fprintf(fp, "%d:M %s %c %s\n", (int)getpid(), ts, marks[level & 3], msg);
-    fflush(fp);
-    if (fp != stdout) fclose(fp);
+    if (fp) {
+        fprintf(fp, "%d:M %s %c %s\n", (int)getpid(), ts, marks[level & 3], msg);
+        fflush(fp);
+        if (fp != stdout) fclose(fp);
+    }
+    if (server.cfg.syslog_enabled) {
+        static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING};
+        syslog(prio[level & 3], "%s", msg);
+    }
+}
+
+void log_open_syslog(void) {
+    static const struct {
+        const char *name;
+        int facility;
+    } facilities[] = {{"user", LOG_USER},     {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+                      {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
+                      {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}};
+    if (!server.cfg.syslog_enabled) return;
+    int facility = LOG_LOCAL0;
+    for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+        if (!strcmp(server.cfg.syslog_facility, facilities[i].name)) facility = facilities[i].facility;
+    openlog(server.cfg.syslog_ident, LOG_PID | LOG_NDELAY | LOG_NOWAIT, facility);
 }
 
 int log_ratelimit_pass(int level, log_limit *l, long long interval_ms) {

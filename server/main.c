@@ -1,5 +1,6 @@
 /* main.c: start-up and shut-down of respite-server, and the periodic timer.
- * Start-up: settings (defaults, config file, --flags), the fd limit, the databases,
+ * Start-up: settings (defaults, config file, --flags), daemonizing if asked, the fd
+ * limit, the databases,
  * the command table, the listeners, the timer and signal events; then the loop.
  * The timer runs hz times a second: cached clock, active expiry (in short slices with
  * their own event while a slice leaves work),
@@ -102,6 +103,27 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     evtimer_add(timer_event, &tv);
 }
 
+#define DEFAULT_PIDFILE "/var/run/redis.pid"
+
+/* Into the background as Redis does: the parent exits at once, the child leads a new
+ * session with its standard streams on /dev/null. */
+static void daemonize(void) {
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "Could not fork into the background: %s\n", strerror(errno));
+        exit(1);
+    }
+    if (pid > 0) _exit(0);
+    setsid();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO) close(fd);
+    }
+}
+
 static void seed_randomness(void) {
     uint8_t seed[16 + 20];
     int fd = open("/dev/urandom", O_RDONLY);
@@ -155,7 +177,19 @@ int main(int argc, char **argv) {
     }
     config_init();
     if (!config_load(argc, argv)) return 1;
+    log_open_syslog();
     supervise_init(server.cfg.supervised);
+    /* As Redis: a service manager's supervision wins over daemonize; a daemon without
+     * a pidfile setting writes Redis's default one. */
+    int background = server.cfg.daemonize && !supervise_active();
+    if (background) {
+        daemonize();
+        if (!server.cfg.pidfile || !server.cfg.pidfile[0]) {
+            free(server.cfg.pidfile);
+            server.cfg.pidfile = xstrdup(DEFAULT_PIDFILE);
+        }
+    }
+    config_log_inert();
     server.executable = realpath(argv[0], NULL);
     server.pid = (int)getpid();
     server.start_ms = server.mstime_cached = util_mstime();

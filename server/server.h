@@ -188,11 +188,10 @@ typedef struct server_config {
     long long client_query_buffer_limit;
     long long maxmemory;
     char *maxmemory_policy;
-    int daemonize; /* accepted, must be "no" */
+    int daemonize; /* fork into the background at start-up */
     char *pidfile;
     char *dir;
-    char *save;       /* always "" (no persistence) */
-    char *appendonly; /* always "no" */
+    char *save;       /* stored and shown; nothing is saved (no persistence) */
     char *supervised; /* no, upstart, systemd, auto (server/supervise.c) */
     int protected_mode;
     int active_expire_effort; /* 1..10 */
@@ -202,6 +201,11 @@ typedef struct server_config {
     int maxmemory_samples;
     int lfu_log_factor;
     int lfu_decay_time; /* minutes */
+    int syslog_enabled; /* log lines also go to syslog(3) */
+    char *syslog_ident;
+    char *syslog_facility;             /* "user", "local0".."local7" */
+    long long stream_node_max_entries; /* copied to storage (stream.h) */
+    long long stream_node_max_bytes;
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */
     struct obuf_limit {
@@ -246,6 +250,8 @@ extern server_state server;
 /* Logging (server/log.c). */
 enum { LOG_DEBUG_LVL = 0, LOG_VERBOSE_LVL = 1, LOG_NOTICE_LVL = 2, LOG_WARNING_LVL = 3 };
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* openlog(3) with syslog-ident and syslog-facility when syslog-enabled is yes. */
+void log_open_syslog(void);
 #define log_debug(...)   log_msg(LOG_DEBUG_LVL, __VA_ARGS__)
 #define log_verbose(...) log_msg(LOG_VERBOSE_LVL, __VA_ARGS__)
 #define log_notice(...)  log_msg(LOG_NOTICE_LVL, __VA_ARGS__)

@@ -44,6 +44,8 @@ void supervise_init(const char *mode) {
     }
 }
 
+int supervise_active(void) { return sup_mode != SUP_NONE; }
+
 int supervise_notify(const char *msg) {
     const char *path = getenv("NOTIFY_SOCKET");
     if (sup_mode != SUP_SYSTEMD || !path) return 0;

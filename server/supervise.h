@@ -7,6 +7,9 @@
 /* Resolve `supervised` (no, upstart, systemd, auto) against the environment; logs what
  * it chose. Call once after the settings are loaded. */
 void supervise_init(const char *mode);
+/* 1 when supervise_init found a service manager (then `daemonize yes` is ignored,
+ * as in Redis). */
+int supervise_active(void);
 /* The server accepts connections (systemd: READY=1; upstart: SIGSTOP). */
 void supervise_ready(void);
 /* Shut-down has begun (systemd: STOPPING=1). */
