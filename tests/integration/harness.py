@@ -47,6 +47,7 @@ SANITIZER_MARKERS = (
 
 class TestFailure(AssertionError):
     """An assertion of a test case failed; the message is the detail to print."""
+    __test__ = False        # not a pytest test class
 
 
 try:
