@@ -420,6 +420,7 @@ def check_protected(host, src="", netns=None, where=""):
 
 def local_addresses(family):
     """This host's global (non-loopback) addresses of one family, from `ip`."""
+    harness.need_program("ip", "iproute2")
     try:
         p = subprocess.run(["ip", "-o", "-4" if family == socket.AF_INET else "-6", "addr", "show",
                             "scope", "global"], capture_output=True, text=True, timeout=10)
@@ -457,6 +458,7 @@ def sh(*argv):
 def test_protected_mode_from_network_namespace():
     if os.geteuid() != 0:
         raise Skip("network namespaces need root")
+    harness.need_program("ip", "iproute2")
     pid = os.getpid()
     ns, vh, vn = "rspt%d" % pid, "rsph%d" % (pid % 1000000), "rspn%d" % (pid % 1000000)
     made_ns = made_link = False
@@ -498,11 +500,3 @@ def test_protected_mode_from_network_namespace():
         left = sh("ip", "netns", "list").stdout
         if ns in left.split():
             print("WARNING: network namespace %s could not be removed" % ns, flush=True)
-
-
-def make_servers():
-    return []
-
-
-if __name__ == "__main__":
-    harness.main(globals(), make_servers)
