@@ -527,21 +527,23 @@ def wait_until(pred, deadline_s, what):
 # may start with mode words that say how its replies are compared:
 #   "sorted"     the replies are arrays equal up to order (KEYS, SMEMBERS...)
 #   "approx:N"   integer replies within N of each other (TTL, PTTL...)
-#   "time"       clock-dependent parts hidden first: auto stream ids, absolute ms
+#   "clock"      clock-dependent parts hidden first: auto stream ids, absolute ms
 #                times, idle/seen-time fields, XPENDING idle times
+#   "noid"       the connection id in a HELLO reply hidden first
 #   "nocheck"    sent to both, not compared
 #   "scanall"    no command of its own: iterate a whole SCAN (the rest of the step are
 #                SCAN's options) and compare the sets of keys (or the error)
 #   "sleep:MS"   no command: pause MS milliseconds on both (for expiry cases)
 #   "@N"         send on the case's connection number N (default 0; more connections
 #                are opened on demand), e.g. WATCH on @0, a write on @1, EXEC on @0
-# Anything else is compared byte for byte. Named collections of cases are lists of
+# Anything else is compared byte for byte. A connection the server closes gives the
+# reply b"<closed>" and is reopened for the next step. Named collections of cases are lists of
 # (name, steps) pairs, run with pytest.mark.parametrize. Seeded random sequences are a
 # generator gen(rng) that returns the next block of steps; diff_random() runs them and
 # stops at the first difference, reporting the seed, the command and the commands
 # before it.
 
-MODE_WORDS = ("sorted", "time", "nocheck", "scanall")
+MODE_WORDS = ("sorted", "clock", "noid", "nocheck", "scanall")
 MODE_PREFIXES = ("approx:", "sleep:", "@")
 
 # With tolerant=True these commands' replies are compared like "approx:N" / "sorted"
@@ -623,18 +625,23 @@ def _norm_time(node):
 
 
 def normalise_time(raw):
-    """raw with the clock-dependent parts replaced by placeholders (the "time" mode)."""
+    """raw with the clock-dependent parts replaced by placeholders (the "clock" mode)."""
     node, end = parse_tree(raw)
     if end != len(raw):
         raise TestFailure("trailing bytes after reply: %r" % raw[end:])
     return enc_tree(_norm_time(node))
 
 
+def mask_hello_id(raw):
+    """A HELLO reply with the connection id (different on each server) masked."""
+    return re.sub(rb"(\$2\r\nid\r\n):\d+\r\n", rb"\1:<id>\r\n", raw)
+
+
 def same_reply(modes, cmd, rt, ro, tolerant=False):
     """True if reply rt (under test) matches ro (oracle) for cmd under the step's modes."""
     if "nocheck" in modes:
         return True
-    if "time" in modes:
+    if "clock" in modes:
         try:
             return normalise_time(rt) == normalise_time(ro)
         except (ValueError, IndexError):
@@ -669,7 +676,8 @@ class Differ:
         self.limit = limit
         self.conns = {}
         self.mismatches = []
-        self.history = []
+        self.history = []       # the commands sent, in order
+        self.got = []           # the replies of the server under test, in order
 
     def pair(self, n=0):
         """The (under test, oracle) connections number n, opened on first use."""
@@ -716,17 +724,27 @@ class Differ:
                 self.record([b"<whole SCAN>"] + cmd, repr(got[0][:20]).encode(),
                             repr(got[1][:20]).encode())
             return None
-        t, o = self.pair(n)
-        ro = o.cmd(*cmd)
-        try:
-            rt = t.cmd(*cmd)
-        except ConnectionClosed as e:
-            self.record(cmd, ("<connection closed: %s>" % e).encode(), ro)
-            self.conns[n] = (self.servers[0].conn(), o)   # go on with a fresh connection
-            return ro
+        ro = self._cmd(n, 1, cmd)
+        rt = self._cmd(n, 0, cmd)
+        if "noid" in modes:
+            ro, rt = mask_hello_id(ro), mask_hello_id(rt)
+        self.got.append(rt)
         if not same_reply(modes, cmd, rt, ro, self.tolerant):
             self.record(cmd, rt, ro)
         return ro
+
+    def _cmd(self, n, side, cmd):
+        """Send cmd on side (0 under test, 1 oracle) of connection pair n; a closed
+        connection answers b"<closed>" and is replaced by a fresh one."""
+        pair = self.pair(n)
+        try:
+            return pair[side].cmd(*cmd)
+        except ConnectionClosed:
+            pair[side].close()
+            fresh = list(pair)
+            fresh[side] = self.servers[side].conn()
+            self.conns[n] = tuple(fresh)
+            return b"<closed>"
 
     @staticmethod
     def _scan_all(conn, opts):
