@@ -76,6 +76,20 @@ def need_program(name, package):
     return path
 
 
+def aggregator_harness():
+    """examples/aggregator/harness.py (Cluster, http_json, ...), loaded as module
+    agg_harness: its name clashes with this module's."""
+    import importlib.util
+    import sys
+    if "agg_harness" not in sys.modules:
+        path = os.path.join(SOURCE_DIR, "examples", "aggregator", "harness.py")
+        spec = importlib.util.spec_from_file_location("agg_harness", path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["agg_harness"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["agg_harness"]
+
+
 def is_oracle_under_test():
     """True when the server under test is Redis itself (developing the tests)."""
     return os.path.realpath(server_binary()) == os.path.realpath(ORACLE_BINARY)
