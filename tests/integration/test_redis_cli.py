@@ -15,7 +15,6 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
 import pytest  # noqa: E402
 from harness import check, encode, eq  # noqa: E402
 

@@ -21,7 +21,6 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
 from harness import TestFailure, check, eq  # noqa: E402
 
 import pytest  # noqa: E402
