@@ -14,8 +14,9 @@ Fixtures
                 (otherwise the teardown fails).
   oracle        Debian's redis-server, the same way (ORACLE_ARGS = [...]); skipped with
                 a message if redis-server is not installed.
-  make_server   factory: make_server(args=(), unixsocket=False, cls=harness.Server,
-                **kw) starts one more server under test for this test only; it is
+  make_server   factory: make_server(args=(), unixsocket=False) starts one more server
+                under test for this test only, make_server(cls=Sub, **kw) one of a
+                harness.Server subclass (e.g. started from a config file); each is
                 stopped and checked like `server` when the test ends.
   make_oracle   the same for redis-server.
   conn          a raw client to `server`: conn.cmd(*args) returns the exact bytes of
@@ -101,9 +102,15 @@ def _servers_survive(request):
 def _factory(binary, name):
     started = []
 
-    def make(args=(), unixsocket=False, cls=harness.Server, **kw):
-        kw.setdefault("name", name)
-        srv = cls(binary=binary, args=args, unixsocket=unixsocket, **kw)
+    def make(args=(), unixsocket=False, cls=None, **kw):
+        """Start a harness.Server (or cls(binary=..., **kw), a subclass with its own
+        constructor) and return it, ready."""
+        if cls is None:
+            srv = harness.Server(binary=binary, args=args, unixsocket=unixsocket,
+                                 name=kw.pop("name", name), **kw)
+        else:
+            kw.setdefault("binary", binary or harness.server_binary())
+            srv = cls(**kw)
         started.append(srv)
         return srv.start()
 

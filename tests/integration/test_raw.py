@@ -303,58 +303,50 @@ def test_unix_socket(server):
             eq(u.reply(), b":%d\r\n" % (i + 1), "pipelined INCR over unix #%d" % i)
 
 
-def test_idle_timeout():
-    srv = harness.start_server(["--timeout", "1"])
-    try:
-        with srv.conn() as idle, srv.conn() as busy:
-            eq(idle.cmd("PING"), b"+PONG\r\n", "PING on timeout server")
-            t0 = time.monotonic()
-            # keep the other client active; only the idle one must be closed
-            end = t0 + 10.0
-            closed = False
-            while time.monotonic() < end:
-                eq(busy.cmd("PING"), b"+PONG\r\n", "busy client PING")
-                if idle.has_pending(0.2):
-                    closed, junk = idle.wait_closed(1.0)
-                    eq(junk, b"", "idle client got bytes before close")
-                    break
-            elapsed = time.monotonic() - t0
-            check(closed, "idle client not closed within 10s with --timeout 1")
-            check(elapsed >= 0.9, "idle client closed too early (%.2fs < 1s)" % elapsed)
-            eq(busy.cmd("PING"), b"+PONG\r\n", "active client kept alive")
-    finally:
-        probs = srv.stop()
-        check(not probs, "\n".join(probs))
+def test_idle_timeout(make_server):
+    srv = make_server(["--timeout", "1"])
+    with srv.conn() as idle, srv.conn() as busy:
+        eq(idle.cmd("PING"), b"+PONG\r\n", "PING on timeout server")
+        t0 = time.monotonic()
+        # keep the other client active; only the idle one must be closed
+        end = t0 + 10.0
+        closed = False
+        while time.monotonic() < end:
+            eq(busy.cmd("PING"), b"+PONG\r\n", "busy client PING")
+            if idle.has_pending(0.2):
+                closed, junk = idle.wait_closed(1.0)
+                eq(junk, b"", "idle client got bytes before close")
+                break
+        elapsed = time.monotonic() - t0
+        check(closed, "idle client not closed within 10s with --timeout 1")
+        check(elapsed >= 0.9, "idle client closed too early (%.2fs < 1s)" % elapsed)
+        eq(busy.cmd("PING"), b"+PONG\r\n", "active client kept alive")
 
 
-def test_maxclients_and_databases():
-    srv = harness.start_server(["--maxclients", "3", "--databases", "4"])
-    try:
-        conns = [srv.conn() for _ in range(3)]
-        for i, c in enumerate(conns):
-            eq(c.cmd("PING"), b"+PONG\r\n", "client %d of 3" % i)
-        with srv.conn() as extra:
-            eq(extra.reply(), b"-ERR max number of clients reached\r\n", "4th client")
-            check(extra.wait_closed(5.0)[0], "4th client not closed")
-        conns.pop().close()
+def test_maxclients_and_databases(make_server):
+    srv = make_server(["--maxclients", "3", "--databases", "4"])
+    conns = [srv.conn() for _ in range(3)]
+    for i, c in enumerate(conns):
+        eq(c.cmd("PING"), b"+PONG\r\n", "client %d of 3" % i)
+    with srv.conn() as extra:
+        eq(extra.reply(), b"-ERR max number of clients reached\r\n", "4th client")
+        check(extra.wait_closed(5.0)[0], "4th client not closed")
+    conns.pop().close()
 
-        def new_client_served():
-            try:
-                with srv.conn(timeout=2.0) as c:
-                    return c.cmd("PING") == b"+PONG\r\n"
-            except (OSError, harness.ConnectionClosed):
-                return False
-        harness.wait_until(new_client_served, 10.0, "a slot after a client left")
-        c = conns[0]
-        eq(c.cmd("SELECT", "3"), b"+OK\r\n", "SELECT 3 with --databases 4")
-        eq(c.cmd("SELECT", "4"), b"-ERR DB index is out of range\r\n", "SELECT 4")
-        eq(c.cmd("SWAPDB", "0", "4"), b"-ERR DB index is out of range\r\n", "SWAPDB 0 4")
-        eq(c.cmd("MOVE", "k", "4"), b"-ERR DB index is out of range\r\n", "MOVE k 4")
-        for c in conns:
-            c.close()
-    finally:
-        probs = srv.stop()
-        check(not probs, "\n".join(probs))
+    def new_client_served():
+        try:
+            with srv.conn(timeout=2.0) as c:
+                return c.cmd("PING") == b"+PONG\r\n"
+        except (OSError, harness.ConnectionClosed):
+            return False
+    harness.wait_until(new_client_served, 10.0, "a slot after a client left")
+    c = conns[0]
+    eq(c.cmd("SELECT", "3"), b"+OK\r\n", "SELECT 3 with --databases 4")
+    eq(c.cmd("SELECT", "4"), b"-ERR DB index is out of range\r\n", "SELECT 4")
+    eq(c.cmd("SWAPDB", "0", "4"), b"-ERR DB index is out of range\r\n", "SWAPDB 0 4")
+    eq(c.cmd("MOVE", "k", "4"), b"-ERR DB index is out of range\r\n", "MOVE k 4")
+    for c in conns:
+        c.close()
 
 
 def test_disconnect_mid_request_and_mid_reply(server):
