@@ -63,7 +63,7 @@ def server_binary():
     """The binary under test: $RESPITE_SERVER, else redis-server on PATH."""
     env = os.environ.get("RESPITE_SERVER")
     if env:
-        return env
+        return os.path.abspath(env)     # servers run in their own temporary directory
     return ORACLE_BINARY
 
 
