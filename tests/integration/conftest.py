@@ -27,7 +27,7 @@ Fixtures
 
 The differential case format (described in full above harness.Differ): a case is a list
 of steps; a step is a command (a tuple of arguments or one space-separated string),
-optionally led by mode words: "sorted", "approx:N", "clock", "nocheck", "scanall",
+optionally led by mode words: "sorted", "approx:N", "clock", "rax", "noid", "nocheck", "scanall",
 "sleep:MS", "@N" (connection N). Fixed cases are lists of (name, steps) run with
 @pytest.mark.parametrize and harness.diff_case(server, oracle, steps); seeded random
 sequences are a generator gen(rng) -> [steps] run with harness.diff_random(server,

@@ -542,7 +542,8 @@ def wait_until(pred, deadline_s, what):
 #   "sorted"     the replies are arrays equal up to order (KEYS, SMEMBERS...)
 #   "approx:N"   integer replies within N of each other (TTL, PTTL...)
 #   "clock"      clock-dependent parts hidden first: auto stream ids, absolute ms
-#                times, idle/seen-time fields, XPENDING idle times
+#                times, idle/seen-time/inactive/active-time fields, XPENDING idle times
+#   "rax"        with "clock": XINFO STREAM's radix-tree-keys/nodes hidden too
 #   "noid"       the connection id in a HELLO reply hidden first
 #   "nocheck"    sent to both, not compared
 #   "scanall"    no command of its own: iterate a whole SCAN (the rest of the step are
@@ -557,7 +558,7 @@ def wait_until(pred, deadline_s, what):
 # stops at the first difference, reporting the seed, the command and the commands
 # before it.
 
-MODE_WORDS = ("sorted", "clock", "noid", "nocheck", "scanall")
+MODE_WORDS = ("sorted", "clock", "rax", "noid", "nocheck", "scanall")
 MODE_PREFIXES = ("approx:", "sleep:", "@")
 
 # With tolerant=True these commands' replies are compared like "approx:N" / "sorted"
@@ -568,8 +569,10 @@ UNORDERED = {b"KEYS"}
 
 def split_step(step):
     """(modes, command args as bytes) of one step."""
-    if isinstance(step, (str, bytes)):
-        step = _b(step).split()
+    if isinstance(step, bytes):
+        step = step.split()
+    elif isinstance(step, str):     # split on ASCII whitespace only, as bytes.split does
+        step = [w for w in re.split(r"[ \t\n\r\x0b\x0c]+", step) if w]
     modes = []
     args = list(step)
     while args and isinstance(args[0], str) and (
@@ -617,19 +620,20 @@ def enc_tree(node):
 
 
 _TS_ID = re.compile(rb"^\d{12,14}-(\d+)$")
-_TIME_KEYS = {b"idle", b"seen-time", b"radix-tree-keys", b"radix-tree-nodes"}
+_TIME_KEYS = {b"idle", b"seen-time", b"inactive", b"active-time"}
+_RAX_KEYS = {b"radix-tree-keys", b"radix-tree-nodes"}
 
 
-def _norm_time(node):
+def _norm_time(node, hidden):
     t, v = node
     if t in b"$+" and v is not None and _TS_ID.match(v):
         return (t, b"<auto-id>")
     if t == b":" and int(v) >= 10 ** 12:
         return (t, b"<abs-ms>")
     if t in b"*%~" and v:
-        v = [_norm_time(x) for x in v]
+        v = [_norm_time(x, hidden) for x in v]
         for k in range(0, len(v) - 1, 2):          # maps (and RESP2 flat maps)
-            if v[k][0] == b"$" and v[k][1] in _TIME_KEYS and v[k + 1][0] == b":":
+            if v[k][0] == b"$" and v[k][1] in hidden and v[k + 1][0] == b":":
                 v[k + 1] = (b":", b"<t>")
         if t == b"*" and len(v) == 4 and v[0][0] == b"$" and v[2][0] == b":" and \
                 v[3][0] == b":" and v[1][0] == b"$":   # an XPENDING row: id, consumer, idle, count
@@ -638,12 +642,13 @@ def _norm_time(node):
     return node
 
 
-def normalise_time(raw):
-    """raw with the clock-dependent parts replaced by placeholders (the "clock" mode)."""
+def normalise_time(raw, rax=False):
+    """raw with the clock-dependent parts replaced by placeholders (the "clock" mode;
+    rax=True: the "rax" mode too)."""
     node, end = parse_tree(raw)
     if end != len(raw):
         raise TestFailure("trailing bytes after reply: %r" % raw[end:])
-    return enc_tree(_norm_time(node))
+    return enc_tree(_norm_time(node, _TIME_KEYS | _RAX_KEYS if rax else _TIME_KEYS))
 
 
 def mask_hello_id(raw):
@@ -656,8 +661,9 @@ def same_reply(modes, cmd, rt, ro, tolerant=False):
     if "nocheck" in modes:
         return True
     if "clock" in modes:
+        rax = "rax" in modes
         try:
-            return normalise_time(rt) == normalise_time(ro)
+            return normalise_time(rt, rax) == normalise_time(ro, rax)
         except (ValueError, IndexError):
             return rt == ro
     if rt == ro:

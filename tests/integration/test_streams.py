@@ -11,7 +11,8 @@ everywhere else (RESP2 and RESP3).
 Blocking cases run the same scenario on both servers (a second connection, waiting on
 INFO clients' blocked_clients, never on a sleep) and compare what the blocked client
 gets; timing and FIFO cases run against the server under test. The differential cases
-use the case format of harness.py (see conftest.py); "clock" marks the normalised ones.
+use the case format of harness.py (see conftest.py); "clock", "rax" marks the normalised
+ones.
 """
 import os
 import re
@@ -62,10 +63,10 @@ case("xadd_ids", [
 ])
 
 case("xadd_auto", [
-    ("clock", "xadd", "a", "*", "f", "v"), ("clock", "xadd", "a", "*", "f", "v", "g", "w"), ("xlen", "a"),
+    ("clock", "rax", "xadd", "a", "*", "f", "v"), ("clock", "rax", "xadd", "a", "*", "f", "v", "g", "w"), ("xlen", "a"),
     ("xadd", "b", "99999999999999-5", "f", "v"), ("xadd", "b", "*", "f", "v"), ("xrange", "b", "-", "+"),
-    ("clock", "xadd", "c", "nomkstream", "*", "f", "v"), ("exists", "c"),
-    ("clock", "xadd", "a", "NOMKSTREAM", "*", "f", "v"), ("xlen", "a"),
+    ("clock", "rax", "xadd", "c", "nomkstream", "*", "f", "v"), ("exists", "c"),
+    ("clock", "rax", "xadd", "a", "NOMKSTREAM", "*", "f", "v"), ("xlen", "a"),
     ("xadd", "d", "nomkstream", "1-1", "f", "v"), ("exists", "d"),
 ])
 
@@ -101,7 +102,7 @@ case("trim_approx_blocks", big + [
     ("xtrim", "big", "minid", "~", "420"), ("xlen", "big"), ("xrange", "big", "-", "+", "count", "1"),
     ("xtrim", "big", "minid", "~", "1000", "limit", "100"), ("xlen", "big"),
     ("xtrim", "big", "maxlen", "~", "0"), ("xlen", "big"),
-    ("clock", "xinfo", "stream", "big"),
+    ("clock", "rax", "xinfo", "stream", "big"),
 ])
 
 case("xtrim", [
@@ -152,14 +153,14 @@ case("xdel", [
 case("xsetid", [
     ("xsetid", "nokey", "1-1"), ("xadd", "s", "5-1", "f", "v"), ("xsetid", "s", "4-1"),
     ("xsetid", "s", "5-1"), ("xsetid", "s", "10-1"), ("xadd", "s", "9-1", "f", "v"),
-    ("clock", "xadd", "s", "*", "f", "v"), ("xsetid", "s", "x"), ("xsetid", "s", "-"),
+    ("clock", "rax", "xadd", "s", "*", "f", "v"), ("xsetid", "s", "x"), ("xsetid", "s", "-"),
     ("xsetid", "s", "20-1", "entriesadded", "1"), ("xsetid", "s", "20-1", "entriesadded", "-1"),
     ("xsetid", "s", "20-1", "entriesadded", "x"), ("xsetid", "s", "20-1", "entriesadded", "100"),
     ("xsetid", "s", "20-1", "maxdeletedid", "21-1"), ("xsetid", "s", "20-1", "maxdeletedid", "x"),
     ("xsetid", "s", "20-1", "maxdeletedid", "15-1"), ("xsetid", "s", "19-1"),
     ("xsetid", "s", "20-1", "foo"), ("xsetid", "s", "20-1", "entriesadded"),
-    ("clock", "xinfo", "stream", "s"), ("xdel", "s", "5-1"), ("xdel", "s", "5-1"),
-    ("clock", "xinfo", "stream", "s"), ("set", "str", "x"), ("xsetid", "str", "1-1"),
+    ("clock", "rax", "xinfo", "stream", "s"), ("xdel", "s", "5-1"), ("xdel", "s", "5-1"),
+    ("clock", "rax", "xinfo", "stream", "s"), ("set", "str", "x"), ("xsetid", "str", "1-1"),
     ("xadd", "e", "1-1", "f", "v"), ("xdel", "e", "1-1"), ("xsetid", "e", "0-1"), ("xinfo", "stream", "e"),
 ])
 
@@ -233,12 +234,12 @@ case("xreadgroup", [
     ("xreadgroup", "group", "g", "bob", "noack", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "bob", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "bob", "block", "10", "streams", "s", ">"),
-    ("clock", "xpending", "s", "g"), ("xinfo", "groups", "s"), ("clock", "xinfo", "consumers", "s", "g"),
+    ("clock", "rax", "xpending", "s", "g"), ("xinfo", "groups", "s"), ("clock", "rax", "xinfo", "consumers", "s", "g"),
     ("xdel", "s", "1-1"), ("xreadgroup", "group", "g", "alice", "streams", "s", "0"),
     ("xadd", "s", "6-1", "f", "v6"), ("xinfo", "groups", "s"),
     ("xreadgroup", "group", "g", "dave", "streams", "s", ">"), ("xinfo", "groups", "s"),
     ("xgroup", "setid", "s", "g", "0"), ("xreadgroup", "group", "g", "erin", "count", "2", "streams", "s", ">"),
-    ("clock", "xpending", "s", "g", "-", "+", "10"), ("xinfo", "groups", "s"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "10"), ("xinfo", "groups", "s"),
     ("xreadgroup", "group", "nog", "c", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "c", "streams", "nokey", ">"),
     ("xreadgroup", "group", "g", "c", "streams", "s", "$"), ("xreadgroup", "group", "g", "c", "streams", "s", "x"),
@@ -261,13 +262,13 @@ case("xack_xpending", [
     ("xgroup", "create", "s", "g", "0"),
     ("xreadgroup", "group", "g", "alice", "count", "3", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "bob", "count", "3", "streams", "s", ">"),
-    ("clock", "xpending", "s", "g"),
-    ("clock", "xpending", "s", "g", "-", "+", "10"), ("clock", "xpending", "s", "g", "-", "+", "2"),
-    ("clock", "xpending", "s", "g", "(2-1", "(5-1", "10"), ("clock", "xpending", "s", "g", "-", "+", "10", "bob"),
-    ("clock", "xpending", "s", "g", "-", "+", "10", "nobody"), ("clock", "xpending", "s", "g", "-", "+", "0"),
-    ("clock", "xpending", "s", "g", "-", "+", "-1"), ("clock", "xpending", "s", "g", "idle", "0", "-", "+", "10"),
-    ("clock", "xpending", "s", "g", "IDLE", "100000", "-", "+", "10"),
-    ("clock", "xpending", "s", "g", "idle", "0", "-", "+", "10", "alice"),
+    ("clock", "rax", "xpending", "s", "g"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "10"), ("clock", "rax", "xpending", "s", "g", "-", "+", "2"),
+    ("clock", "rax", "xpending", "s", "g", "(2-1", "(5-1", "10"), ("clock", "rax", "xpending", "s", "g", "-", "+", "10", "bob"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "10", "nobody"), ("clock", "rax", "xpending", "s", "g", "-", "+", "0"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "-1"), ("clock", "rax", "xpending", "s", "g", "idle", "0", "-", "+", "10"),
+    ("clock", "rax", "xpending", "s", "g", "IDLE", "100000", "-", "+", "10"),
+    ("clock", "rax", "xpending", "s", "g", "idle", "0", "-", "+", "10", "alice"),
     ("xpending", "s", "g", "-"), ("xpending", "s", "g", "-", "+"), ("xpending", "s", "g", "idle", "0", "-", "+"),
     ("xpending", "s", "g", "idle", "x", "-", "+", "10"), ("xpending", "s", "g", "-", "+", "x"),
     ("xpending", "s", "g", "x", "+", "10"), ("xpending", "s", "g", "-", "x", "10"),
@@ -276,7 +277,7 @@ case("xack_xpending", [
     ("xpending", "nokey", "g", "-", "+", "10"), ("xpending", "nokey", "g", "x", "+", "10"),
     ("xack", "s", "g", "1-1", "2-1", "9-1"), ("xack", "s", "g", "1-1"), ("xack", "s", "g", "3-1", "x"),
     ("xack", "s", "g", "3"), ("xack", "s", "nog", "3-1"), ("xack", "nokey", "g", "x"),
-    ("xack", "s", "g", "-"), ("clock", "xpending", "s", "g"),
+    ("xack", "s", "g", "-"), ("clock", "rax", "xpending", "s", "g"),
     ("xack", "s", "g", "3-1", "4-1", "5-1", "6-1"), ("xpending", "s", "g"),
     ("xpending", "s", "g", "-", "+", "10"), ("set", "str", "x"), ("xack", "str", "g", "1-1"),
     ("xpending", "str", "g"), ("xpending", "str", "g", "x", "+", "1"),
@@ -287,14 +288,14 @@ case("xclaim", [
     ("xgroup", "create", "s", "g", "0"),
     ("xreadgroup", "group", "g", "alice", "count", "4", "streams", "s", ">"),
     ("xclaim", "s", "g", "bob", "3600000", "1-1"),
-    ("xclaim", "s", "g", "bob", "0", "1-1"), ("clock", "xpending", "s", "g", "-", "+", "10"),
-    ("xclaim", "s", "g", "bob", "0", "2-1", "3-1", "justid"), ("clock", "xpending", "s", "g", "-", "+", "10"),
+    ("xclaim", "s", "g", "bob", "0", "1-1"), ("clock", "rax", "xpending", "s", "g", "-", "+", "10"),
+    ("xclaim", "s", "g", "bob", "0", "2-1", "3-1", "justid"), ("clock", "rax", "xpending", "s", "g", "-", "+", "10"),
     ("xclaim", "s", "g", "carol", "0", "2-1", "idle", "500000"), ("xclaim", "s", "g", "dave", "400000", "2-1"),
     ("xclaim", "s", "g", "dave", "600000", "2-1"),
     ("xclaim", "s", "g", "carol", "0", "3-1", "time", "1000", "retrycount", "7"),
-    ("clock", "xinfo", "stream", "s", "full"),
+    ("clock", "rax", "xinfo", "stream", "s", "full"),
     ("xclaim", "s", "g", "carol", "0", "6-1"), ("xclaim", "s", "g", "carol", "0", "6-1", "force"),
-    ("xclaim", "s", "g", "carol", "0", "99-1", "force"), ("clock", "xpending", "s", "g", "-", "+", "10"),
+    ("xclaim", "s", "g", "carol", "0", "99-1", "force"), ("clock", "rax", "xpending", "s", "g", "-", "+", "10"),
     ("xdel", "s", "4-1"), ("xclaim", "s", "g", "carol", "0", "4-1"), ("xpending", "s", "g", "-", "+", "10", "alice"),
     ("xclaim", "s", "g", "carol", "0", "1-1", "lastid", "50-1"), ("xinfo", "groups", "s"),
     ("xclaim", "s", "g", "carol", "0", "1-1", "lastid", "2-1"), ("xinfo", "groups", "s"),
@@ -307,7 +308,7 @@ case("xclaim", [
     ("xclaim", "s", "g", "carol", "0", "1-1", "idle", "-5", "justid"),
     ("xclaim", "s", "g", "carol", "0", "1-1", "time", "99999999999999", "justid"),
     ("xclaim", "s", "g", "carol", "0", "1-1", "retrycount", "-3", "justid"), ("xclaim", "s", "g", "c", "0"),
-    ("xclaim", "s", "g", "carol", "0", "x"), ("clock", "xinfo", "consumers", "s", "g"),
+    ("xclaim", "s", "g", "carol", "0", "x"), ("clock", "rax", "xinfo", "consumers", "s", "g"),
     ("set", "str", "x"), ("xclaim", "str", "g", "c", "0", "1-1"),
 ])
 
@@ -321,7 +322,7 @@ case("xautoclaim", [
     ("xdel", "s", "8-1", "9-1"),
     ("xautoclaim", "s", "g", "carol", "0", "(6-1", "count", "2"),
     ("xautoclaim", "s", "g", "carol", "0", "0", "count", "100", "justid"),
-    ("clock", "xpending", "s", "g", "-", "+", "20"), ("xpending", "s", "g"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "20"), ("xpending", "s", "g"),
     ("xautoclaim", "s", "g", "carol", "0", "0", "count", "0"), ("xautoclaim", "s", "g", "carol", "0", "0", "count", "x"),
     ("xautoclaim", "s", "g", "carol", "0", "0", "count", "922337203685477581"),
     ("xautoclaim", "s", "g", "carol", "0", "0", "count"), ("xautoclaim", "s", "g", "carol", "0", "0", "foo"),
@@ -342,12 +343,12 @@ case("xinfo", [
     ("xreadgroup", "group", "g1", "c1", "count", "12", "streams", "s", ">"),
     ("xreadgroup", "group", "g1", "c2", "count", "1", "streams", "s", ">"),
     ("xreadgroup", "group", "g2", "c1", "noack", "count", "1", "streams", "s", ">"),
-    ("clock", "xinfo", "stream", "s", "full"), ("clock", "xinfo", "stream", "s", "full", "count", "3"),
-    ("clock", "xinfo", "stream", "s", "full", "count", "0"), ("clock", "xinfo", "stream", "s", "full", "count", "-1"),
+    ("clock", "rax", "xinfo", "stream", "s", "full"), ("clock", "rax", "xinfo", "stream", "s", "full", "count", "3"),
+    ("clock", "rax", "xinfo", "stream", "s", "full", "count", "0"), ("clock", "rax", "xinfo", "stream", "s", "full", "count", "-1"),
     ("xinfo", "stream", "s", "full", "count"), ("xinfo", "stream", "s", "full", "count", "x"),
     ("xinfo", "stream", "s", "full", "foo", "1"), ("xinfo", "stream", "s", "foo"),
     ("xinfo", "stream", "s", "full", "count", "1", "x"),
-    ("xinfo", "groups", "s"), ("clock", "xinfo", "consumers", "s", "g1"), ("xinfo", "consumers", "s", "nog"),
+    ("xinfo", "groups", "s"), ("clock", "rax", "xinfo", "consumers", "s", "g1"), ("xinfo", "consumers", "s", "nog"),
     ("xinfo", "help"), ("xinfo", "HELP", "x"), ("xinfo",), ("xinfo", "foo"), ("xinfo", "foo", "s"),
     ("xinfo", "groups"), ("xinfo", "groups", "s", "x"), ("xinfo", "consumers", "s"),
     ("xdel", "s", "1-1", "15-1"), ("xinfo", "groups", "s"), ("xinfo", "stream", "s"),
@@ -386,8 +387,8 @@ case("resp3", [
     ("xgroup", "create", "s", "g", "0"), ("xreadgroup", "group", "g", "c", "count", "1", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "c", "streams", "s", "0"), ("xdel", "s", "1-1"),
     ("xreadgroup", "group", "g", "c", "streams", "s", "0"), ("xpending", "s", "g"), ("xpending", "s", "nog"),
-    ("xinfo", "stream", "s"), ("clock", "xinfo", "stream", "s", "full"), ("xinfo", "groups", "s"),
-    ("clock", "xinfo", "consumers", "s", "g"), ("xadd", "s", "nomkstream", "*", "f"), ("xadd", "n", "nomkstream", "*", "f", "v"),
+    ("xinfo", "stream", "s"), ("clock", "rax", "xinfo", "stream", "s", "full"), ("xinfo", "groups", "s"),
+    ("clock", "rax", "xinfo", "consumers", "s", "g"), ("xadd", "s", "nomkstream", "*", "f"), ("xadd", "n", "nomkstream", "*", "f", "v"),
     ("xautoclaim", "s", "g", "d", "0", "0"), ("xclaim", "s", "g", "d", "0", "2-1"), ("xinfo", "help"),
     ("xpending", "s", "g"), ("xack", "s", "g", "2-1"), ("xpending", "s", "g"),
     ("xinfo", "stream", "nokey"), ("xread", "block", "1", "streams", "s", "$"), ("nocheck", "hello", "2"),
@@ -472,12 +473,12 @@ def fuzz_command(rnd, top):
         return (("xautoclaim", k, g, c, "0", bound(), "count", str(rnd.randint(1, 5))) +
                    (("justid",) if rnd.random() < 0.5 else ()))
     elif r < 0.84:
-        return ("clock", "xpending", k, g) + (("-", "+", "10") + ((c,) if rnd.random() < 0.5 else ()
+        return ("clock", "rax", "xpending", k, g) + (("-", "+", "10") + ((c,) if rnd.random() < 0.5 else ()
                                               if rnd.random() < 0.6 else ()))
     elif r < 0.88:
         return ("xinfo", "groups", k)
     elif r < 0.91:
-        return ("clock", "xinfo", "stream", k) + (("full",) if rnd.random() < 0.5 else ())
+        return ("clock", "rax", "xinfo", "stream", k) + (("full",) if rnd.random() < 0.5 else ())
     elif r < 0.94:
         return ("xread", "count", str(rnd.randint(1, 5)), "streams", k, rid())
     elif r < 0.96:
@@ -567,7 +568,7 @@ def block_scenario(port, setup, blocker, actions):
         b.send(encode(*blocker))
         wait_blocked(a, 1)
         acts = [a.cmd(*c) for c in actions]
-        got = normalise_time(b.reply())
+        got = normalise_time(b.reply(), rax=True)
         b.cmd("PING")
         wait_blocked(a, 0)
         return [got] + acts
