@@ -27,16 +27,35 @@ Fixtures
 
 The differential case format (described in full above harness.Differ): a case is a list
 of steps; a step is a command (a tuple of arguments or one space-separated string),
-optionally led by mode words: "sorted", "approx:N", "clock", "rax", "noid", "nocheck", "scanall",
-"sleep:MS", "@N" (connection N). Fixed cases are lists of (name, steps) run with
-@pytest.mark.parametrize and harness.diff_case(server, oracle, steps); seeded random
-sequences are a generator gen(rng) -> [steps] run with harness.diff_random(server,
+optionally led by mode words: "sorted", "approx:N", "clock", "rax", "noid", "nocheck",
+"scanall", "sleep:MS", "@N" (connection N). Fixed cases are lists of (name, steps) run
+with @pytest.mark.parametrize and harness.diff_case(server, oracle, steps); seeded
+random sequences are a generator gen(rng) -> [steps] run with harness.diff_random(server,
 oracle, seed, n, gen), which stops at the first difference.
 
-Missing tools: a test that needs a program checks for it and calls harness.need_program(name, package)
-or pytest.skip("needs X (apt-get install Y)") (harness.Skip is the same exception); never a traceback. Each
-test has a deadline of harness.CASE_DEADLINE seconds (SIGALRM), after which it fails
-with its stack.
+A test file, then (an old-style file converts by taking these fixtures as arguments in
+place of its SRV/ORA globals and dropping make_servers and the __main__ block):
+
+    import os, sys
+    import pytest
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from harness import diff_case, eq
+
+    SERVER_ARGS = ORACLE_ARGS = ["--databases", "16"]
+    CASES = [("append", ["SET k a", "APPEND k b", "GET k"]),
+             ("ttl", ["SET k v EX 100", ("approx:1", "TTL", "k")])]
+
+    @pytest.mark.parametrize("steps", [s for _, s in CASES], ids=[n for n, _ in CASES])
+    def test_case(server, oracle, steps):
+        diff_case(server, oracle, steps)
+
+    def test_ping(conn):
+        eq(conn.cmd("PING"), b"+PONG\r\n", "PING")
+
+Missing tools: a test that needs a program calls harness.need_program(name, package), or
+pytest.skip("needs X (apt-get install Y)") (harness.Skip is the same exception): a clear
+skip, never a traceback. Each test has a deadline of harness.CASE_DEADLINE seconds
+(SIGALRM), after which it fails with its stack.
 """
 
 import os

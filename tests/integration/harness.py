@@ -635,8 +635,9 @@ def _norm_time(node, hidden):
         for k in range(0, len(v) - 1, 2):          # maps (and RESP2 flat maps)
             if v[k][0] == b"$" and v[k][1] in hidden and v[k + 1][0] == b":":
                 v[k + 1] = (b":", b"<t>")
-        if t == b"*" and len(v) == 4 and v[0][0] == b"$" and v[2][0] == b":" and \
-                v[3][0] == b":" and v[1][0] == b"$":   # an XPENDING row: id, consumer, idle, count
+        # an XPENDING row: id, consumer, idle, count
+        if t == b"*" and len(v) == 4 and v[0][0] == b"$" and v[1][0] == b"$" and \
+                v[2][0] == b":" and v[3][0] == b":":
             v[2] = (b":", b"<idle>")
         return (t, v)
     return node
