@@ -161,60 +161,42 @@ def out_dir(args):
     return d
 
 
-# ---- servers ----
+# ---- servers and RESP: the plumbing shared with the integration tests ----
+# tests/integration/harness.py starts and stops servers (free port, PING with a deadline,
+# SIGTERM with a SIGKILL fallback) and speaks RESP; the bench adds CPU pinning, /proc
+# readings and a reply decoder that reports instead of raising.
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "integration"))
+import harness  # noqa: E402
+
+free_port = harness.free_port
+encode = harness.encode
 
 
-class Server:
-    """One server process started with redis-server-style flags, no persistence."""
+class Server(harness.Server):
+    """One server process started with redis-server-style flags, no persistence, pinned
+    to `cpu` when given. start() returns False (and logs why) instead of raising; it may
+    be started again after stop()."""
 
     def __init__(self, name, binary, cpu=None, extra=()):
-        self.name, self.binary, self.cpu = name, binary, cpu
-        self.extra = list(extra)   # more redis-server-style flags
-        self.proc = None
-        self.port = None
-        self.workdir = tempfile.mkdtemp(prefix="bench-%s-" % name)
+        super().__init__(binary=binary, args=extra, name=name)
+        self.cpu = cpu
 
-    def start(self, timeout=15.0):
-        """Start on a free port and wait for PONG. Returns True when it answers."""
-        for _attempt in range(3):
-            self.port = free_port()
-            cmd = taskset_prefix(self.cpu) + [
-                self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no"] + self.extra
-            logf = open(os.path.join(self.workdir, "server.log"), "ab")
-            self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=logf,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            logf.close()
-            deadline = time.time() + timeout
-            while time.time() < deadline and self.proc.poll() is None:
-                try:
-                    c = Client(self.port, timeout=2)
-                    ok = c.call("PING")
-                    c.close()
-                    if ok == "PONG":
-                        return True
-                except (OSError, RespError):
-                    time.sleep(0.05)
-            try:
-                with open(os.path.join(self.workdir, "server.log"), errors="replace") as f:
-                    tail = f.read()[-1500:]
-            except OSError:
-                tail = ""
-            self.stop()
-        log("%s (%s) did not start; its output ends:\n%s" % (self.name, self.binary, tail))
-        return False
+    def start_argv(self, attempt):
+        return taskset_prefix(self.cpu) + super().start_argv(attempt)
+
+    def start(self, timeout=None):
+        self.stopped = False
+        try:
+            super().start()
+            return True
+        except harness.TestFailure as e:
+            log("%s (%s) did not start: %s" % (self.name, self.binary, e))
+            return False
 
     @property
     def pid(self):
         return self.proc.pid if self.proc else None
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def cpu_seconds(self):
         """utime+stime of the whole process (all threads) from /proc/PID/stat, in seconds."""
@@ -240,100 +222,54 @@ class Server:
         return Client(self.port, timeout=timeout)
 
     def stop(self):
+        """Stop it (a bench reports figures, so an unclean exit is logged, not raised)."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        problems = super().stop()
+        if problems:
+            log("\n".join(problems))
         self.proc = None
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        self.workdir = tempfile.mkdtemp(prefix="bench-%s-" % self.name)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
-
-# ---- RESP ----
 
 class RespError(Exception):
     """An error reply (-ERR ...) or a protocol failure."""
 
 
-def encode(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if not isinstance(a, bytes):
-            a = str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+def _bench_value(v):
+    if isinstance(v, harness.RespError):
+        return RespError(v.args[0])
+    if isinstance(v, list):
+        return [_bench_value(x) for x in v]
+    return v
 
 
-class Client:
-    """A blocking RESP2 client: call() sends one command and returns the decoded reply;
-    an error reply is returned as a RespError instance, not raised."""
+class Client(harness.Conn):
+    """A blocking RESP2 client: call() sends one command and returns the decoded reply
+    (a simple string as str, bulk strings as bytes); an error reply is returned as a
+    RespError instance, not raised."""
 
     def __init__(self, port, timeout=30):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
-        self.pos = 0
-
-    def close(self):
-        self.sock.close()
-
-    def _fill(self):
-        if self.pos > 65536:
-            del self.buf[:self.pos]
-            self.pos = 0
-        data = self.sock.recv(1 << 20)
-        if not data:
-            raise RespError("connection closed")
-        self.buf += data
-
-    def _line(self):
-        while True:
-            i = self.buf.find(b"\r\n", self.pos)
-            if i >= 0:
-                line = bytes(self.buf[self.pos:i])
-                self.pos = i + 2
-                return line
-            self._fill()
+        super().__init__(port, timeout=timeout)
 
     def read_reply(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return rest.decode(errors="replace")
-        if t == b"-":
-            return RespError(rest.decode(errors="replace"))
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) - self.pos < n + 2:
-                self._fill()
-            data = bytes(self.buf[self.pos:self.pos + n])
-            self.pos += n + 2
-            return data
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.read_reply() for _ in range(n)]
-        if t == b"_":
-            return None
-        raise RespError("bad reply line %r" % line[:60])
+        try:
+            raw = self.reply()
+        except harness.ConnectionClosed:
+            raise RespError("connection closed")
+        except harness.TestFailure as e:
+            raise RespError(str(e))
+        if raw[:1] == b"+":
+            return raw[1:-2].decode(errors="replace")
+        return _bench_value(harness.decode(raw))
 
     def call(self, *args):
-        self.sock.sendall(encode(*args))
+        self.send(encode(*args))
         return self.read_reply()
 
 

@@ -8,14 +8,15 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config libevent-dev check libhiredis-dev
-  # integration tests: real clients, the oracle server, leak checks
-  redis-tools python3-redis redis-server valgrind
+  # integration tests: the runner, real clients, the oracle server, leak checks, and
+  # `ip` for test_auth's network namespace
+  python3 python3-pytest redis-tools python3-redis redis-server valgrind iproute2
   # sharding behind twemproxy (examples/sharded, test_sharded, bench/sharded)
   nutcracker
   # the fuzz targets (libFuzzer and the sanitizer runtimes)
   clang libclang-rt-14-dev
-  # the aggregator example's page test: headless Chromium driven from node
-  chromium nodejs
+  # the aggregator example's page test: headless Chromium driven by Debian's selenium
+  chromium chromium-driver python3-selenium
 )
 
 missing=()
@@ -24,10 +25,6 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-# npm may come with a nodejs that is not Debian's; only ask Debian for it when absent.
-if ! command -v npm >/dev/null 2>&1; then
-  missing+=(npm)
-fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed"

@@ -1,29 +1,29 @@
-"""harness.py: what every integration test shares.
+"""harness.py: the plumbing every integration test and every bench/ script shares.
 
 Starts a server binary on a free port (and a Unix socket when asked), waits for it
 with a deadline (connect + PING until the deadline passes, never a bare sleep), stops
 it (SIGTERM, wait with a deadline, SIGKILL as a fallback) and checks that it exited 0
 with no sanitizer report in its captured stderr. Gives raw-socket clients with a small
 RESP reader that returns the raw bytes of exactly one reply, an oracle() that starts
-Debian's redis-server for differential tests, and a tiny test runner.
+Debian's redis-server, and the one differential helper (Differ, diff_case,
+diff_random) with the one case format that every differential test uses; the format
+is described above Differ. The pytest fixtures built on this live in conftest.py.
 
 The binary under test comes from RESPITE_SERVER (set by ctest to the built
 respite-server), falling back to `redis-server` so the tests can be proved against
-the real thing. Runner convention: a test file's module-level functions named test_*
-are the cases, run in definition order; each failure is printed with its detail; the
-last line is exactly "N passed, M failed" and the exit status is 1 if any failed.
+the real thing. Standard library only (pytest is optional), so bench/benchlib.py can
+import it under plain /usr/bin/python3.
 """
 
 import os
+import re
 import select
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import traceback
 
 SOURCE_DIR = os.environ.get("RESPITE_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -33,7 +33,7 @@ ORACLE_BINARY = shutil.which("redis-server") or "/usr/bin/redis-server"
 START_DEADLINE = 30.0      # seconds for a server to answer PING (sanitizer builds are slow)
 STOP_DEADLINE = 15.0       # seconds between SIGTERM and SIGKILL
 IO_TIMEOUT = 20.0          # default socket timeout for clients
-CASE_DEADLINE = 240        # seconds one case may take before the run is aborted
+CASE_DEADLINE = 240        # seconds one case may take before it is interrupted
 
 SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -47,18 +47,47 @@ SANITIZER_MARKERS = (
 
 class TestFailure(AssertionError):
     """An assertion of a test case failed; the message is the detail to print."""
+    __test__ = False        # not a pytest test class
 
 
-class Skip(Exception):
-    """Raised by a case that cannot run here; the message says why."""
+try:
+    import pytest
+    # `raise Skip("why")` in a case is pytest's skip: reported as skipped with the reason.
+    Skip = pytest.skip.Exception
+except ImportError:         # bench/ imports this module without pytest
+    class Skip(Exception):
+        """Raised by a case that cannot run here; the message says why."""
 
 
 def server_binary():
     """The binary under test: $RESPITE_SERVER, else redis-server on PATH."""
     env = os.environ.get("RESPITE_SERVER")
     if env:
-        return env
+        return os.path.abspath(env)     # servers run in their own temporary directory
     return ORACLE_BINARY
+
+
+def need_program(name, package):
+    """The path of program `name`; skips the test, naming the Debian package that has it,
+    when it is not installed."""
+    path = shutil.which(name)
+    if not path:
+        raise Skip("needs `%s` (apt-get install %s)" % (name, package))
+    return path
+
+
+def aggregator_harness():
+    """examples/aggregator/harness.py (Cluster, http_json, ...), loaded as module
+    agg_harness: its name clashes with this module's."""
+    import importlib.util
+    import sys
+    if "agg_harness" not in sys.modules:
+        path = os.path.join(SOURCE_DIR, "examples", "aggregator", "harness.py")
+        spec = importlib.util.spec_from_file_location("agg_harness", path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["agg_harness"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["agg_harness"]
 
 
 def is_oracle_under_test():
@@ -504,79 +533,312 @@ def wait_until(pred, deadline_s, what):
         select.select([], [], [], 0.02)
 
 
-# ---------------------------------------------------------------- runner
+# ---------------------------------------------------------------- differential testing
+#
+# The case format. A differential case is a list of steps, run in order on a fresh
+# connection to each server (after `setup`, FLUSHALL by default). A step is a command:
+# a tuple or list of arguments (str, bytes or int) or one space-separated string. It
+# may start with mode words that say how its replies are compared:
+#   "sorted"     the replies are arrays equal up to order (KEYS, SMEMBERS...)
+#   "approx:N"   integer replies within N of each other (TTL, PTTL...)
+#   "clock"      clock-dependent parts hidden first: auto stream ids, absolute ms
+#                times, idle/seen-time/inactive/active-time fields, XPENDING idle times
+#   "rax"        with "clock": XINFO STREAM's radix-tree-keys/nodes hidden too
+#   "noid"       the connection id in a HELLO reply hidden first
+#   "nocheck"    sent to both, not compared
+#   "scanall"    no command of its own: iterate a whole SCAN (the rest of the step are
+#                SCAN's options) and compare the sets of keys (or the error)
+#   "sleep:MS"   no command: pause MS milliseconds on both (for expiry cases)
+#   "@N"         send on the case's connection number N (default 0; more connections
+#                are opened on demand), e.g. WATCH on @0, a write on @1, EXEC on @0
+# Anything else is compared byte for byte. A connection the server closes gives the
+# reply b"<closed>" and is reopened for the next step. Named collections of cases are lists of
+# (name, steps) pairs, run with pytest.mark.parametrize. Seeded random sequences are a
+# generator gen(rng) that returns the next block of steps; diff_random() runs them and
+# stops at the first difference, reporting the seed, the command and the commands
+# before it.
 
-def _case_timed_out(signum, frame):
-    raise TestFailure("case exceeded its %ds deadline at:\n%s"
-                      % (CASE_DEADLINE, "".join(traceback.format_stack(frame))))
+MODE_WORDS = ("sorted", "clock", "rax", "noid", "nocheck", "scanall")
+MODE_PREFIXES = ("approx:", "sleep:", "@")
+
+# With tolerant=True these commands' replies are compared like "approx:N" / "sorted"
+# without saying so in every step (for generated sequences).
+TOLERANCE = {b"TTL": 2, b"PTTL": 2000, b"EXPIRETIME": 2, b"PEXPIRETIME": 2000}
+UNORDERED = {b"KEYS"}
 
 
-def run(namespace, servers=()):
-    """Run every function named test_* in `namespace` (definition order).
+def split_step(step):
+    """(modes, command args as bytes) of one step."""
+    if isinstance(step, bytes):
+        step = step.split()
+    elif isinstance(step, str):     # split on ASCII whitespace only, as bytes.split does
+        step = [w for w in re.split(r"[ \t\n\r\x0b\x0c]+", step) if w]
+    modes = []
+    args = list(step)
+    while args and isinstance(args[0], str) and (
+            args[0] in MODE_WORDS or args[0].startswith(MODE_PREFIXES)):
+        modes.append(args.pop(0))
+    return modes, [_b(a) for a in args]
 
-    `servers` are Server objects the cases use: after each case each must still be
-    running (a crash fails that case), and at the end each is stopped and checked
-    (exit status 0, no sanitizer report); a problem there is one more failure.
-    Prints "N passed, M failed" last and exits 1 if any failed.
-    """
-    print("server under test: %s" % server_binary(), flush=True)
-    tests = [(n, f) for n, f in namespace.items()
-             if n.startswith("test_") and callable(f)]
-    tests.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
-    signal.signal(signal.SIGALRM, _case_timed_out)
-    only = os.environ.get("RESPITE_ONLY")       # run a subset while debugging
-    passed = failed = skipped = 0
-    for name, fn in tests:
-        if only and only not in name:
-            continue
-        t0 = time.monotonic()
-        # a hung case is interrupted by SIGALRM and fails with its stack
-        signal.alarm(CASE_DEADLINE)
+
+def show_command(cmd):
+    return " ".join(repr(a)[2:-1] if isinstance(a, bytes) else str(a) for a in cmd)[:300]
+
+
+def parse_tree(raw, i=0):
+    """Parse one RESP2/RESP3 reply into (type, value) nodes; returns (node, next index)."""
+    j = raw.index(b"\r\n", i)
+    t, body = raw[i:i + 1], raw[i + 1:j]
+    i = j + 2
+    if t in b"$=!":
+        n = int(body)
+        if n < 0:
+            return (t, None), i
+        return (t, raw[i:i + n]), i + n + 2
+    if t in b"*~>%":
+        n = int(body)
+        if n < 0:
+            return (t, None), i
+        out = []
+        for _ in range(n * 2 if t == b"%" else n):
+            node, i = parse_tree(raw, i)
+            out.append(node)
+        return (t, out), i
+    return (t, body), i
+
+
+def enc_tree(node):
+    t, v = node
+    if t in b"$=!":
+        return t + b"-1\r\n" if v is None else t + b"%d\r\n%s\r\n" % (len(v), v)
+    if t in b"*~>%":
+        if v is None:
+            return t + b"-1\r\n"
+        n = len(v) // 2 if t == b"%" else len(v)
+        return t + b"%d\r\n" % n + b"".join(enc_tree(x) for x in v)
+    return t + v + b"\r\n"
+
+
+_TS_ID = re.compile(rb"^\d{12,14}-(\d+)$")
+_TIME_KEYS = {b"idle", b"seen-time", b"inactive", b"active-time"}
+_RAX_KEYS = {b"radix-tree-keys", b"radix-tree-nodes"}
+
+
+def _norm_time(node, hidden):
+    t, v = node
+    if t in b"$+" and v is not None and _TS_ID.match(v):
+        return (t, b"<auto-id>")
+    if t == b":" and int(v) >= 10 ** 12:
+        return (t, b"<abs-ms>")
+    if t in b"*%~" and v:
+        v = [_norm_time(x, hidden) for x in v]
+        for k in range(0, len(v) - 1, 2):          # maps (and RESP2 flat maps)
+            if v[k][0] == b"$" and v[k][1] in hidden and v[k + 1][0] == b":":
+                v[k + 1] = (b":", b"<t>")
+        # an XPENDING row: id, consumer, idle, count
+        if t == b"*" and len(v) == 4 and v[0][0] == b"$" and v[1][0] == b"$" and \
+                v[2][0] == b":" and v[3][0] == b":":
+            v[2] = (b":", b"<idle>")
+        return (t, v)
+    return node
+
+
+def normalise_time(raw, rax=False):
+    """raw with the clock-dependent parts replaced by placeholders (the "clock" mode;
+    rax=True: the "rax" mode too)."""
+    node, end = parse_tree(raw)
+    if end != len(raw):
+        raise TestFailure("trailing bytes after reply: %r" % raw[end:])
+    return enc_tree(_norm_time(node, _TIME_KEYS | _RAX_KEYS if rax else _TIME_KEYS))
+
+
+def mask_hello_id(raw):
+    """A HELLO reply with the connection id (different on each server) masked."""
+    return re.sub(rb"(\$2\r\nid\r\n):\d+\r\n", rb"\1:<id>\r\n", raw)
+
+
+def same_reply(modes, cmd, rt, ro, tolerant=False):
+    """True if reply rt (under test) matches ro (oracle) for cmd under the step's modes."""
+    if "nocheck" in modes:
+        return True
+    if "clock" in modes:
+        rax = "rax" in modes
         try:
-            fn()
-        except Skip as e:
-            signal.alarm(0)
-            skipped += 1
-            print("SKIP %s: %s" % (name, e), flush=True)
-            continue
-        except TestFailure as e:
-            signal.alarm(0)
-            failed += 1
-            print("FAIL %s: %s" % (name, e), flush=True)
-        except Exception:
-            signal.alarm(0)
-            failed += 1
-            print("FAIL %s: unexpected exception\n%s" % (name, traceback.format_exc()),
-                  flush=True)
-        else:
-            signal.alarm(0)
-            dead = [s for s in servers if not s.alive()]
-            if dead:
-                failed += 1
-                for s in dead:
-                    print("FAIL %s: %s died (status %s)\n%s" % (
-                        name, s.name, s.proc.returncode, s.stderr_tail()), flush=True)
-            else:
-                passed += 1
-                print("ok   %s (%.2fs)" % (name, time.monotonic() - t0), flush=True)
-    for s in servers:
-        probs = s.stop()
-        if probs:
-            failed += 1
-            print("FAIL shutdown of %s:\n%s" % (s.name, "\n".join(probs)), flush=True)
-    if skipped:
-        print("%d skipped" % skipped)
-    print("%d passed, %d failed" % (passed, failed), flush=True)
-    sys.exit(1 if failed else 0)
-
-
-def main(namespace, make_servers):
-    """Start the servers (make_servers() returns them), run the cases, stop them.
-    A start-up failure counts as one failed case."""
+            return normalise_time(rt, rax) == normalise_time(ro, rax)
+        except (ValueError, IndexError):
+            return rt == ro
+    if rt == ro:
+        return True
     try:
-        servers = make_servers()
-    except Exception as e:
-        print("FAIL start-up: %s" % e, flush=True)
-        print("0 passed, 1 failed", flush=True)
-        sys.exit(1)
-    run(namespace, servers)
+        dt, do = decode(rt), decode(ro)
+    except Exception:
+        return False
+    name = cmd[0].upper() if cmd else b""
+    approx = [int(m[7:]) for m in modes if m.startswith("approx:")]
+    if not approx and tolerant and name in TOLERANCE and isinstance(dt, int) \
+            and isinstance(do, int) and dt >= 0 and do >= 0:
+        approx = [TOLERANCE[name]]
+    if approx:
+        return isinstance(dt, int) and isinstance(do, int) and abs(dt - do) <= approx[0]
+    if "sorted" in modes or (tolerant and name in UNORDERED):
+        return isinstance(dt, list) and isinstance(do, list) and \
+            sorted(dt, key=repr) == sorted(do, key=repr)
+    return False
+
+
+class Differ:
+    """Connections to the server under test and to the oracle, driven in lockstep with
+    steps of the case format; mismatches are collected and finish() fails with them."""
+
+    def __init__(self, server, oracle, resp3=False, tolerant=False, limit=25):
+        self.servers = (server, oracle)
+        self.resp3 = resp3
+        self.tolerant = tolerant
+        self.limit = limit
+        self.conns = {}
+        self.mismatches = []
+        self.history = []       # the commands sent, in order
+        self.got = []           # the replies of the server under test, in order
+
+    def pair(self, n=0):
+        """The (under test, oracle) connections number n, opened on first use."""
+        if n not in self.conns:
+            pair = tuple(s.conn() for s in self.servers)
+            if self.resp3:      # the HELLO replies differ legitimately (server name, id)
+                for c, who in zip(pair, ("server under test", "oracle")):
+                    r = c.cmd("HELLO", "3")
+                    if not r.startswith(b"%"):
+                        raise TestFailure("%s: HELLO 3 replied %r" % (who, r[:200]))
+            self.conns[n] = pair
+        return self.conns[n]
+
+    def close(self):
+        for pair in self.conns.values():
+            for c in pair:
+                c.close()
+        self.conns = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def record(self, cmd, rt, ro):
+        self.mismatches.append((list(cmd), rt, ro))
+
+    def __call__(self, *words):
+        """Run one step, given as its words or as one step (a list, tuple or string);
+        returns the oracle's raw reply (None for a step without a command)."""
+        one = len(words) == 1 and isinstance(words[0], (list, tuple, str))
+        modes, cmd = split_step(words[0] if one else words)
+        self.history.append(cmd)
+        n = next((int(m[1:]) for m in modes if m.startswith("@")), 0)
+        sleep = [int(m[6:]) for m in modes if m.startswith("sleep:")]
+        if sleep:
+            select.select([], [], [], sleep[0] / 1000.0)
+            if not cmd:
+                return None
+        if "scanall" in modes:
+            got = [self._scan_all(c, cmd) for c in self.pair(n)]
+            if got[0] != got[1]:
+                self.record([b"<whole SCAN>"] + cmd, repr(got[0][:20]).encode(),
+                            repr(got[1][:20]).encode())
+            return None
+        ro = self._cmd(n, 1, cmd)
+        rt = self._cmd(n, 0, cmd)
+        if "noid" in modes:
+            ro, rt = mask_hello_id(ro), mask_hello_id(rt)
+        self.got.append(rt)
+        if not same_reply(modes, cmd, rt, ro, self.tolerant):
+            self.record(cmd, rt, ro)
+        return ro
+
+    def _cmd(self, n, side, cmd):
+        """Send cmd on side (0 under test, 1 oracle) of connection pair n; a closed
+        connection answers b"<closed>" and is replaced by a fresh one."""
+        pair = self.pair(n)
+        try:
+            return pair[side].cmd(*cmd)
+        except ConnectionClosed:
+            pair[side].close()
+            fresh = list(pair)
+            fresh[side] = self.servers[side].conn()
+            self.conns[n] = tuple(fresh)
+            return b"<closed>"
+
+    @staticmethod
+    def _scan_all(conn, opts):
+        cursor, seen = b"0", set()
+        for _ in range(100000):
+            r = conn.call("SCAN", cursor, *opts)
+            if isinstance(r, RespError):
+                return r
+            cursor, keys = r
+            seen.update(keys)
+            if cursor == b"0":
+                break
+        return sorted(seen)
+
+    def raw(self, data, n=0):
+        """Send raw request bytes (one reply expected) to both and compare exactly."""
+        t, o = self.pair(n)
+        o.send(data)
+        ro = o.reply()
+        t.send(data)
+        rt = t.reply()
+        if rt != ro:
+            self.record([b"<raw>", data], rt, ro)
+        return ro
+
+    def run(self, steps):
+        for s in steps:
+            self(s)
+
+    def report(self, context=""):
+        """The failure text for the collected mismatches ('' when there are none)."""
+        if not self.mismatches:
+            return ""
+        lines = ["%d mismatch(es)%s" % (len(self.mismatches), context)]
+        for cmd, rt, ro in self.mismatches[:self.limit]:
+            lines.append("  command: %s" % show_command(cmd))
+            lines.append("    respite: %r" % rt[:400])
+            lines.append("    redis:   %r" % ro[:400])
+        if len(self.mismatches) > self.limit:
+            lines.append("  ... %d more" % (len(self.mismatches) - self.limit))
+        return "\n".join(lines)
+
+    def finish(self, context=""):
+        text = self.report(context)
+        if text:
+            raise TestFailure(text)
+
+
+def diff_case(server, oracle, steps, setup=("FLUSHALL",), resp3=False, tolerant=False):
+    """Run one case (a list of steps) on both servers; fail with every mismatch."""
+    with Differ(server, oracle, resp3=resp3, tolerant=tolerant) as d:
+        for s in setup:
+            d(s)
+        d.run(steps)
+    d.finish()
+
+
+def diff_random(server, oracle, seed, n, gen, setup=("FLUSHALL",), resp3=False,
+                tolerant=False):
+    """Run at least n steps that gen(rng) returns in blocks (rng seeded with seed) on
+    both servers; stop at the first difference and fail with it, the seed and the
+    commands before it."""
+    import random
+    rng = random.Random(seed)
+    with Differ(server, oracle, resp3=resp3, tolerant=tolerant, limit=1) as d:
+        for s in setup:
+            d(s)
+        d.history = []
+        while len(d.history) < n and not d.mismatches:
+            for s in gen(rng):
+                d(s)
+                if d.mismatches:
+                    break
+    d.finish(" in seeded random sequence (seed %r%s) at command #%d; the commands before "
+             "it:\n%s" % (seed, ", RESP3" if resp3 else "", len(d.history) - 1,
+                         "\n".join("    %s" % show_command(c) for c in d.history[-15:-1])))

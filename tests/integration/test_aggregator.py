@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """test_aggregator.py: the hotel-price aggregator (examples/aggregator) end to end, with
 real processes: a cache server ($RESPITE_SERVER, else redis-server), mock suppliers
 (0.1 s, 1 s, 3 s) and several aggregator processes sharing the cache.
@@ -10,21 +9,24 @@ supplier, and the entry's TTL is the configured one, after which the search is a
 again (once); failing and timing-out suppliers end as "failed"/"timeout"; a lease whose owner
 died is retaken; the aggregators survive the cache server's death (degraded answers) and
 reconnect when it is back; a hung cache server delays a request by at most the cache
-timeout. Prints "N passed, M failed" last."""
+timeout. The cases share one cluster (the fixture e) and run in file order."""
 import json
 import os
 import signal
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 import http.client
 
-SRC = os.environ.get("RESPITE_SOURCE_DIR") or os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(SRC, "examples", "aggregator"))
-from harness import Cluster, http_get, http_json, resp_command, wait_until  # noqa: E402
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+_agg = harness.aggregator_harness()
+Cluster, http_get, http_json = _agg.Cluster, _agg.http_get, _agg.http_json
+resp_command, wait_until = _agg.resp_command, _agg.wait_until
 
 FAST, MEDIUM, SLOW = 100, 1000, 3000
 CLIENTS = 200
@@ -92,6 +94,18 @@ def is_sorted(hotels):
 
 class Env:
     pass
+
+
+@pytest.fixture(scope="module")
+def e():
+    """The cluster every case shares (the cases run in file order and build on each
+    other's state); the aggregators' log tails are printed at the end (shown on failure)."""
+    env = setup()
+    yield env
+    for p in env.c.procs:
+        if p.name.startswith("aggregator"):
+            print("--- %s log tail:\n%s" % (p.name, p.tail(15)))
+    env.c.close()
 
 
 def setup():
@@ -239,6 +253,22 @@ def test_repeat_within_ttl_is_cached(e):
     assert [supplier_count(s, key) for s in e.sups] == before, "a cached search reached a supplier"
 
 
+def test_normalised_destination_is_one_search(e):
+    """Spacing and case do not make another search; spaces and UTF-8 survive the trip to
+    the suppliers and back."""
+    for dest, norm, other in (("  New   YORK ", "new york", "NEW york"),
+                              ("Zürich", "zürich", " ZüRICH")):  # ASCII case folding only
+        status, body = http_json(e.a.url + query(dest))
+        assert status == 200 and body["search"]["destination"] == norm, body
+        final = poll_until_complete(e.b.url, query(norm), 10)
+        assert final["search"]["destination"] == norm and final["hotels"], final
+        assert http_json(e.a.url + query(other))[1] == final
+        for s in e.sups:
+            assert supplier_count(s, search_key(norm)) == 1, (s.sname, norm)
+    assert any("Zürich" in h["name"] or "zürich" in h["name"].lower()
+               for h in final["hotels"]), final["hotels"][:2]
+
+
 TTL_MS = 4500  # > the slowest supplier (3 s), and > the lease below (4000 + 300 ms)
 
 
@@ -286,22 +316,6 @@ def test_entry_ttl_then_asked_again(e):
               % (pttl, lived))
     finally:
         agg.kill(signal.SIGTERM)
-
-
-def test_normalised_destination_is_one_search(e):
-    """Spacing and case do not make another search; spaces and UTF-8 survive the trip to
-    the suppliers and back."""
-    for dest, norm, other in (("  New   YORK ", "new york", "NEW york"),
-                              ("Zürich", "zürich", " ZüRICH")):  # ASCII case folding only
-        status, body = http_json(e.a.url + query(dest))
-        assert status == 200 and body["search"]["destination"] == norm, body
-        final = poll_until_complete(e.b.url, query(norm), 10)
-        assert final["search"]["destination"] == norm and final["hotels"], final
-        assert http_json(e.a.url + query(other))[1] == final
-        for s in e.sups:
-            assert supplier_count(s, search_key(norm)) == 1, (s.sname, norm)
-    assert any("Zürich" in h["name"] or "zürich" in h["name"].lower()
-               for h in final["hotels"]), final["hotels"][:2]
 
 
 def test_failing_and_timing_out_suppliers(e):
@@ -414,49 +428,3 @@ def test_cache_server_death_and_return(e):
     assert any(b"seville" in k for k in resp_command(port, "KEYS", "agg:*")), "nothing cached"
     st = http_json(e.a.url + "/api/status")[1]
     assert st["cache_disconnects"] >= 1 and st["cache_connects"] >= 2, st
-
-
-TESTS = [
-    test_bad_parameters,
-    test_concurrent_clients_one_fanout,
-    test_repeat_within_ttl_is_cached,
-    test_normalised_destination_is_one_search,
-    test_entry_ttl_then_asked_again,
-    test_failing_and_timing_out_suppliers,
-    test_dead_owner_lease_is_retaken,
-    test_hung_cache_server,
-    test_cache_server_death_and_return,
-]
-
-
-def main():
-    passed = failed = 0
-    e = None
-    try:
-        e = setup()
-        for t in TESTS:
-            start = time.monotonic()
-            try:
-                t(e)
-                passed += 1
-                print("PASS %s (%.1fs)" % (t.__name__, time.monotonic() - start), flush=True)
-            except Exception:
-                failed += 1
-                print("FAIL %s" % t.__name__, flush=True)
-                traceback.print_exc()
-                for p in e.c.procs:
-                    if p.name.startswith("aggregator"):
-                        print("--- %s log tail:\n%s" % (p.name, p.tail(15)))
-    except Exception:
-        failed += 1
-        print("FAIL setup")
-        traceback.print_exc()
-    finally:
-        if e is not None:
-            e.c.close()
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 and passed == len(TESTS) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

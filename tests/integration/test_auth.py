@@ -15,7 +15,6 @@ network namespace over a veth pair when `ip netns` works here).
 import contextlib
 import json
 import os
-import re
 import select
 import socket
 import subprocess
@@ -24,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Conn, ConnectionClosed, Skip, TestFailure, check, decode, eq  # noqa: E402
+from harness import Conn, ConnectionClosed, Differ, Skip, TestFailure, check, decode, eq  # noqa: E402
 
 PASSWORD = "secret"
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
@@ -84,38 +83,22 @@ def pair(args=(), password=None):
             raise TestFailure("\n".join(problems))
 
 
-def mask_id(raw):
-    """HELLO's reply with the connection id (different on each server) masked."""
-    return re.sub(rb"(\$2\r\nid\r\n):\d+\r\n", rb"\1:<id>\r\n", raw)
-
-
 def differ(mine, ora, steps, what):
-    """Run `steps` (tuples of arguments; None = open a fresh connection) on a connection
-    to each server; the raw replies must be identical. Returns respite's replies."""
-    got = {}
-    for name, srv in (("respite", mine), ("redis", ora)):
-        out = []
-        c = srv.conn()
-        try:
-            for st in steps:
-                if st is None:
-                    c.close()
-                    c = srv.conn()
-                    out.append(("<new connection>", b""))
-                    continue
-                try:
-                    r = mask_id(c.cmd(*st))
-                except ConnectionClosed:
-                    r = b"<closed>"
-                out.append((st, r))
-        finally:
-            c.close()
-        got[name] = out
-    diffs = ["%r:\n    respite: %r\n    redis:   %r" % (a[0], a[1][:300], b[1][:300])
-             for a, b in zip(got["respite"], got["redis"]) if a[1] != b[1]]
-    check(not diffs, "%s: %d replies differ from redis-server:\n  %s"
-          % (what, len(diffs), "\n  ".join(diffs)))
-    return [r for _, r in got["respite"]]
+    """Run `steps` (tuples of arguments; None = go on on a fresh connection) on both
+    servers through harness.Differ (HELLO's connection id masked); the raw replies must be
+    identical. Returns respite's replies (b"" for each None)."""
+    got = []
+    conn = 0
+    with Differ(mine, ora) as d:
+        for st in steps:
+            if st is None:
+                conn += 1
+                got.append(b"")
+                continue
+            d(("@%d" % conn, "noid") + tuple(st))
+            got.append(d.got[-1])
+    d.finish(" (%s)" % what)
+    return got
 
 
 # ---------------------------------------------------------------- before AUTH
@@ -420,6 +403,7 @@ def check_protected(host, src="", netns=None, where=""):
 
 def local_addresses(family):
     """This host's global (non-loopback) addresses of one family, from `ip`."""
+    harness.need_program("ip", "iproute2")
     try:
         p = subprocess.run(["ip", "-o", "-4" if family == socket.AF_INET else "-6", "addr", "show",
                             "scope", "global"], capture_output=True, text=True, timeout=10)
@@ -457,6 +441,7 @@ def sh(*argv):
 def test_protected_mode_from_network_namespace():
     if os.geteuid() != 0:
         raise Skip("network namespaces need root")
+    harness.need_program("ip", "iproute2")
     pid = os.getpid()
     ns, vh, vn = "rspt%d" % pid, "rsph%d" % (pid % 1000000), "rspn%d" % (pid % 1000000)
     made_ns = made_link = False
@@ -498,11 +483,3 @@ def test_protected_mode_from_network_namespace():
         left = sh("ip", "netns", "list").stdout
         if ns in left.split():
             print("WARNING: network namespace %s could not be removed" % ns, flush=True)
-
-
-def make_servers():
-    return []
-
-
-if __name__ == "__main__":
-    harness.main(globals(), make_servers)

@@ -1,11 +1,10 @@
-#!/usr/bin/python3
 """test_bench_smoke.py: each bench/ script runs at a small size against the server under test
 and redis-server, exits 0 and prints its markdown table (bench/aggregator.sh: its figures).
 
 Only checks that the harness works, never the figures. The server under test is
 RESPITE_SERVER (as ctest sets it; without it, redis-server stands in), the scripts come from
-RESPITE_SOURCE_DIR/bench, results go to a temporary directory. Prints `N passed, M failed`
-last and exits non-zero on any failure. Skips (passes with a note) the comparing benchmarks
+RESPITE_SOURCE_DIR/bench, results go to a temporary directory. One pytest case per
+script run. Skips, saying what is missing, the comparing benchmarks
 when redis-server or redis-benchmark is not installed, and bench/aggregator.sh when the
 aggregator example is not built (RESPITE_BUILD_DIR, else RESPITE_SOURCE_DIR/build).
 
@@ -16,9 +15,10 @@ output names it.
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
+
+import pytest
 
 SOURCE = os.environ.get("RESPITE_SOURCE_DIR") or os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__))))
@@ -69,52 +69,40 @@ def skip_reason(name, have_redis):
     return None
 
 
-def main():
-    passed = failed = 0
+@pytest.fixture(scope="module")
+def out_dir():
+    d = tempfile.mkdtemp(prefix="bench-smoke-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name,args,needles", CASES,
+                         ids=["%s%s" % (c[0], "-stream" if "--stream" in c[1] else "")
+                              for c in CASES])
+def test_bench_script(name, args, needles, out_dir):
     have_redis = bool(shutil.which("redis-server") and shutil.which("redis-benchmark"))
     if not os.access(SERVER, os.X_OK):
         if not have_redis:
-            print("skip: redis-server/redis-benchmark not installed and no RESPITE_SERVER")
-            print("0 passed, 0 failed")
-            return 0
-        print("FAIL: no server under test (RESPITE_SERVER=%r)" % SERVER)
-        print("0 passed, 1 failed")
-        return 1
-    out = tempfile.mkdtemp(prefix="bench-smoke-")
+            pytest.skip("needs redis-server/redis-benchmark (apt-get install redis-server "
+                        "redis-tools) or RESPITE_SERVER")
+        pytest.fail("no server under test (RESPITE_SERVER=%r)" % SERVER)
+    why = skip_reason(name, have_redis)
+    if why:
+        pytest.skip("bench/%s: %s" % (name, why))
+    cmd, env = command(name, args, out_dir)
+    t0 = time.monotonic()
     try:
-        for name, args, needles in CASES:
-            why = skip_reason(name, have_redis)
-            if why:
-                print("skip bench/%s: %s" % (name, why))
-                continue
-            cmd, env = command(name, args, out)
-            t0 = time.monotonic()
-            try:
-                r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, timeout=150, stdin=subprocess.DEVNULL,
-                                   env=env)
-                rc, stdout, stderr = r.returncode, r.stdout, r.stderr
-            except subprocess.TimeoutExpired as e:
-                rc, stdout, stderr = "timeout", e.stdout or "", e.stderr or ""
-                stdout = stdout if isinstance(stdout, str) else stdout.decode(errors="replace")
-                stderr = stderr if isinstance(stderr, str) else stderr.decode(errors="replace")
-            missing = [n for n in needles if n not in stdout]
-            if "did not start" in stdout + stderr:
-                missing.append("(a server did not start)")
-            took = time.monotonic() - t0
-            if rc == 0 and not missing:
-                passed += 1
-                print("ok   bench/%s (%.1f s)" % (name, took))
-            else:
-                failed += 1
-                print("FAIL bench/%s (%.1f s): exit %s, missing %r" % (name, took, rc, missing))
-                print("---- stdout ----\n%s\n---- stderr (tail) ----\n%s" % (
-                    stdout[-3000:], stderr[-3000:]))
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=150, stdin=subprocess.DEVNULL, env=env)
+        rc, stdout, stderr = r.returncode, r.stdout, r.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, stdout, stderr = "timeout", e.stdout or "", e.stderr or ""
+        stdout = stdout if isinstance(stdout, str) else stdout.decode(errors="replace")
+        stderr = stderr if isinstance(stderr, str) else stderr.decode(errors="replace")
+    missing = [n for n in needles if n not in stdout]
+    if "did not start" in stdout + stderr:
+        missing.append("(a server did not start)")
+    took = time.monotonic() - t0
+    assert rc == 0 and not missing, \
+        "bench/%s (%.1f s): exit %s, missing %r\n---- stdout ----\n%s\n" \
+        "---- stderr (tail) ----\n%s" % (name, took, rc, missing, stdout[-3000:], stderr[-3000:])

@@ -25,9 +25,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import TestFailure, check, decode, encode, eq, wait_until  # noqa: E402
 
-SRV = None      # shared server under test (introspection cases)
-ORA = None      # shared oracle redis-server
-
 RUN_DEADLINE = 10.0     # seconds a start-up that must fail may take before it is killed
 
 
@@ -384,26 +381,26 @@ def test_shutdown_command_and_nosave():
                     srv.stop()
 
 
-def test_shutdown_argument_errors_match_redis():
+def test_shutdown_argument_errors_match_redis(server, oracle):
     script = [["SHUTDOWN", "ABORT"], ["SHUTDOWN", "bogus"], ["SHUTDOWN", "NOSAVE", "SAVE"],
               ["SHUTDOWN", "ABORT", "NOW"], ["MULTI"], ["SHUTDOWN"], ["EXEC"], ["PING"]]
-    with SRV.conn() as t, ORA.conn() as o:
+    with server.conn() as t, oracle.conn() as o:
         for cmd in script:
             rt, ro = t.cmd(*cmd), o.cmd(*cmd)
             eq(rt, ro, "reply to %s (server under test vs redis-server)" % " ".join(cmd))
-    check(SRV.alive(), "server under test exited after a refused SHUTDOWN")
+    check(server.alive(), "server under test exited after a refused SHUTDOWN")
 
 
 # ---------------------------------------------------------------- 6. INFO and COMMAND
 
-def test_info_server_versions():
-    for label, srv in (("server under test", SRV), ("oracle redis-server", ORA)):
+def test_info_server_versions(server, oracle):
+    for label, srv in (("server under test", server), ("oracle redis-server", oracle)):
         with srv.conn() as c:
             lines = decode(c.cmd("INFO", "server")).decode().split("\r\n")
         check("redis_version:7.0.15" in lines, "%s: no redis_version:7.0.15 line in %r"
               % (label, lines[:6]))
     need_respite("respite_version")
-    with SRV.conn() as c:
+    with server.conn() as c:
         lines = decode(c.cmd("INFO", "server")).decode().split("\r\n")
     vers = [ln for ln in lines if ln.startswith("respite_version:")]
     eq(len(vers), 1, "respite_version lines in INFO server")
@@ -412,13 +409,13 @@ def test_info_server_versions():
     out = subprocess.run([harness.server_binary(), "--version"], stdout=subprocess.PIPE,
                          timeout=RUN_DEADLINE).stdout.decode()
     check(("v=%s " % v) in out, "INFO respite_version %s differs from --version %r" % (v, out))
-    with SRV.conn() as c:
+    with server.conn() as c:
         every = decode(c.cmd("INFO")).decode().split("\r\n")
     check(vers[0] in every, "respite_version missing from plain INFO")
 
 
-def test_command_count_equals_command_entries():
-    for label, srv in (("server under test", SRV), ("oracle redis-server", ORA)):
+def test_command_count_equals_command_entries(server, oracle):
+    for label, srv in (("server under test", server), ("oracle redis-server", oracle)):
         with srv.conn() as c:
             raw = c.cmd("COMMAND", "COUNT")
             check(re.fullmatch(rb":\d+\r\n", raw), "%s: COMMAND COUNT replied %r" % (label, raw))
@@ -429,18 +426,18 @@ def test_command_count_equals_command_entries():
             check(b"get" in names and b"command" in names, "%s: get/command in COMMAND" % label)
 
 
-def both_protocols():
+def both_protocols(server, oracle):
     """(protocol, connection to respite, connection to redis), in RESP2 then RESP3."""
     for proto in ("2", "3"):
-        with SRV.conn() as t, ORA.conn() as o:
+        with server.conn() as t, oracle.conn() as o:
             if proto == "3":
                 for c in (t, o):
                     check(c.cmd("HELLO", "3").startswith(b"%"), "HELLO 3")
             yield proto, t, o
 
 
-def test_command_info_matches_redis():
-    for proto, t, o in both_protocols():
+def test_command_info_matches_redis(server, oracle):
+    for proto, t, o in both_protocols(server, oracle):
         for cmd in (["COMMAND", "INFO", "get"], ["COMMAND", "INFO", "set", "nosuch"],
                     ["COMMAND", "INFO", "GET", "xadd", "config"]):
             what = "RESP%s %s" % (proto, " ".join(cmd))
@@ -475,8 +472,8 @@ def docs_fields(reply, name):
     return docs
 
 
-def test_command_docs_matches_redis():
-    for proto, t, o in both_protocols():
+def test_command_docs_matches_redis(server, oracle):
+    for proto, t, o in both_protocols(server, oracle):
         for name in (b"get", b"set", b"xadd"):
             what = "RESP%s COMMAND DOCS %s" % (proto, name.decode())
             ft = docs_fields(t.call("COMMAND", "DOCS", name), name)
@@ -497,9 +494,9 @@ def info_fields(line):
     return [kv.split("=", 1)[0] for kv in line.split(" ")]
 
 
-def test_client_info():
+def test_client_info(server, oracle):
     lines = {}
-    for label, srv in (("server under test", SRV), ("oracle redis-server", ORA)):
+    for label, srv in (("server under test", server), ("oracle redis-server", oracle)):
         with srv.conn() as c:
             eq(c.cmd("CLIENT", "SETNAME", "ci"), b"+OK\r\n", "%s: CLIENT SETNAME" % label)
             raw = c.cmd("CLIENT", "INFO")
@@ -519,9 +516,9 @@ def test_client_info():
        "CLIENT INFO field names: redis 7.0's, then 7.2's lib-name and lib-ver")
 
 
-def test_client_setinfo():
+def test_client_setinfo(server):
     need_respite("CLIENT SETINFO (Redis 7.2)")
-    with SRV.conn() as c, SRV.conn() as watcher:
+    with server.conn() as c, server.conn() as watcher:
         eq(c.cmd("CLIENT", "SETINFO", "LIB-NAME", "x"), b"+OK\r\n", "CLIENT SETINFO LIB-NAME x")
         eq(c.cmd("CLIENT", "SETINFO", "lib-ver", "1.2.3"), b"+OK\r\n", "CLIENT SETINFO lib-ver")
         line = decode(c.cmd("CLIENT", "INFO")).decode().rstrip("\n")
@@ -536,13 +533,3 @@ def test_client_setinfo():
         mine = [ln for ln in listing if ln.startswith("id=%s " % cid)]
         eq(len(mine), 1, "CLIENT LIST lines for client %s" % cid)
         check(" lib-name=x lib-ver=1.2.3" in mine[0], "CLIENT LIST line %r" % mine[0])
-
-
-def make_servers():
-    global SRV, ORA
-    SRV, ORA = harness.server_and_oracle()
-    return [SRV, ORA]
-
-
-if __name__ == "__main__":
-    harness.main(globals(), make_servers)

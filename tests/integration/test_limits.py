@@ -622,7 +622,7 @@ def log_lines(srv, text):
 def test_limit_drops_are_logged():
     """At loglevel verbose the maxclients rejection and the idle-timeout close are logged
     (verbose mark '-'); at notice the rejection is not."""
-    oracle = harness.is_oracle_under_test()     # Redis 7.0 does not log the rejection
+    on_oracle = harness.is_oracle_under_test()     # Redis 7.0 does not log the rejection
     reject_text = "Rejected connection: max number of clients (1) reached"
     with serving(["--loglevel", "verbose"]) as srv, srv.conn() as ctl:
         eq(ctl.cmd("CONFIG", "GET", "loglevel"), encode_config("loglevel", "verbose"), "CONFIG GET loglevel")
@@ -630,7 +630,7 @@ def test_limit_drops_are_logged():
         eq(rejected_reply(srv.port), b"-ERR max number of clients reached\r\n", "reply over maxclients")
         # the server logs right after closing the socket, before it serves anything else
         eq(ctl.cmd("PING"), b"+PONG\r\n", "PING after the rejection")
-        if not oracle:
+        if not on_oracle:
             lines = log_lines(srv, reject_text)
             eq(len(lines), 1, "log lines %r; output:\n%s" % (reject_text, srv.output()[-2000:]))
             check(" - " in lines[0], "the rejection is not logged at verbose level ('-'): %r" % lines[0])
@@ -650,7 +650,7 @@ def test_limit_drops_are_logged():
         finally:
             idle.close()
         eq(ctl.cmd("PING"), b"+PONG\r\n", "PING after the idle close")
-        idle_text = "Closing idle client" if oracle else "Closing idle client id=%d addr=" % iid
+        idle_text = "Closing idle client" if on_oracle else "Closing idle client id=%d addr=" % iid
         lines = log_lines(srv, idle_text)
         eq(len(lines), 1, "log lines %r; output:\n%s" % (idle_text, srv.output()[-2000:]))
         check(" - " in lines[0], "the idle close is not logged at verbose level ('-'): %r" % lines[0])
@@ -934,11 +934,3 @@ def test_info_stats_counts():
                 c.reply()
             seen = int(info(c, "stats")["instantaneous_ops_per_sec"])
         check(seen > 0, "instantaneous_ops_per_sec stayed 0 under a load of PINGs")
-
-
-def make_servers():
-    return []
-
-
-if __name__ == "__main__":
-    harness.main(globals(), make_servers)

@@ -467,7 +467,3 @@ def test_lowering_maxmemory_evicts_on_the_timer():
 def test_report():
     """Not a check: the measurements of every policy, together."""
     print("measured (maxmemory 64 MB, 1 KB values):\n  " + "\n  ".join(MEASURED), flush=True)
-
-
-if __name__ == "__main__":
-    harness.main(globals(), lambda: [])

@@ -203,7 +203,3 @@ def test_supervised_refuses_bad_mode():
     check(r.returncode != 0, "--supervised sometimes refused")
     check(b"must be one of the following: no, upstart, systemd, auto" in r.stderr,
           "the error names the modes: %r" % r.stderr[-300:])
-
-
-if __name__ == "__main__":
-    harness.run(globals())

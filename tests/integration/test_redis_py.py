@@ -12,20 +12,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import check, eq  # noqa: E402
 
-import redis  # noqa: E402
+import pytest  # noqa: E402
 
-SRV = None
+redis = pytest.importorskip("redis", reason="needs python3-redis (apt-get install python3-redis)")
 
-
-def client(**kw):
-    return redis.Redis(host="127.0.0.1", port=SRV.port, socket_timeout=20, **kw)
+@pytest.fixture
+def client(server):
+    """client(**kw): a redis-py client of the server under test."""
+    return lambda **kw: redis.Redis(host="127.0.0.1", port=server.port, socket_timeout=20, **kw)
 
 
 def redis_py_version():
     return tuple(int(x) for x in redis.__version__.split(".")[:2] if x.isdigit())
 
 
-def test_get_set():
+def test_get_set(client):
     r = client()
     check(r.ping() is True, "ping")
     check(r.set("py:k", "v1") is True, "set")
@@ -42,7 +43,7 @@ def test_get_set():
     eq(r.get(b"py:\x00bin"), raw, "binary key and value round-trip")
 
 
-def test_mget_mset():
+def test_mget_mset(client):
     r = client()
     check(r.mset({"py:m1": "a", "py:m2": "b", "py:m3": "c"}), "mset")
     eq(r.mget("py:m1", "py:m2", "py:none", "py:m3"), [b"a", b"b", None, b"c"], "mget")
@@ -50,7 +51,7 @@ def test_mget_mset():
     eq(r.get("py:m9"), None, "msetnx set nothing")
 
 
-def test_incr():
+def test_incr(client):
     r = client()
     r.delete("py:c")
     eq(r.incr("py:c"), 1, "incr")
@@ -65,7 +66,7 @@ def test_incr():
         raise harness.TestFailure("incr on a float value must raise ResponseError")
 
 
-def test_expire_ttl():
+def test_expire_ttl(client):
     r = client()
     r.set("py:e", "v")
     eq(r.ttl("py:e"), -1, "ttl without expiry")
@@ -85,7 +86,7 @@ def test_expire_ttl():
     eq(r.get("py:ex"), None, "key gone after an expiry in the past")
 
 
-def test_scan_iter_1000():
+def test_scan_iter_1000(client):
     r = client()
     r.flushdb()
     p = r.pipeline(transaction=False)
@@ -101,7 +102,7 @@ def test_scan_iter_1000():
     eq(r.dbsize(), 1001, "dbsize")
 
 
-def test_transaction_pipeline():
+def test_transaction_pipeline(client):
     r = client()
     r.delete("tx:a", "tx:b")
     p = r.pipeline(transaction=True)
@@ -117,7 +118,7 @@ def test_transaction_pipeline():
     eq(r.get("tx:after"), b"ok", "effect of the command after the error")
 
 
-def test_watch_conflict():
+def test_watch_conflict(client):
     r = client()
     other = client()
     r.set("w:k", "0")
@@ -143,7 +144,7 @@ def test_watch_conflict():
     eq(r.get("w:k"), b"mine", "value after the successful transaction")
 
 
-def test_resp3():
+def test_resp3(client):
     if redis_py_version() < (5, 0):
         raise harness.Skip("redis-py %s has no protocol=3 (needs 5.0); RESP3 is "
                            "covered by test_raw.py's HELLO 3 case" % redis.__version__)
@@ -154,7 +155,7 @@ def test_resp3():
     eq(r.incrbyfloat("r3:f", 1.5), 1.5, "incrbyfloat over RESP3")
 
 
-def test_select_db():
+def test_select_db(client):
     r0 = client()
     r3 = client(db=3)
     r0.delete("dbkey")
@@ -165,7 +166,7 @@ def test_select_db():
     eq(r3.dbsize(), 1, "dbsize of db 3")
 
 
-def test_scan_during_rehash():
+def test_scan_during_rehash(client):
     """Keys present for the whole iteration are all returned even while the table
     grows between SCAN calls (Redis's reverse-binary cursor guarantee)."""
     r = client()
@@ -193,7 +194,7 @@ def test_scan_during_rehash():
           % (len(missing), sorted(missing)[:5]))
 
 
-def test_concurrent_incr_clients():
+def test_concurrent_incr_clients(client):
     """20 threads with their own connections each INCR one counter 500 times."""
     import threading
     r = client()
@@ -221,7 +222,7 @@ def test_concurrent_incr_clients():
     eq(r.get("conc:w19"), b"450", "last SET of worker 19")
 
 
-def test_lazy_and_active_expiry():
+def test_lazy_and_active_expiry(client):
     r = client()
     r.flushdb()
     r.set("lazy", "v", px=100)
@@ -236,13 +237,3 @@ def test_lazy_and_active_expiry():
     harness.wait_until(lambda: r.dbsize() == 1, 15.0,
                        "active expiry to remove 500 untouched keys (DBSIZE 1)")
     eq(r.keys("*"), [b"stay"], "only the persistent key is left")
-
-
-def make_servers():
-    global SRV
-    SRV = harness.start_server()
-    return [SRV]
-
-
-if __name__ == "__main__":
-    harness.main(globals(), make_servers)

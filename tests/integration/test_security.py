@@ -509,11 +509,3 @@ def test_passwords_never_logged_or_listed():
         text = srv.output()
         check("Protocol error" in text, "the debug log has no protocol-error lines (is loglevel debug?)")
         check(secret not in text, "the log shows the password:\n%s" % text[-3000:])
-
-
-def make_servers():
-    return []
-
-
-if __name__ == "__main__":
-    harness.main(globals(), make_servers)

@@ -25,12 +25,14 @@ import urllib.parse
 
 import pytest
 
-SRC = os.environ.get("RESPITE_SOURCE_DIR") or os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(SRC, "examples", "sharded"))
-sys.path.insert(0, os.path.join(SRC, "examples", "aggregator"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+sys.path.insert(0, os.path.join(harness.SOURCE_DIR, "examples", "sharded"))
 import shards  # noqa: E402
-from harness import Cluster, http_json  # noqa: E402  (examples/aggregator/harness.py)
+
+_agg = harness.aggregator_harness()     # examples/aggregator/harness.py
+Cluster, http_json = _agg.Cluster, _agg.http_json
 
 pytestmark = pytest.mark.skipif(shards.nutcracker_binary() is None,
                                 reason="nutcracker is not installed (Debian package nutcracker)")
@@ -326,7 +328,3 @@ def test_aggregator_survives_a_shard_kill(agg):
     for d in DESTS:
         status, body = http_json(agg.aggs[0].url + query(d))
         assert status == 200, (d, status, body)
-
-
-if __name__ == "__main__":
-    sys.exit(pytest.main(["-q", __file__]))

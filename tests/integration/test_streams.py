@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """test_streams.py: the stream commands, differentially against Redis 7.0, and blocking.
 
 Starts RESPITE_SERVER and Debian's redis-server on free ports, replays the same command
@@ -11,8 +10,9 @@ everywhere else (RESP2 and RESP3).
 
 Blocking cases run the same scenario on both servers (a second connection, waiting on
 INFO clients' blocked_clients, never on a sleep) and compare what the blocked client
-gets; timing and FIFO cases run against the server under test. Prints
-"N passed, M failed" last and exits non-zero on failure.
+gets; timing and FIFO cases run against the server under test. The differential cases
+use the case format of harness.py (see conftest.py); "clock", "rax" marks the normalised
+ones.
 """
 import os
 import re
@@ -21,115 +21,22 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Conn, TestFailure, check, encode, eq, wait_until  # noqa: E402
+import pytest  # noqa: E402
+from harness import (Conn, TestFailure, check, diff_case, diff_random, encode, eq,  # noqa: E402
+                     normalise_time, wait_until)
 
-SERVERS = {}
-
-
-# ---------------------------------------------------------------- RESP trees
-
-def parse_tree(raw, i=0):
-    """Parse one RESP2/RESP3 reply into (type, value) nodes; returns (node, next index)."""
-    j = raw.index(b"\r\n", i)
-    t, body = raw[i:i + 1], raw[i + 1:j]
-    i = j + 2
-    if t in b"$=!":
-        n = int(body)
-        if n < 0:
-            return (t, None), i
-        return (t, raw[i:i + n]), i + n + 2
-    if t in b"*~>%":
-        n = int(body)
-        if n < 0:
-            return (t, None), i
-        out = []
-        for _ in range(n * 2 if t == b"%" else n):
-            node, i = parse_tree(raw, i)
-            out.append(node)
-        return (t, out), i
-    return (t, body), i
+@pytest.fixture
+def servers(server, oracle):
+    """The server under test ("r") and the oracle ("o") by name."""
+    return {"r": server, "o": oracle}
 
 
-def enc_tree(node):
-    t, v = node
-    if t in b"$=!":
-        return t + b"-1\r\n" if v is None else t + b"%d\r\n%s\r\n" % (len(v), v)
-    if t in b"*~>%":
-        if v is None:
-            return t + b"-1\r\n"
-        n = len(v) // 2 if t == b"%" else len(v)
-        return t + b"%d\r\n" % n + b"".join(enc_tree(x) for x in v)
-    return t + v + b"\r\n"
-
-
-TS_ID = re.compile(rb"^\d{12,14}-(\d+)$")
-TIME_KEYS = {b"idle", b"seen-time", b"radix-tree-keys", b"radix-tree-nodes"}
-
-
-def norm_time(node):
-    """Hide what depends on the clock: auto ids' ms, absolute ms times, idle times."""
-    t, v = node
-    if t in b"$+" and v is not None and TS_ID.match(v):
-        return (t, b"<auto-id>")
-    if t == b":" and int(v) >= 10 ** 12:
-        return (t, b"<abs-ms>")
-    if t in b"*%~" and v:
-        v = [norm_time(x) for x in v]
-        for k in range(0, len(v) - 1, 2):          # maps (and RESP2 flat maps)
-            if v[k][0] == b"$" and v[k][1] in TIME_KEYS and v[k + 1][0] == b":":
-                v[k + 1] = (b":", b"<t>")
-        if t == b"*" and len(v) == 4 and v[0][0] == b"$" and v[2][0] == b":" and v[3][0] == b":" \
-                and v[1][0] == b"$":               # an XPENDING row: id, consumer, idle, count
-            v[2] = (b":", b"<idle>")
-        return (t, v)
-    return node
-
-
-def normalise(raw, mode):
-    if not mode:
-        return raw
-    node, end = parse_tree(raw)
-    assert end == len(raw)
-    return enc_tree(norm_time(node))
-
-
-# ---------------------------------------------------------------- differential runner
-
-def run_case(conn, cmds):
-    """Run a case's commands on one server; returns [(command, mode, normalised reply)]."""
-    out = []
-    conn.cmd("HELLO", "2")
-    conn.cmd("FLUSHALL")
-    for c in cmds:
-        mode = None
-        if c and c[0] in ("T", "N"):      # normalise time-dependent fields / no check
-            mode, c = c[0], c[1:]
-        raw = conn.cmd(*c)
-        out.append((c, mode, b"" if mode == "N" else normalise(raw, mode)))
-    return out
-
-
-def differential(cmds):
-    got = run_case(SERVERS["conn_r"], cmds)
-    want = run_case(SERVERS["conn_o"], cmds)
-    bad = []
-    for (c, _, g), (_, _, w) in zip(got, want):
-        if g != w:
-            bad.append("  %r\n    respite: %r\n    redis:   %r" % (c, g[:600], w[:600]))
-    if bad:
-        raise TestFailure("%d of %d replies differ:\n%s" % (len(bad), len(cmds), "\n".join(bad[:12])))
+STREAM_CASES = []       # (name, steps) in harness's case format, run by test_diff
 
 
 def case(name, cmds):
-    def fn():
-        differential(cmds)
-    fn.__name__ = "test_diff_" + name
-    fn.__code__ = fn.__code__.replace(co_firstlineno=case.line)
-    case.line += 1
-    globals()[fn.__name__] = fn
+    STREAM_CASES.append((name, cmds))
 
-
-case.line = 1   # the runner orders cases by first line: differential cases run first
 
 MAX = "18446744073709551615"
 
@@ -156,10 +63,10 @@ case("xadd_ids", [
 ])
 
 case("xadd_auto", [
-    ("T", "xadd", "a", "*", "f", "v"), ("T", "xadd", "a", "*", "f", "v", "g", "w"), ("xlen", "a"),
+    ("clock", "rax", "xadd", "a", "*", "f", "v"), ("clock", "rax", "xadd", "a", "*", "f", "v", "g", "w"), ("xlen", "a"),
     ("xadd", "b", "99999999999999-5", "f", "v"), ("xadd", "b", "*", "f", "v"), ("xrange", "b", "-", "+"),
-    ("T", "xadd", "c", "nomkstream", "*", "f", "v"), ("exists", "c"),
-    ("T", "xadd", "a", "NOMKSTREAM", "*", "f", "v"), ("xlen", "a"),
+    ("clock", "rax", "xadd", "c", "nomkstream", "*", "f", "v"), ("exists", "c"),
+    ("clock", "rax", "xadd", "a", "NOMKSTREAM", "*", "f", "v"), ("xlen", "a"),
     ("xadd", "d", "nomkstream", "1-1", "f", "v"), ("exists", "d"),
 ])
 
@@ -195,7 +102,7 @@ case("trim_approx_blocks", big + [
     ("xtrim", "big", "minid", "~", "420"), ("xlen", "big"), ("xrange", "big", "-", "+", "count", "1"),
     ("xtrim", "big", "minid", "~", "1000", "limit", "100"), ("xlen", "big"),
     ("xtrim", "big", "maxlen", "~", "0"), ("xlen", "big"),
-    ("T", "xinfo", "stream", "big"),
+    ("clock", "rax", "xinfo", "stream", "big"),
 ])
 
 case("xtrim", [
@@ -246,14 +153,14 @@ case("xdel", [
 case("xsetid", [
     ("xsetid", "nokey", "1-1"), ("xadd", "s", "5-1", "f", "v"), ("xsetid", "s", "4-1"),
     ("xsetid", "s", "5-1"), ("xsetid", "s", "10-1"), ("xadd", "s", "9-1", "f", "v"),
-    ("T", "xadd", "s", "*", "f", "v"), ("xsetid", "s", "x"), ("xsetid", "s", "-"),
+    ("clock", "rax", "xadd", "s", "*", "f", "v"), ("xsetid", "s", "x"), ("xsetid", "s", "-"),
     ("xsetid", "s", "20-1", "entriesadded", "1"), ("xsetid", "s", "20-1", "entriesadded", "-1"),
     ("xsetid", "s", "20-1", "entriesadded", "x"), ("xsetid", "s", "20-1", "entriesadded", "100"),
     ("xsetid", "s", "20-1", "maxdeletedid", "21-1"), ("xsetid", "s", "20-1", "maxdeletedid", "x"),
     ("xsetid", "s", "20-1", "maxdeletedid", "15-1"), ("xsetid", "s", "19-1"),
     ("xsetid", "s", "20-1", "foo"), ("xsetid", "s", "20-1", "entriesadded"),
-    ("T", "xinfo", "stream", "s"), ("xdel", "s", "5-1"), ("xdel", "s", "5-1"),
-    ("T", "xinfo", "stream", "s"), ("set", "str", "x"), ("xsetid", "str", "1-1"),
+    ("clock", "rax", "xinfo", "stream", "s"), ("xdel", "s", "5-1"), ("xdel", "s", "5-1"),
+    ("clock", "rax", "xinfo", "stream", "s"), ("set", "str", "x"), ("xsetid", "str", "1-1"),
     ("xadd", "e", "1-1", "f", "v"), ("xdel", "e", "1-1"), ("xsetid", "e", "0-1"), ("xinfo", "stream", "e"),
 ])
 
@@ -327,12 +234,12 @@ case("xreadgroup", [
     ("xreadgroup", "group", "g", "bob", "noack", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "bob", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "bob", "block", "10", "streams", "s", ">"),
-    ("T", "xpending", "s", "g"), ("xinfo", "groups", "s"), ("T", "xinfo", "consumers", "s", "g"),
+    ("clock", "rax", "xpending", "s", "g"), ("xinfo", "groups", "s"), ("clock", "rax", "xinfo", "consumers", "s", "g"),
     ("xdel", "s", "1-1"), ("xreadgroup", "group", "g", "alice", "streams", "s", "0"),
     ("xadd", "s", "6-1", "f", "v6"), ("xinfo", "groups", "s"),
     ("xreadgroup", "group", "g", "dave", "streams", "s", ">"), ("xinfo", "groups", "s"),
     ("xgroup", "setid", "s", "g", "0"), ("xreadgroup", "group", "g", "erin", "count", "2", "streams", "s", ">"),
-    ("T", "xpending", "s", "g", "-", "+", "10"), ("xinfo", "groups", "s"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "10"), ("xinfo", "groups", "s"),
     ("xreadgroup", "group", "nog", "c", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "c", "streams", "nokey", ">"),
     ("xreadgroup", "group", "g", "c", "streams", "s", "$"), ("xreadgroup", "group", "g", "c", "streams", "s", "x"),
@@ -355,13 +262,13 @@ case("xack_xpending", [
     ("xgroup", "create", "s", "g", "0"),
     ("xreadgroup", "group", "g", "alice", "count", "3", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "bob", "count", "3", "streams", "s", ">"),
-    ("T", "xpending", "s", "g"),
-    ("T", "xpending", "s", "g", "-", "+", "10"), ("T", "xpending", "s", "g", "-", "+", "2"),
-    ("T", "xpending", "s", "g", "(2-1", "(5-1", "10"), ("T", "xpending", "s", "g", "-", "+", "10", "bob"),
-    ("T", "xpending", "s", "g", "-", "+", "10", "nobody"), ("T", "xpending", "s", "g", "-", "+", "0"),
-    ("T", "xpending", "s", "g", "-", "+", "-1"), ("T", "xpending", "s", "g", "idle", "0", "-", "+", "10"),
-    ("T", "xpending", "s", "g", "IDLE", "100000", "-", "+", "10"),
-    ("T", "xpending", "s", "g", "idle", "0", "-", "+", "10", "alice"),
+    ("clock", "rax", "xpending", "s", "g"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "10"), ("clock", "rax", "xpending", "s", "g", "-", "+", "2"),
+    ("clock", "rax", "xpending", "s", "g", "(2-1", "(5-1", "10"), ("clock", "rax", "xpending", "s", "g", "-", "+", "10", "bob"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "10", "nobody"), ("clock", "rax", "xpending", "s", "g", "-", "+", "0"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "-1"), ("clock", "rax", "xpending", "s", "g", "idle", "0", "-", "+", "10"),
+    ("clock", "rax", "xpending", "s", "g", "IDLE", "100000", "-", "+", "10"),
+    ("clock", "rax", "xpending", "s", "g", "idle", "0", "-", "+", "10", "alice"),
     ("xpending", "s", "g", "-"), ("xpending", "s", "g", "-", "+"), ("xpending", "s", "g", "idle", "0", "-", "+"),
     ("xpending", "s", "g", "idle", "x", "-", "+", "10"), ("xpending", "s", "g", "-", "+", "x"),
     ("xpending", "s", "g", "x", "+", "10"), ("xpending", "s", "g", "-", "x", "10"),
@@ -370,7 +277,7 @@ case("xack_xpending", [
     ("xpending", "nokey", "g", "-", "+", "10"), ("xpending", "nokey", "g", "x", "+", "10"),
     ("xack", "s", "g", "1-1", "2-1", "9-1"), ("xack", "s", "g", "1-1"), ("xack", "s", "g", "3-1", "x"),
     ("xack", "s", "g", "3"), ("xack", "s", "nog", "3-1"), ("xack", "nokey", "g", "x"),
-    ("xack", "s", "g", "-"), ("T", "xpending", "s", "g"),
+    ("xack", "s", "g", "-"), ("clock", "rax", "xpending", "s", "g"),
     ("xack", "s", "g", "3-1", "4-1", "5-1", "6-1"), ("xpending", "s", "g"),
     ("xpending", "s", "g", "-", "+", "10"), ("set", "str", "x"), ("xack", "str", "g", "1-1"),
     ("xpending", "str", "g"), ("xpending", "str", "g", "x", "+", "1"),
@@ -381,14 +288,14 @@ case("xclaim", [
     ("xgroup", "create", "s", "g", "0"),
     ("xreadgroup", "group", "g", "alice", "count", "4", "streams", "s", ">"),
     ("xclaim", "s", "g", "bob", "3600000", "1-1"),
-    ("xclaim", "s", "g", "bob", "0", "1-1"), ("T", "xpending", "s", "g", "-", "+", "10"),
-    ("xclaim", "s", "g", "bob", "0", "2-1", "3-1", "justid"), ("T", "xpending", "s", "g", "-", "+", "10"),
+    ("xclaim", "s", "g", "bob", "0", "1-1"), ("clock", "rax", "xpending", "s", "g", "-", "+", "10"),
+    ("xclaim", "s", "g", "bob", "0", "2-1", "3-1", "justid"), ("clock", "rax", "xpending", "s", "g", "-", "+", "10"),
     ("xclaim", "s", "g", "carol", "0", "2-1", "idle", "500000"), ("xclaim", "s", "g", "dave", "400000", "2-1"),
     ("xclaim", "s", "g", "dave", "600000", "2-1"),
     ("xclaim", "s", "g", "carol", "0", "3-1", "time", "1000", "retrycount", "7"),
-    ("T", "xinfo", "stream", "s", "full"),
+    ("clock", "rax", "xinfo", "stream", "s", "full"),
     ("xclaim", "s", "g", "carol", "0", "6-1"), ("xclaim", "s", "g", "carol", "0", "6-1", "force"),
-    ("xclaim", "s", "g", "carol", "0", "99-1", "force"), ("T", "xpending", "s", "g", "-", "+", "10"),
+    ("xclaim", "s", "g", "carol", "0", "99-1", "force"), ("clock", "rax", "xpending", "s", "g", "-", "+", "10"),
     ("xdel", "s", "4-1"), ("xclaim", "s", "g", "carol", "0", "4-1"), ("xpending", "s", "g", "-", "+", "10", "alice"),
     ("xclaim", "s", "g", "carol", "0", "1-1", "lastid", "50-1"), ("xinfo", "groups", "s"),
     ("xclaim", "s", "g", "carol", "0", "1-1", "lastid", "2-1"), ("xinfo", "groups", "s"),
@@ -401,7 +308,7 @@ case("xclaim", [
     ("xclaim", "s", "g", "carol", "0", "1-1", "idle", "-5", "justid"),
     ("xclaim", "s", "g", "carol", "0", "1-1", "time", "99999999999999", "justid"),
     ("xclaim", "s", "g", "carol", "0", "1-1", "retrycount", "-3", "justid"), ("xclaim", "s", "g", "c", "0"),
-    ("xclaim", "s", "g", "carol", "0", "x"), ("T", "xinfo", "consumers", "s", "g"),
+    ("xclaim", "s", "g", "carol", "0", "x"), ("clock", "rax", "xinfo", "consumers", "s", "g"),
     ("set", "str", "x"), ("xclaim", "str", "g", "c", "0", "1-1"),
 ])
 
@@ -415,7 +322,7 @@ case("xautoclaim", [
     ("xdel", "s", "8-1", "9-1"),
     ("xautoclaim", "s", "g", "carol", "0", "(6-1", "count", "2"),
     ("xautoclaim", "s", "g", "carol", "0", "0", "count", "100", "justid"),
-    ("T", "xpending", "s", "g", "-", "+", "20"), ("xpending", "s", "g"),
+    ("clock", "rax", "xpending", "s", "g", "-", "+", "20"), ("xpending", "s", "g"),
     ("xautoclaim", "s", "g", "carol", "0", "0", "count", "0"), ("xautoclaim", "s", "g", "carol", "0", "0", "count", "x"),
     ("xautoclaim", "s", "g", "carol", "0", "0", "count", "922337203685477581"),
     ("xautoclaim", "s", "g", "carol", "0", "0", "count"), ("xautoclaim", "s", "g", "carol", "0", "0", "foo"),
@@ -436,12 +343,12 @@ case("xinfo", [
     ("xreadgroup", "group", "g1", "c1", "count", "12", "streams", "s", ">"),
     ("xreadgroup", "group", "g1", "c2", "count", "1", "streams", "s", ">"),
     ("xreadgroup", "group", "g2", "c1", "noack", "count", "1", "streams", "s", ">"),
-    ("T", "xinfo", "stream", "s", "full"), ("T", "xinfo", "stream", "s", "full", "count", "3"),
-    ("T", "xinfo", "stream", "s", "full", "count", "0"), ("T", "xinfo", "stream", "s", "full", "count", "-1"),
+    ("clock", "rax", "xinfo", "stream", "s", "full"), ("clock", "rax", "xinfo", "stream", "s", "full", "count", "3"),
+    ("clock", "rax", "xinfo", "stream", "s", "full", "count", "0"), ("clock", "rax", "xinfo", "stream", "s", "full", "count", "-1"),
     ("xinfo", "stream", "s", "full", "count"), ("xinfo", "stream", "s", "full", "count", "x"),
     ("xinfo", "stream", "s", "full", "foo", "1"), ("xinfo", "stream", "s", "foo"),
     ("xinfo", "stream", "s", "full", "count", "1", "x"),
-    ("xinfo", "groups", "s"), ("T", "xinfo", "consumers", "s", "g1"), ("xinfo", "consumers", "s", "nog"),
+    ("xinfo", "groups", "s"), ("clock", "rax", "xinfo", "consumers", "s", "g1"), ("xinfo", "consumers", "s", "nog"),
     ("xinfo", "help"), ("xinfo", "HELP", "x"), ("xinfo",), ("xinfo", "foo"), ("xinfo", "foo", "s"),
     ("xinfo", "groups"), ("xinfo", "groups", "s", "x"), ("xinfo", "consumers", "s"),
     ("xdel", "s", "1-1", "15-1"), ("xinfo", "groups", "s"), ("xinfo", "stream", "s"),
@@ -474,17 +381,17 @@ case("keyspace", [
 ])
 
 case("resp3", [
-    ("N", "hello", "3"), ("xadd", "s", "1-1", "f", "v"), ("xadd", "s", "2-1", "f", "v"),
+    ("nocheck", "hello", "3"), ("xadd", "s", "1-1", "f", "v"), ("xadd", "s", "2-1", "f", "v"),
     ("xread", "streams", "s", "0"), ("xread", "streams", "s", "nokey", "0", "0"), ("xread", "streams", "s", "5"),
     ("xrange", "s", "-", "+"), ("xrange", "s", "-", "+", "count", "0"),
     ("xgroup", "create", "s", "g", "0"), ("xreadgroup", "group", "g", "c", "count", "1", "streams", "s", ">"),
     ("xreadgroup", "group", "g", "c", "streams", "s", "0"), ("xdel", "s", "1-1"),
     ("xreadgroup", "group", "g", "c", "streams", "s", "0"), ("xpending", "s", "g"), ("xpending", "s", "nog"),
-    ("xinfo", "stream", "s"), ("T", "xinfo", "stream", "s", "full"), ("xinfo", "groups", "s"),
-    ("T", "xinfo", "consumers", "s", "g"), ("xadd", "s", "nomkstream", "*", "f"), ("xadd", "n", "nomkstream", "*", "f", "v"),
+    ("xinfo", "stream", "s"), ("clock", "rax", "xinfo", "stream", "s", "full"), ("xinfo", "groups", "s"),
+    ("clock", "rax", "xinfo", "consumers", "s", "g"), ("xadd", "s", "nomkstream", "*", "f"), ("xadd", "n", "nomkstream", "*", "f", "v"),
     ("xautoclaim", "s", "g", "d", "0", "0"), ("xclaim", "s", "g", "d", "0", "2-1"), ("xinfo", "help"),
     ("xpending", "s", "g"), ("xack", "s", "g", "2-1"), ("xpending", "s", "g"),
-    ("xinfo", "stream", "nokey"), ("xread", "block", "1", "streams", "s", "$"), ("N", "hello", "2"),
+    ("xinfo", "stream", "nokey"), ("xread", "block", "1", "streams", "s", "$"), ("nocheck", "hello", "2"),
 ])
 
 case("commands_meta", [
@@ -512,12 +419,18 @@ case("history_never_blocks", [
 ])
 
 
-def fuzz_commands(seed, n):
-    """A reproducible random command sequence over a small id and name space."""
-    import random
-    rnd = random.Random(seed)
-
+def fuzz_gen():
+    """gen(rng) for diff_random: one random command at a time over a small id and name
+    space (the highest id used so far lives in the closure)."""
     top = {"s": 1, "t": 1}
+
+    def gen(rnd):
+        return [fuzz_command(rnd, top)]
+    return gen
+
+
+def fuzz_command(rnd, top):
+    """One random stream command."""
 
     def rid():
         return "%d-%d" % (rnd.randint(0, max(top.values()) + 1), rnd.randint(0, 3))
@@ -526,74 +439,74 @@ def fuzz_commands(seed, n):
         return rnd.choice(["-", "+", rid(), "(" + rid(), str(rnd.randint(0, 30))])
 
     keys, groups, cons = ["s", "t"], ["g", "h"], ["a", "b", "c"]
-    out = []
-    for _ in range(n):
-        k, g, c = rnd.choice(keys), rnd.choice(groups), rnd.choice(cons)
-        r = rnd.random()
-        if r < 0.25:
-            top[k] += rnd.randint(0, 2)
-            nid = rnd.choice(["%d-%d" % (top[k], rnd.randint(0, 3)), "%d-*" % top[k], rid()])
-            out.append(("xadd", k, nid, "f", str(rnd.randint(0, 9))))
-        elif r < 0.30:
-            out.append(("xdel", k) + tuple(rid() for _ in range(rnd.randint(1, 3))))
-        elif r < 0.34:
-            out.append(("xtrim", k, rnd.choice(["maxlen", "minid"]), rnd.choice(["=", "~"]),
-                        str(rnd.randint(0, 20)) if rnd.random() < 0.5 else rid()))
-        elif r < 0.42:
-            cmd = rnd.choice(["xrange", "xrevrange"])
-            out.append((cmd, k, bound(), bound()) + (("count", str(rnd.randint(0, 5))) if rnd.random() < 0.5 else ()))
-        elif r < 0.47:
-            out.append(("xgroup", "create", k, g, rnd.choice(["$", "0", rid()])) +
-                       (("mkstream",) if rnd.random() < 0.5 else ()))
-        elif r < 0.50:
-            out.append(("xgroup", "setid", k, g, rnd.choice(["$", "0", rid()])))
-        elif r < 0.52:
-            sub = rnd.choice(["destroy", "createconsumer", "delconsumer"])
-            out.append(("xgroup", sub, k, g) + ((c,) if sub != "destroy" else ()))
-        elif r < 0.64:
-            out.append(("xreadgroup", "group", g, c) + (("count", str(rnd.randint(1, 4))) if rnd.random() < 0.6 else ()) +
-                       (("noack",) if rnd.random() < 0.1 else ()) + ("streams", k, rnd.choice([">", ">", "0", rid()])))
-        elif r < 0.70:
-            out.append(("xack", k, g) + tuple(rid() for _ in range(rnd.randint(1, 3))))
-        elif r < 0.75:
-            out.append(("xclaim", k, g, c, "0") + tuple(rid() for _ in range(rnd.randint(1, 3))) +
-                       tuple(rnd.sample(["justid", "force"], rnd.randint(0, 2))))
-        elif r < 0.79:
-            out.append(("xautoclaim", k, g, c, "0", bound(), "count", str(rnd.randint(1, 5))) +
-                       (("justid",) if rnd.random() < 0.5 else ()))
-        elif r < 0.84:
-            out.append(("T", "xpending", k, g) + (("-", "+", "10") + ((c,) if rnd.random() < 0.5 else ())
-                                                  if rnd.random() < 0.6 else ()))
-        elif r < 0.88:
-            out.append(("xinfo", "groups", k))
-        elif r < 0.91:
-            out.append(("T", "xinfo", "stream", k) + (("full",) if rnd.random() < 0.5 else ()))
-        elif r < 0.94:
-            out.append(("xread", "count", str(rnd.randint(1, 5)), "streams", k, rid()))
-        elif r < 0.96:
-            out.append(("xsetid", k, rid()))
-        elif r < 0.98:
-            out.append(("xlen", k))
-        else:
-            out.append(("del", k))
-    return out
+    k, g, c = rnd.choice(keys), rnd.choice(groups), rnd.choice(cons)
+    r = rnd.random()
+    if r < 0.25:
+        top[k] += rnd.randint(0, 2)
+        nid = rnd.choice(["%d-%d" % (top[k], rnd.randint(0, 3)), "%d-*" % top[k], rid()])
+        return ("xadd", k, nid, "f", str(rnd.randint(0, 9)))
+    elif r < 0.30:
+        return ("xdel", k) + tuple(rid() for _ in range(rnd.randint(1, 3)))
+    elif r < 0.34:
+        return (("xtrim", k, rnd.choice(["maxlen", "minid"]), rnd.choice(["=", "~"]),
+                    str(rnd.randint(0, 20)) if rnd.random() < 0.5 else rid()))
+    elif r < 0.42:
+        cmd = rnd.choice(["xrange", "xrevrange"])
+        return (cmd, k, bound(), bound()) + (("count", str(rnd.randint(0, 5))) if rnd.random() < 0.5 else ())
+    elif r < 0.47:
+        return (("xgroup", "create", k, g, rnd.choice(["$", "0", rid()])) +
+                   (("mkstream",) if rnd.random() < 0.5 else ()))
+    elif r < 0.50:
+        return ("xgroup", "setid", k, g, rnd.choice(["$", "0", rid()]))
+    elif r < 0.52:
+        sub = rnd.choice(["destroy", "createconsumer", "delconsumer"])
+        return ("xgroup", sub, k, g) + ((c,) if sub != "destroy" else ())
+    elif r < 0.64:
+        return (("xreadgroup", "group", g, c) + (("count", str(rnd.randint(1, 4))) if rnd.random() < 0.6 else ()) +
+                   (("noack",) if rnd.random() < 0.1 else ()) + ("streams", k, rnd.choice([">", ">", "0", rid()])))
+    elif r < 0.70:
+        return ("xack", k, g) + tuple(rid() for _ in range(rnd.randint(1, 3)))
+    elif r < 0.75:
+        return (("xclaim", k, g, c, "0") + tuple(rid() for _ in range(rnd.randint(1, 3))) +
+                   tuple(rnd.sample(["justid", "force"], rnd.randint(0, 2))))
+    elif r < 0.79:
+        return (("xautoclaim", k, g, c, "0", bound(), "count", str(rnd.randint(1, 5))) +
+                   (("justid",) if rnd.random() < 0.5 else ()))
+    elif r < 0.84:
+        return ("clock", "rax", "xpending", k, g) + (("-", "+", "10") + ((c,) if rnd.random() < 0.5 else ()
+                                              if rnd.random() < 0.6 else ()))
+    elif r < 0.88:
+        return ("xinfo", "groups", k)
+    elif r < 0.91:
+        return ("clock", "rax", "xinfo", "stream", k) + (("full",) if rnd.random() < 0.5 else ())
+    elif r < 0.94:
+        return ("xread", "count", str(rnd.randint(1, 5)), "streams", k, rid())
+    elif r < 0.96:
+        return ("xsetid", k, rid())
+    elif r < 0.98:
+        return ("xlen", k)
+    else:
+        return ("del", k)
 
 
-for _seed in range(4):
-    case("fuzz_%d" % _seed, fuzz_commands(_seed, 1500))
+
+@pytest.mark.parametrize("steps", [steps for _, steps in STREAM_CASES],
+                         ids=[name for name, _ in STREAM_CASES])
+def test_diff(server, oracle, steps):
+    diff_case(server, oracle, steps)
 
 
-def two_conn_diff(steps):
+@pytest.mark.parametrize("seed", range(4))
+def test_fuzz(server, oracle, seed):
+    diff_random(server, oracle, seed, 1500, fuzz_gen())
+
+
+def two_conn_diff(server, oracle, steps):
     """Run (connection index, command) steps on both servers; compare every reply."""
-    res = []
-    for srv in (SERVERS["r"], SERVERS["o"]):
-        with Conn(srv.port) as a, Conn(srv.port) as b:
-            a.cmd("FLUSHALL")
-            res.append([(a, b)[i].cmd(*c) for i, c in steps])
-    eq(res[0], res[1], "replies (respite vs redis)")
+    diff_case(server, oracle, [("@%d" % i,) + c for i, c in steps])
 
 
-def test_watch_and_stream_commands():
+def test_watch_and_stream_commands(server, oracle):
     # which stream commands invalidate a WATCH, as Redis 7.0 signals modified keys
     pre = [(0, ("xadd", "s", "1-1", "f", "v")), (0, ("xadd", "s", "2-1", "f", "v")),
            (0, ("xgroup", "create", "s", "g", "0"))]
@@ -617,17 +530,17 @@ def test_watch_and_stream_commands():
                        else ("new" if "new" in c else "s"))),
                   (1, c), (0, ("multi",)), (0, ("ping",)), (0, ("exec",))]
         try:
-            two_conn_diff(steps)
+            two_conn_diff(server, oracle, steps)
         except TestFailure as e:
             bad.append("WATCH then %r: %s" % (c, str(e)[-200:]))
     check(not bad, "\n".join(bad))
 
 
-def test_block_default_count_1000():
+def test_block_default_count_1000(servers):
     setup = [("xadd", "s", "1-1", "f", "v")]
     adds = [("multi",)] + [("xadd", "s", "%d-1" % i, "f", "v") for i in range(2, 1203)] + [("exec",)]
-    block_diff(setup, ("xread", "block", "0", "streams", "s", "$"), adds)
-    block_diff([("xgroup", "create", "s", "g", "$", "mkstream")],
+    block_diff(servers, setup, ("xread", "block", "0", "streams", "s", "$"), adds)
+    block_diff(servers, [("xgroup", "create", "s", "g", "$", "mkstream")],
                ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"),
                adds + [("xpending", "s", "g"), ("xinfo", "groups", "s")])
 
@@ -655,82 +568,82 @@ def block_scenario(port, setup, blocker, actions):
         b.send(encode(*blocker))
         wait_blocked(a, 1)
         acts = [a.cmd(*c) for c in actions]
-        got = normalise(b.reply(), "T")
+        got = normalise_time(b.reply(), rax=True)
         b.cmd("PING")
         wait_blocked(a, 0)
         return [got] + acts
 
 
-def block_diff(setup, blocker, actions):
-    r = block_scenario(SERVERS["r"].port, setup, blocker, actions)
-    o = block_scenario(SERVERS["o"].port, setup, blocker, actions)
+def block_diff(servers, setup, blocker, actions):
+    r = block_scenario(servers["r"].port, setup, blocker, actions)
+    o = block_scenario(servers["o"].port, setup, blocker, actions)
     eq(r, o, "blocked reply and actions (respite vs redis) for %r" % (blocker,))
 
 
-def test_block_xreadgroup_served_by_xadd():
+def test_block_xreadgroup_served_by_xadd(servers):
     setup = [("xgroup", "create", "s", "g", "$", "mkstream")]
-    block_diff(setup, ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"),
+    block_diff(servers, setup, ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"),
                [("xadd", "s", "1-1", "f", "v"), ("xpending", "s", "g"), ("xinfo", "groups", "s")])
 
 
-def test_block_xreadgroup_noack_count():
+def test_block_xreadgroup_noack_count(servers):
     setup = [("xgroup", "create", "s", "g", "$", "mkstream")]
-    block_diff(setup, ("xreadgroup", "group", "g", "c", "noack", "count", "1", "block", "0", "streams", "s", ">"),
+    block_diff(servers, setup, ("xreadgroup", "group", "g", "c", "noack", "count", "1", "block", "0", "streams", "s", ">"),
                [("multi",), ("xadd", "s", "1-1", "f", "v"), ("xadd", "s", "2-1", "f", "v"), ("exec",),
                 ("xpending", "s", "g"), ("xinfo", "groups", "s")])
 
 
-def test_block_xread_dollar_pinned():
+def test_block_xread_dollar_pinned(servers):
     # "$" means the last id when the client blocked, even if the key is deleted meanwhile
-    block_diff([("xadd", "s", "5-1", "f", "v")], ("xread", "block", "0", "streams", "s", "$"),
+    block_diff(servers, [("xadd", "s", "5-1", "f", "v")], ("xread", "block", "0", "streams", "s", "$"),
                [("del", "s"), ("xadd", "s", "3-1", "f", "v"), ("xadd", "s", "6-1", "g", "w")])
 
 
-def test_block_xread_several_keys():
-    block_diff([("xadd", "a", "1-1", "f", "v")],
+def test_block_xread_several_keys(servers):
+    block_diff(servers, [("xadd", "a", "1-1", "f", "v")],
                ("xread", "block", "0", "streams", "a", "b", "$", "$"), [("xadd", "b", "7-7", "f", "v")])
 
 
-def test_block_xread_wrongtype_keeps_waiting():
-    block_diff([("xadd", "s", "5-1", "f", "v")], ("xread", "block", "0", "streams", "s", "$"),
+def test_block_xread_wrongtype_keeps_waiting(servers):
+    block_diff(servers, [("xadd", "s", "5-1", "f", "v")], ("xread", "block", "0", "streams", "s", "$"),
                [("del", "s"), ("set", "s", "x"), ("del", "s"), ("xadd", "s", "9-1", "f", "v")])
 
 
-def test_block_xreadgroup_key_deleted():
-    block_diff([("xgroup", "create", "s", "g", "$", "mkstream")],
+def test_block_xreadgroup_key_deleted(servers):
+    block_diff(servers, [("xgroup", "create", "s", "g", "$", "mkstream")],
                ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"), [("del", "s")])
 
 
-def test_block_xreadgroup_key_replaced():
-    block_diff([("xgroup", "create", "s", "g", "$", "mkstream")],
+def test_block_xreadgroup_key_replaced(servers):
+    block_diff(servers, [("xgroup", "create", "s", "g", "$", "mkstream")],
                ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"), [("set", "s", "x")])
 
 
-def test_block_xreadgroup_group_destroyed():
-    block_diff([("xgroup", "create", "s", "g", "$", "mkstream")],
+def test_block_xreadgroup_group_destroyed(servers):
+    block_diff(servers, [("xgroup", "create", "s", "g", "$", "mkstream")],
                ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"),
                [("xgroup", "destroy", "s", "g")])
 
 
-def test_block_xread_added_then_deleted():
-    block_diff([("xadd", "s", "1-1", "f", "v")], ("xread", "block", "0", "streams", "s", "$"),
+def test_block_xread_added_then_deleted(servers):
+    block_diff(servers, [("xadd", "s", "1-1", "f", "v")], ("xread", "block", "0", "streams", "s", "$"),
                [("multi",), ("xadd", "s", "2-1", "f", "v"), ("xdel", "s", "2-1"), ("exec",)])
 
 
-def test_block_xreadgroup_flushall_swapdb():
-    block_diff([("xgroup", "create", "s", "g", "$", "mkstream")],
+def test_block_xreadgroup_flushall_swapdb(servers):
+    block_diff(servers, [("xgroup", "create", "s", "g", "$", "mkstream")],
                ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"), [("flushall",)])
-    block_diff([("xgroup", "create", "s", "g", "$", "mkstream")],
+    block_diff(servers, [("xgroup", "create", "s", "g", "$", "mkstream")],
                ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"), [("swapdb", "0", "1")])
-    block_diff([("xadd", "s", "1-1", "f", "v")],
+    block_diff(servers, [("xadd", "s", "1-1", "f", "v")],
                ("xread", "block", "0", "streams", "s", "$"), [("flushdb",), ("xadd", "s", "1-2", "f", "v")])
 
 
-def test_block_xreadgroup_key_expired_actively():
+def test_block_xreadgroup_key_expired_actively(servers):
     # Nobody touches the key: active expiry removes it and the blocked client is told in
     # that cycle, as redis does, not when some other client next sends a command.
     for name in ("r", "o"):
-        port = SERVERS[name].port
+        port = servers[name].port
         with Conn(port) as a, Conn(port) as b:
             a.cmd("FLUSHALL")
             a.cmd("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
@@ -744,14 +657,14 @@ def test_block_xreadgroup_key_expired_actively():
             eq(a.cmd("EXISTS", "s"), b":0\r\n", "%s: s is gone" % name)
 
 
-def test_block_xreadgroup_rename():
-    block_diff([("xgroup", "create", "s", "g", "$", "mkstream"), ("xgroup", "create", "t", "g", "$", "mkstream"),
+def test_block_xreadgroup_rename(servers):
+    block_diff(servers, [("xgroup", "create", "s", "g", "$", "mkstream"), ("xgroup", "create", "t", "g", "$", "mkstream"),
                 ("xadd", "t", "5-5", "f", "v")],
                ("xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"), [("rename", "t", "s")])
 
 
-def test_block_timeout_returns_null():
-    port = SERVERS["r"].port
+def test_block_timeout_returns_null(servers):
+    port = servers["r"].port
     with Conn(port) as a, Conn(port) as b:
         a.cmd("FLUSHALL")
         a.cmd("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
@@ -770,8 +683,8 @@ def test_block_timeout_returns_null():
         check(0.14 <= dt < 2.0, "XREAD BLOCK 150 returned after %.3fs" % dt)
 
 
-def test_block_served_immediately():
-    port = SERVERS["r"].port
+def test_block_served_immediately(servers):
+    port = servers["r"].port
     with Conn(port) as a, Conn(port) as b:
         a.cmd("FLUSHALL")
         a.cmd("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
@@ -787,8 +700,8 @@ def test_block_served_immediately():
         eq(a.call("XPENDING", "s", "g")[0], 1, "delivered message is pending")
 
 
-def test_block_fifo():
-    port = SERVERS["r"].port
+def test_block_fifo(servers):
+    port = servers["r"].port
     with Conn(port) as a:
         a.cmd("FLUSHALL")
         a.cmd("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
@@ -818,13 +731,13 @@ def test_block_fifo():
         eq(pend[0], 5, "pending count")
 
 
-def test_block_groups_share_a_stream():
+def test_block_groups_share_a_stream(servers):
     # Readers of two groups and plain XREADs on one stream; one EXEC adds two entries:
     # each group hands them to its first two readers in FIFO order, its later readers
     # keep waiting (respite skips re-running them once a reader of the group found
     # nothing), the XREADs all see the first entry. The same on both servers.
     for name in ("r", "o"):
-        port = SERVERS[name].port
+        port = servers[name].port
         with Conn(port) as a:
             a.cmd("FLUSHALL")
             for g in ("g1", "g2"):
@@ -862,8 +775,8 @@ def test_block_groups_share_a_stream():
             wait_blocked(a, 0)
 
 
-def test_block_disconnect_leaks_nothing():
-    port = SERVERS["r"].port
+def test_block_disconnect_leaks_nothing(servers):
+    port = servers["r"].port
     with Conn(port) as a:
         a.cmd("FLUSHALL")
         a.cmd("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
@@ -892,20 +805,3 @@ def test_block_disconnect_leaks_nothing():
         check(r1.startswith(b"*1\r\n"), "served %r" % r1)
         eq((r2, r3), (b"+PONG\r\n", b":2\r\n"), "pipelined commands after unblocking")
         w.close()
-
-
-# ---------------------------------------------------------------- runner
-
-def make_servers():
-    r = harness.start_server()
-    try:
-        o = harness.oracle()
-    except Exception:
-        r.stop()
-        raise
-    SERVERS.update(r=r, o=o, conn_r=Conn(r.port), conn_o=Conn(o.port))
-    return [r, o]
-
-
-if __name__ == "__main__":
-    harness.main(globals(), make_servers)

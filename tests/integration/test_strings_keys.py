@@ -1,116 +1,23 @@
-#!/usr/bin/python3
 """test_strings_keys.py: differential test of the string and keyspace commands.
 
-Starts RESPITE_SERVER (respite-server) and redis-server on free ports, sends the same
-raw RESP command sequences to both and asserts byte-identical replies (or, for replies
-that legitimately differ, equal after a normalisation: sorted arrays, TTLs within a
-tolerance, a whole SCAN iteration compared as a set). Prints "N passed, M failed" and
-exits non-zero on failure.
+The server under test and redis-server (the fixtures of conftest.py) receive the same
+raw RESP command sequences and must give byte-identical replies (or, for replies that
+legitimately differ, equal after a normalisation: sorted arrays, TTLs within a
+tolerance, a whole SCAN iteration compared as a set).
 """
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import time
 
+import pytest
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import diff_case  # noqa: E402
 
-
-class Conn:
-    """A raw RESP connection: encode commands, return each reply's exact bytes."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
-
-    def send(self, args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            if isinstance(a, str):
-                a = a.encode()
-            elif isinstance(a, int):
-                a = str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.s.sendall(b"".join(out))
-
-    def _fill(self):
-        d = self.s.recv(1 << 20)
-        if not d:
-            raise EOFError("connection closed")
-        self.buf += d
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        i = self.buf.index(b"\r\n")
-        line, self.buf = self.buf[:i + 2], self.buf[i + 2:]
-        return line
-
-    def _n(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        r, self.buf = self.buf[:n], self.buf[n:]
-        return r
-
-    def read_raw(self):
-        line = self._line()
-        t = line[:1]
-        if t == b"$":
-            n = int(line[1:-2])
-            return line + (self._n(n + 2) if n >= 0 else b"")
-        if t in (b"*", b"%", b"~", b">"):
-            n = int(line[1:-2])
-            if t == b"%":
-                n *= 2
-            return line + b"".join(self.read_raw() for _ in range(max(n, 0)))
-        return line
-
-    def raw(self, *args):
-        self.send(args)
-        return self.read_raw()
-
-
-def parse(raw):
-    """Parse one raw reply into Python values (bytes, int, list, None, ('err', text))."""
-    def go(b, i):
-        j = b.index(b"\r\n", i)
-        t, body = b[i:i + 1], b[i + 1:j]
-        i = j + 2
-        if t == b"+":
-            return body, i
-        if t == b"-":
-            return ("err", body), i
-        if t == b":":
-            return int(body), i
-        if t == b"$":
-            n = int(body)
-            if n < 0:
-                return None, i
-            return b[i:i + n], i + n + 2
-        if t == b"*":
-            n = int(body)
-            if n < 0:
-                return None, i
-            out = []
-            for _ in range(n):
-                v, i = go(b, i)
-                out.append(v)
-            return out, i
-        raise ValueError(b)
-    return go(raw, 0)[0]
-
-
-# ---- the cases: (name, [commands]); a command is a tuple of args, optionally prefixed
-# by a mode string: "sorted" (compare the array sorted), "approx:N" (integers within N),
-# "sleep:MS" (pause, no command), "scanall" (iterate a whole SCAN with the given extra
-# options, compare the key sets), "nocheck" (send to both, compare nothing).
+# ---- the cases: (name, steps) in the case format of harness.py (see conftest.py); a
+# step may start with a mode word: "sorted" (compare the array sorted), "approx:N"
+# (integers within N), "sleep:MS" (pause, no command), "scanall" (iterate a whole SCAN
+# with the given extra options, compare the key sets), "nocheck" (compare nothing).
 
 NOW = int(time.time())
 FUTURE_S = NOW + 100000
@@ -431,142 +338,20 @@ WATCH_CASES = [
 ]
 
 
-def run_watch_cases(ports):
-    """Returns mismatch descriptions for WATCH_CASES."""
-    results = []
-    for port in ports:
-        res = []
-        for before, between in WATCH_CASES:
-            a, b = Conn(port), Conn(port)
-            a.raw("flushall")
-            for cmd in before:
-                a.raw(*cmd)
-            a.raw("watch", "k")
-            a.raw("multi")
-            a.raw("ping")
-            for cmd in between:
-                b.raw(*cmd)
-            res.append(a.raw("exec"))
-            a.s.close()
-            b.s.close()
-        results.append(res)
-    return ["WATCH %r then %r: respite %r redis %r" % (c[0], c[1], x, y)
-            for c, x, y in zip(WATCH_CASES, results[0], results[1]) if x != y]
+def watch_steps(before, between):
+    """WATCH k on connection 0 after `before`, MULTI, then `between` on connection 1:
+    does EXEC abort?"""
+    return ([("@0",) + c for c in before] + [("@0", "watch", "k"), ("@0", "multi"), ("@0", "ping")]
+            + [("@1",) + c for c in between] + [("@0", "exec")])
 
 
-def run_case(conns, cmds):
-    """Run one case on both servers; returns a list of mismatch descriptions."""
-    bad = []
-    for c in conns:
-        c.raw("flushall")
-        c.raw("select", "0")
-    for cmd in cmds:
-        mode = "exact"
-        if cmd and isinstance(cmd[0], str) and (cmd[0] in ("sorted", "scanall", "nocheck")
-                                                 or cmd[0].startswith(("approx:", "sleep:"))):
-            mode, cmd = cmd[0], cmd[1:]
-        if mode.startswith("sleep:"):
-            time.sleep(int(mode[6:]) / 1000.0)
-            continue
-        if mode == "scanall":
-            sets = []
-            for c in conns:
-                cursor, seen, steps = b"0", [], 0
-                while True:
-                    r = parse(c.raw("scan", cursor, *cmd))
-                    if isinstance(r, tuple):
-                        seen = r
-                        break
-                    cursor, keys = r
-                    seen.extend(keys)
-                    steps += 1
-                    if cursor == b"0" or steps > 100000:
-                        break
-                sets.append(seen if isinstance(seen, tuple) else sorted(set(seen)))
-            if sets[0] != sets[1]:
-                bad.append("SCAN %r: respite %r redis %r" % (cmd, sets[0][:20], sets[1][:20]))
-            continue
-        replies = [c.raw(*cmd) for c in conns]
-        if mode == "nocheck":
-            continue
-        a, b = replies
-        if mode == "sorted":
-            pa, pb = parse(a), parse(b)
-            ok = isinstance(pa, list) and isinstance(pb, list) and sorted(pa) == sorted(pb)
-            ok = ok or a == b
-        elif mode.startswith("approx:"):
-            pa, pb = parse(a), parse(b)
-            ok = isinstance(pa, int) and isinstance(pb, int) and abs(pa - pb) <= int(mode[7:])
-        else:
-            ok = a == b
-        if not ok:
-            bad.append("%r: respite %r redis %r" % (cmd, a[:200], b[:200]))
-    return bad
+@pytest.mark.parametrize("steps", [steps for _, steps in CASES], ids=[n for n, _ in CASES])
+def test_case(server, oracle, steps):
+    diff_case(server, oracle, steps)
 
 
-def start(argv, port):
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p
-        except OSError:
-            if p.poll() is not None:
-                raise RuntimeError("%s exited with %s" % (argv[0], p.returncode))
-            time.sleep(0.05)
-    p.kill()
-    raise RuntimeError("%s did not start" % argv[0])
-
-
-def main():
-    respite = os.environ.get("RESPITE_SERVER")
-    redis = shutil.which("redis-server")
-    if not respite or not redis:
-        print("RESPITE_SERVER and redis-server are needed")
-        print("0 passed, 1 failed")
-        return 1
-    p1, p2 = free_port(), free_port()
-    procs = []
-    try:
-        procs.append(start([respite, "--port", str(p1)], p1))
-        procs.append(start([redis, "--port", str(p2), "--save", "", "--appendonly", "no"], p2))
-        conns = [Conn(p1), Conn(p2)]
-        only = sys.argv[1:]
-        passed = failed = 0
-        for name, cmds in CASES:
-            if only and not any(o in name for o in only):
-                continue
-            try:
-                bad = run_case(conns, cmds)
-            except Exception as e:  # a crash or a protocol error fails the case
-                bad = ["exception: %r" % (e,)]
-                conns = [Conn(p1), Conn(p2)] if all(p.poll() is None for p in procs) else conns
-            if bad:
-                failed += 1
-                print("FAIL %s" % name)
-                for b in bad:
-                    print("    " + b)
-            else:
-                passed += 1
-                print("ok   %s" % name)
-        if not only or any(o in "watch" for o in only):
-            bad = run_watch_cases([p1, p2])
-            if bad:
-                failed += 1
-                print("FAIL watch")
-                for b in bad:
-                    print("    " + b)
-            else:
-                passed += 1
-                print("ok   watch")
-        print("%d passed, %d failed" % (passed, failed))
-        return 1 if failed else 0
-    finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+@pytest.mark.parametrize("before,between", WATCH_CASES,
+                         ids=["%d-%s" % (i, "+".join(c[0] for c in w[1]))
+                              for i, w in enumerate(WATCH_CASES)])
+def test_watch(server, oracle, before, between):
+    diff_case(server, oracle, watch_steps(before, between))

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """test_taskqueue.py: a task queue on a stream consumer group, with a worker killed.
 
 One producer process XADDs 10,000 tasks; four worker processes (redis-py) read them with
@@ -9,8 +8,6 @@ kills it with SIGKILL. The surviving workers reclaim its pending tasks with XAUT
 removed a pending entry. At the end: each of the 10,000 tasks was acknowledged exactly
 once by an XACK that returned 1 (so the set of acknowledged tasks is all of them), the
 killed worker's unacknowledged tasks were delivered again, and XPENDING is empty.
-
-Prints "N passed, M failed" last and exits non-zero on failure.
 """
 import multiprocessing as mp
 import os
@@ -21,10 +18,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
 from harness import TestFailure, check, eq  # noqa: E402
 
-import redis  # noqa: E402  Debian's python3-redis
+import pytest  # noqa: E402
+
+redis = pytest.importorskip("redis", reason="needs python3-redis (apt-get install python3-redis)")
 
 NTASKS = 10000
 NWORKERS = 4
@@ -32,8 +30,6 @@ STREAM, GROUP = "tasks", "workers"
 VICTIM_ACKS = 300          # the victim acknowledges this many tasks before it stalls
 MIN_IDLE_MS = 500          # XAUTOCLAIM's min-idle-time
 DEADLINE_S = 90.0
-
-SERVER = {}
 
 
 def client(port):
@@ -116,8 +112,8 @@ def wait_for(pred, deadline, what):
         select.select([], [], [], 0.05)
 
 
-def test_taskqueue_with_a_killed_worker():
-    port = SERVER["s"].port
+def test_taskqueue_with_a_killed_worker(server):
+    port = server.port
     r = client(port)
     r.flushall()
     r.xgroup_create(STREAM, GROUP, id="$", mkstream=True)
@@ -182,13 +178,3 @@ def test_taskqueue_with_a_killed_worker():
     eq(r.xpending_range(STREAM, GROUP, "-", "+", 10), [], "XPENDING range")
     print("   %d tasks, %d held by the killed worker, %d reclaimed, %.1fs"
           % (NTASKS, len(held), claimed, elapsed), flush=True)
-
-
-def make_servers():
-    s = harness.start_server()
-    SERVER["s"] = s
-    return [s]
-
-
-if __name__ == "__main__":
-    harness.main(globals(), make_servers)

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """test_types.py: what goes through the value-type descriptor, over the wire: TYPE,
 OBJECT ENCODING, COPY (strings of each encoding, streams with groups, consumers and
 pending entries, across databases, with REPLACE) and MEMORY USAGE / MEMORY HELP.
@@ -9,8 +8,8 @@ absolute times (ms since the epoch), idle times and seen-times are hidden before
 comparison (XPENDING's extended form, XINFO STREAM FULL, XINFO CONSUMERS). MEMORY
 USAGE's figures cannot match Redis's (another allocator, other structures): against
 the server under test they are checked to be integers that grow with a value and
-shrink when it does; redis-cli --memkeys and --bigkeys must run cleanly against it.
-Prints "N passed, M failed" last and exits non-zero on failure.
+shrink when it does; redis-cli --memkeys and --bigkeys must run cleanly against it. The differential steps
+use the case format of harness.py ("clock" marks the normalised ones).
 """
 import os
 import subprocess
@@ -18,16 +17,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import TestFailure, check, decode, eq  # noqa: E402
+from harness import check, decode, diff_case, eq  # noqa: E402
 
-SRV = None      # server under test
-ORA = None      # oracle redis-server
+SERVER_ARGS = ORACLE_ARGS = ["--databases", "16"]
 
 TIME_KEYS = {b"idle", b"seen-time", b"inactive", b"active-time"}
-
-
-def _b(x):
-    return x if isinstance(x, bytes) else str(x).encode()
 
 
 def hide_times(v):
@@ -48,48 +42,31 @@ def hide_times(v):
     return v
 
 
-def diff_script(script, setup=("FLUSHALL",)):
-    """Run commands on both servers; a command starting with "T" has its reply
-    compared after hide_times, the others byte for byte. Fails with every mismatch."""
-    bad = []
-    with SRV.conn() as t, ORA.conn() as o:
-        for c in setup:
-            t.cmd(*c.split())
-            o.cmd(*c.split())
-        for c in script:
-            c = c.split() if isinstance(c, str) else list(c)
-            timed = c[0] == "T"
-            if timed:
-                c = c[1:]
-            rt, ro = t.cmd(*c), o.cmd(*c)
-            if timed:
-                same = hide_times(decode(rt)) == hide_times(decode(ro))
-            else:
-                same = rt == ro
-            if not same:
-                bad.append("  %s\n    respite: %r\n    redis:   %r" % (" ".join(map(str, c)), rt[:500], ro[:500]))
-    if bad:
-        raise TestFailure("%d mismatch(es):\n%s" % (len(bad), "\n".join(bad[:15])))
+def diff_script(server, oracle, script):
+    """Run steps on both servers after FLUSHALL (harness.diff_case); a step starting with
+    "clock" has its reply compared with the clock's traces hidden, the others byte for
+    byte. Fails with every mismatch."""
+    diff_case(server, oracle, script)
 
 
 # ---------------------------------------------------------------- COPY
 
-def test_copy_keeps_pending_entries_of_deleted_messages():
+def test_copy_keeps_pending_entries_of_deleted_messages(server, oracle):
     """The bug: a pending message whose entry was XDELed was dropped by COPY."""
-    diff_script([
+    diff_script(server, oracle, [
         "XADD s 1-1 f v", "XADD s 2-1 f v", "XGROUP CREATE s g 0",
-        "T XREADGROUP GROUP g c STREAMS s >", "XDEL s 1-1", "COPY s s2",
-        "XPENDING s2 g", "T XPENDING s2 g - + 10", "T XPENDING s2 g - + 10 c",
-        "T XINFO STREAM s2 FULL", "XINFO GROUPS s2", "T XINFO CONSUMERS s2 g",
-        "T XREADGROUP GROUP g c STREAMS s2 0", "XACK s2 g 1-1", "XPENDING s2 g", "XPENDING s g",
+        "clock XREADGROUP GROUP g c STREAMS s >", "XDEL s 1-1", "COPY s s2",
+        "XPENDING s2 g", "clock XPENDING s2 g - + 10", "clock XPENDING s2 g - + 10 c",
+        "clock XINFO STREAM s2 FULL", "XINFO GROUPS s2", "clock XINFO CONSUMERS s2 g",
+        "clock XREADGROUP GROUP g c STREAMS s2 0", "XACK s2 g 1-1", "XPENDING s2 g", "XPENDING s g",
     ])
 
 
-def test_copy_auto_ids_pending_count():
+def test_copy_auto_ids_pending_count(server, oracle):
     """The sequence as reported, with "*" ids (which differ between the servers, so only
     the pending counts are compared)."""
     counts = []
-    for srv in (SRV, ORA):
+    for srv in (server, oracle):
         with srv.conn() as c:
             c.cmd("FLUSHALL")
             c.cmd("XADD", "s", "*", "f", "v")
@@ -102,10 +79,10 @@ def test_copy_auto_ids_pending_count():
     eq(counts, [2, 2], "XPENDING s2 g count (respite, redis)")
 
 
-def test_copy_equals_original_on_each_server():
+def test_copy_equals_original_on_each_server(server, oracle):
     """Right after COPY, XINFO STREAM FULL of the copy equals the original's exactly,
     times included (COPY keeps delivery and seen times), on both servers."""
-    for srv in (SRV, ORA):
+    for srv in (server, oracle):
         with srv.conn() as c:
             c.cmd("FLUSHALL")
             for i in range(1, 40):
@@ -127,29 +104,29 @@ def test_copy_equals_original_on_each_server():
                    "%s: XPENDING of the copy, group %s" % (srv.name, g))
 
 
-def test_copy_streams_with_groups_db_replace():
-    diff_script([
+def test_copy_streams_with_groups_db_replace(server, oracle):
+    diff_script(server, oracle, [
         "XADD s 1-1 a 1 b 2", "XADD s 2-1 a 3", "XADD s 3-1 a 4 b 5", "XADD s 4-1 c 6",
         "XADD s 5-1 a 7",
         "XGROUP CREATE s g1 0", "XGROUP CREATE s g2 $", "XGROUP CREATE s g3 2-1 ENTRIESREAD 2",
         "XGROUP CREATECONSUMER s g1 lazy",
-        "T XREADGROUP GROUP g1 alice COUNT 2 STREAMS s >",
-        "T XREADGROUP GROUP g1 bob COUNT 2 STREAMS s >",
-        "T XREADGROUP GROUP g3 carol STREAMS s >",
-        "T XREADGROUP GROUP g1 dave NOACK STREAMS s >",
+        "clock XREADGROUP GROUP g1 alice COUNT 2 STREAMS s >",
+        "clock XREADGROUP GROUP g1 bob COUNT 2 STREAMS s >",
+        "clock XREADGROUP GROUP g3 carol STREAMS s >",
+        "clock XREADGROUP GROUP g1 dave NOACK STREAMS s >",
         "XDEL s 2-1 4-1", "XACK s g3 3-1",
-        "T XCLAIM s g1 bob 0 1-1 RETRYCOUNT 5",
+        "clock XCLAIM s g1 bob 0 1-1 RETRYCOUNT 5",
         "XSETID s 9-9 ENTRIESADDED 12 MAXDELETEDID 4-1",
         # another db, then REPLACE over a string and over a stream
-        "T COPY s s2 DB 3", "SELECT 3", "T XINFO STREAM s2 FULL", "XINFO GROUPS s2",
-        "XPENDING s2 g1", "XPENDING s2 g3", "T XPENDING s2 g1 - + 10 bob", "TYPE s2",
+        "clock COPY s s2 DB 3", "SELECT 3", "clock XINFO STREAM s2 FULL", "XINFO GROUPS s2",
+        "XPENDING s2 g1", "XPENDING s2 g3", "clock XPENDING s2 g1 - + 10 bob", "TYPE s2",
         "OBJECT ENCODING s2", "SELECT 0",
-        "SET str x", "COPY s str", "COPY s str REPLACE", "TYPE str", "T XINFO STREAM str FULL",
+        "SET str x", "COPY s str", "COPY s str REPLACE", "TYPE str", "clock XINFO STREAM str FULL",
         "XADD other 1-1 z z", "COPY s other REPLACE", "XRANGE other - +", "XINFO GROUPS other",
         # the copy lives on its own: changes to the original do not show in it
         "XGROUP DELCONSUMER s g1 alice", "XGROUP DESTROY s g3", "XDEL s 1-1", "XADD s 10-1 n n",
         "XPENDING other g1", "XINFO GROUPS other", "XLEN other", "XLEN s",
-        "T XREADGROUP GROUP g1 alice STREAMS other 0", "XACK other g1 1-1 3-1",
+        "clock XREADGROUP GROUP g1 alice STREAMS other 0", "XACK other g1 1-1 3-1",
         "XPENDING other g1", "XPENDING s g1",
         # with a TTL
         "EXPIRE s 1000", "COPY s ttl", "TTL ttl", "COPY s ttl DB 2 REPLACE", "SELECT 2", "TTL ttl",
@@ -157,18 +134,18 @@ def test_copy_streams_with_groups_db_replace():
     ])
 
 
-def test_copy_empty_streams_and_groups_without_pending():
-    diff_script([
-        "XADD s 1-1 f v", "XDEL s 1-1", "COPY s e", "XLEN e", "T XINFO STREAM e FULL",
+def test_copy_empty_streams_and_groups_without_pending(server, oracle):
+    diff_script(server, oracle, [
+        "XADD s 1-1 f v", "XDEL s 1-1", "COPY s e", "XLEN e", "clock XINFO STREAM e FULL",
         "XGROUP CREATE m g $ MKSTREAM", "XGROUP CREATECONSUMER m g c", "COPY m m2",
-        "T XINFO STREAM m2 FULL", "T XINFO CONSUMERS m2 g", "XADD m2 1-1 f v",
-        "T XREADGROUP GROUP g c STREAMS m2 >", "XINFO GROUPS m", "XINFO GROUPS m2",
+        "clock XINFO STREAM m2 FULL", "clock XINFO CONSUMERS m2 g", "XADD m2 1-1 f v",
+        "clock XREADGROUP GROUP g c STREAMS m2 >", "XINFO GROUPS m", "XINFO GROUPS m2",
     ])
 
 
-def test_copy_strings_type_encoding():
+def test_copy_strings_type_encoding(server, oracle):
     big = "b" * 60
-    diff_script([
+    diff_script(server, oracle, [
         "SET i 123", "SET neg -5", "SET e hello", "SET r " + big, "SET a ab", "APPEND a cd",
         "SET f 1.5", "SETRANGE sr 3 x",
         "COPY i i2", "COPY neg neg2", "COPY e e2", "COPY r r2", "COPY a a2", "COPY f f2", "COPY sr sr2",
@@ -187,8 +164,8 @@ def test_copy_strings_type_encoding():
 
 # ---------------------------------------------------------------- MEMORY
 
-def test_memory_errors_and_help():
-    diff_script([
+def test_memory_errors_and_help(server, oracle):
+    diff_script(server, oracle, [
         "SET k v", "MEMORY HELP", "memory help", "MEMORY", "MEMORY HELP x", "MEMORY USAGE",
         "MEMORY FOO", "MEMORY FOO bar", "MEMORY USAGE nokey", "MEMORY USAGE nokey SAMPLES 5",
         "MEMORY USAGE nokey SAMPLES x", "MEMORY USAGE nokey FOO", "MEMORY USAGE k SAMPLES",
@@ -198,10 +175,10 @@ def test_memory_errors_and_help():
     ])
     for extra in ([], ["SAMPLES", "0"], ["SAMPLES", "5"], ["samples", "9223372036854775807"],
                   ["SAMPLES", "3", "SAMPLES", "4"]):
-        with SRV.conn() as c:
+        with server.conn() as c:
             r = c.call("MEMORY", "USAGE", "k", *extra)
             check(isinstance(r, int) and r > 0, "MEMORY USAGE k %s: %r" % (" ".join(extra), r))
-    with SRV.conn() as c:            # a null in RESP3 too
+    with server.conn() as c:            # a null in RESP3 too
         c.cmd("HELLO", "3")
         eq(c.cmd("MEMORY", "USAGE", "nokey"), b"_\r\n", "RESP3 null")
         c.cmd("MULTI")
@@ -216,8 +193,8 @@ def usage(c, key):
     return r
 
 
-def test_memory_usage_follows_values():
-    with SRV.conn() as c:
+def test_memory_usage_follows_values(server):
+    with server.conn() as c:
         c.cmd("FLUSHALL")
         sizes = []
         for n in (1, 100, 1000, 10000, 100000):
@@ -264,9 +241,9 @@ def test_memory_usage_follows_values():
         eq(c.cmd("MEMORY", "USAGE", "st"), b"$-1\r\n", "deleted key")
 
 
-def test_memory_usage_is_no_access():
+def test_memory_usage_is_no_access(server, oracle):
     """As Redis: MEMORY USAGE counts no keyspace hit or miss (both servers)."""
-    for srv in (SRV, ORA):
+    for srv in (server, oracle):
         with srv.conn() as c:
             c.cmd("FLUSHALL")
             c.cmd("SET", "k", "v")
@@ -279,13 +256,13 @@ def test_memory_usage_is_no_access():
                "%s: hits and misses after MEMORY USAGE" % srv.name)
 
 
-def redis_cli(args):
-    return subprocess.run(["redis-cli", "-p", str(SRV.port)] + args, capture_output=True,
+def redis_cli(server, args):
+    return subprocess.run([harness.need_program("redis-cli", "redis-tools"), "-p", str(server.port)] + args, capture_output=True,
                           timeout=60, text=True)
 
 
-def test_redis_cli_memkeys_and_bigkeys():
-    with SRV.conn() as c:
+def test_redis_cli_memkeys_and_bigkeys(server):
+    with server.conn() as c:
         c.cmd("FLUSHALL")
         c.cmd("SET", "small", "x")
         c.cmd("SET", "large", "y" * 5000)
@@ -295,7 +272,7 @@ def test_redis_cli_memkeys_and_bigkeys():
             c.cmd("XADD", "bigst", "%d-1" % i, "f", "v" * 20)
     for args, what in ((["--memkeys"], "bytes"), (["--memkeys", "--memkeys-samples", "0"], "bytes"),
                        (["--bigkeys"], "entries")):
-        r = redis_cli(args)
+        r = redis_cli(server, args)
         out = r.stdout + r.stderr
         eq(r.returncode, 0, "redis-cli %s exit status (output: %s)" % (" ".join(args), out[-2000:]))
         low = out.lower()
@@ -306,13 +283,3 @@ def test_redis_cli_memkeys_and_bigkeys():
         check("Biggest stream found '\"bigst\"'" in out, "biggest stream:\n%s" % out[-2000:])
         check("3 strings with" in out and "2 streams with" in out and what in out,
               "redis-cli %s summary:\n%s" % (" ".join(args), out[-2000:]))
-
-
-def make_servers():
-    global SRV, ORA
-    SRV, ORA = harness.server_and_oracle(["--databases", "16"])
-    return [SRV, ORA]
-
-
-if __name__ == "__main__":
-    harness.main(globals(), make_servers)
