@@ -611,6 +611,3 @@ def test_stream_node_limits_decide_approximate_trimming():
         stop_ok(srv)
         stop_ok(ora)
 
-
-if __name__ == "__main__":
-    harness.run(globals())
