@@ -43,6 +43,9 @@ CASES = [
      ["cache server %s;" % SERVER, "phase 1: 8 concurrent searches", "time to first result",
       "time to completion", "phase 2: cache hits", "requests per second",
       "supplier requests:"]),
+    ("sharded", ["--quick"],
+     ["## twemproxy in front of N shards", "| 2 | GET | 1 |", "| 2 | MGET 10 | 16 |",
+      "## Resident bytes per key", "| respite | 2 | 20000 |"]),
 ]
 BUILD = os.environ.get("RESPITE_BUILD_DIR") or os.path.join(SOURCE, "build")
 AGG_BINARIES = [os.path.join(BUILD, "examples", "aggregator", b)
@@ -66,6 +69,8 @@ def skip_reason(name, have_redis):
         return "not built: %s" % ", ".join(missing) if missing else None
     if not have_redis:
         return "redis-server/redis-benchmark not installed; it compares against them"
+    if name == "sharded" and not (shutil.which("nutcracker") or os.path.exists("/usr/sbin/nutcracker")):
+        return "nutcracker not installed (apt-get install nutcracker)"
     return None
 
 
