@@ -7,7 +7,7 @@
 #include "server/net.h"
 #include "server/server.h"
 
-static void ping_command(client *c) {
+static void cmd_ping(client *c) {
     if (c->argc > 2) {
         reply_arity_error(c);
         return;
@@ -16,9 +16,9 @@ static void ping_command(client *c) {
     else reply_simple(&c->out, "PONG");
 }
 
-static void echo_command(client *c) { reply_bulk(&c->out, c->argv[1].ptr, c->argv[1].len); }
+static void cmd_echo(client *c) { reply_bulk(&c->out, c->argv[1].ptr, c->argv[1].len); }
 
-static void quit_command(client *c) {
+static void cmd_quit(client *c) {
     reply_ok(&c->out);
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
@@ -41,7 +41,7 @@ static int authenticate(const resp_slice *user, const resp_slice *pass) {
     return password_matches(pass->ptr, pass->len);
 }
 
-static void auth_command(client *c) {
+static void cmd_auth(client *c) {
     if (c->argc > 3) {
         reply_syntax_error(c);
         return;
@@ -87,7 +87,7 @@ static int client_setname_or_reply(client *c, const resp_slice *name) {
     return 1;
 }
 
-static void hello_command(client *c) {
+static void cmd_hello(client *c) {
     long long ver = 0;
     if (c->argc >= 2) {
         if (!arg_ll_or_reply_msg(c, 1, &ver, "Protocol version is not an integer or out of range")) return;
@@ -147,7 +147,7 @@ static void hello_command(client *c) {
     reply_array(&c->out, 0);
 }
 
-static void reset_command(client *c) {
+static void cmd_reset(client *c) {
     multi_client_free(c);
     client_select_db(c, 0);
     c->resp = 2;
@@ -161,18 +161,18 @@ static void reset_command(client *c) {
 
 /* ---- CLIENT ---- */
 
-static void client_id_command(client *c) { reply_int(&c->out, (long long)c->id); }
+static void cmd_client_id(client *c) { reply_int(&c->out, (long long)c->id); }
 
-static void client_getname_command(client *c) {
+static void cmd_client_getname(client *c) {
     if (c->name) reply_bulk_cstr(&c->out, c->name);
     else reply_null(&c->out);
 }
 
-static void client_setname_command(client *c) {
+static void cmd_client_setname(client *c) {
     if (client_setname_or_reply(c, &c->argv[2])) reply_ok(&c->out);
 }
 
-static void client_setinfo_command(client *c) {
+static void cmd_client_setinfo(client *c) {
     int is_name = arg_is(c, 2, "lib-name");
     if (!is_name && !arg_is(c, 2, "lib-ver")) {
         reply_errorf(&c->out, "Unrecognized option '%.*s'", (int)c->argv[2].len, c->argv[2].ptr);
@@ -222,14 +222,14 @@ static int client_info_line(client *c, char *buf, size_t size) {
                     c->lib_ver ? c->lib_ver : "");
 }
 
-static void client_info_command(client *c) {
+static void cmd_client_info(client *c) {
     char line[1024];
     int n = client_info_line(c, line, sizeof(line) - 1);
     line[n++] = '\n';
     reply_verbatim(&c->out, line, (size_t)n, "txt");
 }
 
-static void client_list_command(client *c) {
+static void cmd_client_list(client *c) {
     int want_ids = 0;
     if (c->argc > 2) {
         if (arg_is(c, 2, "type") && c->argc == 4) {
@@ -284,7 +284,7 @@ static void client_kill_one(client *c, client *victim) {
     else client_close_async(victim);
 }
 
-static void client_kill_command(client *c) {
+static void cmd_client_kill(client *c) {
     if (c->argc == 3) { /* old form: CLIENT KILL addr:port */
         for (client *o = server.clients; o; o = o->next) {
             if (strlen(o->addr) == c->argv[2].len && !memcmp(o->addr, c->argv[2].ptr, c->argv[2].len)) {
@@ -356,9 +356,8 @@ static void client_kill_command(client *c) {
     reply_int(&c->out, killed);
 }
 
-static void client_help_command(client *c) {
-    static const char *lines[] = {
-        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+static void cmd_client_help(client *c) {
+    static const char *const lines[] = {
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -375,49 +374,23 @@ static void client_help_command(client *c) {
         "    Assign the name <name> to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Set client meta attr.",
-        "HELP",
-        "    Print this help.",
     };
-    size_t n = sizeof(lines) / sizeof(lines[0]);
-    reply_array(&c->out, (long)n);
-    for (size_t i = 0; i < n; i++) reply_simple(&c->out, lines[i]);
+    reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
-#define CF (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
-static struct command client_subcommands[] = {
-    {"id", client_id_command, 2, CF, 0, 0, 0, "connection", "Returns the unique client ID of the connection.", "5.0.0",
-     NULL, NULL, NULL, 0, 0},
-    {"getname", client_getname_command, 2, CF, 0, 0, 0, "connection", "Returns the name of the connection.", "2.6.9",
-     NULL, NULL, NULL, 0, 0},
-    {"setname", client_setname_command, 3, CF, 0, 0, 0, "connection", "Sets the connection name.", "2.6.9", NULL, NULL,
-     NULL, 0, 0},
-    {"setinfo", client_setinfo_command, -4, CF, 0, 0, 0, "connection",
-     "Sets information specific to the client or connection.", "7.2.0", NULL, NULL, NULL, 0, 0},
-    {"info", client_info_command, 2, CF, 0, 0, 0, "connection", "Returns information about the connection.", "6.2.0",
-     NULL, NULL, NULL, 0, 0},
-    {"list", client_list_command, -2, CF | CMD_ADMIN, 0, 0, 0, "connection", "Lists open connections.", "2.4.0", NULL,
-     NULL, NULL, 0, 0},
-    {"kill", client_kill_command, -3, CF | CMD_ADMIN, 0, 0, 0, "connection", "Terminates open connections.", "2.4.0",
-     NULL, NULL, NULL, 0, 0},
-    {"help", client_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "connection",
-     "Returns helpful text about the different subcommands.", "5.0.0", NULL, NULL, NULL, 0, 0},
-    {0},
+static const command_binding client_subcommands[] = {
+    CMD("id", cmd_client_id),           CMD("getname", cmd_client_getname), CMD("setname", cmd_client_setname),
+    CMD("setinfo", cmd_client_setinfo), CMD("info", cmd_client_info),       CMD("list", cmd_client_list),
+    CMD("kill", cmd_client_kill),       CMD("help", cmd_client_help),       {0},
 };
 
-struct command conn_commands[] = {
-    {"ping", ping_command, -1, CMD_FAST, 0, 0, 0, "connection", "Returns the server's liveliness response.", "1.0.0",
-     NULL, NULL, NULL, 0, 0},
-    {"echo", echo_command, 2, CMD_FAST, 0, 0, 0, "connection", "Returns the given string.", "1.0.0", NULL, NULL, NULL,
-     0, 0},
-    {"quit", quit_command, -1, CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH, 0, 0,
-     0, "connection", "Closes the connection.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"reset", reset_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0,
-     0, "connection", "Resets the connection.", "6.2.0", NULL, NULL, NULL, 0, 0},
-    {"hello", hello_command, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0,
-     0, "connection", "Handshakes with the Redis server.", "6.0.0", NULL, NULL, NULL, 0, 0},
-    {"auth", auth_command, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0,
-     0, "connection", "Authenticates the connection.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"client", NULL, -2, 0, 0, 0, 0, "connection", "A container for client connection commands.", "2.4.0",
-     client_subcommands, NULL, NULL, 0, 0},
+const command_binding conn_commands[] = {
+    CMD("ping", cmd_ping),
+    CMD("echo", cmd_echo),
+    CMD("quit", cmd_quit),
+    CMD("reset", cmd_reset),
+    CMD("hello", cmd_hello),
+    CMD("auth", cmd_auth),
+    CMD("client", NULL, client_subcommands),
     {0},
 };

@@ -569,8 +569,7 @@ static void cmd_object_freq(client *c) {
 }
 
 static void cmd_object_help(client *c) {
-    static const char *help[] = {
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    static const char *const help[] = {
         "ENCODING <key>",
         "    Return the kind of internal representation used in order to store the value",
         "    associated with a <key>.",
@@ -583,73 +582,42 @@ static void cmd_object_help(client *c) {
         "REFCOUNT <key>",
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
-        "HELP",
-        "    Prints this help.",
     };
-    size_t n = sizeof help / sizeof *help;
-    reply_array(&c->out, (long)n);
-    for (size_t i = 0; i < n; i++) reply_simple(&c->out, help[i]);
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
-/* A table entry: name, handler, arity, flags, first/last key, step, group, summary,
- * since (the metadata of Redis 7.0's COMMAND INFO and COMMAND DOCS). */
-#define CMD(name, proc, arity, flags, fk, lk, step, group, summary, since)                                             \
-    { name, proc, arity, flags, fk, lk, step, group, summary, since, NULL, NULL, NULL, 0, 0 }
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define F CMD_FAST
-
-static struct command object_subcommands[] = {
-    CMD("encoding", cmd_object_encoding, 3, R, 2, 2, 1, "generic", "Inspect the internal encoding of a Redis object",
-        "2.2.3"),
-    CMD("freq", cmd_object_freq, 3, R, 2, 2, 1, "generic",
-        "Get the logarithmic access frequency counter of a Redis object", "4.0.0"),
-    CMD("help", cmd_object_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic",
-        "Show helpful text about the different subcommands", "6.2.0"),
-    CMD("idletime", cmd_object_idletime, 3, R, 2, 2, 1, "generic",
-        "Get the time since a Redis object was last accessed", "2.2.3"),
-    CMD("refcount", cmd_object_refcount, 3, R, 2, 2, 1, "generic",
-        "Get the number of references to the value of the key", "2.2.3"),
-    {0},
+static const command_binding object_subcommands[] = {
+    CMD("encoding", cmd_object_encoding), CMD("freq", cmd_object_freq),         CMD("help", cmd_object_help),
+    CMD("idletime", cmd_object_idletime), CMD("refcount", cmd_object_refcount), {0},
 };
 
-struct command keys_commands[] = {
-    CMD("del", cmd_del, -2, W, 1, -1, 1, "generic", "Delete a key", "1.0.0"),
-    CMD("unlink", cmd_del, -2, W | F, 1, -1, 1, "generic",
-        "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0"),
-    CMD("exists", cmd_exists, -2, R | F, 1, -1, 1, "generic", "Determine if a key exists", "1.0.0"),
-    CMD("type", cmd_type, 2, R | F, 1, 1, 1, "generic", "Determine the type stored at key", "1.0.0"),
-    CMD("expire", cmd_expire, -3, W | F, 1, 1, 1, "generic", "Set a key's time to live in seconds", "1.0.0"),
-    CMD("pexpire", cmd_pexpire, -3, W | F, 1, 1, 1, "generic", "Set a key's time to live in milliseconds", "2.6.0"),
-    CMD("expireat", cmd_expireat, -3, W | F, 1, 1, 1, "generic", "Set the expiration for a key as a UNIX timestamp",
-        "1.2.0"),
-    CMD("pexpireat", cmd_pexpireat, -3, W | F, 1, 1, 1, "generic",
-        "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0"),
-    CMD("ttl", cmd_ttl, 2, R | F, 1, 1, 1, "generic", "Get the time to live for a key in seconds", "1.0.0"),
-    CMD("pttl", cmd_pttl, 2, R | F, 1, 1, 1, "generic", "Get the time to live for a key in milliseconds", "2.6.0"),
-    CMD("expiretime", cmd_expiretime, 2, R | F, 1, 1, 1, "generic", "Get the expiration Unix timestamp for a key",
-        "7.0.0"),
-    CMD("pexpiretime", cmd_pexpiretime, 2, R | F, 1, 1, 1, "generic",
-        "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0"),
-    CMD("persist", cmd_persist, 2, W | F, 1, 1, 1, "generic", "Remove the expiration from a key", "2.2.0"),
-    CMD("keys", cmd_keys, 2, R, 0, 0, 0, "generic", "Find all keys matching the given pattern", "1.0.0"),
-    CMD("scan", cmd_scan, -2, R, 0, 0, 0, "generic", "Incrementally iterate the keys space", "2.8.0"),
-    CMD("randomkey", cmd_randomkey, 1, R, 0, 0, 0, "generic", "Return a random key from the keyspace", "1.0.0"),
-    CMD("rename", cmd_rename, 3, W, 1, 2, 1, "generic", "Rename a key", "1.0.0"),
-    CMD("renamenx", cmd_renamenx, 3, W | F, 1, 2, 1, "generic", "Rename a key, only if the new key does not exist",
-        "1.0.0"),
-    CMD("copy", cmd_copy, -3, W | CMD_DENYOOM, 1, 2, 1, "generic", "Copy a key", "6.2.0"),
-    CMD("dbsize", cmd_dbsize, 1, R | F, 0, 0, 0, "server", "Return the number of keys in the selected database",
-        "1.0.0"),
-    CMD("flushdb", cmd_flushdb, -1, W, 0, 0, 0, "server", "Remove all keys from the current database", "1.0.0"),
-    CMD("flushall", cmd_flushall, -1, W, 0, 0, 0, "server", "Remove all keys from all databases", "1.0.0"),
-    CMD("select", cmd_select, 2, CMD_LOADING | CMD_STALE | F, 0, 0, 0, "connection",
-        "Change the selected database for the current connection", "1.0.0"),
-    CMD("move", cmd_move, 3, W | F, 1, 1, 1, "generic", "Move a key to another database", "1.0.0"),
-    CMD("swapdb", cmd_swapdb, 3, W | F, 0, 0, 0, "server", "Swaps two Redis databases", "4.0.0"),
-    {"object", NULL, -2, 0, 0, 0, 0, "generic", "A container for object introspection commands", "2.2.3",
-     object_subcommands, NULL, NULL, 0, 0},
-    CMD("touch", cmd_exists, -2, R | F, 1, -1, 1, "generic",
-        "Alters the last access time of a key(s). Returns the number of existing keys specified.", "3.2.1"),
+const command_binding keys_commands[] = {
+    CMD("del", cmd_del),
+    CMD("unlink", cmd_del),
+    CMD("exists", cmd_exists),
+    CMD("type", cmd_type),
+    CMD("expire", cmd_expire),
+    CMD("pexpire", cmd_pexpire),
+    CMD("expireat", cmd_expireat),
+    CMD("pexpireat", cmd_pexpireat),
+    CMD("ttl", cmd_ttl),
+    CMD("pttl", cmd_pttl),
+    CMD("expiretime", cmd_expiretime),
+    CMD("pexpiretime", cmd_pexpiretime),
+    CMD("persist", cmd_persist),
+    CMD("keys", cmd_keys),
+    CMD("scan", cmd_scan),
+    CMD("randomkey", cmd_randomkey),
+    CMD("rename", cmd_rename),
+    CMD("renamenx", cmd_renamenx),
+    CMD("copy", cmd_copy),
+    CMD("dbsize", cmd_dbsize),
+    CMD("flushdb", cmd_flushdb),
+    CMD("flushall", cmd_flushall),
+    CMD("select", cmd_select),
+    CMD("move", cmd_move),
+    CMD("swapdb", cmd_swapdb),
+    CMD("object", NULL, object_subcommands),
+    CMD("touch", cmd_exists),
     {0},
 };

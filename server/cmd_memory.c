@@ -32,8 +32,7 @@ static void cmd_memory_usage(client *c) {
 }
 
 static void cmd_memory_help(client *c) {
-    static const char *help[] = {
-        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    static const char *const help[] = {
         "DOCTOR",
         "    Return memory problems reports.",
         "MALLOC-STATS",
@@ -45,24 +44,17 @@ static void cmd_memory_help(client *c) {
         "USAGE <key> [SAMPLES <count>]",
         "    Return memory in bytes used by <key> and its value. Nested values are",
         "    sampled up to <count> times (default: 5, 0 means sample all).",
-        "HELP",
-        "    Prints this help.",
     };
-    size_t n = sizeof help / sizeof *help;
-    reply_array(&c->out, (long)n);
-    for (size_t i = 0; i < n; i++) reply_simple(&c->out, help[i]);
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
-static struct command memory_subcommands[] = {
-    {"help", cmd_memory_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
-     "Show helpful text about the different subcommands", "4.0.0", NULL, NULL, NULL, 0, 0},
-    {"usage", cmd_memory_usage, -3, CMD_READONLY, 2, 2, 1, "server", "Estimate the memory usage of a key", "4.0.0",
-     NULL, NULL, NULL, 0, 0},
+static const command_binding memory_subcommands[] = {
+    CMD("help", cmd_memory_help),
+    CMD("usage", cmd_memory_usage),
     {0},
 };
 
-struct command memory_commands[] = {
-    {"memory", NULL, -2, 0, 0, 0, 0, "server", "A container for memory diagnostics commands", "4.0.0",
-     memory_subcommands, NULL, NULL, 0, 0},
+const command_binding memory_commands[] = {
+    CMD("memory", NULL, memory_subcommands),
     {0},
 };

@@ -103,9 +103,6 @@ size_t server_used_memory(void) {
     return used;
 }
 
-int multi_is_exec(const command *cmd); /* server/multi.c */
-int multi_passthrough(const command *cmd);
-
 /* Eviction left unfinished by a budget-limited call goes on in slices, one per loop
  * iteration, as Redis's evictionTimeProc: a zero-delay one-shot event that schedules
  * itself again while there is more to do. libevent frees a pending one-shot event with
@@ -283,7 +280,7 @@ static const struct {
 };
 #define NSECTIONS (sizeof(info_sections) / sizeof(info_sections[0]))
 
-static void info_command(client *c) {
+static void cmd_info(client *c) {
     int want[NSECTIONS] = {0};
     if (c->argc == 1) {
         for (size_t i = 0; i < NSECTIONS; i++) want[i] = info_sections[i].in_default;
@@ -308,16 +305,16 @@ static void info_command(client *c) {
     free(t.p);
 }
 
-static void time_command(client *c) {
+static void cmd_time(client *c) {
     long long us = util_ustime();
     reply_array(&c->out, 2);
     reply_bulk_ll(&c->out, us / 1000000);
     reply_bulk_ll(&c->out, us % 1000000);
 }
 
-static void lastsave_command(client *c) { reply_int(&c->out, server.start_ms / 1000); }
+static void cmd_lastsave(client *c) { reply_int(&c->out, server.start_ms / 1000); }
 
-static void shutdown_command(client *c) {
+static void cmd_shutdown(client *c) {
     int save = 0, nosave = 0, abort_ = 0, others = 0;
     for (int i = 1; i < c->argc; i++) {
         if (arg_is(c, i, "nosave")) nosave = 1;
@@ -345,21 +342,13 @@ static void shutdown_command(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
-#define SF (CMD_LOADING | CMD_STALE)
-struct command server_commands[] = {
-    {"info", info_command, -1, SF, 0, 0, 0, "server", "Returns information and statistics about the server.", "1.0.0",
-     NULL, NULL, NULL, 0, 0},
-    {"time", time_command, 1, SF | CMD_FAST, 0, 0, 0, "server", "Returns the server time.", "2.6.0", NULL, NULL, NULL,
-     0, 0},
-    {"lastsave", lastsave_command, 1, SF | CMD_FAST, 0, 0, 0, "server",
-     "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_NOSCRIPT | SF | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server",
-     "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", NULL, NULL, NULL, 0, 0},
-    {"command", command_command, -1, SF, 0, 0, 0, "server", "Returns detailed information about all commands.",
-     "2.8.13", command_subcommands, NULL, NULL, 0, 0},
-    {"slowlog", NULL, -2, 0, 0, 0, 0, "server", "A container for slow log commands.", "2.2.12", slowlog_subcommands,
-     NULL, NULL, 0, 0},
-    {"config", NULL, -2, 0, 0, 0, 0, "server", "A container for server configuration commands.", "2.0.0",
-     config_subcommands, NULL, NULL, 0, 0},
+const command_binding server_commands[] = {
+    CMD("info", cmd_info),
+    CMD("time", cmd_time),
+    CMD("lastsave", cmd_lastsave),
+    CMD("shutdown", cmd_shutdown),
+    CMD("command", cmd_command, command_subcommands),
+    CMD("slowlog", NULL, slowlog_subcommands),
+    CMD("config", NULL, config_subcommands),
     {0},
 };

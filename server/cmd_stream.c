@@ -133,22 +133,6 @@ static void reply_subcommand_syntax_error(client *c) {
                  (int)strnlen(c->argv[1].ptr, (size_t)al), c->argv[1].ptr, cmd);
 }
 
-/* addReplyHelp: the header, lines, and the HELP footer as status replies. */
-static void reply_help(client *c, const char *const *lines, size_t n) {
-    char head[96];
-    size_t l = c->argv[0].len < 32 ? c->argv[0].len : 32;
-    for (size_t i = 0; i < l; i++) {
-        char ch = c->argv[0].ptr[i];
-        head[i] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
-    }
-    strcpy(head + l, " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-    reply_array(&c->out, (long)n + 3);
-    reply_simple(&c->out, head);
-    for (size_t i = 0; i < n; i++) reply_simple(&c->out, lines[i]);
-    reply_simple(&c->out, "HELP");
-    reply_simple(&c->out, "    Prints this help.");
-}
-
 /* ---------------------------------------------------------------- argument helpers */
 
 /* argv[i] as an id (stream_id_parse's rules); replies the invalid-id error. */
@@ -731,7 +715,7 @@ static int xgroup_prelude_or_reply(client *c, xgroup_ctx *x) {
     return 1;
 }
 
-static void xgroup_create(client *c) {
+static void cmd_xgroup_create(client *c) {
     xgroup_ctx x;
     stream_id id;
     if (!xgroup_prelude_or_reply(c, &x)) return;
@@ -749,7 +733,7 @@ static void xgroup_create(client *c) {
     else reply_error(&c->out, "-BUSYGROUP Consumer Group name already exists");
 }
 
-static void xgroup_setid(client *c) {
+static void cmd_xgroup_setid(client *c) {
     xgroup_ctx x;
     stream_id id;
     if (!xgroup_prelude_or_reply(c, &x)) return;
@@ -763,7 +747,7 @@ static void xgroup_setid(client *c) {
     reply_ok(&c->out);
 }
 
-static void xgroup_destroy(client *c) {
+static void cmd_xgroup_destroy(client *c) {
     xgroup_ctx x;
     if (!xgroup_prelude_or_reply(c, &x)) return;
     if (!x.g) {
@@ -775,20 +759,20 @@ static void xgroup_destroy(client *c) {
     reply_int(&c->out, 1);
 }
 
-static void xgroup_createconsumer(client *c) {
+static void cmd_xgroup_createconsumer(client *c) {
     xgroup_ctx x;
     if (!xgroup_prelude_or_reply(c, &x)) return;
     reply_int(&c->out, stream_consumer_create(x.g, KEYARG(c, 4), storage_now_ms) ? 1 : 0);
 }
 
-static void xgroup_delconsumer(client *c) {
+static void cmd_xgroup_delconsumer(client *c) {
     xgroup_ctx x;
     if (!xgroup_prelude_or_reply(c, &x)) return;
     long long pending = stream_consumer_delete(x.g, KEYARG(c, 4));
     reply_int(&c->out, pending < 0 ? 0 : pending);
 }
 
-static void xgroup_help(client *c) {
+static void cmd_xgroup_help(client *c) {
     static const char *const lines[] = {
         "CREATE <key> <groupname> <id|$> [option]",
         "    Create a new consumer group. Options are:",
@@ -1066,7 +1050,7 @@ static void reply_entries_read(client *c, const stream_group *g) {
     else reply_null(&c->out);
 }
 
-static void xinfo_consumers(client *c) {
+static void cmd_xinfo_consumers(client *c) {
     stream *s = xinfo_stream_or_reply(c);
     if (!s) return;
     stream_group *g = stream_group_find(s, KEYARG(c, 3));
@@ -1091,7 +1075,7 @@ static void xinfo_consumers(client *c) {
     }
 }
 
-static void xinfo_groups(client *c) {
+static void cmd_xinfo_groups(client *c) {
     stream *s = xinfo_stream_or_reply(c);
     if (!s) return;
     reply_array(&c->out, (long)stream_group_count(s));
@@ -1172,7 +1156,7 @@ static void xinfo_full_group(client *c, const stream *s, stream_group *g, long l
     for (size_t i = 0; i < stream_group_consumer_count(g); i++) xinfo_full_consumer(c, stream_consumer_at(g, i), count);
 }
 
-static void xinfo_stream(client *c) {
+static void cmd_xinfo_stream(client *c) {
     long long count = 10;
     int full = c->argc > 3;
     stream *s = xinfo_stream_or_reply(c);
@@ -1218,7 +1202,7 @@ static void xinfo_stream(client *c) {
     for (size_t i = 0; i < stream_group_count(s); i++) xinfo_full_group(c, s, stream_group_at(s, i), count);
 }
 
-static void xinfo_help(client *c) {
+static void cmd_xinfo_help(client *c) {
     static const char *const lines[] = {
         "CONSUMERS <key> <groupname>",
         "    Show consumers of <groupname>.",
@@ -1232,79 +1216,39 @@ static void xinfo_help(client *c) {
 
 /* ---------------------------------------------------------------- the table */
 
-#define CMD(name, proc, arity, flags, fk, lk, step, summary, since)                                                    \
-    { name, proc, arity, flags, fk, lk, step, "stream", summary, since, NULL, NULL, NULL, 0, 0 }
-#define SUBS(name, arity, summary, since, subs)                                                                        \
-    { name, NULL, arity, 0, 0, 0, 0, "stream", summary, since, subs, NULL, NULL, 0, 0 }
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define D CMD_DENYOOM
-#define F CMD_FAST
-#define B CMD_BLOCKING
-
-static struct command xgroup_subcommands[] = {
-    CMD("create", xgroup_create, -5, W | D, 2, 2, 1, "Create a consumer group.", "5.0.0"),
-    CMD("setid", xgroup_setid, -5, W, 2, 2, 1, "Set a consumer group to an arbitrary last delivered ID value.",
-        "5.0.0"),
-    CMD("destroy", xgroup_destroy, 4, W, 2, 2, 1, "Destroy a consumer group.", "5.0.0"),
-    CMD("createconsumer", xgroup_createconsumer, 5, W | D, 2, 2, 1, "Create a consumer in a consumer group.", "6.2.0"),
-    CMD("delconsumer", xgroup_delconsumer, 5, W, 2, 2, 1, "Delete a consumer from a consumer group.", "5.0.0"),
-    CMD("help", xgroup_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "Show helpful text about the different subcommands",
-        "5.0.0"),
+static const command_binding xgroup_subcommands[] = {
+    CMD("create", cmd_xgroup_create),
+    CMD("setid", cmd_xgroup_setid),
+    CMD("destroy", cmd_xgroup_destroy),
+    CMD("createconsumer", cmd_xgroup_createconsumer),
+    CMD("delconsumer", cmd_xgroup_delconsumer),
+    CMD("help", cmd_xgroup_help),
     {0},
 };
 
-static struct command xinfo_subcommands[] = {
-    CMD("consumers", xinfo_consumers, 4, R, 2, 2, 1, "List the consumers in a consumer group", "5.0.0"),
-    CMD("groups", xinfo_groups, 3, R, 2, 2, 1, "List the consumer groups of a stream", "5.0.0"),
-    CMD("stream", xinfo_stream, -3, R, 2, 2, 1, "Get information about a stream", "5.0.0"),
-    CMD("help", xinfo_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "Show helpful text about the different subcommands",
-        "5.0.0"),
+static const command_binding xinfo_subcommands[] = {
+    CMD("consumers", cmd_xinfo_consumers),
+    CMD("groups", cmd_xinfo_groups),
+    CMD("stream", cmd_xinfo_stream),
+    CMD("help", cmd_xinfo_help),
     {0},
 };
 
-struct command stream_commands[] = {
-    CMD("xadd", cmd_xadd, -5, W | D | F, 1, 1, 1, "Appends a new entry to a stream", "5.0.0"),
-    CMD("xlen", cmd_xlen, 2, R | F, 1, 1, 1, "Return the number of entries in a stream", "5.0.0"),
-    CMD("xrange", cmd_xrange, -4, R, 1, 1, 1,
-        "Return a range of elements in a stream, with IDs matching the specified IDs interval", "5.0.0"),
-    CMD("xrevrange", cmd_xrevrange, -4, R, 1, 1, 1,
-        "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from "
-        "greater to smaller IDs) compared to XRANGE",
-        "5.0.0"),
-    CMD("xdel", cmd_xdel, -3, W | F, 1, 1, 1,
-        "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be "
-        "different from the number of IDs passed in case certain IDs do not exist.",
-        "5.0.0"),
-    CMD("xtrim", cmd_xtrim, -4, W, 1, 1, 1, "Trims the stream to (approximately if '~' is passed) a certain size",
-        "5.0.0"),
-    CMD("xsetid", cmd_xsetid, -3, W | D | F, 1, 1, 1, "An internal command for replicating stream values", "5.0.0"),
-    CMD("xread", cmd_xread, -4, R | B, 0, 0, 0,
-        "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for "
-        "each stream. Can block.",
-        "5.0.0"),
-    CMD("xreadgroup", cmd_xreadgroup, -7, W | B, 0, 0, 0,
-        "Return new entries from a stream using a consumer group, or access the history of the pending entries for a "
-        "given consumer. Can block.",
-        "5.0.0"),
-    CMD("xack", cmd_xack, -4, W | F, 1, 1, 1,
-        "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the "
-        "consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the "
-        "IDs we were actually able to resolve in the PEL.",
-        "5.0.0"),
-    CMD("xpending", cmd_xpending, -3, R, 1, 1, 1,
-        "Return information and entries from a stream consumer group pending entries list, that are messages fetched "
-        "but never acknowledged.",
-        "5.0.0"),
-    CMD("xclaim", cmd_xclaim, -6, W | F, 1, 1, 1,
-        "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the "
-        "specified consumer.",
-        "5.0.0"),
-    CMD("xautoclaim", cmd_xautoclaim, -6, W | F, 1, 1, 1,
-        "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the "
-        "specified consumer.",
-        "6.2.0"),
-    SUBS("xgroup", -2, "A container for consumer groups commands", "5.0.0", xgroup_subcommands),
-    SUBS("xinfo", -2, "A container for stream introspection commands", "5.0.0", xinfo_subcommands),
+const command_binding stream_commands[] = {
+    CMD("xadd", cmd_xadd),
+    CMD("xlen", cmd_xlen),
+    CMD("xrange", cmd_xrange),
+    CMD("xrevrange", cmd_xrevrange),
+    CMD("xdel", cmd_xdel),
+    CMD("xtrim", cmd_xtrim),
+    CMD("xsetid", cmd_xsetid),
+    CMD("xread", cmd_xread),
+    CMD("xreadgroup", cmd_xreadgroup),
+    CMD("xack", cmd_xack),
+    CMD("xpending", cmd_xpending),
+    CMD("xclaim", cmd_xclaim),
+    CMD("xautoclaim", cmd_xautoclaim),
+    CMD("xgroup", NULL, xgroup_subcommands),
+    CMD("xinfo", NULL, xinfo_subcommands),
     {0},
 };

@@ -567,46 +567,28 @@ static void cmd_lcs(client *c) {
     free(t);
 }
 
-/* A table entry: name, handler, arity, flags, first/last key, step, group, summary,
- * since (the metadata of Redis 7.0's COMMAND INFO and COMMAND DOCS). */
-#define CMD(name, proc, arity, flags, fk, lk, step, group, summary, since)                                             \
-    { name, proc, arity, flags, fk, lk, step, group, summary, since, NULL, NULL, NULL, 0, 0 }
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define D CMD_DENYOOM
-#define F CMD_FAST
-
-struct command string_commands[] = {
-    CMD("get", cmd_get, 2, R | F, 1, 1, 1, "string", "Get the value of a key", "1.0.0"),
-    CMD("set", cmd_set, -3, W | D, 1, 1, 1, "string", "Set the string value of a key", "1.0.0"),
-    CMD("setex", cmd_setex, 4, W | D, 1, 1, 1, "string", "Set the value and expiration of a key", "2.0.0"),
-    CMD("psetex", cmd_psetex, 4, W | D, 1, 1, 1, "string", "Set the value and expiration in milliseconds of a key",
-        "2.6.0"),
-    CMD("setnx", cmd_setnx, 3, W | D | F, 1, 1, 1, "string", "Set the value of a key, only if the key does not exist",
-        "1.0.0"),
-    CMD("getset", cmd_getset, 3, W | D | F, 1, 1, 1, "string", "Set the string value of a key and return its old value",
-        "1.0.0"),
-    CMD("getdel", cmd_getdel, 2, W | F, 1, 1, 1, "string", "Get the value of a key and delete the key", "6.2.0"),
-    CMD("getex", cmd_getex, -2, W | F, 1, 1, 1, "string", "Get the value of a key and optionally set its expiration",
-        "6.2.0"),
-    CMD("mget", cmd_mget, -2, R | F, 1, -1, 1, "string", "Get the values of all the given keys", "1.0.0"),
-    CMD("mset", cmd_mset, -3, W | D, 1, -1, 2, "string", "Set multiple keys to multiple values", "1.0.1"),
-    CMD("msetnx", cmd_msetnx, -3, W | D, 1, -1, 2, "string",
-        "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1"),
-    CMD("append", cmd_append, 3, W | D | F, 1, 1, 1, "string", "Append a value to a key", "2.0.0"),
-    CMD("strlen", cmd_strlen, 2, R | F, 1, 1, 1, "string", "Get the length of the value stored in a key", "2.2.0"),
-    CMD("getrange", cmd_getrange, 4, R, 1, 1, 1, "string", "Get a substring of the string stored at a key", "2.4.0"),
-    CMD("substr", cmd_getrange, 4, R, 1, 1, 1, "string", "Get a substring of the string stored at a key", "1.0.0"),
-    CMD("setrange", cmd_setrange, 4, W | D, 1, 1, 1, "string",
-        "Overwrite part of a string at key starting at the specified offset", "2.2.0"),
-    CMD("incr", cmd_incr, 2, W | D | F, 1, 1, 1, "string", "Increment the integer value of a key by one", "1.0.0"),
-    CMD("decr", cmd_decr, 2, W | D | F, 1, 1, 1, "string", "Decrement the integer value of a key by one", "1.0.0"),
-    CMD("incrby", cmd_incrby, 3, W | D | F, 1, 1, 1, "string",
-        "Increment the integer value of a key by the given amount", "1.0.0"),
-    CMD("decrby", cmd_decrby, 3, W | D | F, 1, 1, 1, "string",
-        "Decrement the integer value of a key by the given number", "1.0.0"),
-    CMD("lcs", cmd_lcs, -3, R, 1, 2, 1, "string", "Find longest common substring", "7.0.0"),
-    CMD("incrbyfloat", cmd_incrbyfloat, 3, W | D | F, 1, 1, 1, "string",
-        "Increment the float value of a key by the given amount", "2.6.0"),
+const command_binding string_commands[] = {
+    CMD("get", cmd_get),
+    CMD("set", cmd_set),
+    CMD("setex", cmd_setex),
+    CMD("psetex", cmd_psetex),
+    CMD("setnx", cmd_setnx),
+    CMD("getset", cmd_getset),
+    CMD("getdel", cmd_getdel),
+    CMD("getex", cmd_getex),
+    CMD("mget", cmd_mget),
+    CMD("mset", cmd_mset),
+    CMD("msetnx", cmd_msetnx),
+    CMD("append", cmd_append),
+    CMD("strlen", cmd_strlen),
+    CMD("getrange", cmd_getrange),
+    CMD("substr", cmd_getrange),
+    CMD("setrange", cmd_setrange),
+    CMD("incr", cmd_incr),
+    CMD("decr", cmd_decr),
+    CMD("incrby", cmd_incrby),
+    CMD("decrby", cmd_decrby),
+    CMD("lcs", cmd_lcs),
+    CMD("incrbyfloat", cmd_incrbyfloat),
     {0},
 };

@@ -1,23 +1,30 @@
-/* commands.c: the command table. Each command file exports a static table; at start-up
- * they are indexed into one open-addressing hash by lower-case name, so dispatch is a
- * lower-casing copy and one probe. The same metadata answers COMMAND (COUNT, INFO, DOCS,
- * LIST) and the central arity check. Also the small argument/reply helpers handlers use. */
+/* commands.c: the command table. Each command file binds names to handlers in a table
+ * (server.h's CMD); everything else about a command (arity, flags, key positions, and
+ * what COMMAND INFO and COMMAND DOCS report) is data in server/command_table.c,
+ * generated from Redis. At start-up the two are joined by full name into command
+ * structs, indexed into one open-addressing hash by lower-case name, so dispatch is a
+ * lower-casing copy and one probe. Also COMMAND itself and the small argument/reply
+ * helpers handlers use. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/command_table.h"
 #include "server/server.h"
 
-extern struct command stream_commands[] __attribute__((weak));
+const command_binding *const command_tables[] = {
+    string_commands, keys_commands,   conn_commands,   server_commands,
+    multi_commands,  memory_commands, stream_commands, NULL,
+};
 
 #define CMD_HASH_SIZE 1024 /* power of two, well above the number of commands */
 static struct {
     command *cmd;
     size_t len;
 } cmd_hash[CMD_HASH_SIZE];
-static command **cmd_all; /* every top-level command, for COMMAND */
+static command *cmd_all; /* every top-level command, sorted by name */
 static size_t cmd_count;
 
 /* Hash of the ASCII-lower-cased name (command names are letters, digits, '-', '|'). */
@@ -36,35 +43,91 @@ command *command_lookup(const char *name, size_t len) {
     }
 }
 
-static void command_add(command *c) {
-    size_t len = strlen(c->name);
-    size_t h = name_hash(c->name, len);
-    while (cmd_hash[h].cmd) h = (h + 1) & (CMD_HASH_SIZE - 1);
-    cmd_hash[h].cmd = c;
-    cmd_hash[h].len = len;
-    cmd_all = xrealloc(cmd_all, sizeof(*cmd_all) * (cmd_count + 1));
-    cmd_all[cmd_count++] = c;
-    c->fullname = xstrdup(c->name);
-    for (command *sub = (command *)c->subcommands; sub && sub->name; sub++) {
-        sub->parent = c;
-        sub->fullname = xmalloc(strlen(c->name) + strlen(sub->name) + 2);
-        sprintf(sub->fullname, "%s|%s", c->name, sub->name);
+static int meta_cmp(const void *key, const void *elem) {
+    return strcmp((const char *)key, ((const command_meta *)elem)->fullname);
+}
+
+const command_meta *command_meta_find(const char *fullname) {
+    return bsearch(fullname, command_metas, command_metas_count, sizeof(command_metas[0]), meta_cmp);
+}
+
+static int binding_cmp(const void *a, const void *b) {
+    return strcmp((*(const command_binding *const *)a)->name, (*(const command_binding *const *)b)->name);
+}
+
+/* The bindings of a zero-terminated table (or of all tables), sorted by name; *n set. */
+static const command_binding **bindings_sorted(const command_binding *const *tables, size_t *n) {
+    *n = 0;
+    for (size_t t = 0; tables[t]; t++)
+        for (const command_binding *b = tables[t]; b->name; b++) (*n)++;
+    const command_binding **v = xmalloc(sizeof(*v) * (*n ? *n : 1));
+    size_t k = 0;
+    for (size_t t = 0; tables[t]; t++)
+        for (const command_binding *b = tables[t]; b->name; b++) v[k++] = b;
+    qsort(v, *n, sizeof(*v), binding_cmp);
+    return v;
+}
+
+static void fatal_binding(const char *what, const char *fullname) {
+    log_warning("Command '%s' %s: bind it once, and regenerate server/command_table.c with "
+                "scripts/gen_command_table.py if Redis has it",
+                fullname, what);
+    exit(1);
+}
+
+/* Fill cmd from binding b and the metadata of fullname (exits if there is none). */
+static void command_fill(command *cmd, const command_binding *b, const char *fullname, const command *parent) {
+    const command_meta *m = command_meta_find(fullname);
+    if (!m) fatal_binding("has no metadata", fullname);
+    cmd->name = b->name;
+    cmd->proc = b->proc;
+    cmd->arity = m->arity;
+    cmd->flags = m->flags;
+    cmd->first_key = m->first_key;
+    cmd->last_key = m->last_key;
+    cmd->step = m->step;
+    cmd->fullname = m->fullname;
+    cmd->parent = parent;
+    cmd->meta = m;
+    if (!b->subcommands) return;
+    const command_binding *tables[] = {b->subcommands, NULL};
+    size_t n;
+    const command_binding **subs = bindings_sorted(tables, &n);
+    cmd->subcommands = xcalloc(n + 1, sizeof(command));
+    for (size_t i = 0; i < n; i++) {
+        char full[64];
+        snprintf(full, sizeof(full), "%s|%s", b->name, subs[i]->name);
+        if (i && !strcmp(subs[i]->name, subs[i - 1]->name)) fatal_binding("is bound twice", full);
+        if (subs[i]->subcommands) fatal_binding("nests subcommands", full);
+        command_fill(&cmd->subcommands[i], subs[i], full, cmd);
     }
+    free(subs);
 }
 
 void commands_init(void) {
-    struct command *tables[] = {string_commands, keys_commands,   conn_commands,  server_commands,
-                                multi_commands,  memory_commands, stream_commands};
-    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (command *c = tables[t]; c && c->name; c++) command_add(c);
+    size_t n;
+    const command_binding **v = bindings_sorted(command_tables, &n);
+    cmd_all = xcalloc(n, sizeof(command));
+    cmd_count = n;
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strcmp(v[i]->name, v[i - 1]->name)) fatal_binding("is bound twice", v[i]->name);
+        command *c = &cmd_all[i];
+        command_fill(c, v[i], v[i]->name, NULL);
+        size_t len = strlen(c->name);
+        size_t h = name_hash(c->name, len);
+        while (cmd_hash[h].cmd) h = (h + 1) & (CMD_HASH_SIZE - 1);
+        cmd_hash[h].cmd = c;
+        cmd_hash[h].len = len;
+    }
+    free(v);
 }
 
 size_t commands_count(void) { return cmd_count; }
 
 void commands_foreach(void (*fn)(void *priv, const command *cmd), void *priv) {
     for (size_t i = 0; i < cmd_count; i++) {
-        fn(priv, cmd_all[i]);
-        for (const command *s = cmd_all[i]->subcommands; s && s->name; s++) fn(priv, s);
+        fn(priv, &cmd_all[i]);
+        for (const command *s = cmd_all[i].subcommands; s && s->name; s++) fn(priv, s);
     }
 }
 
@@ -119,80 +182,235 @@ char *arg_dup(const client *c, int i) {
     return s;
 }
 
+void reply_help(client *c, const char *const *lines, size_t n) {
+    char head[96];
+    int l = (int)(c->argv[0].len < 32 ? c->argv[0].len : 32);
+    for (int i = 0; i < l; i++) head[i] = (char)toupper((unsigned char)c->argv[0].ptr[i]);
+    snprintf(head + l, sizeof(head) - (size_t)l, " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    reply_array(&c->out, (long)n + 3);
+    reply_simple(&c->out, head);
+    for (size_t i = 0; i < n; i++) reply_simple(&c->out, lines[i]);
+    reply_simple(&c->out, "HELP");
+    reply_simple(&c->out, "    Prints this help.");
+}
+
 /* ---- COMMAND ---- */
 
+/* Names in the order Redis lists them. */
 static const struct {
     uint32_t flag;
     const char *name;
 } flag_names[] = {
-    {CMD_WRITE, "write"},           {CMD_READONLY, "readonly"},
-    {CMD_DENYOOM, "denyoom"},       {CMD_ADMIN, "admin"},
-    {CMD_PUBSUB, "pubsub"},         {CMD_NOSCRIPT, "noscript"},
-    {CMD_BLOCKING, "blocking"},     {CMD_LOADING, "loading"},
-    {CMD_STALE, "stale"},           {CMD_FAST, "fast"},
-    {CMD_NO_AUTH, "no_auth"},       {CMD_NO_MULTI, "no_multi"},
-    {CMD_ALLOW_BUSY, "allow_busy"}, {CMD_MAY_REPLICATE, "may_replicate"},
+    {CMD_WRITE, "write"},
+    {CMD_READONLY, "readonly"},
+    {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},
+    {CMD_PUBSUB, "pubsub"},
+    {CMD_NOSCRIPT, "noscript"},
+    {CMD_BLOCKING, "blocking"},
+    {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},
+    {CMD_SKIP_MONITOR, "skip_monitor"},
+    {CMD_SKIP_SLOWLOG, "skip_slowlog"},
+    {CMD_ASKING, "asking"},
+    {CMD_FAST, "fast"},
+    {CMD_NO_AUTH, "no_auth"},
+    {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
+    {CMD_NO_ASYNC_LOADING, "no_async_loading"},
+    {CMD_NO_MULTI, "no_multi"},
+    {CMD_MOVABLE_KEYS, "movablekeys"},
+    {CMD_ALLOW_BUSY, "allow_busy"},
 };
+/* Indexed by bit number. */
+static const char *const acl_names[] = {
+    "@keyspace", "@read",   "@write",       "@set",       "@sortedset",  "@list",        "@hash",
+    "@string",   "@bitmap", "@hyperloglog", "@geo",       "@stream",     "@pubsub",      "@admin",
+    "@fast",     "@slow",   "@blocking",    "@dangerous", "@connection", "@transaction", "@scripting",
+};
+static const char *const ks_flag_names[] = {"RO",     "RW",     "OW",      "RM",         "access",        "update",
+                                            "insert", "delete", "not_key", "incomplete", "variable_flags"};
+static const char *const arg_type_names[] = {"string",    "integer",    "double", "key",  "pattern",
+                                             "unix-time", "pure-token", "oneof",  "block"};
+static const char *const arg_flag_names[] = {"optional", "multiple", "multiple_token"};
+static const char *const doc_flag_names[] = {"deprecated", "syscmd"};
 
-/* ACL categories derived from the group and flags, as Redis 7 lists them. */
-static void reply_categories(client *c, const command *cmd) {
-    const char *cats[8];
-    int n = 0;
-    if (cmd->flags & CMD_WRITE) cats[n++] = "@write";
-    if (cmd->flags & CMD_READONLY) cats[n++] = "@read";
-    if (cmd->group && strcmp(cmd->group, "generic") == 0) cats[n++] = "@keyspace";
-    else if (cmd->group && strcmp(cmd->group, "transactions") == 0) cats[n++] = "@transaction";
-    else if (cmd->group && strcmp(cmd->group, "server") != 0) {
-        static char buf[6][32];
-        snprintf(buf[n], sizeof(buf[n]), "@%s", cmd->group);
-        cats[n] = buf[n];
-        n++;
-    }
-    if (cmd->flags & CMD_ADMIN) cats[n++] = "@admin";
-    if (cmd->flags & CMD_FAST) cats[n++] = "@fast";
-    else cats[n++] = "@slow";
-    if (cmd->flags & CMD_BLOCKING) cats[n++] = "@blocking";
-    reply_set(&c->out, n);
-    for (int i = 0; i < n; i++) reply_simple(&c->out, cats[i]);
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A set of the names of the bits set in bits (names[i] for bit i), as status replies. */
+static void reply_bit_names(client *c, uint32_t bits, const char *const *names, size_t n) {
+    long count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (bits & (1u << i)) count++;
+    reply_set(&c->out, count);
+    for (size_t i = 0; i < n; i++)
+        if (bits & (1u << i)) reply_simple(&c->out, names[i]);
 }
 
+static long subcommand_count(const command *cmd) {
+    long n = 0;
+    for (const command *s = cmd->subcommands; s && s->name; s++) n++;
+    return n;
+}
+
+static void reply_key_spec(client *c, const command_key_spec *ks) {
+    reply_map(&c->out, ks->notes ? 4 : 3);
+    if (ks->notes) {
+        reply_bulk_cstr(&c->out, "notes");
+        reply_bulk_cstr(&c->out, ks->notes);
+    }
+    reply_bulk_cstr(&c->out, "flags");
+    reply_bit_names(c, ks->flags, ks_flag_names, NELEMS(ks_flag_names));
+    reply_bulk_cstr(&c->out, "begin_search");
+    reply_map(&c->out, 2);
+    reply_bulk_cstr(&c->out, "type");
+    if (ks->bs_type == KSPEC_BS_INDEX) {
+        reply_bulk_cstr(&c->out, "index");
+        reply_bulk_cstr(&c->out, "spec");
+        reply_map(&c->out, 1);
+        reply_bulk_cstr(&c->out, "index");
+        reply_int(&c->out, ks->bs_index);
+    } else if (ks->bs_type == KSPEC_BS_KEYWORD) {
+        reply_bulk_cstr(&c->out, "keyword");
+        reply_bulk_cstr(&c->out, "spec");
+        reply_map(&c->out, 2);
+        reply_bulk_cstr(&c->out, "keyword");
+        reply_bulk_cstr(&c->out, ks->bs_keyword);
+        reply_bulk_cstr(&c->out, "startfrom");
+        reply_int(&c->out, ks->bs_startfrom);
+    } else {
+        reply_bulk_cstr(&c->out, "unknown");
+        reply_bulk_cstr(&c->out, "spec");
+        reply_map(&c->out, 0);
+    }
+    reply_bulk_cstr(&c->out, "find_keys");
+    reply_map(&c->out, 2);
+    reply_bulk_cstr(&c->out, "type");
+    static const char *const range[] = {"lastkey", "keystep", "limit"};
+    static const char *const keynum[] = {"keynumidx", "firstkey", "keystep"};
+    const char *const *names = NULL;
+    if (ks->fk_type == KSPEC_FK_RANGE) {
+        reply_bulk_cstr(&c->out, "range");
+        names = range;
+    } else if (ks->fk_type == KSPEC_FK_KEYNUM) {
+        reply_bulk_cstr(&c->out, "keynum");
+        names = keynum;
+    } else {
+        reply_bulk_cstr(&c->out, "unknown");
+    }
+    reply_bulk_cstr(&c->out, "spec");
+    reply_map(&c->out, names ? 3 : 0);
+    for (int i = 0; names && i < 3; i++) {
+        reply_bulk_cstr(&c->out, names[i]);
+        reply_int(&c->out, ks->fk[i]);
+    }
+}
+
+/* One command's COMMAND INFO entry, as Redis's addReplyCommandInfo. */
 static void reply_command_info(client *c, const command *cmd) {
-    int subs = 0;
-    for (const command *s = cmd->subcommands; s && s->name; s++) subs++;
+    const command_meta *m = cmd->meta;
     reply_array(&c->out, 10);
     reply_bulk_cstr(&c->out, cmd->fullname);
     reply_int(&c->out, cmd->arity);
-    int nf = 0;
-    for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+    long nf = 0;
+    for (size_t i = 0; i < NELEMS(flag_names); i++)
         if (cmd->flags & flag_names[i].flag) nf++;
     reply_set(&c->out, nf);
-    for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+    for (size_t i = 0; i < NELEMS(flag_names); i++)
         if (cmd->flags & flag_names[i].flag) reply_simple(&c->out, flag_names[i].name);
     reply_int(&c->out, cmd->first_key);
     reply_int(&c->out, cmd->last_key);
     reply_int(&c->out, cmd->step);
-    reply_categories(c, cmd);
-    reply_set(&c->out, 0);   /* tips */
-    reply_array(&c->out, 0); /* key specs */
-    reply_array(&c->out, subs);
-    for (const command *s = cmd->subcommands; s && s->name; s++) reply_command_info(c, s);
+    reply_bit_names(c, m->acl_categories, acl_names, NELEMS(acl_names));
+    reply_set(&c->out, m->ntips);
+    for (int i = 0; i < m->ntips; i++) reply_bulk_cstr(&c->out, m->tips[i]);
+    reply_set(&c->out, m->nkey_specs);
+    for (int i = 0; i < m->nkey_specs; i++) reply_key_spec(c, &m->key_specs[i]);
+    if (!cmd->subcommands) {
+        reply_set(&c->out, 0);
+        return;
+    }
+    reply_array(&c->out, subcommand_count(cmd));
+    for (const command *s = cmd->subcommands; s->name; s++) reply_command_info(c, s);
 }
 
+static void reply_args(client *c, const command_arg *args, int n) {
+    reply_array(&c->out, n);
+    for (int i = 0; i < n; i++) {
+        const command_arg *a = &args[i];
+        long fields = 2 + (a->key_spec != 0) + (a->token != NULL) + (a->since != NULL) + (a->deprecated_since != NULL) +
+                      (a->flags != 0) + (a->nsubargs != 0);
+        reply_map(&c->out, fields);
+        reply_bulk_cstr(&c->out, "name");
+        reply_bulk_cstr(&c->out, a->name);
+        reply_bulk_cstr(&c->out, "type");
+        reply_bulk_cstr(&c->out, arg_type_names[a->type]);
+        if (a->key_spec) {
+            reply_bulk_cstr(&c->out, "key_spec_index");
+            reply_int(&c->out, a->key_spec - 1);
+        }
+        const char *const strs[][2] = {
+            {"token", a->token}, {"since", a->since}, {"deprecated_since", a->deprecated_since}};
+        for (size_t k = 0; k < NELEMS(strs); k++) {
+            if (!strs[k][1]) continue;
+            reply_bulk_cstr(&c->out, strs[k][0]);
+            reply_bulk_cstr(&c->out, strs[k][1]);
+        }
+        if (a->flags) {
+            reply_bulk_cstr(&c->out, "flags");
+            reply_bit_names(c, a->flags, arg_flag_names, NELEMS(arg_flag_names));
+        }
+        if (a->nsubargs) {
+            reply_bulk_cstr(&c->out, "arguments");
+            reply_args(c, a->subargs, a->nsubargs);
+        }
+    }
+}
+
+/* One command's COMMAND DOCS value (the caller replied its name), as Redis's
+ * addReplyCommandDocs. */
 static void reply_command_docs(client *c, const command *cmd) {
-    int subs = 0;
-    for (const command *s = cmd->subcommands; s && s->name; s++) subs++;
-    reply_bulk_cstr(&c->out, cmd->fullname);
-    reply_map(&c->out, subs ? 4 : 3);
-    reply_bulk_cstr(&c->out, "summary");
-    reply_bulk_cstr(&c->out, cmd->summary ? cmd->summary : "");
-    reply_bulk_cstr(&c->out, "since");
-    reply_bulk_cstr(&c->out, cmd->since ? cmd->since : "1.0.0");
-    reply_bulk_cstr(&c->out, "group");
-    reply_bulk_cstr(&c->out, cmd->group ? cmd->group : "server");
-    if (subs) {
+    const command_meta *m = cmd->meta;
+    const char *const strs[][2] = {
+        {"summary", m->summary}, {"since", m->since}, {"group", m->group}, {"complexity", m->complexity}};
+    const char *const deprecation[][2] = {{"deprecated_since", m->deprecated_since}, {"replaced_by", m->replaced_by}};
+    long fields = (m->doc_flags != 0) + (m->nhistory != 0) + (m->nargs != 0) + (cmd->subcommands != NULL);
+    for (size_t k = 0; k < NELEMS(strs); k++) fields += strs[k][1] != NULL;
+    for (size_t k = 0; k < NELEMS(deprecation); k++) fields += deprecation[k][1] != NULL;
+    reply_map(&c->out, fields);
+    for (size_t k = 0; k < NELEMS(strs); k++) {
+        if (!strs[k][1]) continue;
+        reply_bulk_cstr(&c->out, strs[k][0]);
+        reply_bulk_cstr(&c->out, strs[k][1]);
+    }
+    if (m->doc_flags) {
+        reply_bulk_cstr(&c->out, "doc_flags");
+        reply_bit_names(c, m->doc_flags, doc_flag_names, NELEMS(doc_flag_names));
+    }
+    for (size_t k = 0; k < NELEMS(deprecation); k++) {
+        if (!deprecation[k][1]) continue;
+        reply_bulk_cstr(&c->out, deprecation[k][0]);
+        reply_bulk_cstr(&c->out, deprecation[k][1]);
+    }
+    if (m->nhistory) {
+        reply_bulk_cstr(&c->out, "history");
+        reply_set(&c->out, m->nhistory);
+        for (int i = 0; i < m->nhistory; i++) {
+            reply_array(&c->out, 2);
+            reply_bulk_cstr(&c->out, m->history[2 * i]);
+            reply_bulk_cstr(&c->out, m->history[2 * i + 1]);
+        }
+    }
+    if (m->nargs) {
+        reply_bulk_cstr(&c->out, "arguments");
+        reply_args(c, m->args, m->nargs);
+    }
+    if (cmd->subcommands) {
         reply_bulk_cstr(&c->out, "subcommands");
-        reply_map(&c->out, subs);
-        for (const command *s = cmd->subcommands; s && s->name; s++) reply_command_docs(c, s);
+        reply_map(&c->out, subcommand_count(cmd));
+        for (const command *s = cmd->subcommands; s->name; s++) {
+            reply_bulk_cstr(&c->out, s->fullname);
+            reply_command_docs(c, s);
+        }
     }
 }
 
@@ -207,41 +425,66 @@ static const command *command_lookup_fullname(const char *name, size_t len) {
     return NULL;
 }
 
-void command_command(client *c) {
+void cmd_command(client *c) {
     reply_array(&c->out, (long)cmd_count);
-    for (size_t i = 0; i < cmd_count; i++) reply_command_info(c, cmd_all[i]);
+    for (size_t i = 0; i < cmd_count; i++) reply_command_info(c, &cmd_all[i]);
 }
 
-static void command_count_command(client *c) { reply_int(&c->out, (long long)cmd_count); }
+static void cmd_command_count(client *c) { reply_int(&c->out, (long long)cmd_count); }
 
-static void command_list_command(client *c) {
-    if (c->argc != 2) {
-        /* FILTERBY MODULE|ACLCAT|PATTERN: only PATTERN means anything here. */
-        if (c->argc == 5 && arg_is(c, 2, "filterby") && arg_is(c, 3, "pattern")) {
-            size_t n = 0;
-            for (size_t i = 0; i < cmd_count; i++)
-                if (util_stringmatch(c->argv[4].ptr, c->argv[4].len, cmd_all[i]->name, strlen(cmd_all[i]->name), 1))
-                    n++;
-            reply_array(&c->out, (long)n);
-            for (size_t i = 0; i < cmd_count; i++)
-                if (util_stringmatch(c->argv[4].ptr, c->argv[4].len, cmd_all[i]->name, strlen(cmd_all[i]->name), 1))
-                    reply_bulk_cstr(&c->out, cmd_all[i]->name);
-            return;
+/* COMMAND LIST's filter, as Redis's shouldFilterFromCommandList: 1 to leave cmd out. */
+enum { LIST_ALL, LIST_MODULE, LIST_ACLCAT, LIST_PATTERN };
+static int list_skips(const client *c, int filter, uint32_t aclcat, const command *cmd) {
+    switch (filter) {
+        case LIST_MODULE: return 1; /* no module commands here */
+        case LIST_ACLCAT: return !(cmd->meta->acl_categories & aclcat);
+        case LIST_PATTERN:
+            return !util_stringmatch(c->argv[4].ptr, c->argv[4].len, cmd->fullname, strlen(cmd->fullname), 1);
+        default: return 0;
+    }
+}
+
+/* Every command and subcommand the filter keeps; emit 0 counts them, 1 replies them. */
+static long list_commands(client *c, int filter, uint32_t aclcat, int emit) {
+    long n = 0;
+    for (size_t i = 0; i < cmd_count; i++) {
+        const command *cmd = &cmd_all[i];
+        if (!list_skips(c, filter, aclcat, cmd)) {
+            n++;
+            if (emit) reply_bulk_cstr(&c->out, cmd->fullname);
         }
-        if (c->argc == 5 && arg_is(c, 2, "filterby") && (arg_is(c, 3, "module") || arg_is(c, 3, "aclcat"))) {
-            reply_array(&c->out, 0);
-            return;
+        for (const command *s = cmd->subcommands; s && s->name; s++) {
+            if (list_skips(c, filter, aclcat, s)) continue;
+            n++;
+            if (emit) reply_bulk_cstr(&c->out, s->fullname);
         }
+    }
+    return n;
+}
+
+static void cmd_command_list(client *c) {
+    int filter = LIST_ALL;
+    uint32_t aclcat = 0;
+    if (c->argc == 5 && arg_is(c, 2, "filterby")) {
+        if (arg_is(c, 3, "module")) filter = LIST_MODULE;
+        else if (arg_is(c, 3, "aclcat")) filter = LIST_ACLCAT;
+        else if (arg_is(c, 3, "pattern")) filter = LIST_PATTERN;
+    }
+    if (c->argc != 2 && filter == LIST_ALL) {
         reply_syntax_error(c);
         return;
     }
-    reply_array(&c->out, (long)cmd_count);
-    for (size_t i = 0; i < cmd_count; i++) reply_bulk_cstr(&c->out, cmd_all[i]->name);
+    if (filter == LIST_ACLCAT) /* an unknown category lists nothing */
+        for (size_t i = 0; i < NELEMS(acl_names); i++)
+            if (util_eqi(c->argv[4].ptr, c->argv[4].len, acl_names[i] + 1)) aclcat = 1u << i;
+    if (filter == LIST_ACLCAT && !aclcat) filter = LIST_MODULE;
+    reply_array(&c->out, list_commands(c, filter, aclcat, 0));
+    list_commands(c, filter, aclcat, 1);
 }
 
-static void command_info_command(client *c) {
+static void cmd_command_info(client *c) {
     if (c->argc == 2) {
-        command_command(c);
+        cmd_command(c);
         return;
     }
     reply_array(&c->out, c->argc - 2);
@@ -252,23 +495,26 @@ static void command_info_command(client *c) {
     }
 }
 
-static void command_docs_command(client *c) {
+static void cmd_command_docs(client *c) {
     if (c->argc == 2) {
         reply_map(&c->out, (long)cmd_count);
-        for (size_t i = 0; i < cmd_count; i++) reply_command_docs(c, cmd_all[i]);
+        for (size_t i = 0; i < cmd_count; i++) {
+            reply_bulk_cstr(&c->out, cmd_all[i].fullname);
+            reply_command_docs(c, &cmd_all[i]);
+        }
         return;
     }
-    const command *found[64];
-    int n = 0;
-    for (int i = 2; i < c->argc && n < 64; i++) {
-        const command *cmd = command_lookup_fullname(c->argv[i].ptr, c->argv[i].len);
-        if (cmd) found[n++] = cmd;
-    }
+    long n = 0;
+    for (int i = 2; i < c->argc; i++) n += command_lookup_fullname(c->argv[i].ptr, c->argv[i].len) != NULL;
     reply_map(&c->out, n);
-    for (int i = 0; i < n; i++) reply_command_docs(c, found[i]);
+    for (int i = 2; i < c->argc; i++) {
+        const command *cmd = command_lookup_fullname(c->argv[i].ptr, c->argv[i].len);
+        if (!cmd) continue;
+        reply_bulk_cstr(&c->out, cmd->fullname);
+        reply_command_docs(c, cmd);
+    }
 }
-
-static void command_getkeys_command(client *c) {
+static void cmd_command_getkeys(client *c) {
     const command *cmd = command_lookup(c->argv[2].ptr, c->argv[2].len);
     if (!cmd) {
         reply_error(&c->out, "Invalid command specified");
@@ -291,9 +537,8 @@ static void command_getkeys_command(client *c) {
         reply_bulk(&c->out, c->argv[2 + i].ptr, c->argv[2 + i].len);
 }
 
-static void command_help_command(client *c) {
-    static const char *lines[] = {
-        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+static void cmd_command_help(client *c) {
+    static const char *const lines[] = {
         "(no subcommand)",
         "    Return details about all Redis commands.",
         "COUNT",
@@ -310,27 +555,16 @@ static void command_help_command(client *c) {
         "    commands are returned.",
         "GETKEYS <full-command>",
         "    Return the keys from a full Redis command.",
-        "HELP",
-        "    Prints this help.",
     };
-    size_t n = sizeof(lines) / sizeof(lines[0]);
-    reply_array(&c->out, (long)n);
-    for (size_t i = 0; i < n; i++) reply_simple(&c->out, lines[i]);
+    reply_help(c, lines, NELEMS(lines));
 }
 
-#define CMDF (CMD_LOADING | CMD_STALE)
-struct command command_subcommands[] = {
-    {"count", command_count_command, 2, CMDF, 0, 0, 0, "server", "Returns a count of commands.", "2.8.13", NULL, NULL,
-     NULL, 0, 0},
-    {"list", command_list_command, -2, CMDF, 0, 0, 0, "server", "Returns a list of command names.", "7.0.0", NULL, NULL,
-     NULL, 0, 0},
-    {"info", command_info_command, -2, CMDF, 0, 0, 0, "server",
-     "Returns information about one, multiple or all commands.", "2.8.13", NULL, NULL, NULL, 0, 0},
-    {"docs", command_docs_command, -2, CMDF, 0, 0, 0, "server",
-     "Returns documentary information about one, multiple or all commands.", "7.0.0", NULL, NULL, NULL, 0, 0},
-    {"getkeys", command_getkeys_command, -4, CMDF, 0, 0, 0, "server",
-     "Extracts the key names from an arbitrary command.", "2.8.13", NULL, NULL, NULL, 0, 0},
-    {"help", command_help_command, 2, CMDF, 0, 0, 0, "server", "Returns helpful text about the different subcommands.",
-     "5.0.0", NULL, NULL, NULL, 0, 0},
+const command_binding command_subcommands[] = {
+    CMD("count", cmd_command_count),
+    CMD("list", cmd_command_list),
+    CMD("info", cmd_command_info),
+    CMD("docs", cmd_command_docs),
+    CMD("getkeys", cmd_command_getkeys),
+    CMD("help", cmd_command_help),
     {0},
 };

@@ -1037,7 +1037,7 @@ int config_load(int argc, char **argv) {
 /* As Redis 7.0: an argument without glob characters is looked up directly (aliases
  * too) and answered under the name as the client spelt it; a pattern matches every
  * name. A setting appears once however many arguments match it. */
-static void config_get_command(client *c) {
+static void cmd_config_get(client *c) {
     const config_def *hit[NCONFIGS];
     const resp_slice *as[NCONFIGS]; /* the argument to echo, or NULL for the table's name */
     size_t n = 0;
@@ -1135,7 +1135,7 @@ static void config_restore(const config_def **defs, char **saved, int n) {
  * is applied in order, then what needs the system's consent (maxclients' descriptors) is
  * checked; on any failure every setting goes back to the value it had. Errors name the
  * first argument that failed, with Redis's texts. */
-static void config_set_command(client *c) {
+static void cmd_config_set(client *c) {
     if (c->argc % 2) {
         reply_arity_error(c);
         return;
@@ -1217,7 +1217,7 @@ static void config_set_command(client *c) {
     for (int i = 0; i < npairs; i++) free(saved[i]);
 }
 
-static void config_resetstat_command(client *c) {
+static void cmd_config_resetstat(client *c) {
     server.stat_numcommands = 0;
     server.stat_numconnections = 0;
     server.stat_rejected_conn = 0;
@@ -1230,11 +1230,10 @@ static void config_resetstat_command(client *c) {
     reply_ok(&c->out);
 }
 
-static void config_rewrite_command(client *c) { reply_error(&c->out, "The server is running without a config file"); }
+static void cmd_config_rewrite(client *c) { reply_error(&c->out, "The server is running without a config file"); }
 
-static void config_help_command(client *c) {
-    static const char *lines[] = {
-        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+static void cmd_config_help(client *c) {
+    static const char *const lines[] = {
         "GET <pattern>",
         "    Return parameters matching the glob-like <pattern> and their values.",
         "SET <directive> <value>",
@@ -1243,25 +1242,16 @@ static void config_help_command(client *c) {
         "    Reset statistics reported by the INFO command.",
         "REWRITE",
         "    Rewrite the configuration file.",
-        "HELP",
-        "    Prints this help.",
     };
-    size_t n = sizeof(lines) / sizeof(lines[0]);
-    reply_array(&c->out, (long)n);
-    for (size_t i = 0; i < n; i++) reply_simple(&c->out, lines[i]);
+    reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
-struct command config_subcommands[] = {
-    {"get", config_get_command, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
-     "Returns the effective values of configuration parameters.", "2.0.0", NULL, NULL, NULL, 0, 0},
-    {"set", config_set_command, -4, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
-     "Sets configuration parameters in-flight.", "2.0.0", NULL, NULL, NULL, 0, 0},
-    {"resetstat", config_resetstat_command, 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
-     "Resets the server's statistics.", "2.0.0", NULL, NULL, NULL, 0, 0},
-    {"rewrite", config_rewrite_command, 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
-     "Persists the effective configuration to file.", "2.8.0", NULL, NULL, NULL, 0, 0},
-    {"help", config_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
-     "Returns helpful text about the different subcommands.", "5.0.0", NULL, NULL, NULL, 0, 0},
+const command_binding config_subcommands[] = {
+    CMD("get", cmd_config_get),
+    CMD("set", cmd_config_set),
+    CMD("resetstat", cmd_config_resetstat),
+    CMD("rewrite", cmd_config_rewrite),
+    CMD("help", cmd_config_help),
     {0},
 };
 

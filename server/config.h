@@ -21,8 +21,6 @@ int config_adjust_open_files_limit(void);
  * but does not act on (replication, persistence, ...), and rename-command. */
 void config_log_inert(void);
 
-extern struct command config_subcommands[];
-
 /* Every setting with its default and whether CONFIG SET can change it (--help). */
 void config_print_help(FILE *out);
 

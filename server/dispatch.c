@@ -9,11 +9,6 @@
 #include "server/net.h"
 #include "server/server.h"
 
-void multi_queue_command(client *c); /* server/multi.c */
-int multi_passthrough(const command *cmd);
-int multi_is_exec(const command *cmd);
-void multi_exec_abort(client *c, const char *msg);
-
 /* An error that rejects the command before it runs: inside MULTI it also dooms EXEC. */
 static void reject(client *c, const char *msg) {
     if (multi_is_exec(c->cmd)) {

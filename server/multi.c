@@ -55,7 +55,7 @@ static void unwatch_all(client *c) {
     server_update_touch_hook();
 }
 
-static void exec_command(client *c);
+static void cmd_exec(client *c);
 
 static void discard_transaction(client *c) {
     for (int i = 0; i < c->mcount; i++) free(c->mstate[i].argv);
@@ -89,7 +89,7 @@ void multi_queue_command(client *c) {
     reply_simple(&c->out, "QUEUED");
 }
 
-int multi_is_exec(const command *cmd) { return cmd && cmd->proc == exec_command; }
+int multi_is_exec(const command *cmd) { return cmd && cmd->proc == cmd_exec; }
 
 /* EXEC rejected before it ran (arity, auth...): the transaction is discarded and the
  * reason given inside EXECABORT, as Redis's execCommandAbort. */
@@ -99,7 +99,7 @@ void multi_exec_abort(client *c, const char *msg) {
     reply_errorf(&c->out, "-EXECABORT Transaction discarded because of: %s", msg);
 }
 
-static void multi_command(client *c) {
+static void cmd_multi(client *c) {
     if (c->flags & CLIENT_MULTI) {
         reply_error(&c->out, "MULTI calls can not be nested");
         return;
@@ -108,7 +108,7 @@ static void multi_command(client *c) {
     reply_ok(&c->out);
 }
 
-static void discard_command(client *c) {
+static void cmd_discard(client *c) {
     if (!(c->flags & CLIENT_MULTI)) {
         reply_error(&c->out, "DISCARD without MULTI");
         return;
@@ -128,7 +128,7 @@ static int watched_key_expired(client *c) {
     return (c->flags & CLIENT_DIRTY_CAS) != 0;
 }
 
-static void exec_command(client *c) {
+static void cmd_exec(client *c) {
     if (!(c->flags & CLIENT_MULTI)) {
         reply_error(&c->out, "EXEC without MULTI");
         return;
@@ -161,7 +161,7 @@ static void exec_command(client *c) {
     discard_transaction(c);
 }
 
-static void watch_command(client *c) {
+static void cmd_watch(client *c) {
     if (c->flags & CLIENT_MULTI) {
         reply_error(&c->out, "WATCH inside MULTI is not allowed");
         return;
@@ -170,21 +170,12 @@ static void watch_command(client *c) {
     reply_ok(&c->out);
 }
 
-static void unwatch_command(client *c) {
+static void cmd_unwatch(client *c) {
     unwatch_all(c);
     reply_ok(&c->out);
 }
 
-#define TXF (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_ALLOW_BUSY)
-struct command multi_commands[] = {
-    {"multi", multi_command, 1, TXF, 0, 0, 0, "transactions", "Starts a transaction.", "1.2.0", NULL, NULL, NULL, 0, 0},
-    {"exec", exec_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "transactions",
-     "Executes all commands in a transaction.", "1.2.0", NULL, NULL, NULL, 0, 0},
-    {"discard", discard_command, 1, TXF, 0, 0, 0, "transactions", "Discards a transaction.", "2.0.0", NULL, NULL, NULL,
-     0, 0},
-    {"watch", watch_command, -2, TXF, 1, -1, 1, "transactions",
-     "Monitors changes to keys to determine the execution of a transaction.", "2.2.0", NULL, NULL, NULL, 0, 0},
-    {"unwatch", unwatch_command, 1, TXF, 0, 0, 0, "transactions", "Forgets about watched keys of a transaction.",
-     "2.2.0", NULL, NULL, NULL, 0, 0},
-    {0},
+const command_binding multi_commands[] = {
+    CMD("multi", cmd_multi), CMD("exec", cmd_exec),       CMD("discard", cmd_discard),
+    CMD("watch", cmd_watch), CMD("unwatch", cmd_unwatch), {0},
 };

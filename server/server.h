@@ -20,59 +20,86 @@ struct client;
 
 /* ---- commands ---- */
 
-/* Command flags (the COMMAND reply lists their names). */
-#define CMD_WRITE         (1u << 0) /* may modify the keyspace */
-#define CMD_READONLY      (1u << 1)
-#define CMD_DENYOOM       (1u << 2) /* may grow memory: refused over maxmemory */
-#define CMD_ADMIN         (1u << 3)
-#define CMD_PUBSUB        (1u << 4)
-#define CMD_NOSCRIPT      (1u << 5)
-#define CMD_BLOCKING      (1u << 6)
-#define CMD_LOADING       (1u << 7)
-#define CMD_STALE         (1u << 8)
-#define CMD_FAST          (1u << 9)
-#define CMD_NO_AUTH       (1u << 10) /* allowed before AUTH */
-#define CMD_NO_MULTI      (1u << 11) /* not allowed inside MULTI (Redis's no-multi) */
-#define CMD_ALLOW_BUSY    (1u << 12)
-#define CMD_MAY_REPLICATE (1u << 13)
+/* Command flags, as Redis names them in COMMAND INFO (server/command_table.c sets them
+ * from Redis's table). Dispatch reads NO_AUTH, NO_MULTI, BLOCKING; maxmemory reads
+ * DENYOOM; the rest are reported only. */
+#define CMD_WRITE             (1u << 0) /* may modify the keyspace */
+#define CMD_READONLY          (1u << 1)
+#define CMD_DENYOOM           (1u << 2) /* may grow memory: refused over maxmemory */
+#define CMD_ADMIN             (1u << 3)
+#define CMD_PUBSUB            (1u << 4)
+#define CMD_NOSCRIPT          (1u << 5)
+#define CMD_BLOCKING          (1u << 6)
+#define CMD_LOADING           (1u << 7)
+#define CMD_STALE             (1u << 8)
+#define CMD_FAST              (1u << 9)
+#define CMD_NO_AUTH           (1u << 10) /* allowed before AUTH */
+#define CMD_NO_MULTI          (1u << 11) /* not allowed inside MULTI (Redis's no-multi) */
+#define CMD_ALLOW_BUSY        (1u << 12)
+#define CMD_SKIP_MONITOR      (1u << 13)
+#define CMD_SKIP_SLOWLOG      (1u << 14)
+#define CMD_ASKING            (1u << 15)
+#define CMD_NO_MANDATORY_KEYS (1u << 16)
+#define CMD_NO_ASYNC_LOADING  (1u << 17)
+#define CMD_MOVABLE_KEYS      (1u << 18) /* keys are not at fixed positions (Redis's movablekeys) */
 
 typedef void command_proc(struct client *c);
+struct command_meta;
 
-/* One entry of a static command table. arity: exact argc if >= 0, at least -arity if
- * negative (argv[0] counts). first_key/last_key/step: key positions for COMMAND
- * (last_key -1 = the last argument). A container command (CONFIG, CLIENT, ...) has
- * proc NULL and a subcommand table ending with a zeroed entry; its subcommands'
- * names are the bare subcommand ("get"), arity counts from the container's argv[0]. */
+/* A command as dispatch sees it, built at start-up from a binding (below) and its
+ * metadata (server/command_table.c). arity: exact argc if >= 0, at least -arity if
+ * negative (argv[0] counts; a subcommand's counts from the container's argv[0]).
+ * first_key/last_key/step: key positions (last_key -1 = the last argument). A container
+ * (CONFIG, CLIENT, ...) has a subcommand array ending with an entry whose name is NULL,
+ * and proc NULL unless it also runs without a subcommand (COMMAND). */
 typedef struct command {
-    const char *name; /* lower case */
+    const char *name; /* lower case: "get", or "get" of "config|get" */
     command_proc *proc;
     int arity;
     uint32_t flags;
     int first_key, last_key, step;
-    const char *group;   /* "string", "generic", "connection", "server", "transactions", "stream" */
-    const char *summary; /* for COMMAND DOCS */
-    const char *since;   /* Redis version that introduced it, e.g. "1.0.0" */
-    const struct command *subcommands;
-    /* filled at start-up */
-    char *fullname; /* "get" or "config|get" */
+    struct command *subcommands;
+    const char *fullname; /* "get" or "config|get" */
     const struct command *parent;
-    long long calls, usec; /* INFO commandstats */
+    const struct command_meta *meta; /* what COMMAND INFO/DOCS report */
+    long long calls, usec;           /* INFO commandstats */
 } command;
 
-/* Each command file exports its table, ending with a zeroed entry. */
-extern struct command string_commands[]; /* server/cmd_string.c */
-extern struct command keys_commands[];   /* server/cmd_keys.c */
-extern struct command conn_commands[];   /* server/cmd_conn.c */
-extern struct command server_commands[]; /* server/cmd_server.c */
-extern struct command multi_commands[];  /* server/multi.c */
-extern struct command memory_commands[]; /* server/cmd_memory.c */
+/* What code says about a command: its name and handler, or its subcommands. Each
+ * command file has a table of these ending with a zeroed entry. */
+typedef struct command_binding {
+    const char *name; /* lower case; a subcommand's is the bare subcommand ("get") */
+    command_proc *proc;
+    const struct command_binding *subcommands;
+} command_binding;
 
-/* COMMAND itself (server/commands.c), listed in cmd_server.c's table. */
-void command_command(struct client *c);
-extern struct command command_subcommands[];
+/* CMD("get", cmd_get), or CMD("config", NULL, config_subcommands) for a container. */
+#define CMD(...) CMD_ENTRY(__VA_ARGS__, NULL, NULL)
+#define CMD_ENTRY(n, p, s, ...)                                                                                        \
+    { n, p, s }
+
+/* The binding tables, all listed in server/commands.c. */
+extern const command_binding string_commands[]; /* server/cmd_string.c */
+extern const command_binding keys_commands[];   /* server/cmd_keys.c */
+extern const command_binding conn_commands[];   /* server/cmd_conn.c */
+extern const command_binding server_commands[]; /* server/cmd_server.c */
+extern const command_binding multi_commands[];  /* server/multi.c */
+extern const command_binding memory_commands[]; /* server/cmd_memory.c */
+extern const command_binding stream_commands[]; /* server/cmd_stream.c */
+/* Subcommand tables bound by server_commands. */
+extern const command_binding command_subcommands[]; /* server/commands.c */
+extern const command_binding config_subcommands[];  /* server/config.c */
+extern const command_binding slowlog_subcommands[]; /* server/slowlog.c */
+/* The binding tables commands_init reads, ending with NULL. */
+extern const command_binding *const command_tables[];
+
+/* COMMAND with no subcommand (server/commands.c). */
+void cmd_command(struct client *c);
 
 /* Find a command by name (case-insensitive); NULL if unknown. */
 command *command_lookup(const char *name, size_t len);
+/* Join every binding with its metadata; a binding without metadata is logged and the
+ * process exits (a build that cannot answer COMMAND for a command must not start). */
 void commands_init(void);
 size_t commands_count(void);
 /* Visit every command and subcommand (INFO commandstats). */
@@ -147,6 +174,11 @@ void reply_wrongtype(client *c);    /* -WRONGTYPE Operation against a key holdin
 void reply_syntax_error(client *c); /* -ERR syntax error */
 /* -ERR wrong number of arguments for '<fullname>' command */
 void reply_arity_error(client *c);
+
+/* A HELP subcommand's reply, as Redis's addReplyHelp: "<CMD> <subcommand> [<arg> [value]
+ * [opt] ...]. Subcommands are:" (CMD is argv[0] upper-cased), the n lines, then HELP's
+ * own entry. */
+void reply_help(client *c, const char *const *lines, size_t n);
 
 /* Argument helpers. */
 int arg_is(const client *c, int i, const char *lowercase_or_any_case); /* case-insensitive equality */
@@ -298,13 +330,19 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
  * as "(redacted)", as Redis's redactClientCommandArgument. Cleared before each command. */
 void client_redact_arg(client *c, int i);
 void slowlog_free(void);
-extern struct command slowlog_subcommands[];
 
 /* MULTI/WATCH hooks (server/multi.c). */
 void multi_init(void);
 void multi_client_free(client *c); /* discard queued commands and unwatch */
 void multi_touch(int dbid, const char *key, size_t klen);
 int multi_watching(void);
+/* Queue c's current command (inside MULTI). */
+void multi_queue_command(client *c);
+/* Is cmd one that runs at once inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET)? */
+int multi_passthrough(const command *cmd);
+int multi_is_exec(const command *cmd);
+/* EXEC rejected before it ran: discard the transaction and reply EXECABORT with msg. */
+void multi_exec_abort(client *c, const char *msg);
 
 /* Blocking commands (server/blocking.c). */
 /* Block c on keys (in c's db) until one of them changes or timeout_ms (absolute, 0 =

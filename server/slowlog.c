@@ -99,7 +99,7 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
     trim_to(server.cfg.slowlog_max_len);
 }
 
-static void slowlog_get_command(client *c) {
+static void cmd_slowlog_get(client *c) {
     long long count = 10;
     if (c->argc == 3) {
         if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &count) || count < -1) {
@@ -123,16 +123,15 @@ static void slowlog_get_command(client *c) {
     }
 }
 
-static void slowlog_len_command(client *c) { reply_int(&c->out, len); }
+static void cmd_slowlog_len(client *c) { reply_int(&c->out, len); }
 
-static void slowlog_reset_command(client *c) {
+static void cmd_slowlog_reset(client *c) {
     trim_to(0);
     reply_ok(&c->out);
 }
 
-static void slowlog_help_command(client *c) {
-    static const char *lines[] = {
-        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+static void cmd_slowlog_help(client *c) {
+    static const char *const lines[] = {
         "GET [<count>]",
         "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
         "    Entries are made of:",
@@ -142,25 +141,16 @@ static void slowlog_help_command(client *c) {
         "    Return the length of the slowlog.",
         "RESET",
         "    Reset the slowlog.",
-        "HELP",
-        "    Prints this help.",
     };
-    size_t n = sizeof(lines) / sizeof(lines[0]);
-    reply_array(&c->out, (long)n);
-    for (size_t i = 0; i < n; i++) reply_simple(&c->out, lines[i]);
+    reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 void slowlog_free(void) { trim_to(0); }
 
-#define SLF (CMD_ADMIN | CMD_LOADING | CMD_STALE)
-struct command slowlog_subcommands[] = {
-    {"get", slowlog_get_command, -2, SLF, 0, 0, 0, "server", "Returns the slow log's entries.", "2.2.12", NULL, NULL,
-     NULL, 0, 0},
-    {"len", slowlog_len_command, 2, SLF, 0, 0, 0, "server", "Returns the number of entries in the slow log.", "2.2.12",
-     NULL, NULL, NULL, 0, 0},
-    {"reset", slowlog_reset_command, 2, SLF, 0, 0, 0, "server", "Clears all entries from the slow log.", "2.2.12", NULL,
-     NULL, NULL, 0, 0},
-    {"help", slowlog_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
-     "Show helpful text about the different subcommands", "6.2.0", NULL, NULL, NULL, 0, 0},
+const command_binding slowlog_subcommands[] = {
+    CMD("get", cmd_slowlog_get),
+    CMD("len", cmd_slowlog_len),
+    CMD("reset", cmd_slowlog_reset),
+    CMD("help", cmd_slowlog_help),
     {0},
 };
