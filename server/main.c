@@ -2,10 +2,8 @@
  * Start-up: settings (defaults, config file, --flags), daemonizing if asked, the fd
  * limit, the databases,
  * the command table, the listeners, the timer and signal events; then the loop.
- * The timer runs hz times a second: cached clock, active expiry (in short slices with
- * their own event while a slice leaves work),
- * incremental rehashing, idle-client timeouts, the clients' memory count and eviction
- * while over maxmemory, the ops/sec sample.
+ * The timer runs hz times a second: it refreshes the cached clock and runs server_cron
+ * (server/cron.c).
  * SIGTERM/SIGINT (or SHUTDOWN) end the loop after the current callback; clients are
  * then closed and everything freed in reverse order. */
 #include <errno.h>
@@ -39,44 +37,6 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
 /* The effective timer frequency: hz clamped to 1..500, as Redis does. */
 static int effective_hz(void) { return server.cfg.hz < 1 ? 1 : server.cfg.hz > 500 ? 500 : server.cfg.hz; }
 
-/* Active expiry runs in slices of EXPIRE_SLICE_US so that a command never waits behind
- * more than one slice (Redis's slow cycle takes 25 ms at once). While slices end with
- * expired keys left, they follow one another through a zero-delay timer, so the clients'
- * I/O is served between them, until expiry has used its share of the current
- * EXPIRE_WINDOW_US window; then the next slice waits for the next window. The share is
- * 60% of a CPU at active-expire-effort 1 (+4% per step): about what Redis's slow cycle
- * (25%) plus its fast cycles (1 ms at most every 2 ms) spend in a mass expiry. With
- * nothing to reclaim, expiry is one slice per timer tick. */
-#define EXPIRE_SLICE_US  500
-#define EXPIRE_WINDOW_US 10000
-static struct event *expire_event;
-static long long expire_window_start, expire_window_used;
-
-static void expire_slice_cb(evutil_socket_t fd, short what, void *arg) {
-    (void)fd;
-    (void)what;
-    (void)arg;
-    long long t0 = util_monotonic_us();
-    if (t0 - expire_window_start >= EXPIRE_WINDOW_US) {
-        expire_window_start = t0;
-        expire_window_used = 0;
-    }
-    server.mstime_cached = util_mstime();
-    storage_now_ms = server.mstime_cached;
-    db_active_expire(server.dbs, server.dbnum, EXPIRE_SLICE_US);
-    /* Keys active expiry removed may have clients blocked on them: Redis answers those
-     * in the same cycle, not when some client next sends a command. */
-    if (blocking_active()) blocking_handle_ready();
-    if (!db_active_expire_unfinished()) return;
-    long long now = util_monotonic_us();
-    expire_window_used += now - t0;
-    long long share = EXPIRE_WINDOW_US * (60 + 4 * (server.cfg.active_expire_effort - 1)) / 100;
-    struct timeval next = {0, 0};
-    if (expire_window_used >= share) next.tv_usec = (suseconds_t)(expire_window_start + EXPIRE_WINDOW_US - now);
-    if (next.tv_usec < 0) next.tv_usec = 0;
-    evtimer_add(expire_event, &next);
-}
-
 static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -84,20 +44,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     server.mstime_cached = util_mstime();
     storage_now_ms = server.mstime_cached;
 
-    if (!evtimer_pending(expire_event, NULL)) expire_slice_cb(-1, 0, NULL);
-    if (server.cfg.activerehashing)
-        for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
-    net_clients_cron();
-    server_evict_cron();
-    if (blocking_active()) blocking_handle_ready(); /* keys eviction removed */
-
-    long long dt = server.mstime_cached - server.ops_sample_time;
-    if (dt >= 1000 || server.ops_sample_time == 0) {
-        if (server.ops_sample_time)
-            server.instantaneous_ops = (server.stat_numcommands - server.ops_sample_count) * 1000 / dt;
-        server.ops_sample_time = server.mstime_cached;
-        server.ops_sample_count = server.stat_numcommands;
-    }
+    server_cron();
 
     struct timeval tv = {0, 1000000 / effective_hz()};
     evtimer_add(timer_event, &tv);
@@ -149,7 +96,8 @@ static void shutdown_cleanup(void) {
     slowlog_free();
     for (int i = 0; i < server.dbnum; i++) db_destroy(server.dbs[i]);
     free(server.dbs);
-    struct event *events[] = {timer_event, expire_event, sigterm_event, sigint_event};
+    server_cron_free();
+    struct event *events[] = {timer_event, sigterm_event, sigint_event};
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
         if (events[i]) event_free(events[i]); /* start-up may have failed before some */
     event_base_free(server.base);
@@ -223,8 +171,7 @@ int main(int argc, char **argv) {
         }
     }
     timer_event = evtimer_new(server.base, timer_cb, NULL);
-    expire_event = evtimer_new(server.base, expire_slice_cb, NULL);
-    if (!timer_event || !expire_event) {
+    if (!timer_event || !server_cron_init()) {
         fprintf(stderr, "Could not create the timer events\n");
         shutdown_cleanup();
         return 1;

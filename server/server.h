@@ -309,6 +309,13 @@ void client_free(client *c);
 /* Select db index id for c; returns 0 if out of range. */
 int client_select_db(client *c, int id);
 
+/* The periodic work (server/cron.c): run hz times a second, after refreshing
+ * server.mstime_cached and storage_now_ms. server_cron_init (0 on failure) lets active
+ * expiry go on in slices between ticks while it has work left; server_cron_free undoes it. */
+void server_cron(void);
+int server_cron_init(void);
+void server_cron_free(void);
+
 /* maxmemory (server/cmd_server.c, eviction itself in storage/evict.c). */
 /* Bytes as maxmemory counts them: the keyspace (exact, a counter), clients' buffers (as
  * each client last recounted them) and what the process held at start-up. */

@@ -44,6 +44,8 @@
 #include "server/config.h"
 #include "server/net.h"
 #include "server/server.h"
+#include "storage/evict.h"
+#include "storage/type.h"
 
 #define NCLIENTS      4
 #define MAX_STEPS     256
@@ -351,24 +353,10 @@ static void fire_timeouts(void) {
     check_all(-1, 0, 0);
 }
 
-/* The periodic timer's helpers have been renamed and added as the server grew; weak
- * references let the harness build against either version and call what exists. */
-void net_close_idle_clients(void) __attribute__((weak));
-void net_clients_cron(void) __attribute__((weak));
-void server_evict_cron(void) __attribute__((weak));
-void evict_init(void) __attribute__((weak));
-void types_init(void) __attribute__((weak));
-void server_memory_init(void) __attribute__((weak));
-
 static void cron(void) {
     server.mstime_cached = fake_ms;
     storage_now_ms = fake_ms;
-    db_active_expire(server.dbs, server.dbnum, 1000);
-    for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 100);
-    if (net_clients_cron) net_clients_cron();
-    else if (net_close_idle_clients) net_close_idle_clients();
-    if (server_evict_cron) server_evict_cron();
-    if (blocking_active()) blocking_handle_ready();
+    server_cron();
     reconcile();
     check_all(-1, 0, 0);
 }
@@ -498,13 +486,13 @@ static void init_once(void) {
     server.base = event_base_new();
     if (!server.base) abort();
     server.dbnum = server.cfg.databases;
-    if (types_init) types_init();
+    types_init();
     server.dbs = calloc((size_t)server.dbnum, sizeof(db *));
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();
     multi_init();
-    if (evict_init) evict_init();
-    if (server_memory_init) server_memory_init();
+    evict_init();
+    server_memory_init();
 }
 
 static void reset_state(void) {
@@ -555,6 +543,7 @@ static int pick_span(const uint8_t *d, size_t size, unsigned n, int lines, size_
     return 0;
 }
 
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed) {
     unsigned r = seed * 2654435761u;
     size_t a, b, c, d;

@@ -1,0 +1,78 @@
+/* cron.c: the server's periodic work, run hz times a second by respite-server's timer
+ * (and by the command fuzzer directly): active expiry in short slices, incremental
+ * rehashing, idle-client timeouts and the clients' memory count, eviction while over
+ * maxmemory, and the ops/sec sample. The caller refreshes the cached clock first. */
+#include <event2/event.h>
+
+#include "server/net.h"
+#include "server/server.h"
+
+/* Active expiry runs in slices of EXPIRE_SLICE_US so that a command never waits behind
+ * more than one slice (Redis's slow cycle takes 25 ms at once). While slices end with
+ * expired keys left, they follow one another through a zero-delay timer, so the clients'
+ * I/O is served between them, until expiry has used its share of the current
+ * EXPIRE_WINDOW_US window; then the next slice waits for the next window. The share is
+ * 60% of a CPU at active-expire-effort 1 (+4% per step): about what Redis's slow cycle
+ * (25%) plus its fast cycles (1 ms at most every 2 ms) spend in a mass expiry. With
+ * nothing to reclaim, expiry is one slice per timer tick. Without server_cron_init (the
+ * fuzzer) there is no follow-up timer: one slice per server_cron. */
+#define EXPIRE_SLICE_US  500
+#define EXPIRE_WINDOW_US 10000
+static struct event *expire_event;
+static long long expire_window_start, expire_window_used;
+
+static void expire_slice(void) {
+    long long t0 = util_monotonic_us();
+    if (t0 - expire_window_start >= EXPIRE_WINDOW_US) {
+        expire_window_start = t0;
+        expire_window_used = 0;
+    }
+    db_active_expire(server.dbs, server.dbnum, EXPIRE_SLICE_US);
+    /* Keys active expiry removed may have clients blocked on them: Redis answers those
+     * in the same cycle, not when some client next sends a command. */
+    if (blocking_active()) blocking_handle_ready();
+    if (!expire_event || !db_active_expire_unfinished()) return;
+    long long now = util_monotonic_us();
+    expire_window_used += now - t0;
+    long long share = EXPIRE_WINDOW_US * (60 + 4 * (server.cfg.active_expire_effort - 1)) / 100;
+    struct timeval next = {0, 0};
+    if (expire_window_used >= share) next.tv_usec = (suseconds_t)(expire_window_start + EXPIRE_WINDOW_US - now);
+    if (next.tv_usec < 0) next.tv_usec = 0;
+    evtimer_add(expire_event, &next);
+}
+
+static void expire_slice_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    server.mstime_cached = util_mstime();
+    storage_now_ms = server.mstime_cached;
+    expire_slice();
+}
+
+int server_cron_init(void) {
+    expire_event = evtimer_new(server.base, expire_slice_cb, NULL);
+    return expire_event != NULL;
+}
+
+void server_cron_free(void) {
+    if (expire_event) event_free(expire_event);
+    expire_event = NULL;
+}
+
+void server_cron(void) {
+    if (!expire_event || !evtimer_pending(expire_event, NULL)) expire_slice();
+    if (server.cfg.activerehashing)
+        for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
+    net_clients_cron();
+    server_evict_cron();
+    if (blocking_active()) blocking_handle_ready(); /* keys eviction removed */
+
+    long long dt = server.mstime_cached - server.ops_sample_time;
+    if (dt >= 1000 || server.ops_sample_time == 0) {
+        if (server.ops_sample_time)
+            server.instantaneous_ops = (server.stat_numcommands - server.ops_sample_count) * 1000 / dt;
+        server.ops_sample_time = server.mstime_cached;
+        server.ops_sample_count = server.stat_numcommands;
+    }
+}
