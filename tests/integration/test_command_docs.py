@@ -8,6 +8,8 @@ there both sides' subcommands are sorted by name and Redis's are cut down to the
 respite has, and the rest of the reply must still match byte for byte. Commands Redis
 7.0 lacks (CLIENT SETINFO, from 7.2) must still be described. COMMAND COUNT and COMMAND
 LIST (with and without FILTERBY) must be Redis's, restricted to respite's commands.
+Then what redis-cli 7 makes of it, on a pty: the hint it shows after each command's name
+and HELP <command>, the same bytes as against redis-server.
 """
 
 import fcntl
@@ -260,25 +262,31 @@ class CliSession:
 def test_redis_cli_hints_and_help():
     # What redis-cli 7 builds from COMMAND DOCS: the argument hint shown after a command
     # name and a space, and HELP <command>, for every command and subcommand respite
-    # has (containers by their subcommands).
+    # has. HELP <container> lists every subcommand, so it is compared only where respite
+    # has all of Redis's.
     names = respite_names() - NOT_IN_REDIS_70
-    lines = [n.replace(b"|", b" ").upper() for n in names
-             if b"|" in n or not any(m.startswith(n + b"|") for m in names)]
-    check(b"SET" in lines and b"CLIENT KILL" in lines, "the commands to type: %r" % sorted(lines))
+    with ORA.conn() as o:
+        redis_names = set(harness.decode(o.cmd("COMMAND", "LIST")))
+    partial = {n for n in names if any(m.startswith(n + b"|") and m not in names for m in redis_names)}
+    lines = sorted(n.replace(b"|", b" ").upper() for n in names)
+    check(b"SET" in lines and b"CLIENT KILL" in lines, "the commands to type: %r" % lines)
     shown = {}
     for server in (SRV, ORA):
         cli = CliSession(server.port)
         try:
-            shown[server] = [(cli.hint(line + b" "), cli.run(b"HELP " + line)) for line in sorted(lines)]
+            shown[server] = [(cli.hint(line + b" "), cli.run(b"HELP " + line)) for line in lines]
         finally:
             cli.close()
     failures = []
-    for line, got, want in zip(sorted(lines), shown[SRV], shown[ORA]):
+    for line, got, want in zip(lines, shown[SRV], shown[ORA]):
+        if line.lower() in partial:
+            got, want = got[0], want[0]
         if got != want:
             failures.append("%s: got %r, want %r" % (line.decode(), got, want))
-    set_hint, set_help = shown[SRV][sorted(lines).index(b"SET")]
+    set_hint, set_help = shown[SRV][lines.index(b"SET")]
     check(b"key value [NX|XX] [GET]" in set_hint, "the hint after SET: %r" % set_hint)
     check(b"summary:" in set_help, "HELP SET: %r" % set_help)
+    check(partial and b"client" in partial, "containers respite has only part of: %r" % partial)
     if failures:
         raise TestFailure("%d differ from redis-server:\n%s" % (len(failures), "\n".join(failures[:5])))
 
