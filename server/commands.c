@@ -514,27 +514,113 @@ static void cmd_command_docs(client *c) {
         reply_command_docs(c, cmd);
     }
 }
+/* The argv positions of cmd's keys found through its key specs, as Redis's
+ * getKeysUsingKeySpecs: the count (0 if a keyword is absent), or -1 if the arguments
+ * do not fit a spec. pos has room for argc entries. */
+static int keys_by_specs(const command_meta *m, const resp_slice *argv, int argc, int *pos) {
+    int n = 0;
+    for (int j = 0; j < m->nkey_specs; j++) {
+        const command_key_spec *ks = &m->key_specs[j];
+        if (ks->flags & KS_FLAG_NOT_KEY) continue;
+        int first = 0, last, step;
+        if (ks->bs_type == KSPEC_BS_INDEX) {
+            first = ks->bs_index;
+        } else if (ks->bs_type == KSPEC_BS_KEYWORD) {
+            int from = ks->bs_startfrom > 0 ? ks->bs_startfrom : argc + ks->bs_startfrom;
+            int to = ks->bs_startfrom > 0 ? argc - 1 : 1;
+            for (int i = from; i != to; i = from <= to ? i + 1 : i - 1) {
+                if (i >= argc || i < 1) break;
+                if (util_eqi(argv[i].ptr, argv[i].len, ks->bs_keyword)) {
+                    first = i + 1;
+                    break;
+                }
+            }
+            if (!first) continue;
+        } else {
+            return -1;
+        }
+        if (ks->fk_type == KSPEC_FK_RANGE) {
+            step = ks->fk[1];
+            if (ks->fk[0] >= 0) last = first + ks->fk[0];
+            else if (!ks->fk[2]) last = argc + ks->fk[0];
+            else last = first + ((argc - first) / ks->fk[2] + ks->fk[0]);
+        } else if (ks->fk_type == KSPEC_FK_KEYNUM) {
+            long long numkeys;
+            step = ks->fk[2];
+            if (ks->fk[0] >= argc - first) return -1;
+            const resp_slice *num = &argv[first + ks->fk[0]];
+            if (!util_str2ll(num->ptr, num->len, &numkeys) || numkeys < 0 || numkeys > argc) return -1;
+            first += ks->fk[1];
+            last = first + (int)numkeys - 1;
+        } else {
+            return -1;
+        }
+        if (last >= argc || last < first || first >= argc || step < 1) return -1;
+        for (int i = first; i <= last && n < argc; i += step) pos[n++] = i;
+    }
+    return n;
+}
+
+/* XREAD's and XREADGROUP's keys when their spec does not fit (Redis's xreadGetKeys). */
+static int keys_xread(const resp_slice *argv, int argc, int *pos) {
+    int streams = -1;
+    for (int i = 1; i < argc; i++) {
+        const resp_slice *a = &argv[i];
+        if (util_eqi(a->ptr, a->len, "block") || util_eqi(a->ptr, a->len, "count")) {
+            i++;
+        } else if (util_eqi(a->ptr, a->len, "group")) {
+            i += 2;
+        } else if (util_eqi(a->ptr, a->len, "noack")) {
+            continue;
+        } else {
+            if (util_eqi(a->ptr, a->len, "streams")) streams = i;
+            break;
+        }
+    }
+    int num = argc - streams - 1;
+    if (streams == -1 || num == 0 || num % 2 != 0) return 0;
+    for (int i = 0; i < num / 2; i++) pos[i] = streams + 1 + i;
+    return num / 2;
+}
+
+/* COMMAND GETKEYS, as Redis's getKeysSubcommandImpl. */
 static void cmd_command_getkeys(client *c) {
-    const command *cmd = command_lookup(c->argv[2].ptr, c->argv[2].len);
+    const resp_slice *argv = c->argv + 2;
+    int argc = c->argc - 2;
+    const command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    if (cmd && cmd->subcommands && argc > 1) {
+        const command *sub = NULL;
+        for (const command *s = cmd->subcommands; s->name && !sub; s++)
+            if (util_eqi(argv[1].ptr, argv[1].len, s->name)) sub = s;
+        cmd = sub;
+    }
     if (!cmd) {
         reply_error(&c->out, "Invalid command specified");
         return;
     }
-    int argc = c->argc - 2;
+    int haskeys = 0;
+    for (int j = 0; j < cmd->meta->nkey_specs; j++) haskeys |= !(cmd->meta->key_specs[j].flags & KS_FLAG_NOT_KEY);
+    if (!haskeys) {
+        reply_error(&c->out, "The command has no key arguments");
+        return;
+    }
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
         reply_error(&c->out, "Invalid number of arguments specified for command");
         return;
     }
-    if (cmd->first_key <= 0) {
-        reply_error(&c->out, "The command has no key arguments");
-        return;
+    int *pos = xmalloc(sizeof(int) * (size_t)argc);
+    int n = keys_by_specs(cmd->meta, argv, argc, pos);
+    if (n <= 0 && (!strcmp(cmd->fullname, "xread") || !strcmp(cmd->fullname, "xreadgroup")))
+        n = keys_xread(argv, argc, pos);
+    if (n <= 0 && (cmd->flags & CMD_NO_MANDATORY_KEYS)) {
+        reply_array(&c->out, 0);
+    } else if (n <= 0) {
+        reply_error(&c->out, "Invalid arguments specified for command");
+    } else {
+        reply_array(&c->out, n);
+        for (int i = 0; i < n; i++) reply_bulk(&c->out, argv[pos[i]].ptr, argv[pos[i]].len);
     }
-    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
-    int n = 0;
-    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->step) n++;
-    reply_array(&c->out, n);
-    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->step)
-        reply_bulk(&c->out, c->argv[2 + i].ptr, c->argv[2 + i].len);
+    free(pos);
 }
 
 static void cmd_command_help(client *c) {

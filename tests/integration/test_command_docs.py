@@ -183,6 +183,23 @@ def test_unknown_names_and_mixed_lookups():
                 eq(t.cmd("COMMAND", *args), o.cmd("COMMAND", *args), "RESP%s COMMAND %r" % (proto, args))
 
 
+def test_getkeys_as_redis():
+    # Keys found through the key specs (keywords, limits, subcommands), Redis's fallback
+    # for XREAD, and Redis's order of checks (unknown command, no keys, arity, no fit).
+    cases = ["set k v", "set k", "mset a 1 b 2", "mset a 1 b", "object encoding k", "object encoding", "object help",
+             "xread streams a b 0 0", "xread COUNT 2 STREAMS a 0", "xread streams a b 0", "xread streams a",
+             "xread block 0 streams a 0", "xread count 1 a 0", "xreadgroup group g c streams s 0",
+             "xreadgroup group g c noack streams s t 0 0", "xreadgroup group g c streams s", "xinfo stream k",
+             "xinfo help", "xgroup create k g $", "XGROUP CREATECONSUMER k g c", "config get x", "get a b",
+             "time x", "lcs a b", "del a b c", "copy a b", "xadd s * f v", "watch a b", "client kill x", "getex k",
+             "xgroup nosuch", "object nosuch k", "rename a b", "touch a", "xpending s g", "xclaim s g c 0 1",
+             "xautoclaim s g c 0 0", "nosuch a b"]
+    with SRV.conn() as t, ORA.conn() as o:
+        for case in cases:
+            eq(t.cmd("COMMAND", "GETKEYS", *case.split()), o.cmd("COMMAND", "GETKEYS", *case.split()),
+               "COMMAND GETKEYS %s" % case)
+
+
 def test_help_subcommands_use_redis_shape():
     # Every HELP reply has Redis's header, naming the command as typed but upper-cased,
     # and Redis's HELP footer. Where respite has all of Redis's subcommands the reply is
