@@ -205,7 +205,7 @@ def test_help_subcommands_use_redis_shape():
     # and Redis's HELP footer. Where respite has all of Redis's subcommands the reply is
     # Redis's bytes; COMMAND and CLIENT list only the subcommands respite has.
     with SRV.conn() as t, ORA.conn() as o:
-        for cmd in ("config", "xinfo", "xgroup", "object", "slowlog", "XiNfO"):
+        for cmd in ("config", "xinfo", "xgroup", "object", "slowlog", "memory", "XiNfO"):
             eq(t.cmd(cmd, "help"), o.cmd(cmd, "help"), "%s HELP" % cmd)
         for cmd in ("command", "client", "CoMmAnD"):
             lines = harness.decode(t.cmd(cmd, "help"))
