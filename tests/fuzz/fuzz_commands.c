@@ -44,7 +44,6 @@
 #include "server/config.h"
 #include "server/net.h"
 #include "server/server.h"
-#include "storage/evict.h"
 #include "storage/type.h"
 
 #define NCLIENTS      4
@@ -491,7 +490,6 @@ static void init_once(void) {
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();
     multi_init();
-    evict_init();
     server_memory_init();
 }
 
