@@ -378,11 +378,19 @@ static void cmd_client_help(client *c) {
     reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
+// clang-format off
 static const command_binding client_subcommands[] = {
-    CMD("id", cmd_client_id),           CMD("getname", cmd_client_getname), CMD("setname", cmd_client_setname),
-    CMD("setinfo", cmd_client_setinfo), CMD("info", cmd_client_info),       CMD("list", cmd_client_list),
-    CMD("kill", cmd_client_kill),       CMD("help", cmd_client_help),       {0},
+    CMD("id", cmd_client_id),
+    CMD("getname", cmd_client_getname),
+    CMD("setname", cmd_client_setname),
+    CMD("setinfo", cmd_client_setinfo),
+    CMD("info", cmd_client_info),
+    CMD("list", cmd_client_list),
+    CMD("kill", cmd_client_kill),
+    CMD("help", cmd_client_help),
+    {0},
 };
+// clang-format on
 
 const command_binding conn_commands[] = {
     CMD("ping", cmd_ping),

@@ -586,10 +586,16 @@ static void cmd_object_help(client *c) {
     reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
+// clang-format off
 static const command_binding object_subcommands[] = {
-    CMD("encoding", cmd_object_encoding), CMD("freq", cmd_object_freq),         CMD("help", cmd_object_help),
-    CMD("idletime", cmd_object_idletime), CMD("refcount", cmd_object_refcount), {0},
+    CMD("encoding", cmd_object_encoding),
+    CMD("freq", cmd_object_freq),
+    CMD("help", cmd_object_help),
+    CMD("idletime", cmd_object_idletime),
+    CMD("refcount", cmd_object_refcount),
+    {0},
 };
+// clang-format on
 
 const command_binding keys_commands[] = {
     CMD("del", cmd_del),

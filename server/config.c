@@ -835,6 +835,7 @@ void config_init(void) {
         const char *err;
         config_apply(d, d->def, &err);
         char buf[512];
+        free(rendered_defaults[i]); /* config_init runs again between fuzz inputs */
         rendered_defaults[i] = xstrdup(config_render(d, buf, sizeof(buf)));
     }
 }
@@ -1246,6 +1247,7 @@ static void cmd_config_help(client *c) {
     reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
+// clang-format off
 const command_binding config_subcommands[] = {
     CMD("get", cmd_config_get),
     CMD("set", cmd_config_set),
@@ -1254,6 +1256,7 @@ const command_binding config_subcommands[] = {
     CMD("help", cmd_config_help),
     {0},
 };
+// clang-format on
 
 void config_print_help(FILE *out) {
     fprintf(out, "Settings (redis.conf names; give them as --name value, or in the config file):\n");
