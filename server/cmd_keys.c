@@ -19,6 +19,7 @@
 
 #include "common/xmalloc.h"
 #include "server/server.h"
+#include "storage/lazyfree.h"
 #include "storage/type.h"
 
 #define KEYARG(c, i) (c)->argv[i].ptr, (c)->argv[i].len
@@ -50,12 +51,16 @@ static db *arg_db_or_reply(client *c, int i) {
     return server.dbs[id];
 }
 
-/* DEL / UNLINK key [key ...]: the number of keys removed. */
-static void cmd_del(client *c) {
+/* DEL / UNLINK key [key ...]: the number of keys removed. UNLINK (and DEL under
+ * lazyfree-lazy-user-del) frees big values later (storage/lazyfree.h). */
+static void del_generic(client *c, int lazy) {
     long long n = 0;
-    for (int j = 1; j < c->argc; j++) n += db_delete(c->db, KEYARG(c, j));
+    for (int j = 1; j < c->argc; j++) n += db_delete_lazy(c->db, KEYARG(c, j), lazy);
     reply_int(&c->out, n);
 }
+
+static void cmd_del(client *c) { del_generic(c, server.cfg.lazyfree_lazy_user_del); }
+static void cmd_unlink(client *c) { del_generic(c, 1); }
 
 /* EXISTS / TOUCH key [key ...]: live keys named, repeats counted. */
 static void cmd_exists(client *c) {
@@ -131,7 +136,7 @@ static void expire_generic(client *c, long long basetime, int seconds) {
         reply_int(&c->out, 0);
         return;
     }
-    if (when <= storage_now_ms) db_delete(c->db, KEYARG(c, 1));
+    if (when <= storage_now_ms) db_delete_lazy(c->db, KEYARG(c, 1), lazyfree_cfg.lazy_expire);
     else db_set_expire(c->db, k, when);
     reply_int(&c->out, 1);
     return;
@@ -444,9 +449,10 @@ static void touch_visit(void *priv, const rkey *k) {
  * touched, so a WATCH of an absent key survives. db_flush/db_swap would report the
  * whole db as touched; while anyone listens, report live keys one by one and keep
  * them quiet. */
-static void flush_or_swap(db *d, db *other) {
+static void flush_or_swap(db *d, db *other, int lazy) {
     if (!db_touch_hook) {
         if (other) db_swap(d, other);
+        else if (lazy) db_flush_lazy(d);
         else db_flush(d);
         return;
     }
@@ -459,29 +465,34 @@ static void flush_or_swap(db *d, db *other) {
     void (*hook)(int, const char *, size_t) = db_touch_hook;
     db_touch_hook = NULL;
     if (other) db_swap(d, other);
+    else if (lazy) db_flush_lazy(d);
     else db_flush(d);
     db_touch_hook = hook;
 }
 
-/* FLUSHDB/FLUSHALL [ASYNC|SYNC]: both flush synchronously. Returns 1 if the arguments
- * are valid, or replies and returns 0. */
-static int flush_check_args(client *c) {
+/* FLUSHDB/FLUSHALL [ASYNC|SYNC]: ASYNC detaches the keyspace and frees it later
+ * (storage/lazyfree.h), SYNC frees it now, neither takes lazyfree-lazy-user-flush.
+ * Returns 1 for lazy, 0 for now, or replies and returns -1. */
+static int flush_mode_or_reply(client *c) {
     if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "sync") && !arg_is(c, 1, "async"))) {
         reply_syntax_error(c);
-        return 0;
+        return -1;
     }
-    return 1;
+    if (c->argc == 2) return arg_is(c, 1, "async");
+    return server.cfg.lazyfree_lazy_user_flush;
 }
 
 static void cmd_flushdb(client *c) {
-    if (!flush_check_args(c)) return;
-    flush_or_swap(c->db, NULL);
+    int lazy = flush_mode_or_reply(c);
+    if (lazy < 0) return;
+    flush_or_swap(c->db, NULL, lazy);
     reply_ok(&c->out);
 }
 
 static void cmd_flushall(client *c) {
-    if (!flush_check_args(c)) return;
-    for (int i = 0; i < server.dbnum; i++) flush_or_swap(server.dbs[i], NULL);
+    int lazy = flush_mode_or_reply(c);
+    if (lazy < 0) return;
+    for (int i = 0; i < server.dbnum; i++) flush_or_swap(server.dbs[i], NULL, lazy);
     reply_ok(&c->out);
 }
 
@@ -515,7 +526,7 @@ static void cmd_swapdb(client *c) {
         reply_error(&c->out, "DB index is out of range");
         return;
     }
-    if (a != b) flush_or_swap(server.dbs[a], server.dbs[b]);
+    if (a != b) flush_or_swap(server.dbs[a], server.dbs[b], 0);
     reply_ok(&c->out);
 }
 
@@ -599,7 +610,7 @@ static const command_binding object_subcommands[] = {
 
 const command_binding keys_commands[] = {
     CMD("del", cmd_del),
-    CMD("unlink", cmd_del),
+    CMD("unlink", cmd_unlink),
     CMD("exists", cmd_exists),
     CMD("type", cmd_type),
     CMD("expire", cmd_expire),

@@ -17,6 +17,7 @@
 #include "server/net.h"
 #include "server/server.h"
 #include "storage/evict.h"
+#include "storage/lazyfree.h"
 
 /* A growable text buffer for INFO. */
 typedef struct text {
@@ -97,8 +98,10 @@ void server_memory_refresh(void) {
     for (client *c = server.clients; c; c = c->next) server_client_memory(c, 0);
 }
 
+/* Values and keyspaces waiting to be freed lazily count until they are freed (as in
+ * Redis), but not for maxmemory, as Redis lets commands through while lazyfree runs. */
 size_t server_used_memory(void) {
-    size_t used = mem_baseline + mem_clients + evict_storage_bytes(server.dbs, server.dbnum);
+    size_t used = mem_baseline + mem_clients + evict_storage_bytes(server.dbs, server.dbnum) + lazyfree_pending_bytes();
     if (used > mem_peak) mem_peak = used;
     return used;
 }
@@ -195,10 +198,11 @@ static void info_memory(text *t) {
                 "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
                 "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_dataset:%zu\r\n"
                 "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
-                "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n",
+                "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n"
+                "lazyfree_pending_objects:%zu\r\nlazyfreed_objects:%lld\r\n",
                 used, h_used, rss, h_rss, mem_peak, dataset, server.cfg.maxmemory, h_max,
                 server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "noeviction",
-                used ? (double)rss / (double)used : 0.0);
+                used ? (double)rss / (double)used : 0.0, lazyfree_pending_objects(), lazyfree_freed_objects());
 }
 
 static void info_persistence(text *t) {

@@ -15,6 +15,7 @@
 #include "server/config.h"
 #include "server/server.h"
 #include "storage/evict.h"
+#include "storage/lazyfree.h"
 #include "storage/stream.h"
 
 typedef enum {
@@ -173,11 +174,11 @@ static config_def configs[] = {
     {"active-expire-effort", CFG_INT, OFF(active_expire_effort), 1, 10, "1", 1, NULL, 0, NULL},
     {"activerehashing", CFG_BOOL, OFF(activerehashing), 0, 0, "yes", 1, NULL, 0, NULL},
     INERT("tracking-table-max-keys", CFG_LL, 0, LL_MAX, "1000000", 1),
-    INERT_BOOL("lazyfree-lazy-eviction", "no", 1),
-    INERT_BOOL("lazyfree-lazy-expire", "no", 1),
-    INERT_BOOL("lazyfree-lazy-server-del", "no", 1),
-    INERT_BOOL("lazyfree-lazy-user-del", "no", 1),
-    INERT_BOOL("lazyfree-lazy-user-flush", "no", 1),
+    {"lazyfree-lazy-eviction", CFG_BOOL, OFF(lazyfree_lazy_eviction), 0, 0, "no", 1, NULL, 0, NULL},
+    {"lazyfree-lazy-expire", CFG_BOOL, OFF(lazyfree_lazy_expire), 0, 0, "no", 1, NULL, 0, NULL},
+    {"lazyfree-lazy-server-del", CFG_BOOL, OFF(lazyfree_lazy_server_del), 0, 0, "no", 1, NULL, 0, NULL},
+    {"lazyfree-lazy-user-del", CFG_BOOL, OFF(lazyfree_lazy_user_del), 0, 0, "no", 1, NULL, 0, NULL},
+    {"lazyfree-lazy-user-flush", CFG_BOOL, OFF(lazyfree_lazy_user_flush), 0, 0, "no", 1, NULL, 0, NULL},
     INERT_BOOL("activedefrag", "no", 1),
     INERT("active-defrag-ignore-bytes", CFG_MEM, 1, LL_MAX, "100mb", 1),
     INERT("active-defrag-threshold-lower", CFG_INT, 0, 1000, "10", 1),
@@ -664,7 +665,7 @@ static int config_apply_value(const config_def *d, const char *val, const char *
 
 /* Set one setting from its text value. Returns 1, or 0 with *err set to the reason
  * (Redis's wording, without the argument name). Settings storage acts on but cannot
- * see in server.cfg are copied there (evict_cfg, the stream block limits). */
+ * see in server.cfg are copied there (evict_cfg, lazyfree_cfg, the stream block limits). */
 static int config_apply(const config_def *d, const char *val, const char **err) {
     if (!config_apply_value(canonical(d), val, err)) return 0;
     int policy = evict_policy_from_name(server.cfg.maxmemory_policy);
@@ -675,6 +676,9 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     evict_cfg.lfu_decay_time = server.cfg.lfu_decay_time;
     stream_node_max_entries = (size_t)server.cfg.stream_node_max_entries;
     stream_node_max_bytes = (size_t)server.cfg.stream_node_max_bytes;
+    lazyfree_cfg.lazy_eviction = server.cfg.lazyfree_lazy_eviction;
+    lazyfree_cfg.lazy_expire = server.cfg.lazyfree_lazy_expire;
+    lazyfree_cfg.lazy_server_del = server.cfg.lazyfree_lazy_server_del;
     return 1;
 }
 
@@ -1225,6 +1229,7 @@ static void cmd_config_resetstat(client *c) {
     server.stat_net_input_bytes = 0;
     server.stat_net_output_bytes = 0;
     storage_stat.expired_keys = 0;
+    lazyfree_reset_stats();
     storage_stat.keyspace_hits = 0;
     storage_stat.keyspace_misses = 0;
     evict_stat_evicted_keys = 0;

@@ -1,11 +1,12 @@
 /* cron.c: the server's periodic work, run hz times a second by respite-server's timer
  * (and by the command fuzzer directly): active expiry in short slices, incremental
- * rehashing, idle-client timeouts and the clients' memory count, eviction while over
+ * rehashing, lazy freeing in slices of its own, idle-client timeouts and the clients' memory count, eviction while over
  * maxmemory, and the ops/sec sample. The caller refreshes the cached clock first. */
 #include <event2/event.h>
 
 #include "server/net.h"
 #include "server/server.h"
+#include "storage/lazyfree.h"
 
 /* Active expiry runs in slices of EXPIRE_SLICE_US so that a command never waits behind
  * more than one slice (Redis's slow cycle takes 25 ms at once). While slices end with
@@ -50,18 +51,50 @@ static void expire_slice_cb(evutil_socket_t fd, short what, void *arg) {
     expire_slice();
 }
 
-int server_cron_init(void) {
-    expire_event = evtimer_new(server.base, expire_slice_cb, NULL);
-    return expire_event != NULL;
+/* Lazy freeing (storage/lazyfree.c) runs in slices of LAZYFREE_SLICE_US, one per loop
+ * iteration through a zero-delay event, from the moment a job is queued until the queue
+ * is empty: a client's command waits behind at most one slice. Without server_cron_init
+ * (the fuzzer), one slice per server_cron. */
+#define LAZYFREE_SLICE_US 1000
+static struct event *lazyfree_event;
+
+static void lazyfree_slice_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (lazyfree_step(LAZYFREE_SLICE_US)) {
+        struct timeval zero = {0, 0};
+        evtimer_add(lazyfree_event, &zero);
+    }
 }
 
+static void lazyfree_queued(void) {
+    if (!evtimer_pending(lazyfree_event, NULL)) {
+        struct timeval zero = {0, 0};
+        evtimer_add(lazyfree_event, &zero);
+    }
+}
+
+int server_cron_init(void) {
+    expire_event = evtimer_new(server.base, expire_slice_cb, NULL);
+    lazyfree_event = evtimer_new(server.base, lazyfree_slice_cb, NULL);
+    if (lazyfree_event) lazyfree_queued_hook = lazyfree_queued;
+    return expire_event != NULL && lazyfree_event != NULL;
+}
+
+/* Called after the dbs are destroyed: what is still queued is freed now. */
 void server_cron_free(void) {
     if (expire_event) event_free(expire_event);
     expire_event = NULL;
+    lazyfree_queued_hook = NULL;
+    lazyfree_drain();
+    if (lazyfree_event) event_free(lazyfree_event);
+    lazyfree_event = NULL;
 }
 
 void server_cron(void) {
     if (!expire_event || !evtimer_pending(expire_event, NULL)) expire_slice();
+    if (!lazyfree_event) lazyfree_step(LAZYFREE_SLICE_US);
     if (server.cfg.activerehashing)
         for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
     net_clients_cron();

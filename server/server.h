@@ -228,6 +228,8 @@ typedef struct server_config {
     int protected_mode;
     int active_expire_effort; /* 1..10 */
     int activerehashing;
+    int lazyfree_lazy_eviction, lazyfree_lazy_expire, lazyfree_lazy_server_del; /* copied to lazyfree_cfg */
+    int lazyfree_lazy_user_del, lazyfree_lazy_user_flush;
     long long slowlog_log_slower_than; /* microseconds; < 0 disables */
     long long slowlog_max_len;
     int maxmemory_samples;

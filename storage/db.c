@@ -46,6 +46,7 @@
 #include "common/util.h"
 #include "storage/dict.h"
 #include "storage/evict.h"
+#include "storage/lazyfree.h"
 #include "storage/type.h"
 
 long long storage_now_ms;
@@ -237,16 +238,37 @@ static rkey *rk_init(db *d, rkey *k, const rk_shape *s, const char *key) {
 
 static rkey *rk_alloc(db *d, const rk_shape *s, const char *key) { return rk_init(d, xmalloc(rk_size_of(s)), s, key); }
 
-/* Free a record; with freeval, also its pointer-held value. */
-static void rk_free(db *d, rkey *k, int freeval) {
+/* Free a record; with freeval, also its pointer-held value. Returns what the record
+ * counted in its db's mem. */
+static size_t rk_free_bytes(rkey *k, int freeval) {
     if (freeval && rk_enc(k) == RK_PTR) {
         void (*fn)(void *) = type_of(k)->free;
         if (fn) fn(rkey_ptr(k));
     }
-    if (rk_enc(k) == RK_PTR) d->mem -= (size_t)rk_ptr_mem(k);
-    d->mem -= malloc_usable_size(k);
+    size_t n = malloc_usable_size(k);
+    if (rk_enc(k) == RK_PTR) n += (size_t)rk_ptr_mem(k);
     free(k);
+    return n;
 }
+
+static void rk_free(db *d, rkey *k, int freeval) { d->mem -= rk_free_bytes(k, freeval); }
+
+/* Free a record and its value, the value through the lazyfree queue if lazy and it is
+ * big enough to be worth it (counted there as objects pending objects). Returns what
+ * the record counted in its db's mem. */
+static size_t rk_drop_bytes(rkey *k, int lazy, size_t objects) {
+    if (lazy && rk_enc(k) == RK_PTR) {
+        const value_type *t = type_of(k);
+        void *p = rkey_ptr(k);
+        if (lazyfree_worth(t, p)) {
+            lazyfree_value(t, p, (size_t)rk_ptr_mem(k), objects);
+            return rk_free_bytes(k, 0);
+        }
+    }
+    return rk_free_bytes(k, 1);
+}
+
+static void rk_drop(db *d, rkey *k, int lazy) { d->mem -= rk_drop_bytes(k, lazy, 1); }
 
 /* A new record of shape s named key, holding old's value (converted to s's encoding where
  * it is a string: min(old,new) bytes kept, growth zero-filled), old's access field, and
@@ -317,9 +339,13 @@ static rkey **db_expires_resize(rkey **old, size_t oldcap, size_t newcap) {
     return p;
 }
 
+static void db_expires_free(rkey **expires, size_t cap) {
+    if (cap * sizeof(rkey *) >= DB_EXPIRES_MMAP_BYTES) munmap(expires, cap * sizeof(rkey *));
+    else free(expires);
+}
+
 static void db_expires_release(db *d) {
-    if (d->expires_cap * sizeof(rkey *) >= DB_EXPIRES_MMAP_BYTES) munmap(d->expires, d->expires_cap * sizeof(rkey *));
-    else free(d->expires);
+    db_expires_free(d->expires, d->expires_cap);
     d->expires = NULL;
     d->nexpires = d->expires_cap = 0;
 }
@@ -370,7 +396,8 @@ static void db_replace_h(db *d, rkey *old, rkey *nw, int freeval, uint64_t h) {
     } else if (rk_has_ttl(nw)) {
         db_expires_add(d, nw);
     }
-    rk_free(d, old, freeval);
+    if (freeval) rk_drop(d, old, lazyfree_cfg.lazy_server_del);
+    else rk_free(d, old, 0);
 }
 
 static void db_replace(db *d, rkey *old, rkey *nw, int freeval) {
@@ -406,7 +433,7 @@ static void db_expire_rec(db *d, rkey *k) {
     db_unlink(d, k);
     storage_stat.expired_keys++;
     db_hook_rec(d, k);
-    rk_free(d, k, 1);
+    rk_drop(d, k, lazyfree_cfg.lazy_expire);
 }
 
 /* k (found in d, or NULL) if it is live; deleted (NULL returned) if it expired. */
@@ -458,6 +485,67 @@ long long db_avg_ttl(const db *d) { return d->nexpires ? d->avg_ttl : 0; }
 
 size_t db_flush(db *d) {
     size_t n = db_clear(d);
+    db_call_hook(d, NULL, 0);
+    return n;
+}
+
+/* A flushed db's tables, freed by the lazyfree queue: table t's bucket b is the next to
+ * empty. Nothing else points into them once detached. */
+typedef struct db_detached {
+    dict dict;
+    int t;
+    unsigned long b;
+    rkey **expires;
+    size_t expires_cap;
+} db_detached;
+
+/* A record costs DB_DETACHED_RECORD units of the step's budget, an empty bucket one. */
+#define DB_DETACHED_RECORD 16
+
+static int db_detached_step(void *obj, size_t units, lazyfree_progress *p) {
+    db_detached *x = obj;
+    size_t budget = units * DB_DETACHED_RECORD;
+    while (x->t < 2) {
+        if (budget == 0) return 0;
+        if (x->b >= x->dict.size[x->t]) {
+            x->t++;
+            x->b = 0;
+            continue;
+        }
+        dict_node **slot = &x->dict.table[x->t][x->b];
+        dict_node *n = *slot;
+        if (!n) {
+            x->b++;
+            budget--;
+            continue;
+        }
+        *slot = n->next;
+        /* A big value inside goes to a job of its own, already counted in this one's. */
+        p->bytes += rk_drop_bytes((rkey *)n, 1, 0) + RK_MALLOC_HEADER;
+        p->objects++;
+        budget = budget > DB_DETACHED_RECORD ? budget - DB_DETACHED_RECORD : 0;
+    }
+    p->bytes += dict_table_bytes(&x->dict) + x->expires_cap * sizeof(rkey *);
+    dict_release(&x->dict);
+    db_expires_free(x->expires, x->expires_cap);
+    free(x);
+    return 1;
+}
+
+size_t db_flush_lazy(db *d) {
+    size_t n = dict_size(&d->dict);
+    if (n == 0) return db_flush(d);
+    db_detached *x = xcalloc(1, sizeof(*x));
+    x->dict = d->dict;
+    x->expires = d->expires;
+    x->expires_cap = d->expires_cap;
+    size_t bytes = d->mem + n * RK_MALLOC_HEADER + dict_table_bytes(&d->dict) + d->expires_cap * sizeof(rkey *);
+    dict_init(&d->dict, db_keyof);
+    d->expires = NULL;
+    d->nexpires = d->expires_cap = 0;
+    d->mem = 0;
+    d->avg_ttl = 0;
+    lazyfree_job_add(db_detached_step, x, n, bytes);
     db_call_hook(d, NULL, 0);
     return n;
 }
@@ -744,12 +832,14 @@ rkey *db_persist(db *d, rkey *k) {
     return nk;
 }
 
-int db_delete(db *d, const char *key, size_t klen) {
+int db_delete(db *d, const char *key, size_t klen) { return db_delete_lazy(d, key, klen, 0); }
+
+int db_delete_lazy(db *d, const char *key, size_t klen, int lazy) {
     rkey *k = db_lookup(d, key, klen);
     if (!k) return 0;
     db_unlink(d, k);
     db_hook_rec(d, k);
-    rk_free(d, k, 1);
+    rk_drop(d, k, lazy);
     return 1;
 }
 
@@ -767,7 +857,7 @@ rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dle
     rkey *old = db_lookup(d, dst, dlen);
     if (old) {
         db_unlink(d, old);
-        rk_free(d, old, 1);
+        rk_drop(d, old, lazyfree_cfg.lazy_server_del);
     }
     /* Take the old record out (its index slot goes to the new one), keep its value. */
     if (s.ttl) {

@@ -51,6 +51,9 @@ size_t db_expires_size(const db *d); /* keys that have a TTL */
 long long db_avg_ttl(const db *d);   /* estimate for INFO keyspace avg_ttl, ms (0 if none) */
 /* Remove every key (db_touch_hook(id, NULL, 0) once). Returns the number removed. */
 size_t db_flush(db *d);
+/* The same, but the keys are freed later, a slice at a time (storage/lazyfree.h): d is
+ * empty at once and its old tables are detached into a lazyfree job. */
+size_t db_flush_lazy(db *d);
 /* Exchange the whole contents of two dbs (SWAPDB); ids stay with the db objects. */
 void db_swap(db *a, db *b);
 /* Bytes the keyspace holds (records, values, tables): an estimate for INFO memory. */
@@ -116,6 +119,8 @@ rkey *db_set_expire(db *d, rkey *k, long long when_ms);
 rkey *db_persist(db *d, rkey *k);
 /* Delete a key; returns 1 if it existed (an expired one counts as absent: 0). */
 int db_delete(db *d, const char *key, size_t klen);
+/* The same, freeing a big pointer value (storage/lazyfree.h) lazily if lazy (UNLINK). */
+int db_delete_lazy(db *d, const char *key, size_t klen, int lazy);
 /* Rename src to dst in the same db, replacing dst; value and TTL move along.
  * Returns the record under its new name, or NULL if src does not exist. */
 rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dlen);

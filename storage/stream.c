@@ -1129,6 +1129,60 @@ stream_group *stream_group_create(stream *s, const char *name, size_t len, const
     return g;
 }
 
+/* Freeing in pieces (storage/lazyfree.c): blocks from the tail, then each group's
+ * pending records (tr_free_all restarted from the root, which stays linked until it
+ * is the last node), its consumers and the group, then the vectors. A unit is one
+ * allocation freed. The stream is a detached value nobody reads meanwhile. */
+static size_t group_free_step(stream_group *g, size_t units) {
+    size_t done = 0;
+    while (g->pel && done < units) {
+        stream_nack *n = g->pel;
+        while (LEFT(n, 0) || RIGHT(n, 0)) n = LEFT(n, 0) ? LEFT(n, 0) : RIGHT(n, 0);
+        stream_nack *p = PARENT(n, 0);
+        if (!p) g->pel = NULL;
+        else if (LEFT(p, 0) == n) LEFT(p, 0) = NULL;
+        else RIGHT(p, 0) = NULL;
+        free(n);
+        done++;
+    }
+    while (!g->pel && g->ncons > 0 && done < units) {
+        free(g->cons[--g->ncons]);
+        done++;
+    }
+    return done;
+}
+
+int stream_free_step(void *ptr, size_t units) {
+    stream *s = ptr;
+    size_t done = 0;
+    while (s->nblk > 0 && done < units) {
+        free(blk_at(s, s->nblk - 1));
+        s->nblk--;
+        done++;
+    }
+    while (s->ngroups > 0 && done < units) {
+        stream_group *g = s->groups[s->ngroups - 1];
+        done += group_free_step(g, units - done);
+        if (g->pel || g->ncons) return 0;
+        free(g->cons);
+        free(g);
+        s->ngroups--;
+        done++;
+    }
+    if (s->nblk || s->ngroups) return 0;
+    stream_free(s);
+    return 1;
+}
+
+/* As Redis's lazyfreeGetFreeEffort for a stream: its nodes, plus each group's pending
+ * records (and the group itself). */
+size_t stream_free_effort(const void *ptr) {
+    const stream *s = ptr;
+    size_t effort = s->nblk;
+    for (size_t i = 0; i < s->ngroups; i++) effort += 1 + s->groups[i]->pel_count + s->groups[i]->ncons;
+    return effort;
+}
+
 static void group_free(stream_group *g) {
     tr_free_all(g->pel, 0, NULL);
     for (size_t i = 0; i < g->ncons; i++) free(g->cons[i]);
@@ -1468,6 +1522,8 @@ const value_type stream_type = {
     .id = OBJ_STREAM,
     .encoding = stream_encoding,
     .free = stream_free,
+    .free_effort = stream_free_effort,
+    .free_step = stream_free_step,
     .memory = stream_value_memory,
     .dup = stream_value_dup,
 };

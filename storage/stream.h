@@ -81,6 +81,9 @@ extern size_t stream_node_max_bytes;   /* default 4096 */
 stream *stream_new(void);
 /* Free a stream with its groups (the stream type's free: storage/type.h). */
 void stream_free(void *s);
+/* The stream type's free_effort and free_step (storage/type.h). */
+size_t stream_free_effort(const void *s);
+int stream_free_step(void *s, size_t units);
 /* A deep copy (COPY): entries, metadata, groups, consumers and every pending record,
  * including those whose entry was deleted, with their owners, delivery times and counts. */
 stream *stream_dup(const stream *s);

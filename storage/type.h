@@ -53,6 +53,12 @@ typedef struct value_type {
 
     /* Pointer-held values only (NULL for strings, which live in the record). */
     void (*free)(void *value);
+    /* Optional, for lazy freeing (storage/lazyfree.h): what freeing the value costs, in
+     * allocations (Redis's lazyfreeGetFreeEffort; O(1) or close), and a step that frees
+     * up to units allocations of it, returning 1 once the value is gone entirely. A type
+     * without free_step is freed in one free call. */
+    size_t (*free_effort)(const void *value);
+    int (*free_step)(void *value, size_t units);
     /* Bytes the value holds, allocator blocks included where known. Called on every
      * lookup of the key (db.c caches the figure for maxmemory), so it must be O(1). */
     size_t (*memory)(const void *value);
