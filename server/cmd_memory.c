@@ -1,11 +1,14 @@
-/* cmd_memory.c: MEMORY USAGE and MEMORY HELP, with Redis 7.0's replies and error texts.
+/* cmd_memory.c: MEMORY USAGE, PURGE and HELP, with Redis 7.0's replies and error texts.
  *
  * MEMORY USAGE asks storage for the key's record (allocator block, table slots) and its
  * value's bytes as the value's type measures them (storage/type.h). The figure is
  * exact, not sampled: a type's memory is kept up to date as the value changes, so
  * SAMPLES is parsed and checked as Redis does, then has nothing to do. The key is found
  * as Redis's dictFind finds it: no lazy expiry, no hit or miss counted, no access
- * update; a key that is not there gets a null reply. */
+ * update; a key that is not there gets a null reply.
+ * MEMORY PURGE asks the allocator to give free pages back to the system
+ * (common/alloc.h) and replies +OK, whatever it managed. */
+#include "common/alloc.h"
 #include "server/server.h"
 
 /* MEMORY USAGE key [SAMPLES count] */
@@ -31,6 +34,11 @@ static void cmd_memory_usage(client *c) {
     reply_int(&c->out, (long long)db_key_memory(c->db, k));
 }
 
+static void cmd_memory_purge(client *c) {
+    alloc_purge();
+    reply_ok(&c->out);
+}
+
 static void cmd_memory_help(client *c) {
     static const char *const help[] = {
         "DOCTOR",
@@ -50,6 +58,7 @@ static void cmd_memory_help(client *c) {
 
 static const command_binding memory_subcommands[] = {
     CMD("help", cmd_memory_help),
+    CMD("purge", cmd_memory_purge),
     CMD("usage", cmd_memory_usage),
     {0},
 };

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "common/alloc.h"
 #include "common/xmalloc.h"
 #include "server/config.h"
 #include "server/net.h"
@@ -77,8 +78,7 @@ static size_t mem_clients;  /* sum of the clients' mem_counted */
 static size_t mem_peak;
 
 void server_memory_init(void) {
-    struct mallinfo2 mi = mallinfo2();
-    size_t total = mi.uordblks + mi.hblkhd, keyspace = evict_storage_bytes(server.dbs, server.dbnum);
+    size_t total = alloc_allocated(), keyspace = evict_storage_bytes(server.dbs, server.dbnum);
     mem_baseline = total > keyspace ? total - keyspace : 0;
 }
 
@@ -194,15 +194,19 @@ static void info_memory(text *t) {
     human_bytes(h_used, sizeof(h_used), (double)used);
     human_bytes(h_rss, sizeof(h_rss), (double)rss);
     human_bytes(h_max, sizeof(h_max), (double)server.cfg.maxmemory);
+    alloc_stats as;
+    alloc_get_stats(&as);
     text_printf(t,
                 "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
                 "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_dataset:%zu\r\n"
+                "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n"
                 "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
-                "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n"
+                "mem_fragmentation_ratio:%.2f\r\nmem_allocator:%s\r\n"
                 "lazyfree_pending_objects:%zu\r\nlazyfreed_objects:%lld\r\n",
-                used, h_used, rss, h_rss, mem_peak, dataset, server.cfg.maxmemory, h_max,
-                server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "noeviction",
-                used ? (double)rss / (double)used : 0.0, lazyfree_pending_objects(), lazyfree_freed_objects());
+                used, h_used, rss, h_rss, mem_peak, dataset, as.allocated, as.active, as.resident, server.cfg.maxmemory,
+                h_max, server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "noeviction",
+                used ? (double)rss / (double)used : 0.0, alloc_name(), lazyfree_pending_objects(),
+                lazyfree_freed_objects());
 }
 
 static void info_persistence(text *t) {

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "common/alloc.h"
 #include "common/util.h"
 #include "storage/dict.h"
 #include "storage/evict.h"
@@ -63,7 +64,7 @@ enum { RK_EMB = 0, RK_INT = 1, RK_RAW = 2, RK_PTR = 3 };
 #define RK_EMBSTR_MAX    44                                  /* Redis reports "embstr" up to this length */
 #define RK_PREALLOC_MAX  (1024 * 1024)                       /* as sds: double below 1MB, then +1MB */
 #define RK_PTR_BYTES     (sizeof(void *) + sizeof(uint64_t)) /* pointer, cached value size */
-#define RK_MALLOC_HEADER sizeof(size_t)                      /* glibc's size word before each block */
+#define RK_MALLOC_HEADER ALLOC_BLOCK_HEADER                  /* the allocator's bytes before each block */
 
 struct rkey {
     dict_node node; /* chain pointer; must stay first */

@@ -231,5 +231,46 @@ def test_settings_and_counters_match_redis():
         orc.stop()
 
 
+def test_memory_purge_returns_memory():
+    if SANITIZED:
+        raise harness.Skip("the sanitizer's allocator keeps freed memory in quarantine")
+    srv = harness.start_server()
+    try:
+        with srv.conn() as c:
+            rss0 = rss(srv)
+            load_keys(c, 300000)
+            rss_full = rss(srv)
+            eq(c.cmd("FLUSHALL", "SYNC"), b"+OK\r\n", "FLUSHALL")
+            rss_flushed = rss(srv)
+            eq(c.cmd("MEMORY", "PURGE"), b"+OK\r\n", "MEMORY PURGE")
+            rss_purged = rss(srv)
+            print("measured: RSS empty %.1f MB, 300k keys %.1f MB, flushed %.1f MB, purged %.1f MB, "
+                  "%s" % (rss0 / MB, rss_full / MB, rss_flushed / MB, rss_purged / MB,
+                          info(c, "mem_allocator")), flush=True)
+            check(rss_full - rss0 > 16 * MB, "the load took %d bytes" % (rss_full - rss0))
+            check(rss_purged - rss0 < (rss_full - rss0) / 4,
+                  "MEMORY PURGE left %.1f MB of the %.1f MB the keys took"
+                  % ((rss_purged - rss0) / MB, (rss_full - rss0) / MB))
+            eq(c.cmd("MEMORY", "PURGE", "x"),
+               b"-ERR wrong number of arguments for 'memory|purge' command\r\n", "arity")
+            eq(c.cmd("DBSIZE"), b":0\r\n", "DBSIZE")
+    finally:
+        check(not srv.stop(), "clean shut-down")
+
+
+def test_info_memory_fields():
+    srv = harness.start_server()
+    try:
+        with srv.conn() as c:
+            for f in ("used_memory_rss", "mem_fragmentation_ratio", "allocator_allocated",
+                      "allocator_active", "allocator_resident", "lazyfree_pending_objects",
+                      "lazyfreed_objects"):
+                check(re.match(r"^[0-9.]+$", info(c, f)), "INFO memory %s" % f)
+            check(re.match(r"^(libc|jemalloc-[0-9.]+|mimalloc-[0-9.]+)$", info(c, "mem_allocator")),
+                  "mem_allocator")
+    finally:
+        check(not srv.stop(), "clean shut-down")
+
+
 if __name__ == "__main__":
     harness.main(globals(), lambda: [])
