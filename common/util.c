@@ -142,7 +142,9 @@ int util_str2d(const char *s, size_t len, double *out) {
     if (len == 0) return 0;
     /* Redis parses the NUL-terminated sds: an embedded NUL stops strtod early, which
      * then fails the "whole string consumed" test. */
-    if (len >= sizeof(small)) { buf = xmalloc(len + 1); }
+    if (len >= sizeof(small)) {
+        buf = xmalloc(len + 1);
+    }
     memcpy(buf, s, len);
     buf[len] = '\0';
     errno = 0;
