@@ -8,6 +8,9 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config libevent-dev check libhiredis-dev
+  # the allocator respite is built with (RESPITE_MALLOC, BENCHMARKS.md); mimalloc for the
+  # comparison builds (-DRESPITE_MALLOC=mimalloc)
+  libjemalloc-dev libmimalloc-dev
   # integration tests: the runner, real clients, the oracle server, leak checks, and
   # `ip` for test_auth's network namespace
   python3 python3-pytest redis-tools python3-redis redis-server valgrind iproute2

@@ -33,7 +33,14 @@
  *
  * Expiry uses storage_now_ms: a key is expired when now > expire (as Redis's
  * keyIsExpired). Lookups delete expired keys they meet; db_active_expire samples the
- * expires array at random, as Redis's activeExpireCycle samples its expires dict. */
+ * expires array at random, as Redis's activeExpireCycle samples its expires dict.
+ *
+ * Lazy freeing (storage/lazyfree.h). db_flush_lazy moves the table and the expires array
+ * into a job (db_detached) and leaves the db empty; the job empties one bucket chain at a
+ * time. A deletion that may be lazy (rk_drop) frees the record at once and queues only a
+ * pointer value whose type reports a free effort over LAZYFREE_THRESHOLD. Either way the
+ * bytes move from the db's mem to the queue's pending count, so the keyspace's figure
+ * (and maxmemory) drop at once while INFO's used_memory drops as the memory is freed. */
 #include "common/xmalloc.h"
 #include "storage/db.h"
 
