@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/xmalloc.h"
 #include "server/server.h"
 #include "storage/lazyfree.h"
@@ -472,7 +473,9 @@ static void flush_or_swap(db *d, db *other, int lazy) {
 
 /* FLUSHDB/FLUSHALL [ASYNC|SYNC]: ASYNC detaches the keyspace and frees it later
  * (storage/lazyfree.h), SYNC frees it now, neither takes lazyfree-lazy-user-flush.
- * Returns 1 for lazy, 0 for now, or replies and returns -1. */
+ * Returns 1 for lazy, 0 for now, or replies and returns -1. A synchronous flush then
+ * gives the freed memory back to the system (as Redis 7 purges jemalloc after one: an
+ * idle allocator would keep it); a lazy one does when the queue is done (main.c). */
 static int flush_mode_or_reply(client *c) {
     if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "sync") && !arg_is(c, 1, "async"))) {
         reply_syntax_error(c);
@@ -486,6 +489,7 @@ static void cmd_flushdb(client *c) {
     int lazy = flush_mode_or_reply(c);
     if (lazy < 0) return;
     flush_or_swap(c->db, NULL, lazy);
+    if (!lazy) alloc_purge();
     reply_ok(&c->out);
 }
 
@@ -493,6 +497,7 @@ static void cmd_flushall(client *c) {
     int lazy = flush_mode_or_reply(c);
     if (lazy < 0) return;
     for (int i = 0; i < server.dbnum; i++) flush_or_swap(server.dbs[i], NULL, lazy);
+    if (!lazy) alloc_purge();
     reply_ok(&c->out);
 }
 

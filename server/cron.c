@@ -4,6 +4,7 @@
  * maxmemory, and the ops/sec sample. The caller refreshes the cached clock first. */
 #include <event2/event.h>
 
+#include "common/alloc.h"
 #include "server/net.h"
 #include "server/server.h"
 #include "storage/lazyfree.h"
@@ -54,18 +55,31 @@ static void expire_slice_cb(evutil_socket_t fd, short what, void *arg) {
 /* Lazy freeing (storage/lazyfree.c) runs in slices of LAZYFREE_SLICE_US, one per loop
  * iteration through a zero-delay event, from the moment a job is queued until the queue
  * is empty: a client's command waits behind at most one slice. Without server_cron_init
- * (the fuzzer), one slice per server_cron. */
-#define LAZYFREE_SLICE_US 1000
+ * (the fuzzer), one slice per server_cron. When the queue empties after freeing
+ * LAZYFREE_PURGE_BYTES or more, the allocator gives its free pages back
+ * (common/alloc.h), as after a synchronous FLUSHALL. */
+#define LAZYFREE_SLICE_US    1000
+#define LAZYFREE_PURGE_BYTES (16 * 1024 * 1024)
 static struct event *lazyfree_event;
+static size_t lazyfree_purged_at; /* lazyfree_freed_bytes() at the last purge */
+
+static void lazyfree_slice(void) {
+    if (lazyfree_step(LAZYFREE_SLICE_US)) {
+        if (lazyfree_event) {
+            struct timeval zero = {0, 0};
+            evtimer_add(lazyfree_event, &zero);
+        }
+    } else if (lazyfree_freed_bytes() - lazyfree_purged_at >= LAZYFREE_PURGE_BYTES) {
+        lazyfree_purged_at = lazyfree_freed_bytes();
+        alloc_purge();
+    }
+}
 
 static void lazyfree_slice_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     (void)arg;
-    if (lazyfree_step(LAZYFREE_SLICE_US)) {
-        struct timeval zero = {0, 0};
-        evtimer_add(lazyfree_event, &zero);
-    }
+    lazyfree_slice();
 }
 
 static void lazyfree_queued(void) {
@@ -94,7 +108,7 @@ void server_cron_free(void) {
 
 void server_cron(void) {
     if (!expire_event || !evtimer_pending(expire_event, NULL)) expire_slice();
-    if (!lazyfree_event) lazyfree_step(LAZYFREE_SLICE_US);
+    if (!lazyfree_event) lazyfree_slice();
     if (server.cfg.activerehashing)
         for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
     net_clients_cron();

@@ -41,6 +41,7 @@ typedef struct lf_job {
 static lf_job *lf_head, *lf_tail;
 static size_t lf_pending_objects, lf_pending_bytes;
 static long long lf_freed_objects;
+static size_t lf_freed_bytes;
 
 void lazyfree_job_add(int (*step)(void *obj, size_t units, lazyfree_progress *p), void *obj, size_t objects,
                       size_t bytes) {
@@ -93,6 +94,7 @@ static void lf_account(lf_job *j, const lazyfree_progress *p) {
     lf_pending_objects -= o;
     lf_pending_bytes -= b;
     lf_freed_objects += (long long)o;
+    lf_freed_bytes += b;
 }
 
 static void lf_finish(lf_job *j) {
@@ -122,4 +124,5 @@ void lazyfree_drain(void) { lazyfree_step(-1); }
 size_t lazyfree_pending_objects(void) { return lf_pending_objects; }
 long long lazyfree_freed_objects(void) { return lf_freed_objects; }
 size_t lazyfree_pending_bytes(void) { return lf_pending_bytes; }
+size_t lazyfree_freed_bytes(void) { return lf_freed_bytes; }
 void lazyfree_reset_stats(void) { lf_freed_objects = 0; }

@@ -56,6 +56,8 @@ void lazyfree_drain(void);
 size_t lazyfree_pending_objects(void);
 long long lazyfree_freed_objects(void);
 size_t lazyfree_pending_bytes(void);
+/* Bytes freed by the queue since start-up. */
+size_t lazyfree_freed_bytes(void);
 /* CONFIG RESETSTAT: lazyfreed_objects back to 0. */
 void lazyfree_reset_stats(void);
 
