@@ -52,13 +52,16 @@ static void expire_slice_cb(evutil_socket_t fd, short what, void *arg) {
     expire_slice();
 }
 
-/* Lazy freeing (storage/lazyfree.c) runs in slices of LAZYFREE_SLICE_US, one per loop
- * iteration through a zero-delay event, from the moment a job is queued until the queue
- * is empty: a client's command waits behind at most one slice. Without server_cron_init
+/* Lazy freeing (storage/lazyfree.c) runs in slices of LAZYFREE_SLICE_US, LAZYFREE_GAP_US
+ * apart, from the moment a job is queued until the queue is empty: a client's command
+ * waits behind at most one slice, and the loop, idle half the time, keeps the scheduler's
+ * wake-up preference on a busy machine (BENCHMARKS.md: back-to-back slices doubled the
+ * 99.9th-percentile PING there). Without server_cron_init
  * (the fuzzer), one slice per server_cron. When the queue empties after freeing
  * LAZYFREE_PURGE_BYTES or more, the allocator gives its free pages back
  * (common/alloc.h), as after a synchronous FLUSHALL. */
 #define LAZYFREE_SLICE_US    1000
+#define LAZYFREE_GAP_US      1000
 #define LAZYFREE_PURGE_BYTES (16 * 1024 * 1024)
 static struct event *lazyfree_event;
 static size_t lazyfree_purged_at; /* lazyfree_freed_bytes() at the last purge */
@@ -66,8 +69,8 @@ static size_t lazyfree_purged_at; /* lazyfree_freed_bytes() at the last purge */
 static void lazyfree_slice(void) {
     if (lazyfree_step(LAZYFREE_SLICE_US)) {
         if (lazyfree_event) {
-            struct timeval zero = {0, 0};
-            evtimer_add(lazyfree_event, &zero);
+            struct timeval gap = {0, LAZYFREE_GAP_US};
+            evtimer_add(lazyfree_event, &gap);
         }
     } else if (lazyfree_freed_bytes() - lazyfree_purged_at >= LAZYFREE_PURGE_BYTES) {
         lazyfree_purged_at = lazyfree_freed_bytes();
