@@ -19,11 +19,23 @@ import re
 import sys
 import time
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Conn, check, encode, eq, wait_until  # noqa: E402
 
-SANITIZED = "asan" in (os.environ.get("RESPITE_BUILD_DIR", "") + harness.server_binary())
+
+
+def _sanitized():
+    try:
+        with open(harness.server_binary(), "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+SANITIZED = _sanitized()
 KEYS = 300000 if SANITIZED else 1000000
 PING_BOUND_MS = 100.0 if SANITIZED else 50.0
 SETTINGS = ("lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
@@ -122,49 +134,43 @@ def rss(srv):
     return 0
 
 
-def test_flushall_async_does_not_stall_other_clients():
-    srv = harness.start_server()
-    try:
-        with srv.conn() as c:
-            load_keys(c, KEYS)
-            freed0 = freed(c)
-            with Prober(srv.port) as p:
-                t0 = time.perf_counter()
-                eq(c.cmd("FLUSHALL", "ASYNC"), b"+OK\r\n", "FLUSHALL ASYNC")
-                reply_ms = (time.perf_counter() - t0) * 1000
-                eq(c.cmd("DBSIZE"), b":0\r\n", "DBSIZE right after FLUSHALL ASYNC")
-                eq(c.cmd("GET", "key:00000001"), b"$-1\r\n", "a flushed key")
-                eq(c.cmd("SET", "key:00000001", "new"), b"+OK\r\n", "SET during freeing")
-                left = pending(c)
-                wait_until(lambda: pending(c) == 0, 60, "lazyfree_pending_objects to reach 0")
-            print("measured: FLUSHALL ASYNC of %d keys: reply %.2f ms, worst PING %.2f ms over "
-                  "%d PINGs, %d pending just after" % (KEYS, reply_ms, p.worst, p.count, left),
-                  flush=True)
-            check(left > 0, "nothing was left to free lazily")
-            check(reply_ms < PING_BOUND_MS, "FLUSHALL ASYNC took %.1f ms to reply" % reply_ms)
-            check(p.worst < PING_BOUND_MS, "a PING waited %.1f ms (bound %.0f ms)"
-                  % (p.worst, PING_BOUND_MS))
-            eq(freed(c) - freed0, KEYS, "lazyfreed_objects rose by the number of keys")
-            eq(c.cmd("GET", "key:00000001"), b"$3\r\nnew\r\n", "the key set while freeing")
-    finally:
-        check(not srv.stop(), "clean shut-down")
+def test_flushall_async_does_not_stall_other_clients(make_server):
+    srv = make_server()
+    with srv.conn() as c:
+        load_keys(c, KEYS)
+        freed0 = freed(c)
+        with Prober(srv.port) as p:
+            t0 = time.perf_counter()
+            eq(c.cmd("FLUSHALL", "ASYNC"), b"+OK\r\n", "FLUSHALL ASYNC")
+            reply_ms = (time.perf_counter() - t0) * 1000
+            eq(c.cmd("DBSIZE"), b":0\r\n", "DBSIZE right after FLUSHALL ASYNC")
+            eq(c.cmd("GET", "key:00000001"), b"$-1\r\n", "a flushed key")
+            eq(c.cmd("SET", "key:00000001", "new"), b"+OK\r\n", "SET during freeing")
+            left = pending(c)
+            wait_until(lambda: pending(c) == 0, 60, "lazyfree_pending_objects to reach 0")
+        print("measured: FLUSHALL ASYNC of %d keys: reply %.2f ms, worst PING %.2f ms over "
+              "%d PINGs, %d pending just after" % (KEYS, reply_ms, p.worst, p.count, left),
+              flush=True)
+        check(left > 0, "nothing was left to free lazily")
+        check(reply_ms < PING_BOUND_MS, "FLUSHALL ASYNC took %.1f ms to reply" % reply_ms)
+        check(p.worst < PING_BOUND_MS, "a PING waited %.1f ms (bound %.0f ms)"
+              % (p.worst, PING_BOUND_MS))
+        eq(freed(c) - freed0, KEYS, "lazyfreed_objects rose by the number of keys")
+        eq(c.cmd("GET", "key:00000001"), b"$3\r\nnew\r\n", "the key set while freeing")
 
 
-def test_unlink_big_stream():
+def test_unlink_big_stream(make_server):
     n = 30000 if SANITIZED else 100000
-    srv = harness.start_server()
-    try:
-        with srv.conn() as c:
-            load_stream(c, n)
-            freed0 = freed(c)
-            with Prober(srv.port) as p:
-                eq(c.cmd("UNLINK", "s"), b":1\r\n", "UNLINK")
-                eq(c.cmd("EXISTS", "s"), b":0\r\n", "EXISTS right after UNLINK")
-                wait_until(lambda: freed(c) == freed0 + 1, 30, "lazyfreed_objects + 1")
-            eq(pending(c), 0, "lazyfree_pending_objects")
-            check(p.worst < PING_BOUND_MS, "a PING waited %.1f ms" % p.worst)
-    finally:
-        check(not srv.stop(), "clean shut-down")
+    srv = make_server()
+    with srv.conn() as c:
+        load_stream(c, n)
+        freed0 = freed(c)
+        with Prober(srv.port) as p:
+            eq(c.cmd("UNLINK", "s"), b":1\r\n", "UNLINK")
+            eq(c.cmd("EXISTS", "s"), b":0\r\n", "EXISTS right after UNLINK")
+            wait_until(lambda: freed(c) == freed0 + 1, 30, "lazyfreed_objects + 1")
+        eq(pending(c), 0, "lazyfree_pending_objects")
+        check(p.worst < PING_BOUND_MS, "a PING waited %.1f ms" % p.worst)
 
 
 def counter_moves(c, steps):
@@ -217,79 +223,64 @@ def scenario(c):
     return moves, settings
 
 
-def test_settings_and_counters_match_redis():
-    srv, orc = harness.server_and_oracle()
-    try:
-        with srv.conn() as a, orc.conn() as b:
-            got, want = scenario(a), scenario(b)
-            eq(got[0], want[0], "lazyfreed_objects moves (command, delta)")
-            eq(got[1], want[1], "CONFIG GET lazyfree-*")
-            eq(a.cmd("CONFIG", "SET", "lazyfree-lazy-expire", "maybe"),
-               b.cmd("CONFIG", "SET", "lazyfree-lazy-expire", "maybe"), "a bad value")
-            eq(a.cmd("FLUSHALL", "LAZY"), b.cmd("FLUSHALL", "LAZY"), "FLUSHALL LAZY")
-    finally:
-        check(not srv.stop(), "clean shut-down")
-        orc.stop()
+def test_settings_and_counters_match_redis(make_server, make_oracle):
+    srv, orc = make_server(), make_oracle()
+    with srv.conn() as a, orc.conn() as b:
+        got, want = scenario(a), scenario(b)
+        eq(got[0], want[0], "lazyfreed_objects moves (command, delta)")
+        eq(got[1], want[1], "CONFIG GET lazyfree-*")
+        eq(a.cmd("CONFIG", "SET", "lazyfree-lazy-expire", "maybe"),
+           b.cmd("CONFIG", "SET", "lazyfree-lazy-expire", "maybe"), "a bad value")
+        eq(a.cmd("FLUSHALL", "LAZY"), b.cmd("FLUSHALL", "LAZY"), "FLUSHALL LAZY")
 
 
-def test_memory_goes_back_after_flush_and_purge():
+def test_memory_goes_back_after_flush_and_purge(make_server):
     if SANITIZED:
-        raise harness.Skip("the sanitizer's allocator keeps freed memory in quarantine")
+        pytest.skip("the sanitizer's allocator keeps freed memory in quarantine")
     n = 300000
-    srv = harness.start_server()
-    try:
-        with srv.conn() as c:
-            rss0 = rss(srv)
-            seen = []
+    srv = make_server()
+    with srv.conn() as c:
+        rss0 = rss(srv)
+        seen = []
 
-            def gave_back(what, rss_full, deadline=10):
-                took = rss_full - rss0
-                check(took > 16 * MB, "%s: the load took only %d bytes" % (what, took))
-                wait_until(lambda: rss(srv) - rss0 < took / 4, deadline,
-                           "%s to give back 3/4 of the %.1f MB the keys took (%.1f MB left)"
-                           % (what, took / MB, (rss(srv) - rss0) / MB))
-                seen.append("%s %.1f -> %.1f MB" % (what, rss_full / MB, rss(srv) / MB))
+        def gave_back(what, rss_full, deadline=10):
+            took = rss_full - rss0
+            check(took > 16 * MB, "%s: the load took only %d bytes" % (what, took))
+            wait_until(lambda: rss(srv) - rss0 < took / 4, deadline,
+                       "%s to give back 3/4 of the %.1f MB the keys took (%.1f MB left)"
+                       % (what, took / MB, (rss(srv) - rss0) / MB))
+            seen.append("%s %.1f -> %.1f MB" % (what, rss_full / MB, rss(srv) / MB))
 
-            load_keys(c, n)
-            full = rss(srv)
-            eq(c.cmd("FLUSHALL"), b"+OK\r\n", "FLUSHALL")
-            gave_back("FLUSHALL", full)
+        load_keys(c, n)
+        full = rss(srv)
+        eq(c.cmd("FLUSHALL"), b"+OK\r\n", "FLUSHALL")
+        gave_back("FLUSHALL", full)
 
-            load_keys(c, n)
-            full = rss(srv)
-            eq(c.cmd("FLUSHALL", "ASYNC"), b"+OK\r\n", "FLUSHALL ASYNC")
-            wait_until(lambda: pending(c) == 0, 30, "lazy freeing to finish")
-            gave_back("FLUSHALL ASYNC", full)
+        load_keys(c, n)
+        full = rss(srv)
+        eq(c.cmd("FLUSHALL", "ASYNC"), b"+OK\r\n", "FLUSHALL ASYNC")
+        wait_until(lambda: pending(c) == 0, 30, "lazy freeing to finish")
+        gave_back("FLUSHALL ASYNC", full)
 
-            load_keys(c, n)
-            full = rss(srv)
-            for start in range(0, n, 10000):
-                c.send(encode("DEL", *["key:%08d" % i for i in range(start, start + 10000)]))
-                c.reply()
-            eq(c.cmd("DBSIZE"), b":0\r\n", "DBSIZE after DEL of every key")
-            eq(c.cmd("MEMORY", "PURGE"), b"+OK\r\n", "MEMORY PURGE")
-            gave_back("DEL + MEMORY PURGE", full, deadline=0.05)  # at once, not by decay
-            print("measured (%s): RSS empty %.1f MB; %s" % (info(c, "mem_allocator"), rss0 / MB,
-                                                            "; ".join(seen)), flush=True)
-            eq(c.cmd("MEMORY", "PURGE", "x"),
-               b"-ERR wrong number of arguments for 'memory|purge' command\r\n", "arity")
-    finally:
-        check(not srv.stop(), "clean shut-down")
+        load_keys(c, n)
+        full = rss(srv)
+        for start in range(0, n, 10000):
+            c.send(encode("DEL", *["key:%08d" % i for i in range(start, start + 10000)]))
+            c.reply()
+        eq(c.cmd("DBSIZE"), b":0\r\n", "DBSIZE after DEL of every key")
+        eq(c.cmd("MEMORY", "PURGE"), b"+OK\r\n", "MEMORY PURGE")
+        gave_back("DEL + MEMORY PURGE", full, deadline=0.05)  # at once, not by decay
+        print("measured (%s): RSS empty %.1f MB; %s" % (info(c, "mem_allocator"), rss0 / MB,
+                                                        "; ".join(seen)), flush=True)
+        eq(c.cmd("MEMORY", "PURGE", "x"),
+           b"-ERR wrong number of arguments for 'memory|purge' command\r\n", "arity")
 
 
-def test_info_memory_fields():
-    srv = harness.start_server()
-    try:
-        with srv.conn() as c:
-            for f in ("used_memory_rss", "mem_fragmentation_ratio", "allocator_allocated",
-                      "allocator_active", "allocator_resident", "lazyfree_pending_objects",
-                      "lazyfreed_objects"):
-                check(re.match(r"^[0-9.]+$", info(c, f)), "INFO memory %s" % f)
-            check(re.match(r"^(libc|jemalloc-[0-9.]+|mimalloc-[0-9.]+)$", info(c, "mem_allocator")),
-                  "mem_allocator")
-    finally:
-        check(not srv.stop(), "clean shut-down")
-
-
-if __name__ == "__main__":
-    harness.main(globals(), lambda: [])
+def test_info_memory_fields(conn):
+    c = conn
+    for f in ("used_memory_rss", "mem_fragmentation_ratio", "allocator_allocated",
+              "allocator_active", "allocator_resident", "lazyfree_pending_objects",
+              "lazyfreed_objects"):
+        check(re.match(r"^[0-9.]+$", info(c, f)), "INFO memory %s" % f)
+    check(re.match(r"^(libc|jemalloc-[0-9.]+|mimalloc-[0-9.]+)$", info(c, "mem_allocator")),
+          "mem_allocator")
