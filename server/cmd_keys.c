@@ -475,7 +475,7 @@ static void flush_or_swap(db *d, db *other, int lazy) {
  * (storage/lazyfree.h), SYNC frees it now, neither takes lazyfree-lazy-user-flush.
  * Returns 1 for lazy, 0 for now, or replies and returns -1. A synchronous flush then
  * gives the freed memory back to the system (as Redis 7 purges jemalloc after one: an
- * idle allocator would keep it); a lazy one does when the queue is done (main.c). */
+ * idle allocator would keep it); a lazy one does when the queue is done (server/cron.c). */
 static int flush_mode_or_reply(client *c) {
     if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "sync") && !arg_is(c, 1, "async"))) {
         reply_syntax_error(c);
