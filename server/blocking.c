@@ -2,7 +2,8 @@
  *
  * A blocked client keeps a private copy of its command and sits, in arrival order, in
  * the list of every key it waits on (a keyindex). Any change to such a key — storage
- * reports every one through db_touch_hook — queues the key as ready; after the command
+ * reports every one as a keyspace event, to which we subscribe while anyone is blocked —
+ * queues the key as ready (a flush or swap queues every waited key of the db); after the command
  * that changed it, blocking_handle_ready re-runs each waiting client's command in FIFO
  * order. A command that finds data replies and its client is unblocked; one that still
  * finds nothing calls block_for_keys again and keeps its place. So the first blocked is
@@ -41,11 +42,20 @@ int blocking_count(void) { return nblocked; }
 int blocking_active(void) { return nblocked != 0; }
 int blocking_is_retry(const client *c) { return c->bstate && ((blocked_state *)c->bstate)->retry; }
 
-void server_update_touch_hook(void) { db_touch_hook = (multi_watching() || nblocked) ? server_touch_key : NULL; }
+static void blocking_key_event(void *priv, const db_event *ev) {
+    (void)priv;
+    blocking_touch(db_id(ev->d), ev->key, ev->klen);
+}
 
-void server_touch_key(int dbid, const char *key, size_t klen) {
-    multi_touch(dbid, key, klen);
-    if (nblocked) blocking_touch(dbid, key, klen);
+static int block_sub = -1; /* our db_subscribe handle while anyone is blocked */
+
+static void blocking_update_subscription(void) {
+    if (nblocked && block_sub < 0) {
+        block_sub = db_subscribe(blocking_key_event, NULL);
+    } else if (!nblocked && block_sub >= 0) {
+        db_unsubscribe(block_sub);
+        block_sub = -1;
+    }
 }
 
 static void queue_ready(void *priv, kindex_entry *e) {
@@ -81,7 +91,7 @@ static void unblock(client *c) {
     c->bstate = NULL;
     c->blocked = 0;
     nblocked--;
-    server_update_touch_hook();
+    blocking_update_subscription();
 }
 
 static void timeout_cb(evutil_socket_t fd, short what, void *arg) {
@@ -127,7 +137,7 @@ void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long time
     c->bstate = b;
     c->blocked = 1;
     nblocked++;
-    server_update_touch_hook();
+    blocking_update_subscription();
 }
 
 /* Re-run c's blocked command; unblock it if it replied. Returns 1 if it still waits. */

@@ -8,7 +8,7 @@
  * db_scan is called until COUNT records were visited (matching or not), the cursor
  * ends, or COUNT*10 steps were made; the visited records are then filtered by MATCH,
  * TYPE and liveness, and matching keys found expired are reclaimed. FLUSHDB, FLUSHALL
- * and SWAPDB report to WATCH only the keys that really existed (flush_or_swap). TYPE,
+ * and SWAPDB are one keyspace event per db (WATCH decides which keys count). TYPE,
  * SCAN's TYPE filter, OBJECT ENCODING and COPY ask the key's value type
  * (storage/type.h): nothing here depends on which types exist. */
 #include <ctype.h>
@@ -430,47 +430,6 @@ static void cmd_copy(client *c) {
 
 static void cmd_dbsize(client *c) { reply_int(&c->out, (long long)db_size(c->db)); }
 
-/* Report each live key of one db to db_touch_hook under up to two db ids. */
-typedef struct touch_ctx {
-    const db *d;
-    int id1, id2; /* id2 < 0: only id1 */
-} touch_ctx;
-
-static void touch_visit(void *priv, const rkey *k) {
-    const touch_ctx *t = priv;
-    size_t n;
-    if (!db_key_alive(t->d, k)) return; /* a stale key going away is no logical change */
-    const char *key = rkey_key(k, &n);
-    db_touch_hook(t->id1, key, n);
-    if (t->id2 >= 0) db_touch_hook(t->id2, key, n);
-}
-
-/* Flush d (and swap it with other, if not NULL) the way Redis's
- * touchAllWatchedKeysInDb sees it: only keys that exist in d (or in other) count as
- * touched, so a WATCH of an absent key survives. db_flush/db_swap would report the
- * whole db as touched; while anyone listens, report live keys one by one and keep
- * them quiet. */
-static void flush_or_swap(db *d, db *other, int lazy) {
-    if (!db_touch_hook) {
-        if (other) db_swap(d, other);
-        else if (lazy) db_flush_lazy(d);
-        else db_flush(d);
-        return;
-    }
-    touch_ctx t = {d, db_id(d), other ? db_id(other) : -1};
-    db_foreach(d, touch_visit, &t);
-    if (other) {
-        touch_ctx u = {other, db_id(other), db_id(d)};
-        db_foreach(other, touch_visit, &u);
-    }
-    void (*hook)(int, const char *, size_t) = db_touch_hook;
-    db_touch_hook = NULL;
-    if (other) db_swap(d, other);
-    else if (lazy) db_flush_lazy(d);
-    else db_flush(d);
-    db_touch_hook = hook;
-}
-
 /* FLUSHDB/FLUSHALL [ASYNC|SYNC]: ASYNC detaches the keyspace and frees it later
  * (storage/lazyfree.h), SYNC frees it now, neither takes lazyfree-lazy-user-flush.
  * Returns 1 for lazy, 0 for now, or replies and returns -1. A synchronous flush then
@@ -488,7 +447,8 @@ static int flush_mode_or_reply(client *c) {
 static void cmd_flushdb(client *c) {
     int lazy = flush_mode_or_reply(c);
     if (lazy < 0) return;
-    flush_or_swap(c->db, NULL, lazy);
+    if (lazy) db_flush_lazy(c->db);
+    else db_flush(c->db);
     if (!lazy) alloc_purge();
     reply_ok(&c->out);
 }
@@ -496,7 +456,10 @@ static void cmd_flushdb(client *c) {
 static void cmd_flushall(client *c) {
     int lazy = flush_mode_or_reply(c);
     if (lazy < 0) return;
-    for (int i = 0; i < server.dbnum; i++) flush_or_swap(server.dbs[i], NULL, lazy);
+    for (int i = 0; i < server.dbnum; i++) {
+        if (lazy) db_flush_lazy(server.dbs[i]);
+        else db_flush(server.dbs[i]);
+    }
     if (!lazy) alloc_purge();
     reply_ok(&c->out);
 }
@@ -531,7 +494,7 @@ static void cmd_swapdb(client *c) {
         reply_error(&c->out, "DB index is out of range");
         return;
     }
-    if (a != b) flush_or_swap(server.dbs[a], server.dbs[b], 0);
+    if (a != b) db_swap(server.dbs[a], server.dbs[b]);
     reply_ok(&c->out);
 }
 

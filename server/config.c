@@ -44,8 +44,10 @@ typedef enum {
  * implements a setting gives it a server_config field and drops the flag.
  * CF_PROTECTED: CONFIG SET refuses it unless enable-protected-configs allows.
  * CF_MULTI: a config-file line may give several words (joined with spaces).
- * CF_ALIAS: another name for the row named by alias_of (filled in by config_init). */
-enum { CF_INERT = 1, CF_PROTECTED = 2, CF_MULTI = 4, CF_ALIAS = 8 };
+ * CF_ALIAS: another name for the row named by alias_of (filled in by config_init).
+ * CF_HIDDEN: respite's own test and debugging aids: CONFIG GET answers them only by
+ * their exact name, so CONFIG GET * lists what Redis 7.0 lists. */
+enum { CF_INERT = 1, CF_PROTECTED = 2, CF_MULTI = 4, CF_ALIAS = 8, CF_HIDDEN = 16 };
 
 typedef struct config_def {
     const char *name;
@@ -112,6 +114,8 @@ static config_def configs[] = {
     /* Process. */
     {"daemonize", CFG_BOOL, OFF(daemonize), 0, 0, "no", 0, NULL, 0, NULL},
     {"pidfile", CFG_STR, OFF(pidfile), 0, 0, "", 0, NULL, 0, NULL},
+    /* Append the propagation stream (server/propagate.h) to this file: a test aid. */
+    {"propagation-log", CFG_STR, OFF(propagation_log), 0, 0, "", 0, NULL, CF_HIDDEN, NULL},
     {"supervised", CFG_ENUM, OFF(supervised), 0, 0, "no", 0, supervised_modes, 0, NULL},
     {"dir", CFG_DIR, NOSLOT, 0, 0, "", 1, NULL, CF_PROTECTED, NULL},
     {"hz", CFG_INT, OFF(hz), 0, INT_MX, "10", 1, NULL, 0, NULL}, /* clamped to 1..500 when used */
@@ -1052,7 +1056,7 @@ static void cmd_config_get(client *c) {
             memchr(arg->ptr, '*', arg->len) || memchr(arg->ptr, '?', arg->len) || memchr(arg->ptr, '[', arg->len);
         for (size_t i = 0; i < NCONFIGS; i++) {
             const config_def *d = &configs[i];
-            if (glob ? !util_stringmatch(arg->ptr, arg->len, d->name, strlen(d->name), 1)
+            if (glob ? (d->flags & CF_HIDDEN) || !util_stringmatch(arg->ptr, arg->len, d->name, strlen(d->name), 1)
                      : !util_eqi(arg->ptr, arg->len, d->name))
                 continue;
             size_t j = 0;

@@ -1,12 +1,13 @@
 /* dispatch.c: from a parsed argv to a handler: command lookup (with container
  * subcommands), the central arity check with Redis's text, authentication, MULTI
- * queueing, then the call. Rejections inside MULTI mark the transaction dirty so EXEC
+ * queueing, then the call (with propagation, server/propagate.h). Rejections inside MULTI mark the transaction dirty so EXEC
  * answers EXECABORT, as Redis does. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "server/net.h"
+#include "server/propagate.h"
 #include "server/server.h"
 
 /* An error that rejects the command before it runs: inside MULTI it also dooms EXEC. */
@@ -42,7 +43,10 @@ void call_command(client *c, command *cmd) {
     c->redacted = 0;
     long long start = util_ustime();
     storage_now_ms = start / 1000;
-    cmd->proc(c);
+    /* With a propagation subscriber, propagate_call compares storage_dirty around the
+     * handler and queues what the command must be replayed as; otherwise nothing. */
+    if (propagate_wanted()) propagate_call(c, cmd);
+    else cmd->proc(c);
     long long duration = util_ustime() - start;
     cmd->usec += duration;
     if (duration >= server.cfg.slowlog_log_slower_than && server.cfg.slowlog_log_slower_than >= 0 &&

@@ -20,6 +20,7 @@
 #include "common/xmalloc.h"
 #include "server/config.h"
 #include "server/net.h"
+#include "server/propagate.h"
 #include "server/server.h"
 #include "server/supervise.h"
 #include "storage/evict.h"
@@ -102,6 +103,7 @@ static void shutdown_cleanup(void) {
         if (events[i]) event_free(events[i]); /* start-up may have failed before some */
     event_base_free(server.base);
     if (server.cfg.pidfile && server.cfg.pidfile[0]) unlink(server.cfg.pidfile);
+    propagate_log_close();
 }
 
 int main(int argc, char **argv) {
@@ -158,6 +160,12 @@ int main(int argc, char **argv) {
     commands_init();
     multi_init();
     server_memory_init();
+    if (server.cfg.propagation_log && server.cfg.propagation_log[0] &&
+        !propagate_log_open(server.cfg.propagation_log)) {
+        fprintf(stderr, "Can't open the propagation log '%s'\n", server.cfg.propagation_log);
+        shutdown_cleanup();
+        return 1;
+    }
 
     if (!net_listen()) {
         shutdown_cleanup();

@@ -1,10 +1,11 @@
 /* multi.c: MULTI/EXEC/DISCARD and optimistic locking with WATCH/UNWATCH.
  *
  * Queued commands keep private copies of their arguments (the query buffer moves on).
- * WATCH registers (db, key) -> clients in a keyindex; storage calls db_touch_hook on
- * every change to a key, and the hook marks every watcher CLIENT_DIRTY_CAS, so EXEC
- * replies with a null array. The hook is installed only while someone watches or
- * blocks, so the write path pays nothing otherwise. */
+ * WATCH registers (db, key) -> clients in a keyindex and subscribes to storage's keyspace
+ * events while anyone watches: every change to a watched key marks its watchers
+ * CLIENT_DIRTY_CAS, so EXEC replies with a null array. A flush or swap touches, as Redis's
+ * touchAllWatchedKeysInDb, only the watched keys that exist (in either db of a swap): a
+ * WATCH of an absent key survives a FLUSHALL. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,17 +20,40 @@ static void mark_dirty(void *priv, kindex_entry *e) {
     for (kindex_node *n = e->head; n; n = n->next) n->c->flags |= CLIENT_DIRTY_CAS;
 }
 
-void multi_touch(int dbid, const char *key, size_t klen) {
-    if (!watchers.count) return;
-    if (!key) {
-        keyindex_foreach_db(&watchers, dbid, mark_dirty, NULL);
+/* A flush or swap of ev->d (with ev->other): the watched keys alive in either db. */
+static void mark_dirty_if_exists(void *priv, kindex_entry *e) {
+    const db_event *ev = priv;
+    db *dbs[2] = {ev->d, ev->other};
+    for (int i = 0; i < 2 && dbs[i]; i++) {
+        rkey *k = db_peek(dbs[i], e->key, e->klen);
+        if (k && db_key_alive(dbs[i], k)) {
+            mark_dirty(NULL, e);
+            return;
+        }
+    }
+}
+
+static void watch_key_event(void *priv, const db_event *ev) {
+    (void)priv;
+    int dbid = db_id(ev->d);
+    if (!ev->key) {
+        keyindex_foreach_db(&watchers, dbid, mark_dirty_if_exists, (void *)ev);
         return;
     }
-    kindex_entry *e = keyindex_find(&watchers, dbid, key, klen);
+    kindex_entry *e = keyindex_find(&watchers, dbid, ev->key, ev->klen);
     if (e) mark_dirty(NULL, e);
 }
 
-int multi_watching(void) { return watchers.count != 0; }
+static int watch_sub = -1; /* our db_subscribe handle while anyone watches */
+
+static void watch_update_subscription(void) {
+    if (watchers.count && watch_sub < 0) {
+        watch_sub = db_subscribe(watch_key_event, NULL);
+    } else if (!watchers.count && watch_sub >= 0) {
+        db_unsubscribe(watch_sub);
+        watch_sub = -1;
+    }
+}
 
 static void watch_key(client *c, const char *key, size_t klen) {
     int dbid = db_id(c->db);
@@ -41,7 +65,7 @@ static void watch_key(client *c, const char *key, size_t klen) {
     kindex_node *n = keyindex_add(&watchers, dbid, key, klen, c);
     n->cnext = c->watched;
     c->watched = n;
-    server_update_touch_hook();
+    watch_update_subscription();
 }
 
 static void unwatch_all(client *c) {
@@ -52,7 +76,7 @@ static void unwatch_all(client *c) {
     }
     c->watched = NULL;
     c->flags &= ~CLIENT_DIRTY_CAS;
-    server_update_touch_hook();
+    watch_update_subscription();
 }
 
 static void cmd_exec(client *c);
@@ -123,7 +147,7 @@ static int watched_key_expired(client *c) {
         db *d = NULL;
         for (int i = 0; i < server.dbnum; i++)
             if (db_id(server.dbs[i]) == w->entry->dbid) d = server.dbs[i];
-        if (d) db_lookup_write(d, w->entry->key, w->entry->klen); /* lazily expires: the hook marks us */
+        if (d) db_lookup_write(d, w->entry->key, w->entry->klen); /* lazily expires: the event marks us */
     }
     return (c->flags & CLIENT_DIRTY_CAS) != 0;
 }

@@ -222,6 +222,7 @@ typedef struct server_config {
     char *maxmemory_policy;
     int daemonize; /* fork into the background at start-up */
     char *pidfile;
+    char *propagation_log; /* "" = none; else a file the propagation stream is appended to */
     char *dir;
     char *save;       /* stored and shown; nothing is saved (no persistence) */
     char *supervised; /* no, upstart, systemd, auto (server/supervise.c) */
@@ -340,11 +341,9 @@ void slowlog_push(client *c, int argc, const resp_slice *argv, long long duratio
 void client_redact_arg(client *c, int i);
 void slowlog_free(void);
 
-/* MULTI/WATCH hooks (server/multi.c). */
+/* MULTI/WATCH (server/multi.c); WATCH subscribes to keyspace events while anyone watches. */
 void multi_init(void);
 void multi_client_free(client *c); /* discard queued commands and unwatch */
-void multi_touch(int dbid, const char *key, size_t klen);
-int multi_watching(void);
 /* Queue c's current command (inside MULTI). */
 void multi_queue_command(client *c);
 /* Is cmd one that runs at once inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET)? */
@@ -365,15 +364,12 @@ void multi_exec_abort(client *c, const char *msg);
 void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms, int pool_arg);
 /* Is c being re-run because a key it waits on changed? */
 int blocking_is_retry(const client *c);
+/* Queue the clients waiting on (dbid, key) to be re-run (XGROUP DESTROY: no key event). */
 void blocking_touch(int dbid, const char *key, size_t klen);
 int blocking_active(void);
 /* Serve the clients whose keys changed (after each command). */
 void blocking_handle_ready(void);
 void blocking_client_free(client *c);
 int blocking_count(void);
-/* Install or remove storage's db_touch_hook as WATCH/blocking need it. */
-void server_update_touch_hook(void);
-/* The db_touch_hook: WATCH invalidation and waking blocked clients. */
-void server_touch_key(int dbid, const char *key, size_t klen);
 
 #endif

@@ -59,7 +59,7 @@
 
 long long storage_now_ms;
 storage_stats storage_stat;
-void (*db_touch_hook)(int dbid, const char *key, size_t klen);
+long long storage_dirty;
 
 /* Encodings (flags bits 3-4). */
 enum { RK_EMB = 0, RK_INT = 1, RK_RAW = 2, RK_PTR = 3 };
@@ -305,14 +305,57 @@ static rkey *rk_clone(db *d, const rkey *old, const rk_shape *s, const char *key
     return k;
 }
 
-static void db_call_hook(const db *d, const char *key, size_t klen) {
-    if (db_touch_hook) db_touch_hook(d->id, key, klen);
+/* --- keyspace events --- */
+
+typedef struct db_subscriber {
+    db_event_fn *fn; /* NULL: a free slot */
+    void *priv;
+} db_subscriber;
+
+static db_subscriber *db_subs;
+static int db_nsubs_slots; /* slots allocated */
+static int db_nsubs;       /* slots in use */
+
+int db_subscribe(db_event_fn *fn, void *priv) {
+    int h = 0;
+    while (h < db_nsubs_slots && db_subs[h].fn) h++;
+    if (h == db_nsubs_slots) {
+        int n = db_nsubs_slots ? db_nsubs_slots * 2 : 4;
+        db_subs = xrealloc(db_subs, sizeof(*db_subs) * (size_t)n);
+        memset(db_subs + db_nsubs_slots, 0, sizeof(*db_subs) * (size_t)(n - db_nsubs_slots));
+        db_nsubs_slots = n;
+    }
+    db_subs[h] = (db_subscriber){fn, priv};
+    db_nsubs++;
+    return h;
 }
 
-static void db_hook_rec(const db *d, const rkey *k) {
-    size_t len;
-    const char *key = rkey_key(k, &len);
-    db_call_hook(d, key, len);
+void db_unsubscribe(int h) {
+    if (h < 0 || h >= db_nsubs_slots || !db_subs[h].fn) return;
+    db_subs[h].fn = NULL;
+    db_nsubs--;
+}
+
+static void db_emit_slow(const db_event *ev) {
+    for (int h = 0; h < db_nsubs_slots; h++)
+        if (db_subs[h].fn) db_subs[h].fn(db_subs[h].priv, ev);
+}
+
+static inline void db_emit(db *d, db_event_type type, const char *key, size_t klen, db *other) {
+    if (type != DB_EV_EXPIRED && type != DB_EV_EVICTED) storage_dirty++;
+    if (db_nsubs) {
+        db_event ev = {type, d, key, klen, other};
+        db_emit_slow(&ev);
+    }
+}
+
+static void db_emit_rec(db *d, db_event_type type, const rkey *k) {
+    if (type != DB_EV_EXPIRED && type != DB_EV_EVICTED) storage_dirty++;
+    if (db_nsubs) {
+        db_event ev = {type, d, NULL, 0, NULL};
+        ev.key = rkey_key(k, &ev.klen);
+        db_emit_slow(&ev);
+    }
 }
 
 /* --- the expires array --- */
@@ -436,11 +479,11 @@ static void db_unlink(db *d, rkey *k) {
 
 static inline int rk_expired(const rkey *k) { return rk_has_ttl(k) && storage_now_ms > rkey_expire(k); }
 
-/* Remove a record because its TTL passed: counted, hooked, freed. */
+/* Remove a record because its TTL passed: counted, reported, freed. */
 static void db_expire_rec(db *d, rkey *k) {
     db_unlink(d, k);
     storage_stat.expired_keys++;
-    db_hook_rec(d, k);
+    db_emit_rec(d, DB_EV_EXPIRED, k);
     rk_drop(d, k, lazyfree_cfg.lazy_expire);
 }
 
@@ -492,9 +535,8 @@ size_t db_expires_size(const db *d) { return d->nexpires; }
 long long db_avg_ttl(const db *d) { return d->nexpires ? d->avg_ttl : 0; }
 
 size_t db_flush(db *d) {
-    size_t n = db_clear(d);
-    db_call_hook(d, NULL, 0);
-    return n;
+    db_emit(d, DB_EV_FLUSHED, NULL, 0, NULL);
+    return db_clear(d);
 }
 
 /* A flushed db's tables, freed by the lazyfree queue: table t's bucket b is the next to
@@ -543,6 +585,7 @@ static int db_detached_step(void *obj, size_t units, lazyfree_progress *p) {
 size_t db_flush_lazy(db *d) {
     size_t n = dict_size(&d->dict);
     if (n == 0) return db_flush(d);
+    db_emit(d, DB_EV_FLUSHED, NULL, 0, NULL);
     db_detached *x = xcalloc(1, sizeof(*x));
     x->dict = d->dict;
     x->expires = d->expires;
@@ -554,20 +597,18 @@ size_t db_flush_lazy(db *d) {
     d->mem = 0;
     d->avg_ttl = 0;
     lazyfree_job_add(db_detached_step, x, n, bytes);
-    db_call_hook(d, NULL, 0);
     return n;
 }
 
-/* Also calls db_touch_hook(id, NULL, 0) for both dbs: every key of each changed. */
 void db_swap(db *a, db *b) {
     if (a == b) return;
+    db_emit(a, DB_EV_SWAPPED, NULL, 0, b);
+    db_emit(b, DB_EV_SWAPPED, NULL, 0, a);
     db tmp = *a;
     *a = *b;
     *b = tmp;
     b->id = a->id;
     a->id = tmp.id;
-    db_call_hook(a, NULL, 0);
-    db_call_hook(b, NULL, 0);
 }
 
 size_t db_memory(const db *d) {
@@ -706,7 +747,7 @@ rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t
     int64_t v = iv;
     rkey *k = isint ? db_put(d, old, &s, key, &v, 8, h) : db_put(d, old, &s, key, val, vlen, h);
     free(copy);
-    db_hook_rec(d, k);
+    db_emit_rec(d, old ? DB_EV_MODIFIED : DB_EV_NEW, k);
     return k;
 }
 
@@ -740,7 +781,7 @@ rkey *db_set_string_owned(db *d, const char *key, size_t klen, char *buf, size_t
     } else {
         db_link_h(d, k, h);
     }
-    db_hook_rec(d, k);
+    db_emit_rec(d, old ? DB_EV_MODIFIED : DB_EV_NEW, k);
     return k;
 }
 
@@ -759,7 +800,7 @@ rkey *db_set_int(db *d, const char *key, size_t klen, long long v) {
     int64_t iv = v;
     rkey *k = db_put(d, old, &s, key, &iv, 8, h);
     free(copy);
-    db_hook_rec(d, k);
+    db_emit_rec(d, old ? DB_EV_MODIFIED : DB_EV_NEW, k);
     return k;
 }
 
@@ -770,7 +811,7 @@ char *db_string_resize(db *d, rkey **kp, size_t newlen) {
     if (s.enc == RK_RAW && newlen <= s.cap) {
         if (newlen > s.vlen) memset(rk_valp(k) + s.vlen, 0, newlen - s.vlen);
         rk_set_field(k, 1, newlen);
-        db_hook_rec(d, k);
+        db_emit_rec(d, DB_EV_MODIFIED, k);
         return (char *)rk_valp(k);
     }
     size_t oldlen = rkey_strlen(k);
@@ -798,7 +839,7 @@ char *db_string_resize(db *d, rkey **kp, size_t newlen) {
         db_replace(d, k, nk, 1);
     }
     *kp = nk;
-    db_hook_rec(d, nk);
+    db_emit_rec(d, DB_EV_MODIFIED, nk);
     return (char *)rk_valp(nk);
 }
 
@@ -808,7 +849,7 @@ rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr) {
     memcpy(rk_valp(k), &ptr, sizeof(ptr));
     rk_ptr_measure(d, k);
     db_link(d, k);
-    db_hook_rec(d, k);
+    db_emit_rec(d, DB_EV_NEW, k);
     return k;
 }
 
@@ -823,11 +864,11 @@ rkey *db_set_expire(db *d, rkey *k, long long when_ms) {
         k = nk;
     }
     rk_set_expire_ms(k, when_ms);
-    db_hook_rec(d, k);
+    db_emit_rec(d, DB_EV_MODIFIED, k);
     return k;
 }
 
-/* A key without a TTL is returned as is, and the hook is not called. */
+/* A key without a TTL is returned as is, with no event. */
 rkey *db_persist(db *d, rkey *k) {
     if (!rk_has_ttl(k)) return k;
     rk_shape s = rk_shape_of(k);
@@ -836,22 +877,26 @@ rkey *db_persist(db *d, rkey *k) {
     const char *key = rkey_key(k, &klen);
     rkey *nk = rk_clone(d, k, &s, key);
     db_replace(d, k, nk, 0);
-    db_hook_rec(d, nk);
+    db_emit_rec(d, DB_EV_MODIFIED, nk);
     return nk;
 }
 
-int db_delete(db *d, const char *key, size_t klen) { return db_delete_lazy(d, key, klen, 0); }
-
-int db_delete_lazy(db *d, const char *key, size_t klen, int lazy) {
+static int db_remove(db *d, const char *key, size_t klen, db_event_type type, int lazy) {
     rkey *k = db_lookup(d, key, klen);
     if (!k) return 0;
     db_unlink(d, k);
-    db_hook_rec(d, k);
+    db_emit_rec(d, type, k);
     rk_drop(d, k, lazy);
     return 1;
 }
 
-/* Renaming a key to itself returns it unchanged, without calling the hook (as Redis).
+int db_delete(db *d, const char *key, size_t klen) { return db_remove(d, key, klen, DB_EV_DELETED, 0); }
+int db_delete_lazy(db *d, const char *key, size_t klen, int lazy) {
+    return db_remove(d, key, klen, DB_EV_DELETED, lazy);
+}
+int db_evict(db *d, const char *key, size_t klen, int lazy) { return db_remove(d, key, klen, DB_EV_EVICTED, lazy); }
+
+/* Renaming a key to itself returns it unchanged, with no event (as Redis).
  * src and dst may point into records (they are read before anything is freed). */
 rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dlen) {
     rkey *k = db_lookup(d, src, slen);
@@ -876,10 +921,10 @@ rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dle
     dict_node *n = dict_unlink(&d->dict, src, slen);
     assert(n == &k->node);
     (void)n;
-    db_call_hook(d, src, slen);
+    db_emit(d, DB_EV_RENAMED_FROM, src, slen, NULL);
     rk_free(d, k, 0);
     dict_add(&d->dict, &nk->node);
-    db_call_hook(d, dst, dlen);
+    db_emit(d, DB_EV_RENAMED_TO, dst, dlen, NULL);
     return nk;
 }
 
@@ -894,8 +939,8 @@ int db_move(db *src, db *dst, const char *key, size_t klen) {
     src->mem -= sz;
     dst->mem += sz;
     db_link(dst, k);
-    db_call_hook(src, key, klen);
-    db_call_hook(dst, key, klen);
+    db_emit(src, DB_EV_MOVED_FROM, key, klen, dst);
+    db_emit(dst, DB_EV_MOVED_TO, key, klen, src);
     return 1;
 }
 
@@ -920,7 +965,7 @@ rkey *db_copy(db *dst, const rkey *k, const char *key, size_t klen) {
     }
     db_link(dst, nk);
     if (s.enc == RK_PTR) rk_ptr_measure(dst, nk);
-    db_hook_rec(dst, nk);
+    db_emit_rec(dst, DB_EV_NEW, nk);
     return nk;
 }
 
@@ -936,7 +981,7 @@ size_t db_key_memory(db *d, rkey *k) {
 
 void db_touch(db *d, const rkey *k) {
     if (rk_enc(k) == RK_PTR) rk_ptr_measure(d, (rkey *)k);
-    db_hook_rec(d, k);
+    db_emit_rec(d, DB_EV_MODIFIED, k);
 }
 
 /* --- eviction support --- */

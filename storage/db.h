@@ -37,10 +37,43 @@ typedef struct storage_stats {
 } storage_stats;
 extern storage_stats storage_stat;
 
-/* Called (if set) whenever a key's value or TTL changes or the key goes away, including
- * by expiry, deletion, rename (both names), move and flush (flush calls it with key
- * NULL, meaning every key of that db). The server uses it to invalidate WATCH. */
-extern void (*db_touch_hook)(int dbid, const char *key, size_t klen);
+/* Keyspace events: every change to a key, and every flush and swap, is reported to the
+ * subscribers, in the order subscribed, as it happens. FLUSHED and SWAPPED come before the
+ * db changes (a subscriber may still look at the keys that are about to go); the others
+ * after (the key's new record, if any, is in place). A subscriber must not change any db.
+ * WATCH, blocked readers and propagation subscribe; with no subscriber an event costs
+ * one branch. */
+typedef enum db_event_type {
+    DB_EV_NEW,          /* a key was created */
+    DB_EV_MODIFIED,     /* its value (in place too: db_touch) or TTL changed */
+    DB_EV_DELETED,      /* removed by a command (db_delete) */
+    DB_EV_EXPIRED,      /* removed because its TTL passed, lazily or by the active cycle */
+    DB_EV_EVICTED,      /* removed by maxmemory eviction (db_evict) */
+    DB_EV_RENAMED_FROM, /* RENAME: the old name is gone (key = the old name) */
+    DB_EV_RENAMED_TO,   /* RENAME: the new name holds the value (replacing any old one) */
+    DB_EV_MOVED_FROM,   /* MOVE: the key left d for other */
+    DB_EV_MOVED_TO,     /* MOVE: the key arrived in d from other */
+    DB_EV_FLUSHED,      /* every key of d is about to be removed (key NULL) */
+    DB_EV_SWAPPED,      /* d is about to take other's contents (key NULL; reported for both) */
+} db_event_type;
+
+typedef struct db_event {
+    db_event_type type;
+    db *d;
+    const char *key; /* NULL for FLUSHED and SWAPPED; valid only during the call */
+    size_t klen;
+    db *other; /* MOVED_*, SWAPPED: the other db; NULL otherwise */
+} db_event;
+
+typedef void db_event_fn(void *priv, const db_event *ev);
+/* Add a subscriber; returns its handle for db_unsubscribe. */
+int db_subscribe(db_event_fn *fn, void *priv);
+void db_unsubscribe(int handle);
+
+/* Changes to the keyspace: every event but EXPIRED and EVICTED adds one, and commands add
+ * their changes that are not key events (consumer groups). The server compares it before
+ * and after a command to know whether the command changed anything (Redis's server.dirty). */
+extern long long storage_dirty;
 
 /* --- databases --- */
 db *db_create(int id);
@@ -49,12 +82,13 @@ int db_id(const db *d);
 size_t db_size(const db *d);         /* keys, including expired ones not yet reclaimed */
 size_t db_expires_size(const db *d); /* keys that have a TTL */
 long long db_avg_ttl(const db *d);   /* estimate for INFO keyspace avg_ttl, ms (0 if none) */
-/* Remove every key (db_touch_hook(id, NULL, 0) once). Returns the number removed. */
+/* Remove every key (one DB_EV_FLUSHED first). Returns the number removed. */
 size_t db_flush(db *d);
 /* The same, but the keys are freed later, a slice at a time (storage/lazyfree.h): d is
  * empty at once and its old tables are detached into a lazyfree job. */
 size_t db_flush_lazy(db *d);
-/* Exchange the whole contents of two dbs (SWAPDB); ids stay with the db objects. */
+/* Exchange the whole contents of two dbs (SWAPDB; DB_EV_SWAPPED for each first); ids stay
+ * with the db objects. */
 void db_swap(db *a, db *b);
 /* Bytes the keyspace holds (records, values, tables): an estimate for INFO memory. */
 size_t db_memory(const db *d);
@@ -121,6 +155,8 @@ rkey *db_persist(db *d, rkey *k);
 int db_delete(db *d, const char *key, size_t klen);
 /* The same, freeing a big pointer value (storage/lazyfree.h) lazily if lazy (UNLINK). */
 int db_delete_lazy(db *d, const char *key, size_t klen, int lazy);
+/* The same for eviction (lazy: lazyfree-lazy-eviction): reported as DB_EV_EVICTED. */
+int db_evict(db *d, const char *key, size_t klen, int lazy);
 /* Rename src to dst in the same db, replacing dst; value and TTL move along.
  * Returns the record under its new name, or NULL if src does not exist. */
 rkey *db_rename(db *d, const char *src, size_t slen, const char *dst, size_t dlen);
@@ -131,7 +167,7 @@ int db_move(db *src, db *dst, const char *key, size_t klen);
  * dst or another db, and is not changed. Returns the new record, or NULL (nothing
  * added) if k's type has no dup. */
 rkey *db_copy(db *dst, const rkey *k, const char *key, size_t klen);
-/* Tell the hook that a pointer-held value changed in place (e.g. XADD). */
+/* Report that a pointer-held value changed in place (e.g. XADD): DB_EV_MODIFIED. */
 void db_touch(db *d, const rkey *k);
 
 /* --- iteration --- */

@@ -262,7 +262,7 @@ int evict_perform(db **dbs, int ndb, size_t other_bytes, long long budget_us) {
         if (!found) return EVICT_FAIL;
         size_t before = db_alloc_bytes(dbs[id]);
         /* An expired victim is reclaimed (and counted) as expired, not evicted. */
-        if (db_delete_lazy(dbs[id], key, klen, lazyfree_cfg.lazy_eviction)) evict_stat_evicted_keys++;
+        if (db_evict(dbs[id], key, klen, lazyfree_cfg.lazy_eviction)) evict_stat_evicted_keys++;
         size_t after = db_alloc_bytes(dbs[id]);
         freed += before > after ? before - after : 0;
         if (key != buf) free(key);

@@ -90,7 +90,7 @@ enum { EVICT_OK = 0, EVICT_RUNNING = 1, EVICT_FAIL = 2 };
 /* Bytes of all dbs as maxmemory counts them (db_alloc_bytes summed). */
 size_t evict_storage_bytes(db **dbs, int ndb);
 /* Redis's performEvictions: while storage bytes + other_bytes exceed maxmemory, pick a
- * key per the policy and delete it through db_delete (so the touch hook sees it),
+ * key per the policy and delete it through db_evict (subscribers see DB_EV_EVICTED),
  * for at most budget_us (checked every 16 keys). Returns EVICT_OK when under the limit
  * (or no limit), EVICT_RUNNING when the budget ran out first, EVICT_FAIL when nothing
  * can be evicted (noeviction, or no candidate keys). */

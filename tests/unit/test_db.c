@@ -34,25 +34,35 @@ static int str_is(const rkey *k, const char *want, size_t wlen) {
     return len == wlen && (wlen == 0 || memcmp(v, want, wlen) == 0);
 }
 
-/* The touch hook records its calls. */
+/* A keyspace-event subscriber that records the events it gets. */
 #define HOOK_MAX 64
 static struct hook_call {
-    int dbid;
+    int dbid, other;
+    int type;
     int null;
     char key[64];
     size_t klen;
 } hook_log[HOOK_MAX];
 static int hook_calls;
+static int hook_handle = -1;
 
-static void hook_record(int dbid, const char *key, size_t klen) {
+static void hook_record(void *priv, const db_event *ev) {
+    (void)priv;
     if (hook_calls < HOOK_MAX) {
         struct hook_call *c = &hook_log[hook_calls];
-        c->dbid = dbid;
-        c->null = key == NULL;
-        c->klen = klen < sizeof(c->key) ? klen : sizeof(c->key);
-        if (key) memcpy(c->key, key, c->klen);
+        c->dbid = db_id(ev->d);
+        c->other = ev->other ? db_id(ev->other) : -1;
+        c->type = ev->type;
+        c->null = ev->key == NULL;
+        c->klen = ev->klen < sizeof(c->key) ? ev->klen : sizeof(c->key);
+        if (ev->key) memcpy(c->key, ev->key, c->klen);
     }
     hook_calls++;
+}
+
+static void hook_off(void) {
+    db_unsubscribe(hook_handle);
+    hook_handle = -1;
 }
 
 static int hook_saw(int dbid, const char *key) {
@@ -66,7 +76,7 @@ static int hook_saw(int dbid, const char *key) {
 
 static void hook_reset(void) {
     hook_calls = 0;
-    db_touch_hook = hook_record;
+    if (hook_handle < 0) hook_handle = db_subscribe(hook_record, NULL);
 }
 
 static int ptr_frees;
@@ -89,7 +99,7 @@ static void setup(void) {
     util_hash_seed(seed);
     storage_now_ms = 1000000;
     memset(&storage_stat, 0, sizeof(storage_stat));
-    db_touch_hook = NULL;
+    hook_off();
     types_init();
     type_register(&fake_stream_type);
     ptr_frees = 0;
@@ -391,7 +401,7 @@ START_TEST(test_lazy_expiry) {
     REQ(storage_stat.expired_keys == 4);
     REQ(storage_stat.keyspace_misses == 1);
     REQ(db_size(d) == 2);
-    db_touch_hook = NULL;
+    hook_off();
     db_destroy(d);
 }
 END_TEST
@@ -796,7 +806,7 @@ START_TEST(test_rename) {
     REQ(db_lookup_read(d, "dst", 3) == NULL);
     REQ(db_lookup_read(d, "other", 5) == NULL);
     REQ(db_expires_size(d) == 0);
-    db_touch_hook = NULL;
+    hook_off();
     db_destroy(d);
 }
 END_TEST
@@ -841,7 +851,7 @@ START_TEST(test_move_swap_flush) {
     REQ(db_lookup_read(a, "j", 1) == NULL);
     db_set_string(a, "again", 5, "v", 1, 0);
     REQ(db_size(a) == 1);
-    db_touch_hook = NULL;
+    hook_off();
     db_destroy(a);
     db_destroy(b);
 }
@@ -921,8 +931,75 @@ START_TEST(test_touch_hook) {
     REQ(db_active_expire(dbs, 1, 100000) == 1);
     REQ(hook_calls == 1);
     REQ(hook_saw(5, "b"));
-    db_touch_hook = NULL;
+    hook_off();
     db_destroy(d);
+}
+END_TEST
+
+/* Typed events: each change reports its kind; storage_dirty counts all but expiry and
+ * eviction; any number of subscribers, in order; unsubscribing stops delivery. */
+static int second_calls;
+static void second_record(void *priv, const db_event *ev) {
+    (void)ev;
+    REQ(priv == &second_calls);
+    REQ(hook_calls == second_calls + 1); /* the first subscriber ran first */
+    second_calls++;
+}
+
+static int hook_type_at(int i) { return i < hook_calls && i < HOOK_MAX ? hook_log[i].type : -1; }
+
+START_TEST(test_event_types) {
+    db *d = db_create(2), *o = db_create(3);
+    hook_reset();
+    second_calls = 0;
+    int h2 = db_subscribe(second_record, &second_calls);
+    long long dirty = storage_dirty;
+    rkey *r = db_set_string(d, "a", 1, "v", 1, 0);
+    REQ(hook_type_at(0) == DB_EV_NEW);
+    r = db_set_string(d, "a", 1, "w", 1, 0);
+    REQ(hook_type_at(1) == DB_EV_MODIFIED);
+    db_set_int(d, "n", 1, 5);
+    REQ(hook_type_at(2) == DB_EV_NEW);
+    r = db_set_expire(d, db_lookup_write(d, "a", 1), storage_now_ms + 10);
+    REQ(hook_type_at(3) == DB_EV_MODIFIED);
+    REQ(db_delete(d, "n", 1) == 1);
+    REQ(hook_type_at(4) == DB_EV_DELETED);
+    db_rename(d, "a", 1, "b", 1);
+    REQ(hook_type_at(5) == DB_EV_RENAMED_FROM && hook_log[5].klen == 1 && hook_log[5].key[0] == 'a');
+    REQ(hook_type_at(6) == DB_EV_RENAMED_TO && hook_log[6].key[0] == 'b');
+    REQ(db_move(d, o, "b", 1) == 1);
+    REQ(hook_type_at(7) == DB_EV_MOVED_FROM && hook_log[7].dbid == 2 && hook_log[7].other == 3);
+    REQ(hook_type_at(8) == DB_EV_MOVED_TO && hook_log[8].dbid == 3 && hook_log[8].other == 2);
+    REQ(storage_dirty == dirty + 9);
+    REQ(second_calls == 9);
+    /* Expiry and eviction are events but not dirty. */
+    storage_now_ms += 100;
+    REQ(db_lookup_read(o, "b", 1) == NULL);
+    REQ(hook_type_at(9) == DB_EV_EXPIRED);
+    db_set_string(d, "e", 1, "v", 1, 0);
+    dirty = storage_dirty;
+    REQ(db_evict(d, "e", 1, 0) == 1);
+    REQ(hook_type_at(11) == DB_EV_EVICTED);
+    REQ(db_evict(d, "e", 1, 0) == 0);
+    REQ(storage_dirty == dirty);
+    /* Flush and swap: reported before the change, key NULL. */
+    db_set_string(d, "f", 1, "v", 1, 0);
+    db_swap(d, o);
+    REQ(hook_type_at(13) == DB_EV_SWAPPED && hook_log[13].null && hook_log[13].dbid == 2 && hook_log[13].other == 3);
+    REQ(hook_type_at(14) == DB_EV_SWAPPED && hook_log[14].dbid == 3 && hook_log[14].other == 2);
+    db_flush(o);
+    REQ(hook_type_at(15) == DB_EV_FLUSHED && hook_log[15].dbid == 3);
+    /* Unsubscribed: no more calls. */
+    db_unsubscribe(h2);
+    db_set_string(d, "g", 1, "v", 1, 0);
+    REQ(second_calls == 16);
+    REQ(hook_calls == 17);
+    hook_off();
+    db_set_string(d, "h", 1, "v", 1, 0);
+    REQ(hook_calls == 17);
+    (void)r;
+    db_destroy(d);
+    db_destroy(o);
 }
 END_TEST
 
@@ -1183,6 +1260,7 @@ static Suite *db_suite(void) {
     tcase_add_test(tc, test_move_swap_flush);
     tcase_add_test(tc, test_ptr_values);
     tcase_add_test(tc, test_touch_hook);
+    tcase_add_test(tc, test_event_types);
     tcase_add_test(tc, test_aliasing_arguments);
     tcase_add_test(tc, test_random_model);
     tcase_add_test(tc, test_memory_estimate);

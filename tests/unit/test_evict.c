@@ -26,7 +26,6 @@ static void setup(void) {
     evict_cfg = (evict_config){0, EVICT_NOEVICTION, 5, 10, 1};
     evict_pool_clear();
     evict_stat_evicted_keys = 0;
-    db_touch_hook = NULL;
 }
 
 static void teardown(void) { evict_pool_clear(); }
@@ -326,11 +325,9 @@ START_TEST(test_perform_noeviction) {
 END_TEST
 
 static int hook_count;
-static void hook(int dbid, const char *key, size_t klen) {
-    (void)dbid;
-    (void)key;
-    (void)klen;
-    hook_count++;
+static void hook(void *priv, const db_event *ev) {
+    (void)priv;
+    if (ev->type == DB_EV_EVICTED) hook_count++;
 }
 
 START_TEST(test_perform_allkeys_lru_hot_set) {
@@ -351,7 +348,7 @@ START_TEST(test_perform_allkeys_lru_hot_set) {
     db *dbs[1] = {d};
     size_t full = evict_storage_bytes(dbs, 1);
     evict_cfg.maxmemory = (long long)(full / 2);
-    db_touch_hook = hook;
+    int handle = db_subscribe(hook, NULL);
     hook_count = 0;
     int r;
     do r = evict_perform(dbs, 1, 0, 1000000);
@@ -360,6 +357,7 @@ START_TEST(test_perform_allkeys_lru_hot_set) {
     REQ(evict_storage_bytes(dbs, 1) <= full / 2);
     REQ(evict_stat_evicted_keys > 500);
     REQ(hook_count == evict_stat_evicted_keys);
+    db_unsubscribe(handle);
     REQ(db_size(d) == 2000 - (size_t)evict_stat_evicted_keys);
     int hot = 0, newest = 0;
     for (long i = 0; i < 100; i++) hot += has_key(d, "k", i);

@@ -22,7 +22,6 @@ static void setup(void) {
     uint8_t seed[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
     util_hash_seed(seed);
     storage_now_ms = 1700000000000LL;
-    db_touch_hook = NULL;
     types_init();
 }
 
