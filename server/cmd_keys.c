@@ -19,6 +19,7 @@
 
 #include "common/alloc.h"
 #include "common/xmalloc.h"
+#include "server/propagate.h"
 #include "server/server.h"
 #include "storage/lazyfree.h"
 #include "storage/type.h"
@@ -111,6 +112,20 @@ static int expire_parse_options(client *c, int *flags) {
     return 1;
 }
 
+/* How an EXPIRE-family command that acted is replayed, as Redis 7.0: DEL if the time
+ * had passed, else PEXPIREAT key <absolute ms> with its options. */
+static void expire_propagate(client *c, long long when) {
+    if (when <= storage_now_ms) {
+        resp_slice v[2] = {PROP_STR("DEL"), c->argv[1]};
+        propagate_replace(c, 2, v);
+        return;
+    }
+    char ms[UTIL_LLSTR_SIZE];
+    int n = util_ll2str(ms, when);
+    propagate_rewrite_arg(c, 0, "PEXPIREAT", 9);
+    propagate_rewrite_arg(c, 2, ms, (size_t)n);
+}
+
 /* EXPIRE/PEXPIRE (basetime now) and EXPIREAT/PEXPIREAT (basetime 0) key time [NX|XX|GT|LT]:
  * :1 if the TTL was set (or the key deleted for a time already past), :0 if the key is
  * absent or a condition failed. */
@@ -140,6 +155,7 @@ static void expire_generic(client *c, long long basetime, int seconds) {
     if (when <= storage_now_ms) db_delete_lazy(c->db, KEYARG(c, 1), lazyfree_cfg.lazy_expire);
     else db_set_expire(c->db, k, when);
     reply_int(&c->out, 1);
+    if (propagate_wanted()) expire_propagate(c, when);
     return;
 
 invalid:

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/propagate.h"
 #include "server/server.h"
 #include "storage/stream.h"
 
@@ -71,6 +72,24 @@ static void reply_entry(reply_buf *rb, const stream_id *id, stream_fields *f) {
 }
 
 static void entry_cb(void *priv, const stream_id *id, stream_fields *f) { reply_entry(priv, id, f); }
+
+/* entry_cb that also records the ids of existing entries served (for propagation). */
+typedef struct serve_ctx {
+    reply_buf *rb;
+    stream_id *ids;
+    size_t n, cap;
+} serve_ctx;
+
+static void entry_record_cb(void *priv, const stream_id *id, stream_fields *f) {
+    serve_ctx *sc = priv;
+    reply_entry(sc->rb, id, f);
+    if (!f) return;
+    if (sc->n == sc->cap) {
+        sc->cap = sc->cap ? sc->cap * 2 : 16;
+        sc->ids = xrealloc(sc->ids, sizeof(*sc->ids) * sc->cap);
+    }
+    sc->ids[sc->n++] = *id;
+}
 
 /* Live entries in [start, end], at most count (0 = all). */
 static size_t range_count(const stream *s, const stream_id *start, const stream_id *end, size_t count) {
@@ -186,14 +205,105 @@ static int last_entry_id(const stream *s, stream_id *id) {
     return stream_iter_next(&it, id, &f);
 }
 
-/* ---------------------------------------------------------------- XADD, XTRIM */
+/* ---------------------------------------------------------------- propagation */
 
+/* XADD's and XTRIM's parsed options (add_trim_parse_or_reply). */
 typedef struct add_args {
     stream_trim_args trim;
     int nomkstream;
     int id_given, seq_given;
     stream_id id;
+    int approx_arg, value_arg; /* argv index of "~" / "=" (0 if none) and of the MAXLEN/MINID value */
 } add_args;
+
+/* XADD and XTRIM as Redis 7.0 propagates them (server/propagate.h): the id XADD
+ * generated in place of "*" or "<ms>-*" at idpos (0 for XTRIM), and an approximate trim
+ * as the exact one to what it left: MAXLEN = the length, MINID = the first entry's id
+ * (the largest id if none is left), without LIMIT (an exact trim takes none). optend: where the options end. */
+static void add_trim_propagate(client *c, const add_args *a, int optend, int idpos, const stream_id *id,
+                               const stream *s) {
+    char idbuf[STREAM_ID_STR_SIZE], valbuf[STREAM_ID_STR_SIZE];
+    resp_slice *v = xmalloc(sizeof(*v) * (size_t)c->argc);
+    int n = 0;
+    for (int j = 0; j < c->argc; j++) {
+        if (j >= 2 && j < optend && j != a->value_arg && arg_is(c, j, "limit")) {
+            j++;
+            continue;
+        }
+        v[n] = c->argv[j];
+        if (a->trim.approx && j == a->approx_arg) {
+            v[n] = PROP_STR("=");
+        } else if (a->trim.approx && j == a->value_arg) {
+            stream_id first;
+            if (a->trim.strategy == STREAM_TRIM_MAXLEN) {
+                v[n].len = (size_t)util_ll2str(valbuf, (long long)stream_length(s));
+            } else {
+                stream_iter it;
+                stream_fields f;
+                stream_iter_init(&it, s, &id_min, &id_max, 0);
+                if (!stream_iter_next(&it, &first, &f)) first = id_max; /* empty: trims all, as Redis */
+                v[n].len = (size_t)stream_id_format(valbuf, &first);
+            }
+            v[n].ptr = valbuf;
+        } else if (idpos && j == idpos) {
+            v[n].len = (size_t)stream_id_format(idbuf, id);
+            v[n].ptr = idbuf;
+        }
+        n++;
+    }
+    propagate_replace(c, n, v);
+    free(v);
+}
+
+/* XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID last-id, as
+ * Redis's streamPropagateXCLAIM: replays a pending message's owner, delivery time and
+ * count exactly; for a message whose entry is gone (nk NULL, consumer the claimer) it
+ * replays its removal from the PEL. */
+static void propagate_xclaim(client *c, const resp_slice *key, const resp_slice *group, const stream_group *g,
+                             const stream_id *id, const stream_nack *nk, const resp_slice *consumer) {
+    char idbuf[STREAM_ID_STR_SIZE], lastbuf[STREAM_ID_STR_SIZE], tbuf[UTIL_LLSTR_SIZE], nbuf[UTIL_LLSTR_SIZE];
+    stream_id last = stream_group_last_id(g);
+    resp_slice v[14] = {PROP_STR("XCLAIM"),
+                        *key,
+                        *group,
+                        *consumer,
+                        PROP_STR("0"),
+                        {idbuf, 0},
+                        PROP_STR("TIME"),
+                        {tbuf, 0},
+                        PROP_STR("RETRYCOUNT"),
+                        {nbuf, 0},
+                        PROP_STR("FORCE"),
+                        PROP_STR("JUSTID"),
+                        PROP_STR("LASTID"),
+                        {lastbuf, 0}};
+    if (nk) v[3].ptr = (char *)stream_consumer_name(nk->consumer, &v[3].len);
+    v[5].len = (size_t)stream_id_format(idbuf, id);
+    v[7].len = (size_t)util_ll2str(tbuf, nk ? nk->delivery_time : storage_now_ms);
+    v[9].len = (size_t)util_ll2str(nbuf, nk ? (long long)nk->delivery_count : 0);
+    v[13].len = (size_t)stream_id_format(lastbuf, &last);
+    propagate_add(db_id(c->db), 14, v);
+}
+
+/* XGROUP SETID key group last-id ENTRIESREAD n (streamPropagateGroupID). */
+static void propagate_group_id(client *c, const resp_slice *key, const resp_slice *group, const stream_group *g) {
+    char idbuf[STREAM_ID_STR_SIZE], nbuf[UTIL_LLSTR_SIZE];
+    stream_id last = stream_group_last_id(g);
+    resp_slice v[7] = {PROP_STR("XGROUP"), PROP_STR("SETID"),       *key,     *group,
+                       {idbuf, 0},         PROP_STR("ENTRIESREAD"), {nbuf, 0}};
+    v[4].len = (size_t)stream_id_format(idbuf, &last);
+    v[6].len = (size_t)util_ll2str(nbuf, stream_group_entries_read(g));
+    propagate_add(db_id(c->db), 7, v);
+}
+
+/* XGROUP CREATECONSUMER key group consumer (streamPropagateConsumerCreation). */
+static void propagate_consumer_created(client *c, const resp_slice *key, const resp_slice *group,
+                                       const resp_slice *consumer) {
+    resp_slice v[5] = {PROP_STR("XGROUP"), PROP_STR("CREATECONSUMER"), *key, *group, *consumer};
+    propagate_add(db_id(c->db), 5, v);
+}
+
+/* ---------------------------------------------------------------- XADD, XTRIM */
 
 /* Redis's streamParseAddOrTrimArgsOrReply: XADD's options up to its id (xadd != 0) or
  * XTRIM's. Returns the index of XADD's id argument ("*" or an id; argc if none), or -1
@@ -210,11 +320,12 @@ static int add_trim_parse_or_reply(client *c, int xadd, add_args *a) {
                 return -1;
             }
             a->trim.approx = 0;
+            a->approx_arg = 0;
             if (more >= 2 && (arg_is_str(c, i + 1, "~") || arg_is_str(c, i + 1, "="))) {
                 a->trim.approx = c->argv[i + 1].ptr[0] == '~';
-                i++;
+                a->approx_arg = ++i;
             }
-            i++;
+            a->value_arg = ++i;
             if (maxlen) {
                 long long v;
                 if (!arg_ll_or_reply(c, i, &v)) return -1;
@@ -314,6 +425,8 @@ static void cmd_xadd(client *c) {
     reply_id(&c->out, &id);
     stream_trim(s, &a.trim);
     db_touch(c->db, k);
+    if (propagate_wanted() && (!a.id_given || !a.seq_given || a.trim.approx))
+        add_trim_propagate(c, &a, idpos, a.id_given && a.seq_given ? 0 : idpos, &id, s);
 }
 
 static void cmd_xtrim(client *c) {
@@ -325,6 +438,7 @@ static void cmd_xtrim(client *c) {
     uint64_t n = s ? stream_trim(s, &a.trim) : 0;
     if (n) db_touch(c->db, k);
     reply_int(&c->out, (long long)n);
+    if (n && a.trim.approx && propagate_wanted()) add_trim_propagate(c, &a, c->argc, 0, NULL, s);
 }
 
 /* ---------------------------------------------------------------- XLEN, XRANGE, XDEL, XSETID */
@@ -421,6 +535,7 @@ static void cmd_xsetid(client *c) {
         reply_error(&c->out, r == STREAM_E_SMALL ? STREAM_ERR_SETID_SMALL : STREAM_ERR_SETID_ADDED);
         return;
     }
+    storage_dirty++;
     reply_ok(&c->out); /* Redis 7.0 signals no modified key here */
 }
 
@@ -581,8 +696,15 @@ static void xread_serve(client *c, reply_buf *rb, const xread_args *a, xread_str
         reply_range(rb, x->s, &start, &id_max, count, 0);
         return;
     }
-    stream_consumer *cons = stream_consumer_get(x->g, KEYARG(c, a->group + 1), storage_now_ms);
+    const resp_slice *key = &c->argv[a->keys + i], *group = &c->argv[a->group], *name = &c->argv[a->group + 1];
+    int prop = propagate_wanted();
+    if (prop && !stream_consumer_find(x->g, name->ptr, name->len)) propagate_consumer_created(c, key, group, name);
+    stream_consumer *cons = stream_consumer_get(x->g, name->ptr, name->len, storage_now_ms);
+    serve_ctx sc = {rb, NULL, 0, 0};
+    stream_entry_fn fn = prop ? entry_record_cb : entry_cb;
+    void *priv = prop ? (void *)&sc : (void *)rb;
     size_t n = 0;
+    stream_id last = stream_group_last_id(x->g);
     if (stream_id_cmp(&x->id, &id_max) != 0) { /* the consumer's own history */
         start = x->id;
         stream_id_incr(&start);
@@ -590,13 +712,23 @@ static void xread_serve(client *c, reply_buf *rb, const xread_args *a, xread_str
              nk = stream_consumer_pel_next(nk))
             n++;
         reply_array(rb, (long)n);
-        stream_read_pending(x->s, cons, &start, count, storage_now_ms, entry_cb, rb);
-        return;
+        stream_read_pending(x->s, cons, &start, count, storage_now_ms, fn, priv);
+    } else {
+        start = last;
+        if (stream_id_incr(&start) == 0) n = range_count(x->s, &start, &id_max, count);
+        reply_array(rb, (long)n);
+        stream_read_group(x->s, x->g, cons, count, a->noack, storage_now_ms, fn, priv);
     }
-    start = stream_group_last_id(x->g);
-    if (stream_id_incr(&start) == 0) n = range_count(x->s, &start, &id_max, count);
-    reply_array(rb, (long)n);
-    stream_read_group(x->s, x->g, cons, count, a->noack, storage_now_ms, entry_cb, rb);
+    if (!prop) return;
+    /* Replayed as Redis 7.0 does: an XCLAIM per message delivered into (or again from)
+     * the PEL, then the group's last id and entries-read. */
+    for (size_t j = 0; j < sc.n; j++) {
+        const stream_nack *nk = stream_pel_find(x->g, &sc.ids[j]);
+        if (nk) propagate_xclaim(c, key, group, x->g, &sc.ids[j], nk, name);
+    }
+    free(sc.ids);
+    stream_id now_last = stream_group_last_id(x->g);
+    if (stream_id_cmp(&now_last, &last) != 0) propagate_group_id(c, key, group, x->g);
 }
 
 static void xread_reply_header(reply_buf *rb, long n) {
@@ -662,7 +794,10 @@ static void xread_generic(client *c, int xreadgroup) {
 }
 
 static void cmd_xread(client *c) { xread_generic(c, 0); }
-static void cmd_xreadgroup(client *c) { xread_generic(c, 1); }
+static void cmd_xreadgroup(client *c) {
+    if (propagate_wanted()) propagate_prevent(c); /* what it changed is propagated as XCLAIM & co */
+    xread_generic(c, 1);
+}
 
 /* ---------------------------------------------------------------- XGROUP */
 
@@ -729,8 +864,12 @@ static void cmd_xgroup_create(client *c) {
         x.s = stream_new();
         x.k = db_add_ptr(c->db, KEYARG(c, 2), OBJ_STREAM, x.s);
     }
-    if (stream_group_create(x.s, KEYARG(c, 3), &id, x.entries_read)) reply_ok(&c->out);
-    else reply_error(&c->out, "-BUSYGROUP Consumer Group name already exists");
+    if (stream_group_create(x.s, KEYARG(c, 3), &id, x.entries_read)) {
+        storage_dirty++;
+        reply_ok(&c->out);
+    } else {
+        reply_error(&c->out, "-BUSYGROUP Consumer Group name already exists");
+    }
 }
 
 static void cmd_xgroup_setid(client *c) {
@@ -744,6 +883,7 @@ static void cmd_xgroup_setid(client *c) {
     if (arg_is_str(c, 4, "$")) id = stream_last_id(x.s);
     else if (!id_or_reply(c, 4, 0, 0, &id)) return;
     stream_group_set_id(x.g, &id, x.entries_read);
+    storage_dirty++;
     reply_ok(&c->out);
 }
 
@@ -755,6 +895,7 @@ static void cmd_xgroup_destroy(client *c) {
         return;
     }
     stream_group_destroy(x.s, KEYARG(c, 3));
+    storage_dirty++;
     blocking_touch(db_id(c->db), KEYARG(c, 2)); /* blocked XREADGROUPs get -NOGROUP */
     reply_int(&c->out, 1);
 }
@@ -762,13 +903,16 @@ static void cmd_xgroup_destroy(client *c) {
 static void cmd_xgroup_createconsumer(client *c) {
     xgroup_ctx x;
     if (!xgroup_prelude_or_reply(c, &x)) return;
-    reply_int(&c->out, stream_consumer_create(x.g, KEYARG(c, 4), storage_now_ms) ? 1 : 0);
+    int created = stream_consumer_create(x.g, KEYARG(c, 4), storage_now_ms) != NULL;
+    storage_dirty += created;
+    reply_int(&c->out, created);
 }
 
 static void cmd_xgroup_delconsumer(client *c) {
     xgroup_ctx x;
     if (!xgroup_prelude_or_reply(c, &x)) return;
     long long pending = stream_consumer_delete(x.g, KEYARG(c, 4));
+    if (pending >= 0) storage_dirty++;
     reply_int(&c->out, pending < 0 ? 0 : pending);
 }
 
@@ -818,6 +962,7 @@ static void cmd_xack(client *c) {
     if (ids_or_reply(c, 3, &ids)) {
         long long acked = 0;
         for (int j = 0; j < c->argc - 3; j++) acked += stream_ack(g, &ids[j]);
+        storage_dirty += acked; /* a change, though no key event (as Redis 7.0) */
         reply_int(&c->out, acked);
     }
     free(ids);
@@ -960,6 +1105,20 @@ static void reply_claimed(client *c, const stream *s, const stream_id *ids, size
     }
 }
 
+/* XCLAIM and XAUTOCLAIM as Redis 7.0 propagates them: the consumer's creation, an
+ * idempotent XCLAIM per message claimed or dropped (ids), and the group's last id if it
+ * moved (LASTID); never the command itself, whose idle checks depend on the time. */
+static void xclaim_propagate(client *c, const stream_group *g, int consumer_existed, const stream_id *oldlast,
+                             const stream_id *ids, size_t n) {
+    const resp_slice *key = &c->argv[1], *group = &c->argv[2], *name = &c->argv[3];
+    propagate_prevent(c);
+    if (!consumer_existed && stream_consumer_find(g, name->ptr, name->len))
+        propagate_consumer_created(c, key, group, name);
+    for (size_t i = 0; i < n; i++) propagate_xclaim(c, key, group, g, &ids[i], stream_pel_find(g, &ids[i]), name);
+    stream_id last = stream_group_last_id(g);
+    if (stream_id_cmp(&last, oldlast) != 0) propagate_group_id(c, key, group, g);
+}
+
 static void cmd_xclaim(client *c) {
     stream *s;
     stream_group *g;
@@ -977,16 +1136,26 @@ static void cmd_xclaim(client *c) {
     int nids = j - 5;
     stream_claim_args a = {.now = storage_now_ms, .min_idle = minidle < 0 ? 0 : minidle, .retry_count = -1};
     if (!xclaim_options_or_reply(c, j, &a, &lastid)) return;
+    int prop = propagate_wanted();
+    int existed = prop && stream_consumer_find(g, KEYARG(c, 3)) != NULL;
+    stream_id oldlast = stream_group_last_id(g);
     stream_group_set_last_id_if_greater(g, &lastid);
     stream_id *claimed = xmalloc(sizeof(*claimed) * (size_t)(nids ? nids : 1));
-    size_t n = 0;
+    stream_id *changed = prop ? xmalloc(sizeof(*changed) * (size_t)(nids ? nids : 1)) : NULL;
+    size_t n = 0, nchanged = 0;
     stream_consumer *cons = NULL;
     for (j = 5; j < 5 + nids; j++) {
         stream_id_parse(c->argv[j].ptr, c->argv[j].len, 0, 1, &id, NULL);
-        if (stream_claim(s, g, KEYARG(c, 3), &cons, &id, &a) == STREAM_CLAIM_CLAIMED) claimed[n++] = id;
+        int r = stream_claim(s, g, KEYARG(c, 3), &cons, &id, &a);
+        if (r == STREAM_CLAIM_CLAIMED) claimed[n++] = id;
+        if (prop && r != STREAM_CLAIM_SKIPPED) changed[nchanged++] = id;
     }
     reply_claimed(c, s, claimed, n, a.justid);
     free(claimed);
+    if (prop) {
+        xclaim_propagate(c, g, existed, &oldlast, changed, nchanged);
+        free(changed);
+    }
 }
 
 static void cmd_xautoclaim(client *c) {
@@ -1019,7 +1188,17 @@ static void cmd_xautoclaim(client *c) {
         reply_nogroup(c);
         return;
     }
+    int prop = propagate_wanted();
+    int existed = prop && stream_consumer_find(g, KEYARG(c, 3)) != NULL;
+    stream_id oldlast = stream_group_last_id(g);
     stream_autoclaim(s, g, KEYARG(c, 3), minidle, &start, (size_t)count, justid, storage_now_ms, &r);
+    if (prop) {
+        stream_id *ids = xmalloc(sizeof(*ids) * (r.nclaimed + r.ndeleted + 1));
+        memcpy(ids, r.claimed, sizeof(*ids) * r.nclaimed);
+        memcpy(ids + r.nclaimed, r.deleted, sizeof(*ids) * r.ndeleted);
+        xclaim_propagate(c, g, existed, &oldlast, ids, r.nclaimed + r.ndeleted);
+        free(ids);
+    }
     reply_array(&c->out, 3);
     reply_id(&c->out, &r.next);
     reply_claimed(c, s, r.claimed, r.nclaimed, justid);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/propagate.h"
 #include "server/server.h"
 
 /* A key argument as the (pointer, length) pair db_* functions take. */
@@ -149,6 +150,24 @@ static int string_check_length(client *c, long long size, long long add) {
     return 1;
 }
 
+/* How a SET that stored its value is replayed, as Redis 7.0: with an expiry, as
+ * SET key value PXAT <ms> (SETEX and PSETEX too); otherwise without its GET options. */
+static void string_set_propagate(client *c, int flags, int vi, long long when) {
+    if (flags & SO_EXPIRE) {
+        char ms[UTIL_LLSTR_SIZE];
+        resp_slice v[5] = {PROP_STR("SET"), c->argv[1], c->argv[vi], PROP_STR("PXAT"), {ms, 0}};
+        v[4].len = (size_t)util_ll2str(ms, when);
+        propagate_replace(c, 5, v);
+    } else if (flags & SO_GET) {
+        resp_slice *v = xmalloc(sizeof(*v) * (size_t)c->argc);
+        int n = 0;
+        for (int j = 0; j < c->argc; j++)
+            if (j < 3 || !arg_is(c, j, "get")) v[n++] = c->argv[j];
+        propagate_replace(c, n, v);
+        free(v);
+    }
+}
+
 /* The core of SET, SETEX, PSETEX and SETNX (Redis's setGenericCommand): store argv[vi]
  * under argv[1] as the option flags say; when is the absolute expiry (ms) if flags
  * carry one. intreply: answer :1/:0 (SETNX) instead of +OK/null. */
@@ -167,6 +186,7 @@ static void string_set(client *c, int flags, int vi, long long when, int intrepl
     if (flags & SO_EXPIRE) db_set_expire(c->db, k, when);
     if (intreply) reply_int(&c->out, 1);
     else if (!(flags & SO_GET)) reply_ok(&c->out);
+    if (propagate_wanted()) string_set_propagate(c, flags, vi, when);
 }
 
 static void cmd_get(client *c) { string_reply_get(c); }
@@ -195,6 +215,7 @@ static void cmd_setnx(client *c) { string_set(c, SO_NX, 2, 0, 1); }
 static void cmd_getset(client *c) {
     if (!string_reply_get(c)) return;
     db_set_string(c->db, KEYARG(c, 1), c->argv[2].ptr, c->argv[2].len, 0);
+    if (propagate_wanted()) propagate_rewrite_arg(c, 0, "SET", 3);
 }
 
 static void cmd_getdel(client *c) {
@@ -206,6 +227,7 @@ static void cmd_getdel(client *c) {
     } else {
         reply_string_value(c, k);
         db_delete(c->db, KEYARG(c, 1));
+        if (propagate_wanted()) propagate_rewrite_arg(c, 0, "DEL", 3);
     }
 }
 
@@ -227,9 +249,24 @@ static void cmd_getex(client *c) {
     if (exp_arg && !string_expire_ms(c, exp_arg, flags, &when)) return;
     reply_string_value(c, k);
 
-    if ((flags & (SO_EXAT | SO_PXAT)) && when <= storage_now_ms) db_delete(c->db, KEYARG(c, 1));
-    else if (exp_arg) db_set_expire(c->db, k, when);
-    else if ((flags & SO_PERSIST) && rkey_expire(k) != -1) db_persist(c->db, k);
+    /* Replayed, as in Redis 7.0, as DEL, PEXPIREAT or PERSIST: never as GETEX. */
+    char ms[UTIL_LLSTR_SIZE];
+    resp_slice v[3] = {PROP_STR("DEL"), c->argv[1], {ms, 0}};
+    int n = 2;
+    if ((flags & (SO_EXAT | SO_PXAT)) && when <= storage_now_ms) {
+        db_delete(c->db, KEYARG(c, 1));
+    } else if (exp_arg) {
+        db_set_expire(c->db, k, when);
+        v[0] = PROP_STR("PEXPIREAT");
+        v[2].len = (size_t)util_ll2str(ms, when);
+        n = 3;
+    } else if ((flags & SO_PERSIST) && rkey_expire(k) != -1) {
+        db_persist(c->db, k);
+        v[0] = PROP_STR("PERSIST");
+    } else {
+        return;
+    }
+    if (propagate_wanted()) propagate_replace(c, n, v);
 }
 
 static void cmd_mget(client *c) {
@@ -418,6 +455,11 @@ static void cmd_incrbyfloat(client *c) {
     int n = util_ld2str(buf, sizeof buf, v);
     db_set_string(c->db, KEYARG(c, 1), buf, (size_t)n, DB_SET_KEEPTTL | DB_SET_NOINT);
     reply_bulk(&c->out, buf, (size_t)n);
+    if (propagate_wanted()) {
+        /* Replayed as the value it produced, as Redis 7.0: float formatting never differs. */
+        resp_slice v[4] = {PROP_STR("SET"), c->argv[1], {buf, (size_t)n}, PROP_STR("KEEPTTL")};
+        propagate_replace(c, 4, v);
+    }
 }
 
 /* ---- LCS ---- */

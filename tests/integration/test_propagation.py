@@ -1,0 +1,572 @@
+#!/usr/bin/python3
+"""test_propagation.py: the propagation stream rebuilds the dataset it came from.
+
+respite runs with `propagation-log <file>`, which appends every propagated command (as
+RESP, with SELECT when the db changes). Each case runs a workload against it, then
+replays the log into a fresh respite and into Debian's redis-server (7.0.15), and
+compares the three datasets: DBSIZE of every db, and each key's TYPE, PEXPIRETIME (an
+absolute time: exact, since relative expiries are propagated as absolute ones) and
+value (strings by GET; streams by XRANGE and XINFO STREAM FULL without the times that
+depend on when a consumer was last seen). The replay must answer no error.
+
+The workloads: one that uses every write command respite has (the case reads COMMAND
+and fails if a write command or subcommand is not exercised), in several dbs, with
+MULTI/EXEC, a blocked XREADGROUP served by an XADD, lazy and active expiry; one under
+maxmemory with allkeys-lru that evicts; and seeded random sequences over a small key
+space. Plus checks of the stream itself: commands that change nothing propagate
+nothing; relative expiries, generated ids and INCRBYFLOAT are rewritten as Redis 7.0
+rewrites them.
+
+Prints "N passed, M failed" last and exits non-zero on failure.
+"""
+
+import os
+import random
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Conn, RespError, TestFailure, check, decode, encode, eq, wait_until  # noqa: E402
+
+NDBS = 16
+FAR = 10 ** 6  # seconds: a TTL that cannot run out during a case
+
+
+# ---------------------------------------------------------------- plumbing
+
+class Recorded:
+    """respite with a propagation log, for a with-block; .log() reads what it wrote."""
+
+    def __init__(self, *args):
+        self.dir = tempfile.mkdtemp(prefix="respite-prop-")
+        self.path = os.path.join(self.dir, "propagation.log")
+        self.args = ["--propagation-log", self.path] + list(args)
+
+    def __enter__(self):
+        self.srv = harness.start_server(self.args)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        problems = self.srv.stop()
+        if problems and exc_type is None:
+            raise TestFailure("shutdown: %s" % "\n".join(problems))
+
+    def conn(self):
+        return Conn(self.srv.port)
+
+    def log(self):
+        with open(self.path, "rb") as f:
+            return f.read()
+
+
+def split_commands(raw):
+    """The log as a list of commands, each a list of bytes arguments."""
+    out, pos = [], 0
+    while pos < len(raw):
+        check(raw[pos:pos + 1] == b"*", "log: expected an array at byte %d: %r" % (pos, raw[pos:pos + 40]))
+        i = raw.index(b"\r\n", pos)
+        n, pos = int(raw[pos + 1:i]), i + 2
+        args = []
+        for _ in range(n):
+            i = raw.index(b"\r\n", pos)
+            check(raw[pos:pos + 1] == b"$", "log: expected a bulk at byte %d" % pos)
+            ln, pos = int(raw[pos + 1:i]), i + 2
+            args.append(raw[pos:pos + ln])
+            check(raw[pos + ln:pos + ln + 2] == b"\r\n", "log: bulk not followed by CRLF")
+            pos += ln + 2
+        out.append(args)
+    return out
+
+
+def replay(srv, raw):
+    """Send the log to srv in one pipeline; every reply (and every EXEC element) must be
+    free of errors."""
+    cmds = split_commands(raw)
+    c = Conn(srv.port)
+    c.send(raw)
+    for cmd in cmds:
+        r = decode(c.reply())
+        items = r if isinstance(r, list) and cmd[0].upper() == b"EXEC" else [r]
+        for it in items:
+            if isinstance(it, RespError):
+                raise TestFailure("replaying %r into %s: %s" % (cmd, srv.name, it))
+    c.close()
+    return cmds
+
+
+def reclaim_expired(c):
+    """A full SCAN of every db: reclaims keys whose TTL passed, so DBSIZE counts only
+    live keys (lazy expiry; what it deletes is propagated too)."""
+    for db in range(NDBS):
+        c.call("SELECT", db)
+        cur = b"0"
+        while True:
+            cur, _ = c.call("SCAN", cur, "COUNT", 1000)
+            if cur == b"0":
+                break
+    c.call("SELECT", 0)
+
+
+def pairs(flat):
+    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def stream_state(c, key):
+    full = pairs(c.call("XINFO", "STREAM", key, "FULL"))
+    for k in (b"radix-tree-keys", b"radix-tree-nodes"):  # the encoding's shape, not the data
+        full.pop(k, None)
+    groups = []
+    for g in full.pop(b"groups"):
+        g = pairs(g)
+        consumers = []
+        for cons in g.pop(b"consumers"):
+            cons = pairs(cons)
+            cons.pop(b"seen-time", None)  # when it was last seen: not replayed
+            cons.pop(b"active-time", None)
+            consumers.append(cons)
+        g[b"consumers"] = consumers
+        groups.append(g)
+    full[b"groups"] = groups
+    full[b"xrange"] = c.call("XRANGE", key, "-", "+")
+    return full
+
+
+def snapshot(c):
+    """{db: {key: (type, pexpiretime, value)}} plus every db's DBSIZE."""
+    reclaim_expired(c)
+    out = {}
+    for db in range(NDBS):
+        c.call("SELECT", db)
+        keys = c.call("KEYS", "*")
+        eq(c.call("DBSIZE"), len(keys), "DBSIZE of db %d" % db)
+        state = {}
+        for k in keys:
+            t = c.call("TYPE", k)
+            if t == b"string":
+                v = c.call("GET", k)
+            elif t == b"stream":
+                v = stream_state(c, k)
+            else:
+                raise TestFailure("unexpected type %r of %r" % (t, k))
+            state[k] = (t, c.call("PEXPIRETIME", k), v)
+        out[db] = state
+    c.call("SELECT", 0)
+    return out
+
+
+def diff(a, b, an, bn):
+    """A readable description of the first differences between two snapshots."""
+    lines = []
+    for db in range(NDBS):
+        ka, kb = set(a[db]), set(b[db])
+        for k in sorted(ka - kb)[:5]:
+            lines.append("db %d: %r only in %s: %r" % (db, k, an, a[db][k]))
+        for k in sorted(kb - ka)[:5]:
+            lines.append("db %d: %r only in %s: %r" % (db, k, bn, b[db][k]))
+        for k in sorted(ka & kb):
+            if a[db][k] != b[db][k]:
+                lines.append("db %d: %r differs:\n  %s: %r\n  %s: %r" % (db, k, an, a[db][k], bn, b[db][k]))
+            if len(lines) > 8:
+                break
+    return "\n".join(lines[:10])
+
+
+def check_round_trip(rec):
+    """Snapshot the recorded server, replay its log into a fresh respite and a fresh
+    redis-server, and require all three datasets to be equal. Returns the commands."""
+    c = rec.conn()
+    want = snapshot(c)  # its lazy expiry goes to the log too: read the log after
+    c.close()
+    raw = rec.log()
+    check(raw, "the propagation log is empty")
+    nkeys = sum(len(v) for v in want.values())
+    nstreams = sum(1 for v in want.values() for t, _, _ in v.values() if t == b"stream")
+    npending = sum(g[b"pel-count"] for v in want.values() for t, _, x in v.values() if t == b"stream"
+                   for g in x[b"groups"])
+    print("  round trip: %d commands logged; %d keys (%d streams, %d pending messages), %d with a TTL"
+          % (raw.count(b"\r\n*") + 1, nkeys, nstreams, npending,
+             sum(1 for v in want.values() for _, ttl, _ in v.values() if ttl != -1)), flush=True)
+    cmds = None
+    for make in (harness.start_server, harness.oracle):
+        srv = make()
+        try:
+            cmds = replay(srv, raw)
+            rc = Conn(srv.port)
+            got = snapshot(rc)
+            rc.close()
+            if got != want:
+                raise TestFailure("replay into %s differs:\n%s" % (srv.name, diff(want, got, "original", srv.name)))
+        finally:
+            problems = srv.stop()
+        check(not problems, "shutdown of %s: %s" % (srv.name, problems))
+    return cmds
+
+
+def blocked_clients(c):
+    for line in c.call("INFO", "clients").split(b"\r\n"):
+        if line.startswith(b"blocked_clients:"):
+            return int(line.split(b":")[1])
+    return 0
+
+
+def write_commands(c):
+    """Every command and subcommand (as "xgroup|create") COMMAND flags as a write."""
+    names = set()
+    for e in c.call("COMMAND"):
+        if b"write" in e[2]:
+            names.add(e[0].decode())
+        for s in (e[9] if len(e) > 9 else []):
+            if b"write" in s[2]:
+                names.add(s[0].decode())
+    return names
+
+
+class Tracking:
+    """A connection that remembers the name of every command it sent."""
+
+    CONTAINERS = {"xgroup"}
+
+    def __init__(self, port, used):
+        self.c = Conn(port)
+        self.used = used
+
+    def call(self, *args):
+        name = str(args[0]).lower()
+        if name in self.CONTAINERS:
+            name += "|" + str(args[1]).lower()
+        self.used.add(name)
+        return self.c.call(*args)
+
+    def ok(self, *args):
+        r = self.call(*args)
+        if isinstance(r, RespError):
+            raise TestFailure("%r: %s" % (args, r))
+        return r
+
+
+# ---------------------------------------------------------------- the stream itself
+
+def test_nothing_changed_propagates_nothing():
+    with Recorded() as rec:
+        c = rec.conn()
+        c.call("SET", "k", "v")
+        before = rec.log()
+        for args in (("SET", "k", "w", "NX"), ("SET", "absent", "w", "XX"), ("DEL", "nope"),
+                     ("EXPIRE", "nope", 10), ("PERSIST", "k"), ("GET", "k"), ("GETEX", "k"),
+                     ("XTRIM", "nope", "MAXLEN", 0), ("SETRANGE", "k", 0, ""), ("MSETNX", "k", "x"),
+                     ("RENAMENX", "k", "k"), ("EXPIRE", "k", 10, "XX")):
+            c.call(*args)
+        eq(rec.log(), before, "the log after commands that change nothing")
+        c.close()
+
+
+def test_rewrites_as_redis():
+    with Recorded() as rec:
+        c = rec.conn()
+        c.call("SET", "a", "1", "EX", 100)
+        c.call("SETEX", "b", 100, "x")
+        c.call("GETEX", "a", "PX", 5000)
+        c.call("GETEX", "a", "PERSIST")
+        c.call("EXPIRE", "b", 200, "GT")
+        c.call("EXPIRE", "b", -1)
+        c.call("SET", "f", "1.5")
+        c.call("INCRBYFLOAT", "f", "0.25")
+        c.call("GETSET", "f", "2")
+        c.call("GETDEL", "f")
+        c.call("SET", "g", "v", "GET")
+        sid = c.call("XADD", "s", "MAXLEN", "~", "1", "LIMIT", "5", "*", "f", "v")
+        cmds = split_commands(rec.log())
+        up = [[x.upper() if i == 0 else x for i, x in enumerate(cmd)] for cmd in cmds]
+        t = [cmd for cmd in up if cmd[0] != b"SELECT"]
+        eq(t[0][:4], [b"SET", b"a", b"1", b"PXAT"], "SET EX")
+        check(int(t[0][4]) > 10 ** 12, "SET EX becomes an absolute PXAT: %r" % t[0])
+        eq(t[1][:4], [b"SET", b"b", b"x", b"PXAT"], "SETEX")
+        eq(t[2][:2], [b"PEXPIREAT", b"a"], "GETEX PX")
+        eq(t[3], [b"PERSIST", b"a"], "GETEX PERSIST")
+        eq([t[4][0], t[4][1], t[4][3]], [b"PEXPIREAT", b"b", b"GT"], "EXPIRE GT")
+        eq(t[5], [b"DEL", b"b"], "EXPIRE in the past")
+        eq(t[7], [b"SET", b"f", b"1.75", b"KEEPTTL"], "INCRBYFLOAT")
+        eq(t[8], [b"SET", b"f", b"2"], "GETSET")
+        eq(t[9], [b"DEL", b"f"], "GETDEL")
+        eq(t[10], [b"SET", b"g", b"v"], "SET GET")
+        eq(t[11], [b"XADD", b"s", b"MAXLEN", b"=", b"1", sid, b"f", b"v"], "XADD * with ~ LIMIT")
+        c.close()
+
+
+def test_multi_exec_wrapped_and_select():
+    with Recorded() as rec:
+        c = rec.conn()
+        c.call("SELECT", 3)
+        c.call("MULTI")
+        c.call("SET", "x", "1")
+        c.call("GET", "x")
+        c.call("SELECT", 4)
+        c.call("INCR", "y")
+        eq(c.call("EXEC"), [b"OK", b"1", b"OK", 1], "EXEC")
+        cmds = [[a.upper() if i == 0 else a for i, a in enumerate(cmd)] for cmd in split_commands(rec.log())]
+        eq(cmds, [[b"MULTI"], [b"SELECT", b"3"], [b"SET", b"x", b"1"], [b"SELECT", b"4"], [b"INCR", b"y"],
+                  [b"EXEC"]], "the transaction as propagated")
+        c.close()
+
+
+# ---------------------------------------------------------------- round trips
+
+def every_write_command(t, c2):
+    """A workload that exercises every write command; t tracks, c2 is a second client."""
+    # strings, db 0
+    t.ok("SET", "s1", "hello")
+    t.ok("SET", "s2", "v", "EX", FAR)
+    t.ok("SET", "s3", "v", "PX", FAR * 1000, "GET")
+    t.ok("SET", "s4", "v", "EXAT", 4102444800)
+    t.ok("SET", "s5", "v", "PXAT", 4102444800000, "NX")
+    t.ok("SET", "s2", "kept", "KEEPTTL", "XX")
+    t.ok("SETEX", "s6", FAR, "x")
+    t.ok("PSETEX", "s7", FAR * 1000, "y")
+    t.ok("SETNX", "s8", "z")
+    t.ok("SETNX", "s8", "not this")
+    t.ok("GETSET", "s8", "zz")
+    t.ok("SET", "gd", "gone")
+    t.ok("GETDEL", "gd")
+    t.ok("GETEX", "s1", "EX", FAR)
+    t.ok("GETEX", "s6", "PERSIST")
+    t.ok("GETEX", "s7", "PXAT", 4102444800123)
+    t.ok("SET", "past", "v")
+    t.ok("GETEX", "past", "EXAT", 1)
+    t.ok("MSET", "m1", "1", "m2", "2", "m3", "x")
+    t.ok("MSETNX", "m4", "4", "m5", "5")
+    t.ok("MSETNX", "m4", "no", "m6", "no")
+    t.ok("APPEND", "m3", "yz")
+    t.ok("APPEND", "ap", "new")
+    t.ok("SETRANGE", "m3", 10, "pad")
+    t.ok("SETRANGE", "sr", 2, "zz")
+    t.ok("INCR", "m1")
+    t.ok("DECR", "m2")
+    t.ok("INCRBY", "n", 40)
+    t.ok("DECRBY", "n", 2)
+    t.ok("SET", "fl", "10.5", "EX", FAR)
+    t.ok("INCRBYFLOAT", "fl", "0.1")
+    t.ok("INCRBYFLOAT", "fl2", "3.0e2")
+    # keys
+    t.ok("SET", "e1", "v")
+    t.ok("EXPIRE", "e1", FAR)
+    t.ok("SET", "e2", "v")
+    t.ok("PEXPIRE", "e2", FAR * 1000, "NX")
+    t.ok("SET", "e3", "v")
+    t.ok("EXPIREAT", "e3", 4102444800)
+    t.ok("SET", "e4", "v")
+    t.ok("PEXPIREAT", "e4", 4102444800999)
+    t.ok("EXPIRE", "e4", FAR, "GT")
+    t.ok("SET", "e5", "v", "EX", FAR)
+    t.ok("PERSIST", "e5")
+    t.ok("SET", "e6", "v")
+    t.ok("EXPIRE", "e6", 0)
+    t.ok("PEXPIREAT", "e5", 1)
+    t.ok("DEL", "m5", "nope")
+    t.ok("UNLINK", "m4")
+    t.ok("RENAME", "e1", "e1r")
+    t.ok("RENAMENX", "e2", "e2r")
+    t.ok("RENAMENX", "e3", "e2r")
+    t.ok("COPY", "e1r", "e1c")
+    t.ok("COPY", "e3", "e1c", "REPLACE")
+    t.ok("COPY", "e2r", "e2c", "DB", 5)
+    t.ok("MOVE", "s1", 6)
+    # streams, db 1
+    t.ok("SELECT", 1)
+    for i in range(30):
+        t.ok("XADD", "st", "*", "i", str(i))
+    t.ok("XADD", "st", "99999999999999-*", "seq", "auto")
+    t.ok("XADD", "st", "99999999999999-5", "exp", "licit")
+    t.ok("XADD", "st2", "MAXLEN", "~", 10, "*", "a", "b")
+    for i in range(120):
+        t.ok("XADD", "st2", "MAXLEN", "~", 10, "LIMIT", 50, "*", "n", str(i))
+    t.ok("XADD", "st3", "MINID", "=", "0-1", "5-1", "x", "y")
+    t.ok("XADD", "nomk", "NOMKSTREAM", "*", "x", "y")
+    t.ok("XTRIM", "st2", "MAXLEN", "~", 20)
+    t.ok("XTRIM", "st2", "MAXLEN", "=", 15)
+    t.ok("XTRIM", "st3", "MINID", "~", "6-0")
+    ids = [e[0] for e in t.ok("XRANGE", "st", "-", "+")]
+    t.ok("XDEL", "st", ids[3], ids[4], b"1-1")
+    t.ok("XGROUP", "CREATE", "st", "g1", "0")
+    t.ok("XGROUP", "CREATE", "st", "g2", "$")
+    t.ok("XGROUP", "CREATE", "mk", "g", "$", "MKSTREAM", "ENTRIESREAD", 0)
+    t.ok("XGROUP", "CREATECONSUMER", "st", "g1", "idle")
+    t.ok("XGROUP", "CREATECONSUMER", "st", "g1", "todelete")
+    t.ok("XGROUP", "DELCONSUMER", "st", "g1", "todelete")
+    t.ok("XREADGROUP", "GROUP", "g1", "alice", "COUNT", 5, "STREAMS", "st", ">")
+    t.ok("XREADGROUP", "GROUP", "g1", "bob", "COUNT", 5, "STREAMS", "st", ">")
+    t.ok("XREADGROUP", "GROUP", "g1", "carol", "COUNT", 3, "NOACK", "STREAMS", "st", ">")
+    t.ok("XREADGROUP", "GROUP", "g1", "alice", "STREAMS", "st", "0")  # history: redelivered
+    t.ok("XACK", "st", "g1", ids[0], ids[1])
+    t.ok("XCLAIM", "st", "g1", "dave", 0, ids[2], ids[5])
+    t.ok("XCLAIM", "st", "g1", "erin", 0, ids[6], "JUSTID", "RETRYCOUNT", 7)
+    t.ok("XCLAIM", "st", "g1", "erin", 0, ids[7], "IDLE", 5000, "LASTID", ids[20])
+    t.ok("XAUTOCLAIM", "st", "g1", "frank", 0, "0-0", "COUNT", 2)
+    t.ok("XDEL", "st", ids[8])
+    t.ok("XAUTOCLAIM", "st", "g1", "gina", 0, "0-0", "COUNT", 50, "JUSTID")  # drops the deleted one
+    t.ok("XGROUP", "SETID", "st", "g2", ids[10], "ENTRIESREAD", 9)
+    t.ok("XGROUP", "CREATE", "st", "g3", "0")
+    t.ok("XGROUP", "DESTROY", "st", "g3")
+    t.ok("XGROUP", "CREATE", "st4", "g", "$", "MKSTREAM")
+    t.ok("XADD", "st4", "1-1", "a", "1")
+    t.ok("XSETID", "st4", "5-0", "ENTRIESADDED", 7, "MAXDELETEDID", "2-0")
+    # a blocked XREADGROUP, served by an XADD from another client
+    t.ok("XGROUP", "CREATE", "bl", "g", "$", "MKSTREAM")
+    c2.call("SELECT", 1)
+    c2.send(encode("XREADGROUP", "GROUP", "g", "waiter", "BLOCK", 0, "STREAMS", "bl", ">"))
+    wait_until(lambda: blocked_clients(t.c) == 1, 10, "the XREADGROUP to block")
+    t.ok("XADD", "bl", "*", "wake", "up")
+    r = decode(c2.reply())
+    check(isinstance(r, list) and r[0][0] == b"bl", "the blocked XREADGROUP was served: %r" % (r,))
+    # MULTI/EXEC across dbs
+    t.ok("SELECT", 2)
+    t.ok("MULTI")
+    t.ok("SET", "tx", "1", "PX", FAR * 1000)
+    t.ok("INCR", "tx")
+    t.ok("XADD", "txs", "*", "a", "b")
+    t.ok("SELECT", 3)
+    t.ok("SET", "tx3", "v")
+    eq(len(t.ok("EXEC")), 5, "EXEC replies")
+    # SWAPDB, FLUSHDB, FLUSHALL (then rebuild something after it)
+    t.ok("SELECT", 7)
+    t.ok("SET", "swapme", "7")
+    t.ok("SWAPDB", 7, 8)
+    t.ok("SELECT", 9)
+    t.ok("SET", "fl9", "v")
+    t.ok("FLUSHDB")
+    t.ok("SELECT", 10)
+    t.ok("SET", "k10", "v")
+    t.ok("SELECT", 0)
+
+
+def test_every_write_command_round_trip():
+    used = set()
+    with Recorded() as rec:
+        t = Tracking(rec.srv.port, used)
+        c2 = rec.conn()
+        # FLUSHALL first (it would erase the rest), on a non-empty keyspace.
+        t.ok("SET", "before", "flushall")
+        t.ok("FLUSHALL")
+        every_write_command(t, c2)
+        # lazy expiry: keys reclaimed by reads
+        for i in range(5):
+            t.ok("SET", "lazy%d" % i, "v", "PX", 30)
+        wait_until(lambda: all(t.ok("PTTL", "lazy%d" % i) == -2 for i in range(5)), 10, "lazy keys to expire")
+        # active expiry: keys nobody reads again, in db 4
+        t.ok("SELECT", 4)
+        for i in range(200):
+            t.ok("SET", "act%d" % i, "v", "PX", 20)
+        t.ok("SET", "stays", "v")
+        wait_until(lambda: t.ok("DBSIZE") == 1, 20, "active expiry to reclaim db 4")
+        t.ok("SELECT", 0)
+        missing = write_commands(t.c) - used
+        check(not missing, "write commands the workload does not exercise: %s" % sorted(missing))
+        cmds = check_round_trip(rec)
+        dels = [cmd for cmd in cmds if cmd[0].upper() == b"DEL" and cmd[1].startswith((b"lazy", b"act"))]
+        check(len(dels) >= 205, "expired keys are propagated as DEL: %d of 205" % len(dels))
+        names = {cmd[0].upper() for cmd in cmds}
+        for absent in (b"SETEX", b"PSETEX", b"GETEX", b"GETSET", b"GETDEL", b"INCRBYFLOAT", b"EXPIRE",
+                       b"PEXPIRE", b"EXPIREAT", b"XREADGROUP", b"XAUTOCLAIM"):
+            check(absent not in names, "%s is propagated rewritten, never as itself" % absent.decode())
+        c2.close()
+
+
+def test_eviction_round_trip():
+    with Recorded("--maxmemory-policy", "allkeys-lru") as rec:
+        c = rec.conn()
+        used = 0
+        for line in c.call("INFO", "memory").split(b"\r\n"):
+            if line.startswith(b"used_memory:"):
+                used = int(line.split(b":")[1])
+        eq(c.call("CONFIG", "SET", "maxmemory", used + 2 * 1024 * 1024), b"OK", "CONFIG SET maxmemory")
+        val = b"x" * 1000
+        for db in (0, 1):
+            c.call("SELECT", db)
+            for i in range(3000):
+                c.send(encode("SET", "k%d" % i, val))
+            for i in range(3000):
+                c.reply()
+            c.call("XADD", "stream%d" % db, "*", "f", val)
+        c.call("SELECT", 0)
+        evicted = 0
+        for line in c.call("INFO", "stats").split(b"\r\n"):
+            if line.startswith(b"evicted_keys:"):
+                evicted = int(line.split(b":")[1])
+        check(evicted > 1000, "keys were evicted: %d" % evicted)
+        # No more eviction while the snapshot reads (its replies count against the limit).
+        eq(c.call("CONFIG", "SET", "maxmemory", 0), b"OK", "CONFIG SET maxmemory 0")
+        cmds = check_round_trip(rec)
+        dels = sum(1 for cmd in cmds if cmd[0].upper() == b"DEL")
+        check(dels >= evicted, "evictions propagated as DEL: %d of %d" % (dels, evicted))
+        c.close()
+
+
+def random_ops(rnd, keys, ids):
+    """One random command over a small key space."""
+    k = rnd.choice(keys)
+    k2 = rnd.choice(keys)
+    s = "st" + rnd.choice("ab")
+    g = rnd.choice(["g1", "g2"])
+    ttl = rnd.choice([FAR, FAR * 2])
+    ops = [
+        lambda: ("SET", k, str(rnd.randint(0, 99))),
+        lambda: ("SET", k, "v%d" % rnd.randint(0, 9), rnd.choice(["EX", "PX"]), ttl),
+        lambda: ("SET", k, "n", rnd.choice(["NX", "XX"]), "KEEPTTL"),
+        lambda: ("SETEX", k, ttl, "sx"),
+        lambda: ("GETEX", k, rnd.choice(["PERSIST", "EX"]), *([ttl] if rnd.random() < 0.5 else [])),
+        lambda: ("INCRBY", k, rnd.randint(-5, 5)),
+        lambda: ("INCRBYFLOAT", k, "%.3f" % rnd.uniform(-2, 2)),
+        lambda: ("APPEND", k, "ab"),
+        lambda: ("SETRANGE", k, rnd.randint(0, 5), "Q"),
+        lambda: ("GETSET", k, "gs"),
+        lambda: ("GETDEL", k),
+        lambda: ("DEL", k, k2),
+        lambda: ("EXPIRE", k, rnd.choice([ttl, -1]), *rnd.choice([[], ["NX"], ["XX"], ["GT"], ["LT"]])),
+        lambda: ("PERSIST", k),
+        lambda: ("RENAME", k, k2),
+        lambda: ("COPY", k, k2, "REPLACE"),
+        lambda: ("MOVE", k, rnd.randint(1, 2)),
+        lambda: ("SELECT", rnd.randint(0, 2)),
+        lambda: ("XADD", s, *rnd.choice([[], ["MAXLEN", "~", 5], ["MAXLEN", 8]]), "*", "f", "v"),
+        lambda: ("XGROUP", "CREATE", s, g, rnd.choice(["0", "$"])),
+        lambda: ("XREADGROUP", "GROUP", g, rnd.choice("xyz"), "COUNT", rnd.randint(1, 3),
+                 *(["NOACK"] if rnd.random() < 0.2 else []), "STREAMS", s, rnd.choice([">", ">", "0"])),
+        lambda: ("XACK", s, g, rnd.choice(ids) if ids else "0-1"),
+        lambda: ("XCLAIM", s, g, rnd.choice("xyz"), 0, rnd.choice(ids) if ids else "0-1"),
+        lambda: ("XAUTOCLAIM", s, g, rnd.choice("xyz"), 0, "0-0", "COUNT", 2),
+        lambda: ("XDEL", s, rnd.choice(ids) if ids else "0-1"),
+        lambda: ("XTRIM", s, "MAXLEN", "~", rnd.randint(0, 6)),
+    ]
+    return rnd.choice(ops)()
+
+
+def test_random_sequences_round_trip():
+    for seed in (1, 2, 3):
+        rnd = random.Random(seed)
+        keys = ["k%d" % i for i in range(8)]
+        ids = []
+        with Recorded() as rec:
+            c = rec.conn()
+            in_multi = False
+            for _ in range(600):
+                if not in_multi and rnd.random() < 0.03:
+                    c.call("MULTI")
+                    in_multi = True
+                args = random_ops(rnd, keys, ids)
+                r = c.call(*args)
+                if args[0] == "XADD" and isinstance(r, bytes):
+                    ids.append(r)
+                if in_multi and rnd.random() < 0.2:
+                    c.call("EXEC")
+                    in_multi = False
+            if in_multi:
+                c.call("EXEC")
+            try:
+                check_round_trip(rec)
+            except TestFailure as e:
+                raise TestFailure("seed %d: %s" % (seed, e))
+            c.close()
+
+
+if __name__ == "__main__":
+    harness.main(globals(), lambda: [])
