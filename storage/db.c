@@ -1,5 +1,6 @@
 /* db.c: the keyspace (storage/db.h): one record per key in an incrementally rehashed
- * table (storage/dict.c), lazy and active expiry, SCAN, RANDOMKEY, rename/move/swap.
+ * table (storage/dict.c), lazy and active expiry, SCAN, RANDOMKEY, rename/move/swap, and
+ * the keyspace events every change reports to its subscribers.
  *
  * Record layout. A key is one malloc'd rkey, laid out as
  *

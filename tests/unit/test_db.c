@@ -892,7 +892,7 @@ START_TEST(test_ptr_values) {
 }
 END_TEST
 
-START_TEST(test_touch_hook) {
+START_TEST(test_change_events) {
     db *d = db_create(5);
     hook_reset();
     rkey *r = db_set_string(d, "a", 1, "v", 1, 0);
@@ -1259,7 +1259,7 @@ static Suite *db_suite(void) {
     tcase_add_test(tc, test_rename);
     tcase_add_test(tc, test_move_swap_flush);
     tcase_add_test(tc, test_ptr_values);
-    tcase_add_test(tc, test_touch_hook);
+    tcase_add_test(tc, test_change_events);
     tcase_add_test(tc, test_event_types);
     tcase_add_test(tc, test_aliasing_arguments);
     tcase_add_test(tc, test_random_model);

@@ -2,7 +2,7 @@
  * counter and its decay, the LRU clock's idle estimate (with wrap-around), the
  * eviction pool's order and capacity, sampling only keys with a TTL under volatile
  * policies, and evict_perform under each policy (which keys go, evicted_keys, memory
- * back under the limit, noeviction and no-candidate failures, the touch hook). */
+ * back under the limit, noeviction and no-candidate failures, the eviction event). */
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>
