@@ -152,7 +152,7 @@ static int string_check_length(client *c, long long size, long long add) {
 
 /* How a SET that stored its value is replayed, as Redis 7.0: with an expiry, as
  * SET key value PXAT <ms> (SETEX and PSETEX too); otherwise without its GET options. */
-static void string_set_propagate(client *c, int flags, int vi, long long when) {
+__attribute__((noinline)) static void string_set_propagate(client *c, int flags, int vi, long long when) {
     if (flags & SO_EXPIRE) {
         char ms[UTIL_LLSTR_SIZE];
         resp_slice v[5] = {PROP_STR("SET"), c->argv[1], c->argv[vi], PROP_STR("PXAT"), {ms, 0}};
@@ -171,7 +171,8 @@ static void string_set_propagate(client *c, int flags, int vi, long long when) {
 /* The core of SET, SETEX, PSETEX and SETNX (Redis's setGenericCommand): store argv[vi]
  * under argv[1] as the option flags say; when is the absolute expiry (ms) if flags
  * carry one. intreply: answer :1/:0 (SETNX) instead of +OK/null. */
-static void string_set(client *c, int flags, int vi, long long when, int intreply) {
+__attribute__((always_inline)) static inline void string_set(client *c, int flags, int vi, long long when,
+                                                             int intreply) {
     if ((flags & SO_GET) && !string_reply_get(c)) return;
     if (flags & (SO_NX | SO_XX | SO_KEEPTTL)) {
         /* The lookup also reclaims an expired key, so KEEPTTL never keeps a dead TTL. */
