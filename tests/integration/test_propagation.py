@@ -541,14 +541,14 @@ def random_ops(rnd, keys, ids):
 
 
 def test_random_sequences_round_trip():
-    for seed in (1, 2, 3):
+    for seed in range(1, 7):
         rnd = random.Random(seed)
         keys = ["k%d" % i for i in range(8)]
         ids = []
         with Recorded() as rec:
             c = rec.conn()
             in_multi = False
-            for _ in range(600):
+            for _ in range(1000):
                 if not in_multi and rnd.random() < 0.03:
                     c.call("MULTI")
                     in_multi = True
