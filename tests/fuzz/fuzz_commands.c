@@ -43,6 +43,7 @@
 #include "protocol/resp_parse.h"
 #include "server/config.h"
 #include "server/net.h"
+#include "server/propagate.h"
 #include "server/server.h"
 #include "storage/type.h"
 
@@ -468,6 +469,27 @@ static void run_command(int slot, const resp_slice *argv, int argc) {
 
 /* ---- set-up and per-input reset ---- */
 
+/* The propagation stream is on for every input, so every handler's rewrite runs: each
+ * propagated command must be one the server knows, with an arity it accepts, for a db
+ * that exists (-1 for MULTI/EXEC); its bytes are read (a dangling argv is caught). */
+static void check_propagated(void *priv, int dbid, int argc, const resp_slice *argv) {
+    (void)priv;
+    if (argc < 1 || dbid < -1 || dbid >= server.dbnum) abort();
+    command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    if (!cmd) abort();
+    if (cmd->subcommands) {
+        const command *sub = NULL;
+        for (const command *s = cmd->subcommands; argc >= 2 && s->name && !sub; s++)
+            if (util_eqi(argv[1].ptr, argv[1].len, s->name)) sub = s;
+        if (!sub) abort();
+        cmd = (command *)sub;
+    }
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) abort();
+    if ((dbid == -1) != (!strcmp(cmd->name, "multi") || !strcmp(cmd->name, "exec"))) abort();
+    for (int i = 0; i < argc; i++) /* ASan checks the whole range memchr reads */
+        if (argv[i].len && !memchr(argv[i].ptr, argv[i].ptr[argv[i].len - 1], argv[i].len)) abort();
+}
+
 static void init_once(void) {
     uint8_t seed[16] = {0x72, 0x65, 0x73, 0x70, 0x69, 0x74, 0x65, 0x66, 0x75, 0x7a, 0x7a, 1, 2, 3, 4, 5};
     trace = getenv("RESPITE_FUZZ_TRACE") != NULL;
@@ -491,6 +513,7 @@ static void init_once(void) {
     commands_init();
     multi_init();
     server_memory_init();
+    propagate_subscribe(check_propagated, NULL);
 }
 
 static void reset_state(void) {
