@@ -183,11 +183,18 @@ __attribute__((always_inline)) static inline void string_set(client *c, int flag
             return;
         }
     }
-    rkey *k = arg_store_string(c, 1, vi, (flags & SO_KEEPTTL) != 0);
-    if (flags & SO_EXPIRE) db_set_expire(c->db, k, when);
+    if (propagate_wanted()) string_set_propagate(c, flags, vi, when);
+    if (flags & SO_EXPIRE) {
+        /* Not arg_store_string: adding the TTL rebuilds the record, and a big value's
+         * buffer taken over as the record would be freed under argv (SLOWLOG and the
+         * propagation stream read argv after the command). */
+        rkey *k = db_set_string(c->db, KEYARG(c, 1), c->argv[vi].ptr, c->argv[vi].len, 0);
+        db_set_expire(c->db, k, when);
+    } else {
+        arg_store_string(c, 1, vi, (flags & SO_KEEPTTL) != 0);
+    }
     if (intreply) reply_int(&c->out, 1);
     else if (!(flags & SO_GET)) reply_ok(&c->out);
-    if (propagate_wanted()) string_set_propagate(c, flags, vi, when);
 }
 
 static void cmd_get(client *c) { string_reply_get(c); }
