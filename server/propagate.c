@@ -20,6 +20,7 @@
 
 #include "common/xmalloc.h"
 #include "server/server.h"
+#include "storage/lazyfree.h"
 
 int propagate_on;
 
@@ -115,7 +116,9 @@ void propagate_add(int dbid, int argc, const resp_slice *argv) {
 static void prop_key_event(void *priv, const db_event *ev) {
     (void)priv;
     if (ev->type != DB_EV_EXPIRED && ev->type != DB_EV_EVICTED) return;
-    resp_slice argv[2] = {PROP_STR("DEL"), {(char *)ev->key, ev->klen}};
+    /* As Redis 7.0's propagateDeletion: UNLINK where the removal itself was lazy. */
+    int lazy = ev->type == DB_EV_EXPIRED ? lazyfree_cfg.lazy_expire : lazyfree_cfg.lazy_eviction;
+    resp_slice argv[2] = {lazy ? PROP_STR("UNLINK") : PROP_STR("DEL"), {(char *)ev->key, ev->klen}};
     propagate_add(db_id(ev->d), 2, argv);
 }
 
