@@ -45,6 +45,7 @@
 #include "server/net.h"
 #include "server/propagate.h"
 #include "server/server.h"
+#include "storage/lazyfree.h"
 #include "storage/type.h"
 
 #define NCLIENTS      4
@@ -520,6 +521,7 @@ static void reset_state(void) {
     for (int i = 0; i < NCLIENTS; i++)
         if (clients[i]) free_slot(i);
     for (int i = 0; i < server.dbnum; i++) db_flush(server.dbs[i]);
+    lazyfree_drain(); /* FLUSHALL ASYNC, UNLINK: what the loop would free later is freed now */
     slowlog_free();
     config_init();
     server.cfg.proto_max_bulk_len = FUZZ_MAX_BULK;
