@@ -17,6 +17,7 @@ import os
 import multiprocessing
 import re
 import sys
+import select
 import time
 
 import pytest
@@ -126,6 +127,17 @@ class Prober:
         self.proc.join(30)
 
 
+def noise_floor(port, seconds=1.0):
+    """The worst PING round trip over `seconds` with nothing else going on: what the
+    machine itself adds (a busy 2-core box can stall any process for tens of ms). The
+    bounds below are over this floor, so they measure the server, not the neighbours."""
+    with Prober(port) as p:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            select.select([], [], [], 0.05)  # the prober works meanwhile; only time passes here
+    return p.worst
+
+
 def rss(srv):
     with open("/proc/%d/status" % srv.proc.pid) as f:
         for line in f:
@@ -139,6 +151,7 @@ def test_flushall_async_does_not_stall_other_clients(make_server):
     with srv.conn() as c:
         load_keys(c, KEYS)
         freed0 = freed(c)
+        floor = noise_floor(srv.port)
         with Prober(srv.port) as p:
             t0 = time.perf_counter()
             eq(c.cmd("FLUSHALL", "ASYNC"), b"+OK\r\n", "FLUSHALL ASYNC")
@@ -149,12 +162,12 @@ def test_flushall_async_does_not_stall_other_clients(make_server):
             left = pending(c)
             wait_until(lambda: pending(c) == 0, 60, "lazyfree_pending_objects to reach 0")
         print("measured: FLUSHALL ASYNC of %d keys: reply %.2f ms, worst PING %.2f ms over "
-              "%d PINGs, %d pending just after" % (KEYS, reply_ms, p.worst, p.count, left),
-              flush=True)
+              "%d PINGs (%.2f ms when idle), %d pending just after"
+              % (KEYS, reply_ms, p.worst, p.count, floor, left), flush=True)
         check(left > 0, "nothing was left to free lazily")
-        check(reply_ms < PING_BOUND_MS, "FLUSHALL ASYNC took %.1f ms to reply" % reply_ms)
-        check(p.worst < PING_BOUND_MS, "a PING waited %.1f ms (bound %.0f ms)"
-              % (p.worst, PING_BOUND_MS))
+        check(reply_ms < PING_BOUND_MS + 2 * floor, "FLUSHALL ASYNC took %.1f ms to reply" % reply_ms)
+        check(p.worst < PING_BOUND_MS + 2 * floor, "a PING waited %.1f ms (bound %.0f ms + twice an idle worst of %.1f ms)"
+              % (p.worst, PING_BOUND_MS, floor))
         eq(freed(c) - freed0, KEYS, "lazyfreed_objects rose by the number of keys")
         eq(c.cmd("GET", "key:00000001"), b"$3\r\nnew\r\n", "the key set while freeing")
 
@@ -165,12 +178,13 @@ def test_unlink_big_stream(make_server):
     with srv.conn() as c:
         load_stream(c, n)
         freed0 = freed(c)
+        floor = noise_floor(srv.port)
         with Prober(srv.port) as p:
             eq(c.cmd("UNLINK", "s"), b":1\r\n", "UNLINK")
             eq(c.cmd("EXISTS", "s"), b":0\r\n", "EXISTS right after UNLINK")
             wait_until(lambda: freed(c) == freed0 + 1, 30, "lazyfreed_objects + 1")
         eq(pending(c), 0, "lazyfree_pending_objects")
-        check(p.worst < PING_BOUND_MS, "a PING waited %.1f ms" % p.worst)
+        check(p.worst < PING_BOUND_MS + 2 * floor, "a PING waited %.1f ms (idle worst %.1f ms)" % (p.worst, floor))
 
 
 def counter_moves(c, steps):
