@@ -42,9 +42,10 @@ err:
 }
 
 /* Redis's lookupStringForBitCommand: argv[1] as a writable raw string at least
- * maxbit/8+1 bytes long (created or zero-extended as needed). *grew is set to 1 if the
- * key was created or lengthened. Returns the bytes (valid until the db changes) with
- * *len set, or NULL after replying WRONGTYPE. */
+ * maxbit/8+1 bytes long (created or zero-extended as needed, which touches the key).
+ * *grew is set to 1 if the key was created or lengthened; if not, the caller touches
+ * the key (db_touch) only if it changes a bit, as Redis signals. Returns the bytes
+ * (valid until the db changes) with *len set, or NULL after replying WRONGTYPE. */
 static uint8_t *bit_string_for_write(client *c, uint64_t maxbit, rkey **kp, size_t *len, int *grew) {
     rkey *k = db_lookup_write(c->db, KEYARG(c, 1));
     if (k && rkey_type(k) != OBJ_STRING) {
@@ -55,8 +56,8 @@ static uint8_t *bit_string_for_write(client *c, uint64_t maxbit, rkey **kp, size
     if (!k) k = db_set_string(c->db, KEYARG(c, 1), "", 0, DB_SET_NOINT);
     else old = rkey_strlen(k);
     *len = need > old ? need : old;
-    if (grew) *grew = *len != old || old == 0;
-    uint8_t *p = (uint8_t *)db_string_resize(c->db, &k, *len);
+    *grew = *len != old || old == 0;
+    uint8_t *p = (uint8_t *)(*grew ? db_string_resize(c->db, &k, *len) : db_string_unshare(c->db, &k));
     *kp = k;
     return p;
 }
@@ -92,6 +93,7 @@ static void cmd_setbit(client *c) {
     size_t byte = (size_t)(off >> 3);
     int bit = 7 - (int)(off & 7), old = (p[byte] >> bit) & 1;
     p[byte] = (uint8_t)((p[byte] & ~(1 << bit)) | ((int)on << bit));
+    if (!grew && old != on) db_touch(c->db, k);
     reply_int(&c->out, old);
 }
 
@@ -470,8 +472,8 @@ static int bf_parse(client *c, bf_op **ops, uint64_t *highest, int *readonly) {
 }
 
 /* SET or INCRBY on the writable bytes p: reply the old (SET) or new (INCRBY) value, or
- * null if OVERFLOW FAIL refused the write. */
-static void bf_write(client *c, uint8_t *p, const bf_op *op) {
+ * null if OVERFLOW FAIL refused the write. Returns 1 if the field's value changed. */
+static int bf_write(client *c, uint8_t *p, const bf_op *op) {
     int of;
     if (op->sign) {
         int64_t old = bf_get_signed(p, op->offset, op->bits), nv, wrapped = 0, ret;
@@ -487,10 +489,11 @@ static void bf_write(client *c, uint8_t *p, const bf_op *op) {
         }
         if (of && op->overflow == BF_FAIL) {
             reply_null(&c->out);
-            return;
+            return 0;
         }
         reply_int(&c->out, ret);
         bf_set(p, op->offset, op->bits, (uint64_t)nv);
+        return old != nv;
     } else {
         uint64_t old = bf_get_unsigned(p, op->offset, op->bits), nv, wrapped = 0, ret;
         if (op->opcode == BF_INCRBY) {
@@ -505,10 +508,11 @@ static void bf_write(client *c, uint8_t *p, const bf_op *op) {
         }
         if (of && op->overflow == BF_FAIL) {
             reply_null(&c->out);
-            return;
+            return 0;
         }
         reply_int(&c->out, (long long)ret);
         bf_set(p, op->offset, op->bits, nv);
+        return old != nv;
     }
 }
 
@@ -527,7 +531,8 @@ static void bitfield_generic(client *c, int ro) {
     bf_op *ops;
     uint64_t highest;
     int readonly;
-    int n = bf_parse(c, &ops, &highest, &readonly);
+    int n = bf_parse(c, &ops, &highest, &readonly), grew = 0, changed = 0;
+    rkey *k = NULL;
     const uint8_t *rp = NULL;
     uint8_t *wp = NULL;
     size_t len = 0;
@@ -539,20 +544,19 @@ static void bitfield_generic(client *c, int ro) {
     }
     if (readonly) {
         int wrong;
-        rkey *k = bit_string_for_read(c, &wrong);
+        k = bit_string_for_read(c, &wrong);
         if (wrong) {
             free(ops);
             return;
         }
         if (k) rp = (const uint8_t *)rkey_str(k, &len, tmp);
     } else {
-        rkey *k;
         if (ro) {
             free(ops);
             reply_error(&c->out, "BITFIELD_RO only supports the GET subcommand");
             return;
         }
-        if (!(wp = bit_string_for_write(c, highest, &k, &len, NULL))) {
+        if (!(wp = bit_string_for_write(c, highest, &k, &len, &grew))) {
             free(ops);
             return;
         }
@@ -561,8 +565,9 @@ static void bitfield_generic(client *c, int ro) {
     reply_array(&c->out, n);
     for (int j = 0; j < n; j++) {
         if (ops[j].opcode == BF_GET) bf_read(c, rp, len, &ops[j]);
-        else bf_write(c, wp, &ops[j]);
+        else changed |= bf_write(c, wp, &ops[j]);
     }
+    if (changed && !grew) db_touch(c->db, k);
     free(ops);
 }
 

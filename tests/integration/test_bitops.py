@@ -100,3 +100,61 @@ def test_case(server, oracle, steps):
 @pytest.mark.parametrize("steps", [s for _, s in CASES[:2]], ids=[n for n, _ in CASES[:2]])
 def test_case_resp3(server, oracle, steps):
     diff_case(server, oracle, steps, resp3=True)
+
+
+def bits_gen(rng):
+    """Random bitmap traffic over three small keys (and a few other shapes), each write
+    followed by a GET so every byte is compared."""
+    keys = ["b1", "b2", "b3"]
+    k = rng.choice(keys)
+    r = rng.random()
+
+    def idx(n):
+        return str(rng.randint(-n, n))
+
+    def ftype():
+        return rng.choice("iu") + str(rng.randint(1, 64) if rng.random() < 0.9 else rng.choice([0, 65]))
+
+    def foff():
+        return ("#" if rng.random() < 0.3 else "") + str(rng.randint(0, 40))
+
+    if r < 0.2:
+        return [("setbit", k, str(rng.randint(0, 120)), str(rng.randint(0, 1))), ("get", k)]
+    if r < 0.28:
+        return [("getbit", k, str(rng.randint(0, 130)))]
+    if r < 0.4:
+        unit = rng.choice([(), ("byte",), ("bit",), ("BIT",)])
+        return [("bitcount", k) + ((idx(20), idx(20)) + unit if rng.random() < 0.8 else ())]
+    if r < 0.52:
+        extra = rng.choice([(), (idx(20),), (idx(20), idx(20)), (idx(130), idx(130), "bit")])
+        return [("bitpos", k, str(rng.randint(0, 1))) + extra]
+    if r < 0.62:
+        op = rng.choice(["and", "or", "xor", "not"])
+        srcs = (rng.choice(keys + ["nokey"]),) if op == "not" else tuple(
+            rng.choice(keys + ["nokey"]) for _ in range(rng.randint(1, 3)))
+        return [("bitop", op, k) + srcs, ("get", k)]
+    if r < 0.9:
+        ops = ()
+        for _ in range(rng.randint(1, 4)):
+            q = rng.random()
+            if q < 0.2:
+                ops += ("overflow", rng.choice(["wrap", "sat", "fail"]))
+            elif q < 0.5:
+                ops += ("get", ftype(), foff())
+            else:
+                val = rng.choice([rng.randint(-300, 300), rng.randint(-2 ** 63, 2 ** 63 - 1), 2 ** 63 - 1, -2 ** 63])
+                ops += (rng.choice(["set", "incrby"]), ftype(), foff(), str(val))
+        cmd = "bitfield_ro" if rng.random() < 0.1 else "bitfield"
+        return [(cmd, k) + ops, ("get", k)]
+    if r < 0.95:
+        return [("set", k, rng.choice(["", "123", "abc", "\xff", "-7"]))]
+    return [("del", k)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random(server, oracle, seed):
+    diff_random(server, oracle, seed, 1500, bits_gen)
+
+
+def test_random_resp3(server, oracle):
+    diff_random(server, oracle, 99, 500, bits_gen, resp3=True)
