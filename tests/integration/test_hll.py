@@ -42,8 +42,10 @@ case("errors", [
     "PFADD many a", "PFCOUNT many h",
     ("set", "trunc", b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80" + b"\x7f"), "PFCOUNT trunc",
     "PFADD trunc a", "GET trunc", "PFCOUNT trunc h",
-    ("set", "valover", b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80" + b"\x7f\xfb\xff"),
+    ("set", "valover", b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80" + b"\x7f\xfd\xff"),
     "PFCOUNT valover", "PFMERGE y valover", "PFADD valover a",
+    ("set", "val32", b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80" + b"\x7f\xfb\xff"), "PFCOUNT val32",
+    "GET val32", "PFADD val32 a b c", "GET val32", "PFMERGE val32 h", "GET val32",
     # a sparse value whose register 0 is 33 can only come from outside: promotion copes
     ("set", "cached", b"HYLL\x01\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x7f\xff"), "PFCOUNT cached",
     "PFADD cached a", "PFCOUNT cached",
