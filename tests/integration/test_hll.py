@@ -72,6 +72,32 @@ case("large", [
 ])
 
 
+case("very_large", [big_add("v", 20000, i * 20000) for i in range(6)] + ["PFCOUNT v", "GET v"])
+
+
+def crafted_dense(rng, top):
+    """A dense value with random registers 0..top (top up to 63: more than any hash can
+    give, but a valid value Redis counts without complaint)."""
+    bits = 0
+    for i in range(16384):
+        bits |= rng.randint(0, top) << (6 * i)
+    return b"HYLL\x00\x00\x00\x00" + b"\x00" * 7 + b"\x80" + bits.to_bytes(12288, "little")
+
+
+def crafted_steps():
+    rng = random.Random(5)
+    steps = []
+    for top in (1, 5, 20, 40, 51, 63):
+        steps += [("set", "d", crafted_dense(rng, top)), "PFCOUNT d", "GET d", "PFADD d a b c", "PFCOUNT d",
+                  "PFADD s x", "PFCOUNT d s", "PFMERGE s d", "GET s", "PFCOUNT s"]
+    # a register at 0 among many high ones: the sigma term; all registers high: tau
+    steps += [("set", "z", b"HYLL\x00\x00\x00\x00" + b"\x00" * 7 + b"\x80" + b"\xff" * 12288), "PFCOUNT z"]
+    return steps
+
+
+case("crafted_dense", crafted_steps())
+
+
 @pytest.mark.parametrize("steps", [s for _, s in CASES], ids=[n for n, _ in CASES])
 def test_case(server, oracle, steps):
     diff_case(server, oracle, steps)
