@@ -115,17 +115,30 @@ static void cmd_getbit(client *c) {
     reply_int(&c->out, bit);
 }
 
+/* Set bits of a word (SWAR: no popcnt instruction is assumed). */
+static inline uint64_t bit_pop64(uint64_t w) {
+    w = w - ((w >> 1) & 0x5555555555555555ULL);
+    w = (w & 0x3333333333333333ULL) + ((w >> 2) & 0x3333333333333333ULL);
+    w = (w + (w >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (w * 0x0101010101010101ULL) >> 56;
+}
+
 /* Set bits in n bytes. */
 static long long bit_popcount(const uint8_t *p, size_t n) {
-    long long count = 0;
+    uint64_t count = 0;
     size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        uint64_t w[4];
+        memcpy(w, p + i, 32);
+        count += bit_pop64(w[0]) + bit_pop64(w[1]) + bit_pop64(w[2]) + bit_pop64(w[3]);
+    }
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, 8);
-        count += __builtin_popcountll(w);
+        count += bit_pop64(w);
     }
-    for (; i < n; i++) count += __builtin_popcount(p[i]);
-    return count;
+    for (; i < n; i++) count += bit_pop64(p[i]);
+    return (long long)count;
 }
 
 /* Redis's redisBitpos: the position of the first bit equal to bit in n bytes; if none,

@@ -84,6 +84,17 @@ static inline void dense_set(uint8_t *regs, long i, int val) {
         regs[byte + 1] = (uint8_t)((regs[byte + 1] & ~(HLL_REG_MAX >> fb8)) | (v >> fb8));
 }
 
+/* Every register of a dense value, four per three bytes. */
+static void dense_unpack(const uint8_t *regs, uint8_t out[HLL_REGISTERS]) {
+    for (long i = 0; i < HLL_REGISTERS; i += 4, regs += 3) {
+        unsigned b0 = regs[0], b1 = regs[1], b2 = regs[2];
+        out[i] = (uint8_t)(b0 & 63);
+        out[i + 1] = (uint8_t)((b0 >> 6) | ((b1 & 15) << 2));
+        out[i + 2] = (uint8_t)((b1 >> 4) | ((b2 & 3) << 4));
+        out[i + 3] = (uint8_t)(b2 >> 2);
+    }
+}
+
 int hll_dense_get(const uint8_t *p, long index) { return dense_get(p + HLL_HDR_SIZE, index); }
 
 uint64_t hll_murmur64a(const void *key, size_t len, uint64_t seed) {
@@ -349,8 +360,9 @@ static uint64_t hll_estimate(const int *histo) {
 uint64_t hll_count(const uint8_t *p, size_t len, int *invalid) {
     int histo[64] = {0};
     if (p[4] == HLL_DENSE) {
-        const uint8_t *regs = p + HLL_HDR_SIZE;
-        for (long i = 0; i < HLL_REGISTERS; i++) histo[dense_get(regs, i)]++;
+        uint8_t regs[HLL_REGISTERS];
+        dense_unpack(p + HLL_HDR_SIZE, regs);
+        for (long i = 0; i < HLL_REGISTERS; i++) histo[regs[i]]++;
     } else {
         const uint8_t *q = p + HLL_HDR_SIZE, *end = p + len;
         long idx = 0;
@@ -383,11 +395,9 @@ uint64_t hll_count_raw(const uint8_t regs[HLL_REGISTERS]) {
 
 int hll_merge(uint8_t max[HLL_REGISTERS], const uint8_t *p, size_t len) {
     if (p[4] == HLL_DENSE) {
-        const uint8_t *regs = p + HLL_HDR_SIZE;
-        for (long i = 0; i < HLL_REGISTERS; i++) {
-            int v = dense_get(regs, i);
-            if (v > max[i]) max[i] = (uint8_t)v;
-        }
+        uint8_t regs[HLL_REGISTERS];
+        dense_unpack(p + HLL_HDR_SIZE, regs);
+        for (long i = 0; i < HLL_REGISTERS; i++) max[i] = regs[i] > max[i] ? regs[i] : max[i];
         return 0;
     }
     const uint8_t *q = p + HLL_HDR_SIZE, *end = p + len;
