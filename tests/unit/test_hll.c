@@ -162,7 +162,7 @@ START_TEST(test_corrupt) {
     static const uint8_t bodies[][4] = {{0x7f, 0xfe}, {0x7f, 0xff, 0x00}, {0x7f}, {0x7f, 0xfd, 0xff}, {0x00}};
     static const size_t lens[] = {2, 3, 1, 3, 1};
     for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
-        hll_buf h = {xmalloc(HLL_HDR_SIZE + lens[i]), HLL_HDR_SIZE + lens[i], HLL_HDR_SIZE + lens[i]};
+        hll_buf h = {xmalloc(HLL_HDR_SIZE + 4), HLL_HDR_SIZE + lens[i], HLL_HDR_SIZE + 4};
         hll_init_empty(h.p);
         memcpy(h.p + HLL_HDR_SIZE, bodies[i], lens[i]);
         int bad = 0;
