@@ -137,7 +137,7 @@ static void cmd_pfcount(client *c) {
         pfcount_union(c);
         return;
     }
-    rkey *k = db_lookup_write(c->db, KEYARG(c, 1));
+    rkey *k = db_lookup_read(c->db, KEYARG(c, 1)); /* counted as a read, as Redis 7.0 does */
     if (!k) {
         reply_int(&c->out, 0);
         return;

@@ -158,3 +158,26 @@ def test_random(server, oracle, seed):
 
 def test_random_resp3(server, oracle):
     diff_random(server, oracle, 99, 500, bits_gen, resp3=True)
+
+
+def test_keyspace_stats(server, oracle):
+    """keyspace_hits/misses as Redis counts them: reads (GETBIT, BITCOUNT, BITPOS, BITOP's
+    sources, BITFIELD of GETs only, PFCOUNT of many keys, PFMERGE's sources) count, the
+    write paths (SETBIT, BITFIELD with a write, PFADD) do not; PFCOUNT of one key counts."""
+    cmds = ["SETBIT a 1 1", "SETBIT b 1 1", "GETBIT a 1", "GETBIT nokey 1", "BITCOUNT a", "BITCOUNT nokey",
+            "BITPOS a 1", "BITPOS nokey 1", "BITOP OR d a nokey", "BITFIELD a GET u8 0", "BITFIELD nokey GET u8 0",
+            "BITFIELD a SET u8 0 1", "BITFIELD_RO a GET u8 0", "PFADD h x", "PFCOUNT h", "PFCOUNT nokey",
+            "PFCOUNT h nokey", "PFMERGE m h nokey"]
+    stats = []
+    for s in (server, oracle):
+        with s.conn() as c:
+            c.call("FLUSHALL")
+            c.call("CONFIG", "RESETSTAT")
+            got = []
+            for cmd in cmds:
+                c.call(*cmd.split())
+                info = c.call("INFO", "stats").decode()
+                got.append((cmd,) + tuple(int(line.split(":")[1]) for line in info.split("\r\n")
+                                          if line.startswith(("keyspace_hits:", "keyspace_misses:"))))
+            stats.append(got)
+    eq(stats[0], stats[1], "keyspace hits and misses after each command")
