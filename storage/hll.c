@@ -187,12 +187,12 @@ int hll_to_dense(hll_buf *h) {
             p += 2;
         } else {
             int run = SP_VAL_LEN(p), v = SP_VAL_V(p);
-            if (idx + run > HLL_REGISTERS) break;
+            if (idx + run > HLL_REGISTERS) break; /* a run past the last register: corrupt */
             while (run--) dense_set(regs, idx++, v);
             p++;
         }
     }
-    if (idx != HLL_REGISTERS) {
+    if (idx != HLL_REGISTERS || p < end) {
         free(d);
         return -1;
     }
@@ -411,7 +411,8 @@ int hll_merge(uint8_t max[HLL_REGISTERS], const uint8_t *p, size_t len) {
             q += 2;
         } else {
             int run = SP_VAL_LEN(q), v = SP_VAL_V(q);
-            if (i + run > HLL_REGISTERS) break;
+            if (i + run > HLL_REGISTERS)
+                return -1; /* corrupt, even after a complete run (redis-server 7.0.15 agrees) */
             while (run--) {
                 if (v > max[i]) max[i] = (uint8_t)v;
                 i++;

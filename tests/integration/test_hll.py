@@ -187,3 +187,46 @@ def test_redis_py(server):
         t.bitfield("bf").overflow("FAIL").incrby("u8", 0, 250).get("i8", 0).execute()
         eq(t.execute(), [1, True, 4, [None, 44]], "transaction replies")
     eq(r.getbit("flags", 5), 1, "getbit")
+
+
+CORRUPT_BODIES = [b"\x7f\xff", b"\x7f\xff\x80", b"\x7f\xff\x00", b"\x7f\xff\x40\x00", b"\x7f\xfe\x80\x80",
+                  b"\x7f\xfb\x83", b"\x7f\xfb\x83\x84", b"\x7f\xfb\x03\x84", b"\x7f", b"\x7f\xfd\x83",
+                  b"\x7f\xf0", b"\x83\x7f\xfe"]
+
+
+@pytest.mark.parametrize("body", CORRUPT_BODIES, ids=[b.hex() for b in CORRUPT_BODIES])
+def test_corrupt_sparse(server, oracle, body):
+    """Sparse bodies that cover too few or too many registers, or end mid-opcode,
+    through every path: count, union, merge, add, and promotion (by the byte limit and
+    by merging a dense value in)."""
+    v = b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80" + body
+    diff_case(server, oracle, [
+        ("set", "c", v), "PFADD src a", "PFCOUNT c", "PFCOUNT c src", "PFMERGE m c", "GET m", ("set", "c", v),
+        "PFADD c x y", "GET c", "CONFIG SET hll-sparse-max-bytes 0", ("set", "c", v), "PFADD c x y", "STRLEN c",
+        "PFCOUNT c", ("set", "c", v), "CONFIG SET hll-sparse-max-bytes 3000", "SET d foo", "DEL d",
+        ("pfadd", "d") + tuple("z%d" % i for i in range(2000)), "STRLEN d", "PFMERGE c d", "STRLEN c", "PFCOUNT c"])
+
+
+def test_random_corruption(server, oracle):
+    """Sparse values with random bytes changed, cut or appended: PFCOUNT, PFADD, PFMERGE
+    and the bytes left behind are Redis's (its errors where it finds corruption, its
+    answers where it does not)."""
+    rng = random.Random(11)
+    with oracle.conn() as o:
+        o.call("FLUSHALL")
+        o.call("PFADD", "src", *["e%d" % i for i in range(150)])
+        good = o.call("GET", "src")
+    steps = []
+    for i in range(150):
+        v = bytearray(good)
+        how = rng.random()
+        if how < 0.6:
+            for _ in range(rng.randint(1, 3)):
+                v[rng.randrange(16, len(v))] = rng.randrange(256)
+        elif how < 0.8:
+            del v[rng.randrange(17, len(v)):]
+        else:
+            v += bytes(rng.randrange(256) for _ in range(rng.randint(1, 3)))
+        steps += [("set", "c", bytes(v)), "PFCOUNT c", "PFCOUNT c src", ("set", "c", bytes(v)), "PFADD c a b c x y z",
+                  "GET c", ("set", "c", bytes(v)), "PFMERGE m c", "GET m", "DEL m"]
+    diff_case(server, oracle, steps)
