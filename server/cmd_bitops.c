@@ -333,7 +333,22 @@ static void cmd_bitop(client *c) {
         if (len[j] > maxlen) maxlen = len[j];
     }
     uint8_t *res = xmalloc(maxlen ? maxlen : 1);
-    for (size_t i = 0; i < maxlen; i++) {
+    size_t minlen = maxlen, i = 0;
+    for (int j = 0; j < nsrc; j++) minlen = len[j] < minlen ? len[j] : minlen;
+    /* A word at a time while every source has bytes, then byte by byte with padding. */
+    for (; i + 8 <= minlen; i += 8) {
+        uint64_t out, w;
+        memcpy(&out, src[0] + i, 8);
+        if (op == BITOP_NOT) out = ~out;
+        for (int j = 1; j < nsrc; j++) {
+            memcpy(&w, src[j] + i, 8);
+            if (op == BITOP_AND) out &= w;
+            else if (op == BITOP_OR) out |= w;
+            else out ^= w;
+        }
+        memcpy(res + i, &out, 8);
+    }
+    for (; i < maxlen; i++) {
         uint8_t out = i < len[0] ? src[0][i] : 0;
         if (op == BITOP_NOT) out = (uint8_t)~out;
         for (int j = 1; j < nsrc; j++) {

@@ -62,6 +62,10 @@ case("bitop", [
     "XADD l 1-1 a b", "BITOP AND d a l", "BITOP OR l a", "TYPE l", "GET l", "SET i 123", "BITOP NOT d i",
     "GET d", "OBJECT ENCODING d", "SET t v EX 100", "BITOP OR t a", "TTL t", "BITOP AND a a b",
     "GET a", "BITOP OR x a a a a b", "GET x", "OBJECT ENCODING x",
+    ("set", "l1", bytes(range(100))), ("set", "l2", bytes(range(255, 218, -1))), ("set", "l3", b"\x5a" * 64),
+    "BITOP AND r l1 l2 l3", "GET r", "BITOP OR r l1 l2 l3", "GET r", "BITOP XOR r l1 l2 l3 nokey", "GET r",
+    "BITOP NOT r l1", "GET r", "OBJECT ENCODING r", "BITOP XOR r l3 l3", "GET r", "BITCOUNT l1", "BITCOUNT l1 3 91",
+    "BITCOUNT l1 5 700 BIT", "BITPOS l3 0 9", "BITPOS l1 1 70 800 BIT", "BITPOS l2 0", "BITPOS l2 0 0 -1",
 ])
 case("bitfield", [
     "BITFIELD k SET i8 0 -100", "GET k", "BITFIELD k GET i8 0 GET u8 0 GET u4 0 GET i4 4",
