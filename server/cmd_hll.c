@@ -7,6 +7,7 @@
  * in a private copy, which may grow or turn dense, then stored back. PFCOUNT of one key
  * stores the estimate it computes in the value's header cache, as Redis does. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
@@ -197,9 +198,76 @@ static void cmd_pfmerge(client *c) {
     reply_ok(&c->out);
 }
 
+/* PFDEBUG DECODE: the sparse opcodes as text ("z:n" ZERO, "Z:n" XZERO, "v:value,len"). */
+static void pfdebug_decode(client *c, const uint8_t *p, size_t len) {
+    if (p[4] != HLL_SPARSE) {
+        reply_error(&c->out, "HLL encoding is not sparse");
+        return;
+    }
+    /* at most 12 characters an opcode byte ("v:32,4 " is 7; "Z:16384 " 8 for two) */
+    char *out = xmalloc((len - HLL_HDR_SIZE) * 12 + 1);
+    size_t n = 0;
+    const uint8_t *q = p + HLL_HDR_SIZE, *end = p + len;
+    while (q < end) {
+        if (hll_sparse_is_zero(q)) {
+            n += (size_t)sprintf(out + n, "z:%d ", (*q & 0x3f) + 1);
+            q++;
+        } else if (hll_sparse_is_xzero(q)) {
+            n += (size_t)sprintf(out + n, "Z:%d ", (((*q & 0x3f) << 8) | (q + 1 < end ? q[1] : 0)) + 1);
+            q += 2;
+        } else {
+            n += (size_t)sprintf(out + n, "v:%d,%d ", ((*q >> 2) & 0x1f) + 1, (*q & 3) + 1);
+            q++;
+        }
+    }
+    while (n > 0 && out[n - 1] == ' ') n--;
+    reply_bulk(&c->out, out, n);
+    free(out);
+}
+
+/* PFDEBUG GETREG|DECODE|ENCODING|TODENSE key: Redis's HLL debugging command. GETREG and
+ * TODENSE leave the value dense. */
+static void cmd_pfdebug(client *c) {
+    const uint8_t *p;
+    size_t len;
+    rkey *k = db_lookup_write(c->db, KEYARG(c, 2));
+
+    if (!k) {
+        reply_error(&c->out, "The specified key does not exist");
+        return;
+    }
+    if (!hll_value_or_reply(c, k, &p, &len)) return;
+    int getreg = arg_is(c, 1, "getreg"), todense = arg_is(c, 1, "todense");
+    if (getreg || todense) {
+        int conv = p[4] == HLL_SPARSE;
+        if (conv) {
+            hll_buf h;
+            hll_copy(&h, p, len);
+            if (hll_to_dense(&h) < 0) {
+                free(h.p);
+                reply_error(&c->out, hll_err_corrupt);
+                return;
+            }
+            hll_store(c, k, &h);
+            free(h.p);
+            k = db_lookup_write(c->db, KEYARG(c, 2));
+            p = (const uint8_t *)rkey_str(k, &len, NULL);
+        }
+        if (todense) {
+            reply_int(&c->out, conv);
+            return;
+        }
+        reply_array(&c->out, HLL_REGISTERS);
+        for (long i = 0; i < HLL_REGISTERS; i++) reply_int(&c->out, hll_dense_get(p, i));
+    } else if (arg_is(c, 1, "decode")) {
+        pfdebug_decode(c, p, len);
+    } else if (arg_is(c, 1, "encoding")) {
+        reply_simple(&c->out, p[4] == HLL_SPARSE ? "sparse" : "dense");
+    } else {
+        reply_errorf(&c->out, "Unknown PFDEBUG subcommand '%.*s'", (int)c->argv[1].len, c->argv[1].ptr);
+    }
+}
+
 const command_binding hll_commands[] = {
-    CMD("pfadd", cmd_pfadd),
-    CMD("pfcount", cmd_pfcount),
-    CMD("pfmerge", cmd_pfmerge),
-    {0},
+    CMD("pfadd", cmd_pfadd), CMD("pfcount", cmd_pfcount), CMD("pfmerge", cmd_pfmerge), CMD("pfdebug", cmd_pfdebug), {0},
 };

@@ -54,6 +54,9 @@ int hll_cache_valid(const uint8_t *p);
 uint64_t hll_cache_get(const uint8_t *p);
 void hll_cache_set(uint8_t *p, uint64_t card);
 void hll_invalidate(uint8_t *p);
+/* Sparse opcode kinds at p (PFDEBUG DECODE). */
+static inline int hll_sparse_is_zero(const uint8_t *p) { return (*p & 0xc0) == 0; }
+static inline int hll_sparse_is_xzero(const uint8_t *p) { return (*p & 0xc0) == 0x40; }
 /* Register index of a dense value (p points at the header). */
 int hll_dense_get(const uint8_t *p, long index);
 /* The register index and run length ("count") an element hashes to. */

@@ -72,6 +72,14 @@ case("large", [
 ])
 
 
+case("pfdebug", [
+    "PFDEBUG ENCODING nokey", "PFADD h a b c d e f g h i j k l", "PFDEBUG ENCODING h", "PFDEBUG DECODE h",
+    "PFDEBUG decode h", "PFDEBUG FOO h", "PFDEBUG FOO nokey", "SET s x", "PFDEBUG DECODE s", "PFDEBUG GETREG",
+    "PFDEBUG GETREG h x", "PFDEBUG TODENSE h", "PFDEBUG TODENSE h", "PFDEBUG ENCODING h", "PFDEBUG DECODE h",
+    "GET h", "PFCOUNT h", "PFADD z", "PFDEBUG DECODE z", "PFADD y a", "PFDEBUG GETREG y", "PFDEBUG ENCODING y",
+    "GET y", ("set", "c", b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80" + b"\x7f\xfe\x83\x7f"),
+    "PFDEBUG DECODE c", "PFDEBUG GETREG c", "PFDEBUG TODENSE c",
+])
 case("very_large", [big_add("v", 20000, i * 20000) for i in range(6)] + ["PFCOUNT v", "GET v"])
 
 
