@@ -602,6 +602,7 @@ static void bitfield_generic(client *c, int ro) {
 static void cmd_bitfield(client *c) { bitfield_generic(c, 0); }
 static void cmd_bitfield_ro(client *c) { bitfield_generic(c, 1); }
 
+// clang-format off
 const command_binding bitops_commands[] = {
     CMD("setbit", cmd_setbit),
     CMD("getbit", cmd_getbit),
@@ -612,3 +613,4 @@ const command_binding bitops_commands[] = {
     CMD("bitfield_ro", cmd_bitfield_ro),
     {0},
 };
+// clang-format on

@@ -78,7 +78,7 @@ case("pfdebug", [
     "PFDEBUG GETREG h x", "PFDEBUG TODENSE h", "PFDEBUG TODENSE h", "PFDEBUG ENCODING h", "PFDEBUG DECODE h",
     "GET h", "PFCOUNT h", "PFADD z", "PFDEBUG DECODE z", "PFADD y a", "PFDEBUG GETREG y", "PFDEBUG ENCODING y",
     "GET y", ("set", "c", b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80" + b"\x7f\xfe\x83\x7f"),
-    "PFDEBUG DECODE c", "PFDEBUG GETREG c", "PFDEBUG TODENSE c",
+    "PFDEBUG DECODE c", "PFDEBUG GETREG c", "PFDEBUG TODENSE c", "PFSELFTEST", "PFSELFTEST x",
 ])
 case("very_large", [big_add("v", 20000, i * 20000) for i in range(6)] + ["PFCOUNT v", "GET v"])
 
