@@ -1,5 +1,6 @@
-/* cmd_hll.c: the HyperLogLog commands PFADD, PFCOUNT and PFMERGE over string values in
- * Redis's HLL representation (storage/hll.c), with Redis 7.0's replies and errors.
+/* cmd_hll.c: the HyperLogLog commands PFADD, PFCOUNT, PFMERGE (and PFDEBUG, PFSELFTEST)
+ * over string values in Redis's HLL representation (storage/hll.c), with Redis 7.0's
+ * replies and errors.
  *
  * A dense value (12304 bytes) is changed in place: PFADD first hashes its elements and
  * checks, read-only, whether any register rises, so an add that changes nothing neither
@@ -34,11 +35,13 @@ static int hll_value_or_reply(client *c, const rkey *k, const uint8_t **p, size_
     return 0;
 }
 
-/* Store h as the value of argv[1]: over k's value if k exists (keeping its TTL), else
- * as a new raw string key (Redis creates HLLs raw, never embstr). */
-static void hll_store(client *c, rkey *k, const hll_buf *h) {
-    if (!k) k = db_set_string(c->db, KEYARG(c, 1), "", 0, DB_SET_NOINT);
+/* Store h as the value of key argv[key_i]: over k's value if k (its record) exists,
+ * keeping its TTL, else as a new raw string key (Redis creates HLLs raw, never embstr).
+ * Returns the record. */
+static rkey *hll_store(client *c, int key_i, rkey *k, const hll_buf *h) {
+    if (!k) k = db_set_string(c->db, KEYARG(c, key_i), "", 0, DB_SET_NOINT);
     memcpy(db_string_resize(c->db, &k, h->len), h->p, h->len);
+    return k;
 }
 
 /* A private, growable copy of an HLL value. */
@@ -104,7 +107,7 @@ static void cmd_pfadd(client *c) {
     }
     updated |= changed;
     if (updated && !corrupt) hll_invalidate(h.p);
-    if (changed) hll_store(c, k, &h);
+    if (changed) hll_store(c, 1, k, &h);
     free(h.p);
     if (corrupt) reply_error(&c->out, hll_err_corrupt);
     else reply_int(&c->out, updated);
@@ -193,7 +196,7 @@ static void cmd_pfmerge(client *c) {
     for (int j = 0; j < HLL_REGISTERS; j++)
         if (max[j]) hll_set(&h, j, max[j]);
     hll_invalidate(h.p);
-    hll_store(c, k, &h);
+    hll_store(c, 1, k, &h);
     free(h.p);
     reply_ok(&c->out);
 }
@@ -248,9 +251,8 @@ static void cmd_pfdebug(client *c) {
                 reply_error(&c->out, hll_err_corrupt);
                 return;
             }
-            hll_store(c, k, &h);
+            k = hll_store(c, 2, k, &h);
             free(h.p);
-            k = db_lookup_write(c->db, KEYARG(c, 2));
             p = (const uint8_t *)rkey_str(k, &len, NULL);
         }
         if (todense) {

@@ -34,8 +34,9 @@ void hll_init_empty(uint8_t out[HLL_EMPTY_SIZE]);
 /* Redis's isHLLObject: the "HYLL" magic, a known encoding, a dense value exactly
  * HLL_DENSE_SIZE long. 1 if p looks like an HLL, 0 if not. */
 int hll_is_valid(const uint8_t *p, size_t len);
-/* Add an element: 1 if a register changed, 0 if not, -1 if the value is corrupt. A
- * change does not invalidate the cached cardinality: the caller does (hll_invalidate). */
+/* Add an element: 1 if a register changed, 0 if not, -1 if the value is corrupt. As in
+ * Redis, a sparse change marks the cached cardinality stale and a dense one does not:
+ * the caller calls hll_invalidate once after its changes. */
 int hll_add(hll_buf *h, const void *ele, size_t n);
 /* Raise register index to at least count (PFMERGE): as hll_add. */
 int hll_set(hll_buf *h, int index, int count);
