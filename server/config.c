@@ -15,8 +15,8 @@
 #include "server/config.h"
 #include "server/server.h"
 #include "storage/evict.h"
-#include "storage/lazyfree.h"
 #include "storage/hll.h"
+#include "storage/lazyfree.h"
 #include "storage/stream.h"
 
 typedef enum {
