@@ -1053,7 +1053,7 @@ START_TEST(test_string_unshare) {
     p = db_string_unshare(d, &e);
     REQ(strcmp(rkey_encoding(e), "raw") == 0 && memcmp(p, "abc", 3) == 0);
     REQ(hook_calls == 0);
-    db_touch_hook = NULL;
+    hook_off();
     db_destroy(d);
 }
 END_TEST
