@@ -15,6 +15,7 @@
 #include "server/config.h"
 #include "server/server.h"
 #include "storage/evict.h"
+#include "storage/hll.h"
 #include "storage/lazyfree.h"
 #include "storage/stream.h"
 
@@ -200,7 +201,7 @@ static config_def configs[] = {
     INERT("set-max-intset-entries", CFG_LL, 0, LL_MAX, "512", 1),
     INERT("zset-max-listpack-entries", CFG_LL, 0, LL_MAX, "128", 1),
     INERT("zset-max-listpack-value", CFG_MEM, 0, LL_MAX, "64", 1),
-    INERT("hll-sparse-max-bytes", CFG_MEM, 0, LL_MAX, "3000", 1),
+    {"hll-sparse-max-bytes", CFG_MEM, OFF(hll_sparse_max_bytes), 0, LL_MAX, "3000", 1, NULL, 0, NULL},
     {"notify-keyspace-events", CFG_NOTIFY, NOSLOT, 0, 0, "", 1, NULL, CF_INERT, NULL},
     INERT("busy-reply-threshold", CFG_LL, 0, LL_MAX, "5000", 1),
     /* Persistence: respite keeps nothing on disk. */
@@ -683,6 +684,7 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     lazyfree_cfg.lazy_eviction = server.cfg.lazyfree_lazy_eviction;
     lazyfree_cfg.lazy_expire = server.cfg.lazyfree_lazy_expire;
     lazyfree_cfg.lazy_server_del = server.cfg.lazyfree_lazy_server_del;
+    hll_sparse_max_bytes = (size_t)server.cfg.hll_sparse_max_bytes;
     return 1;
 }
 

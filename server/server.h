@@ -86,6 +86,8 @@ extern const command_binding server_commands[]; /* server/cmd_server.c */
 extern const command_binding multi_commands[];  /* server/multi.c */
 extern const command_binding memory_commands[]; /* server/cmd_memory.c */
 extern const command_binding stream_commands[]; /* server/cmd_stream.c */
+extern const command_binding bitops_commands[]; /* server/cmd_bitops.c */
+extern const command_binding hll_commands[];    /* server/cmd_hll.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -241,6 +243,7 @@ typedef struct server_config {
     char *syslog_facility;             /* "user", "local0".."local7" */
     long long stream_node_max_entries; /* copied to storage (stream.h) */
     long long stream_node_max_bytes;
+    long long hll_sparse_max_bytes; /* copied to storage (hll.h) */
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */
     struct obuf_limit {

@@ -844,6 +844,21 @@ char *db_string_resize(db *d, rkey **kp, size_t newlen) {
     return (char *)rk_valp(nk);
 }
 
+/* A record already raw is returned as is; an int or embstr one is rebuilt raw with room
+ * for exactly its bytes (db_string_resize's path for a first resize, without the event). */
+char *db_string_unshare(db *d, rkey **kp) {
+    rkey *k = *kp;
+    rk_shape s = rk_shape_of(k);
+    if (s.enc == RK_RAW) return (char *)rk_valp(k);
+    size_t len = rkey_strlen(k), klen;
+    rk_shape ns = {OBJ_STRING, RK_RAW, s.ttl, s.klen, len, len};
+    const char *key = rkey_key(k, &klen);
+    rkey *nk = rk_clone(d, k, &ns, key);
+    db_replace(d, k, nk, 1);
+    *kp = nk;
+    return (char *)rk_valp(nk);
+}
+
 rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr) {
     rk_shape s = {type, RK_PTR, 0, klen, 0, 0};
     rkey *k = rk_alloc(d, &s, key);

@@ -144,6 +144,11 @@ rkey *db_set_int(db *d, const char *key, size_t klen, long long v);
  * the (possibly moved) record. Returns a pointer to the value's bytes for writing (valid
  * under the lifetime rule). Used by APPEND and SETRANGE. */
 char *db_string_resize(db *d, rkey **k, size_t newlen);
+/* k's string value made raw in place of int/embstr (Redis's dbUnshareStringValue), for
+ * changing bytes in place without changing the length: raises no event, so the caller
+ * calls db_touch when it does change a byte (SETBIT of a bit already set changes
+ * nothing, as in Redis). Returns the bytes, *k updated, as db_string_resize. */
+char *db_string_unshare(db *d, rkey **k);
 /* Add a new key holding a pointer value of the given type (the key must not exist). The
  * record owns ptr from then on: its type's descriptor (storage/type.h) frees it. */
 rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr);

@@ -253,11 +253,20 @@ def test_nothing_changed_propagates_nothing():
     with Recorded() as rec:
         c = rec.conn()
         c.call("SET", "k", "v")
+        c.call("SETBIT", "b", 3, 1)
+        c.call("SET", "n", 12)
+        c.call("PFADD", "h", "a", "b")
+        c.call("PFCOUNT", "h")
         before = rec.log()
         for args in (("SET", "k", "w", "NX"), ("SET", "absent", "w", "XX"), ("DEL", "nope"),
                      ("EXPIRE", "nope", 10), ("PERSIST", "k"), ("GET", "k"), ("GETEX", "k"),
                      ("XTRIM", "nope", "MAXLEN", 0), ("SETRANGE", "k", 0, ""), ("MSETNX", "k", "x"),
-                     ("RENAMENX", "k", "k"), ("EXPIRE", "k", 10, "XX")):
+                     ("RENAMENX", "k", "k"), ("EXPIRE", "k", 10, "XX"),
+                     # bitmaps and HLLs, as Redis 7.0: only a changed bit or register counts
+                     ("SETBIT", "b", 3, 1), ("SETBIT", "n", 0, 0), ("BITFIELD", "b", "SET", "u8", 0, 16),
+                     ("BITFIELD", "b", "OVERFLOW", "FAIL", "INCRBY", "u2", 0, 9), ("BITFIELD", "b", "GET", "u8", 0),
+                     ("BITOP", "AND", "nope", "nope2"), ("PFADD", "h", "a"), ("PFCOUNT", "h"),
+                     ("PFCOUNT", "h", "nope"), ("PFDEBUG", "ENCODING", "h")):
             c.call(*args)
         eq(rec.log(), before, "the log after commands that change nothing")
         c.close()
@@ -439,6 +448,23 @@ def every_write_command(t, c2):
     t.ok("XADD", "bl", "*", "wake", "up")
     r = decode(c2.reply())
     check(isinstance(r, list) and r[0][0] == b"bl", "the blocked XREADGROUP was served: %r" % (r,))
+    # bitmaps and HyperLogLog (values compared by GET: the HLL bytes must be Redis's)
+    t.ok("SETBIT", "bm", 100, 1)
+    t.ok("SET", "bn", 12345)
+    t.ok("SETBIT", "bn", 0, 1)
+    t.ok("BITFIELD", "bf", "SET", "u8", 0, 200, "INCRBY", "i5", 3, 7, "OVERFLOW", "FAIL", "INCRBY", "u2", 0, 9)
+    t.ok("BITFIELD_RO", "bf", "GET", "u8", 0)
+    t.ok("BITOP", "XOR", "bx", "bm", "bf")
+    t.ok("SET", "bgone", "x")
+    t.ok("BITOP", "AND", "bgone", "nokey")
+    t.ok("PFADD", "hll", "a", "b", "c")
+    t.ok("PFCOUNT", "hll")
+    t.ok("PFMERGE", "hll2", "hll")
+    t.ok("PFADD", "hll3", *["e%d" % i for i in range(3000)])
+    t.ok("PFCOUNT", "hll3", "hll")
+    t.ok("PFDEBUG", "TODENSE", "hll2")
+    t.ok("PFDEBUG", "GETREG", "hll")
+    t.ok("PFSELFTEST")
     # MULTI/EXEC across dbs
     t.ok("SELECT", 2)
     t.ok("MULTI")

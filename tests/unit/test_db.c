@@ -1031,6 +1031,33 @@ START_TEST(test_memory_estimate) {
 END_TEST
 
 /* Arguments that point into the records the call replaces or frees. */
+/* db_string_unshare: int and embstr values become raw (their bytes, TTL kept), a raw one
+ * is returned as is; no event either way (the caller touches only on a real change). */
+START_TEST(test_string_unshare) {
+    db *d = db_create(0);
+    rkey *k = db_set_int(d, "n", 1, 1234);
+    k = db_set_expire(d, k, storage_now_ms + 1000);
+    hook_reset();
+    char *p = db_string_unshare(d, &k);
+    REQ(hook_calls == 0);
+    REQ(!rkey_is_int(k) && strcmp(rkey_encoding(k), "raw") == 0);
+    REQ(memcmp(p, "1234", 4) == 0 && rkey_strlen(k) == 4);
+    REQ(rkey_expire(k) == storage_now_ms + 1000);
+    REQ(db_lookup_write(d, "n", 1) == k);
+    REQ(db_string_unshare(d, &k) == p); /* already raw: same bytes */
+    p[0] = '9';
+    REQ(str_is(db_lookup_read(d, "n", 1), "9234", 4));
+    rkey *e = db_set_string(d, "e", 1, "abc", 3, 0);
+    REQ(strcmp(rkey_encoding(e), "embstr") == 0);
+    hook_reset();
+    p = db_string_unshare(d, &e);
+    REQ(strcmp(rkey_encoding(e), "raw") == 0 && memcmp(p, "abc", 3) == 0);
+    REQ(hook_calls == 0);
+    hook_off();
+    db_destroy(d);
+}
+END_TEST
+
 START_TEST(test_aliasing_arguments) {
     db *d = db_create(0);
     char tmp[UTIL_LLSTR_SIZE];
@@ -1262,6 +1289,7 @@ static Suite *db_suite(void) {
     tcase_add_test(tc, test_change_events);
     tcase_add_test(tc, test_event_types);
     tcase_add_test(tc, test_aliasing_arguments);
+    tcase_add_test(tc, test_string_unshare);
     tcase_add_test(tc, test_random_model);
     tcase_add_test(tc, test_memory_estimate);
     suite_add_tcase(s, tc);
