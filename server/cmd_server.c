@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "common/alloc.h"
+#include "common/histogram.h"
 #include "common/xmalloc.h"
 #include "server/config.h"
 #include "server/net.h"
@@ -198,13 +199,15 @@ static void info_memory(text *t) {
     alloc_get_stats(&as);
     text_printf(t,
                 "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
-                "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_dataset:%zu\r\n"
+                "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_overhead:%zu\r\n"
+                "used_memory_startup:%zu\r\nused_memory_dataset:%zu\r\n"
                 "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n"
                 "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
                 "mem_fragmentation_ratio:%.2f\r\nmem_allocator:%s\r\n"
                 "lazyfree_pending_objects:%zu\r\nlazyfreed_objects:%lld\r\n",
-                used, h_used, rss, h_rss, mem_peak, dataset, as.allocated, as.active, as.resident, server.cfg.maxmemory,
-                h_max, server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "noeviction",
+                used, h_used, rss, h_rss, mem_peak, used > dataset ? used - dataset : 0, mem_baseline, dataset,
+                as.allocated, as.active, as.resident, server.cfg.maxmemory, h_max,
+                server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "noeviction",
                 used ? (double)rss / (double)used : 0.0, alloc_name(), lazyfree_pending_objects(),
                 lazyfree_freed_objects());
 }
@@ -221,15 +224,20 @@ static void info_stats(text *t) {
     text_printf(t,
                 "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
                 "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
+                "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:%.2f\r\n"
+                "instantaneous_output_kbps:%.2f\r\ninstantaneous_input_repl_kbps:0.00\r\n"
+                "instantaneous_output_repl_kbps:0.00\r\n"
                 "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\nkeyspace_"
                 "hits:%lld\r\n"
                 "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
-                "client_query_buffer_limit_disconnections:%lld\r\nclient_output_buffer_limit_disconnections:%lld\r\n",
+                "client_query_buffer_limit_disconnections:%lld\r\nclient_output_buffer_limit_disconnections:%lld\r\n"
+                "unexpected_error_replies:0\r\ntotal_error_replies:%lld\r\n",
                 server.stat_numconnections, server.stat_numcommands, server.instantaneous_ops,
-                server.stat_net_input_bytes, server.stat_net_output_bytes, server.stat_rejected_conn,
-                storage_stat.expired_keys, evict_stat_evicted_keys, storage_stat.keyspace_hits,
-                storage_stat.keyspace_misses, server.stat_client_qbuf_limit_disconnections,
-                server.stat_client_outbuf_limit_disconnections);
+                server.stat_net_input_bytes, server.stat_net_output_bytes, server.instantaneous_input_kbps,
+                server.instantaneous_output_kbps, server.stat_rejected_conn, storage_stat.expired_keys,
+                evict_stat_evicted_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses,
+                server.stat_client_qbuf_limit_disconnections, server.stat_client_outbuf_limit_disconnections,
+                server.stat_total_error_replies);
 }
 
 static void info_replication(text *t) {
@@ -245,9 +253,53 @@ static void info_cpu(text *t) {
 
 static void commandstat_line(void *priv, const command *cmd) {
     text *t = priv;
-    if (cmd->calls)
-        text_printf(t, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=0,failed_calls=0\r\n",
-                    cmd->fullname, cmd->calls, cmd->usec, (double)cmd->usec / (double)cmd->calls);
+    if (cmd->calls || cmd->rejected_calls || cmd->failed_calls)
+        text_printf(t, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,failed_calls=%lld\r\n",
+                    cmd->fullname, cmd->calls, cmd->usec, cmd->calls ? (double)cmd->usec / (double)cmd->calls : 0.0,
+                    cmd->rejected_calls, cmd->failed_calls);
+}
+
+static void errorstat_line(void *priv, const char *code, long long count) {
+    text_printf(priv, "errorstat_%s:count=%lld\r\n", code, count);
+}
+
+static void info_errorstats(text *t) {
+    text_printf(t, "# Errorstats\r\n");
+    stats_foreach_error(errorstat_line, t);
+}
+
+/* A percentile as Redis prints it in the key: "%f" without trailing zeros ("99.9"). */
+static void percentile_name(char *buf, size_t size, double p) {
+    snprintf(buf, size, "%f", p);
+    char *dot = strchr(buf, '.');
+    if (!dot) return;
+    char *z = buf + strlen(buf) - 1;
+    while (z > dot && *z == '0') *z-- = '\0';
+    if (z == dot) *z = '\0';
+}
+
+static void latencystat_line(void *priv, const command *cmd) {
+    text *t = priv;
+    if (!cmd->latency) return;
+    text_printf(t, "latency_percentiles_usec_%s:", cmd->fullname);
+    const char *p = server.cfg.latency_tracking_info_percentiles ? server.cfg.latency_tracking_info_percentiles : "";
+    for (int first = 1; *p;) {
+        char *end;
+        double pct = strtod(p, &end);
+        if (end == p) break;
+        char name[64];
+        percentile_name(name, sizeof(name), pct);
+        text_printf(t, "%sp%s=%.3f", first ? "" : ",", name, (double)histogram_percentile(cmd->latency, pct) / 1000.0);
+        first = 0;
+        p = end;
+        while (*p == ' ') p++;
+    }
+    text_printf(t, "\r\n");
+}
+
+static void info_latencystats(text *t) {
+    text_printf(t, "# Latencystats\r\n");
+    commands_foreach(latencystat_line, t);
 }
 
 static void info_commandstats(text *t) {
@@ -283,6 +335,8 @@ static const struct {
     {"cpu", info_cpu, 1},
     {"modules", info_modules, 1},
     {"commandstats", info_commandstats, 0},
+    {"errorstats", info_errorstats, 1},
+    {"latencystats", info_latencystats, 0},
     {"cluster", info_cluster, 1},
     {"keyspace", info_keyspace, 1},
 };

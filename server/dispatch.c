@@ -12,12 +12,12 @@
 
 /* An error that rejects the command before it runs: inside MULTI it also dooms EXEC. */
 static void reject(client *c, const char *msg) {
-    if (multi_is_exec(c->cmd)) {
-        multi_exec_abort(c, msg);
-        return;
+    if (multi_is_exec(c->cmd)) multi_exec_abort(c, msg);
+    else {
+        if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
+        reply_error(&c->out, msg);
     }
-    if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
-    reply_error(&c->out, msg);
+    stats_rejected(c->cmd); /* rejected_calls, errorstats */
 }
 
 static void reject_unknown(client *c) {
@@ -54,6 +54,7 @@ void call_command(client *c, command *cmd) {
         slowlog_push(c, c->argc, c->argv, duration);
     cmd->calls++;
     server.stat_numcommands++;
+    stats_after_call(c, cmd, duration); /* failed_calls, latencystats, LATENCY */
 }
 
 void process_command(client *c) {
@@ -92,6 +93,12 @@ void process_command(client *c) {
         char msg[128];
         snprintf(msg, sizeof(msg), "wrong number of arguments for '%s' command", cmd->fullname);
         reject(c, msg);
+        return;
+    }
+    if (debug_refused(c, cmd)) {
+        reject(c, "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it "
+                  "from a local connection, otherwise you need to set this option in the configuration file, and "
+                  "then restart the server.");
         return;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
