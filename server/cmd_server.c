@@ -95,6 +95,14 @@ void server_client_memory(client *c, int gone) {
     c->mem_counted = n;
 }
 
+void server_memory_parts(size_t *startup, size_t *clients, size_t *peak) {
+    server_memory_refresh();
+    *startup = mem_baseline;
+    *clients = mem_clients;
+    server_used_memory();
+    *peak = mem_peak;
+}
+
 void server_memory_refresh(void) {
     for (client *c = server.clients; c; c = c->next) server_client_memory(c, 0);
 }

@@ -338,6 +338,8 @@ size_t server_used_memory(void);
 /* Take the start-up baseline (once, before clients) / recount every client (INFO). */
 void server_memory_init(void);
 void server_memory_refresh(void);
+/* The parts MEMORY STATS reports: start-up baseline, clients' buffers, the peak. */
+void server_memory_parts(size_t *startup, size_t *clients, size_t *peak);
 /* Recount c's buffers into the clients' total; gone: c is being freed, count it out. */
 void server_client_memory(client *c, int gone);
 /* With maxmemory set, before running or queueing cmd: evict as the policy says; returns
