@@ -281,6 +281,7 @@ typedef struct server_state {
     long long stat_client_qbuf_limit_disconnections;
     long long stat_net_input_bytes;
     long long stat_net_output_bytes;
+    long long stat_total_reads, stat_total_writes; /* read and write calls that moved bytes */
     long long stat_expired_keys_prev;
     long long ops_sample_time, ops_sample_count;
     long long instantaneous_ops;
@@ -338,6 +339,14 @@ size_t server_used_memory(void);
 /* Take the start-up baseline (once, before clients) / recount every client (INFO). */
 void server_memory_init(void);
 void server_memory_refresh(void);
+/* allocator_* of INFO memory and MEMORY STATS (Redis's fallbacks where the allocator
+ * keeps no statistics), and the fragmentation figures derived from them and the RSS. */
+typedef struct server_allocator_figures {
+    size_t allocated, active, resident;
+    double frag_ratio, rss_ratio, rss_overhead_ratio;
+    long long frag_bytes, rss_bytes, rss_overhead_bytes;
+} server_allocator_figures;
+void server_allocator_get(server_allocator_figures *f);
 /* The parts MEMORY STATS reports: start-up baseline, clients' buffers, the peak. */
 void server_memory_parts(size_t *startup, size_t *clients, size_t *peak);
 /* Recount c's buffers into the clients' total; gone: c is being freed, count it out. */
