@@ -91,6 +91,7 @@ def measure_panels(path, title, measures, cols=3):
             if not math.isnan(v):
                 ax.annotate("%.4g" % v, (x, v), ha="center", va="bottom", fontsize=8)
         ax.set_title(name, fontsize=9, wrap=True)
+        ax.margins(y=0.15)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
