@@ -108,6 +108,12 @@ static void cmd_lolwut(client *c) {
     reply_verbatim(&c->out, line, sizeof(line) - 1, "txt");
 }
 
+// clang-format off
 const command_binding debug_commands[] = {
-    CMD("debug", cmd_debug), CMD("role", cmd_role), CMD("wait", cmd_wait), CMD("lolwut", cmd_lolwut), {0},
+    CMD("debug", cmd_debug),
+    CMD("role", cmd_role),
+    CMD("wait", cmd_wait),
+    CMD("lolwut", cmd_lolwut),
+    {0},
 };
+// clang-format on

@@ -56,9 +56,8 @@ static size_t rss_now(void) {
     return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-/* What Redis's getMemoryOverheadData gathers, from respite's counters. Without
- * jemalloc the allocator figures are Redis's fallbacks: allocated = used memory,
- * active = resident = RSS. */
+/* What Redis's getMemoryOverheadData gathers, from respite's counters (the allocator's
+ * figures: server_allocator_get). */
 typedef struct mem_overview {
     size_t peak, total, startup, clients, overhead, keys, dataset, rss;
     double dataset_perc, peak_perc;
@@ -131,15 +130,17 @@ static void cmd_memory_stats(client *c) {
     stat_int(c, "dataset.bytes", (long long)m.dataset);
     stat_double(c, "dataset.percentage", m.dataset_perc);
     stat_double(c, "peak.percentage", m.peak_perc);
-    stat_int(c, "allocator.allocated", (long long)m.total);
-    stat_int(c, "allocator.active", (long long)m.rss);
-    stat_int(c, "allocator.resident", (long long)m.rss);
-    stat_double(c, "allocator-fragmentation.ratio", ratio(m.rss, m.total));
-    stat_int(c, "allocator-fragmentation.bytes", (long long)m.rss - (long long)m.total);
-    stat_double(c, "allocator-rss.ratio", 1);
-    stat_int(c, "allocator-rss.bytes", 0);
-    stat_double(c, "rss-overhead.ratio", 1);
-    stat_int(c, "rss-overhead.bytes", 0);
+    server_allocator_figures af;
+    server_allocator_get(&af);
+    stat_int(c, "allocator.allocated", (long long)af.allocated);
+    stat_int(c, "allocator.active", (long long)af.active);
+    stat_int(c, "allocator.resident", (long long)af.resident);
+    stat_double(c, "allocator-fragmentation.ratio", af.frag_ratio);
+    stat_int(c, "allocator-fragmentation.bytes", af.frag_bytes);
+    stat_double(c, "allocator-rss.ratio", af.rss_ratio);
+    stat_int(c, "allocator-rss.bytes", af.rss_bytes);
+    stat_double(c, "rss-overhead.ratio", af.rss_overhead_ratio);
+    stat_int(c, "rss-overhead.bytes", af.rss_overhead_bytes);
     stat_double(c, "fragmentation", ratio(m.rss, m.total));
     stat_int(c, "fragmentation.bytes", (long long)m.rss - (long long)m.total);
 }
@@ -187,7 +188,7 @@ static void cmd_memory_doctor(client *c) {
                     "causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there "
                     "is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc "
                     "malloc. Note: The currently used allocator is \"%s\".\n\n",
-                    "libc");
+                    alloc_name());
             if (big_clients)
                 len += (size_t)snprintf(
                     built + len, cap - len, "%s",
@@ -206,10 +207,14 @@ static void cmd_memory_doctor(client *c) {
     free(built);
 }
 
-/* Redis's answer when it is not built with jemalloc, as respite never is. */
+/* jemalloc's report, or Redis's answer for an allocator without one (glibc, mimalloc). */
 static void cmd_memory_malloc_stats(client *c) {
-    static const char msg[] = "Stats not supported for the current allocator";
-    reply_verbatim(&c->out, msg, sizeof(msg) - 1, "txt");
+    static const char none[] = "Stats not supported for the current allocator";
+    size_t len;
+    char *text = alloc_stats_report(&len);
+    if (text) reply_verbatim(&c->out, text, len, "txt");
+    else reply_verbatim(&c->out, none, sizeof(none) - 1, "txt");
+    free(text);
 }
 
 static void cmd_memory_help(client *c) {
@@ -229,6 +234,7 @@ static void cmd_memory_help(client *c) {
     reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
+// clang-format off
 static const command_binding memory_subcommands[] = {
     CMD("doctor", cmd_memory_doctor),
     CMD("help", cmd_memory_help),
@@ -243,3 +249,4 @@ const command_binding memory_commands[] = {
     CMD("memory", NULL, memory_subcommands),
     {0},
 };
+// clang-format on

@@ -462,14 +462,20 @@ static void cmd_latency_help(client *c) {
     reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
+// clang-format off
 static const command_binding latency_subcommands[] = {
-    CMD("doctor", cmd_latency_doctor),   CMD("graph", cmd_latency_graph),
-    CMD("help", cmd_latency_help),       CMD("histogram", cmd_latency_histogram),
-    CMD("history", cmd_latency_history), CMD("latest", cmd_latency_latest),
-    CMD("reset", cmd_latency_reset),     {0},
+    CMD("doctor", cmd_latency_doctor),
+    CMD("graph", cmd_latency_graph),
+    CMD("help", cmd_latency_help),
+    CMD("histogram", cmd_latency_histogram),
+    CMD("history", cmd_latency_history),
+    CMD("latest", cmd_latency_latest),
+    CMD("reset", cmd_latency_reset),
+    {0},
 };
 
 const command_binding latency_commands[] = {
     CMD("latency", NULL, latency_subcommands),
     {0},
 };
+// clang-format on
