@@ -1,7 +1,9 @@
 /* dispatch.c: from a parsed argv to a handler: command lookup (with container
- * subcommands), the central arity check with Redis's text, authentication, MULTI
- * queueing, then the call (with propagation, server/propagate.h). Rejections inside MULTI mark the transaction dirty so EXEC
- * answers EXECABORT, as Redis does. */
+ * subcommands), the central arity check with Redis's text, DEBUG's gate,
+ * authentication, MULTI queueing, then the call (with propagation,
+ * server/propagate.h). Rejections inside MULTI mark the transaction dirty so EXEC
+ * answers EXECABORT, as Redis does. Rejections and finished calls are reported to
+ * server/stats.c (errorstats, rejected/failed calls, latency). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
