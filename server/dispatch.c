@@ -45,6 +45,7 @@ void call_command(client *c, command *cmd) {
     c->redacted = 0;
     long long start = util_ustime();
     storage_now_ms = start / 1000;
+    stats_call_begin();
     /* With a propagation subscriber, propagate_call compares storage_dirty around the
      * handler and queues what the command must be replayed as; otherwise nothing. */
     if (propagate_wanted()) propagate_call(c, cmd);

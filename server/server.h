@@ -358,10 +358,12 @@ int server_oom_refuses(client *c, const command *cmd);
 void server_evict_cron(void);
 
 /* Error and latency statistics (server/stats.c). stats_init installs the error-reply
- * counter; dispatch calls stats_rejected when it refuses a command (cmd may be NULL)
- * and stats_after_call after a handler ran for duration_us. */
+ * counter; dispatch calls stats_rejected when it refuses a command (cmd may be NULL),
+ * stats_call_begin before a handler runs and stats_after_call after it ran for
+ * duration_us. */
 void stats_init(void);
 void stats_rejected(command *cmd);
+void stats_call_begin(void);
 void stats_after_call(client *c, command *cmd, long long duration_us);
 /* CONFIG RESETSTAT: error counts, per-command counters and histograms. */
 void stats_reset(void);

@@ -20,6 +20,7 @@ static struct errorstat {
 } errors[ERRORSTATS_MAX];
 static int nerrors;
 static long long prev_error_replies; /* total_error_replies when the last command ended */
+static int call_depth;               /* EXEC runs commands inside its own call */
 
 static void count_error(const char *msg, size_t n) {
     server.stat_total_error_replies++;
@@ -57,7 +58,14 @@ void stats_rejected(command *cmd) {
     prev_error_replies = server.stat_total_error_replies;
 }
 
+/* Errors replied outside any command (a protocol error, a refused connection) are not
+ * the next command's: a top-level call starts from the count as it is. */
+void stats_call_begin(void) {
+    if (call_depth++ == 0) prev_error_replies = server.stat_total_error_replies;
+}
+
 void stats_after_call(client *c, command *cmd, long long duration_us) {
+    call_depth--;
     if (server.stat_total_error_replies != prev_error_replies) {
         cmd->failed_calls++;
         prev_error_replies = server.stat_total_error_replies;

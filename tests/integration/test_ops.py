@@ -183,6 +183,18 @@ def test_errorstats_and_call_counts(server, oracle):
     check(int(got[3]) >= 10, "the script makes errors: %r" % got[3])
 
 
+def test_error_outside_a_command(server, oracle):
+    """A protocol error counts as an error reply but fails no command: not the next one run."""
+    for s in (server, oracle):
+        with s.conn() as c, s.conn() as bad:
+            c.cmd("CONFIG", "RESETSTAT")
+            bad.send(b"*1\r\n$abc\r\n")
+            eq(bad.reply(), b"-ERR Protocol error: invalid bulk length\r\n", "%s: protocol error" % s.name)
+            c.cmd("GET", "k")
+            eq(fields(info(c, "commandstats")["cmdstat_get"])["failed_calls"], "0", "%s: GET after it" % s.name)
+            eq(info(c, "errorstats"), {"errorstat_ERR": "count=1"}, "%s: counted" % s.name)
+
+
 def test_info_field_names(server, oracle):
     """Every field redis-server's INFO has, respite has too."""
     for section in ("server", "clients", "memory", "persistence", "stats", "replication", "cpu"):
