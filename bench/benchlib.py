@@ -2,8 +2,10 @@
 
 Starting a server (respite or redis-server) on a free loopback port with no persistence and
 pinned to one CPU; a tiny RESP client and a pipelined bulk loader; running redis-benchmark and
-reading its latency distribution; /proc readings (CPU time, resident memory); medians, ratios
-and markdown tables. Standard library only: the scripts run under Debian's /usr/bin/python3.
+reading its latency distribution; /proc readings (CPU time to the nanosecond from schedstat,
+resident memory); medians, ratios and markdown tables. Standard library only (the charts, in
+chart.py, use python3-matplotlib when it is installed): the scripts run under Debian's
+/usr/bin/python3.
 
 Conventions: latencies are in milliseconds, CPU time in seconds, memory in bytes. A server
 that does not answer, or a command it does not know, is reported, never raised past the
@@ -161,6 +163,29 @@ def out_dir(args):
     return d
 
 
+class _Tee:
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text):
+        for st in self.streams:
+            st.write(text)
+        return len(text)
+
+    def flush(self):
+        for st in self.streams:
+            st.flush()
+
+
+def tee_markdown(args, name):
+    """From now on, what the script prints (its markdown) also goes to OUT/<name>.md, beside
+    the chart it draws (OUT/<name>.png). Returns the file's path."""
+    path = os.path.join(out_dir(args), name + ".md")
+    f = open(path, "w")
+    sys.stdout = _Tee(sys.__stdout__, f)
+    return path
+
+
 # ---- servers and RESP: the plumbing shared with the integration tests ----
 # tests/integration/harness.py starts and stops servers (free port, PING with a deadline,
 # SIGTERM with a SIGKILL fallback) and speaks RESP; the bench adds CPU pinning, /proc
@@ -199,13 +224,11 @@ class Server(harness.Server):
         return self.proc.pid if self.proc else None
 
     def cpu_seconds(self):
-        """utime+stime of the whole process (all threads) from /proc/PID/stat, in seconds."""
-        try:
-            with open("/proc/%d/stat" % self.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / CLK_TCK
-        except (OSError, IndexError, TypeError):
-            return float("nan")
+        """CPU time of the whole process in seconds, to the nanosecond: the sum over its
+        threads of /proc/PID/task/TID/schedstat's time on CPU (utime+stime from
+        /proc/PID/stat counts in clock ticks, 10 ms, which a short run cannot resolve).
+        Falls back to /proc/PID/stat where schedstat is missing."""
+        return cpu_seconds_of(self.pid)
 
     def rss_bytes(self):
         """VmRSS from /proc/PID/status, in bytes."""
@@ -490,6 +513,24 @@ def measured_run(server, command, requests, **kw):
     return res
 
 
+def cpu_seconds_of(pid):
+    """A process's CPU seconds: schedstat (ns) summed over its threads, else /proc/PID/stat."""
+    try:
+        total = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError, TypeError):
+        pass
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, TypeError):
+        return float("nan")
+
+
 # ---- statistics and tables ----
 
 def median(xs):
@@ -540,17 +581,3 @@ def value_bytes(size, seed=1):
     rnd = random.Random(seed)
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     return "".join(rnd.choice(alphabet) for _ in range(size))
-
-
-def gnuplot_available():
-    return shutil.which("gnuplot") is not None
-
-
-def run_gnuplot(script_text, workdir):
-    """Run a gnuplot script; returns None on success or an error text."""
-    path = os.path.join(workdir, "chart.gp")
-    with open(path, "w") as f:
-        f.write(script_text)
-    r = subprocess.run(["gnuplot", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
-    return None if r.returncode == 0 else r.stdout[-1000:]

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
+
 #if defined(RESPITE_MALLOC_JEMALLOC)
 #include <jemalloc/jemalloc.h>
 
@@ -42,6 +44,30 @@ void alloc_get_stats(alloc_stats *st) {
     st->resident = je_stat("stats.resident");
 }
 
+typedef struct report {
+    char *p;
+    size_t len, cap;
+} report;
+
+static void report_write(void *opaque, const char *text) {
+    report *r = opaque;
+    size_t n = strlen(text);
+    if (r->len + n + 1 > r->cap) {
+        r->cap = (r->len + n + 1) * 2;
+        r->p = xrealloc(r->p, r->cap);
+    }
+    memcpy(r->p + r->len, text, n + 1);
+    r->len += n;
+}
+
+char *alloc_stats_report(size_t *len) {
+    report r = {xmalloc(4096), 0, 4096};
+    r.p[0] = '\0';
+    malloc_stats_print(report_write, &r, NULL);
+    *len = r.len;
+    return r.p;
+}
+
 void alloc_purge(void) {
     char name[64];
     snprintf(name, sizeof(name), "arena.%d.purge", MALLCTL_ARENAS_ALL);
@@ -64,6 +90,11 @@ size_t alloc_allocated(void) { return 0; }
 
 void alloc_get_stats(alloc_stats *st) { memset(st, 0, sizeof(*st)); }
 
+char *alloc_stats_report(size_t *len) {
+    *len = 0;
+    return NULL;
+}
+
 void alloc_purge(void) { mi_collect(true); }
 
 #else
@@ -76,6 +107,11 @@ size_t alloc_allocated(void) {
 }
 
 void alloc_get_stats(alloc_stats *st) { memset(st, 0, sizeof(*st)); }
+
+char *alloc_stats_report(size_t *len) {
+    *len = 0;
+    return NULL;
+}
 
 void alloc_purge(void) { malloc_trim(0); }
 

@@ -30,6 +30,11 @@ typedef struct alloc_stats {
 } alloc_stats;
 void alloc_get_stats(alloc_stats *st);
 
+/* MEMORY MALLOC-STATS: the allocator's own report (jemalloc's malloc_stats_print), in a
+ * buffer the caller frees; NULL where the allocator has none (Redis then answers "Stats
+ * not supported for the current allocator"). */
+char *alloc_stats_report(size_t *len);
+
 /* MEMORY PURGE: give free memory back to the system (glibc's malloc_trim, jemalloc's
  * arena purge, mimalloc's forced collect). */
 void alloc_purge(void);

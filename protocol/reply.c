@@ -265,7 +265,10 @@ static void append_sanitized(reply_buf *rb, const char *msg, size_t n) {
     }
 }
 
+void (*reply_error_hook)(const char *msg, size_t n);
+
 void reply_error_len(reply_buf *rb, const char *msg, size_t n) {
+    if (reply_error_hook) reply_error_hook(msg, n);
     if (n == 0 || msg[0] != '-') APPEND_LIT(rb, "-ERR ");
     append_sanitized(rb, msg, n);
     APPEND_LIT(rb, "\r\n");

@@ -63,6 +63,9 @@ void reply_simple_len(reply_buf *rb, const char *s, size_t n);
 void reply_error(reply_buf *rb, const char *msg);
 void reply_error_len(reply_buf *rb, const char *msg, size_t n);
 void reply_errorf(reply_buf *rb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Called with every error reply's message as given (before "-ERR " is added): the
+ * server counts errors by their code (INFO errorstats). NULL: nothing is called. */
+extern void (*reply_error_hook)(const char *msg, size_t n);
 
 void reply_int(reply_buf *rb, long long v); /* :v */
 void reply_bulk(reply_buf *rb, const void *p, size_t n);

@@ -20,6 +20,10 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # the aggregator example's page test: headless Chromium driven by Debian's selenium
   chromium chromium-driver python3-selenium
+  # test_ops: the Prometheus exporter's metric families against respite and redis-server
+  prometheus-redis-exporter
+  # bench/: the charts beside each result (bench/chart.py)
+  python3-matplotlib
 )
 
 missing=()

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "common/alloc.h"
+#include "common/histogram.h"
 #include "common/xmalloc.h"
 #include "server/config.h"
 #include "server/net.h"
@@ -94,6 +95,14 @@ void server_client_memory(client *c, int gone) {
     c->mem_counted = n;
 }
 
+void server_memory_parts(size_t *startup, size_t *clients, size_t *peak) {
+    server_memory_refresh();
+    *startup = mem_baseline;
+    *clients = mem_clients;
+    server_used_memory();
+    *peak = mem_peak;
+}
+
 void server_memory_refresh(void) {
     for (client *c = server.clients; c; c = c->next) server_client_memory(c, 0);
 }
@@ -155,9 +164,10 @@ static void info_server(text *t) {
                 "# Server\r\nredis_version:%s\r\nrespite_version:%s\r\nredis_git_sha1:00000000\r\n"
                 "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\n"
                 "arch_bits:%d\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:libevent\r\n"
+                "atomicvar_api:c11-builtin\r\n"
                 "gcc_version:%d.%d.%d\r\nprocess_id:%d\r\nprocess_supervised:no\r\nrun_id:%s\r\ntcp_port:%d\r\n"
                 "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\nhz:%d\r\n"
-                "configured_hz:%d\r\nexecutable:%s\r\nconfig_file:%s\r\n",
+                "configured_hz:%d\r\nlru_clock:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\nio_threads_active:0\r\n",
                 REDIS_COMPAT_VERSION, RESPITE_VERSION, un.sysname, un.release, un.machine, (int)sizeof(long) * 8,
 #ifdef __GNUC__
                 __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
@@ -165,8 +175,8 @@ static void info_server(text *t) {
                 0, 0, 0,
 #endif
                 server.pid, (const char *)server.run_id, server.cfg.port, util_ustime(), uptime, uptime / 86400,
-                server.cfg.hz, server.cfg.hz, server.executable ? server.executable : "",
-                server.configfile ? server.configfile : "");
+                server.cfg.hz, server.cfg.hz, (server.mstime_cached / 1000) & ((1 << 24) - 1),
+                server.executable ? server.executable : "", server.configfile ? server.configfile : "");
 }
 
 static void info_clients(text *t) {
@@ -184,70 +194,190 @@ static void info_clients(text *t) {
                 server.nclients, server.cfg.maxclients, maxin, maxout, blocked, blocked);
 }
 
+/* The allocator's figures as Redis reports them: where the allocator keeps none (glibc,
+ * mimalloc) Redis's fallbacks, resident = RSS, active = resident, allocated = used
+ * memory; and the ratios between them and RSS. */
+void server_allocator_get(server_allocator_figures *f) {
+    alloc_stats as;
+    alloc_get_stats(&as);
+    size_t rss = rss_bytes();
+    f->allocated = as.allocated ? as.allocated : server_used_memory();
+    f->resident = as.resident ? as.resident : rss;
+    f->active = as.active ? as.active : f->resident;
+    f->frag_ratio = f->allocated ? (double)f->active / (double)f->allocated : 0;
+    f->frag_bytes = (long long)f->active - (long long)f->allocated;
+    f->rss_ratio = f->active ? (double)f->resident / (double)f->active : 0;
+    f->rss_bytes = (long long)f->resident - (long long)f->active;
+    f->rss_overhead_ratio = f->resident ? (double)rss / (double)f->resident : 0;
+    f->rss_overhead_bytes = (long long)rss - (long long)f->resident;
+}
+
 static void info_memory(text *t) {
     server_memory_refresh();
     size_t used = server_used_memory();
     size_t rss = rss_bytes();
     size_t dataset = 0;
     for (int i = 0; i < server.dbnum; i++) dataset += db_memory(server.dbs[i]);
-    char h_used[32], h_rss[32], h_max[32];
+    size_t overhead = used > dataset ? used - dataset : 0;
+    size_t net = used > mem_baseline ? used - mem_baseline : 0;
+    size_t sysmem = (size_t)sysconf(_SC_PHYS_PAGES) * (size_t)sysconf(_SC_PAGESIZE);
+    char h_used[32], h_rss[32], h_peak[32], h_sys[32], h_max[32];
     human_bytes(h_used, sizeof(h_used), (double)used);
     human_bytes(h_rss, sizeof(h_rss), (double)rss);
+    human_bytes(h_peak, sizeof(h_peak), (double)mem_peak);
+    human_bytes(h_sys, sizeof(h_sys), (double)sysmem);
     human_bytes(h_max, sizeof(h_max), (double)server.cfg.maxmemory);
-    alloc_stats as;
-    alloc_get_stats(&as);
+    server_allocator_figures af;
+    server_allocator_get(&af);
     text_printf(t,
                 "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
-                "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_dataset:%zu\r\n"
-                "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n"
-                "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
-                "mem_fragmentation_ratio:%.2f\r\nmem_allocator:%s\r\n"
+                "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n"
+                "used_memory_peak_perc:%.2f%%\r\nused_memory_overhead:%zu\r\nused_memory_startup:%zu\r\n"
+                "used_memory_dataset:%zu\r\nused_memory_dataset_perc:%.2f%%\r\nallocator_allocated:%zu\r\n"
+                "allocator_active:%zu\r\nallocator_resident:%zu\r\n",
+                used, h_used, rss, h_rss, mem_peak, h_peak, mem_peak ? (double)used * 100 / (double)mem_peak : 0.0,
+                overhead, mem_baseline, dataset, net ? (double)dataset * 100 / (double)net : 0.0, af.allocated,
+                af.active, af.resident);
+    /* No scripting: the Lua and function figures are those of a server that never ran one. */
+    text_printf(t,
+                "total_system_memory:%zu\r\ntotal_system_memory_human:%s\r\nused_memory_lua:0\r\n"
+                "used_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\n"
+                "number_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\n"
+                "used_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\n"
+                "used_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\n",
+                sysmem, h_sys);
+    text_printf(t,
+                "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\nallocator_frag_ratio:%.2f\r\n"
+                "allocator_frag_bytes:%lld\r\nallocator_rss_ratio:%.2f\r\nallocator_rss_bytes:%lld\r\n"
+                "rss_overhead_ratio:%.2f\r\nrss_overhead_bytes:%lld\r\nmem_fragmentation_ratio:%.2f\r\n"
+                "mem_fragmentation_bytes:%lld\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n"
+                "mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:%zu\r\n"
+                "mem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:%s\r\nactive_defrag_running:0\r\n"
                 "lazyfree_pending_objects:%zu\r\nlazyfreed_objects:%lld\r\n",
-                used, h_used, rss, h_rss, mem_peak, dataset, as.allocated, as.active, as.resident, server.cfg.maxmemory,
-                h_max, server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "noeviction",
-                used ? (double)rss / (double)used : 0.0, alloc_name(), lazyfree_pending_objects(),
-                lazyfree_freed_objects());
+                server.cfg.maxmemory, h_max, server.cfg.maxmemory_policy ? server.cfg.maxmemory_policy : "noeviction",
+                af.frag_ratio, af.frag_bytes, af.rss_ratio, af.rss_bytes, af.rss_overhead_ratio, af.rss_overhead_bytes,
+                used ? (double)rss / (double)used : 0.0, (long long)rss - (long long)used, mem_clients, alloc_name(),
+                lazyfree_pending_objects(), lazyfree_freed_objects());
 }
 
 static void info_persistence(text *t) {
     text_printf(t,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
-                "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
-                "aof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
+                "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n"
+                "current_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
+                "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n"
+                "rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\n"
+                "rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\n"
+                "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n"
+                "aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
+                "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n"
+                "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
                 server.start_ms / 1000);
 }
 
+/* Redis's Stats fields in its order; what a server without replication, forks,
+ * defragmentation, tracking or I/O threads keeps at zero is zero. */
 static void info_stats(text *t) {
     text_printf(t,
                 "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
                 "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
-                "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\nkeyspace_"
-                "hits:%lld\r\n"
-                "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
+                "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:%.2f\r\n"
+                "instantaneous_output_kbps:%.2f\r\ninstantaneous_input_repl_kbps:0.00\r\n"
+                "instantaneous_output_repl_kbps:0.00\r\nrejected_connections:%lld\r\nsync_full:0\r\n"
+                "sync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:%lld\r\nexpired_stale_perc:0.00\r\n"
+                "expired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:%lld\r\n"
+                "evicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n"
+                "keyspace_hits:%lld\r\nkeyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
+                "pubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
+                "slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n"
+                "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
+                "current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n"
+                "tracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:%lld\r\n"
+                "dump_payload_sanitizations:0\r\ntotal_reads_processed:%lld\r\ntotal_writes_processed:%lld\r\n"
+                "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\n"
+                "reply_buffer_expands:0\r\n"
                 "client_query_buffer_limit_disconnections:%lld\r\nclient_output_buffer_limit_disconnections:%lld\r\n",
                 server.stat_numconnections, server.stat_numcommands, server.instantaneous_ops,
-                server.stat_net_input_bytes, server.stat_net_output_bytes, server.stat_rejected_conn,
-                storage_stat.expired_keys, evict_stat_evicted_keys, storage_stat.keyspace_hits,
-                storage_stat.keyspace_misses, server.stat_client_qbuf_limit_disconnections,
-                server.stat_client_outbuf_limit_disconnections);
+                server.stat_net_input_bytes, server.stat_net_output_bytes, server.instantaneous_input_kbps,
+                server.instantaneous_output_kbps, server.stat_rejected_conn, storage_stat.expired_keys,
+                evict_stat_evicted_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses,
+                server.stat_total_error_replies, server.stat_total_reads, server.stat_total_writes,
+                server.stat_client_qbuf_limit_disconnections, server.stat_client_outbuf_limit_disconnections);
 }
 
 static void info_replication(text *t) {
-    text_printf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n");
+    text_printf(t,
+                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
+                "master_replid:%s\r\nmaster_replid2:0000000000000000000000000000000000000000\r\n"
+                "master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
+                "repl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                (const char *)server.run_id);
 }
 
 static void info_cpu(text *t) {
-    struct rusage self;
+    struct rusage self, children;
     getrusage(RUSAGE_SELF, &self);
-    text_printf(t, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n", (long)self.ru_stime.tv_sec,
+    getrusage(RUSAGE_CHILDREN, &children);
+    /* One thread: the main thread's time is the process's. */
+    text_printf(t,
+                "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\nused_cpu_sys_children:%ld.%06ld\r\n"
+                "used_cpu_user_children:%ld.%06ld\r\nused_cpu_sys_main_thread:%ld.%06ld\r\n"
+                "used_cpu_user_main_thread:%ld.%06ld\r\n",
+                (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
+                (long)self.ru_utime.tv_usec, (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec,
+                (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec, (long)self.ru_stime.tv_sec,
                 (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
 }
 
 static void commandstat_line(void *priv, const command *cmd) {
     text *t = priv;
-    if (cmd->calls)
-        text_printf(t, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=0,failed_calls=0\r\n",
-                    cmd->fullname, cmd->calls, cmd->usec, (double)cmd->usec / (double)cmd->calls);
+    if (cmd->calls || cmd->rejected_calls || cmd->failed_calls)
+        text_printf(t, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,failed_calls=%lld\r\n",
+                    cmd->fullname, cmd->calls, cmd->usec, cmd->calls ? (double)cmd->usec / (double)cmd->calls : 0.0,
+                    cmd->rejected_calls, cmd->failed_calls);
+}
+
+static void errorstat_line(void *priv, const char *code, long long count) {
+    text_printf(priv, "errorstat_%s:count=%lld\r\n", code, count);
+}
+
+static void info_errorstats(text *t) {
+    text_printf(t, "# Errorstats\r\n");
+    stats_foreach_error(errorstat_line, t);
+}
+
+/* A percentile as Redis prints it in the key: "%f" without trailing zeros ("99.9"). */
+static void percentile_name(char *buf, size_t size, double p) {
+    snprintf(buf, size, "%f", p);
+    char *dot = strchr(buf, '.');
+    if (!dot) return;
+    char *z = buf + strlen(buf) - 1;
+    while (z > dot && *z == '0') *z-- = '\0';
+    if (z == dot) *z = '\0';
+}
+
+static void latencystat_line(void *priv, const command *cmd) {
+    text *t = priv;
+    if (!cmd->latency) return;
+    text_printf(t, "latency_percentiles_usec_%s:", cmd->fullname);
+    const char *p = server.cfg.latency_tracking_info_percentiles ? server.cfg.latency_tracking_info_percentiles : "";
+    for (int first = 1; *p;) {
+        char *end;
+        double pct = strtod(p, &end);
+        if (end == p) break;
+        char name[64];
+        percentile_name(name, sizeof(name), pct);
+        text_printf(t, "%sp%s=%.3f", first ? "" : ",", name, (double)histogram_percentile(cmd->latency, pct) / 1000.0);
+        first = 0;
+        p = end;
+        while (*p == ' ') p++;
+    }
+    text_printf(t, "\r\n");
+}
+
+static void info_latencystats(text *t) {
+    text_printf(t, "# Latencystats\r\n");
+    commands_foreach(latencystat_line, t);
 }
 
 static void info_commandstats(text *t) {
@@ -283,6 +413,8 @@ static const struct {
     {"cpu", info_cpu, 1},
     {"modules", info_modules, 1},
     {"commandstats", info_commandstats, 0},
+    {"errorstats", info_errorstats, 1},
+    {"latencystats", info_latencystats, 0},
     {"cluster", info_cluster, 1},
     {"keyspace", info_keyspace, 1},
 };

@@ -149,16 +149,16 @@ static config_def configs[] = {
     {"syslog-facility", CFG_ENUM, OFF(syslog_facility), 0, 0, "local0", 0, syslog_facilities, 0, NULL},
     {"slowlog-log-slower-than", CFG_LL, OFF(slowlog_log_slower_than), -1, LL_MAX, "10000", 1, NULL, 0, NULL},
     {"slowlog-max-len", CFG_LL, OFF(slowlog_max_len), 0, LL_MAX, "128", 1, NULL, 0, NULL},
-    INERT("latency-monitor-threshold", CFG_LL, 0, LL_MAX, "0", 1),
-    INERT_BOOL("latency-tracking", "yes", 1),
-    {"latency-tracking-info-percentiles", CFG_PERCENTILES, NOSLOT, 0, 0, "50 99 99.9", 1, NULL, CF_INERT | CF_MULTI,
-     NULL},
+    {"latency-monitor-threshold", CFG_LL, OFF(latency_monitor_threshold), 0, LL_MAX, "0", 1, NULL, 0, NULL},
+    {"latency-tracking", CFG_BOOL, OFF(latency_tracking), 0, 0, "yes", 1, NULL, 0, NULL},
+    {"latency-tracking-info-percentiles", CFG_PERCENTILES, OFF(latency_tracking_info_percentiles), 0, 0, "50 99 99.9",
+     1, NULL, CF_MULTI, NULL},
     /* Security. */
     {"requirepass", CFG_STR, OFF(requirepass), 0, 0, "", 1, NULL, 0, NULL},
     INERT_STR("aclfile", "", 0),
     INERT("acllog-max-len", CFG_LL, 0, LL_MAX, "128", 1),
     INERT_ENUM("acl-pubsub-default", "resetchannels", 1, pubsub_defaults),
-    INERT_ENUM("enable-debug-command", "no", 0, no_yes_local),
+    {"enable-debug-command", CFG_ENUM, OFF(enable_debug_command), 0, 0, "no", 0, no_yes_local, 0, NULL},
     INERT_ENUM("enable-module-command", "no", 0, no_yes_local),
     {"enable-protected-configs", CFG_ENUM, NOSLOT, 0, 0, "no", 0, no_yes_local, 0, NULL},
     INERT_ENUM("sanitize-dump-payload", "no", 1, sanitize_modes),
@@ -1239,6 +1239,7 @@ static void cmd_config_resetstat(client *c) {
     storage_stat.keyspace_hits = 0;
     storage_stat.keyspace_misses = 0;
     evict_stat_evicted_keys = 0;
+    stats_reset();
     reply_ok(&c->out);
 }
 

@@ -24,6 +24,7 @@ static struct event *expire_event;
 static long long expire_window_start, expire_window_used;
 
 static void expire_slice(void) {
+    if (server.active_expire_disabled) return;
     long long t0 = util_monotonic_us();
     if (t0 - expire_window_start >= EXPIRE_WINDOW_US) {
         expire_window_start = t0;
@@ -120,9 +121,16 @@ void server_cron(void) {
 
     long long dt = server.mstime_cached - server.ops_sample_time;
     if (dt >= 1000 || server.ops_sample_time == 0) {
-        if (server.ops_sample_time)
+        if (server.ops_sample_time) {
             server.instantaneous_ops = (server.stat_numcommands - server.ops_sample_count) * 1000 / dt;
+            server.instantaneous_input_kbps =
+                (double)(server.stat_net_input_bytes - server.ops_sample_net_in) * 1000 / (double)dt / 1024;
+            server.instantaneous_output_kbps =
+                (double)(server.stat_net_output_bytes - server.ops_sample_net_out) * 1000 / (double)dt / 1024;
+        }
         server.ops_sample_time = server.mstime_cached;
         server.ops_sample_count = server.stat_numcommands;
+        server.ops_sample_net_in = server.stat_net_input_bytes;
+        server.ops_sample_net_out = server.stat_net_output_bytes;
     }
 }

@@ -1,7 +1,9 @@
 /* dispatch.c: from a parsed argv to a handler: command lookup (with container
- * subcommands), the central arity check with Redis's text, authentication, MULTI
- * queueing, then the call (with propagation, server/propagate.h). Rejections inside MULTI mark the transaction dirty so EXEC
- * answers EXECABORT, as Redis does. */
+ * subcommands), the central arity check with Redis's text, DEBUG's gate,
+ * authentication, MULTI queueing, then the call (with propagation,
+ * server/propagate.h). Rejections inside MULTI mark the transaction dirty so EXEC
+ * answers EXECABORT, as Redis does. Rejections and finished calls are reported to
+ * server/stats.c (errorstats, rejected/failed calls, latency). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,12 +14,12 @@
 
 /* An error that rejects the command before it runs: inside MULTI it also dooms EXEC. */
 static void reject(client *c, const char *msg) {
-    if (multi_is_exec(c->cmd)) {
-        multi_exec_abort(c, msg);
-        return;
+    if (multi_is_exec(c->cmd)) multi_exec_abort(c, msg);
+    else {
+        if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
+        reply_error(&c->out, msg);
     }
-    if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
-    reply_error(&c->out, msg);
+    stats_rejected(c->cmd); /* rejected_calls, errorstats */
 }
 
 static void reject_unknown(client *c) {
@@ -43,6 +45,7 @@ void call_command(client *c, command *cmd) {
     c->redacted = 0;
     long long start = util_ustime();
     storage_now_ms = start / 1000;
+    stats_call_begin();
     /* With a propagation subscriber, propagate_call compares storage_dirty around the
      * handler and queues what the command must be replayed as; otherwise nothing. */
     if (propagate_wanted()) propagate_call(c, cmd);
@@ -54,6 +57,7 @@ void call_command(client *c, command *cmd) {
         slowlog_push(c, c->argc, c->argv, duration);
     cmd->calls++;
     server.stat_numcommands++;
+    stats_after_call(c, cmd, duration); /* failed_calls, latencystats, LATENCY */
 }
 
 void process_command(client *c) {
@@ -92,6 +96,12 @@ void process_command(client *c) {
         char msg[128];
         snprintf(msg, sizeof(msg), "wrong number of arguments for '%s' command", cmd->fullname);
         reject(c, msg);
+        return;
+    }
+    if (debug_refused(c, cmd)) {
+        reject(c, "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it "
+                  "from a local connection, otherwise you need to set this option in the configuration file, and "
+                  "then restart the server.");
         return;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {

@@ -95,6 +95,7 @@ static void shutdown_cleanup(void) {
     net_close_listeners();
     while (server.clients) client_free(server.clients);
     slowlog_free();
+    latency_free();
     for (int i = 0; i < server.dbnum; i++) db_destroy(server.dbs[i]);
     free(server.dbs);
     server_cron_free();
@@ -158,6 +159,7 @@ int main(int argc, char **argv) {
     server.dbs = xcalloc((size_t)server.dbnum, sizeof(db *));
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();
+    stats_init();
     multi_init();
     server_memory_init();
     if (server.cfg.propagation_log && server.cfg.propagation_log[0] &&

@@ -106,6 +106,7 @@ static int client_write(client *c) {
         }
         reply_consume(&c->out, (size_t)w);
         server.stat_net_output_bytes += w;
+        server.stat_total_writes++;
         if ((size_t)w < want) return 0;
     }
     return 0;
@@ -363,6 +364,7 @@ static void client_after_read(client *c, ssize_t n) {
     size_t held = client_query_len(c);
     if (held > c->qpeak) c->qpeak = held;
     server.stat_net_input_bytes += n;
+    server.stat_total_reads++;
     c->last_interaction_ms = server.mstime_cached;
     if ((long long)held > server.cfg.client_query_buffer_limit) {
         log_ratelimited(LOG_WARNING_LVL, 1000,

@@ -63,6 +63,8 @@ typedef struct command {
     const struct command *parent;
     const struct command_meta *meta; /* what COMMAND INFO/DOCS report */
     long long calls, usec;           /* INFO commandstats */
+    long long rejected_calls, failed_calls;
+    struct histogram *latency; /* INFO latencystats (latency-tracking), from the first call */
 } command;
 
 /* What code says about a command: its name and handler, or its subcommands. Each
@@ -79,15 +81,17 @@ typedef struct command_binding {
     { n, p, s }
 
 /* The binding tables, all listed in server/commands.c. */
-extern const command_binding string_commands[]; /* server/cmd_string.c */
-extern const command_binding keys_commands[];   /* server/cmd_keys.c */
-extern const command_binding conn_commands[];   /* server/cmd_conn.c */
-extern const command_binding server_commands[]; /* server/cmd_server.c */
-extern const command_binding multi_commands[];  /* server/multi.c */
-extern const command_binding memory_commands[]; /* server/cmd_memory.c */
-extern const command_binding stream_commands[]; /* server/cmd_stream.c */
-extern const command_binding bitops_commands[]; /* server/cmd_bitops.c */
-extern const command_binding hll_commands[];    /* server/cmd_hll.c */
+extern const command_binding string_commands[];  /* server/cmd_string.c */
+extern const command_binding keys_commands[];    /* server/cmd_keys.c */
+extern const command_binding conn_commands[];    /* server/cmd_conn.c */
+extern const command_binding server_commands[];  /* server/cmd_server.c */
+extern const command_binding multi_commands[];   /* server/multi.c */
+extern const command_binding memory_commands[];  /* server/cmd_memory.c */
+extern const command_binding stream_commands[];  /* server/cmd_stream.c */
+extern const command_binding bitops_commands[];  /* server/cmd_bitops.c */
+extern const command_binding hll_commands[];     /* server/cmd_hll.c */
+extern const command_binding debug_commands[];   /* server/cmd_debug.c */
+extern const command_binding latency_commands[]; /* server/latency.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -235,6 +239,10 @@ typedef struct server_config {
     int lazyfree_lazy_user_del, lazyfree_lazy_user_flush;
     long long slowlog_log_slower_than; /* microseconds; < 0 disables */
     long long slowlog_max_len;
+    long long latency_monitor_threshold;     /* ms; 0 = LATENCY records nothing */
+    int latency_tracking;                    /* INFO latencystats histograms */
+    char *latency_tracking_info_percentiles; /* "50 99 99.9" */
+    const char *enable_debug_command;        /* no, yes, local */
     int maxmemory_samples;
     int lfu_log_factor;
     int lfu_decay_time; /* minutes */
@@ -269,18 +277,23 @@ typedef struct server_state {
     uint8_t run_id[41];
     /* stats */
     long long stat_numcommands;
+    long long stat_total_error_replies;
     long long stat_numconnections;
     long long stat_rejected_conn;
     long long stat_client_outbuf_limit_disconnections;
     long long stat_client_qbuf_limit_disconnections;
     long long stat_net_input_bytes;
     long long stat_net_output_bytes;
+    long long stat_total_reads, stat_total_writes; /* read and write calls that moved bytes */
     long long stat_expired_keys_prev;
     long long ops_sample_time, ops_sample_count;
     long long instantaneous_ops;
+    long long ops_sample_net_in, ops_sample_net_out;
+    double instantaneous_input_kbps, instantaneous_output_kbps;
     /* MULTI bookkeeping: dbid -> watched keys (server/multi.c) */
     void *watch_index;
     int watching_clients;
+    int active_expire_disabled; /* DEBUG SET-ACTIVE-EXPIRE 0 */
 } server_state;
 
 extern server_state server;
@@ -329,6 +342,16 @@ size_t server_used_memory(void);
 /* Take the start-up baseline (once, before clients) / recount every client (INFO). */
 void server_memory_init(void);
 void server_memory_refresh(void);
+/* allocator_* of INFO memory and MEMORY STATS (Redis's fallbacks where the allocator
+ * keeps no statistics), and the fragmentation figures derived from them and the RSS. */
+typedef struct server_allocator_figures {
+    size_t allocated, active, resident;
+    double frag_ratio, rss_ratio, rss_overhead_ratio;
+    long long frag_bytes, rss_bytes, rss_overhead_bytes;
+} server_allocator_figures;
+void server_allocator_get(server_allocator_figures *f);
+/* The parts MEMORY STATS reports: start-up baseline, clients' buffers, the peak. */
+void server_memory_parts(size_t *startup, size_t *clients, size_t *peak);
 /* Recount c's buffers into the clients' total; gone: c is being freed, count it out. */
 void server_client_memory(client *c, int gone);
 /* With maxmemory set, before running or queueing cmd: evict as the policy says; returns
@@ -336,6 +359,27 @@ void server_client_memory(client *c, int gone);
 int server_oom_refuses(client *c, const command *cmd);
 /* Evict in the background while over the limit (timer; Redis's evictionTimeProc). */
 void server_evict_cron(void);
+
+/* Error and latency statistics (server/stats.c). stats_init installs the error-reply
+ * counter; dispatch calls stats_rejected when it refuses a command (cmd may be NULL),
+ * stats_call_begin before a handler runs and stats_after_call after it ran for
+ * duration_us. */
+void stats_init(void);
+void stats_rejected(command *cmd);
+void stats_call_begin(void);
+void stats_after_call(client *c, command *cmd, long long duration_us);
+/* CONFIG RESETSTAT: error counts, per-command counters and histograms. */
+void stats_reset(void);
+/* Visit the error codes counted so far, in code order (INFO errorstats). */
+void stats_foreach_error(void (*fn)(void *priv, const char *code, long long count), void *priv);
+
+/* DEBUG refused by enable-debug-command for c (server/cmd_debug.c)? */
+int debug_refused(const client *c, const command *cmd);
+
+/* The latency monitor (server/latency.c): record a latency_ms sample of an event
+ * ("command", "fast-command", ...) if it is at or over latency-monitor-threshold. */
+void latency_add_sample_if_needed(const char *event, long long latency_ms);
+void latency_free(void);
 
 /* SLOWLOG (server/slowlog.c): record a command that took duration microseconds. */
 void slowlog_push(client *c, int argc, const resp_slice *argv, long long duration);

@@ -616,6 +616,11 @@ size_t db_memory(const db *d) {
     return sizeof(*d) + d->mem + dict_table_bytes(&d->dict) + d->expires_cap * sizeof(rkey *);
 }
 
+void db_table_overhead(const db *d, size_t *main, size_t *expires) {
+    *main = dict_table_bytes(&d->dict);
+    *expires = d->expires_cap * sizeof(rkey *);
+}
+
 /* --- records --- */
 
 const char *rkey_key(const rkey *k, size_t *len) {

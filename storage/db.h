@@ -92,6 +92,8 @@ size_t db_flush_lazy(db *d);
 void db_swap(db *a, db *b);
 /* Bytes the keyspace holds (records, values, tables): an estimate for INFO memory. */
 size_t db_memory(const db *d);
+/* The tables' part of it: the key table's buckets and the TTL index (MEMORY STATS). */
+void db_table_overhead(const db *d, size_t *main, size_t *expires);
 
 /* --- records --- */
 const char *rkey_key(const rkey *k, size_t *len);

@@ -523,6 +523,8 @@ static void reset_state(void) {
     for (int i = 0; i < server.dbnum; i++) db_flush(server.dbs[i]);
     lazyfree_drain(); /* FLUSHALL ASYNC, UNLINK: what the loop would free later is freed now */
     slowlog_free();
+    latency_free();
+    stats_reset();
     config_init();
     server.cfg.proto_max_bulk_len = FUZZ_MAX_BULK;
     server.next_client_id = 0;

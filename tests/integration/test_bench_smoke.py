@@ -1,5 +1,7 @@
 """test_bench_smoke.py: each bench/ script runs at a small size against the server under test
-and redis-server, exits 0 and prints its markdown table (bench/aggregator.sh: its figures).
+and redis-server, exits 0 and prints its markdown table (bench/aggregator.sh: its figures);
+each Python script also writes its chart, a PNG beside its markdown in the output directory
+(bench/chart.py, python3-matplotlib).
 
 Only checks that the harness works, never the figures. The server under test is
 RESPITE_SERVER (as ctest sets it; without it, redis-server stands in), the scripts come from
@@ -107,6 +109,20 @@ def test_bench_script(name, args, needles, out_dir):
     missing = [n for n in needles if n not in stdout]
     if "did not start" in stdout + stderr:
         missing.append("(a server did not start)")
+    chart_name = None if name.endswith(".sh") else name + ("-stream" if "--stream" in args else "")
+    if chart_name:
+        png = os.path.join(out_dir, chart_name + ".png")
+        md = os.path.join(out_dir, chart_name + ".md")
+        if "Chart: %s" % png not in stdout:
+            missing.append("Chart: %s" % png)
+        try:
+            with open(png, "rb") as f:
+                if f.read(8) != b"\x89PNG\r\n\x1a\n":
+                    missing.append("(%s is not a PNG)" % png)
+        except OSError:
+            missing.append("(no chart %s)" % png)
+        if not os.path.exists(md):
+            missing.append("(no markdown %s)" % md)
     took = time.monotonic() - t0
     assert rc == 0 and not missing, \
         "bench/%s (%.1f s): exit %s, missing %r\n---- stdout ----\n%s\n" \
