@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/acl.h"
 #include "server/net.h"
 #include "server/propagate.h"
 #include "server/server.h"
@@ -96,6 +97,11 @@ void process_command(client *c) {
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
         reject(c, "-NOAUTH Authentication required.");
+        return;
+    }
+    const char *denied = acl_check_command(c, cmd);
+    if (denied) {
+        reject(c, denied);
         return;
     }
     if (server.cfg.maxmemory && server_oom_refuses(c, cmd)) {

@@ -86,6 +86,7 @@ extern const command_binding server_commands[]; /* server/cmd_server.c */
 extern const command_binding multi_commands[];  /* server/multi.c */
 extern const command_binding memory_commands[]; /* server/cmd_memory.c */
 extern const command_binding stream_commands[]; /* server/cmd_stream.c */
+extern const command_binding acl_commands[];    /* server/acl.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -102,6 +103,9 @@ command *command_lookup(const char *name, size_t len);
  * process exits (a build that cannot answer COMMAND for a command must not start). */
 void commands_init(void);
 size_t commands_count(void);
+/* rename-command from the config file (before commands_init, which applies it; "" as
+ * the new name removes the command). */
+void command_rename_later(const resp_slice *from, const resp_slice *to);
 /* Visit every command and subcommand (INFO commandstats). */
 void commands_foreach(void (*fn)(void *priv, const struct command *cmd), void *priv);
 /* Stop the event loop and shut down gracefully (SIGTERM, SHUTDOWN). */
@@ -151,6 +155,7 @@ typedef struct client {
 
     db *db; /* the SELECTed db */
     int authenticated;
+    struct acl_user *user;     /* never NULL: the default user until AUTH */
     int resp;                  /* 2 or 3 */
     char *name;                /* CLIENT SETNAME, or NULL */
     char *lib_name, *lib_ver;  /* CLIENT SETINFO */
@@ -215,7 +220,10 @@ typedef struct server_config {
     int databases;
     char *logfile;     /* "" = stdout */
     int loglevel;      /* LOG_DEBUG .. LOG_WARNING */
-    char *requirepass; /* NULL = none */
+    char *requirepass; /* NULL = none; the default user's password (server/acl.c) */
+    char *aclfile;     /* "" = none */
+    long long acllog_max_len;
+    char *acl_pubsub_default; /* "allchannels" or "resetchannels" */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     long long maxmemory;
@@ -304,6 +312,9 @@ int log_ratelimit_pass(int level, log_limit *l, long long interval_ms);
         static log_limit log_limit_;                                                                                   \
         if (log_ratelimit_pass((level), &log_limit_, (interval_ms))) log_msg((level), __VA_ARGS__);                    \
     } while (0)
+
+/* One CLIENT LIST line for c, without newline (snprintf's result) (server/cmd_conn.c). */
+int client_info_line(client *c, char *buf, size_t size);
 
 /* Execute argv on c, as the dispatcher does (also used by EXEC). */
 void call_command(client *c, command *cmd);
