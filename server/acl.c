@@ -24,6 +24,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1077,44 +1078,66 @@ static void default_user_reset(acl_user *u) {
     user_apply(u, "nopass", 6);
 }
 
-/* One "user name rules..." line (of the config file or the aclfile) into the user set
- * being built. NULL or the error text in buf. */
-static const char *load_line(char *line, char *buf, size_t size, int *is_default_seen, int from_file) {
-    resp_slice args[512];
-    int n = resp_split_inline(line, strlen(line), args, 512);
-    if (n <= 0) return NULL;
-    if (n > 512) {
-        snprintf(buf, size, "too many rules");
-        return buf;
+static void errf(textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errf(textbuf *t, const char *fmt, ...) {
+    char b[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof(b), fmt, ap);
+    va_end(ap);
+    tb_add(t, b);
+}
+
+/* One "user name rules..." line of the config file (path NULL) or the aclfile into the
+ * user set being built; errors are appended to errs with Redis's texts. */
+static void load_line(char *line, const char *path, int linenum, int *default_seen, textbuf *errs) {
+    resp_slice args[1024];
+    int n = resp_split_inline(line, strlen(line), args, 1024);
+    if (n < 0 || n > 1024) {
+        errf(errs, "%s:%d: unbalanced quotes in acl line. ", path ? path : "config", linenum);
+        return;
     }
-    if (!util_eqi(args[0].ptr, args[0].len, "user") || args[0].len != 4 || n < 2) {
-        snprintf(buf, size, "should start with user keyword");
-        return buf;
+    if (n < 2 || args[0].len != 4 || memcmp(args[0].ptr, "user", 4)) {
+        errf(errs, "%s:%d should start with user keyword followed by the username. ", path ? path : "config", linenum);
+        return;
     }
     if (has_space(args[1].ptr, args[1].len)) {
-        snprintf(buf, size, "username '%.*s' contains invalid characters", (int)args[1].len, args[1].ptr);
-        return buf;
+        errf(errs, "'%s:%d: username '%.*s' contains invalid characters. ", path ? path : "config", linenum,
+             (int)args[1].len, args[1].ptr);
+        return;
     }
     char *name = xstrndup(args[1].ptr, args[1].len);
-    acl_user *old = acl_find_user(name, strlen(name));
-    if (old && (old != acl_default || *is_default_seen)) {
-        snprintf(buf, size, "Duplicate user '%s' found", name);
+    acl_user *u = acl_find_user(name, strlen(name));
+    if (u && (u != acl_default || *default_seen)) {
+        errf(errs, "WARNING: Duplicate user '%s' found on line %d. ", name, linenum);
         free(name);
-        return buf;
+        return;
     }
-    if (old == acl_default) *is_default_seen = 1;
-    if (!old) {
-        acl_user *u = user_new(name);
-        user_update_fast(u);
-        users_insert(u);
-    } else {
+    if (u == acl_default) {
+        *default_seen = 1;
         /* the config file resets the default user; the aclfile defines it afresh */
-        user_apply(acl_default, "reset", 5);
-        if (from_file) acl_default->flags = 0;
+        user_apply(u, "reset", 5);
+        if (path) u->flags = 0;
+    } else {
+        u = user_new(name);
+        users_insert(u);
     }
-    const char *err = setuser(name, args + 2, n - 2, buf, size);
+    char **rules;
+    int bad;
+    int k = merge_rules(args + 2, n - 2, &rules, &bad);
+    if (k < 0) {
+        errf(errs, "%s:%d: Unmatched parenthesis in selector definition.", path ? path : "config", linenum);
+    } else {
+        for (int i = 0; i < k; i++) {
+            if (user_apply(u, rules[i], strlen(rules[i]))) continue;
+            if (path)
+                errf(errs, "%s:%d: Error in applying operation '%s': %s. ", path, linenum, rules[i], apply_error());
+            else errf(errs, "Error loading ACL rule '%s' for the user named '%s': %s", rules[i], name, apply_error());
+        }
+        free_rules(rules, k);
+    }
+    user_update_fast(u);
     free(name);
-    return err;
 }
 
 static void users_free_all(int keep_default) {
@@ -1148,6 +1171,7 @@ static char *load_file(const char *path) {
     nusers = 0;
     users_insert(acl_default);
     user_apply(acl_default, "reset", 5);
+    acl_default->flags = 0;
     default_user_reset(acl_default);
     textbuf errs = {0};
     char line[65536];
@@ -1160,16 +1184,11 @@ static char *load_file(const char *path) {
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
         if (!*p) continue;
-        char buf[1024];
-        const char *err = load_line(p, buf, sizeof(buf), &default_seen, 1);
-        if (err) {
-            char b[1200];
-            snprintf(b, sizeof(b), "%s:%d: %s. ", path, linenum, err);
-            tb_add(&errs, b);
-        }
+        load_line(p, path, linenum, &default_seen, &errs);
     }
     fclose(fp);
     if (errs.s) {
+        tb_add(&errs, "WARNING: ACL errors detected, no change to the previously active ACL rules was performed");
         users_free_all(1);
         free(users);
         users = saved;
@@ -1244,18 +1263,19 @@ int acl_init(void) {
         return 0;
     }
     int default_seen = 0;
-    for (int i = 0; i < nconfig_lines; i++) {
+    textbuf errs = {0};
+    for (int i = 0; i < nconfig_lines && !errs.s; i++) {
         size_t l = strlen(config_lines[i]);
         char *line = xmalloc(l + 6);
         memcpy(line, "user ", 5);
         memcpy(line + 5, config_lines[i], l + 1);
-        char buf[1024];
-        const char *err = load_line(line, buf, sizeof(buf), &default_seen, 0);
+        load_line(line, NULL, i + 1, &default_seen, &errs);
         free(line);
-        if (err) {
-            log_warning("Error in user declaration '%s': %s", config_lines[i], err);
-            return 0;
-        }
+    }
+    if (errs.s) {
+        log_warning("%s", errs.s);
+        free(errs.s);
+        return 0;
     }
     if (aclfile()) {
         char *err = load_file(aclfile());

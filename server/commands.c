@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/xmalloc.h"
 #include "server/command_table.h"
@@ -31,6 +30,7 @@ static size_t cmd_count;
 /* rename-command: cmd_hidden[i] is set when cmd_all[i] was renamed to "" (COMMAND no
  * longer lists it); cmd_visible counts the others. */
 static unsigned char *cmd_hidden;
+static const char **cmd_alias; /* cmd_alias[i]: the name cmd_all[i] answers to, if renamed */
 static size_t cmd_visible;
 static char **renames; /* from, to pairs of the config file, applied by commands_init */
 static size_t nrenames;
@@ -118,9 +118,7 @@ static void hash_build(void) {
     for (size_t i = 0; i < cmd_count; i++) {
         if (cmd_hidden[i]) continue;
         command *c = &cmd_all[i];
-        const char *name = c->name;
-        for (size_t r = 0; r < nrenames; r += 2)
-            if (renames[r + 1][0] && !strcasecmp(renames[r], c->name)) name = renames[r + 1];
+        const char *name = cmd_alias[i] ? cmd_alias[i] : c->name;
         size_t len = strlen(name);
         size_t h = name_hash(name, len);
         while (cmd_hash[h].cmd) h = (h + 1) & (CMD_HASH_SIZE - 1);
@@ -149,9 +147,7 @@ static void apply_renames(void) {
             cmd_hidden[i] = 1;
             cmd_visible--;
         } else {
-            /* later entries for the same command name the command by its new name */
-            free(renames[r]);
-            renames[r] = xstrdup(c->name);
+            cmd_alias[i] = renames[r + 1];
         }
         hash_build();
     }
@@ -170,6 +166,8 @@ void commands_init(void) {
     free(v);
     free(cmd_hidden);
     cmd_hidden = xcalloc(n ? n : 1, 1);
+    free(cmd_alias);
+    cmd_alias = xcalloc(n ? n : 1, sizeof(*cmd_alias));
     cmd_visible = n;
     hash_build();
     apply_renames();
