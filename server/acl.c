@@ -1471,15 +1471,13 @@ static void cmd_acl_genpass(client *c) {
     reply_bulk(&c->out, out, chars);
 }
 
-static void cmd_acl_dryrun(client *c) {
-    acl_user *u = acl_find_user(c->argv[2].ptr, c->argv[2].len);
+int acl_dryrun(const char *user, size_t ulen, const resp_slice *argv, int argc, char *msg, size_t size) {
+    acl_user *u = acl_find_user(user, ulen);
     if (!u) {
-        reply_errorf(&c->out, "User '%.*s' not found", (int)c->argv[2].len, c->argv[2].ptr);
-        return;
+        snprintf(msg, size, "User '%.*s' not found", (int)ulen, user);
+        return -1;
     }
-    const resp_slice *argv = c->argv + 3;
-    int argc = c->argc - 3;
-    command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    command *cmd = argc ? command_lookup(argv[0].ptr, argv[0].len) : NULL;
     if (cmd && cmd->subcommands && argc >= 2) {
         command *sub = NULL;
         for (command *s = cmd->subcommands; s->name && !sub; s++)
@@ -1487,26 +1485,39 @@ static void cmd_acl_dryrun(client *c) {
         cmd = sub;
     }
     if (!cmd) {
-        reply_errorf(&c->out, "Command '%.*s' not found", (int)argv[0].len, argv[0].ptr);
-        return;
+        snprintf(msg, size, "Command '%.*s' not found", argc ? (int)argv[0].len : 0, argc ? argv[0].ptr : "");
+        return -1;
     }
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
-        reply_errorf(&c->out, "wrong number of arguments for '%s' command", cmd->fullname);
-        return;
+        snprintf(msg, size, "wrong number of arguments for '%s' command", cmd->fullname);
+        return -1;
     }
     int errpos = 0;
     int r = user_check(u, cmd, argv, argc, &errpos);
-    if (r == ACL_OK) {
-        reply_ok(&c->out);
-        return;
-    }
-    char msg[512];
-    if (r == DENIED_CMD)
-        snprintf(msg, sizeof(msg), "This user has no permissions to run the '%s' command", cmd->fullname);
+    if (r == ACL_OK) return 0;
+    if (r == DENIED_CMD) snprintf(msg, size, "This user has no permissions to run the '%s' command", cmd->fullname);
     else
-        snprintf(msg, sizeof(msg), "This user has no permissions to access the '%.*s' %s", (int)argv[errpos].len,
+        snprintf(msg, size, "This user has no permissions to access the '%.*s' %s", (int)argv[errpos].len,
                  argv[errpos].ptr, r == DENIED_KEY ? "key" : "channel");
-    reply_bulk_cstr(&c->out, msg);
+    return 1;
+}
+
+static void cmd_acl_dryrun(client *c) {
+    char msg[512];
+    int r = acl_dryrun(c->argv[2].ptr, c->argv[2].len, c->argv + 3, c->argc - 3, msg, sizeof(msg));
+    if (r < 0) reply_error(&c->out, msg);
+    else if (r > 0) reply_bulk_cstr(&c->out, msg);
+    else reply_ok(&c->out);
+}
+
+const char *acl_setuser(const char *name, const resp_slice *rules, int n) {
+    static char buf[1024];
+    return setuser(name, rules, n, buf, sizeof(buf));
+}
+
+char *acl_describe(const char *name) {
+    acl_user *u = acl_find_user(name, strlen(name));
+    return u ? describe_user(u) : NULL;
 }
 
 static void cmd_acl_log(client *c) {

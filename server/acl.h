@@ -55,6 +55,14 @@ int acl_user_nopass(const acl_user *u);
 /* The user named so, or NULL (CLIENT KILL USER). */
 acl_user *acl_find_user(const char *name, size_t len);
 
+/* ACL SETUSER without a client: NULL, or the error text (a static buffer). */
+const char *acl_setuser(const char *name, const resp_slice *rules, int n);
+/* A user as ACL LIST shows it after "user <name> " (caller frees), or NULL. */
+char *acl_describe(const char *name);
+/* ACL DRYRUN: 0 if the user may run argv; 1 if not, msg the reason; -1 if the user or
+ * command is unknown or the arity wrong, msg the error. */
+int acl_dryrun(const char *user, size_t ulen, const resp_slice *argv, int argc, char *msg, size_t size);
+
 extern const command_binding acl_subcommands[];
 
 /* Free everything (shutdown, leak checks). */

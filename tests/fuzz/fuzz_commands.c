@@ -628,8 +628,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     while (start < size && steps < MAX_STEPS) {
         /* the pre-AUTH limits, as net.c sets them (a client not made yet starts as
          * client_get makes it) */
-        parser.unauth =
-            clients[cur] ? !clients[cur]->authenticated : !acl_default_autoauth();
+        parser.unauth = clients[cur] ? !clients[cur]->authenticated : !acl_default_autoauth();
         ssize_t n = resp_parse(&parser, buf + start, size - start);
         if (n == 0) break;
         if (n < 0) { /* resynchronise after the next newline */

@@ -274,7 +274,7 @@ def test_aclfile_save_load(make_server, make_oracle):
     for k, dr in dirs.items():
         with open(os.path.join(dr, "users.acl"), "w") as f:
             f.write("user alice on #%s ~a* &x -@all +get\nuser default on nopass ~* &* +@all\n"
-                    % ("5e884898da28047151d0e56f8dc6294773603d0d6aabbd62a11ef721d1542d8d"))
+                    % ("5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"))
     s, o = _pair(make_server, make_oracle, lambda k: ["--aclfile", os.path.join(dirs[k], "users.acl")])
     with Differ(s, o) as d:
         run(d, ["acl ACL LIST", "@1 AUTH alice password", "@1 GET a", "@1 SET a b",
