@@ -46,9 +46,15 @@ enum { PERM_R = 1, PERM_W = 2, PERM_ALL = 3 };
 enum { ACL_OK = 0, DENIED_CMD = 1, DENIED_KEY = 2, DENIED_AUTH = 3, DENIED_CHANNEL = 4 };
 enum { CTX_TOPLEVEL, CTX_MULTI };
 
+/* How a key pattern matches: most are a literal, a literal prefix and '*', or '*'. */
+enum { PAT_GLOB, PAT_EXACT, PAT_PREFIX, PAT_ALL };
+
 typedef struct key_pattern {
     char *pat;
-    int perm; /* PERM_* */
+    size_t len;
+    size_t prefix; /* PAT_PREFIX: the literal part's length */
+    int perm;      /* PERM_* */
+    int kind;      /* PAT_* */
 } key_pattern;
 
 typedef struct first_arg {
@@ -78,7 +84,18 @@ static int *parent_of; /* by id: the container's id, or -1 */
 static int **children; /* by id: the subcommands' ids */
 static int *nchildren;
 
-static int meta_id(const command *cmd) { return (int)(cmd->meta - command_metas); }
+static int spec_perm(uint32_t f);
+static int set_id = -1, bitfield_id = -1; /* the commands whose key flags depend on arguments */
+
+static int meta_id(const command *cmd) { return cmd->acl_id; }
+
+/* A command's keys when its one key spec is an index and a range (GET, SET, MSET, DEL):
+ * checked without walking the specs. */
+typedef struct key_plan {
+    int8_t simple, variable;           /* variable: SET/BITFIELD, perm depends on arguments */
+    int8_t first, lastkey, step, perm; /* lastkey >= 0: first + lastkey; < 0: argc + lastkey */
+} key_plan;
+static key_plan *plans; /* by id */
 static const char *id_name(int id) { return command_metas[id].fullname; }
 static uint32_t id_cats(int id) { return command_metas[id].acl_categories; }
 
@@ -154,8 +171,8 @@ static void selector_copy(acl_selector *dst, const acl_selector *src) {
     }
     dst->keys = src->nkeys ? xmalloc(sizeof(key_pattern) * (size_t)src->nkeys) : NULL;
     for (int i = 0; i < src->nkeys; i++) {
+        dst->keys[i] = src->keys[i];
         dst->keys[i].pat = xstrdup(src->keys[i].pat);
-        dst->keys[i].perm = src->keys[i].perm;
     }
     dst->chans = src->nchans ? xmalloc(sizeof(char *) * (size_t)src->nchans) : NULL;
     for (int i = 0; i < src->nchans; i++) dst->chans[i] = xstrdup(src->chans[i]);
@@ -194,6 +211,16 @@ static int has_space(const char *s, size_t len) {
     for (size_t i = 0; i < len; i++)
         if (isspace((unsigned char)s[i]) || s[i] == 0) return 1;
     return 0;
+}
+
+static void pattern_classify(key_pattern *kp) {
+    size_t lit = strcspn(kp->pat, "*?[\\");
+    size_t stars = lit;
+    while (stars < kp->len && kp->pat[stars] == '*') stars++;
+    kp->prefix = lit;
+    if (lit == kp->len) kp->kind = PAT_EXACT;
+    else if (stars < kp->len) kp->kind = PAT_GLOB;
+    else kp->kind = lit ? PAT_PREFIX : PAT_ALL;
 }
 
 /* Apply one rule to a selector (Redis's ACLSetSelector). 0 with errno set on error. */
@@ -252,8 +279,11 @@ static int selector_apply(acl_selector *s, const char *op, size_t len) {
             }
         }
         s->keys = xrealloc(s->keys, sizeof(key_pattern) * (size_t)(s->nkeys + 1));
-        s->keys[s->nkeys].pat = xstrdup(op + off);
-        s->keys[s->nkeys++].perm = perm;
+        key_pattern *kp = &s->keys[s->nkeys++];
+        kp->pat = xstrdup(op + off);
+        kp->len = len - off;
+        kp->perm = perm;
+        pattern_classify(kp);
     } else if (op[0] == '&') {
         if (s->flags & SEL_ALLCHANNELS) {
             errno = EISDIR;
@@ -773,13 +803,14 @@ static int spec_perm(uint32_t f) {
 }
 
 /* The permissions SET and BITFIELD need, which depend on their arguments. */
-static int variable_perm(const command *cmd, const resp_slice *argv, int argc, int perm) {
-    if (!strcmp(cmd->fullname, "set")) {
+static inline int variable_perm(const command *cmd, const resp_slice *argv, int argc, int perm) {
+    int id = meta_id(cmd);
+    if (id == set_id) {
         for (int i = 3; i < argc; i++)
             if (util_eqi(argv[i].ptr, argv[i].len, "get")) return PERM_R | PERM_W;
         return PERM_W;
     }
-    if (!strcmp(cmd->fullname, "bitfield")) {
+    if (id == bitfield_id) {
         for (int i = 2; i < argc; i++)
             if (util_eqi(argv[i].ptr, argv[i].len, "set") || util_eqi(argv[i].ptr, argv[i].len, "incrby"))
                 return PERM_R | PERM_W;
@@ -844,17 +875,30 @@ static int command_keys(const command *cmd, const resp_slice *argv, int argc, ke
     return n;
 }
 
-static int key_allowed(const acl_selector *s, const resp_slice *key, int perm) {
+static inline __attribute__((always_inline)) int key_allowed(const acl_selector *s, const resp_slice *key, int perm) {
     for (int i = 0; i < s->nkeys; i++) {
         if ((s->keys[i].perm & perm) != perm) continue;
-        if (util_stringmatch(s->keys[i].pat, strlen(s->keys[i].pat), key->ptr, key->len, 0)) return 1;
+        const key_pattern *kp = &s->keys[i];
+        switch (kp->kind) {
+            case PAT_ALL: return 1;
+            case PAT_EXACT:
+                if (key->len == kp->len && !memcmp(key->ptr, kp->pat, kp->len)) return 1;
+                break;
+            case PAT_PREFIX:
+                if (key->len >= kp->prefix && !memcmp(key->ptr, kp->pat, kp->prefix)) return 1;
+                break;
+            default:
+                if (util_stringmatch(kp->pat, kp->len, key->ptr, key->len, 0)) return 1;
+        }
     }
     return 0;
 }
 
+/* The command's keys, found once for all selectors; small commands need no allocation. */
 typedef struct key_cache {
     int init, n;
     key_ref *refs;
+    key_ref local[16];
 } key_cache;
 
 static int selector_check(const acl_selector *s, const command *cmd, const resp_slice *argv, int argc, int *errpos,
@@ -867,9 +911,23 @@ static int selector_check(const acl_selector *s, const command *cmd, const resp_
             if (f->id == id && util_eqi(argv[idx].ptr, argv[idx].len, f->arg)) break;
         if (!f || argc <= idx) return DENIED_CMD;
     }
-    if (!(s->flags & SEL_ALLKEYS) && cmd->meta->nkey_specs) {
+    if (s->flags & SEL_ALLKEYS) return ACL_OK;
+    const key_plan *kp = &plans[id];
+    if (kp->simple) {
+        int first = kp->first, last = kp->lastkey >= 0 ? first + kp->lastkey : argc + kp->lastkey;
+        if (last >= argc || last < first || first >= argc) return ACL_OK; /* no keys (as command_keys) */
+        int perm = kp->variable ? variable_perm(cmd, argv, argc, kp->perm) : kp->perm;
+        for (int i = first; i <= last; i += kp->step) {
+            if (!key_allowed(s, &argv[i], perm)) {
+                *errpos = i;
+                return DENIED_KEY;
+            }
+        }
+        return ACL_OK;
+    }
+    if (cmd->meta->nkey_specs) {
         if (!kc->init) {
-            kc->refs = xmalloc(sizeof(key_ref) * (size_t)argc);
+            kc->refs = argc <= 16 ? kc->local : xmalloc(sizeof(key_ref) * (size_t)argc);
             kc->n = command_keys(cmd, argv, argc, kc->refs);
             kc->init = 1;
         }
@@ -887,12 +945,14 @@ static int selector_check(const acl_selector *s, const command *cmd, const resp_
  * "most relevant" denial and the argument it is about. */
 static int user_check(const acl_user *u, const command *cmd, const resp_slice *argv, int argc, int *errpos) {
     int relevant = DENIED_CMD, last_idx = 0;
-    key_cache kc = {0};
+    key_cache kc;
+    kc.init = 0;
+    kc.refs = NULL;
     for (int i = 0; i < u->nselectors; i++) {
         int idx = 0;
         int r = selector_check(&u->selectors[i], cmd, argv, argc, &idx, &kc);
         if (r == ACL_OK) {
-            free(kc.refs);
+            if (kc.refs != kc.local) free(kc.refs);
             return ACL_OK;
         }
         if (r > relevant || (r == relevant && idx > last_idx)) {
@@ -900,7 +960,7 @@ static int user_check(const acl_user *u, const command *cmd, const resp_slice *a
             last_idx = idx;
         }
     }
-    free(kc.refs);
+    if (kc.refs != kc.local) free(kc.refs);
     *errpos = last_idx;
     return relevant;
 }
@@ -967,7 +1027,25 @@ static void log_denial(client *c, const command *cmd, int reason, int errpos) {
     else log_add(c, reason, c->argv[errpos].ptr, c->argv[errpos].len, u, strlen(u));
 }
 
+/* The common case without the general machinery: one selector that allows the command
+ * by its bit, and fixed key positions. 1 if allowed; 0 means "ask user_check". */
+static int quick_allow(const acl_user *u, const command *cmd, const resp_slice *argv, int argc) {
+    const acl_selector *s = u->selectors;
+    int id = cmd->acl_id;
+    if (u->nselectors != 1 || !((s->flags & SEL_ALLCOMMANDS) || bit_get(s, id))) return 0;
+    if (s->flags & SEL_ALLKEYS) return 1;
+    const key_plan *kp = &plans[id];
+    if (!kp->simple) return 0;
+    int first = kp->first, last = kp->lastkey >= 0 ? first + kp->lastkey : argc + kp->lastkey;
+    if (last >= argc || last < first || first >= argc) return 0;
+    int perm = kp->variable ? variable_perm(cmd, argv, argc, kp->perm) : kp->perm;
+    for (int i = first; i <= last; i += kp->step)
+        if (!key_allowed(s, &argv[i], perm)) return 0;
+    return 1;
+}
+
 const char *acl_check_slow(client *c, const command *cmd) {
+    if (quick_allow(c->user, cmd, c->argv, c->argc)) return NULL;
     int errpos = 0;
     int r = user_check(c->user, cmd, c->argv, c->argc, &errpos);
     if (r == ACL_OK) return NULL;
@@ -1216,6 +1294,8 @@ static char *load_file(const char *path) {
 static const char *aclfile(void) { return server.cfg.aclfile && server.cfg.aclfile[0] ? server.cfg.aclfile : NULL; }
 
 static void ids_free(void) {
+    free(plans);
+    plans = NULL;
     for (int id = 0; id < ncmds; id++) free(children[id]);
     free(children);
     free(nchildren);
@@ -1235,6 +1315,23 @@ static void ids_init(void) {
     parent_of = xmalloc(sizeof(int) * (size_t)ncmds);
     nchildren = xcalloc((size_t)ncmds, sizeof(int));
     children = xcalloc((size_t)ncmds, sizeof(int *));
+    set_id = lookup_original("set");
+    bitfield_id = lookup_original("bitfield");
+    plans = xcalloc((size_t)ncmds, sizeof(key_plan));
+    for (int id = 0; id < ncmds; id++) {
+        const command_meta *m = &command_metas[id];
+        const command_key_spec *ks = m->key_specs;
+        if (m->nkey_specs != 1 || (ks->flags & KS_FLAG_NOT_KEY) || ks->bs_type != KSPEC_BS_INDEX ||
+            ks->fk_type != KSPEC_FK_RANGE || ks->fk[2] != 0 || ks->fk[1] < 1 || ks->bs_index > 100 ||
+            ks->fk[0] < -100 || ks->fk[0] > 100 || ks->fk[1] > 100)
+            continue;
+        plans[id] = (key_plan){1,
+                               (ks->flags & KS_FLAG_VARIABLE_FLAGS) != 0,
+                               (int8_t)ks->bs_index,
+                               (int8_t)ks->fk[0],
+                               (int8_t)ks->fk[1],
+                               (int8_t)spec_perm(ks->flags)};
+    }
     for (int id = 0; id < ncmds; id++) {
         const char *bar = strchr(id_name(id), '|');
         parent_of[id] = -1;

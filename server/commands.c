@@ -97,6 +97,7 @@ static void command_fill(command *cmd, const command_binding *b, const char *ful
     cmd->fullname = m->fullname;
     cmd->parent = parent;
     cmd->meta = m;
+    cmd->acl_id = (int)(m - command_metas);
     if (!b->subcommands) return;
     const command_binding *tables[] = {b->subcommands, NULL};
     size_t n;

@@ -63,6 +63,7 @@ typedef struct command {
     const struct command *parent;
     const struct command_meta *meta; /* what COMMAND INFO/DOCS report */
     long long calls, usec;           /* INFO commandstats */
+    int acl_id;                      /* index of meta in command_metas: its ACL bit (server/acl.c) */
 } command;
 
 /* What code says about a command: its name and handler, or its subcommands. Each
