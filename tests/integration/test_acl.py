@@ -346,3 +346,18 @@ def test_unauthenticated_default_is_denied(server):
         finally:
             c.call("ACL", "SETUSER", "default", "on")
             c.call("ACL", "DELUSER", "admin")
+
+
+def test_resp3_replies(server, oracle):
+    """GETUSER's flags are a set and its selectors maps, ACL LOG's age a double, in RESP3."""
+    with Differ(server, oracle, resp3=True) as d:
+        for s in ("ACL LOG RESET", "FLUSHALL"):
+            d(s)
+        run(d, ["ACL SETUSER u on >pw ~k* +get (+set ~s)", "acl ACL GETUSER u", "ACL GETUSER nosuch",
+                "@1 AUTH u pw", "@1 GET x", "@0 ACL LOG 0", "set ACL USERS", "ACL DRYRUN u set k v",
+                "ACL DELUSER u"])
+        ro = d(["nocheck", "ACL", "LOG"])
+        rt = d.got[-1]
+        for raw, who in ((rt, "respite"), (ro, "redis")):
+            check(b"$11\r\nage-seconds\r\n," in raw, "%s: RESP3 age-seconds is a double: %r" % (who, raw[:300]))
+    d.finish()
