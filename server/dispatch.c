@@ -99,7 +99,8 @@ void process_command(client *c) {
         reject(c, "-NOAUTH Authentication required.");
         return;
     }
-    const char *denied = acl_check_command(c, cmd);
+    /* As Redis: a command MULTI refuses gets that error rather than the ACL's. */
+    const char *denied = (c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI) ? NULL : acl_check_command(c, cmd);
     if (denied) {
         reject(c, denied);
         return;

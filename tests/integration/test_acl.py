@@ -196,6 +196,10 @@ PERMISSION_CASES = [
         RESTRICTED, "@1 AUTH u pw", "@1 MULTI", "@1 GET k1", "@1 FLUSHALL", "@1 GET w1",
         "@1 EXEC", "log ACL LOG",
     ]),
+    ("multi_refused_before_acl", [
+        "ACL SETUSER u on >pw ~* +@all -watch", "@1 AUTH u pw", "@1 WATCH x", "@1 MULTI", "@1 WATCH x",
+        "@1 EXEC", "log ACL LOG",
+    ]),
     ("exec_recheck", [
         RESTRICTED, "@1 AUTH u pw", "@1 MULTI", "@1 SET k1 v", "@1 GET k1", "@1 INCR k2",
         "ACL SETUSER u -set %R~k1", "@1 EXEC", "log ACL LOG",
