@@ -164,6 +164,12 @@ SETUSER_CASES = [
         "ACL DRYRUN u flushall", "ACL DRYRUN u ping", "ACL DRYRUN u auth a b",
         "ACL DRYRUN default flushall",
     ]),
+    ("pubsub_default", [
+        "CONFIG SET acl-pubsub-default allchannels", "ACL SETUSER u", "acl ACL GETUSER u",
+        "ACL SETUSER u &x", "ACL SETUSER u resetchannels &x (+get)", "acl ACL GETUSER u",
+        "ACL SETUSER u reset", "acl ACL GETUSER u", "CONFIG GET acl-pubsub-default",
+        "CONFIG SET acl-pubsub-default resetchannels", "ACL SETUSER v", "acl ACL LIST",
+    ]),
     ("genpass_errors", ["ACL GENPASS 0", "ACL GENPASS 4097", "ACL GENPASS x", "ACL GENPASS 1 2"]),
     ("log_args", ["ACL LOG", "ACL LOG x", "ACL LOG -1", "ACL LOG 1 2", "ACL LOG RESET"]),
 ]
@@ -365,3 +371,36 @@ def test_resp3_replies(server, oracle):
         for raw, who in ((rt, "respite"), (ro, "redis")):
             check(b"$11\r\nage-seconds\r\n," in raw, "%s: RESP3 age-seconds is a double: %r" % (who, raw[:300]))
     d.finish()
+
+
+RULE_WORDS = ["on", "off", "nopass", "resetpass", ">a", ">b", "<a", "#%s" % ("0" * 64), "!%s" % ("0" * 64),
+              "~*", "~k*", "~k1", "%R~r*", "%W~w*", "%RW~b?", "allkeys", "resetkeys", "&*", "&c*",
+              "allchannels", "resetchannels", "+@all", "-@all", "+@read", "-@write", "+@string",
+              "-@dangerous", "+@keyspace", "-@slow", "+@fast", "+get", "-get", "+set", "-set", "+mget",
+              "+config", "-config", "+config|get", "+client|id", "-client|kill", "+select|0", "+select|1",
+              "+debug|object", "(+get ~a*)", "(+set %W~w*)", "clearselectors", "reset", "nosuch", "+nosuch"]
+DRY_CMDS = ["get k1", "get r1", "get w1", "set w1 v", "set k1 v get", "mget k1 r1", "config get x",
+            "config set x y", "client id", "client kill id 1", "select 0", "select 1", "flushall",
+            "copy r1 w1", "incr k1", "ping"]
+
+
+def test_random_rules(server, oracle):
+    """Seeded random SETUSER rule sequences: the same replies, GETUSER, LIST and DRYRUN
+    verdicts as Redis."""
+    import random
+    seed = int(os.environ.get("RESPITE_ACL_SEED", "15"))
+    rng = random.Random(seed)
+    with Differ(server, oracle, limit=5) as d:
+        d("ACL LOG RESET")
+        for u in ("r1", "r2"):
+            d(("nocheck", "ACL", "DELUSER", u))
+        for _ in range(120):
+            user = rng.choice(["r1", "r2"])
+            words = [rng.choice(RULE_WORDS) for _ in range(rng.randint(1, 6))]
+            run(d, [["ACL", "SETUSER", user] + words, ["acl", "ACL", "GETUSER", user]])
+            for _ in range(2):
+                run(d, [["ACL", "DRYRUN", user] + rng.choice(DRY_CMDS).split(" ")])
+            if d.mismatches:
+                break
+        run(d, ["acl ACL LIST"])
+    d.finish(" (seed %d; RESPITE_ACL_SEED=%d reruns it)" % (seed, seed))
