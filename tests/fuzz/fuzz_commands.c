@@ -29,7 +29,8 @@
  * see what it does.
  * State: every input starts from empty databases, default settings (except
  * proto-max-bulk-len, held at its 1 MB minimum so SETRANGE/LCS stay small), an empty
- * slowlog, fresh clients and a fixed clock; at most MAX_STEPS commands per input. */
+ * slowlog, only the default ACL user and an empty ACL LOG, fresh clients and a fixed
+ * clock; at most MAX_STEPS commands per input. */
 #include <event2/event.h>
 #include <limits.h>
 #include <signal.h>
