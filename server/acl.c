@@ -1062,7 +1062,7 @@ const char *acl_check_slow(client *c, const command *cmd) {
 }
 
 int acl_exec_denied(client *c, const command *cmd) {
-    if (c->user->fast & ACL_USER_ALLOW_ALL) return 0;
+    if (!c->user || (c->user->fast & ACL_USER_ALLOW_ALL)) return 0;
     int errpos = 0;
     int r = user_check(c->user, cmd, c->argv, c->argc, &errpos);
     if (r == ACL_OK) return 0;
@@ -1516,7 +1516,7 @@ static void cmd_acl_users(client *c) {
     for (int i = 0; i < nusers; i++) reply_bulk_cstr(&c->out, users[i]->name);
 }
 
-static void cmd_acl_whoami(client *c) { reply_bulk_cstr(&c->out, c->user->name); }
+static void cmd_acl_whoami(client *c) { reply_bulk_cstr(&c->out, c->user ? c->user->name : "default"); }
 
 static void cmd_acl_cat(client *c) {
     if (c->argc == 2) {

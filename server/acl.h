@@ -21,7 +21,8 @@ typedef struct acl_user {
     int nselectors;
 } acl_user;
 
-/* The "default" user: new connections are this user (authenticated if it is on and
+/* A client with no user (an internal one) may run anything, as in Redis.
+ * The "default" user: new connections are this user (authenticated if it is on and
  * nopass). Never NULL after acl_init. */
 extern acl_user *acl_default;
 
@@ -39,7 +40,7 @@ void acl_requirepass_changed(void);
  * denial is in the ACL LOG. */
 const char *acl_check_slow(client *c, const command *cmd);
 static inline const char *acl_check_command(client *c, const command *cmd) {
-    if (c->user->fast & ACL_USER_ALLOW_ALL) return NULL;
+    if (!c->user || (c->user->fast & ACL_USER_ALLOW_ALL)) return NULL; /* no user: internal, unrestricted */
     return acl_check_slow(c, cmd);
 }
 /* EXEC's re-check of a queued command: 1 (after replying Redis's NOPERM text) if the

@@ -200,8 +200,8 @@ int client_info_line(client *c, char *buf, size_t size) {
                     (c->flags & CLIENT_MULTI) ? c->mcount : -1, client_query_len(c), client_query_free(c), c->qcap,
                     c->qpeak, c->out.used - c->out.sent, c->out.head ? 1 : 0, omem,
                     sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes, events,
-                    c->lastcmd ? c->lastcmd->fullname : "NULL", c->user->name, c->resp, c->lib_name ? c->lib_name : "",
-                    c->lib_ver ? c->lib_ver : "");
+                    c->lastcmd ? c->lastcmd->fullname : "NULL", c->user ? c->user->name : "default", c->resp,
+                    c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }
 
 static void cmd_client_info(client *c) {

@@ -156,7 +156,7 @@ typedef struct client {
 
     db *db; /* the SELECTed db */
     int authenticated;
-    struct acl_user *user;     /* never NULL: the default user until AUTH */
+    struct acl_user *user;     /* the default user until AUTH; NULL: internal, unrestricted */
     int resp;                  /* 2 or 3 */
     char *name;                /* CLIENT SETNAME, or NULL */
     char *lib_name, *lib_ver;  /* CLIENT SETINFO */
