@@ -562,54 +562,72 @@ static void users_insert(acl_user *u) {
     nusers++;
 }
 
+/* A copy of len bytes with a NUL after them (passwords may hold NUL bytes). */
+static char *bytes_dup(const char *p, size_t len) {
+    char *d = xmalloc(len + 1);
+    memcpy(d, p, len);
+    d[len] = '\0';
+    return d;
+}
+
 /* Merge "(a" "b)" arguments into one "(a b)" rule as Redis's ACLMergeSelectorArguments.
- * Returns the number of rules, or -1 with *bad the argument whose '(' is unmatched. */
-static int merge_rules(const resp_slice *args, int n, char ***out, int *bad) {
+ * Returns the number of rules (*out, their lengths in *lens), or -1 with *bad the
+ * argument whose '(' is unmatched. */
+static int merge_rules(const resp_slice *args, int n, char ***out, size_t **lens, int *bad) {
     char **rules = xmalloc(sizeof(char *) * (size_t)(n ? n : 1));
+    size_t *len = xmalloc(sizeof(size_t) * (size_t)(n ? n : 1));
     int k = 0;
     char *open = NULL;
+    size_t ol = 0;
     int open_at = -1;
     for (int i = 0; i < n; i++) {
         const resp_slice *a = &args[i];
         if (open) {
-            size_t ol = strlen(open);
             open = xrealloc(open, ol + a->len + 2);
             open[ol] = ' ';
             memcpy(open + ol + 1, a->ptr, a->len);
-            open[ol + 1 + a->len] = '\0';
+            ol += 1 + a->len;
+            open[ol] = '\0';
             if (a->len && a->ptr[a->len - 1] == ')') {
+                len[k] = ol;
                 rules[k++] = open;
                 open = NULL;
             }
         } else if (a->len && a->ptr[0] == '(' && a->ptr[a->len - 1] != ')') {
-            open = xstrndup(a->ptr, a->len);
+            open = bytes_dup(a->ptr, a->len);
+            ol = a->len;
             open_at = i;
         } else {
-            rules[k++] = xstrndup(a->ptr, a->len);
+            len[k] = a->len;
+            rules[k++] = bytes_dup(a->ptr, a->len);
         }
     }
     if (open) {
         free(open);
         for (int i = 0; i < k; i++) free(rules[i]);
         free(rules);
+        free(len);
         *bad = open_at;
         return -1;
     }
     *out = rules;
+    *lens = len;
     return k;
 }
 
-static void free_rules(char **rules, int n) {
+static void free_rules(char **rules, size_t *lens, int n) {
     for (int i = 0; i < n; i++) free(rules[i]);
     free(rules);
+    free(lens);
 }
 
 /* Apply rules to a copy of u (or a new user) and, if all apply, make them current.
  * Returns NULL or an error text in buf. */
 static const char *setuser(const char *name, const resp_slice *args, int n, char *buf, size_t size) {
     char **rules;
+    size_t *lens;
     int bad;
-    int k = merge_rules(args, n, &rules, &bad);
+    int k = merge_rules(args, n, &rules, &lens, &bad);
     if (k < 0) {
         snprintf(buf, size, "Unmatched parenthesis in acl selector starting at '%.*s'.", (int)args[bad].len,
                  args[bad].ptr);
@@ -618,15 +636,15 @@ static const char *setuser(const char *name, const resp_slice *args, int n, char
     acl_user *old = acl_find_user(name, strlen(name));
     acl_user *u = old ? user_copy(old) : user_new(name);
     for (int i = 0; i < k; i++) {
-        if (!user_apply(u, rules[i], strlen(rules[i]))) {
+        if (!user_apply(u, rules[i], lens[i])) {
             snprintf(buf, size, "Error in ACL SETUSER modifier '%s': %s", rules[i], apply_error());
-            free_rules(rules, k);
+            free_rules(rules, lens, k);
             user_free_contents(u);
             free(u);
             return buf;
         }
     }
-    free_rules(rules, k);
+    free_rules(rules, lens, k);
     if (old) {
         user_replace(old, u);
     } else {
@@ -1201,18 +1219,19 @@ static void load_line(char *line, const char *path, int linenum, int *default_se
         users_insert(u);
     }
     char **rules;
+    size_t *lens;
     int bad;
-    int k = merge_rules(args + 2, n - 2, &rules, &bad);
+    int k = merge_rules(args + 2, n - 2, &rules, &lens, &bad);
     if (k < 0) {
         errf(errs, "%s:%d: Unmatched parenthesis in selector definition.", path ? path : "config", linenum);
     } else {
         for (int i = 0; i < k; i++) {
-            if (user_apply(u, rules[i], strlen(rules[i]))) continue;
+            if (user_apply(u, rules[i], lens[i])) continue;
             if (path)
                 errf(errs, "%s:%d: Error in applying operation '%s': %s. ", path, linenum, rules[i], apply_error());
             else errf(errs, "Error loading ACL rule '%s' for the user named '%s': %s", rules[i], name, apply_error());
         }
-        free_rules(rules, k);
+        free_rules(rules, lens, k);
     }
     user_update_fast(u);
     free(name);

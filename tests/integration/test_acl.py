@@ -219,6 +219,11 @@ PERMISSION_CASES = [
         "noid @2 HELLO 2 AUTH u wrong", "noid @2 HELLO 2 AUTH u x", "@2 ACL WHOAMI",
         "log ACL LOG 1",
     ]),
+    ("binary_password", [
+        ("ACL", "SETUSER", "u", "on", b">a\x00b", "+@all", "~*"), "acl ACL GETUSER u",
+        ("@1", "AUTH", "u", b"a\x00b"), "@1 AUTH u a", ("@1", "AUTH", "u", b"a\x00c"), "@1 ACL WHOAMI",
+        ("ACL", "SETUSER", "u", b"<a\x00b"), "acl ACL GETUSER u",
+    ]),
     ("client_kill_user", [
         RESTRICTED, "@1 AUTH u pw", "@2 AUTH u pw", "@3 PING",
         "CLIENT KILL USER nosuch", "CLIENT KILL USER u", "@1 PING", "@2 PING", "@3 PING",
