@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/acl.h"
 #include "server/net.h"
 #include "server/server.h"
 
@@ -23,24 +24,6 @@ static void cmd_quit(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
-/* Constant-time comparison of a candidate password with the configured one. */
-static int password_matches(const char *p, size_t len) {
-    const char *want = server.cfg.requirepass ? server.cfg.requirepass : "";
-    size_t wlen = strlen(want);
-    unsigned char diff = (unsigned char)(len != wlen);
-    for (size_t i = 0; i < len; i++) diff |= (unsigned char)(p[i] ^ want[i % (wlen ? wlen : 1)]);
-    return diff == 0;
-}
-
-static int requirepass_set(void) { return server.cfg.requirepass && server.cfg.requirepass[0]; }
-
-/* The default user: "default" with requirepass, or nopass (any password) without it. */
-static int authenticate(const resp_slice *user, const resp_slice *pass) {
-    if (user->len != 7 || memcmp(user->ptr, "default", 7) != 0) return 0; /* user names are case-sensitive */
-    if (!requirepass_set()) return 1;
-    return password_matches(pass->ptr, pass->len);
-}
-
 static void cmd_auth(client *c) {
     if (c->argc > 3) {
         reply_syntax_error(c);
@@ -48,15 +31,14 @@ static void cmd_auth(client *c) {
     }
     for (int i = 1; i < c->argc; i++) client_redact_arg(c, i);
     resp_slice def = {(char *)"default", 7};
-    if (c->argc == 2 && !requirepass_set()) {
+    if (c->argc == 2 && acl_user_nopass(acl_default)) {
         reply_error(&c->out, "AUTH <password> called without any password configured for the default user. "
                              "Are you sure your configuration is correct?");
         return;
     }
     const resp_slice *user = c->argc == 2 ? &def : &c->argv[1];
     const resp_slice *pass = c->argc == 2 ? &c->argv[1] : &c->argv[2];
-    if (authenticate(user, pass)) {
-        c->authenticated = 1;
+    if (acl_authenticate(c, user, pass)) {
         reply_ok(&c->out);
     } else {
         reply_error(&c->out, "-WRONGPASS invalid username-password pair or user is disabled.");
@@ -105,11 +87,10 @@ static void cmd_hello(client *c) {
         if (arg_is(c, j, "auth") && more >= 2) {
             client_redact_arg(c, j + 1);
             client_redact_arg(c, j + 2);
-            if (!authenticate(&c->argv[j + 1], &c->argv[j + 2])) {
+            if (!acl_authenticate(c, &c->argv[j + 1], &c->argv[j + 2])) {
                 reply_error(&c->out, "-WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
-            c->authenticated = 1;
             j += 2;
         } else if (arg_is(c, j, "setname") && more) {
             name = &c->argv[++j];
@@ -154,7 +135,8 @@ static void cmd_reset(client *c) {
     c->out.resp = 2;
     free(c->name);
     c->name = NULL;
-    c->authenticated = !requirepass_set();
+    c->user = acl_default;
+    c->authenticated = acl_default_autoauth();
     c->flags &= ~CLIENT_CLOSE_AFTER_REPLY;
     reply_simple(&c->out, "RESET");
 }
@@ -196,7 +178,7 @@ static void cmd_client_setinfo(client *c) {
 }
 
 /* One CLIENT LIST line, as Redis 7 formats it (without the trailing newline). */
-static int client_info_line(client *c, char *buf, size_t size) {
+int client_info_line(client *c, char *buf, size_t size) {
     char flags[8];
     int f = 0;
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
@@ -212,14 +194,14 @@ static int client_info_line(client *c, char *buf, size_t size) {
     return snprintf(buf, size,
                     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
                     "multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
-                    "tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+                    "tot-mem=%zu events=%s cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
                     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                     (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, db_id(c->db),
                     (c->flags & CLIENT_MULTI) ? c->mcount : -1, client_query_len(c), client_query_free(c), c->qcap,
                     c->qpeak, c->out.used - c->out.sent, c->out.head ? 1 : 0, omem,
                     sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes, events,
-                    c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp, c->lib_name ? c->lib_name : "",
-                    c->lib_ver ? c->lib_ver : "");
+                    c->lastcmd ? c->lastcmd->fullname : "NULL", c->user ? c->user->name : "default", c->resp,
+                    c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }
 
 static void cmd_client_info(client *c) {
@@ -299,6 +281,7 @@ static void cmd_client_kill(client *c) {
     long long id = 0;
     const resp_slice *addr = NULL, *laddr = NULL;
     int skipme = 1, type_normal = 1;
+    const acl_user *user = NULL;
     for (int i = 2; i < c->argc; i += 2) {
         /* Filters come in pairs; as in Redis, a lone trailing word is a syntax error
          * reached only after the pairs before it were checked. */
@@ -332,7 +315,8 @@ static void cmd_client_kill(client *c) {
                 return;
             }
         } else if (arg_is(c, i, "user")) {
-            if (!arg_is(c, i + 1, "default")) {
+            user = acl_find_user(c->argv[i + 1].ptr, c->argv[i + 1].len);
+            if (!user) {
                 reply_errorf(&c->out, "No such user '%.*s'", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
                 return;
             }
@@ -349,6 +333,7 @@ static void cmd_client_kill(client *c) {
         if (id && o->id != (unsigned long long)id) continue;
         if (addr && (strlen(o->addr) != addr->len || memcmp(o->addr, addr->ptr, addr->len))) continue;
         if (laddr && (strlen(o->laddr) != laddr->len || memcmp(o->laddr, laddr->ptr, laddr->len))) continue;
+        if (user && o->user != user) continue;
         if (o == c && skipme) continue;
         client_kill_one(c, o);
         killed++;

@@ -15,17 +15,36 @@
 #include "server/server.h"
 
 const command_binding *const command_tables[] = {
-    string_commands, keys_commands,   conn_commands, server_commands, multi_commands,   memory_commands,
-    stream_commands, bitops_commands, hll_commands,  debug_commands,  latency_commands, NULL,
+    string_commands,
+    keys_commands,
+    conn_commands,
+    server_commands,
+    multi_commands,
+    memory_commands,
+    stream_commands,
+    bitops_commands,
+    hll_commands,
+    debug_commands,
+    latency_commands,
+    acl_commands,
+    NULL,
 };
 
 #define CMD_HASH_SIZE 1024 /* power of two, well above the number of commands */
 static struct {
     command *cmd;
+    const char *name; /* the command's name, or its rename-command name */
     size_t len;
 } cmd_hash[CMD_HASH_SIZE];
 static command *cmd_all; /* every top-level command, sorted by name */
 static size_t cmd_count;
+/* rename-command: cmd_hidden[i] is set when cmd_all[i] was renamed to "" (COMMAND no
+ * longer lists it); cmd_visible counts the others. */
+static unsigned char *cmd_hidden;
+static const char **cmd_alias; /* cmd_alias[i]: the name cmd_all[i] answers to, if renamed */
+static size_t cmd_visible;
+static char **renames; /* from, to pairs of the config file, applied by commands_init */
+static size_t nrenames;
 
 /* Hash of the ASCII-lower-cased name (command names are letters, digits, '-', '|'). */
 static size_t name_hash(const char *s, size_t len) {
@@ -39,7 +58,7 @@ command *command_lookup(const char *name, size_t len) {
     for (size_t h = name_hash(name, len);; h = (h + 1) & (CMD_HASH_SIZE - 1)) {
         command *c = cmd_hash[h].cmd;
         if (!c) return NULL;
-        if (cmd_hash[h].len == len && util_eqi(name, len, c->name)) return c;
+        if (cmd_hash[h].len == len && util_eqi(name, len, cmd_hash[h].name)) return c;
     }
 }
 
@@ -89,6 +108,7 @@ static void command_fill(command *cmd, const command_binding *b, const char *ful
     cmd->fullname = m->fullname;
     cmd->parent = parent;
     cmd->meta = m;
+    cmd->acl_id = (int)(m - command_metas);
     if (!b->subcommands) return;
     const command_binding *tables[] = {b->subcommands, NULL};
     size_t n;
@@ -104,6 +124,47 @@ static void command_fill(command *cmd, const command_binding *b, const char *ful
     free(subs);
 }
 
+/* Index every command not hidden under its current name. */
+static void hash_build(void) {
+    memset(cmd_hash, 0, sizeof(cmd_hash));
+    for (size_t i = 0; i < cmd_count; i++) {
+        if (cmd_hidden[i]) continue;
+        command *c = &cmd_all[i];
+        const char *name = cmd_alias[i] ? cmd_alias[i] : c->name;
+        size_t len = strlen(name);
+        size_t h = name_hash(name, len);
+        while (cmd_hash[h].cmd) h = (h + 1) & (CMD_HASH_SIZE - 1);
+        cmd_hash[h].cmd = c;
+        cmd_hash[h].name = name;
+        cmd_hash[h].len = len;
+    }
+}
+
+/* rename-command as Redis applies it: the command answers to the new name only ("" hides
+ * it); COMMAND still reports its original name; ACL rules use original names. */
+static void apply_renames(void) {
+    for (size_t r = 0; r < nrenames; r += 2) {
+        command *c = command_lookup(renames[r], strlen(renames[r]));
+        if (!c) {
+            log_warning("Fatal config error: No such command in rename-command: '%s'", renames[r]);
+            exit(1);
+        }
+        if (renames[r + 1][0] && command_lookup(renames[r + 1], strlen(renames[r + 1]))) {
+            log_warning("Fatal config error: Target command name already exists in rename-command: '%s'",
+                        renames[r + 1]);
+            exit(1);
+        }
+        size_t i = (size_t)(c - cmd_all);
+        if (!renames[r + 1][0]) {
+            cmd_hidden[i] = 1;
+            cmd_visible--;
+        } else {
+            cmd_alias[i] = renames[r + 1];
+        }
+        hash_build();
+    }
+}
+
 void commands_init(void) {
     size_t n;
     const command_binding **v = bindings_sorted(command_tables, &n);
@@ -113,13 +174,21 @@ void commands_init(void) {
         if (i && !strcmp(v[i]->name, v[i - 1]->name)) fatal_binding("is bound twice", v[i]->name);
         command *c = &cmd_all[i];
         command_fill(c, v[i], v[i]->name, NULL);
-        size_t len = strlen(c->name);
-        size_t h = name_hash(c->name, len);
-        while (cmd_hash[h].cmd) h = (h + 1) & (CMD_HASH_SIZE - 1);
-        cmd_hash[h].cmd = c;
-        cmd_hash[h].len = len;
     }
     free(v);
+    free(cmd_hidden);
+    cmd_hidden = xcalloc(n ? n : 1, 1);
+    free(cmd_alias);
+    cmd_alias = xcalloc(n ? n : 1, sizeof(*cmd_alias));
+    cmd_visible = n;
+    hash_build();
+    apply_renames();
+}
+
+void command_rename_later(const resp_slice *from, const resp_slice *to) {
+    renames = xrealloc(renames, sizeof(char *) * (nrenames + 2));
+    renames[nrenames++] = xstrndup(from->ptr, from->len);
+    renames[nrenames++] = xstrndup(to->ptr, to->len);
 }
 
 size_t commands_count(void) { return cmd_count; }
@@ -426,11 +495,12 @@ static const command *command_lookup_fullname(const char *name, size_t len) {
 }
 
 void cmd_command(client *c) {
-    reply_array(&c->out, (long)cmd_count);
-    for (size_t i = 0; i < cmd_count; i++) reply_command_info(c, &cmd_all[i]);
+    reply_array(&c->out, (long)cmd_visible);
+    for (size_t i = 0; i < cmd_count; i++)
+        if (!cmd_hidden[i]) reply_command_info(c, &cmd_all[i]);
 }
 
-static void cmd_command_count(client *c) { reply_int(&c->out, (long long)cmd_count); }
+static void cmd_command_count(client *c) { reply_int(&c->out, (long long)cmd_visible); }
 
 /* COMMAND LIST's filter, as Redis's shouldFilterFromCommandList: 1 to leave cmd out. */
 enum { LIST_ALL, LIST_MODULE, LIST_ACLCAT, LIST_PATTERN };
@@ -449,6 +519,7 @@ static long list_commands(client *c, int filter, uint32_t aclcat, int emit) {
     long n = 0;
     for (size_t i = 0; i < cmd_count; i++) {
         const command *cmd = &cmd_all[i];
+        if (cmd_hidden[i]) continue;
         if (!list_skips(c, filter, aclcat, cmd)) {
             n++;
             if (emit) reply_bulk_cstr(&c->out, cmd->fullname);
@@ -497,8 +568,9 @@ static void cmd_command_info(client *c) {
 
 static void cmd_command_docs(client *c) {
     if (c->argc == 2) {
-        reply_map(&c->out, (long)cmd_count);
+        reply_map(&c->out, (long)cmd_visible);
         for (size_t i = 0; i < cmd_count; i++) {
+            if (cmd_hidden[i]) continue;
             reply_bulk_cstr(&c->out, cmd_all[i].fullname);
             reply_command_docs(c, &cmd_all[i]);
         }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/xmalloc.h"
+#include "server/acl.h"
 #include "server/config.h"
 #include "server/server.h"
 #include "storage/evict.h"
@@ -155,9 +156,9 @@ static config_def configs[] = {
      1, NULL, CF_MULTI, NULL},
     /* Security. */
     {"requirepass", CFG_STR, OFF(requirepass), 0, 0, "", 1, NULL, 0, NULL},
-    INERT_STR("aclfile", "", 0),
-    INERT("acllog-max-len", CFG_LL, 0, LL_MAX, "128", 1),
-    INERT_ENUM("acl-pubsub-default", "resetchannels", 1, pubsub_defaults),
+    {"aclfile", CFG_STR, OFF(aclfile), 0, 0, "", 0, NULL, 0, NULL},
+    {"acllog-max-len", CFG_LL, OFF(acllog_max_len), 0, LL_MAX, "128", 1, NULL, 0, NULL},
+    {"acl-pubsub-default", CFG_ENUM, OFF(acl_pubsub_default), 0, 0, "resetchannels", 1, pubsub_defaults, 0, NULL},
     {"enable-debug-command", CFG_ENUM, OFF(enable_debug_command), 0, 0, "no", 0, no_yes_local, 0, NULL},
     INERT_ENUM("enable-module-command", "no", 0, no_yes_local),
     {"enable-protected-configs", CFG_ENUM, NOSLOT, 0, 0, "no", 0, no_yes_local, 0, NULL},
@@ -323,8 +324,6 @@ typedef union {
 static cfg_slot slots[NCONFIGS];
 /* Each row's default as CONFIG GET renders it, to tell which inert rows were changed. */
 static char *rendered_defaults[NCONFIGS];
-/* rename-command lines seen (accepted, not yet applied: the command table owns names). */
-static int renamed_commands;
 
 static const config_def *canonical(const config_def *d);
 
@@ -673,6 +672,7 @@ static int config_apply_value(const config_def *d, const char *val, const char *
  * see in server.cfg are copied there (evict_cfg, lazyfree_cfg, the stream block limits). */
 static int config_apply(const config_def *d, const char *val, const char **err) {
     if (!config_apply_value(canonical(d), val, err)) return 0;
+    if (canonical(d)->off == OFF(requirepass)) acl_requirepass_changed();
     int policy = evict_policy_from_name(server.cfg.maxmemory_policy);
     evict_cfg.maxmemory = server.cfg.maxmemory;
     evict_cfg.policy = policy < 0 ? EVICT_NOEVICTION : policy;
@@ -861,8 +861,6 @@ void config_log_inert(void) {
         if (!strcmp(config_render(d, buf, sizeof(buf)), rendered_defaults[i])) continue;
         if (o < sizeof(list)) o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "", d->name);
     }
-    if (renamed_commands && o < sizeof(list))
-        o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "", "rename-command");
     if (o) log_warning("Settings respite accepts but does not act on: %s", list);
 }
 
@@ -890,7 +888,15 @@ static int config_directive(int linenum, const char *line, resp_slice *args, int
         return ok;
     }
     if (util_eqi(args[0].ptr, args[0].len, "rename-command") && n == 3) {
-        renamed_commands++; /* TODO: applied once the command table supports renaming */
+        command_rename_later(&args[1], &args[2]);
+        return 1;
+    }
+    if (util_eqi(args[0].ptr, args[0].len, "user")) {
+        const char *err = acl_config_user(args, n);
+        if (err) {
+            fatal_config(linenum, line, err);
+            return 0;
+        }
         return 1;
     }
     const config_def *d = config_find(args[0].ptr, args[0].len);

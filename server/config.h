@@ -18,7 +18,7 @@ int config_load(int argc, char **argv);
  * Redis's warnings). Returns 0 if the limit is too low to run at all. */
 int config_adjust_open_files_limit(void);
 /* Log one warning naming the settings given a non-default value that respite accepts
- * but does not act on (replication, persistence, ...), and rename-command. */
+ * but does not act on (replication, persistence, ...). */
 void config_log_inert(void);
 
 /* Every setting with its default and whether CONFIG SET can change it (--help). */

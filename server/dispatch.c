@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/acl.h"
 #include "server/net.h"
 #include "server/propagate.h"
 #include "server/server.h"
@@ -106,6 +107,12 @@ void process_command(client *c) {
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
         reject(c, "-NOAUTH Authentication required.");
+        return;
+    }
+    /* As Redis: a command MULTI refuses gets that error rather than the ACL's. */
+    const char *denied = (c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI) ? NULL : acl_check_command(c, cmd);
+    if (denied) {
+        reject(c, denied);
         return;
     }
     if (server.cfg.maxmemory && server_oom_refuses(c, cmd)) {

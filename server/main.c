@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/xmalloc.h"
+#include "server/acl.h"
 #include "server/config.h"
 #include "server/net.h"
 #include "server/propagate.h"
@@ -160,6 +161,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();
     stats_init();
+    if (!acl_init()) return 1;
     multi_init();
     server_memory_init();
     if (server.cfg.propagation_log && server.cfg.propagation_log[0] &&

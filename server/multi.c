@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/acl.h"
 #include "server/keyindex.h"
 #include "server/server.h"
 
@@ -176,7 +177,7 @@ static void cmd_exec(client *c) {
     for (int i = 0; i < c->mcount; i++) {
         c->argc = c->mstate[i].argc;
         c->argv = c->mstate[i].argv;
-        call_command(c, c->mstate[i].cmd);
+        if (!acl_exec_denied(c, c->mstate[i].cmd)) call_command(c, c->mstate[i].cmd);
     }
     c->flags &= ~CLIENT_EXECUTING_EXEC;
     c->argc = argc;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/xmalloc.h"
+#include "server/acl.h"
 #include "server/net.h"
 #include "server/server.h"
 
@@ -416,7 +417,8 @@ static client *client_create(int fd, int is_unix) {
     reply_init(&c->out);
     resp_parser_init(&c->parser, server.cfg.proto_max_bulk_len);
     c->db = server.dbs[0];
-    c->authenticated = !(server.cfg.requirepass && server.cfg.requirepass[0]);
+    c->user = acl_default;
+    c->authenticated = acl_default_autoauth();
     c->ctime_ms = c->last_interaction_ms = server.mstime_cached;
     c->ev_read = event_new(server.base, fd, EV_READ | EV_PERSIST, client_read_cb, c);
     c->ev_write = event_new(server.base, fd, EV_WRITE | EV_PERSIST, client_write_cb, c);
@@ -493,7 +495,7 @@ int net_is_loopback(const struct sockaddr_storage *ss) {
 }
 
 int net_protected_mode_denies(const struct sockaddr_storage *peer) {
-    int nopass = !(server.cfg.requirepass && server.cfg.requirepass[0]);
+    int nopass = acl_default ? acl_user_nopass(acl_default) : !(server.cfg.requirepass && server.cfg.requirepass[0]);
     return server.cfg.protected_mode && nopass && !net_is_loopback(peer);
 }
 

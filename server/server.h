@@ -65,6 +65,7 @@ typedef struct command {
     long long calls, usec;           /* INFO commandstats */
     long long rejected_calls, failed_calls;
     struct histogram *latency; /* INFO latencystats (latency-tracking), from the first call */
+    int acl_id;                /* index of meta in command_metas: its ACL bit (server/acl.c) */
 } command;
 
 /* What code says about a command: its name and handler, or its subcommands. Each
@@ -92,6 +93,7 @@ extern const command_binding bitops_commands[];  /* server/cmd_bitops.c */
 extern const command_binding hll_commands[];     /* server/cmd_hll.c */
 extern const command_binding debug_commands[];   /* server/cmd_debug.c */
 extern const command_binding latency_commands[]; /* server/latency.c */
+extern const command_binding acl_commands[];     /* server/acl.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -108,6 +110,9 @@ command *command_lookup(const char *name, size_t len);
  * process exits (a build that cannot answer COMMAND for a command must not start). */
 void commands_init(void);
 size_t commands_count(void);
+/* rename-command from the config file (before commands_init, which applies it; "" as
+ * the new name removes the command). */
+void command_rename_later(const resp_slice *from, const resp_slice *to);
 /* Visit every command and subcommand (INFO commandstats). */
 void commands_foreach(void (*fn)(void *priv, const struct command *cmd), void *priv);
 /* Stop the event loop and shut down gracefully (SIGTERM, SHUTDOWN). */
@@ -157,6 +162,7 @@ typedef struct client {
 
     db *db; /* the SELECTed db */
     int authenticated;
+    struct acl_user *user;     /* the default user until AUTH; NULL: internal, unrestricted */
     int resp;                  /* 2 or 3 */
     char *name;                /* CLIENT SETNAME, or NULL */
     char *lib_name, *lib_ver;  /* CLIENT SETINFO */
@@ -221,7 +227,10 @@ typedef struct server_config {
     int databases;
     char *logfile;     /* "" = stdout */
     int loglevel;      /* LOG_DEBUG .. LOG_WARNING */
-    char *requirepass; /* NULL = none */
+    char *requirepass; /* NULL = none; the default user's password (server/acl.c) */
+    char *aclfile;     /* "" = none */
+    long long acllog_max_len;
+    char *acl_pubsub_default; /* "allchannels" or "resetchannels" */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     long long maxmemory;
@@ -320,6 +329,9 @@ int log_ratelimit_pass(int level, log_limit *l, long long interval_ms);
         static log_limit log_limit_;                                                                                   \
         if (log_ratelimit_pass((level), &log_limit_, (interval_ms))) log_msg((level), __VA_ARGS__);                    \
     } while (0)
+
+/* One CLIENT LIST line for c, without newline (snprintf's result) (server/cmd_conn.c). */
+int client_info_line(client *c, char *buf, size_t size);
 
 /* Execute argv on c, as the dispatcher does (also used by EXEC). */
 void call_command(client *c, command *cmd);

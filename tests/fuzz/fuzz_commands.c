@@ -29,7 +29,8 @@
  * see what it does.
  * State: every input starts from empty databases, default settings (except
  * proto-max-bulk-len, held at its 1 MB minimum so SETRANGE/LCS stay small), an empty
- * slowlog, fresh clients and a fixed clock; at most MAX_STEPS commands per input. */
+ * slowlog, only the default ACL user and an empty ACL LOG, fresh clients and a fixed
+ * clock; at most MAX_STEPS commands per input. */
 #include <event2/event.h>
 #include <limits.h>
 #include <signal.h>
@@ -41,6 +42,7 @@
 #include <unistd.h>
 
 #include "protocol/resp_parse.h"
+#include "server/acl.h"
 #include "server/config.h"
 #include "server/net.h"
 #include "server/propagate.h"
@@ -135,7 +137,8 @@ static client *client_get(int slot) {
     reply_init(&c->out);
     resp_parser_init(&c->parser, server.cfg.proto_max_bulk_len);
     c->db = server.dbs[0];
-    c->authenticated = !(server.cfg.requirepass && server.cfg.requirepass[0]);
+    c->user = acl_default;
+    c->authenticated = acl_default_autoauth();
     c->ctime_ms = c->last_interaction_ms = fake_ms;
     c->ev_read = event_new(server.base, c->fd, EV_READ | EV_PERSIST, client_read_cb, c);
     c->ev_write = event_new(server.base, c->fd, EV_WRITE | EV_PERSIST, client_write_cb, c);
@@ -512,6 +515,7 @@ static void init_once(void) {
     server.dbs = calloc((size_t)server.dbnum, sizeof(db *));
     for (int i = 0; i < server.dbnum; i++) server.dbs[i] = db_create(i);
     commands_init();
+    if (!acl_init()) abort();
     multi_init();
     server_memory_init();
     propagate_subscribe(check_propagated, NULL);
@@ -526,6 +530,8 @@ static void reset_state(void) {
     latency_free();
     stats_reset();
     config_init();
+    acl_free(); /* users, the ACL LOG */
+    if (!acl_init()) abort();
     server.cfg.proto_max_bulk_len = FUZZ_MAX_BULK;
     server.next_client_id = 0;
     server.shutdown_asap = 0;
@@ -625,8 +631,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     while (start < size && steps < MAX_STEPS) {
         /* the pre-AUTH limits, as net.c sets them (a client not made yet starts as
          * client_get makes it) */
-        parser.unauth =
-            clients[cur] ? !clients[cur]->authenticated : server.cfg.requirepass && server.cfg.requirepass[0];
+        parser.unauth = clients[cur] ? !clients[cur]->authenticated : !acl_default_autoauth();
         ssize_t n = resp_parse(&parser, buf + start, size - start);
         if (n == 0) break;
         if (n < 0) { /* resynchronise after the next newline */
