@@ -301,7 +301,7 @@ static void scan_visit(void *priv, const rkey *k) {
 
 /* Parse a SCAN cursor as Redis's parseScanCursorOrReply (strtoul: a sign is accepted,
  * leading space is not, the whole text must be consumed, no overflow). */
-static int scan_parse_cursor(client *c, int i, unsigned long *cursor) {
+int scan_parse_cursor(client *c, int i, unsigned long *cursor) {
     char small[64], *s = small, *end;
     const resp_slice *a = &c->argv[i];
 
@@ -317,6 +317,30 @@ static int scan_parse_cursor(client *c, int i, unsigned long *cursor) {
     if (s != small) free(s);
     if (!ok) reply_error(&c->out, "invalid cursor");
     return ok;
+}
+
+int scan_collection_options_or_reply(client *c, int first, long long *count, const char **pat, size_t *patlen) {
+    *count = 10;
+    *pat = NULL;
+    *patlen = 0;
+    for (int i = first; i < c->argc; i += 2) {
+        int has_value = i + 1 < c->argc;
+        if (has_value && arg_is(c, i, "count")) {
+            if (!arg_ll_or_reply(c, i + 1, count)) return 0;
+            if (*count < 1) {
+                reply_syntax_error(c);
+                return 0;
+            }
+        } else if (has_value && arg_is(c, i, "match")) {
+            *pat = c->argv[i + 1].ptr;
+            *patlen = c->argv[i + 1].len;
+            if (*patlen == 1 && (*pat)[0] == '*') *pat = NULL;
+        } else {
+            reply_syntax_error(c);
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */

@@ -19,6 +19,8 @@
 #include "storage/hll.h"
 #include "storage/lazyfree.h"
 #include "storage/stream.h"
+#include "storage/t_hash.h"
+#include "storage/t_set.h"
 
 typedef enum {
     CFG_INT,
@@ -195,11 +197,11 @@ static config_def configs[] = {
     /* Types. The stream block limits decide what approximate (~) trimming removes. */
     {"stream-node-max-bytes", CFG_MEM, OFF(stream_node_max_bytes), 0, LL_MAX, "4096", 1, NULL, 0, NULL},
     {"stream-node-max-entries", CFG_LL, OFF(stream_node_max_entries), 0, LL_MAX, "100", 1, NULL, 0, NULL},
-    INERT("hash-max-listpack-entries", CFG_LL, 0, LL_MAX, "512", 1),
-    INERT("hash-max-listpack-value", CFG_MEM, 0, LL_MAX, "64", 1),
+    {"hash-max-listpack-entries", CFG_LL, OFF(hash_max_listpack_entries), 0, LL_MAX, "512", 1, NULL, 0, NULL},
+    {"hash-max-listpack-value", CFG_MEM, OFF(hash_max_listpack_value), 0, LL_MAX, "64", 1, NULL, 0, NULL},
     INERT("list-max-listpack-size", CFG_INT, INT_MN, INT_MX, "-2", 1),
     INERT("list-compress-depth", CFG_INT, 0, INT_MX, "0", 1),
-    INERT("set-max-intset-entries", CFG_LL, 0, LL_MAX, "512", 1),
+    {"set-max-intset-entries", CFG_LL, OFF(set_max_intset_entries), 0, LL_MAX, "512", 1, NULL, 0, NULL},
     INERT("zset-max-listpack-entries", CFG_LL, 0, LL_MAX, "128", 1),
     INERT("zset-max-listpack-value", CFG_MEM, 0, LL_MAX, "64", 1),
     {"hll-sparse-max-bytes", CFG_MEM, OFF(hll_sparse_max_bytes), 0, LL_MAX, "3000", 1, NULL, 0, NULL},
@@ -685,6 +687,9 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     lazyfree_cfg.lazy_expire = server.cfg.lazyfree_lazy_expire;
     lazyfree_cfg.lazy_server_del = server.cfg.lazyfree_lazy_server_del;
     hll_sparse_max_bytes = (size_t)server.cfg.hll_sparse_max_bytes;
+    hash_max_listpack_entries = (size_t)server.cfg.hash_max_listpack_entries;
+    hash_max_listpack_value = (size_t)server.cfg.hash_max_listpack_value;
+    set_max_intset_entries = (size_t)server.cfg.set_max_intset_entries;
     return 1;
 }
 

@@ -94,6 +94,8 @@ extern const command_binding hll_commands[];     /* server/cmd_hll.c */
 extern const command_binding debug_commands[];   /* server/cmd_debug.c */
 extern const command_binding latency_commands[]; /* server/latency.c */
 extern const command_binding acl_commands[];     /* server/acl.c */
+extern const command_binding hash_commands[];    /* server/cmd_hash.c */
+extern const command_binding set_commands[];     /* server/cmd_set.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -202,6 +204,13 @@ int arg_ll_or_reply_msg(client *c, int i, long long *out, const char *msg);
 /* Parse argv[i] as a long double; "-ERR value is not a valid float" on failure. */
 int arg_ld_or_reply(client *c, int i, long double *out);
 
+/* SCAN's cursor argument argv[i], parsed as Redis's parseScanCursorOrReply; replies
+ * "-ERR invalid cursor" and returns 0 if it is not one (server/cmd_keys.c). */
+int scan_parse_cursor(client *c, int i, unsigned long *cursor);
+/* HSCAN/SSCAN's options from argv[first] on: COUNT (default 10, >= 1) and MATCH (*pat
+ * NULL when absent or "*"). Replies the error and returns 0 on bad input. */
+int scan_collection_options_or_reply(client *c, int first, long long *count, const char **pat, size_t *patlen);
+
 /* A private copy of an argument vector, slices and bytes in one allocation (one free):
  * for commands that outlive the query buffer (MULTI queue, blocked clients). */
 resp_slice *argv_dup(const resp_slice *argv, int argc);
@@ -261,6 +270,7 @@ typedef struct server_config {
     long long stream_node_max_entries; /* copied to storage (stream.h) */
     long long stream_node_max_bytes;
     long long hll_sparse_max_bytes; /* copied to storage (hll.h) */
+    long long hash_max_listpack_entries, hash_max_listpack_value, set_max_intset_entries;
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */
     struct obuf_limit {

@@ -670,6 +670,10 @@ void *rkey_ptr(const rkey *k) {
     return p;
 }
 
+void rkey_set_ptr(rkey *k, void *ptr) {
+    if (rk_enc(k) == RK_PTR) memcpy(rk_valp(k), &ptr, sizeof(ptr));
+}
+
 const char *rkey_encoding(const rkey *k) { return type_of(k)->encoding(k); }
 
 /* --- the string type: its values live in the record --- */

@@ -110,6 +110,9 @@ const char *rkey_str(const rkey *k, size_t *len, char *tmp);
 size_t rkey_strlen(const rkey *k);
 /* The value of a pointer-held type (e.g. a stream). */
 void *rkey_ptr(const rkey *k);
+/* Store a new pointer for k's pointer-held value (a compact value that moved when it
+ * grew); the old one is the caller's. Follow with db_touch, which measures it again. */
+void rkey_set_ptr(rkey *k, void *ptr);
 /* Encoding name for OBJECT ENCODING, as the value's type (storage/type.h) reports it:
  * "int", "embstr" or "raw" for a string, "stream" for a stream. */
 const char *rkey_encoding(const rkey *k);

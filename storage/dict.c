@@ -177,6 +177,11 @@ dict_node **dict_find_ref(dict *d, const char *key, size_t klen) {
     return dict_lookup_ref(d, key, klen, util_hash(key, klen), NULL, NULL);
 }
 
+dict_node **dict_find_ref_h(dict *d, const char *key, size_t klen, uint64_t h) {
+    dict_rehash_step(d);
+    return dict_lookup_ref(d, key, klen, h, NULL, NULL);
+}
+
 dict_node *dict_find_h(dict *d, const char *key, size_t klen, uint64_t h) {
     dict_rehash_step(d);
     dict_node **ref = dict_lookup_ref(d, key, klen, h, NULL, NULL);

@@ -47,6 +47,7 @@ dict_node *dict_find_h(dict *d, const char *key, size_t klen, uint64_t h);
  * NULL if absent. Valid until the dict next changes; writing *ref = other swaps the
  * node for another with the same key and chain pointer (a moved record). */
 dict_node **dict_find_ref(dict *d, const char *key, size_t klen);
+dict_node **dict_find_ref_h(dict *d, const char *key, size_t klen, uint64_t h);
 /* The link that points at node n, which must be linked in d. No rehash step, so the
  * result can be used to re-link n after it moves in memory. */
 dict_node **dict_ref_of(dict *d, const dict_node *n);

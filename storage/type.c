@@ -17,6 +17,8 @@ static const value_type unknown_type = {.name = "unknown", .id = -1, .encoding =
 void types_init(void) {
     type_register(&string_type);
     type_register(&stream_type);
+    type_register(&hash_type);
+    type_register(&set_type);
 }
 
 const value_type *type_register(const value_type *t) {

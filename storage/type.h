@@ -84,9 +84,12 @@ typedef struct value_type {
     int (*aof_rewrite)(const rkey *k, aof_emitter *e);
 } value_type;
 
-/* The descriptors of the built-in types (storage/db.c, storage/stream.c). */
+/* The descriptors of the built-in types (storage/db.c, storage/stream.c,
+ * storage/t_hash.c, storage/t_set.c). */
 extern const value_type string_type;
 extern const value_type stream_type;
+extern const value_type hash_type;
+extern const value_type set_type;
 
 /* Register every built-in type. Call once before any db holds a value: at server
  * start-up, and in unit tests and fuzzers that store values. */
