@@ -1,9 +1,9 @@
 /* cmd_hash.c: the hash commands (HSET ... HSCAN) over storage/t_hash.h, with Redis 7.0's
- * replies, error texts and encoding rules: HSET/HMSET/HSETNX convert a listpack whose
- * arguments are longer than hash-max-listpack-value before writing (as
- * hashTypeTryConversion: HSETNX even when the field exists), every write converts once
- * the field count passes hash-max-listpack-entries, HINCRBY/HINCRBYFLOAT check no
- * length; a hash whose last field goes is deleted with its key. HRANDFIELD follows
+ * replies, error texts and encoding rules: HSET/HMSET convert a listpack whose arguments
+ * are longer than hash-max-listpack-value before writing any (hashTypeTryConversion),
+ * every write converts on a long field or value or once the field count passes
+ * hash-max-listpack-entries (storage's hash_set); a hash whose last field goes is
+ * deleted with its key. HRANDFIELD follows
  * Redis's cases: a negative count samples with repeats, a count at least the size
  * returns the whole hash in its order, a smaller one distinct fields at random. */
 #include <limits.h>
@@ -85,12 +85,14 @@ static void cmd_hsetnx(client *c) {
     rkey *k;
     hash *h;
     if (!hash_lookup_create_or_reply(c, &k, &h)) return;
+    if (hash_exists(h, ARG(c, 2))) {
+        reply_int(&c->out, 0);
+        return;
+    }
     hash_try_conversion(c, &h, 2, 3);
-    int added = 0;
-    if (!hash_exists(h, ARG(c, 2))) added = hash_set(&h, ARG(c, 2), ARG(c, 3));
-    rkey_set_ptr(k, h);
-    if (added) db_touch(c->db, k);
-    reply_int(&c->out, added);
+    hash_set(&h, ARG(c, 2), ARG(c, 3));
+    hash_changed(c, k, h);
+    reply_int(&c->out, 1);
 }
 
 static void cmd_hget(client *c) {

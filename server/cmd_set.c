@@ -1,7 +1,7 @@
 /* cmd_set.c: the set commands (SADD ... SSCAN) over storage/t_set.h, with Redis 7.0's
  * replies, error texts and encoding rules. A new set takes the encoding of its first
  * member (setTypeCreate); results that are stored or replied as a built set (SUNION,
- * SDIFF, SINTERSTORE, SPOP/SRANDMEMBER of the whole set) are built as Redis builds them,
+ * SDIFF, SINTERSTORE, SPOP of the whole set) are built as Redis builds them,
  * from an empty intset, so an all-integer result lists in ascending order as Redis's
  * does. SINTER replies in the order of its smallest set (ties keep argument order: a
  * stable sort, as glibc's qsort). SDIFF picks Redis's algorithm by the same cost
@@ -435,7 +435,8 @@ static void srandmember_count(client *c, long long count) {
         return;
     }
     if ((unsigned long long)count >= size) {
-        sunion_diff_generic(c, 1, 1, 0, SET_OP_UNION);
+        reply_array(&c->out, (long)size);
+        set_foreach(s, reply_member, c);
         return;
     }
     reply_array(&c->out, (long)count);
@@ -555,7 +556,7 @@ static void spop_count(client *c, long long count) {
 static void cmd_spop(client *c) {
     if (c->argc == 3) {
         long long count;
-        if (!arg_ll_or_reply(c, 2, &count)) return;
+        if (!arg_ll_or_reply_msg(c, 2, &count, "value is out of range, must be positive")) return;
         if (count < 0) {
             reply_error(&c->out, "value is out of range, must be positive");
             return;

@@ -241,6 +241,8 @@ void hash_check_len(hash **hp, size_t len) {
 }
 
 int hash_set(hash **hp, const char *f, size_t flen, const char *v, size_t vlen) {
+    if ((*hp)->enc == HASH_LISTPACK && (flen > hash_max_listpack_value || vlen > hash_max_listpack_value))
+        hash_convert(hp);
     if ((*hp)->enc == HASH_LISTPACK) {
         hlp *lp = (hlp *)*hp;
         lp_entry e;

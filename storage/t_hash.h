@@ -41,9 +41,10 @@ size_t hash_len(const hash *h);
 /* The value of field, its length in *vlen; NULL if absent. */
 const char *hash_get(hash *h, const char *f, size_t flen, size_t *vlen);
 int hash_exists(hash *h, const char *f, size_t flen);
-/* Set field to value. Returns 1 if the field is new, 0 if it was updated. Converts to
- * hashtable when the count goes over hash_max_listpack_entries (length limits are the
- * caller's: hash_check_len first, as Redis's hashTypeTryConversion). */
+/* Set field to value. Returns 1 if the field is new, 0 if it was updated. A listpack
+ * converts to hashtable first if field or value is longer than hash_max_listpack_value,
+ * and after if the count went over hash_max_listpack_entries (as Redis 7.0's
+ * hashTypeSet). */
 int hash_set(hash **hp, const char *f, size_t flen, const char *v, size_t vlen);
 /* Remove field; returns 1 if it was there. */
 int hash_del(hash **hp, const char *f, size_t flen);
