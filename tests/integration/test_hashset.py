@@ -35,13 +35,10 @@ import harness  # noqa: E402
 from harness import RespError, TestFailure, decode, eq  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def servers():
-    srv, ora = harness.server_and_oracle()
-    yield srv, ora
-    problems = srv.stop()
-    ora.stop()
-    assert not problems, problems
+@pytest.fixture
+def servers(server, oracle):
+    """conftest's module-scoped server under test and oracle, as a pair."""
+    return server, oracle
 
 
 def _b(x):
@@ -569,6 +566,3 @@ def test_redis_py(servers):
         eq(r3.smembers("s") == {str(i) for i in range(700)}, True, "RESP3 smembers")
     r.close()
 
-
-if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q"] + sys.argv[1:]))
