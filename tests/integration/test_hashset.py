@@ -566,3 +566,28 @@ def test_redis_py(servers):
         eq(r3.smembers("s") == {str(i) for i in range(700)}, True, "RESP3 smembers")
     r.close()
 
+
+
+def test_eviction_of_whole_keys(make_server):
+    """Under maxmemory, hashes and sets are evicted as whole keys and the figures the
+    policy compares follow their sizes (a big set counts for its members)."""
+    srv = make_server(args=["--maxmemory", "3mb", "--maxmemory-policy", "allkeys-lru"])
+    with srv.conn() as c:
+        fields = sum((["field%d" % i, "v" * 40] for i in range(20)), [])
+        members = ["member-%d" % i for i in range(60)]
+        for i in range(2000):
+            r = c.cmd("HSET", "h%d" % i, *fields)
+            harness.check(r == b":20\r\n", "HSET h%d: %r" % (i, r))
+            r = c.cmd("SADD", "s%d" % i, *members)
+            harness.check(r == b":60\r\n", "SADD s%d: %r" % (i, r))
+        info = decode(c.cmd("INFO", "stats")).decode()
+        evicted = int(info.split("evicted_keys:")[1].split()[0])
+        harness.check(evicted > 1000, "evicted_keys %d" % evicted)
+        mem = decode(c.cmd("INFO", "memory")).decode()
+        used = int(mem.split("used_memory:")[1].split()[0])
+        harness.check(used <= 3 * 1024 * 1024 * 1.2, "used_memory %d over the limit" % used)
+        left = decode(c.cmd("KEYS", "*"))
+        harness.check(0 < len(left) < 4000, "keys left %d" % len(left))
+        for k in left[:200]:
+            n = decode(c.cmd("HLEN" if k.startswith(b"h") else "SCARD", k))
+            eq(n, 20 if k.startswith(b"h") else 60, "a surviving key is whole")
