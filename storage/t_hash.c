@@ -10,7 +10,18 @@
  * hashtable: a storage/dict.c table whose nodes are hnode allocations: chain pointer,
  * field length, value length, field bytes, value bytes (a 10-byte header for short
  * strings). Updating a value builds a new node and swaps it into the link that held the
- * old one. bytes tracks the nodes' allocator blocks so hash_memory is O(1). */
+ * old one. bytes tracks the nodes' allocator blocks so hash_memory is O(1).
+ *
+ * Conversion without a stall. A listpack of up to CONVERT_STEP fields is converted at
+ * once. A bigger one (hash-max-listpack-entries raised far above its default) becomes a
+ * hashtable whose fields still sit in the old listpack, `pending`, from pend_off on;
+ * every later operation on the hash first moves up to CONVERT_STEP of them into the
+ * table (ht_migrate), so no single command pays for more than that. Invariant: a field
+ * is in the table or in pending, never both; pend_count is how many are pending. Reads
+ * look in the table, then in pending; a write to a pending field takes it out of pending
+ * first. HSCAN's guarantee holds: a scan that starts (cursor 0) while fields are
+ * pending gets all of them in that first reply, and fields only ever move from pending
+ * into the table, which the reverse-binary cursor covers for the rest of the scan. */
 #include "storage/t_hash.h"
 
 #include <malloc.h>
@@ -27,6 +38,8 @@ size_t hash_max_listpack_entries = 512;
 size_t hash_max_listpack_value = 64;
 
 #define LP_SLACK     64
+/* Fields converted at once, and moved per operation while a conversion is pending. */
+#define CONVERT_STEP 1024
 /* A listpack never grows past this (its header counts in 32 bits). */
 #define LP_MAX_BYTES (UINT32_MAX / 2)
 
@@ -34,18 +47,23 @@ struct hash {
     uint8_t enc;
 };
 
-typedef struct hlp {
+struct hlp {
     uint8_t enc;
     uint8_t pad[3];
     uint32_t count; /* fields */
     uint32_t used;  /* bytes of data in use */
     unsigned char data[];
-} hlp;
+};
+
+typedef struct hlp hlp;
 
 typedef struct hht {
     uint8_t enc;
     size_t bytes; /* allocator blocks of the nodes */
     dict d;
+    hlp *pending;      /* fields not yet moved into d, or NULL */
+    size_t pend_off;   /* offset in pending of the first field not yet moved */
+    size_t pend_count; /* fields still in pending */
 } hht;
 
 typedef struct hnode {
@@ -94,13 +112,15 @@ static void lp_read(const hlp *lp, size_t off, lp_entry *e) {
     e->end = (size_t)(p + e->vlen - lp->data);
 }
 
-static int lp_find(const hlp *lp, const char *f, size_t flen, lp_entry *e) {
-    for (size_t off = 0; off < lp->used; off = e->end) {
+static int lp_find_from(const hlp *lp, size_t from, const char *f, size_t flen, lp_entry *e) {
+    for (size_t off = from; off < lp->used; off = e->end) {
         lp_read(lp, off, e);
         if (e->flen == flen && memcmp(e->f, f, flen) == 0) return 1;
     }
     return 0;
 }
+
+static int lp_find(const hlp *lp, const char *f, size_t flen, lp_entry *e) { return lp_find_from(lp, 0, f, flen, e); }
 
 /* Replace bytes [from, to) of the data with n bytes (uninitialised); returns where they go. */
 static unsigned char *lp_splice(hlp **lpp, size_t from, size_t to, size_t n) {
@@ -149,6 +169,8 @@ static hht *ht_new(void) {
     ht->enc = HASH_HASHTABLE;
     ht->bytes = 0;
     dict_init(&ht->d, hnode_keyof);
+    ht->pending = NULL;
+    ht->pend_off = ht->pend_count = 0;
     return ht;
 }
 
@@ -163,13 +185,48 @@ static void ht_free_node(void *priv, dict_node *n) {
     free(n);
 }
 
+/* Move up to n pending fields into the table. */
+static void ht_migrate(hht *ht, size_t n) {
+    hlp *lp = ht->pending;
+    if (!lp) return;
+    lp_entry e;
+    while (n-- > 0 && ht->pend_off < lp->used) {
+        lp_read(lp, ht->pend_off, &e);
+        ht_add(ht, (const char *)e.f, e.flen, (const char *)e.v, e.vlen);
+        ht->pend_off = e.end;
+        ht->pend_count--;
+    }
+    if (ht->pend_off >= lp->used) {
+        free(lp);
+        ht->pending = NULL;
+        ht->pend_off = ht->pend_count = 0;
+    }
+}
+
+/* The pending entry for field f, or 0. */
+static int ht_pending_find(hht *ht, const char *f, size_t flen, lp_entry *e) {
+    return ht->pending && lp_find_from(ht->pending, ht->pend_off, f, flen, e);
+}
+
+/* Remove the pending entry e (found by ht_pending_find). */
+static void ht_pending_del(hht *ht, const lp_entry *e) {
+    lp_splice(&ht->pending, e->off, e->end, 0);
+    ht->pend_count--;
+    if (ht->pend_count == 0) ht_migrate(ht, 1);
+}
+
+int hash_converting(const hash *h) { return h->enc == HASH_HASHTABLE && ((const hht *)h)->pending != NULL; }
+
 /* ---- the API ---- */
 
 hash *hash_new(void) { return (hash *)lp_new(); }
 
 void hash_free(hash *h) {
     if (!h) return;
-    if (h->enc == HASH_HASHTABLE) dict_clear(&((hht *)h)->d, ht_free_node, NULL);
+    if (h->enc == HASH_HASHTABLE) {
+        dict_clear(&((hht *)h)->d, ht_free_node, NULL);
+        free(((hht *)h)->pending);
+    }
     free(h);
 }
 
@@ -192,7 +249,8 @@ hash *hash_dup(const hash *h) {
 size_t hash_memory(const hash *h) {
     if (h->enc == HASH_LISTPACK) return malloc_usable_size((void *)h);
     const hht *ht = (const hht *)h;
-    return malloc_usable_size((void *)h) + ht->bytes + dict_table_bytes(&ht->d);
+    return malloc_usable_size((void *)h) + ht->bytes + dict_table_bytes(&ht->d) +
+           (ht->pending ? malloc_usable_size(ht->pending) : 0);
 }
 
 int hash_encoding(const hash *h) { return h->enc; }
@@ -200,7 +258,8 @@ int hash_encoding(const hash *h) { return h->enc; }
 const char *hash_encoding_name(const hash *h) { return h->enc == HASH_LISTPACK ? "listpack" : "hashtable"; }
 
 size_t hash_len(const hash *h) {
-    return h->enc == HASH_LISTPACK ? ((const hlp *)h)->count : dict_size(&((const hht *)h)->d);
+    if (h->enc == HASH_LISTPACK) return ((const hlp *)h)->count;
+    return dict_size(&((const hht *)h)->d) + ((const hht *)h)->pend_count;
 }
 
 const char *hash_get(hash *h, const char *f, size_t flen, size_t *vlen) {
@@ -210,8 +269,15 @@ const char *hash_get(hash *h, const char *f, size_t flen, size_t *vlen) {
         *vlen = e.vlen;
         return (const char *)e.v;
     }
-    dict_node *n = dict_find(&((hht *)h)->d, f, flen);
-    if (!n) return NULL;
+    hht *ht = (hht *)h;
+    ht_migrate(ht, CONVERT_STEP);
+    dict_node *n = dict_find(&ht->d, f, flen);
+    if (!n) {
+        lp_entry e;
+        if (!ht_pending_find(ht, f, flen, &e)) return NULL;
+        *vlen = e.vlen;
+        return (const char *)e.v;
+    }
     const char *ff, *v;
     size_t fl;
     hnode_parts((hnode *)n, &ff, &fl, &v, vlen);
@@ -227,12 +293,9 @@ void hash_convert(hash **hp) {
     if ((*hp)->enc != HASH_LISTPACK) return;
     hlp *lp = (hlp *)*hp;
     hht *ht = ht_new();
-    lp_entry e;
-    for (size_t off = 0; off < lp->used; off = e.end) {
-        lp_read(lp, off, &e);
-        ht_add(ht, (const char *)e.f, e.flen, (const char *)e.v, e.vlen);
-    }
-    free(lp);
+    ht->pending = lp;
+    ht->pend_count = lp->count;
+    ht_migrate(ht, lp->count <= CONVERT_STEP ? lp->count : CONVERT_STEP);
     *hp = (hash *)ht;
 }
 
@@ -271,8 +334,14 @@ int hash_set(hash **hp, const char *f, size_t flen, const char *v, size_t vlen) 
         return 1;
     }
     hht *ht = (hht *)*hp;
+    ht_migrate(ht, CONVERT_STEP);
     uint64_t hv = dict_hash(f, flen);
     dict_node **ref = dict_find_ref_h(&ht->d, f, flen, hv);
+    int updated = 0;
+    if (!ref && ht->pending) {
+        lp_entry e;
+        if ((updated = ht_pending_find(ht, f, flen, &e))) ht_pending_del(ht, &e);
+    }
     if (ref) {
         hnode *old = (hnode *)*ref, *n = hnode_new(f, flen, v, vlen);
         n->node.next = old->node.next;
@@ -285,7 +354,7 @@ int hash_set(hash **hp, const char *f, size_t flen, const char *v, size_t vlen) 
     hnode *n = hnode_new(f, flen, v, vlen);
     ht->bytes += malloc_usable_size(n);
     dict_add_h(&ht->d, &n->node, hv);
-    return 1;
+    return !updated;
 }
 
 int hash_del(hash **hp, const char *f, size_t flen) {
@@ -299,8 +368,14 @@ int hash_del(hash **hp, const char *f, size_t flen) {
         return 1;
     }
     hht *ht = (hht *)*hp;
+    ht_migrate(ht, CONVERT_STEP);
     dict_node *n = dict_unlink(&ht->d, f, flen);
-    if (!n) return 0;
+    if (!n) {
+        lp_entry e;
+        if (!ht_pending_find(ht, f, flen, &e)) return 0;
+        ht_pending_del(ht, &e);
+        return 1;
+    }
     ht->bytes -= malloc_usable_size(n);
     free(n);
     return 1;
@@ -319,9 +394,9 @@ static void ht_visit_node(void *priv, dict_node *n) {
     vis->fn(vis->priv, f, flen, v, vlen);
 }
 
-static void lp_foreach(hlp *lp, hash_fn *fn, void *priv) {
+static void lp_foreach_from(hlp *lp, size_t from, hash_fn *fn, void *priv) {
     lp_entry e;
-    for (size_t off = 0; off < lp->used; off = e.end) {
+    for (size_t off = from; off < lp->used; off = e.end) {
         lp_read(lp, off, &e);
         fn(priv, (const char *)e.f, e.flen, (const char *)e.v, e.vlen);
     }
@@ -329,28 +404,32 @@ static void lp_foreach(hlp *lp, hash_fn *fn, void *priv) {
 
 void hash_foreach(hash *h, hash_fn *fn, void *priv) {
     if (h->enc == HASH_LISTPACK) {
-        lp_foreach((hlp *)h, fn, priv);
+        lp_foreach_from((hlp *)h, 0, fn, priv);
         return;
     }
+    hht *ht = (hht *)h;
     ht_visit vis = {fn, priv};
-    dict_foreach(&((hht *)h)->d, ht_visit_node, &vis);
+    dict_foreach(&ht->d, ht_visit_node, &vis);
+    if (ht->pending) lp_foreach_from(ht->pending, ht->pend_off, fn, priv);
 }
 
 unsigned long hash_scan(hash *h, unsigned long cursor, hash_fn *fn, void *priv) {
     if (h->enc == HASH_LISTPACK) {
-        lp_foreach((hlp *)h, fn, priv);
+        lp_foreach_from((hlp *)h, 0, fn, priv);
         return 0;
     }
+    hht *ht = (hht *)h;
+    if (cursor == 0 && ht->pending) lp_foreach_from(ht->pending, ht->pend_off, fn, priv);
     ht_visit vis = {fn, priv};
-    return dict_scan(&((hht *)h)->d, cursor, ht_visit_node, &vis);
+    return dict_scan(&ht->d, cursor, ht_visit_node, &vis);
 }
 
 void hash_random(hash *h, const char **f, size_t *flen, const char **v, size_t *vlen) {
-    if (h->enc == HASH_LISTPACK) {
-        hlp *lp = (hlp *)h;
-        uint64_t pick = dict_random() % lp->count;
+    hlp *lp = h->enc == HASH_LISTPACK ? (hlp *)h : ((hht *)h)->pending;
+    size_t off = h->enc == HASH_LISTPACK ? 0 : ((hht *)h)->pend_off;
+    uint64_t pick = dict_random() % hash_len(h);
+    if (lp && pick < (h->enc == HASH_LISTPACK ? lp->count : ((hht *)h)->pend_count)) {
         lp_entry e;
-        size_t off = 0;
         for (;;) {
             lp_read(lp, off, &e);
             if (pick-- == 0) break;

@@ -9,7 +9,9 @@
  *  - "hashtable": storage/dict.c with one allocation per field (chain pointer, lengths,
  *    field bytes, value bytes); O(1) lookups, incremental rehashing, reverse-binary SCAN.
  *
- * A hash goes from listpack to hashtable when a write breaks a limit, never back.
+ * A hash goes from listpack to hashtable when a write breaks a limit, never back; a big
+ * listpack (limits raised far above their defaults) is converted a bounded number of
+ * fields per operation, so no command stalls the server for it.
  * The listpack is one block that moves when it grows, so every call that may change a
  * hash takes hash ** and may store a new pointer there (the caller stores it back in
  * the key's record).
@@ -37,6 +39,9 @@ size_t hash_memory(const hash *h); /* O(1) */
 int hash_encoding(const hash *h);  /* HASH_LISTPACK or HASH_HASHTABLE */
 const char *hash_encoding_name(const hash *h);
 size_t hash_len(const hash *h);
+/* Is a hashtable still taking fields over from its listpack (a big listpack's
+ * conversion is spread over the operations that follow it)? For tests. */
+int hash_converting(const hash *h);
 
 /* The value of field, its length in *vlen; NULL if absent. */
 const char *hash_get(hash *h, const char *f, size_t flen, size_t *vlen);

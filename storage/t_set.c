@@ -8,7 +8,16 @@
  *
  * hashtable: a storage/dict.c table of snode allocations (chain pointer, length,
  * bytes: 8 + 1 + len bytes for a short member); bytes tracks their allocator blocks so
- * set_memory is O(1). */
+ * set_memory is O(1).
+ *
+ * Conversion without a stall. An intset of up to CONVERT_STEP members is converted at
+ * once. A bigger one (set-max-intset-entries raised far above its default) becomes a
+ * hashtable whose members still sit in the old intset, `pending`; every later operation
+ * on the set first moves up to CONVERT_STEP of them, from the end of the array, into the
+ * table (ht_migrate). Invariant: a member is in the table or in pending, never both.
+ * Lookups try both; an add of a member still pending finds it there; a scan that starts
+ * (cursor 0) while members are pending returns all of them in its first reply, so
+ * SSCAN's guarantee holds as members move into the table behind the cursor. */
 #include "storage/t_set.h"
 
 #include <malloc.h>
@@ -24,22 +33,28 @@
 
 size_t set_max_intset_entries = 512;
 
+/* Members converted at once, and moved per operation while a conversion is pending. */
+#define CONVERT_STEP 1024
+
 struct set {
     uint8_t enc;
 };
 
-typedef struct sis {
+struct sis {
     uint8_t enc;
     uint8_t width; /* 2, 4 or 8 */
     uint16_t pad;
     uint32_t count;
     unsigned char data[];
-} sis;
+};
+
+typedef struct sis sis;
 
 typedef struct sht {
     uint8_t enc;
     size_t bytes;
     dict d;
+    sis *pending; /* members not yet moved into d, or NULL */
 } sht;
 
 typedef struct snode {
@@ -179,6 +194,7 @@ static sht *ht_new(void) {
     ht->enc = SET_HASHTABLE;
     ht->bytes = 0;
     dict_init(&ht->d, snode_keyof);
+    ht->pending = NULL;
     return ht;
 }
 
@@ -190,16 +206,41 @@ static void ht_add_new(sht *ht, const char *m, size_t len, uint64_t h) {
     dict_add_h(&ht->d, &n->node, h);
 }
 
-static int ht_add(sht *ht, const char *m, size_t len) {
-    uint64_t h = dict_hash(m, len);
-    if (dict_find_h(&ht->d, m, len, h)) return 0;
-    ht_add_new(ht, m, len, h);
-    return 1;
-}
-
 static void ht_free_node(void *priv, dict_node *n) {
     (void)priv;
     free(n);
+}
+
+/* Move up to n pending members (from the end of the array) into the table. */
+static void ht_migrate(sht *ht, size_t n) {
+    sis *is = ht->pending;
+    if (!is) return;
+    char buf[SET_MEMBER_BUF];
+    while (n-- > 0 && is->count > 0) {
+        int len = util_ll2str(buf, is_get(is, is->count - 1));
+        is->count--;
+        ht_add_new(ht, buf, (size_t)len, dict_hash(buf, (size_t)len));
+    }
+    if (is->count == 0) {
+        free(is);
+        ht->pending = NULL;
+    }
+}
+
+static int ht_pending_has(const sht *ht, const char *m, size_t len) {
+    long long v;
+    size_t pos;
+    return ht->pending && util_str2ll(m, len, &v) && is_search(ht->pending, v, &pos);
+}
+
+int set_converting(const set *s) { return s->enc == SET_HASHTABLE && ((const sht *)s)->pending != NULL; }
+
+static int ht_add(sht *ht, const char *m, size_t len) {
+    ht_migrate(ht, CONVERT_STEP);
+    uint64_t h = dict_hash(m, len);
+    if (dict_find_h(&ht->d, m, len, h) || ht_pending_has(ht, m, len)) return 0;
+    ht_add_new(ht, m, len, h);
+    return 1;
 }
 
 /* ---- the API ---- */
@@ -210,7 +251,10 @@ set *set_new_for(const char *m, size_t len) { return util_str2ll(m, len, NULL) ?
 
 void set_free(set *s) {
     if (!s) return;
-    if (s->enc == SET_HASHTABLE) dict_clear(&((sht *)s)->d, ht_free_node, NULL);
+    if (s->enc == SET_HASHTABLE) {
+        dict_clear(&((sht *)s)->d, ht_free_node, NULL);
+        free(((sht *)s)->pending);
+    }
     free(s);
 }
 
@@ -232,14 +276,17 @@ set *set_dup(const set *s) {
 size_t set_memory(const set *s) {
     if (s->enc == SET_INTSET) return malloc_usable_size((void *)s);
     const sht *ht = (const sht *)s;
-    return malloc_usable_size((void *)s) + ht->bytes + dict_table_bytes(&ht->d);
+    return malloc_usable_size((void *)s) + ht->bytes + dict_table_bytes(&ht->d) +
+           (ht->pending ? malloc_usable_size(ht->pending) : 0);
 }
 
 int set_encoding(const set *s) { return s->enc; }
 const char *set_encoding_name(const set *s) { return s->enc == SET_INTSET ? "intset" : "hashtable"; }
 
 size_t set_card(const set *s) {
-    return s->enc == SET_INTSET ? ((const sis *)s)->count : dict_size(&((const sht *)s)->d);
+    if (s->enc == SET_INTSET) return ((const sis *)s)->count;
+    const sht *ht = (const sht *)s;
+    return dict_size(&ht->d) + (ht->pending ? ht->pending->count : 0);
 }
 
 int set_ismember(set *s, const char *m, size_t len) {
@@ -248,19 +295,17 @@ int set_ismember(set *s, const char *m, size_t len) {
         size_t pos;
         return util_str2ll(m, len, &v) && is_search((sis *)s, v, &pos);
     }
-    return dict_find(&((sht *)s)->d, m, len) != NULL;
+    sht *ht = (sht *)s;
+    ht_migrate(ht, CONVERT_STEP);
+    return dict_find(&ht->d, m, len) != NULL || ht_pending_has(ht, m, len);
 }
 
 void set_convert(set **sp) {
     if ((*sp)->enc != SET_INTSET) return;
     sis *is = (sis *)*sp;
     sht *ht = ht_new();
-    char buf[SET_MEMBER_BUF];
-    for (size_t i = 0; i < is->count; i++) {
-        int n = util_ll2str(buf, is_get(is, i));
-        ht_add_new(ht, buf, (size_t)n, dict_hash(buf, (size_t)n));
-    }
-    free(is);
+    ht->pending = is;
+    ht_migrate(ht, is->count <= CONVERT_STEP ? is->count : CONVERT_STEP);
     *sp = (set *)ht;
 }
 
@@ -289,8 +334,14 @@ int set_remove(set **sp, const char *m, size_t len) {
         return removed;
     }
     sht *ht = (sht *)*sp;
+    ht_migrate(ht, CONVERT_STEP);
     dict_node *n = dict_unlink(&ht->d, m, len);
-    if (!n) return 0;
+    if (!n) {
+        long long v;
+        if (!ht->pending || !util_str2ll(m, len, &v) || !is_remove(&ht->pending, v)) return 0;
+        if (ht->pending->count == 0) ht_migrate(ht, 1);
+        return 1;
+    }
     ht->bytes -= malloc_usable_size(n);
     free(n);
     return 1;
@@ -321,8 +372,10 @@ void set_foreach(set *s, set_fn *fn, void *priv) {
         is_foreach((sis *)s, fn, priv);
         return;
     }
+    sht *ht = (sht *)s;
     ht_visit vis = {fn, priv};
-    dict_foreach(&((sht *)s)->d, ht_visit_node, &vis);
+    dict_foreach(&ht->d, ht_visit_node, &vis);
+    if (ht->pending) is_foreach(ht->pending, fn, priv);
 }
 
 unsigned long set_scan(set *s, unsigned long cursor, set_fn *fn, void *priv) {
@@ -330,14 +383,17 @@ unsigned long set_scan(set *s, unsigned long cursor, set_fn *fn, void *priv) {
         is_foreach((sis *)s, fn, priv);
         return 0;
     }
+    sht *ht = (sht *)s;
+    if (cursor == 0 && ht->pending) is_foreach(ht->pending, fn, priv);
     ht_visit vis = {fn, priv};
-    return dict_scan(&((sht *)s)->d, cursor, ht_visit_node, &vis);
+    return dict_scan(&ht->d, cursor, ht_visit_node, &vis);
 }
 
 void set_random(set *s, char *buf, const char **m, size_t *len) {
-    if (s->enc == SET_INTSET) {
-        const sis *is = (const sis *)s;
-        int n = util_ll2str(buf, is_get(is, dict_random() % is->count));
+    const sis *is = s->enc == SET_INTSET ? (const sis *)s : ((sht *)s)->pending;
+    uint64_t pick = dict_random() % set_card(s);
+    if (is && pick < is->count) {
+        int n = util_ll2str(buf, is_get(is, pick));
         *m = buf;
         *len = (size_t)n;
         return;

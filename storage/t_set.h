@@ -8,7 +8,9 @@
  *  - "hashtable": storage/dict.c with one allocation per member (chain pointer, length,
  *    bytes); O(1) membership, incremental rehashing, reverse-binary SCAN.
  *
- * A set goes from intset to hashtable when an add breaks a limit, never back. An intset
+ * A set goes from intset to hashtable when an add breaks a limit, never back; a big
+ * intset (the limit raised far above its default) is converted a bounded number of
+ * members per operation, so no command stalls the server for it. An intset
  * is one block that moves when it grows, so calls that may change a set take set **
  * and may store a new pointer there (the caller stores it back in the key's record).
  *
@@ -37,6 +39,9 @@ size_t set_memory(const set *s); /* O(1) */
 int set_encoding(const set *s);
 const char *set_encoding_name(const set *s);
 size_t set_card(const set *s);
+/* Is a hashtable still taking members over from its intset (a big intset's conversion
+ * is spread over the operations that follow it)? For tests. */
+int set_converting(const set *s);
 
 int set_ismember(set *s, const char *m, size_t len);
 /* Returns 1 if m was added, 0 if already there; converts as the limits say. */

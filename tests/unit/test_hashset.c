@@ -530,6 +530,149 @@ START_TEST(hash_random_picks) {
 }
 END_TEST
 
+static void mark_big(void *priv, const char *f, size_t flen, const char *v, size_t vlen) {
+    (void)v, (void)vlen;
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.*s", (int)flen, f);
+    if (tmp[0] == 'f') ((unsigned char *)priv)[atoi(tmp + 1)] = 1;
+}
+
+static void mark_big_set(void *priv, const char *m, size_t len) {
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.*s", (int)len, m);
+    if (tmp[0] >= '0' && tmp[0] <= '9') ((unsigned char *)priv)[atoi(tmp)] = 1;
+}
+
+/* ---------------------------------------------------------------- big conversions */
+
+START_TEST(hash_big_conversion_is_incremental) {
+    /* A listpack far over the default limit converts a bounded number of fields per
+     * operation; meanwhile every field stays visible exactly once, updates and deletes
+     * of fields not yet moved work, a scan from 0 sees every field, and it finishes. */
+    enum { N = 20000 };
+    hash_max_listpack_entries = N;
+    hash *h = hash_new();
+    char f[32], v[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(f, sizeof f, "f%d", i);
+        snprintf(v, sizeof v, "%d", i);
+        hset(&h, f, v);
+    }
+    ck_assert_int_eq(hash_encoding(h), HASH_LISTPACK);
+    ck_assert_int_eq(hset(&h, "extra", "x"), 1);
+    ck_assert_int_eq(hash_encoding(h), HASH_HASHTABLE);
+    ck_assert(hash_converting(h));
+    ck_assert_uint_eq(hash_len(h), N + 1);
+    /* A field at the far end is still pending: read, update, delete it. */
+    ck_assert_str_eq(hget(h, "f19999"), "19999");
+    ck_assert_int_eq(hset(&h, "f19999", "updated"), 0);
+    ck_assert_str_eq(hget(h, "f19999"), "updated");
+    ck_assert_int_eq(hash_del(&h, "f19998", 6), 1);
+    ck_assert_int_eq(hash_del(&h, "f19998", 6), 0);
+    ck_assert_uint_eq(hash_len(h), N);
+    walked = 0;
+    hash_foreach(h, count_pair, NULL);
+    ck_assert_uint_eq(walked, N);
+    /* Scan from 0 while the conversion goes on between calls. */
+    static unsigned char hit[N];
+    memset(hit, 0, sizeof hit);
+    unsigned long cursor = 0;
+    int calls = 0;
+    do {
+        cursor = hash_scan(h, cursor, mark_big, hit);
+        hget(h, "f1");
+        calls++;
+    } while (cursor);
+    for (int i = 0; i < N; i++)
+        if (i != 19998) ck_assert_msg(hit[i], "field f%d missed", i);
+    /* Random picks come from both parts. */
+    for (int k = 0; k < 200; k++) {
+        const char *rf, *rv;
+        size_t fl, vl;
+        hash_random(h, &rf, &fl, &rv, &vl);
+        ck_assert(fl > 0);
+    }
+    for (int k = 0; k < 40 && hash_converting(h); k++) hget(h, "f2");
+    ck_assert(!hash_converting(h));
+    ck_assert_uint_eq(hash_len(h), N);
+    ck_assert_str_eq(hget(h, "f19999"), "updated");
+    ck_assert_str_eq(hget(h, "f0"), "0");
+    hash *d = hash_dup(h);
+    ck_assert_uint_eq(hash_len(d), N);
+    hash_free(d);
+    hash_free(h);
+
+    /* Freed (and duplicated) in the middle of a conversion: nothing leaks (ASan). */
+    h = hash_new();
+    for (int i = 0; i < N; i++) {
+        snprintf(f, sizeof f, "f%d", i);
+        hset(&h, f, "v");
+    }
+    hash_convert(&h);
+    ck_assert(hash_converting(h));
+    d = hash_dup(h);
+    ck_assert_uint_eq(hash_len(d), N);
+    ck_assert_uint_gt(hash_memory(h), (size_t)N * 4);
+    hash_free(d);
+    hash_free(h);
+}
+END_TEST
+
+START_TEST(set_big_conversion_is_incremental) {
+    enum { N = 20000 };
+    set_max_intset_entries = N;
+    set *s = set_new_intset();
+    char m[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(m, sizeof m, "%d", i);
+        sadd(&s, m);
+    }
+    ck_assert_int_eq(set_encoding(s), SET_INTSET);
+    ck_assert_int_eq(sadd(&s, "x"), 1);
+    ck_assert_int_eq(set_encoding(s), SET_HASHTABLE);
+    ck_assert(set_converting(s));
+    ck_assert_uint_eq(set_card(s), N + 1);
+    ck_assert_int_eq(set_ismember(s, "0", 1), 1); /* still pending: moved from the end */
+    ck_assert_int_eq(sadd(&s, "0"), 0);
+    ck_assert_int_eq(set_remove(&s, "1", 1), 1);
+    ck_assert_int_eq(set_remove(&s, "1", 1), 0);
+    ck_assert_uint_eq(set_card(s), N);
+    static unsigned char hit[N];
+    memset(hit, 0, sizeof hit);
+    unsigned long cursor = 0;
+    do {
+        cursor = set_scan(s, cursor, mark_big_set, hit);
+        set_ismember(s, "5", 1);
+    } while (cursor);
+    for (int i = 0; i < N; i++)
+        if (i != 1) ck_assert_msg(hit[i], "member %d missed", i);
+    for (int k = 0; k < 200; k++) {
+        char buf[SET_MEMBER_BUF];
+        const char *r;
+        size_t len;
+        set_random(s, buf, &r, &len);
+        ck_assert_int_eq(set_ismember(s, r, len), 1);
+    }
+    for (int k = 0; k < 40 && set_converting(s); k++) set_ismember(s, "7", 1);
+    ck_assert(!set_converting(s));
+    ck_assert_uint_eq(set_card(s), N);
+    ck_assert_int_eq(set_ismember(s, "0", 1), 1);
+    ck_assert_int_eq(set_ismember(s, "1", 1), 0);
+    set_free(s);
+    s = set_new_intset();
+    for (int i = 0; i < N; i++) {
+        snprintf(m, sizeof m, "%d", i);
+        sadd(&s, m);
+    }
+    set_convert(&s);
+    ck_assert(set_converting(s));
+    set *d = set_dup(s);
+    ck_assert_uint_eq(set_card(d), N);
+    set_free(d);
+    set_free(s);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- descriptors */
 
 START_TEST(descriptors_and_copy) {
@@ -581,6 +724,8 @@ static Suite *suite(void) {
     tcase_add_test(t, set_random_ops_model);
     tcase_add_test(t, hash_random_picks);
     tcase_add_test(t, descriptors_and_copy);
+    tcase_add_test(t, hash_big_conversion_is_incremental);
+    tcase_add_test(t, set_big_conversion_is_incremental);
     suite_add_tcase(s, t);
     return s;
 }
