@@ -1,8 +1,8 @@
 /* t_hash.c: hashes in their two encodings (storage/t_hash.h).
  *
- * listpack: one block, a 12-byte header (encoding, field count, bytes used) and then
- * field, value, field, value ... each as a length (storage/lenc.h) and its bytes. A
- * 10-field hash of 8-byte fields and values is 12 + 20 * 9 = 192 bytes. Updating a field
+ * listpack: one block, an 8-byte header (encoding, 24-bit field count, bytes used) and
+ * then field, value, field, value ... each as a length (storage/lenc.h) and its bytes. A
+ * 10-field hash of 8-byte fields and values is 8 + 20 * 9 = 188 bytes. Updating a field
  * rewrites its value in place (moving the tail when the size changes); deleting closes
  * the gap. The block grows to what it needs (the allocator's slack is used first) and is
  * given back when more than LP_SLACK bytes are unused.
@@ -40,8 +40,9 @@ size_t hash_max_listpack_value = 64;
 #define LP_SLACK     64
 /* Fields converted at once, and moved per operation while a conversion is pending. */
 #define CONVERT_STEP 1024
-/* A listpack never grows past this (its header counts in 32 bits). */
+/* A listpack never grows past these (its header counts fields in 24 bits, bytes in 32). */
 #define LP_MAX_BYTES (UINT32_MAX / 2)
+#define LP_MAX_COUNT 0xffffffu
 
 struct hash {
     uint8_t enc;
@@ -49,9 +50,8 @@ struct hash {
 
 struct hlp {
     uint8_t enc;
-    uint8_t pad[3];
-    uint32_t count; /* fields */
-    uint32_t used;  /* bytes of data in use */
+    uint8_t count[3]; /* fields, little-endian */
+    uint32_t used;    /* bytes of data in use */
     unsigned char data[];
 };
 
@@ -72,6 +72,16 @@ typedef struct hnode {
 } hnode;
 
 /* ---- listpack ---- */
+
+static inline size_t lp_count(const hlp *lp) {
+    return (size_t)lp->count[0] | (size_t)lp->count[1] << 8 | (size_t)lp->count[2] << 16;
+}
+
+static inline void lp_set_count(hlp *lp, size_t n) {
+    lp->count[0] = (uint8_t)n;
+    lp->count[1] = (uint8_t)(n >> 8);
+    lp->count[2] = (uint8_t)(n >> 16);
+}
 
 static hlp *lp_new(void) {
     hlp *lp = xmalloc(sizeof(hlp));
@@ -258,7 +268,7 @@ int hash_encoding(const hash *h) { return h->enc; }
 const char *hash_encoding_name(const hash *h) { return h->enc == HASH_LISTPACK ? "listpack" : "hashtable"; }
 
 size_t hash_len(const hash *h) {
-    if (h->enc == HASH_LISTPACK) return ((const hlp *)h)->count;
+    if (h->enc == HASH_LISTPACK) return lp_count((const hlp *)h);
     return dict_size(&((const hht *)h)->d) + ((const hht *)h)->pend_count;
 }
 
@@ -294,8 +304,8 @@ void hash_convert(hash **hp) {
     hlp *lp = (hlp *)*hp;
     hht *ht = ht_new();
     ht->pending = lp;
-    ht->pend_count = lp->count;
-    ht_migrate(ht, lp->count <= CONVERT_STEP ? lp->count : CONVERT_STEP);
+    ht->pend_count = lp_count(lp);
+    ht_migrate(ht, ht->pend_count <= CONVERT_STEP ? ht->pend_count : CONVERT_STEP);
     *hp = (hash *)ht;
 }
 
@@ -318,7 +328,7 @@ int hash_set(hash **hp, const char *f, size_t flen, const char *v, size_t vlen) 
             return 0;
         }
         size_t fbytes = lenc_size(flen) + flen;
-        if (lp->used + fbytes + vbytes > LP_MAX_BYTES) {
+        if (lp->used + fbytes + vbytes > LP_MAX_BYTES || lp_count(lp) >= LP_MAX_COUNT) {
             hash_convert(hp);
             return hash_set(hp, f, flen, v, vlen);
         }
@@ -328,9 +338,9 @@ int hash_set(hash **hp, const char *f, size_t flen, const char *v, size_t vlen) 
         p += flen;
         p += lenc_put(p, vlen);
         memcpy(p, v, vlen);
-        lp->count++;
+        lp_set_count(lp, lp_count(lp) + 1);
         *hp = (hash *)lp;
-        if (lp->count > hash_max_listpack_entries) hash_convert(hp);
+        if (lp_count(lp) > hash_max_listpack_entries) hash_convert(hp);
         return 1;
     }
     hht *ht = (hht *)*hp;
@@ -363,7 +373,7 @@ int hash_del(hash **hp, const char *f, size_t flen) {
         lp_entry e;
         if (!lp_find(lp, f, flen, &e)) return 0;
         lp_splice(&lp, e.off, e.end, 0);
-        lp->count--;
+        lp_set_count(lp, lp_count(lp) - 1);
         *hp = (hash *)lp;
         return 1;
     }
@@ -428,7 +438,7 @@ void hash_random(hash *h, const char **f, size_t *flen, const char **v, size_t *
     hlp *lp = h->enc == HASH_LISTPACK ? (hlp *)h : ((hht *)h)->pending;
     size_t off = h->enc == HASH_LISTPACK ? 0 : ((hht *)h)->pend_off;
     uint64_t pick = dict_random() % hash_len(h);
-    if (lp && pick < (h->enc == HASH_LISTPACK ? lp->count : ((hht *)h)->pend_count)) {
+    if (lp && pick < (h->enc == HASH_LISTPACK ? lp_count(lp) : ((hht *)h)->pend_count)) {
         lp_entry e;
         for (;;) {
             lp_read(lp, off, &e);
