@@ -494,6 +494,45 @@ static void cmd_srandmember(client *c) {
     reply_bulk(&c->out, m, len);
 }
 
+/* SPOP with a count smaller than the set, few to pop: take them one at a time. */
+static void spop_each(set **s, long long count, mlist *popped) {
+    char buf[SET_MEMBER_BUF];
+    for (long long i = 0; i < count; i++) {
+        const char *m;
+        size_t len;
+        set_random(*s, buf, &m, &len);
+        mlist_add(popped, m, len);
+        m = mlist_get(popped, popped->n - 1, &len);
+        set_remove(s, m, len);
+    }
+}
+
+/* Most of the set goes: keep `remaining` random members in a new set (Redis's case 3,
+ * which builds it from its first member: an intset if that is an integer). */
+static void spop_keep(set **s, size_t remaining, mlist *popped) {
+    mlist all = {0};
+    set_foreach(*s, mlist_add, &all);
+    for (size_t i = 0; i < remaining; i++) {
+        size_t j = i + dict_random() % (all.n - i), t = all.off[i];
+        all.off[i] = all.off[j];
+        all.off[j] = t;
+    }
+    set *kept = NULL;
+    for (size_t i = 0; i < all.n; i++) {
+        size_t len;
+        const char *m = mlist_get(&all, i, &len);
+        if (i >= remaining) {
+            mlist_add(popped, m, len);
+        } else {
+            if (!kept) kept = set_new_for(m, len);
+            set_add(&kept, m, len);
+        }
+    }
+    mlist_free(&all);
+    set_free(*s);
+    *s = kept;
+}
+
 static void spop_count(client *c, long long count) {
     rkey *k;
     set *s;
@@ -509,47 +548,16 @@ static void spop_count(client *c, long long count) {
         return;
     }
     size_t remaining = size - (size_t)count;
-    reply_set(&c->out, (long)count);
-    char buf[SET_MEMBER_BUF];
-    if (remaining * SPOP_MOVE_STRATEGY_MUL > (size_t)count) {
-        /* Few to pop: take them one at a time. */
-        char *copy = NULL;
-        size_t copycap = 0;
-        for (long long i = 0; i < count; i++) {
-            const char *m;
-            size_t len;
-            set_random(s, buf, &m, &len);
-            if (len > copycap) copy = xrealloc(copy, copycap = len);
-            memcpy(copy, m, len);
-            reply_bulk(&c->out, copy, len);
-            set_remove(&s, copy, len);
-        }
-        free(copy);
-    } else {
-        /* Most of it goes: keep `remaining` random members in a new set (Redis's case 3,
-         * which builds it from its first member: an intset if that is an integer). */
-        mlist all = {0};
-        set_foreach(s, mlist_add, &all);
-        for (size_t i = 0; i < remaining; i++) {
-            size_t j = i + dict_random() % (all.n - i), t = all.off[i];
-            all.off[i] = all.off[j];
-            all.off[j] = t;
-        }
-        set *kept = NULL;
-        for (size_t i = 0; i < all.n; i++) {
-            size_t len;
-            const char *m = mlist_get(&all, i, &len);
-            if (i < remaining) {
-                if (!kept) kept = set_new_for(m, len);
-                set_add(&kept, m, len);
-            } else {
-                reply_bulk(&c->out, m, len);
-            }
-        }
-        mlist_free(&all);
-        set_free(s);
-        s = kept;
+    mlist popped = {0};
+    if (remaining * SPOP_MOVE_STRATEGY_MUL > (size_t)count) spop_each(&s, count, &popped);
+    else spop_keep(&s, remaining, &popped);
+    reply_set(&c->out, (long)popped.n);
+    for (size_t i = 0; i < popped.n; i++) {
+        size_t len;
+        const char *m = mlist_get(&popped, i, &len);
+        reply_bulk(&c->out, m, len);
     }
+    mlist_free(&popped);
     set_changed(c, 1, k, s);
 }
 
@@ -588,10 +596,6 @@ static void cmd_spop(client *c) {
 }
 
 /* ---- SSCAN ---- */
-
-typedef struct sscan_state {
-    mlist items;
-} sscan_state;
 
 static void cmd_sscan(client *c) {
     unsigned long cursor;
