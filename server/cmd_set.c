@@ -440,7 +440,8 @@ static void srandmember_count(client *c, long long count) {
         return;
     }
     reply_array(&c->out, (long)count);
-    if ((unsigned long long)count * SRANDMEMBER_SUB_STRATEGY_MUL > size || set_encoding(s) == SET_INTSET) {
+    if ((unsigned long long)count * SRANDMEMBER_SUB_STRATEGY_MUL > size || set_encoding(s) == SET_INTSET ||
+        set_converting(s)) { /* an intset's members are formatted: no pointer to tell apart */
         mlist all = {0};
         set_foreach(s, mlist_add, &all);
         for (long long i = 0; i < count; i++) {
