@@ -238,6 +238,25 @@ void dict_clear(dict *d, void (*fn)(void *priv, dict_node *n), void *priv) {
     dict_release(d);
 }
 
+int dict_clear_step(dict *d, size_t *pos, size_t n, void (*fn)(void *priv, dict_node *n), void *priv) {
+    size_t budget = n * 16; /* in empty-bucket visits; a node costs 16 */
+    while (*pos < d->size[0] + d->size[1]) {
+        int t = *pos < d->size[0] ? 0 : 1;
+        dict_node **slot = &d->table[t][*pos - (t ? d->size[0] : 0)];
+        while (*slot) {
+            if (budget < 16) return 0;
+            dict_node *node = *slot;
+            *slot = node->next;
+            if (fn) fn(priv, node);
+            budget -= 16;
+        }
+        (*pos)++;
+        if (budget-- == 0) return 0;
+    }
+    dict_release(d);
+    return 1;
+}
+
 void dict_foreach(dict *d, void (*fn)(void *priv, dict_node *n), void *priv) {
     dict_pause_rehash(d);
     for (int t = 0; t <= 1; t++) {

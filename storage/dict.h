@@ -60,6 +60,11 @@ dict_node *dict_unlink(dict *d, const char *key, size_t klen);
 /* Unlink every node, calling fn on each (fn may free it), then release the tables:
  * the dict is empty and reusable afterwards. */
 void dict_clear(dict *d, void (*fn)(void *priv, dict_node *n), void *priv);
+/* dict_clear in pieces, for a table nobody else uses any more (lazy freeing): unlinks up
+ * to n nodes, calling fn on each, resuming at *pos (start with 0; visiting 16 empty
+ * buckets counts as one node). Returns 1 once every node went and the tables are
+ * released, else 0. Counts are not kept meanwhile: only further steps may follow. */
+int dict_clear_step(dict *d, size_t *pos, size_t n, void (*fn)(void *priv, dict_node *n), void *priv);
 
 /* Move up to n buckets (visiting at most 10*n empty ones) from table[0] to table[1].
  * Returns 1 if rehashing is still under way afterwards. */

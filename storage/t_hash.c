@@ -64,6 +64,7 @@ typedef struct hht {
     hlp *pending;      /* fields not yet moved into d, or NULL */
     size_t pend_off;   /* offset in pending of the first field not yet moved */
     size_t pend_count; /* fields still in pending */
+    size_t free_pos;   /* lazy freeing's position in d (hash_free_step) */
 } hht;
 
 typedef struct hnode {
@@ -181,6 +182,7 @@ static hht *ht_new(void) {
     dict_init(&ht->d, hnode_keyof);
     ht->pending = NULL;
     ht->pend_off = ht->pend_count = 0;
+    ht->free_pos = 0;
     return ht;
 }
 
@@ -454,18 +456,37 @@ void hash_random(hash *h, const char **f, size_t *flen, const char **v, size_t *
     hnode_parts((hnode *)dict_random_node(&((hht *)h)->d), f, flen, v, vlen);
 }
 
+/* ---- lazy freeing (storage/lazyfree.h): a unit is one allocation ---- */
+
+size_t hash_free_effort(const hash *h) { return h->enc == HASH_LISTPACK ? 1 : dict_size(&((const hht *)h)->d) + 1; }
+
+int hash_free_step(hash *h, size_t units) {
+    if (h->enc == HASH_HASHTABLE) {
+        hht *ht = (hht *)h;
+        free(ht->pending);
+        ht->pending = NULL;
+        if (!dict_clear_step(&ht->d, &ht->free_pos, units, ht_free_node, NULL)) return 0;
+    }
+    free(h);
+    return 1;
+}
+
 /* ---- the value-type descriptor ---- */
 
 static const char *hash_type_encoding(const rkey *k) { return hash_encoding_name(rkey_ptr(k)); }
 static void hash_type_free(void *v) { hash_free(v); }
 static size_t hash_type_memory(const void *v) { return hash_memory(v); }
 static void *hash_type_dup(const void *v) { return hash_dup(v); }
+static size_t hash_type_free_effort(const void *v) { return hash_free_effort(v); }
+static int hash_type_free_step(void *v, size_t units) { return hash_free_step(v, units); }
 
 const value_type hash_type = {
     .name = "hash",
     .id = OBJ_HASH,
     .encoding = hash_type_encoding,
     .free = hash_type_free,
+    .free_effort = hash_type_free_effort,
+    .free_step = hash_type_free_step,
     .memory = hash_type_memory,
     .dup = hash_type_dup,
 };

@@ -34,9 +34,13 @@ extern size_t hash_max_listpack_value;   /* default 64 */
 
 hash *hash_new(void); /* empty, listpack */
 void hash_free(hash *h);
-hash *hash_dup(const hash *h);     /* same encoding and, for a listpack, the same order */
-size_t hash_memory(const hash *h); /* O(1) */
-int hash_encoding(const hash *h);  /* HASH_LISTPACK or HASH_HASHTABLE */
+hash *hash_dup(const hash *h);
+/* Lazy freeing: the allocations freeing h takes (1 for a listpack), and a step that frees
+ * up to units of them, returning 1 once h is gone (h is detached: only steps follow). */
+size_t hash_free_effort(const hash *h);
+int hash_free_step(hash *h, size_t units); /* same encoding and, for a listpack, the same order */
+size_t hash_memory(const hash *h);         /* O(1) */
+int hash_encoding(const hash *h);          /* HASH_LISTPACK or HASH_HASHTABLE */
 const char *hash_encoding_name(const hash *h);
 size_t hash_len(const hash *h);
 /* Is a hashtable still taking fields over from its listpack (a big listpack's

@@ -54,7 +54,8 @@ typedef struct sht {
     uint8_t enc;
     size_t bytes;
     dict d;
-    sis *pending; /* members not yet moved into d, or NULL */
+    sis *pending;    /* members not yet moved into d, or NULL */
+    size_t free_pos; /* lazy freeing's position in d (set_free_step) */
 } sht;
 
 typedef struct snode {
@@ -195,6 +196,7 @@ static sht *ht_new(void) {
     ht->bytes = 0;
     dict_init(&ht->d, snode_keyof);
     ht->pending = NULL;
+    ht->free_pos = 0;
     return ht;
 }
 
@@ -401,18 +403,37 @@ void set_random(set *s, char *buf, const char **m, size_t *len) {
     *m = snode_keyof(dict_random_node(&((sht *)s)->d), len);
 }
 
+/* ---- lazy freeing (storage/lazyfree.h): a unit is one allocation ---- */
+
+size_t set_free_effort(const set *s) { return s->enc == SET_INTSET ? 1 : dict_size(&((const sht *)s)->d) + 1; }
+
+int set_free_step(set *s, size_t units) {
+    if (s->enc == SET_HASHTABLE) {
+        sht *ht = (sht *)s;
+        free(ht->pending);
+        ht->pending = NULL;
+        if (!dict_clear_step(&ht->d, &ht->free_pos, units, ht_free_node, NULL)) return 0;
+    }
+    free(s);
+    return 1;
+}
+
 /* ---- the value-type descriptor ---- */
 
 static const char *set_type_encoding(const rkey *k) { return set_encoding_name(rkey_ptr(k)); }
 static void set_type_free(void *v) { set_free(v); }
 static size_t set_type_memory(const void *v) { return set_memory(v); }
 static void *set_type_dup(const void *v) { return set_dup(v); }
+static size_t set_type_free_effort(const void *v) { return set_free_effort(v); }
+static int set_type_free_step(void *v, size_t units) { return set_free_step(v, units); }
 
 const value_type set_type = {
     .name = "set",
     .id = OBJ_SET,
     .encoding = set_type_encoding,
     .free = set_type_free,
+    .free_effort = set_type_free_effort,
+    .free_step = set_type_free_step,
     .memory = set_type_memory,
     .dup = set_type_dup,
 };

@@ -35,6 +35,10 @@ set *set_new_for(const char *m, size_t len);
 set *set_new_intset(void);
 void set_free(set *s);
 set *set_dup(const set *s);
+/* Lazy freeing: the allocations freeing s takes (1 for an intset), and a step that frees
+ * up to units of them, returning 1 once s is gone (s is detached: only steps follow). */
+size_t set_free_effort(const set *s);
+int set_free_step(set *s, size_t units);
 size_t set_memory(const set *s); /* O(1) */
 int set_encoding(const set *s);
 const char *set_encoding_name(const set *s);
