@@ -3,7 +3,7 @@
  * are longer than hash-max-listpack-value before writing any (hashTypeTryConversion),
  * every write converts on a long field or value or once the field count passes
  * hash-max-listpack-entries (storage's hash_set); a hash whose last field goes is
- * deleted with its key. HRANDFIELD follows
+ * deleted with its key. HINCRBYFLOAT is propagated as the HSET of its result. HRANDFIELD follows
  * Redis's cases: a negative count samples with repeats, a count at least the size
  * returns the whole hash in its order, a smaller one distinct fields at random. */
 #include <limits.h>
@@ -13,6 +13,7 @@
 
 #include "common/util.h"
 #include "common/xmalloc.h"
+#include "server/propagate.h"
 #include "server/server.h"
 #include "storage/dict.h"
 #include "storage/t_hash.h"
@@ -223,6 +224,10 @@ static void cmd_hincrbyfloat(client *c) {
     int n = util_ld2str(buf, sizeof buf, cur);
     hash_set(&h, ARG(c, 2), buf, (size_t)n);
     hash_changed(c, k, h);
+    if (propagate_wanted()) { /* replayed as the HSET of its result, as Redis */
+        propagate_rewrite_arg(c, 0, "HSET", 4);
+        propagate_rewrite_arg(c, 3, buf, (size_t)n);
+    }
     reply_bulk(&c->out, buf, (size_t)n);
 }
 

@@ -6,7 +6,9 @@
  * does. SINTER replies in the order of its smallest set (ties keep argument order: a
  * stable sort, as glibc's qsort). SDIFF picks Redis's algorithm by the same cost
  * estimate, since the two can leave the result in different encodings. A set whose last
- * member goes is deleted with its key; the *STORE commands replace any type. */
+ * member goes is deleted with its key; the *STORE commands replace any type. SPOP is
+ * propagated as Redis 7.0 does: SREM of the member, SREMs of up to 1024 members for a
+ * count, DEL when it takes the whole set. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 
 #include "common/util.h"
 #include "common/xmalloc.h"
+#include "server/propagate.h"
 #include "server/server.h"
 #include "storage/dict.h"
 #include "storage/lenc.h"
@@ -25,6 +28,8 @@
 /* SPOP's strategy switch (Redis's SPOP_MOVE_STRATEGY_MUL) and SRANDMEMBER's. */
 #define SPOP_MOVE_STRATEGY_MUL       5
 #define SRANDMEMBER_SUB_STRATEGY_MUL 3
+/* Members per SREM when SPOP with a count is propagated (Redis's batch). */
+#define SPOP_PROPAGATE_BATCH         1024
 
 /* Look up argv[i]: returns 1 with *sp the set (NULL if absent); replies WRONGTYPE and
  * returns 0 if the key holds another type. */
@@ -534,6 +539,24 @@ static void spop_keep(set **s, size_t remaining, mlist *popped) {
     *s = kept;
 }
 
+/* SPOP with a count is replayed as SREMs of what it popped, in batches (as Redis). */
+static void spop_propagate(client *c, const mlist *popped) {
+    resp_slice *v = xmalloc(sizeof(resp_slice) * (SPOP_PROPAGATE_BATCH + 2));
+    v[0] = PROP_STR("SREM");
+    v[1] = c->argv[1];
+    for (size_t i = 0; i < popped->n;) {
+        int n = 2;
+        for (; n < SPOP_PROPAGATE_BATCH + 2 && i < popped->n; n++, i++) {
+            size_t len;
+            const char *m = mlist_get(popped, i, &len);
+            v[n] = (resp_slice){(char *)m, len};
+        }
+        propagate_add(db_id(c->db), n, v);
+    }
+    free(v);
+    propagate_prevent(c);
+}
+
 static void spop_count(client *c, long long count) {
     rkey *k;
     set *s;
@@ -546,6 +569,10 @@ static void spop_count(client *c, long long count) {
     if ((unsigned long long)count >= size) {
         sunion_diff_generic(c, 1, 1, 0, SET_OP_UNION);
         db_delete(c->db, KEYARG(c, 1));
+        if (propagate_wanted()) {
+            resp_slice v[2] = {PROP_STR("DEL"), c->argv[1]};
+            propagate_replace(c, 2, v);
+        }
         return;
     }
     size_t remaining = size - (size_t)count;
@@ -558,6 +585,7 @@ static void spop_count(client *c, long long count) {
         const char *m = mlist_get(&popped, i, &len);
         reply_bulk(&c->out, m, len);
     }
+    if (propagate_wanted()) spop_propagate(c, &popped);
     mlist_free(&popped);
     set_changed(c, 1, k, s);
 }
@@ -592,6 +620,10 @@ static void cmd_spop(client *c) {
     char small[64], *copy = len <= sizeof small ? small : xmalloc(len);
     memcpy(copy, m, len);
     set_remove(&s, copy, len);
+    if (propagate_wanted()) {
+        resp_slice v[3] = {PROP_STR("SREM"), c->argv[1], {copy, len}};
+        propagate_replace(c, 3, v);
+    }
     if (copy != small) free(copy);
     set_changed(c, 1, k, s);
 }

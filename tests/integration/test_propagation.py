@@ -7,7 +7,8 @@ replays the log into a fresh respite and into Debian's redis-server (7.0.15), an
 compares the three datasets: DBSIZE of every db, and each key's TYPE, PEXPIRETIME (an
 absolute time: exact, since relative expiries are propagated as absolute ones) and
 value (strings by GET; streams by XRANGE and XINFO STREAM FULL without the times that
-depend on when a consumer was last seen). The replay must answer no error.
+depend on when a consumer was last seen; hashes by HGETALL and sets by SMEMBERS, as
+sorted pairs and members). The replay must answer no error.
 
 The workloads: one that uses every write command respite has (the case reads COMMAND
 and fails if a write command or subcommand is not exercised), in several dbs, with
@@ -149,6 +150,10 @@ def snapshot(c):
                 v = c.call("GET", k)
             elif t == b"stream":
                 v = stream_state(c, k)
+            elif t == b"hash":
+                v = sorted(pairs(c.call("HGETALL", k)))
+            elif t == b"set":
+                v = sorted(c.call("SMEMBERS", k))
             else:
                 raise TestFailure("unexpected type %r of %r" % (t, k))
             state[k] = (t, c.call("PEXPIRETIME", k), v)
@@ -257,6 +262,8 @@ def test_nothing_changed_propagates_nothing():
         c.call("SET", "n", 12)
         c.call("PFADD", "h", "a", "b")
         c.call("PFCOUNT", "h")
+        c.call("HSET", "hh", "f", "v")
+        c.call("SADD", "ss", "m")
         before = rec.log()
         for args in (("SET", "k", "w", "NX"), ("SET", "absent", "w", "XX"), ("DEL", "nope"),
                      ("EXPIRE", "nope", 10), ("PERSIST", "k"), ("GET", "k"), ("GETEX", "k"),
@@ -266,7 +273,13 @@ def test_nothing_changed_propagates_nothing():
                      ("SETBIT", "b", 3, 1), ("SETBIT", "n", 0, 0), ("BITFIELD", "b", "SET", "u8", 0, 16),
                      ("BITFIELD", "b", "OVERFLOW", "FAIL", "INCRBY", "u2", 0, 9), ("BITFIELD", "b", "GET", "u8", 0),
                      ("BITOP", "AND", "nope", "nope2"), ("PFADD", "h", "a"), ("PFCOUNT", "h"),
-                     ("PFCOUNT", "h", "nope"), ("PFDEBUG", "ENCODING", "h")):
+                     ("PFCOUNT", "h", "nope"), ("PFDEBUG", "ENCODING", "h"),
+                     # hashes and sets
+                     ("HSETNX", "hh", "f", "w"), ("HDEL", "hh", "nope"), ("HDEL", "nope", "f"),
+                     ("SADD", "ss", "m"), ("SREM", "ss", "nope"), ("SPOP", "nope"), ("SPOP", "nope", 3),
+                     ("SPOP", "ss", 0), ("SMOVE", "ss", "t", "nope"), ("SMOVE", "ss", "ss", "m"),
+                     ("SINTERSTORE", "nope2", "ss", "nope"), ("SDIFFSTORE", "nope2", "ss", "ss"),
+                     ("SRANDMEMBER", "ss", -3), ("HRANDFIELD", "hh", 2)):
             c.call(*args)
         eq(rec.log(), before, "the log after commands that change nothing")
         c.close()
@@ -287,6 +300,14 @@ def test_rewrites_as_redis():
         c.call("GETDEL", "f")
         c.call("SET", "g", "v", "GET")
         sid = c.call("XADD", "s", "MAXLEN", "~", "1", "LIMIT", "5", "*", "f", "v")
+        c.call("HSET", "h", "n", "1.5")
+        c.call("HINCRBYFLOAT", "h", "n", "0.25")
+        c.call("SADD", "p", "a")
+        popped = c.call("SPOP", "p")
+        c.call("SADD", "q", *range(10))
+        many = c.call("SPOP", "q", 3)
+        c.call("SPOP", "q", 100)
+        c.call("SRANDMEMBER", "q")
         cmds = split_commands(rec.log())
         up = [[x.upper() if i == 0 else x for i, x in enumerate(cmd)] for cmd in cmds]
         t = [cmd for cmd in up if cmd[0] != b"SELECT"]
@@ -302,6 +323,12 @@ def test_rewrites_as_redis():
         eq(t[9], [b"DEL", b"f"], "GETDEL")
         eq(t[10], [b"SET", b"g", b"v"], "SET GET")
         eq(t[11], [b"XADD", b"s", b"MAXLEN", b"=", b"1", sid, b"f", b"v"], "XADD * with ~ LIMIT")
+        eq(t[13], [b"HSET", b"h", b"n", b"1.75"], "HINCRBYFLOAT")
+        eq(t[15], [b"SREM", b"p", popped], "SPOP")
+        eq(t[17][:2], [b"SREM", b"q"], "SPOP with a count")
+        eq(sorted(t[17][2:]), sorted(many), "SPOP with a count removes what it popped")
+        eq(t[18], [b"DEL", b"q"], "SPOP of the whole set")
+        eq(len(t), 19, "SRANDMEMBER propagates nothing")
         c.close()
 
 
@@ -465,6 +492,26 @@ def every_write_command(t, c2):
     t.ok("PFDEBUG", "TODENSE", "hll2")
     t.ok("PFDEBUG", "GETREG", "hll")
     t.ok("PFSELFTEST")
+    # hashes and sets
+    t.ok("HSET", "h1", "a", "1", "b", "2", "c", "x" * 100)
+    t.ok("HSETNX", "h1", "d", "4")
+    t.ok("HMSET", "h2", "a", "1")
+    t.ok("HDEL", "h1", "b")
+    t.ok("HINCRBY", "h1", "a", 5)
+    t.ok("HINCRBYFLOAT", "h1", "f", "1.5")
+    t.ok("HDEL", "h2", "a")
+    t.ok("SADD", "s1", 1, 2, 3, 4, 5, 6, 7, 8, "x")
+    t.ok("SADD", "s2", 3, 4, 9)
+    t.ok("SREM", "s1", 2)
+    t.ok("SPOP", "s1")
+    t.ok("SPOP", "s1", 2)
+    t.ok("SMOVE", "s2", "s3", 9)
+    t.ok("SINTERSTORE", "s4", "s1", "s2")
+    t.ok("SUNIONSTORE", "s5", "s1", "s2")
+    t.ok("SDIFFSTORE", "s6", "s1", "s2")
+    t.ok("SADD", "s7", "a", "b")
+    t.ok("SPOP", "s7", 5)
+    t.ok("EXPIRE", "s5", FAR)
     # MULTI/EXEC across dbs
     t.ok("SELECT", 2)
     t.ok("MULTI")
@@ -583,6 +630,14 @@ def random_ops(rnd, keys, ids):
         lambda: ("XAUTOCLAIM", s, g, rnd.choice("xyz"), 0, "0-0", "COUNT", 2),
         lambda: ("XDEL", s, rnd.choice(ids) if ids else "0-1"),
         lambda: ("XTRIM", s, "MAXLEN", "~", rnd.randint(0, 6)),
+        lambda: ("HSET", "h" + k, rnd.choice("abc"), str(rnd.randint(0, 9))),
+        lambda: ("HDEL", "h" + k, rnd.choice("abc")),
+        lambda: ("HINCRBYFLOAT", "h" + k, rnd.choice("abc"), "%.3f" % rnd.uniform(-2, 2)),
+        lambda: ("SADD", "z" + k, *rnd.sample([str(i) for i in range(8)] + ["m", "n"], 3)),
+        lambda: ("SPOP", "z" + k, *rnd.choice([[], [rnd.randint(0, 4)]])),
+        lambda: ("SREM", "z" + k, rnd.choice("0123mn")),
+        lambda: (rnd.choice(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), "z" + k2, "z" + k, "z" + k2),
+        lambda: ("SMOVE", "z" + k, "z" + k2, rnd.choice("0123mn")),
     ]
     return rnd.choice(ops)()
 

@@ -22,7 +22,6 @@ static void setup(void) {
     uint8_t seed[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     util_hash_seed(seed);
     storage_now_ms = 1700000000000LL;
-    db_touch_hook = NULL;
     types_init();
     hash_max_listpack_entries = 512;
     hash_max_listpack_value = 64;
