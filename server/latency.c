@@ -455,8 +455,9 @@ static void cmd_latency_help(client *c) {
         "    Reset latency data of one or more <event> classes.",
         "    (default: reset all data for all event classes)",
         "HISTOGRAM [COMMAND ...]",
-        "    Return a cumulative distribution of latencies in the format of a histogram for the specified command "
-        "names.",
+        // clang-format off
+        "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+        // clang-format on
         "    If no commands are specified then all histograms are replied.",
     };
     reply_help(c, help, sizeof(help) / sizeof(help[0]));
