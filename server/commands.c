@@ -27,6 +27,8 @@ const command_binding *const command_tables[] = {
     debug_commands,
     latency_commands,
     acl_commands,
+    zset_commands,
+    sort_commands,
     NULL,
 };
 

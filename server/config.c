@@ -19,6 +19,7 @@
 #include "storage/hll.h"
 #include "storage/lazyfree.h"
 #include "storage/stream.h"
+#include "storage/t_zset.h"
 
 typedef enum {
     CFG_INT,
@@ -200,8 +201,8 @@ static config_def configs[] = {
     INERT("list-max-listpack-size", CFG_INT, INT_MN, INT_MX, "-2", 1),
     INERT("list-compress-depth", CFG_INT, 0, INT_MX, "0", 1),
     INERT("set-max-intset-entries", CFG_LL, 0, LL_MAX, "512", 1),
-    INERT("zset-max-listpack-entries", CFG_LL, 0, LL_MAX, "128", 1),
-    INERT("zset-max-listpack-value", CFG_MEM, 0, LL_MAX, "64", 1),
+    {"zset-max-listpack-entries", CFG_LL, OFF(zset_max_listpack_entries), 0, LL_MAX, "128", 1, NULL, 0, NULL},
+    {"zset-max-listpack-value", CFG_MEM, OFF(zset_max_listpack_value), 0, LL_MAX, "64", 1, NULL, 0, NULL},
     {"hll-sparse-max-bytes", CFG_MEM, OFF(hll_sparse_max_bytes), 0, LL_MAX, "3000", 1, NULL, 0, NULL},
     {"notify-keyspace-events", CFG_NOTIFY, NOSLOT, 0, 0, "", 1, NULL, CF_INERT, NULL},
     INERT("busy-reply-threshold", CFG_LL, 0, LL_MAX, "5000", 1),
@@ -685,6 +686,8 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     lazyfree_cfg.lazy_expire = server.cfg.lazyfree_lazy_expire;
     lazyfree_cfg.lazy_server_del = server.cfg.lazyfree_lazy_server_del;
     hll_sparse_max_bytes = (size_t)server.cfg.hll_sparse_max_bytes;
+    zset_max_listpack_entries = (size_t)server.cfg.zset_max_listpack_entries;
+    zset_max_listpack_value = (size_t)server.cfg.zset_max_listpack_value;
     return 1;
 }
 

@@ -17,6 +17,7 @@ static const value_type unknown_type = {.name = "unknown", .id = -1, .encoding =
 void types_init(void) {
     type_register(&string_type);
     type_register(&stream_type);
+    type_register(&zset_type);
 }
 
 const value_type *type_register(const value_type *t) {
