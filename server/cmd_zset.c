@@ -75,7 +75,7 @@ static int arg_range_or_reply(client *c, int i, long long lo, long long hi, long
     }
     if (v < lo || v > hi) {
         if (msg) reply_error(&c->out, msg);
-        else reply_errorf(&c->out, "value is out of range, must be positive");
+        else reply_errorf(&c->out, "value is out of range, value must between %lld and %lld", lo, hi);
         return 0;
     }
     *out = v;
@@ -563,7 +563,8 @@ static void zpop_cmd(client *c, int max) {
         return;
     }
     long long count = -1;
-    if (c->argc == 3 && !arg_range_or_reply(c, 2, 0, LLONG_MAX, &count, NULL)) return;
+    if (c->argc == 3 && !arg_range_or_reply(c, 2, 0, LONG_MAX, &count, "value is out of range, must be positive"))
+        return;
     zpop_generic(c, 1, 1, max, 0, count, c->resp > 2 && count != -1, 0);
 }
 
@@ -578,16 +579,18 @@ static int timeout_or_reply(client *c, int i, long long *abs_ms) {
         return 0;
     }
     long double ms = v * 1000.0L;
-    if (ms < 0) {
+    /* Redis casts to long long: out of range (inf included) comes out as LLONG_MIN on
+     * x86, which it then calls negative. */
+    long long t = ms >= 9223372036854775807.0L || ms <= -9223372036854775808.0L ? LLONG_MIN : (long long)ms;
+    if (t < 0) {
         reply_error(&c->out, "timeout is negative");
         return 0;
     }
     long long now = util_mstime();
-    if (ms >= (long double)(LLONG_MAX - now)) {
+    if (t > LLONG_MAX - now) {
         reply_error(&c->out, "timeout is out of range");
         return 0;
     }
-    long long t = (long long)ms;
     *abs_ms = t > 0 ? now + t : 0;
     return 1;
 }
