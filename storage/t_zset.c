@@ -253,11 +253,16 @@ static void zn_free(zset *z, znode *n) {
     free(n);
 }
 
-static void zsl_add_new(zset *z, double score, const char *m, size_t mlen) {
+/* h: the member's dict hash (dict_hash). */
+static void zsl_add_new_h(zset *z, double score, const char *m, size_t mlen, uint64_t h) {
     znode *n = zn_alloc(zsl_random_level(), m, mlen, score);
     z->mem += malloc_usable_size(n);
     zsl_link(z, n);
-    dict_add(&z->members, &n->h);
+    dict_add_h(&z->members, &n->h, h);
+}
+
+static void zsl_add_new(zset *z, double score, const char *m, size_t mlen) {
+    zsl_add_new_h(z, score, m, mlen, dict_hash(m, mlen));
 }
 
 /* The node of rank r (0-based), or NULL. */
@@ -408,7 +413,16 @@ int zset_add(zset *z, double score, const char *m, size_t mlen, int in, int *out
         return 0;
     }
     double cur;
-    int found = zset_score(z, m, mlen, &cur);
+    uint64_t h = 0;
+    int found;
+    if (z->enc == ENC_SKIPLIST) {
+        h = dict_hash(m, mlen);
+        znode *n = (znode *)dict_find_h(&z->members, m, mlen, h);
+        found = n != NULL;
+        if (n) cur = n->score;
+    } else {
+        found = zset_score(z, m, mlen, &cur);
+    }
     if (found) {
         if (in & ZADD_IN_NX) {
             *out |= ZADD_OUT_NOP;
@@ -450,10 +464,12 @@ int zset_add(zset *z, double score, const char *m, size_t mlen, int in, int *out
         *out |= ZADD_OUT_NOP;
         return 1;
     }
-    if (z->enc == ENC_LISTPACK && (z->len + 1 > zset_max_listpack_entries || mlen > zset_max_listpack_value))
+    if (z->enc == ENC_LISTPACK && (z->len + 1 > zset_max_listpack_entries || mlen > zset_max_listpack_value)) {
         convert_to_skiplist(z);
+        h = dict_hash(m, mlen);
+    }
     if (z->enc == ENC_LISTPACK) lp_insert(z, score, m, mlen);
-    else zsl_add_new(z, score, m, mlen);
+    else zsl_add_new_h(z, score, m, mlen, h);
     if (newscore) *newscore = score;
     *out |= ZADD_OUT_ADDED;
     return 1;
