@@ -278,13 +278,8 @@ done:
 static void cmd_sort(client *c) { sort_generic(c, 0); }
 static void cmd_sort_ro(client *c) { sort_generic(c, 1); }
 
-#define CMD(name, proc, arity, flags, fk, lk, step, summary, since)                                                    \
-    { name, proc, arity, flags, fk, lk, step, "generic", summary, since, NULL, NULL, NULL, 0, 0 }
-
-struct command sort_commands[] = {
-    CMD("sort", cmd_sort, -2, CMD_WRITE | CMD_DENYOOM, 1, 1, 1,
-        "Sort the elements in a list, set or sorted set, optionally storing the result", "1.0.0"),
-    CMD("sort_ro", cmd_sort_ro, -2, CMD_READONLY, 1, 1, 1,
-        "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", "7.0.0"),
+const command_binding sort_commands[] = {
+    CMD("sort", cmd_sort),
+    CMD("sort_ro", cmd_sort_ro),
     {0},
 };
