@@ -14,8 +14,8 @@ inside MULTI, a key that becomes a string, a blocking pop inside MULTI, timeouts
 client that disconnects while blocked. They wait on INFO's blocked_clients with a
 deadline, never on a sleep. redis-py cases use pipelines and transactions.
 
-A pytest module (the fixtures below are local until the shared conftest lands); run it
-directly or with `python3 -m pytest tests/integration/test_zset.py`.
+Fixtures (server, oracle) from conftest.py; run with
+`python3 -m pytest -q tests/integration/test_zset.py`.
 """
 import os
 import random
@@ -27,50 +27,15 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Conn, eq, wait_until  # noqa: E402
+from harness import diff_case, diff_random, eq, wait_until  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def server():
-    s = harness.start_server()
-    yield s
-    eq(s.stop(), [], "server stopped cleanly")
+SETUP = ("FLUSHALL", "CONFIG SET zset-max-listpack-entries 128", "CONFIG SET zset-max-listpack-value 64")
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    if not os.access(harness.ORACLE_BINARY, os.X_OK):
-        pytest.skip("needs Debian's redis-server as the oracle")
-    s = harness.oracle()
-    yield s
-    s.stop()
-
-
-def split(step):
-    if isinstance(step, str):
-        return step.split(" ")
-    return list(step)
-
-
-def diff_steps(server, oracle, steps, resp=2):
-    """Run steps on both after FLUSHALL (and CONFIG defaults); fail on the first reply that differs."""
-    a, b = server.conn(), oracle.conn()
-    try:
-        for c in (a, b):
-            c.cmd("FLUSHALL")
-            c.cmd("CONFIG", "SET", "zset-max-listpack-entries", "128")
-            c.cmd("CONFIG", "SET", "zset-max-listpack-value", "64")
-            if resp == 3:
-                c.cmd("HELLO", "3")
-        for i, step in enumerate(steps):
-            args = split(step)
-            ra, rb = a.cmd(*args), b.cmd(*args)
-            if ra != rb:
-                raise harness.TestFailure("step %d %r (RESP%d):\n  respite: %r\n  redis:   %r\n  steps so far: %r"
-                                          % (i, args, resp, ra[:400], rb[:400], steps[:i + 1]))
-    finally:
-        a.close()
-        b.close()
+def as_steps(steps):
+    """String steps split as a shell would ('' is an empty argument)."""
+    return [tuple(shlex.split(s)) if isinstance(s, str) else tuple(s) for s in steps]
 
 
 LONG = "x" * 70
@@ -193,8 +158,7 @@ CASES = [
 @pytest.mark.parametrize("resp", [2, 3])
 @pytest.mark.parametrize("steps", [s for _, s in CASES], ids=[n for n, _ in CASES])
 def test_case(server, oracle, steps, resp):
-    steps = [tuple(shlex.split(s)) if isinstance(s, str) else s for s in steps]
-    diff_steps(server, oracle, steps, resp)
+    diff_case(server, oracle, as_steps(steps), setup=SETUP, resp3=resp == 3)
 
 
 # ---------------------------------------------------------------- seeded random sequences
@@ -321,14 +285,12 @@ def lex_steps(rng, n):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_random_sequences(server, oracle, seed):
-    rng = random.Random(seed)
-    diff_steps(server, oracle, random_steps(rng, 400), resp=2 if seed % 2 == 0 else 3)
+    diff_random(server, oracle, seed, 400, lambda rng: random_steps(rng, 50), setup=SETUP, resp3=seed % 2 == 1)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_random_lex(server, oracle, seed):
-    rng = random.Random(100 + seed)
-    diff_steps(server, oracle, lex_steps(rng, 300), resp=2 + seed % 2)
+    diff_random(server, oracle, 100 + seed, 300, lambda rng: lex_steps(rng, 50), setup=SETUP, resp3=seed % 2 == 1)
 
 
 def test_random_large_skiplist(server, oracle):
@@ -358,7 +320,7 @@ def test_random_large_skiplist(server, oracle):
             steps.append(("ZCOUNT", "big", str(rng.randint(0, 300)), "(%d" % rng.randint(200, 500)))
     steps.append(("ZCARD", "big"))
     steps.append(("OBJECT", "ENCODING", "big"))
-    diff_steps(server, oracle, steps)
+    diff_case(server, oracle, steps, setup=SETUP)
 
 
 def test_zrandmember_shapes(server):
@@ -592,6 +554,3 @@ def test_memory_usage(server):
     eq(c.call("OBJECT", "ENCODING", "m"), b"skiplist", "encoding")
     c.close()
 
-
-if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
