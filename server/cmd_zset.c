@@ -695,28 +695,33 @@ static void cmd_zrandmember(client *c) {
         ranks = xmalloc(sizeof(*ranks) * count);
         for (size_t i = 0; i < count; i++) ranks[i] = count - 1 - i; /* Redis: the whole set, highest first */
     } else if (uniq) {
-        /* a partial Fisher-Yates shuffle of the ranks */
-        size_t *all = xmalloc(sizeof(*all) * len);
-        for (size_t i = 0; i < len; i++) all[i] = i;
-        for (size_t i = 0; i < count; i++) {
-            size_t j = i + dict_random() % (len - i), t = all[i];
-            all[i] = all[j];
-            all[j] = t;
-        }
-        ranks = all;
-    } else {
+        /* distinct random ranks: an open-addressing set of those taken */
+        size_t cap = 16;
+        while (cap < count * 2) cap *= 2;
+        size_t *taken = xmalloc(sizeof(*taken) * cap);
+        memset(taken, 0xff, sizeof(*taken) * cap);
         ranks = xmalloc(sizeof(*ranks) * count);
-        for (size_t i = 0; i < count; i++) ranks[i] = dict_random() % len;
+        for (size_t i = 0; i < count;) {
+            size_t r = dict_random() % len, h = (r * 0x9E3779B97F4A7C15ull) & (cap - 1);
+            while (taken[h] != (size_t)-1 && taken[h] != r) h = (h + 1) & (cap - 1);
+            if (taken[h] == r) continue;
+            taken[h] = r;
+            ranks[i++] = r;
+        }
+        free(taken);
+    } else {
+        ranks = NULL; /* with repetitions: drawn as they are sent */
     }
     reply_array(&c->out, (long)(withscores && c->resp == 2 ? count * 2 : count));
-    zentry *all = collect(z, 0, len);
     for (size_t i = 0; i < count; i++) {
-        const zentry *x = &all[ranks[i]];
+        zset_iter it;
+        zentry x;
+        zset_iter_at(z, ranks ? ranks[i] : dict_random() % len, &it);
+        zset_iter_next(&it, &x.m, &x.mlen, &x.score);
         if (withscores && c->resp > 2) reply_array(&c->out, 2);
-        reply_bulk(&c->out, x->m, x->mlen);
-        if (withscores) reply_double(&c->out, x->score);
+        reply_bulk(&c->out, x.m, x.mlen);
+        if (withscores) reply_double(&c->out, x.score);
     }
-    free(all);
     free(ranks);
 }
 
