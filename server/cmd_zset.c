@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/propagate.h"
 #include "server/server.h"
 #include "storage/dict.h"
 #include "storage/t_zset.h"
@@ -529,6 +530,14 @@ static void zpop_generic(client *c, int keys, int nkeys, int max, int emitkey, l
     if (count == 0) {
         reply_array(&c->out, 0);
         return;
+    }
+    /* Redis replays a pop that names its key (BZPOPMIN/BZPOPMAX, [B]ZMPOP) as ZPOPMIN or
+     * ZPOPMAX of that key, with the count when one was asked for. */
+    if (emitkey && propagate_wanted()) {
+        char num[UTIL_LLSTR_SIZE];
+        resp_slice v[3] = {max ? PROP_STR("ZPOPMAX") : PROP_STR("ZPOPMIN"), c->argv[ki], {num, 0}};
+        if (count != -1) v[2].len = (size_t)util_ll2str(num, count);
+        propagate_replace(c, count != -1 ? 3 : 2, v);
     }
     if (count == -1) count = 1;
     size_t len = zset_len(z), n = (size_t)count > len ? len : (size_t)count;
