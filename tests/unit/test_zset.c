@@ -272,6 +272,57 @@ START_TEST(test_descriptor) {
 }
 END_TEST
 
+typedef struct seen_set {
+    unsigned char seen[4000];
+} seen_set;
+
+static void mark_seen(void *priv, const char *m, size_t len, double score) {
+    seen_set *s = priv;
+    char buf[16];
+    memcpy(buf, m, len);
+    buf[len] = 0;
+    int i = atoi(buf + 1);
+    ck_assert(score == i);
+    s->seen[i] = 1;
+}
+
+/* ZSCAN's cursor walk returns every member present for the whole scan, while the member
+ * table grows (rehashes) and shrinks under it. */
+START_TEST(test_scan_while_rehashing) {
+    zset_max_listpack_entries = 0;
+    for (int phase = 0; phase < 2; phase++) {
+        zset *z = zset_new(0, 0);
+        int out;
+        char m[16];
+        for (int i = 0; i < 1000; i++) {
+            size_t n = (size_t)snprintf(m, sizeof m, "m%d", i);
+            zset_add(z, i, m, n, 0, &out, NULL);
+        }
+        seen_set s = {{0}};
+        unsigned long cursor = 0;
+        int step = 0, next = 1000;
+        do {
+            cursor = zset_scan(z, cursor, mark_seen, &s);
+            /* grow past the next power of two, or shrink the extras away */
+            for (int k = 0; k < 40; k++, next++) {
+                size_t n;
+                if (phase == 0 && next < 4000) {
+                    n = (size_t)snprintf(m, sizeof m, "m%d", next);
+                    zset_add(z, next, m, n, 0, &out, NULL);
+                } else if (phase == 1 && next - 1000 < 900) {
+                    n = (size_t)snprintf(m, sizeof m, "m%d", next - 1000 + 100);
+                    zset_del(z, m, n);
+                }
+            }
+            step++;
+        } while (cursor && step < 100000);
+        int hi = phase == 0 ? 1000 : 100; /* phase 1 removes m100.. as it goes */
+        for (int i = 0; i < hi; i++) ck_assert_msg(s.seen[i], "member m%d never returned", i);
+        zset_free(z);
+    }
+}
+END_TEST
+
 int main(void) {
     Suite *su = suite_create("zset");
     TCase *tc = tcase_create("core");
@@ -284,6 +335,7 @@ int main(void) {
     tcase_add_test(tc, test_encodings_and_limits);
     tcase_add_test(tc, test_lex_counts);
     tcase_add_test(tc, test_descriptor);
+    tcase_add_test(tc, test_scan_while_rehashing);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
