@@ -142,9 +142,7 @@ int util_str2d(const char *s, size_t len, double *out) {
     if (len == 0) return 0;
     /* Redis parses the NUL-terminated sds: an embedded NUL stops strtod early, which
      * then fails the "whole string consumed" test. */
-    if (len >= sizeof(small)) {
-        buf = xmalloc(len + 1);
-    }
+    if (len >= sizeof(small)) { buf = xmalloc(len + 1); }
     memcpy(buf, s, len);
     buf[len] = '\0';
     errno = 0;
@@ -191,6 +189,12 @@ int util_d2str(char *buf, size_t size, double v) {
 
     if (isinf(v)) lit = v > 0 ? "inf" : "-inf";
     else if (isnan(v)) lit = "nan";
+    /* An integral value below 2^53 prints as its digits under "%.17g" (at most 16 of
+     * them, no exponent): format it as an integer, much faster than printf's float path
+     * (scores are mostly integers). Zero keeps printf for its sign. */
+    if (!lit && v != 0 && v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v &&
+        size >= UTIL_LLSTR_SIZE)
+        return util_ll2str(buf, (long long)v);
     if (lit) n = snprintf(buf, size, "%s", lit);
     else n = snprintf(buf, size, "%.17g", v);
     if (n < 0) n = 0;

@@ -21,6 +21,7 @@
 #include "storage/stream.h"
 #include "storage/t_hash.h"
 #include "storage/t_set.h"
+#include "storage/t_zset.h"
 
 typedef enum {
     CFG_INT,
@@ -202,8 +203,8 @@ static config_def configs[] = {
     INERT("list-max-listpack-size", CFG_INT, INT_MN, INT_MX, "-2", 1),
     INERT("list-compress-depth", CFG_INT, 0, INT_MX, "0", 1),
     {"set-max-intset-entries", CFG_LL, OFF(set_max_intset_entries), 0, LL_MAX, "512", 1, NULL, 0, NULL},
-    INERT("zset-max-listpack-entries", CFG_LL, 0, LL_MAX, "128", 1),
-    INERT("zset-max-listpack-value", CFG_MEM, 0, LL_MAX, "64", 1),
+    {"zset-max-listpack-entries", CFG_LL, OFF(zset_max_listpack_entries), 0, LL_MAX, "128", 1, NULL, 0, NULL},
+    {"zset-max-listpack-value", CFG_MEM, OFF(zset_max_listpack_value), 0, LL_MAX, "64", 1, NULL, 0, NULL},
     {"hll-sparse-max-bytes", CFG_MEM, OFF(hll_sparse_max_bytes), 0, LL_MAX, "3000", 1, NULL, 0, NULL},
     {"notify-keyspace-events", CFG_NOTIFY, NOSLOT, 0, 0, "", 1, NULL, CF_INERT, NULL},
     INERT("busy-reply-threshold", CFG_LL, 0, LL_MAX, "5000", 1),
@@ -690,6 +691,8 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     hash_max_listpack_entries = (size_t)server.cfg.hash_max_listpack_entries;
     hash_max_listpack_value = (size_t)server.cfg.hash_max_listpack_value;
     set_max_intset_entries = (size_t)server.cfg.set_max_intset_entries;
+    zset_max_listpack_entries = (size_t)server.cfg.zset_max_listpack_entries;
+    zset_max_listpack_value = (size_t)server.cfg.zset_max_listpack_value;
     return 1;
 }
 

@@ -96,6 +96,8 @@ extern const command_binding latency_commands[]; /* server/latency.c */
 extern const command_binding acl_commands[];     /* server/acl.c */
 extern const command_binding hash_commands[];    /* server/cmd_hash.c */
 extern const command_binding set_commands[];     /* server/cmd_set.c */
+extern const command_binding zset_commands[];    /* server/cmd_zset.c */
+extern const command_binding sort_commands[];    /* server/cmd_sort.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -271,6 +273,7 @@ typedef struct server_config {
     long long stream_node_max_bytes;
     long long hll_sparse_max_bytes; /* copied to storage (hll.h) */
     long long hash_max_listpack_entries, hash_max_listpack_value, set_max_intset_entries;
+    long long zset_max_listpack_entries, zset_max_listpack_value; /* copied to storage (t_zset.h) */
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */
     struct obuf_limit {

@@ -82,6 +82,19 @@ typedef struct value_type {
      * CREATE ... for a stream; SET for a string), without its expire (the rewriter adds
      * PEXPIREAT). Returns 0, or -1 if e failed. */
     int (*aof_rewrite)(const rkey *k, aof_emitter *e);
+
+    /* ---- collections (NULL for strings and streams): what SORT reads and builds ----
+     * Elements, the number of them in O(1). */
+    size_t (*length)(const void *value);
+    /* Call fn on every element in the value's own order (a list from head to tail, a
+     * sorted set by ascending score, a set in its iteration order); the bytes are valid
+     * during the call only. The value must not change meanwhile. */
+    void (*elements)(const void *value, void (*fn)(void *priv, const char *e, size_t len), void *priv);
+    /* A new value holding the n elements in that order (SORT ... STORE builds a list). */
+    void *(*from_elements)(size_t n, const char *const *elems, const size_t *lens);
+    /* Hashes: the value of field f, its length in *vlen (a number may be formatted into
+     * tmp, UTIL_LLSTR_SIZE bytes), or NULL if absent (SORT's `pattern->field`). */
+    const char *(*field)(const void *value, const char *f, size_t flen, size_t *vlen, char *tmp);
 } value_type;
 
 /* The descriptors of the built-in types (storage/db.c, storage/stream.c,
@@ -90,6 +103,7 @@ extern const value_type string_type;
 extern const value_type stream_type;
 extern const value_type hash_type;
 extern const value_type set_type;
+extern const value_type zset_type;
 
 /* Register every built-in type. Call once before any db holds a value: at server
  * start-up, and in unit tests and fuzzers that store values. */

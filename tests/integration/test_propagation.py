@@ -154,6 +154,8 @@ def snapshot(c):
                 v = sorted(pairs(c.call("HGETALL", k)))
             elif t == b"set":
                 v = sorted(c.call("SMEMBERS", k))
+            elif t == b"zset":
+                v = c.call("ZRANGE", k, 0, -1, "WITHSCORES")
             else:
                 raise TestFailure("unexpected type %r of %r" % (t, k))
             state[k] = (t, c.call("PEXPIRETIME", k), v)
@@ -512,6 +514,36 @@ def every_write_command(t, c2):
     t.ok("SADD", "s7", "a", "b")
     t.ok("SPOP", "s7", 5)
     t.ok("EXPIRE", "s5", FAR)
+    # sorted sets (scores that need all 17 digits, pops named by key, stores)
+    t.ok("ZADD", "zs", 1.1, "a", 2, "b", 3, "c", "-inf", "d", 0.30000000000000004, "e")
+    t.ok("ZADD", "zs", "NX", "CH", 5, "a", 6, "f")
+    t.ok("ZADD", "zs", "INCR", 0.1, "b")
+    t.ok("ZINCRBY", "zs", 2.5, "c")
+    t.ok("ZREM", "zs", "d")
+    t.ok("ZADD", "zl", 0, "aa", 0, "bb", 0, "cc", 0, "dd")
+    t.ok("ZREMRANGEBYLEX", "zl", "[bb", "(dd")
+    t.ok("ZREMRANGEBYRANK", "zl", 0, 0)
+    t.ok("ZADD", "zr", 1, "x", 2, "y", 3, "z", 4, "w")
+    t.ok("ZREMRANGEBYSCORE", "zr", "(3", "+inf")
+    t.ok("ZPOPMIN", "zr")
+    t.ok("ZPOPMAX", "zr", 5)
+    t.ok("ZADD", "zp", 1, "p", 2, "q", 3, "r", 4, "s")
+    t.ok("ZMPOP", 2, "nozset", "zp", "MAX", "COUNT", 2)
+    t.ok("BZPOPMIN", "zp", 0)
+    t.ok("BZPOPMAX", "nozset", "zp", 1)
+    t.ok("ZADD", "zp", 9, "t", 8, "u")
+    t.ok("BZMPOP", 0, 1, "zp", "MIN", "COUNT", 5)
+    t.ok("ZRANGESTORE", "zst", "zs", 1, -1)
+    t.ok("ZUNIONSTORE", "zu", 2, "zs", "zl", "WEIGHTS", 2, 3)
+    t.ok("ZINTERSTORE", "zi", 2, "zs", "zu", "AGGREGATE", "MAX")
+    t.ok("ZDIFFSTORE", "zd", 2, "zs", "zi")
+    t.ok("SORT", "zs", "BY", "nosort")
+    t.ok("EXPIRE", "zu", 1000)
+    # a blocked BZPOPMIN served by a ZADD from another client
+    c2.send(encode("BZPOPMIN", "zbl", 0))
+    wait_until(lambda: blocked_clients(t.c) == 1, 10, "the BZPOPMIN to block")
+    t.ok("ZADD", "zbl", 1, "first", 2, "second")
+    eq(decode(c2.reply())[1], b"first", "the blocked BZPOPMIN was served")
     # MULTI/EXEC across dbs
     t.ok("SELECT", 2)
     t.ok("MULTI")
@@ -560,7 +592,8 @@ def test_every_write_command_round_trip():
         check(len(dels) >= 205, "expired keys are propagated as DEL: %d of 205" % len(dels))
         names = {cmd[0].upper() for cmd in cmds}
         for absent in (b"SETEX", b"PSETEX", b"GETEX", b"GETSET", b"GETDEL", b"INCRBYFLOAT", b"EXPIRE",
-                       b"PEXPIRE", b"EXPIREAT", b"XREADGROUP", b"XAUTOCLAIM"):
+                       b"PEXPIRE", b"EXPIREAT", b"XREADGROUP", b"XAUTOCLAIM", b"BZPOPMIN", b"BZPOPMAX",
+                       b"BZMPOP", b"ZMPOP"):
             check(absent not in names, "%s is propagated rewritten, never as itself" % absent.decode())
         c2.close()
 

@@ -1,6 +1,7 @@
 /* test_util.c: unit tests of common/util.c against Redis 7.0's observed behaviour
  * (string2ll, string2ld, ld2string human mode, stringmatchlen, %.17g). */
 #include <check.h>
+#include <stdio.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -175,6 +176,42 @@ START_TEST(test_ld2str) {
         char small[4];
         ck_assert_int_eq(util_ld2str(small, sizeof small, 12345.0L), 0);
         ck_assert_str_eq(small, "");
+    }
+}
+END_TEST
+
+/* The integer fast path prints exactly what "%.17g" prints, up to and past 2^53. */
+START_TEST(test_d2str_integral_like_printf) {
+    char a[64], b[64];
+    double vals[] = {1,
+                     -1,
+                     7,
+                     10,
+                     99,
+                     100,
+                     123456789,
+                     -987654321,
+                     1e15,
+                     1e16 - 1,
+                     9007199254740991.0,
+                     9007199254740992.0,
+                     -9007199254740991.0,
+                     9007199254740993.0,
+                     1e17,
+                     4503599627370497.0};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        int n = util_d2str(a, sizeof a, vals[i]);
+        snprintf(b, sizeof b, "%.17g", vals[i]);
+        ck_assert_str_eq(a, b);
+        ck_assert_int_eq(n, (int)strlen(b));
+    }
+    unsigned long long x = 88172645463325252ull;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v = (double)(long long)(x >> (11 + i % 50)) * (i & 1 ? -1 : 1);
+        util_d2str(a, sizeof a, v);
+        snprintf(b, sizeof b, "%.17g", v);
+        ck_assert_str_eq(a, b);
     }
 }
 END_TEST
@@ -393,6 +430,7 @@ static Suite *util_suite(void) {
     tcase_add_test(tc, test_str2d);
     tcase_add_test(tc, test_ld2str);
     tcase_add_test(tc, test_d2str);
+    tcase_add_test(tc, test_d2str_integral_like_printf);
     tcase_add_test(tc, test_stringmatch);
     tcase_add_test(tc, test_hash);
     tcase_add_test(tc, test_eqi_and_clocks);
