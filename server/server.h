@@ -96,6 +96,14 @@ extern const command_binding latency_commands[]; /* server/latency.c */
 extern const command_binding acl_commands[];     /* server/acl.c */
 extern const command_binding hash_commands[];    /* server/cmd_hash.c */
 extern const command_binding set_commands[];     /* server/cmd_set.c */
+extern const command_binding string_commands[]; /* server/cmd_string.c */
+extern const command_binding keys_commands[];   /* server/cmd_keys.c */
+extern const command_binding conn_commands[];   /* server/cmd_conn.c */
+extern const command_binding server_commands[]; /* server/cmd_server.c */
+extern const command_binding multi_commands[];  /* server/multi.c */
+extern const command_binding memory_commands[]; /* server/cmd_memory.c */
+extern const command_binding stream_commands[]; /* server/cmd_stream.c */
+extern const command_binding list_commands[];   /* server/cmd_list.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -434,6 +442,14 @@ void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long time
 /* Is c being re-run because a key it waits on changed? */
 int blocking_is_retry(const client *c);
 /* Queue the clients waiting on (dbid, key) to be re-run (XGROUP DESTROY: no key event). */
+/* During a re-run: the key whose change it serves (its bytes, valid for the re-run),
+ * else NULL. Commands that Redis 7.0 serves from the ready key itself (BLPOP & co,
+ * BZPOPMIN & co) look at that key only. */
+const char *blocking_ready_key(const client *c, size_t *len);
+/* During a re-run that found nothing on the ready key and blocks again: the other
+ * waiters on that key whose command is of the same group (COMMAND's group: "list",
+ * "sorted-set") would find nothing either and are not re-run for this change. */
+void blocking_drained(client *c);
 void blocking_touch(int dbid, const char *key, size_t klen);
 int blocking_active(void);
 /* Serve the clients whose keys changed (after each command). */

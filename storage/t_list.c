@@ -35,6 +35,7 @@
 
 #include "common/util.h"
 #include "common/xmalloc.h"
+#include "storage/type.h"
 
 int list_fill = -2;
 
@@ -731,3 +732,24 @@ int list_check(const list *l) {
     }
     return count == l->count && mem == l->mem;
 }
+
+/* ---------------------------------------------------------------- the descriptor */
+
+/* Redis 7.0 reports every list as a quicklist (7.2 added "listpack" for small ones). */
+static const char *list_encoding(const rkey *k) {
+    (void)k;
+    return "quicklist";
+}
+
+static void list_value_free(void *v) { list_free(v); }
+static size_t list_value_memory(const void *v) { return list_memory(v); }
+static void *list_value_dup(const void *v) { return list_dup(v); }
+
+const value_type list_type = {
+    .name = "list",
+    .id = OBJ_LIST,
+    .encoding = list_encoding,
+    .free = list_value_free,
+    .memory = list_value_memory,
+    .dup = list_value_dup,
+};
