@@ -279,6 +279,8 @@ typedef struct server_config {
     long long stream_node_max_bytes;
     long long hll_sparse_max_bytes; /* copied to storage (hll.h) */
     long long hash_max_listpack_entries, hash_max_listpack_value, set_max_intset_entries;
+    int list_max_listpack_size; /* node size of lists (storage/t_list.h's list_fill) */
+    int list_compress_depth;    /* accepted and shown; nodes are not compressed */
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */
     struct obuf_limit {

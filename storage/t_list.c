@@ -66,8 +66,7 @@ static inline lnode **nodes(const list *l) { return l->arr ? l->arr + l->start :
 
 static uint32_t max_bytes(void) {
     if (list_fill >= 0) return SAFETY_BYTES;
-    int f = -list_fill;
-    if (f > 5) f = 5;
+    int f = list_fill < -5 ? 5 : -list_fill;
     return (4096u << (f - 1)) / 2;
 }
 
