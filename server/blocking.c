@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/command_table.h"
 #include "server/keyindex.h"
 #include "server/net.h"
 #include "server/server.h"
@@ -197,7 +198,7 @@ void blocking_handle_ready(void) {
             client *c = n->c;
             blocked_state *b = c->bstate;
             const resp_slice *g = b->pool ? &b->argv[b->pool] : NULL;
-            const char *group = b->cmd->group ? b->cmd->group : "";
+            const char *group = b->cmd->meta && b->cmd->meta->group ? b->cmd->meta->group : "";
             int skip = 0;
             for (int i = 0; g && i < nempty && !skip; i++)
                 skip = empty_len[i] == g->len && !memcmp(empty[i], g->ptr, g->len);

@@ -10,8 +10,7 @@ order); waits are on INFO's blocked_clients, never sleeps. Then worker processes
 BRPOP fed by another process, a worker killed while blocked, timeouts, 10,000 blocked
 clients woken in order, and redis-py (commands, blpop, pipelines, transactions).
 
-pytest module (the `server`/`oracle` fixtures here stand in for conftest.py's);
-`/usr/bin/python3 test_lists.py` runs it through pytest, as ctest does.
+Fixtures `server` and `oracle` come from conftest.py.
 """
 import multiprocessing
 import os
@@ -27,21 +26,6 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Conn, encode, eq, wait_until  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = harness.start_server()
-    yield s
-    probs = s.stop()
-    assert not probs, probs
-
-
-@pytest.fixture(scope="module")
-def oracle():
-    s = harness.oracle()
-    yield s
-    s.stop()
 
 
 def run_steps(port, steps, resp=2):
@@ -495,6 +479,3 @@ def test_redis_py(server):
     r.delete("pl")
     r.close()
 
-
-if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"] + sys.argv[1:]))
