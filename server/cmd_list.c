@@ -40,7 +40,11 @@ static int lookup_or_reply(client *c, int i, int write, rkey **k, list **l) {
 }
 
 static void reply_val(client *c, const list_val *v) {
-    if (v->p) reply_bulk(&c->out, v->p, v->len);
+    if (v->prelen) {
+        char *o = reply_bulk_reserve(&c->out, v->prelen + v->len);
+        memcpy(o, v->pre, v->prelen);
+        memcpy(o + v->prelen, v->p, v->len);
+    } else if (v->p) reply_bulk(&c->out, v->p, v->len);
     else reply_bulk_ll(&c->out, v->v);
 }
 
@@ -448,7 +452,7 @@ static void move_one(client *c, rkey *sk, list *src, int from, int to) {
     if (!lookup_or_reply(c, 2, 1, &dk, &dst)) return;
     sk = db_lookup_write(c->db, skey, slen); /* dst's lookup may have moved records */
     list_val v;
-    char tmp[UTIL_LLSTR_SIZE];
+    char tmp[LIST_VAL_TMP];
     size_t len;
     list_index(src, from == LIST_HEAD ? 0 : list_len(src) - 1, &v);
     const char *p = list_val_str(&v, tmp, &len);

@@ -14,6 +14,9 @@
  *   0xF9 + 8 bytes           64-bit signed integer
  *   0xFA + 2-byte len + data string of len < 65536
  *   0xFB + 4-byte len + data longer string
+ *   0xFC + 1-byte len + data string: the node's prefix, then these len bytes
+ * A node that fills up gets a prefix once (seal): the longest its strings share, so
+ * keys like "job:1234567" cost their last digits, not their whole text.
  * Integers are stored only for canonical decimal text (util_str2ll), so every element
  * reads back byte for byte.
  *
@@ -40,9 +43,13 @@
 int list_fill = -2;
 
 typedef struct lnode {
-    uint32_t count, bytes, cap;
+    uint32_t count, bytes, cap; /* entries; their bytes; room for entries */
+    uint16_t plen;              /* the node prefix: d[0..plen), entries follow it */
+    uint8_t sealed;             /* the prefix was chosen (once, when the node filled) */
     unsigned char d[];
 } lnode;
+
+#define E(nd) ((nd)->d + (nd)->plen) /* a node's first entry */
 
 typedef struct tailc {
     uint32_t n, cap;
@@ -59,8 +66,9 @@ struct list {
     tailc *tc; /* valid cache of the tail node, or NULL */
 };
 
-#define TC_MIN       32   /* tail nodes with fewer entries are walked instead */
-#define SAFETY_BYTES 8192 /* node bytes when the fill is a count, as Redis's limit */
+#define LIST_PREFIX_MAX 64   /* longest node prefix */
+#define TC_MIN          32   /* tail nodes with fewer entries are walked instead */
+#define SAFETY_BYTES    8192 /* node bytes when the fill is a count, as Redis's limit */
 
 static inline lnode **nodes(const list *l) { return l->arr ? l->arr + l->start : (lnode **)&l->one; }
 
@@ -168,13 +176,17 @@ static inline size_t ent_size(const unsigned char *p) {
     if (b == 0xF8) return 5;
     if (b == 0xF9) return 9;
     if (b == 0xFA) return 3 + ((size_t)p[1] | (size_t)p[2] << 8);
+    if (b == 0xFC) return 2 + (size_t)p[1];
     return 5 + (size_t)rd32(p + 1);
 }
 
-static size_t ent_get(const unsigned char *p, list_val *v) {
+/* Entry p of node nd into v. */
+static size_t ent_get(const lnode *nd, const unsigned char *p, list_val *v) {
     unsigned b = p[0];
     v->p = NULL;
     v->len = 0;
+    v->pre = NULL;
+    v->prelen = 0;
     if (b < 0x80) {
         v->v = b;
         return 1;
@@ -213,12 +225,22 @@ static size_t ent_get(const unsigned char *p, list_val *v) {
         v->p = p + 3;
         return 3 + v->len;
     }
+    if (b == 0xFC) {
+        v->pre = nd->d;
+        v->prelen = nd->plen;
+        v->len = p[1];
+        v->p = p + 2;
+        return 2 + v->len;
+    }
     v->len = rd32(p + 1);
     v->p = p + 5;
     return 5 + v->len;
 }
 
 int list_val_eq(const list_val *v, const char *p, size_t len) {
+    if (v->prelen)
+        return v->prelen + v->len == len && !memcmp(v->pre, p, v->prelen) &&
+               (v->len == 0 || !memcmp(v->p, p + v->prelen, v->len));
     if (v->p) return v->len == len && (len == 0 || !memcmp(v->p, p, len));
     char tmp[UTIL_LLSTR_SIZE];
     int n = util_ll2str(tmp, v->v);
@@ -226,6 +248,12 @@ int list_val_eq(const list_val *v, const char *p, size_t len) {
 }
 
 const char *list_val_str(const list_val *v, char *tmp, size_t *len) {
+    if (v->prelen) {
+        memcpy(tmp, v->pre, v->prelen);
+        memcpy(tmp + v->prelen, v->p, v->len);
+        *len = v->prelen + v->len;
+        return tmp;
+    }
     if (v->p) {
         *len = v->len;
         return (const char *)v->p;
@@ -236,14 +264,14 @@ const char *list_val_str(const list_val *v, char *tmp, size_t *len) {
 
 /* Byte offset of entry e of nd (walking from the start). */
 static uint32_t node_offset(const lnode *nd, uint32_t e) {
-    const unsigned char *p = nd->d;
+    const unsigned char *p = E(nd);
     while (e--) p += ent_size(p);
-    return (uint32_t)(p - nd->d);
+    return (uint32_t)(p - E(nd));
 }
 
 /* ---------------------------------------------------------------- nodes */
 
-static size_t node_mem(const lnode *nd) { return sizeof(lnode) + nd->cap; }
+static size_t node_mem(const lnode *nd) { return sizeof(lnode) + nd->plen + nd->cap; }
 
 static uint32_t round_cap(size_t need) {
     size_t q = need < 512 ? 16 : 64;
@@ -255,6 +283,21 @@ static lnode *node_new(list *l, size_t need) {
     lnode *nd = xmalloc(sizeof(lnode) + cap);
     nd->count = nd->bytes = 0;
     nd->cap = cap;
+    nd->plen = 0;
+    nd->sealed = 0;
+    l->mem += node_mem(nd);
+    return nd;
+}
+
+/* A new empty node with the prefix (and sealed state) of like. */
+static lnode *node_new_like(list *l, const lnode *like, size_t need) {
+    uint32_t cap = round_cap(need);
+    lnode *nd = xmalloc(sizeof(lnode) + like->plen + cap);
+    nd->count = nd->bytes = 0;
+    nd->cap = cap;
+    nd->plen = like->plen;
+    nd->sealed = like->sealed;
+    memcpy(nd->d, like->d, like->plen);
     l->mem += node_mem(nd);
     return nd;
 }
@@ -270,7 +313,7 @@ static lnode *node_reserve(list *l, uint32_t pos, size_t add) {
     if (nd->bytes + add <= nd->cap) return nd;
     l->mem -= node_mem(nd);
     nd->cap = round_cap(nd->bytes + add);
-    nd = xrealloc(nd, sizeof(lnode) + nd->cap);
+    nd = xrealloc(nd, sizeof(lnode) + nd->plen + nd->cap);
     l->mem += node_mem(nd);
     nodes(l)[pos] = nd;
     return nd;
@@ -283,15 +326,15 @@ static void node_shrink(list *l, uint32_t pos) {
     if (nd->cap - want < 128 || nd->cap - want < nd->cap / 4) return;
     l->mem -= node_mem(nd);
     nd->cap = want;
-    nd = xrealloc(nd, sizeof(lnode) + nd->cap);
+    nd = xrealloc(nd, sizeof(lnode) + nd->plen + nd->cap);
     l->mem += node_mem(nd);
     nodes(l)[pos] = nd;
 }
 
 static void node_put(list *l, uint32_t pos, uint32_t off, const enc *e) {
     lnode *nd = node_reserve(l, pos, e->size);
-    memmove(nd->d + off + e->size, nd->d + off, nd->bytes - off);
-    enc_write(nd->d + off, e);
+    memmove(E(nd) + off + e->size, E(nd) + off, nd->bytes - off);
+    enc_write(E(nd) + off, e);
     nd->bytes += (uint32_t)e->size;
     nd->count++;
     l->count++;
@@ -300,7 +343,7 @@ static void node_put(list *l, uint32_t pos, uint32_t off, const enc *e) {
 /* Remove cnt entries spanning len bytes at off of node slot pos (not all of them). */
 static void node_cut(list *l, uint32_t pos, uint32_t off, uint32_t len, uint32_t cnt) {
     lnode *nd = nodes(l)[pos];
-    memmove(nd->d + off, nd->d + off + len, nd->bytes - off - len);
+    memmove(E(nd) + off, E(nd) + off + len, nd->bytes - off - len);
     nd->bytes -= len;
     nd->count -= cnt;
     l->count -= cnt;
@@ -402,9 +445,9 @@ static tailc *tc_get(list *l) {
     tailc *t = l->tc;
     t->s = 0;
     t->n = nd->count;
-    const unsigned char *p = nd->d;
+    const unsigned char *p = E(nd);
     for (uint32_t k = 0; k < nd->count; k++) {
-        t->d[k] = (int64_t)nd->bytes - (p - nd->d);
+        t->d[k] = (int64_t)nd->bytes - (p - E(nd));
         p += ent_size(p);
     }
     return t;
@@ -416,6 +459,70 @@ static uint32_t tail_last_off(list *l) {
     tailc *t = tc_get(l);
     if (t) return nd->bytes - (uint32_t)(t->d[t->n - 1] + t->s);
     return node_offset(nd, nd->count - 1);
+}
+
+/* ---------------------------------------------------------------- node prefixes */
+
+/* Choose the prefix of node slot pos when it first fills: the longest prefix its string
+ * entries share, if at least 2 bytes (up to LIST_PREFIX_MAX); string entries whose rest
+ * is under 256 bytes become 0xFC entries holding only that rest. Each rewritten entry
+ * is shorter than it was, so the node only shrinks. Done once per node: O(1) amortised
+ * per push. Entries added later are stored whole; they are valid either way. */
+static void seal(list *l, uint32_t pos) {
+    lnode *nd = nodes(l)[pos];
+    nd->sealed = 1;
+    if (nd->plen) return;
+    const unsigned char *end = E(nd) + nd->bytes, *first = NULL;
+    size_t lcp = 0, strings = 0, nbytes = 0;
+    list_val v;
+    for (const unsigned char *p = E(nd); p < end;) {
+        p += ent_get(nd, p, &v);
+        if (!v.p) continue;
+        strings++;
+        if (!first) {
+            first = v.p;
+            lcp = v.len < LIST_PREFIX_MAX ? v.len : LIST_PREFIX_MAX;
+            continue;
+        }
+        size_t k = 0;
+        while (k < lcp && k < v.len && v.p[k] == first[k]) k++;
+        lcp = k;
+        if (lcp < 2) return;
+    }
+    if (lcp < 2 || strings < 2) return;
+    for (const unsigned char *p = E(nd); p < end;) {
+        size_t sz = ent_get(nd, p, &v);
+        p += sz;
+        nbytes += v.p && v.len - lcp < 256 ? 2 + v.len - lcp : sz;
+    }
+    uint32_t cap = round_cap(nbytes);
+    lnode *n2 = xmalloc(sizeof(lnode) + lcp + cap);
+    n2->count = nd->count;
+    n2->bytes = (uint32_t)nbytes;
+    n2->cap = cap;
+    n2->plen = (uint16_t)lcp;
+    n2->sealed = 1;
+    memcpy(n2->d, first, lcp);
+    unsigned char *o = E(n2);
+    for (const unsigned char *p = E(nd); p < end;) {
+        const unsigned char *q = p;
+        size_t sz = ent_get(nd, p, &v);
+        p += sz;
+        if (v.p && v.len - lcp < 256) {
+            *o++ = 0xFC;
+            *o++ = (unsigned char)(v.len - lcp);
+            memcpy(o, v.p + lcp, v.len - lcp);
+            o += v.len - lcp;
+        } else {
+            memcpy(o, q, sz);
+            o += sz;
+        }
+    }
+    l->mem -= node_mem(nd);
+    l->mem += node_mem(n2);
+    free(nd);
+    nodes(l)[pos] = n2;
+    if (pos == l->n - 1) tc_drop(l);
 }
 
 /* ---------------------------------------------------------------- the list */
@@ -439,8 +546,8 @@ list *list_dup(const list *l) {
     list *c = list_new();
     const lnode **a = (const lnode **)nodes(l);
     for (uint32_t i = 0; i < l->n; i++) {
-        lnode *nd = node_new(c, a[i]->bytes);
-        memcpy(nd->d, a[i]->d, a[i]->bytes);
+        lnode *nd = node_new_like(c, a[i], a[i]->bytes);
+        memcpy(E(nd), E(a[i]), a[i]->bytes);
         nd->bytes = a[i]->bytes;
         nd->count = a[i]->count;
         arr_insert(c, i, nd);
@@ -457,6 +564,7 @@ void list_push(list *l, int where, const char *p, size_t len) {
     enc e;
     enc_prepare(&e, p, len);
     if (where == LIST_HEAD) {
+        if (l->n && !nodes(l)[0]->sealed && !node_allows(nodes(l)[0], e.size)) seal(l, 0);
         if (l->n && node_allows(nodes(l)[0], e.size)) {
             node_put(l, 0, 0, &e);
             return;
@@ -465,6 +573,7 @@ void list_push(list *l, int where, const char *p, size_t len) {
         node_put(l, 0, 0, &e);
         return;
     }
+    if (l->n && !nodes(l)[l->n - 1]->sealed && !node_allows(nodes(l)[l->n - 1], e.size)) seal(l, l->n - 1);
     if (l->n && node_allows(nodes(l)[l->n - 1], e.size)) {
         uint32_t pos = l->n - 1;
         node_put(l, pos, nodes(l)[pos]->bytes, &e);
@@ -503,12 +612,12 @@ static uint32_t locate(const list *l, size_t i, uint32_t *ent) {
 void list_index(const list *l, size_t i, list_val *out) {
     if (i == l->count - 1) {
         lnode *nd = nodes(l)[l->n - 1];
-        ent_get(nd->d + tail_last_off((list *)l), out);
+        ent_get(nd, E(nd) + tail_last_off((list *)l), out);
         return;
     }
     uint32_t ent, pos = locate(l, i, &ent);
     lnode *nd = nodes(l)[pos];
-    ent_get(nd->d + node_offset(nd, ent), out);
+    ent_get(nd, E(nd) + node_offset(nd, ent), out);
 }
 
 /* Remove one entry from the tail node's end. */
@@ -540,7 +649,7 @@ static void pop_head(list *l) {
         return;
     }
     if (l->n == 1 && l->tc && l->tc->n >= nd->count) tc_drop(l); /* its first entry goes */
-    node_cut(l, 0, 0, (uint32_t)ent_size(nd->d), 1);
+    node_cut(l, 0, 0, (uint32_t)ent_size(E(nd)), 1);
 }
 
 void list_delete_range(list *l, size_t i, size_t count) {
@@ -565,7 +674,7 @@ void list_delete_range(list *l, size_t i, size_t count) {
         }
         uint32_t off = node_offset(nd, ent), end = off, k = 0;
         while (k < count && ent + k < nd->count) {
-            end += (uint32_t)ent_size(nd->d + end);
+            end += (uint32_t)ent_size(E(nd) + end);
             k++;
         }
         node_cut(l, pos, off, end - off, k);
@@ -579,8 +688,8 @@ void list_delete_range(list *l, size_t i, size_t count) {
 static void split(list *l, uint32_t pos, uint32_t ent) {
     lnode *nd = nodes(l)[pos];
     uint32_t off = node_offset(nd, ent);
-    lnode *b = node_new(l, nd->bytes - off);
-    memcpy(b->d, nd->d + off, nd->bytes - off);
+    lnode *b = node_new_like(l, nd, nd->bytes - off);
+    memcpy(E(b), E(nd) + off, nd->bytes - off);
     b->bytes = nd->bytes - off;
     b->count = nd->count - ent;
     nd->bytes = off;
@@ -631,11 +740,11 @@ void list_set(list *l, size_t i, const char *p, size_t len) {
     uint32_t ent, pos = locate(l, i, &ent);
     lnode *nd = nodes(l)[pos];
     uint32_t off = node_offset(nd, ent);
-    uint32_t old = (uint32_t)ent_size(nd->d + off);
+    uint32_t old = (uint32_t)ent_size(E(nd) + off);
     if (e.size <= old || nd->bytes - old + e.size <= max_bytes()) {
         if (e.size > old) nd = node_reserve(l, pos, e.size - old);
-        memmove(nd->d + off + e.size, nd->d + off + old, nd->bytes - off - old);
-        enc_write(nd->d + off, &e);
+        memmove(E(nd) + off + e.size, E(nd) + off + old, nd->bytes - off - old);
+        enc_write(E(nd) + off, &e);
         nd->bytes = nd->bytes - old + (uint32_t)e.size;
         if (e.size < old) node_shrink(l, pos);
         return;
@@ -653,9 +762,9 @@ static void iter_enter(list_iter *it) {
         it->offs_cap = nd->count;
         it->offs = xmalloc(sizeof(uint32_t) * it->offs_cap);
     }
-    const unsigned char *p = nd->d;
+    const unsigned char *p = E(nd);
     for (uint32_t k = 0; k < nd->count; k++) {
-        it->offs[k] = (uint32_t)(p - nd->d);
+        it->offs[k] = (uint32_t)(p - E(nd));
         p += ent_size(p);
     }
 }
@@ -676,7 +785,7 @@ int list_iter_next(list_iter *it, list_val *out) {
     it->left--;
     const lnode *nd = nodes(it->l)[it->node];
     if (it->dir == LIST_TAIL) {
-        it->off += (uint32_t)ent_get(nd->d + it->off, out);
+        it->off += (uint32_t)ent_get(nd, E(nd) + it->off, out);
         if (++it->ent == nd->count && it->left) {
             it->node++;
             it->ent = 0;
@@ -684,7 +793,7 @@ int list_iter_next(list_iter *it, list_val *out) {
         }
         return 1;
     }
-    ent_get(nd->d + it->offs[it->ent], out);
+    ent_get(nd, E(nd) + it->offs[it->ent], out);
     if (it->ent == 0) {
         if (it->left) {
             it->node--;
@@ -710,9 +819,9 @@ int list_check(const list *l) {
     for (uint32_t i = 0; i < l->n; i++) {
         const lnode *nd = a[i];
         if (!nd->count || nd->bytes > nd->cap) return 0;
-        const unsigned char *p = nd->d;
+        const unsigned char *p = E(nd);
         for (uint32_t k = 0; k < nd->count; k++) p += ent_size(p);
-        if ((uint32_t)(p - nd->d) != nd->bytes) return 0;
+        if ((uint32_t)(p - E(nd)) != nd->bytes) return 0;
         count += nd->count;
         mem += node_mem(nd);
     }
@@ -721,10 +830,10 @@ int list_check(const list *l) {
         mem += sizeof(tailc) + sizeof(int64_t) * l->tc->cap;
         const lnode *nd = a[l->n - 1];
         if (l->tc->n > nd->count) return 0;
-        const unsigned char *p = nd->d;
+        const unsigned char *p = E(nd);
         for (uint32_t k = 0; k < nd->count; k++) {
             uint32_t back = nd->count - 1 - k; /* entries after k */
-            if (back < l->tc->n && l->tc->d[l->tc->n - 1 - back] + l->tc->s != (int64_t)nd->bytes - (p - nd->d))
+            if (back < l->tc->n && l->tc->d[l->tc->n - 1 - back] + l->tc->s != (int64_t)nd->bytes - (p - E(nd)))
                 return 0;
             p += ent_size(p);
         }

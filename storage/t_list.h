@@ -15,10 +15,15 @@
 typedef struct list list;
 
 typedef struct list_val {
+    const unsigned char *pre; /* the element is pre[0..prelen) followed by p[0..len) */
+    size_t prelen;
     const unsigned char *p; /* bytes, or NULL if the element is the integer v */
     size_t len;
     long long v;
 } list_val;
+
+/* Room list_val_str needs for an element stored as prefix + rest or as an integer. */
+#define LIST_VAL_TMP 336
 
 enum { LIST_HEAD = 0, LIST_TAIL = 1 };
 
@@ -51,7 +56,8 @@ void list_delete_range(list *l, size_t i, size_t count);
 
 /* Does the element equal these bytes? */
 int list_val_eq(const list_val *v, const char *p, size_t len);
-/* The element's bytes: for an integer, formatted into tmp (21 bytes). */
+/* The element's bytes: contiguous in the list, or assembled into tmp (LIST_VAL_TMP
+ * bytes) for an integer or a prefixed element. */
 const char *list_val_str(const list_val *v, char *tmp, size_t *len);
 
 /* Iteration from index i towards the tail (dir LIST_TAIL) or the head (LIST_HEAD).

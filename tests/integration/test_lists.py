@@ -247,6 +247,10 @@ def test_long_lists(server, oracle):
     rng = random.Random(7)
     steps = [("RPUSH", "l") + tuple(str(rng.randint(0, 50)) for _ in range(500)) for _ in range(8)]
     steps += [("LPUSH", "l") + tuple("e%d" % rng.randint(0, 50) for _ in range(500)) for _ in range(4)]
+    # runs sharing a prefix: full nodes store only what follows it
+    steps += [("RPUSH", "l") + tuple("job:%07d" % rng.randint(0, 99999) for _ in range(500)) for _ in range(4)]
+    steps += [("LPUSH", "l") + tuple("job:%07d" % rng.randint(0, 99999) + "x" * rng.choice([0, 0, 300])
+                                     for _ in range(300)) for _ in range(3)]
     for _ in range(150):
         r = rng.random()
         a, b = str(rng.randint(-7000, 7000)), str(rng.randint(-7000, 7000))
@@ -255,13 +259,14 @@ def test_long_lists(server, oracle):
         elif r < 0.45:
             steps.append(("LRANGE", "l", a, str(int(a) + rng.randint(0, 40))))
         elif r < 0.55:
-            steps.append(("LSET", "l", a, "s%d" % rng.randint(0, 9)))
+            steps.append(("LSET", "l", a, rng.choice(["s%d" % rng.randint(0, 9), "job:%07d" % rng.randint(0, 9)])))
         elif r < 0.65:
             steps.append(("LINSERT", "l", "BEFORE", str(rng.randint(0, 50)), "ins"))
         elif r < 0.72:
             steps.append(("LREM", "l", str(rng.randint(-5, 5)), str(rng.randint(0, 50))))
         elif r < 0.8:
-            steps.append(("LPOS", "l", "ins", "RANK", str(rng.choice([-2, -1, 1, 2])), "COUNT", "3"))
+            steps.append(("LPOS", "l", rng.choice(["ins", "job:%07d" % rng.randint(0, 99999)]), "RANK",
+                          str(rng.choice([-2, -1, 1, 2])), "COUNT", "3"))
         elif r < 0.85:
             steps.append(("LTRIM", "l", str(rng.randint(0, 20)), str(-rng.randint(1, 20))))
         elif r < 0.93:

@@ -56,8 +56,16 @@ static unsigned long long rnd(void) {
     return rng;
 }
 
+static int prefixed; /* strings share "item:" (node prefixes) */
+
 /* A random element of every encoding class. */
 static size_t gen(char *buf) {
+    if (prefixed && rnd() % 4) {
+        size_t n = (size_t)sprintf(buf, "item:%u", (unsigned)(rnd() % 1000));
+        size_t pad = rnd() % 8 ? 0 : rnd() % 300; /* rests of 256+ bytes stay whole */
+        memset(buf + n, 'p', pad);
+        return n + pad;
+    }
     static const long long ints[] = {0,
                                      1,
                                      127,
@@ -79,7 +87,7 @@ static size_t gen(char *buf) {
                                      2147483648LL,
                                      9223372036854775807LL,
                                      (-9223372036854775807LL - 1)};
-    switch (rnd() % 8) {
+    switch (rnd() % 9) {
         case 0: return (size_t)sprintf(buf, "%lld", ints[rnd() % (sizeof(ints) / sizeof(*ints))]);
         case 1: return (size_t)sprintf(buf, "%lld", (long long)(rnd() % 2000000) - 1000000);
         case 2: return (size_t)sprintf(buf, "0%d", (int)(rnd() % 100)); /* not canonical: a string */
@@ -95,6 +103,7 @@ static size_t gen(char *buf) {
             buf[0] = (char)rnd();
             return n;
         }
+        case 6: return (size_t)sprintf(buf, "item:%06u", (unsigned)(rnd() % 1000000)); /* node prefixes */
         default: return (size_t)sprintf(buf, "v%u", (unsigned)(rnd() % 100000));
     }
 }
@@ -123,10 +132,11 @@ static void same(const list *l, const model *m) {
     require(i == 0);
 }
 
-static const int fills[] = {-2, -1, -5, 1, 3, 128};
+static const int fills[] = {-2, -1, -5, 1, 3, 128, -1, 5};
 
 START_TEST(test_model) {
     list_fill = fills[_i];
+    prefixed = _i >= 6;
     rng = 88172645463325252ULL + (unsigned)_i;
     char *buf = malloc(80000);
     list *l = list_new();
@@ -209,6 +219,7 @@ START_TEST(test_model) {
     m_free(&m);
     free(buf);
     list_fill = -2;
+    prefixed = 0;
 }
 END_TEST
 
@@ -305,7 +316,17 @@ START_TEST(test_memory_per_element) {
     l = list_new();
     for (int i = 0; i < 1000000; i++) list_push(l, LIST_TAIL, buf, (size_t)sprintf(buf, "%d", i));
     printf("1M integers: %.2f bytes/element\n", (double)list_memory(l) / 1e6);
+    list *p = list_new();
+    for (int i = 0; i < 1000000; i++) list_push(p, LIST_TAIL, buf, (size_t)sprintf(buf, "item:%d", i));
+    printf("1M \"item:N\": %.2f bytes/element\n", (double)list_memory(p) / 1e6);
+    require(list_check(p));
+    char tmp[LIST_VAL_TMP];
+    size_t n;
     list_val v;
+    list_index(p, 123456, &v);
+    const char *s = list_val_str(&v, tmp, &n);
+    ck_assert(n == 11 && !memcmp(s, "item:123456", 11));
+    list_free(p);
     list_index(l, 500000, &v);
     ck_assert(!v.p && v.v == 500000);
     list_free(l);
