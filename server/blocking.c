@@ -1,4 +1,4 @@
-/* blocking.c: clients blocked on keys (XREAD/XREADGROUP BLOCK).
+/* blocking.c: clients blocked on keys (XREAD/XREADGROUP BLOCK, BLPOP & co).
  *
  * A blocked client keeps a private copy of its command and sits, in arrival order, in
  * the list of every key it waits on (a keyindex). Any change to such a key — storage
@@ -9,6 +9,12 @@
  * finds nothing calls block_for_keys again and keeps its place. So the first blocked is
  * served first, in the same loop turn as the write that satisfied it, and deleting the
  * key (or a group) gives the waiting command the chance to reply its own error.
+ *
+ * A re-run knows which key's change it serves (blocking_ready_key): Redis 7.0 serves a
+ * list (or sorted-set) waiter from that key, not from its first non-empty key. A re-run
+ * that finds the key empty says so (blocking_drained), and the waiters behind it of the
+ * same command group are not re-run for that change: one push under 10,000 BLPOPs
+ * serves the first and re-runs one more.
  *
  * Timeouts are per-client libevent timers (a min-heap): idle blocked clients cost no
  * CPU. While blocked, a client's further pipelined input waits in its query buffer; on
