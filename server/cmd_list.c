@@ -18,44 +18,30 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/propagate.h"
 #include "server/server.h"
 #include "storage/t_list.h"
-
-/* Propagation (server/propagate.h) is on its own branch: these commands say how they
- * replay as soon as it is in the tree. */
-#if __has_include("server/propagate.h")
-#include "server/propagate.h"
-#define LIST_PROPAGATE 1
-#endif
 
 #define KEYARG(c, i) (c)->argv[i].ptr, (c)->argv[i].len
 
 /* Replay as LPOP/RPOP key [count] (count < 0: none), as Redis 7.0 propagates BLPOP,
  * BRPOP, LMPOP and BLMPOP: the pop that ran. */
 static void propagate_as_pop(client *c, int where, int keyi, long long count) {
-#ifdef LIST_PROPAGATE
     if (!propagate_wanted()) return;
     char buf[UTIL_LLSTR_SIZE];
     resp_slice v[3] = {where == LIST_HEAD ? PROP_STR("LPOP") : PROP_STR("RPOP"), c->argv[keyi], {buf, 0}};
     if (count >= 0) v[2].len = (size_t)util_ll2str(buf, count);
     propagate_replace(c, count >= 0 ? 3 : 2, v);
-#else
-    (void)c, (void)where, (void)keyi, (void)count;
-#endif
 }
 
 /* Replay BLMOVE as LMOVE, BRPOPLPUSH as RPOPLPUSH. */
 static void propagate_as_move(client *c, int from, int to, int rpoplpush) {
-#ifdef LIST_PROPAGATE
     if (!propagate_wanted()) return;
     resp_slice v[5] = {PROP_STR("LMOVE"), c->argv[1], c->argv[2],
                        from == LIST_HEAD ? PROP_STR("LEFT") : PROP_STR("RIGHT"),
                        to == LIST_HEAD ? PROP_STR("LEFT") : PROP_STR("RIGHT")};
     if (rpoplpush) v[0] = PROP_STR("RPOPLPUSH");
     propagate_replace(c, rpoplpush ? 3 : 5, v);
-#else
-    (void)c, (void)from, (void)to, (void)rpoplpush;
-#endif
 }
 
 /* ---------------------------------------------------------------- helpers */

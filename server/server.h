@@ -443,7 +443,6 @@ void multi_exec_abort(client *c, const char *msg);
 void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms, int pool_arg);
 /* Is c being re-run because a key it waits on changed? */
 int blocking_is_retry(const client *c);
-/* Queue the clients waiting on (dbid, key) to be re-run (XGROUP DESTROY: no key event). */
 /* During a re-run: the key whose change it serves (its bytes, valid for the re-run),
  * else NULL. Commands that Redis 7.0 serves from the ready key itself (BLPOP & co,
  * BZPOPMIN & co) look at that key only. */
@@ -452,6 +451,7 @@ const char *blocking_ready_key(const client *c, size_t *len);
  * waiters on that key whose command is of the same group (COMMAND's group: "list",
  * "sorted-set") would find nothing either and are not re-run for this change. */
 void blocking_drained(client *c);
+/* Queue the clients waiting on (dbid, key) to be re-run (XGROUP DESTROY: no key event). */
 void blocking_touch(int dbid, const char *key, size_t klen);
 int blocking_active(void);
 /* Serve the clients whose keys changed (after each command). */

@@ -850,6 +850,17 @@ static const char *list_encoding(const rkey *k) {
 }
 
 static void list_value_free(void *v) { list_free(v); }
+/* Lazy freeing: a node is one allocation (Redis counts a quicklist's nodes too). */
+static size_t list_free_effort(const void *v) { return ((const list *)v)->n; }
+
+/* Free up to units nodes from the tail of a detached list; 1 once it is all gone. */
+static int list_free_step(void *v, size_t units) {
+    list *l = v;
+    for (; units && l->n; units--) free(nodes(l)[--l->n]);
+    if (l->n) return 0;
+    list_free(l);
+    return 1;
+}
 static size_t list_value_memory(const void *v) { return list_memory(v); }
 static void *list_value_dup(const void *v) { return list_dup(v); }
 
@@ -858,6 +869,8 @@ const value_type list_type = {
     .id = OBJ_LIST,
     .encoding = list_encoding,
     .free = list_value_free,
+    .free_effort = list_free_effort,
+    .free_step = list_free_step,
     .memory = list_value_memory,
     .dup = list_value_dup,
 };

@@ -5,6 +5,8 @@
  * element of a 1M-element list (printed). */
 #include "storage/t_list.h"
 
+#include "storage/type.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,6 +335,20 @@ START_TEST(test_memory_per_element) {
 }
 END_TEST
 
+/* Lazy freeing through the descriptor: effort is the node count, steps free the rest. */
+START_TEST(test_free_steps) {
+    list *l = list_new();
+    char buf[32];
+    for (int i = 0; i < 100000; i++) list_push(l, LIST_TAIL, buf, (size_t)sprintf(buf, "e%d", i));
+    size_t effort = list_type.free_effort(l);
+    ck_assert_uint_eq(effort, list_nodes(l));
+    ck_assert_uint_gt(effort, 64);
+    int steps = 0;
+    while (!list_type.free_step(l, 16)) steps++;
+    ck_assert_int_eq(steps, (int)((effort - 1) / 16));
+}
+END_TEST
+
 int main(void) {
     Suite *su = suite_create("list");
     TCase *tc = tcase_create("list");
@@ -341,6 +357,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_model, 0, (int)(sizeof(fills) / sizeof(*fills)));
     tcase_add_test(tc, test_queue_stack);
     tcase_add_test(tc, test_memory_per_element);
+    tcase_add_test(tc, test_free_steps);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
