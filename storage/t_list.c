@@ -66,16 +66,19 @@ struct list {
     tailc *tc; /* valid cache of the tail node, or NULL */
 };
 
-#define LIST_PREFIX_MAX 64   /* longest node prefix */
-#define TC_MIN          32   /* tail nodes with fewer entries are walked instead */
-#define SAFETY_BYTES    8192 /* node bytes when the fill is a count, as Redis's limit */
+#define LIST_PREFIX_MAX 64           /* longest node prefix */
+#define TC_MIN          32           /* tail nodes with fewer entries are walked instead */
+#define SAFETY_BYTES    (8192 - 144) /* node bytes when the fill is a count: 8 KB as Redis, one size class */
 
 static inline lnode **nodes(const list *l) { return l->arr ? l->arr + l->start : (lnode **)&l->one; }
 
+/* Entry bytes of a node under a size fill: half Redis's node size, less the header, the
+ * longest prefix and the capacity rounding, so a full node is one allocator size class
+ * (4096 bytes for the default -2) and wastes none of it. */
 static uint32_t max_bytes(void) {
     if (list_fill >= 0) return SAFETY_BYTES;
     int f = list_fill < -5 ? 5 : -list_fill;
-    return (4096u << (f - 1)) / 2;
+    return (4096u << (f - 1)) / 2 - (uint32_t)sizeof(lnode) - LIST_PREFIX_MAX - 64;
 }
 
 /* Can a node holding count entries in bytes take one more of size add? */
