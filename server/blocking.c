@@ -1,4 +1,4 @@
-/* blocking.c: clients blocked on keys (XREAD/XREADGROUP BLOCK).
+/* blocking.c: clients blocked on keys (XREAD/XREADGROUP BLOCK, BLPOP & co).
  *
  * A blocked client keeps a private copy of its command and sits, in arrival order, in
  * the list of every key it waits on (a keyindex). Any change to such a key — storage
@@ -10,6 +10,12 @@
  * served first, in the same loop turn as the write that satisfied it, and deleting the
  * key (or a group) gives the waiting command the chance to reply its own error.
  *
+ * A re-run knows which key's change it serves (blocking_ready_key): Redis 7.0 serves a
+ * list (or sorted-set) waiter from that key, not from its first non-empty key. A re-run
+ * that finds the key empty says so (blocking_drained), and the waiters behind it of the
+ * same command group are not re-run for that change: one push under 10,000 BLPOPs
+ * serves the first and re-runs one more.
+ *
  * Timeouts are per-client libevent timers (a min-heap): idle blocked clients cost no
  * CPU. While blocked, a client's further pipelined input waits in its query buffer; on
  * unblocking the client's read callback is activated to continue with it. */
@@ -18,6 +24,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/command_table.h"
 #include "server/keyindex.h"
 #include "server/net.h"
 #include "server/server.h"
@@ -32,6 +39,8 @@ typedef struct blocked_state {
     int retry;           /* re-running the command now */
     int reblocked;       /* the re-run asked to keep waiting */
     int pool;            /* argv index of the pool name (block_for_keys), or 0 */
+    kindex_entry *ready; /* the key whose change this re-run serves */
+    int drained;         /* the re-run found nothing on that key for its kind */
 } blocked_state;
 
 static keyindex waiting;                      /* (db, key) -> blocked clients, FIFO */
@@ -141,8 +150,10 @@ void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long time
 }
 
 /* Re-run c's blocked command; unblock it if it replied. Returns 1 if it still waits. */
-static int retry_blocked(client *c) {
+static int retry_blocked(client *c, kindex_entry *ready) {
     blocked_state *b = c->bstate;
+    b->ready = ready;
+    b->drained = 0;
     int argc = c->argc;
     resp_slice *argv = c->argv;
     db *olddb = c->db;
@@ -183,23 +194,45 @@ void blocking_handle_ready(void) {
         char empty[4][64];
         size_t empty_len[4];
         int nempty = 0;
+        /* Likewise kinds of command (by group: "list", "sorted-set") whose client
+         * reported the key drained (blocking_drained): one LPUSH under 10,000 BLPOPs
+         * serves the first and re-runs no other. */
+        const char *drained[4];
+        int ndrained = 0;
         while (n && todo--) {
             kindex_node *next = n->next;
             client *c = n->c;
-            const blocked_state *b = c->bstate;
+            blocked_state *b = c->bstate;
             const resp_slice *g = b->pool ? &b->argv[b->pool] : NULL;
+            const char *group = b->cmd->meta && b->cmd->meta->group ? b->cmd->meta->group : "";
             int skip = 0;
             for (int i = 0; g && i < nempty && !skip; i++)
                 skip = empty_len[i] == g->len && !memcmp(empty[i], g->ptr, g->len);
-            if (!skip && retry_blocked(c) && g && g->len <= sizeof(empty[0]) && nempty < 4) {
-                memcpy(empty[nempty], g->ptr, g->len);
-                empty_len[nempty++] = g->len;
+            for (int i = 0; i < ndrained && !skip; i++) skip = !strcmp(drained[i], group);
+            if (!skip && retry_blocked(c, e)) {
+                if (b->drained && ndrained < 4) drained[ndrained++] = group;
+                if (g && g->len <= sizeof(empty[0]) && nempty < 4) {
+                    memcpy(empty[nempty], g->ptr, g->len);
+                    empty_len[nempty++] = g->len;
+                }
             }
             n = next;
         }
         e->flag = 0;
         keyindex_drop_if_empty(&waiting, e);
     }
+}
+
+const char *blocking_ready_key(const client *c, size_t *len) {
+    const blocked_state *b = c->bstate;
+    if (!b || !b->retry || !b->ready) return NULL;
+    *len = b->ready->klen;
+    return b->ready->key;
+}
+
+void blocking_drained(client *c) {
+    blocked_state *b = c->bstate;
+    if (b && b->retry) b->drained = 1;
 }
 
 void blocking_client_free(client *c) {

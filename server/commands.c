@@ -15,9 +15,9 @@
 #include "server/server.h"
 
 const command_binding *const command_tables[] = {
-    string_commands, keys_commands, conn_commands,  server_commands,  multi_commands, memory_commands, stream_commands,
-    bitops_commands, hll_commands,  debug_commands, latency_commands, acl_commands,   hash_commands,   set_commands,
-    zset_commands,   sort_commands, NULL,
+    string_commands, keys_commands,   conn_commands, server_commands, multi_commands,   memory_commands,
+    stream_commands, bitops_commands, hll_commands,  debug_commands,  latency_commands, acl_commands,
+    hash_commands,   set_commands,    zset_commands, sort_commands,   list_commands,    NULL,
 };
 
 #define CMD_HASH_SIZE 1024 /* power of two, well above the number of commands */
@@ -505,7 +505,7 @@ static int list_skips(const client *c, int filter, uint32_t aclcat, const comman
 }
 
 /* Every command and subcommand the filter keeps; emit 0 counts them, 1 replies them. */
-static long list_commands(client *c, int filter, uint32_t aclcat, int emit) {
+static long command_list_names(client *c, int filter, uint32_t aclcat, int emit) {
     long n = 0;
     for (size_t i = 0; i < cmd_count; i++) {
         const command *cmd = &cmd_all[i];
@@ -539,8 +539,8 @@ static void cmd_command_list(client *c) {
         for (size_t i = 0; i < NELEMS(acl_names); i++)
             if (util_eqi(c->argv[4].ptr, c->argv[4].len, acl_names[i] + 1)) aclcat = 1u << i;
     if (filter == LIST_ACLCAT && !aclcat) filter = LIST_MODULE;
-    reply_array(&c->out, list_commands(c, filter, aclcat, 0));
-    list_commands(c, filter, aclcat, 1);
+    reply_array(&c->out, command_list_names(c, filter, aclcat, 0));
+    command_list_names(c, filter, aclcat, 1);
 }
 
 static void cmd_command_info(client *c) {

@@ -22,6 +22,7 @@
 #include "storage/t_hash.h"
 #include "storage/t_set.h"
 #include "storage/t_zset.h"
+#include "storage/t_list.h"
 
 typedef enum {
     CFG_INT,
@@ -200,8 +201,9 @@ static config_def configs[] = {
     {"stream-node-max-entries", CFG_LL, OFF(stream_node_max_entries), 0, LL_MAX, "100", 1, NULL, 0, NULL},
     {"hash-max-listpack-entries", CFG_LL, OFF(hash_max_listpack_entries), 0, LL_MAX, "512", 1, NULL, 0, NULL},
     {"hash-max-listpack-value", CFG_MEM, OFF(hash_max_listpack_value), 0, LL_MAX, "64", 1, NULL, 0, NULL},
-    INERT("list-max-listpack-size", CFG_INT, INT_MN, INT_MX, "-2", 1),
-    INERT("list-compress-depth", CFG_INT, 0, INT_MX, "0", 1),
+    {"list-max-listpack-size", CFG_INT, OFF(list_max_listpack_size), INT_MN, INT_MX, "-2", 1, NULL, 0, NULL},
+    /* accepted and shown; list nodes are not compressed */
+    {"list-compress-depth", CFG_INT, OFF(list_compress_depth), 0, INT_MX, "0", 1, NULL, 0, NULL},
     {"set-max-intset-entries", CFG_LL, OFF(set_max_intset_entries), 0, LL_MAX, "512", 1, NULL, 0, NULL},
     {"zset-max-listpack-entries", CFG_LL, OFF(zset_max_listpack_entries), 0, LL_MAX, "128", 1, NULL, 0, NULL},
     {"zset-max-listpack-value", CFG_MEM, OFF(zset_max_listpack_value), 0, LL_MAX, "64", 1, NULL, 0, NULL},
@@ -693,6 +695,7 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     set_max_intset_entries = (size_t)server.cfg.set_max_intset_entries;
     zset_max_listpack_entries = (size_t)server.cfg.zset_max_listpack_entries;
     zset_max_listpack_value = (size_t)server.cfg.zset_max_listpack_value;
+    list_fill = server.cfg.list_max_listpack_size;
     return 1;
 }
 

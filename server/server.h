@@ -98,6 +98,7 @@ extern const command_binding hash_commands[];    /* server/cmd_hash.c */
 extern const command_binding set_commands[];     /* server/cmd_set.c */
 extern const command_binding zset_commands[];    /* server/cmd_zset.c */
 extern const command_binding sort_commands[];    /* server/cmd_sort.c */
+extern const command_binding list_commands[];    /* server/cmd_list.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -274,6 +275,8 @@ typedef struct server_config {
     long long hll_sparse_max_bytes; /* copied to storage (hll.h) */
     long long hash_max_listpack_entries, hash_max_listpack_value, set_max_intset_entries;
     long long zset_max_listpack_entries, zset_max_listpack_value; /* copied to storage (t_zset.h) */
+    int list_max_listpack_size; /* node size of lists (storage/t_list.h's list_fill) */
+    int list_compress_depth;    /* accepted and shown; nodes are not compressed */
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */
     struct obuf_limit {
@@ -436,6 +439,14 @@ void multi_exec_abort(client *c, const char *msg);
 void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms, int pool_arg);
 /* Is c being re-run because a key it waits on changed? */
 int blocking_is_retry(const client *c);
+/* During a re-run: the key whose change it serves (its bytes, valid for the re-run),
+ * else NULL. Commands that Redis 7.0 serves from the ready key itself (BLPOP & co,
+ * BZPOPMIN & co) look at that key only. */
+const char *blocking_ready_key(const client *c, size_t *len);
+/* During a re-run that found nothing on the ready key and blocks again: the other
+ * waiters on that key whose command is of the same group (COMMAND's group: "list",
+ * "sorted-set") would find nothing either and are not re-run for this change. */
+void blocking_drained(client *c);
 /* Queue the clients waiting on (dbid, key) to be re-run (XGROUP DESTROY: no key event). */
 void blocking_touch(int dbid, const char *key, size_t klen);
 int blocking_active(void);

@@ -20,6 +20,7 @@ void types_init(void) {
     type_register(&hash_type);
     type_register(&set_type);
     type_register(&zset_type);
+    type_register(&list_type);
 }
 
 const value_type *type_register(const value_type *t) {

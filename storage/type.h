@@ -104,6 +104,7 @@ extern const value_type stream_type;
 extern const value_type hash_type;
 extern const value_type set_type;
 extern const value_type zset_type;
+extern const value_type list_type; /* storage/t_list.c */
 
 /* Register every built-in type. Call once before any db holds a value: at server
  * start-up, and in unit tests and fuzzers that store values. */

@@ -156,6 +156,8 @@ def snapshot(c):
                 v = sorted(c.call("SMEMBERS", k))
             elif t == b"zset":
                 v = c.call("ZRANGE", k, 0, -1, "WITHSCORES")
+            elif t == b"list":
+                v = c.call("LRANGE", k, 0, -1)
             else:
                 raise TestFailure("unexpected type %r of %r" % (t, k))
             state[k] = (t, c.call("PEXPIRETIME", k), v)
@@ -544,6 +546,39 @@ def every_write_command(t, c2):
     wait_until(lambda: blocked_clients(t.c) == 1, 10, "the BZPOPMIN to block")
     t.ok("ZADD", "zbl", 1, "first", 2, "second")
     eq(decode(c2.reply())[1], b"first", "the blocked BZPOPMIN was served")
+    # lists, db 11: the blocking and multi-key pops replay as the pop that ran
+    t.ok("SELECT", 11)
+    t.ok("RPUSH", "l", "a", "b", "c", "d", "e", "f", "g")
+    t.ok("LPUSH", "l", "z", "job:1")
+    t.ok("LPUSHX", "l", "x")
+    t.ok("RPUSHX", "l", "y")
+    t.ok("LPUSHX", "none", "x")
+    t.ok("LPOP", "l")
+    t.ok("RPOP", "l", 2)
+    t.ok("LSET", "l", 1, "B")
+    t.ok("LINSERT", "l", "BEFORE", "c", "c0")
+    t.ok("LREM", "l", 0, "d")
+    t.ok("LTRIM", "l", 0, 6)
+    t.ok("LMOVE", "l", "l2", "LEFT", "RIGHT")
+    t.ok("RPOPLPUSH", "l", "l2")
+    t.ok("LMPOP", 2, "none", "l", "RIGHT", "COUNT", 2)
+    t.ok("BLPOP", "none", "l2", 0)
+    t.ok("BRPOP", "l2", 0)
+    t.ok("RPUSH", "bm", "1", "2", "3")
+    t.ok("BLMOVE", "bm", "bm2", "RIGHT", "LEFT", 0)
+    t.ok("BRPOPLPUSH", "bm", "bm2", 0)
+    t.ok("BLMPOP", 0, 1, "bm2", "LEFT", "COUNT", 5)
+    c2.call("SELECT", 11)
+    for blocker, push in ((("BLPOP", "q", 0), ("RPUSH", "q", "1", "2")),
+                          (("BLMOVE", "q", "q2", "LEFT", "RIGHT", 0), ("RPUSH", "q", "3")),
+                          (("BLMPOP", 0, 1, "q", "LEFT", "COUNT", 3), ("RPUSH", "q", "4", "5")),
+                          (("BRPOPLPUSH", "q", "q3", 0), ("LPUSH", "q", "6")),
+                          (("BRPOP", "q", 0), ("LPUSH", "q", "7"))):
+        t.ok("DEL", "q")
+        c2.send(encode(*blocker))
+        wait_until(lambda: blocked_clients(t.c) == 1, 10, "%s to block" % blocker[0])
+        t.ok(*push)
+        check(c2.reply()[:1] in (b"*", b"$"), "%s served" % blocker[0])
     # MULTI/EXEC across dbs
     t.ok("SELECT", 2)
     t.ok("MULTI")
@@ -593,7 +628,7 @@ def test_every_write_command_round_trip():
         names = {cmd[0].upper() for cmd in cmds}
         for absent in (b"SETEX", b"PSETEX", b"GETEX", b"GETSET", b"GETDEL", b"INCRBYFLOAT", b"EXPIRE",
                        b"PEXPIRE", b"EXPIREAT", b"XREADGROUP", b"XAUTOCLAIM", b"BZPOPMIN", b"BZPOPMAX",
-                       b"BZMPOP", b"ZMPOP"):
+                       b"BZMPOP", b"ZMPOP", b"BLPOP", b"BRPOP", b"BLMOVE", b"BRPOPLPUSH", b"BLMPOP", b"LMPOP"):
             check(absent not in names, "%s is propagated rewritten, never as itself" % absent.decode())
         c2.close()
 

@@ -164,7 +164,8 @@ static const char *fake_encoding(const rkey *k) {
 START_TEST(test_registration) {
     ck_assert_ptr_eq(type_get(OBJ_STRING), &string_type);
     ck_assert_ptr_eq(type_get(OBJ_STREAM), &stream_type);
-    ck_assert_ptr_null(type_get(OBJ_LIST));
+    ck_assert_ptr_eq(type_get(OBJ_LIST), &list_type);
+    ck_assert_str_eq(list_type.name, "list");
     ck_assert_ptr_null(type_get(-1));
     ck_assert_ptr_null(type_get(OBJ_TYPES));
     ck_assert_str_eq(string_type.name, "string");

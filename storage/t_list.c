@@ -1,0 +1,879 @@
+/* t_list.c: Redis lists as an array of packed nodes (storage/t_list.h).
+ *
+ * Layout. A list is an array of node pointers (slots [start, start+n) of cap slots, so
+ * pushing a node at either end is O(1) amortised; a one-node list keeps its node in the
+ * list itself, with no array). A node is a header {count, bytes, cap} followed by its
+ * entries back to back. An entry is self-delimiting forward only (no back-length byte,
+ * which is where this is denser than Redis's listpack):
+ *   0xxxxxxx                 integer 0..127
+ *   10xxxxxx + len bytes     string of len < 64 bytes
+ *   110xxxxx + 1 byte        13-bit signed integer
+ *   1110xxxx + 2 bytes       20-bit signed integer
+ *   11110xxx + 3 bytes       27-bit signed integer
+ *   0xF8 + 4 bytes           32-bit signed integer (little endian)
+ *   0xF9 + 8 bytes           64-bit signed integer
+ *   0xFA + 2-byte len + data string of len < 65536
+ *   0xFB + 4-byte len + data longer string
+ *   0xFC + 1-byte len + data string: the node's prefix, then these len bytes
+ * A node that fills up gets a prefix once (seal): the longest its strings share, so
+ * keys like "job:1234567" cost their last digits, not their whole text.
+ * Integers are stored only for canonical decimal text (util_str2ll), so every element
+ * reads back byte for byte.
+ *
+ * Costs. Head push/pop: a memmove of the head node (bounded by the node size). Tail
+ * push: append. Tail pop needs the last entry's offset, which forward-only entries do
+ * not give: the tail cache (tailc) holds the distance from the node's end of a suffix of
+ * the tail node's entries. Distances from the end do not change when the node's head
+ * changes, and a tail push/pop shifts them all by one length, kept as one offset (s). So
+ * queues (LPUSH + RPOP) and stacks pay O(1) amortised; any other change to the tail node
+ * drops the cache. Index access walks node counts from the nearer end, then the entries
+ * of one node (half the bytes of Redis's default node).
+ *
+ * Invariants: no node is empty; count is the sum of node counts; mem is the bytes of
+ * every block the list holds (list_check verifies). */
+#include "storage/t_list.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+#include "storage/type.h"
+
+int list_fill = -2;
+
+typedef struct lnode {
+    uint32_t count, bytes, cap; /* entries; their bytes; room for entries */
+    uint16_t plen;              /* the node prefix: d[0..plen), entries follow it */
+    uint8_t sealed;             /* the prefix was chosen (once, when the node filled) */
+    unsigned char d[];
+} lnode;
+
+#define E(nd) ((nd)->d + (nd)->plen) /* a node's first entry */
+
+typedef struct tailc {
+    uint32_t n, cap;
+    int64_t s;
+    int64_t d[]; /* distance from the node's end of cached entry k, minus s; top = last */
+} tailc;
+
+struct list {
+    lnode **arr; /* cap slots, or NULL while the list has at most one node (in one) */
+    lnode *one;
+    size_t count;
+    size_t mem;
+    uint32_t start, n, cap;
+    tailc *tc; /* valid cache of the tail node, or NULL */
+};
+
+#define LIST_PREFIX_MAX 64           /* longest node prefix */
+#define TC_MIN          32           /* tail nodes with fewer entries are walked instead */
+#define SAFETY_BYTES    (8192 - 144) /* node bytes when the fill is a count: 8 KB as Redis, one size class */
+
+static inline lnode **nodes(const list *l) { return l->arr ? l->arr + l->start : (lnode **)&l->one; }
+
+/* Entry bytes of a node under a size fill: half Redis's node size, less the header, the
+ * longest prefix and the capacity rounding, so a full node is one allocator size class
+ * (4096 bytes for the default -2) and wastes none of it. */
+static uint32_t max_bytes(void) {
+    if (list_fill >= 0) return SAFETY_BYTES;
+    int f = list_fill < -5 ? 5 : -list_fill;
+    return (4096u << (f - 1)) / 2 - (uint32_t)sizeof(lnode) - LIST_PREFIX_MAX - 64;
+}
+
+/* Can a node holding count entries in bytes take one more of size add? */
+static int node_allows(const lnode *nd, size_t add) {
+    if (list_fill > 0 && nd->count >= (uint32_t)list_fill) return 0;
+    return nd->bytes + add <= max_bytes();
+}
+
+/* ---------------------------------------------------------------- entries */
+
+typedef struct enc {
+    int isint;
+    long long v;
+    const char *p;
+    size_t len;
+    size_t size; /* encoded bytes */
+} enc;
+
+static void enc_prepare(enc *e, const char *p, size_t len) {
+    e->p = p;
+    e->len = len;
+    e->isint = len <= 20 && util_str2ll(p, len, &e->v);
+    if (e->isint) {
+        long long v = e->v;
+        if (v >= 0 && v < 128) e->size = 1;
+        else if (v >= -4096 && v < 4096) e->size = 2;
+        else if (v >= -(1 << 19) && v < (1 << 19)) e->size = 3;
+        else if (v >= -(1 << 26) && v < (1 << 26)) e->size = 4;
+        else if (v >= INT32_MIN && v <= INT32_MAX) e->size = 5;
+        else e->size = 9;
+    } else if (len < 64) {
+        e->size = 1 + len;
+    } else if (len < 65536) {
+        e->size = 3 + len;
+    } else {
+        e->size = 5 + len;
+    }
+}
+
+static void enc_write(unsigned char *o, const enc *e) {
+    if (e->isint) {
+        uint64_t u = (uint64_t)e->v;
+        switch (e->size) {
+            case 1: o[0] = (unsigned char)u; return;
+            case 2:
+                o[0] = (unsigned char)(0xC0 | ((u >> 8) & 0x1f));
+                o[1] = (unsigned char)u;
+                return;
+            case 3:
+                o[0] = (unsigned char)(0xE0 | ((u >> 16) & 0x0f));
+                o[1] = (unsigned char)(u >> 8);
+                o[2] = (unsigned char)u;
+                return;
+            case 4:
+                o[0] = (unsigned char)(0xF0 | ((u >> 24) & 0x07));
+                o[1] = (unsigned char)(u >> 16);
+                o[2] = (unsigned char)(u >> 8);
+                o[3] = (unsigned char)u;
+                return;
+            case 5:
+                o[0] = 0xF8;
+                for (int i = 0; i < 4; i++) o[1 + i] = (unsigned char)(u >> (8 * i));
+                return;
+            default:
+                o[0] = 0xF9;
+                for (int i = 0; i < 8; i++) o[1 + i] = (unsigned char)(u >> (8 * i));
+                return;
+        }
+    }
+    size_t h;
+    if (e->len < 64) {
+        o[0] = (unsigned char)(0x80 | e->len);
+        h = 1;
+    } else if (e->len < 65536) {
+        o[0] = 0xFA;
+        o[1] = (unsigned char)e->len;
+        o[2] = (unsigned char)(e->len >> 8);
+        h = 3;
+    } else {
+        o[0] = 0xFB;
+        for (int i = 0; i < 4; i++) o[1 + i] = (unsigned char)(e->len >> (8 * i));
+        h = 5;
+    }
+    if (e->len) memcpy(o + h, e->p, e->len);
+}
+
+static inline uint32_t rd32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline size_t ent_size(const unsigned char *p) {
+    unsigned b = p[0];
+    if (b < 0x80) return 1;
+    if (b < 0xC0) return 1 + (b & 0x3f);
+    if (b < 0xE0) return 2;
+    if (b < 0xF0) return 3;
+    if (b < 0xF8) return 4;
+    if (b == 0xF8) return 5;
+    if (b == 0xF9) return 9;
+    if (b == 0xFA) return 3 + ((size_t)p[1] | (size_t)p[2] << 8);
+    if (b == 0xFC) return 2 + (size_t)p[1];
+    return 5 + (size_t)rd32(p + 1);
+}
+
+/* Entry p of node nd into v. */
+static size_t ent_get(const lnode *nd, const unsigned char *p, list_val *v) {
+    unsigned b = p[0];
+    v->p = NULL;
+    v->len = 0;
+    v->pre = NULL;
+    v->prelen = 0;
+    if (b < 0x80) {
+        v->v = b;
+        return 1;
+    }
+    if (b < 0xC0) {
+        v->p = p + 1;
+        v->len = b & 0x3f;
+        return 1 + v->len;
+    }
+    if (b < 0xE0) {
+        long long r = (long long)((b & 0x1f) << 8 | p[1]);
+        v->v = r >= 4096 ? r - 8192 : r;
+        return 2;
+    }
+    if (b < 0xF0) {
+        long long r = (long long)((b & 0x0f) << 16 | (unsigned)p[1] << 8 | p[2]);
+        v->v = r >= (1 << 19) ? r - (1 << 20) : r;
+        return 3;
+    }
+    if (b < 0xF8) {
+        long long r = (long long)((b & 0x07) << 24 | (unsigned)p[1] << 16 | (unsigned)p[2] << 8 | p[3]);
+        v->v = r >= (1 << 26) ? r - (1 << 27) : r;
+        return 4;
+    }
+    if (b == 0xF8) {
+        v->v = (int32_t)rd32(p + 1);
+        return 5;
+    }
+    if (b == 0xF9) {
+        uint64_t u = (uint64_t)rd32(p + 1) | (uint64_t)rd32(p + 5) << 32;
+        v->v = (long long)u;
+        return 9;
+    }
+    if (b == 0xFA) {
+        v->len = (size_t)p[1] | (size_t)p[2] << 8;
+        v->p = p + 3;
+        return 3 + v->len;
+    }
+    if (b == 0xFC) {
+        v->pre = nd->d;
+        v->prelen = nd->plen;
+        v->len = p[1];
+        v->p = p + 2;
+        return 2 + v->len;
+    }
+    v->len = rd32(p + 1);
+    v->p = p + 5;
+    return 5 + v->len;
+}
+
+int list_val_eq(const list_val *v, const char *p, size_t len) {
+    if (v->prelen)
+        return v->prelen + v->len == len && !memcmp(v->pre, p, v->prelen) &&
+               (v->len == 0 || !memcmp(v->p, p + v->prelen, v->len));
+    if (v->p) return v->len == len && (len == 0 || !memcmp(v->p, p, len));
+    char tmp[UTIL_LLSTR_SIZE];
+    int n = util_ll2str(tmp, v->v);
+    return (size_t)n == len && !memcmp(tmp, p, len);
+}
+
+const char *list_val_str(const list_val *v, char *tmp, size_t *len) {
+    if (v->prelen) {
+        memcpy(tmp, v->pre, v->prelen);
+        memcpy(tmp + v->prelen, v->p, v->len);
+        *len = v->prelen + v->len;
+        return tmp;
+    }
+    if (v->p) {
+        *len = v->len;
+        return (const char *)v->p;
+    }
+    *len = (size_t)util_ll2str(tmp, v->v);
+    return tmp;
+}
+
+/* Byte offset of entry e of nd (walking from the start). */
+static uint32_t node_offset(const lnode *nd, uint32_t e) {
+    const unsigned char *p = E(nd);
+    while (e--) p += ent_size(p);
+    return (uint32_t)(p - E(nd));
+}
+
+/* ---------------------------------------------------------------- nodes */
+
+static size_t node_mem(const lnode *nd) { return sizeof(lnode) + nd->plen + nd->cap; }
+
+static uint32_t round_cap(size_t need) {
+    size_t q = need < 512 ? 16 : 64;
+    return (uint32_t)((need + q - 1) / q * q);
+}
+
+static lnode *node_new(list *l, size_t need) {
+    uint32_t cap = round_cap(need);
+    lnode *nd = xmalloc(sizeof(lnode) + cap);
+    nd->count = nd->bytes = 0;
+    nd->cap = cap;
+    nd->plen = 0;
+    nd->sealed = 0;
+    l->mem += node_mem(nd);
+    return nd;
+}
+
+/* A new empty node with the prefix (and sealed state) of like. */
+static lnode *node_new_like(list *l, const lnode *like, size_t need) {
+    uint32_t cap = round_cap(need);
+    lnode *nd = xmalloc(sizeof(lnode) + like->plen + cap);
+    nd->count = nd->bytes = 0;
+    nd->cap = cap;
+    nd->plen = like->plen;
+    nd->sealed = like->sealed;
+    memcpy(nd->d, like->d, like->plen);
+    l->mem += node_mem(nd);
+    return nd;
+}
+
+static void node_free(list *l, lnode *nd) {
+    l->mem -= node_mem(nd);
+    free(nd);
+}
+
+/* Make room for add more bytes in node slot pos; returns the (moved) node. */
+static lnode *node_reserve(list *l, uint32_t pos, size_t add) {
+    lnode *nd = nodes(l)[pos];
+    if (nd->bytes + add <= nd->cap) return nd;
+    l->mem -= node_mem(nd);
+    nd->cap = round_cap(nd->bytes + add);
+    nd = xrealloc(nd, sizeof(lnode) + nd->plen + nd->cap);
+    l->mem += node_mem(nd);
+    nodes(l)[pos] = nd;
+    return nd;
+}
+
+/* Give back slack after a removal. */
+static void node_shrink(list *l, uint32_t pos) {
+    lnode *nd = nodes(l)[pos];
+    uint32_t want = round_cap(nd->bytes);
+    if (nd->cap - want < 128 || nd->cap - want < nd->cap / 4) return;
+    l->mem -= node_mem(nd);
+    nd->cap = want;
+    nd = xrealloc(nd, sizeof(lnode) + nd->plen + nd->cap);
+    l->mem += node_mem(nd);
+    nodes(l)[pos] = nd;
+}
+
+static void node_put(list *l, uint32_t pos, uint32_t off, const enc *e) {
+    lnode *nd = node_reserve(l, pos, e->size);
+    memmove(E(nd) + off + e->size, E(nd) + off, nd->bytes - off);
+    enc_write(E(nd) + off, e);
+    nd->bytes += (uint32_t)e->size;
+    nd->count++;
+    l->count++;
+}
+
+/* Remove cnt entries spanning len bytes at off of node slot pos (not all of them). */
+static void node_cut(list *l, uint32_t pos, uint32_t off, uint32_t len, uint32_t cnt) {
+    lnode *nd = nodes(l)[pos];
+    memmove(E(nd) + off, E(nd) + off + len, nd->bytes - off - len);
+    nd->bytes -= len;
+    nd->count -= cnt;
+    l->count -= cnt;
+    node_shrink(l, pos);
+}
+
+/* ---------------------------------------------------------------- the node array */
+
+static void arr_make_room(list *l, int front) {
+    if (!l->arr) {
+        l->cap = 4;
+        l->arr = xmalloc(sizeof(lnode *) * l->cap);
+        l->mem += sizeof(lnode *) * l->cap;
+        l->start = 1;
+        if (l->n) l->arr[1] = l->one;
+        l->one = NULL;
+        return;
+    }
+    if (front ? l->start > 0 : l->start + l->n < l->cap) return;
+    if ((l->n + 1) * 2 > l->cap) {
+        uint32_t ncap = l->cap * 2;
+        lnode **a = xmalloc(sizeof(lnode *) * ncap);
+        uint32_t st = (ncap - l->n) / 2;
+        memcpy(a + st, l->arr + l->start, sizeof(lnode *) * l->n);
+        free(l->arr);
+        l->mem += sizeof(lnode *) * (ncap - l->cap);
+        l->arr = a;
+        l->cap = ncap;
+        l->start = st;
+        return;
+    }
+    uint32_t st = (l->cap - l->n) / 2;
+    memmove(l->arr + st, l->arr + l->start, sizeof(lnode *) * l->n);
+    l->start = st;
+}
+
+/* Insert nd at slot pos (0..n). */
+static void arr_insert(list *l, uint32_t pos, lnode *nd) {
+    if (l->n == 0 && !l->arr) {
+        l->one = nd;
+        l->n = 1;
+        return;
+    }
+    if (pos == 0) {
+        arr_make_room(l, 1);
+        l->start--;
+        l->arr[l->start] = nd;
+    } else {
+        arr_make_room(l, 0);
+        lnode **a = l->arr + l->start;
+        memmove(a + pos + 1, a + pos, sizeof(lnode *) * (l->n - pos));
+        a[pos] = nd;
+    }
+    l->n++;
+}
+
+/* Free the node at slot pos and close the gap. */
+static void arr_remove(list *l, uint32_t pos) {
+    node_free(l, nodes(l)[pos]);
+    if (!l->arr) {
+        l->one = NULL;
+        l->n = 0;
+        return;
+    }
+    lnode **a = l->arr + l->start;
+    if (pos == 0) {
+        l->start++;
+    } else {
+        memmove(a + pos, a + pos + 1, sizeof(lnode *) * (l->n - pos - 1));
+    }
+    l->n--;
+    if (l->n == 0) l->start = l->cap / 2;
+}
+
+/* ---------------------------------------------------------------- tail cache */
+
+static void tc_drop(list *l) {
+    if (!l->tc) return;
+    l->mem -= sizeof(tailc) + sizeof(int64_t) * l->tc->cap;
+    free(l->tc);
+    l->tc = NULL;
+}
+
+/* The tail cache, built if the tail node is big enough; NULL otherwise. */
+static tailc *tc_get(list *l) {
+    if (l->tc && l->tc->n) return l->tc;
+    lnode *nd = nodes(l)[l->n - 1];
+    if (nd->count < TC_MIN) {
+        tc_drop(l);
+        return NULL;
+    }
+    if (!l->tc || l->tc->cap < nd->count) {
+        tc_drop(l);
+        uint32_t cap = nd->count * 2;
+        l->tc = xmalloc(sizeof(tailc) + sizeof(int64_t) * cap);
+        l->tc->cap = cap;
+        l->mem += sizeof(tailc) + sizeof(int64_t) * cap;
+    }
+    tailc *t = l->tc;
+    t->s = 0;
+    t->n = nd->count;
+    const unsigned char *p = E(nd);
+    for (uint32_t k = 0; k < nd->count; k++) {
+        t->d[k] = (int64_t)nd->bytes - (p - E(nd));
+        p += ent_size(p);
+    }
+    return t;
+}
+
+/* Offset of the tail node's last entry. */
+static uint32_t tail_last_off(list *l) {
+    lnode *nd = nodes(l)[l->n - 1];
+    tailc *t = tc_get(l);
+    if (t) return nd->bytes - (uint32_t)(t->d[t->n - 1] + t->s);
+    return node_offset(nd, nd->count - 1);
+}
+
+/* ---------------------------------------------------------------- node prefixes */
+
+/* Choose the prefix of node slot pos when it first fills: the longest prefix its string
+ * entries share, if at least 2 bytes (up to LIST_PREFIX_MAX); string entries whose rest
+ * is under 256 bytes become 0xFC entries holding only that rest. Each rewritten entry
+ * is shorter than it was, so the node only shrinks. Done once per node: O(1) amortised
+ * per push. Entries added later are stored whole; they are valid either way. */
+static void seal(list *l, uint32_t pos) {
+    lnode *nd = nodes(l)[pos];
+    nd->sealed = 1;
+    if (nd->plen) return;
+    const unsigned char *end = E(nd) + nd->bytes, *first = NULL;
+    size_t lcp = 0, strings = 0, nbytes = 0;
+    list_val v;
+    for (const unsigned char *p = E(nd); p < end;) {
+        p += ent_get(nd, p, &v);
+        if (!v.p) continue;
+        strings++;
+        if (!first) {
+            first = v.p;
+            lcp = v.len < LIST_PREFIX_MAX ? v.len : LIST_PREFIX_MAX;
+            continue;
+        }
+        size_t k = 0;
+        while (k < lcp && k < v.len && v.p[k] == first[k]) k++;
+        lcp = k;
+        if (lcp < 2) return;
+    }
+    if (lcp < 2 || strings < 2) return;
+    for (const unsigned char *p = E(nd); p < end;) {
+        size_t sz = ent_get(nd, p, &v);
+        p += sz;
+        nbytes += v.p && v.len - lcp < 256 ? 2 + v.len - lcp : sz;
+    }
+    uint32_t cap = round_cap(nbytes);
+    lnode *n2 = xmalloc(sizeof(lnode) + lcp + cap);
+    n2->count = nd->count;
+    n2->bytes = (uint32_t)nbytes;
+    n2->cap = cap;
+    n2->plen = (uint16_t)lcp;
+    n2->sealed = 1;
+    memcpy(n2->d, first, lcp);
+    unsigned char *o = E(n2);
+    for (const unsigned char *p = E(nd); p < end;) {
+        const unsigned char *q = p;
+        size_t sz = ent_get(nd, p, &v);
+        p += sz;
+        if (v.p && v.len - lcp < 256) {
+            *o++ = 0xFC;
+            *o++ = (unsigned char)(v.len - lcp);
+            memcpy(o, v.p + lcp, v.len - lcp);
+            o += v.len - lcp;
+        } else {
+            memcpy(o, q, sz);
+            o += sz;
+        }
+    }
+    l->mem -= node_mem(nd);
+    l->mem += node_mem(n2);
+    free(nd);
+    nodes(l)[pos] = n2;
+    if (pos == l->n - 1) tc_drop(l);
+}
+
+/* ---------------------------------------------------------------- the list */
+
+list *list_new(void) {
+    list *l = xcalloc(1, sizeof(*l));
+    l->mem = sizeof(*l);
+    return l;
+}
+
+void list_free(list *l) {
+    if (!l) return;
+    lnode **a = nodes(l);
+    for (uint32_t i = 0; i < l->n; i++) free(a[i]);
+    free(l->arr);
+    free(l->tc);
+    free(l);
+}
+
+list *list_dup(const list *l) {
+    list *c = list_new();
+    const lnode **a = (const lnode **)nodes(l);
+    for (uint32_t i = 0; i < l->n; i++) {
+        lnode *nd = node_new_like(c, a[i], a[i]->bytes);
+        memcpy(E(nd), E(a[i]), a[i]->bytes);
+        nd->bytes = a[i]->bytes;
+        nd->count = a[i]->count;
+        arr_insert(c, i, nd);
+    }
+    c->count = l->count;
+    return c;
+}
+
+size_t list_len(const list *l) { return l->count; }
+size_t list_memory(const list *l) { return l->mem; }
+size_t list_nodes(const list *l) { return l->n; }
+
+void list_push(list *l, int where, const char *p, size_t len) {
+    enc e;
+    enc_prepare(&e, p, len);
+    if (where == LIST_HEAD) {
+        if (l->n && !nodes(l)[0]->sealed && !node_allows(nodes(l)[0], e.size)) seal(l, 0);
+        if (l->n && node_allows(nodes(l)[0], e.size)) {
+            node_put(l, 0, 0, &e);
+            return;
+        }
+        arr_insert(l, 0, node_new(l, e.size));
+        node_put(l, 0, 0, &e);
+        return;
+    }
+    if (l->n && !nodes(l)[l->n - 1]->sealed && !node_allows(nodes(l)[l->n - 1], e.size)) seal(l, l->n - 1);
+    if (l->n && node_allows(nodes(l)[l->n - 1], e.size)) {
+        uint32_t pos = l->n - 1;
+        node_put(l, pos, nodes(l)[pos]->bytes, &e);
+        tailc *t = l->tc;
+        if (t) {
+            if (t->n == t->cap) {
+                tc_drop(l);
+            } else {
+                t->s += (int64_t)e.size;
+                t->d[t->n++] = (int64_t)e.size - t->s;
+            }
+        }
+        return;
+    }
+    tc_drop(l);
+    arr_insert(l, l->n, node_new(l, e.size));
+    node_put(l, l->n - 1, 0, &e);
+}
+
+/* Node slot and entry within it of index i (from the nearer end). */
+static uint32_t locate(const list *l, size_t i, uint32_t *ent) {
+    lnode *const *a = nodes(l);
+    if (i < l->count / 2) {
+        uint32_t pos = 0;
+        while (i >= a[pos]->count) i -= a[pos++]->count;
+        *ent = (uint32_t)i;
+        return pos;
+    }
+    size_t back = l->count - 1 - i; /* entries after i */
+    uint32_t pos = l->n - 1;
+    while (back >= a[pos]->count) back -= a[pos--]->count;
+    *ent = a[pos]->count - 1 - (uint32_t)back;
+    return pos;
+}
+
+void list_index(const list *l, size_t i, list_val *out) {
+    if (i == l->count - 1) {
+        lnode *nd = nodes(l)[l->n - 1];
+        ent_get(nd, E(nd) + tail_last_off((list *)l), out);
+        return;
+    }
+    uint32_t ent, pos = locate(l, i, &ent);
+    lnode *nd = nodes(l)[pos];
+    ent_get(nd, E(nd) + node_offset(nd, ent), out);
+}
+
+/* Remove one entry from the tail node's end. */
+static void pop_tail(list *l) {
+    uint32_t pos = l->n - 1;
+    lnode *nd = nodes(l)[pos];
+    if (nd->count == 1) {
+        tc_drop(l);
+        arr_remove(l, pos);
+        l->count--;
+        return;
+    }
+    uint32_t off = tail_last_off(l);
+    uint32_t len = nd->bytes - off;
+    tailc *t = l->tc;
+    if (t) {
+        t->n--;
+        t->s -= len;
+    }
+    node_cut(l, pos, off, len, 1);
+}
+
+static void pop_head(list *l) {
+    lnode *nd = nodes(l)[0];
+    if (nd->count == 1) {
+        if (l->n == 1) tc_drop(l);
+        arr_remove(l, 0);
+        l->count--;
+        return;
+    }
+    if (l->n == 1 && l->tc && l->tc->n >= nd->count) tc_drop(l); /* its first entry goes */
+    node_cut(l, 0, 0, (uint32_t)ent_size(E(nd)), 1);
+}
+
+void list_delete_range(list *l, size_t i, size_t count) {
+    if (count == 1 && i == 0) {
+        pop_head(l);
+        return;
+    }
+    if (count == 1 && i == l->count - 1) {
+        pop_tail(l);
+        return;
+    }
+    if (!count) return;
+    tc_drop(l);
+    uint32_t ent, pos = locate(l, i, &ent);
+    while (count) {
+        lnode *nd = nodes(l)[pos];
+        if (ent == 0 && count >= nd->count) {
+            count -= nd->count;
+            l->count -= nd->count;
+            arr_remove(l, pos);
+            continue;
+        }
+        uint32_t off = node_offset(nd, ent), end = off, k = 0;
+        while (k < count && ent + k < nd->count) {
+            end += (uint32_t)ent_size(E(nd) + end);
+            k++;
+        }
+        node_cut(l, pos, off, end - off, k);
+        count -= k;
+        pos++;
+        ent = 0;
+    }
+}
+
+/* Split node slot pos at entry ent: entries ent.. move to a new node at pos+1. */
+static void split(list *l, uint32_t pos, uint32_t ent) {
+    lnode *nd = nodes(l)[pos];
+    uint32_t off = node_offset(nd, ent);
+    lnode *b = node_new_like(l, nd, nd->bytes - off);
+    memcpy(E(b), E(nd) + off, nd->bytes - off);
+    b->bytes = nd->bytes - off;
+    b->count = nd->count - ent;
+    nd->bytes = off;
+    nd->count = ent;
+    arr_insert(l, pos + 1, b);
+    node_shrink(l, pos);
+}
+
+void list_insert_at(list *l, size_t i, const char *p, size_t len) {
+    if (i == 0) {
+        list_push(l, LIST_HEAD, p, len);
+        return;
+    }
+    if (i == l->count) {
+        list_push(l, LIST_TAIL, p, len);
+        return;
+    }
+    tc_drop(l);
+    enc e;
+    enc_prepare(&e, p, len);
+    uint32_t ent, pos = locate(l, i, &ent);
+    lnode *nd = nodes(l)[pos];
+    if (node_allows(nd, e.size)) {
+        node_put(l, pos, node_offset(nd, ent), &e);
+        return;
+    }
+    if (ent == 0 && node_allows(nodes(l)[pos - 1], e.size)) { /* pos > 0: i > 0 */
+        node_put(l, pos - 1, nodes(l)[pos - 1]->bytes, &e);
+        return;
+    }
+    if (ent) split(l, pos, ent);
+    else pos--; /* insert between pos-1 and pos */
+    /* now between slots pos and pos+1 */
+    if (node_allows(nodes(l)[pos], e.size)) {
+        node_put(l, pos, nodes(l)[pos]->bytes, &e);
+    } else if (node_allows(nodes(l)[pos + 1], e.size)) {
+        node_put(l, pos + 1, 0, &e);
+    } else {
+        arr_insert(l, pos + 1, node_new(l, e.size));
+        node_put(l, pos + 1, 0, &e);
+    }
+}
+
+void list_set(list *l, size_t i, const char *p, size_t len) {
+    tc_drop(l);
+    enc e;
+    enc_prepare(&e, p, len);
+    uint32_t ent, pos = locate(l, i, &ent);
+    lnode *nd = nodes(l)[pos];
+    uint32_t off = node_offset(nd, ent);
+    uint32_t old = (uint32_t)ent_size(E(nd) + off);
+    if (e.size <= old || nd->bytes - old + e.size <= max_bytes()) {
+        if (e.size > old) nd = node_reserve(l, pos, e.size - old);
+        memmove(E(nd) + off + e.size, E(nd) + off + old, nd->bytes - off - old);
+        enc_write(E(nd) + off, &e);
+        nd->bytes = nd->bytes - old + (uint32_t)e.size;
+        if (e.size < old) node_shrink(l, pos);
+        return;
+    }
+    list_delete_range(l, i, 1);
+    list_insert_at(l, i, p, len);
+}
+
+/* ---------------------------------------------------------------- iteration */
+
+static void iter_enter(list_iter *it) {
+    const lnode *nd = nodes(it->l)[it->node];
+    if (it->offs_cap < nd->count) {
+        free(it->offs);
+        it->offs_cap = nd->count;
+        it->offs = xmalloc(sizeof(uint32_t) * it->offs_cap);
+    }
+    const unsigned char *p = E(nd);
+    for (uint32_t k = 0; k < nd->count; k++) {
+        it->offs[k] = (uint32_t)(p - E(nd));
+        p += ent_size(p);
+    }
+}
+
+void list_iter_init(list_iter *it, const list *l, size_t i, int dir) {
+    memset(it, 0, sizeof(*it));
+    it->l = l;
+    it->dir = dir;
+    if (i >= l->count) return;
+    it->left = dir == LIST_TAIL ? l->count - i : i + 1;
+    it->node = locate(l, i, &it->ent);
+    if (dir == LIST_TAIL) it->off = node_offset(nodes(l)[it->node], it->ent);
+    else iter_enter(it);
+}
+
+int list_iter_next(list_iter *it, list_val *out) {
+    if (!it->left) return 0;
+    it->left--;
+    const lnode *nd = nodes(it->l)[it->node];
+    if (it->dir == LIST_TAIL) {
+        it->off += (uint32_t)ent_get(nd, E(nd) + it->off, out);
+        if (++it->ent == nd->count && it->left) {
+            it->node++;
+            it->ent = 0;
+            it->off = 0;
+        }
+        return 1;
+    }
+    ent_get(nd, E(nd) + it->offs[it->ent], out);
+    if (it->ent == 0) {
+        if (it->left) {
+            it->node--;
+            it->ent = nodes(it->l)[it->node]->count - 1;
+            iter_enter(it);
+        }
+    } else {
+        it->ent--;
+    }
+    return 1;
+}
+
+void list_iter_release(list_iter *it) {
+    free(it->offs);
+    it->offs = NULL;
+    it->offs_cap = 0;
+}
+
+int list_check(const list *l) {
+    size_t count = 0, mem = sizeof(*l);
+    lnode *const *a = nodes(l);
+    if (!l->arr && l->n > 1) return 0;
+    for (uint32_t i = 0; i < l->n; i++) {
+        const lnode *nd = a[i];
+        if (!nd->count || nd->bytes > nd->cap) return 0;
+        const unsigned char *p = E(nd);
+        for (uint32_t k = 0; k < nd->count; k++) p += ent_size(p);
+        if ((uint32_t)(p - E(nd)) != nd->bytes) return 0;
+        count += nd->count;
+        mem += node_mem(nd);
+    }
+    if (l->arr) mem += sizeof(lnode *) * l->cap;
+    if (l->tc) {
+        mem += sizeof(tailc) + sizeof(int64_t) * l->tc->cap;
+        const lnode *nd = a[l->n - 1];
+        if (l->tc->n > nd->count) return 0;
+        const unsigned char *p = E(nd);
+        for (uint32_t k = 0; k < nd->count; k++) {
+            uint32_t back = nd->count - 1 - k; /* entries after k */
+            if (back < l->tc->n && l->tc->d[l->tc->n - 1 - back] + l->tc->s != (int64_t)nd->bytes - (p - E(nd)))
+                return 0;
+            p += ent_size(p);
+        }
+    }
+    return count == l->count && mem == l->mem;
+}
+
+/* ---------------------------------------------------------------- the descriptor */
+
+/* Redis 7.0 reports every list as a quicklist (7.2 added "listpack" for small ones). */
+static const char *list_encoding(const rkey *k) {
+    (void)k;
+    return "quicklist";
+}
+
+static void list_value_free(void *v) { list_free(v); }
+/* Lazy freeing: a node is one allocation (Redis counts a quicklist's nodes too). */
+static size_t list_free_effort(const void *v) { return ((const list *)v)->n; }
+
+/* Free up to units nodes from the tail of a detached list; 1 once it is all gone. */
+static int list_free_step(void *v, size_t units) {
+    list *l = v;
+    for (; units && l->n; units--) free(nodes(l)[--l->n]);
+    if (l->n) return 0;
+    list_free(l);
+    return 1;
+}
+static size_t list_value_memory(const void *v) { return list_memory(v); }
+static void *list_value_dup(const void *v) { return list_dup(v); }
+
+const value_type list_type = {
+    .name = "list",
+    .id = OBJ_LIST,
+    .encoding = list_encoding,
+    .free = list_value_free,
+    .free_effort = list_free_effort,
+    .free_step = list_free_step,
+    .memory = list_value_memory,
+    .dup = list_value_dup,
+};
