@@ -480,6 +480,13 @@ static void *hash_type_dup(const void *v) { return hash_dup(v); }
 static size_t hash_type_free_effort(const void *v) { return hash_free_effort(v); }
 static int hash_type_free_step(void *v, size_t units) { return hash_free_step(v, units); }
 
+/* SORT's BY/GET pattern->field: a field's value, read only (the cast is for hash_get's
+ * signature, which a lookup's rehash step shares). */
+static const char *hash_type_field(const void *v, const char *f, size_t flen, size_t *vlen, char *tmp) {
+    (void)tmp;
+    return hash_get((hash *)v, f, flen, vlen);
+}
+
 const value_type hash_type = {
     .name = "hash",
     .id = OBJ_HASH,
@@ -489,4 +496,5 @@ const value_type hash_type = {
     .free_step = hash_type_free_step,
     .memory = hash_type_memory,
     .dup = hash_type_dup,
+    .field = hash_type_field,
 };

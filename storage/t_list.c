@@ -867,6 +867,29 @@ static int list_free_step(void *v, size_t units) {
 static size_t list_value_memory(const void *v) { return list_memory(v); }
 static void *list_value_dup(const void *v) { return list_dup(v); }
 
+/* SORT's view of a list: its length, its elements head to tail, and a new list built
+ * from sorted elements (SORT ... STORE). */
+static size_t list_value_length(const void *v) { return list_len(v); }
+
+static void list_value_elements(const void *v, void (*fn)(void *priv, const char *e, size_t len), void *priv) {
+    list_iter it;
+    list_val val;
+    char tmp[LIST_VAL_TMP];
+    list_iter_init(&it, v, 0, LIST_TAIL);
+    while (list_iter_next(&it, &val)) {
+        size_t len;
+        const char *p = list_val_str(&val, tmp, &len);
+        fn(priv, p, len);
+    }
+    list_iter_release(&it);
+}
+
+static void *list_value_from_elements(size_t n, const char *const *elems, const size_t *lens) {
+    list *l = list_new();
+    for (size_t i = 0; i < n; i++) list_push(l, LIST_TAIL, elems[i], lens[i]);
+    return l;
+}
+
 const value_type list_type = {
     .name = "list",
     .id = OBJ_LIST,
@@ -876,4 +899,7 @@ const value_type list_type = {
     .free_step = list_free_step,
     .memory = list_value_memory,
     .dup = list_value_dup,
+    .length = list_value_length,
+    .elements = list_value_elements,
+    .from_elements = list_value_from_elements,
 };

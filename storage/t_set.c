@@ -427,6 +427,14 @@ static void *set_type_dup(const void *v) { return set_dup(v); }
 static size_t set_type_free_effort(const void *v) { return set_free_effort(v); }
 static int set_type_free_step(void *v, size_t units) { return set_free_step(v, units); }
 
+/* SORT's view of a set: its cardinality and its members in iteration order (reading
+ * only; the cast is for the iterator's signature, which conversion steps share). */
+static size_t set_type_length(const void *v) { return set_card(v); }
+
+static void set_type_elements(const void *v, void (*fn)(void *priv, const char *e, size_t len), void *priv) {
+    set_foreach((set *)v, fn, priv);
+}
+
 const value_type set_type = {
     .name = "set",
     .id = OBJ_SET,
@@ -436,4 +444,6 @@ const value_type set_type = {
     .free_step = set_type_free_step,
     .memory = set_type_memory,
     .dup = set_type_dup,
+    .length = set_type_length,
+    .elements = set_type_elements,
 };

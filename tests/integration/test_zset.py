@@ -152,6 +152,17 @@ CASES = [
         "ZADD bad 1 1 2 x", "SORT bad", "SORT bad ALPHA", "SORT bad BY nosort", "SET w_x 1", "SORT bad BY w_*",
         "ZADD ties 1 b 1 a 1 c", "MSET t_a 5 t_b 5 t_c 1", "SORT ties BY t_*", "SORT ties BY t_* DESC",
         "SORT ties BY t_* LIMIT 0 2"]),
+    # SORT over the other collections (lists and sets fill the descriptor's length and
+    # elements slots, lists from_elements for STORE, hashes field for pattern->field).
+    ("sort other types", [
+        "RPUSH l 3 1 2 10 5", "SORT l", "SORT l DESC", "SORT l LIMIT 1 2", "SADD s c a b", "SORT s ALPHA",
+        "SORT s BY nosort STORE out1", "LRANGE out1 0 -1", "TYPE out1", "HSET h_3 w 30 name three",
+        "HSET h_1 w 10 name one", "HSET h_2 w 20 name two", "HSET h_10 w 5 name ten", "HSET h_5 w 50 name five",
+        "SORT l BY h_*->w", "SORT l BY h_*->w GET # GET h_*->name", "SORT l BY h_*->w GET h_*->name STORE out2",
+        "LRANGE out2 0 -1", "SORT l BY nosort GET h_*->missing", "SORT s STORE out3", "SORT s ALPHA STORE out3",
+        "LRANGE out3 0 -1", "SORT_RO l BY h_*->w GET h_*->name", "SORT l BY h_*->w STORE l", "LRANGE l 0 -1",
+        "SORT nokey STORE out4", "EXISTS out4", "ZADD z 1 x 2 y", "ZUNIONSTORE zu 2 z s",
+        "ZRANGE zu 0 -1 WITHSCORES", "ZINTER 2 z s", "ZDIFF 2 s z WITHSCORES", "SORT h_1", "OBJECT ENCODING out2"]),
 ]
 
 
