@@ -352,7 +352,7 @@ static void cmd_zcount(client *c) {
 }
 
 static void cmd_zlexcount(client *c) {
-    lex_bound min, max;
+    lex_bound min = {0}, max = {0};
     zset *z;
     size_t lo, hi;
     if (!lex_range_or_reply(c, 2, 3, &min, &max) || !zset_lookup_or_reply(c, 1, 0, NULL, &z)) return;
@@ -432,7 +432,7 @@ static void zrange_generic(client *c, int src, int store, int rangetype, int dir
     }
     long long start = 0, end = 0;
     score_range sr;
-    lex_bound lmin, lmax;
+    lex_bound lmin = {0}, lmax = {0};
     if (rangetype == RANGE_RANK) {
         if (!arg_ll_or_reply(c, minidx, &start) || !arg_ll_or_reply(c, maxidx, &end)) return;
     } else if (rangetype == RANGE_SCORE) {
@@ -482,7 +482,7 @@ static void cmd_zrevrangebylex(client *c) { zrange_generic(c, 1, 0, RANGE_LEX, D
 static void zremrange_generic(client *c, int type) {
     long long start = 0, end = 0;
     score_range sr;
-    lex_bound lmin, lmax;
+    lex_bound lmin = {0}, lmax = {0};
     if (type == RANGE_RANK) {
         if (!arg_ll_or_reply(c, 2, &start) || !arg_ll_or_reply(c, 3, &end)) return;
     } else if (type == RANGE_SCORE) {
