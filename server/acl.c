@@ -846,43 +846,10 @@ static int command_keys(const command *cmd, const resp_slice *argv, int argc, ke
     for (int j = 0; j < m->nkey_specs; j++) {
         const command_key_spec *ks = &m->key_specs[j];
         if (ks->flags & KS_FLAG_NOT_KEY) continue;
-        int first = 0, last, step;
-        if (ks->bs_type == KSPEC_BS_INDEX) {
-            first = ks->bs_index;
-        } else if (ks->bs_type == KSPEC_BS_KEYWORD) {
-            int from = ks->bs_startfrom > 0 ? ks->bs_startfrom : argc + ks->bs_startfrom;
-            int to = ks->bs_startfrom > 0 ? argc - 1 : 1;
-            for (int i = from; i != to; i = from <= to ? i + 1 : i - 1) {
-                if (i >= argc || i < 1) break;
-                if (util_eqi(argv[i].ptr, argv[i].len, ks->bs_keyword)) {
-                    first = i + 1;
-                    break;
-                }
-            }
-            if (!first) continue;
-        } else {
-            return 0;
-        }
-        if (ks->fk_type == KSPEC_FK_RANGE) {
-            step = ks->fk[1];
-            if (ks->fk[0] >= 0) last = first + ks->fk[0];
-            else if (!ks->fk[2]) last = argc + ks->fk[0];
-            else last = first + ((argc - first) / ks->fk[2] + ks->fk[0]);
-        } else if (ks->fk_type == KSPEC_FK_KEYNUM) {
-            long long numkeys;
-            step = ks->fk[2];
-            if (ks->fk[0] >= argc - first) return 0;
-            const resp_slice *num = &argv[first + ks->fk[0]];
-            if (!util_str2ll(num->ptr, num->len, &numkeys) || numkeys < 0 || numkeys > argc) return 0;
-            first += ks->fk[1];
-            last = first + (int)numkeys - 1;
-        } else {
-            return 0;
-        }
-        if (last >= argc || last < first || first >= argc || step < 1) {
-            if (last == first - 1) continue; /* zero keys */
-            return 0;
-        }
+        int first, last, step;
+        int r = command_spec_range(ks, argv, argc, &first, &last, &step);
+        if (r == 0 || r == 2) continue; /* keyword absent, or zero keys */
+        if (r != 1) return 0;
         int perm = spec_perm(ks->flags);
         if (ks->flags & KS_FLAG_VARIABLE_FLAGS) perm = variable_perm(cmd, argv, argc, perm);
         for (int i = first; i <= last && n < argc; i += step) {

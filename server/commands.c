@@ -576,6 +576,48 @@ static void cmd_command_docs(client *c) {
         reply_command_docs(c, cmd);
     }
 }
+int command_spec_range(const command_key_spec *ks, const resp_slice *argv, int argc, int *firstp, int *lastp,
+                       int *stepp) {
+    int first = 0, last, step;
+    if (ks->bs_type == KSPEC_BS_INDEX) {
+        first = ks->bs_index;
+    } else if (ks->bs_type == KSPEC_BS_KEYWORD) {
+        int from = ks->bs_startfrom > 0 ? ks->bs_startfrom : argc + ks->bs_startfrom;
+        int to = ks->bs_startfrom > 0 ? argc - 1 : 1;
+        for (int i = from; i != to; i = from <= to ? i + 1 : i - 1) {
+            if (i >= argc || i < 1) break;
+            if (util_eqi(argv[i].ptr, argv[i].len, ks->bs_keyword)) {
+                first = i + 1;
+                break;
+            }
+        }
+        if (!first) return 0;
+    } else {
+        return -1;
+    }
+    if (ks->fk_type == KSPEC_FK_RANGE) {
+        step = ks->fk[1];
+        if (ks->fk[0] >= 0) last = first + ks->fk[0];
+        else if (!ks->fk[2]) last = argc + ks->fk[0];
+        else last = first + ((argc - first) / ks->fk[2] + ks->fk[0]);
+    } else if (ks->fk_type == KSPEC_FK_KEYNUM) {
+        long long numkeys;
+        step = ks->fk[2];
+        if (ks->fk[0] >= argc - first) return -1;
+        const resp_slice *num = &argv[first + ks->fk[0]];
+        if (!util_str2ll(num->ptr, num->len, &numkeys) || numkeys < 0 || numkeys > argc) return -1;
+        first += ks->fk[1];
+        last = first + (int)numkeys - 1;
+    } else {
+        return -1;
+    }
+    if (last >= argc || last < first || first >= argc || step < 1) return last == first - 1 ? 2 : -1;
+    *firstp = first;
+    *lastp = last;
+    *stepp = step;
+    return 1;
+}
+
 /* The argv positions of cmd's keys found through its key specs, as Redis's
  * getKeysUsingKeySpecs: the count (0 if a keyword is absent), or -1 if the arguments
  * do not fit a spec. pos has room for argc entries. */
@@ -584,40 +626,10 @@ static int keys_by_specs(const command_meta *m, const resp_slice *argv, int argc
     for (int j = 0; j < m->nkey_specs; j++) {
         const command_key_spec *ks = &m->key_specs[j];
         if (ks->flags & KS_FLAG_NOT_KEY) continue;
-        int first = 0, last, step;
-        if (ks->bs_type == KSPEC_BS_INDEX) {
-            first = ks->bs_index;
-        } else if (ks->bs_type == KSPEC_BS_KEYWORD) {
-            int from = ks->bs_startfrom > 0 ? ks->bs_startfrom : argc + ks->bs_startfrom;
-            int to = ks->bs_startfrom > 0 ? argc - 1 : 1;
-            for (int i = from; i != to; i = from <= to ? i + 1 : i - 1) {
-                if (i >= argc || i < 1) break;
-                if (util_eqi(argv[i].ptr, argv[i].len, ks->bs_keyword)) {
-                    first = i + 1;
-                    break;
-                }
-            }
-            if (!first) continue;
-        } else {
-            return -1;
-        }
-        if (ks->fk_type == KSPEC_FK_RANGE) {
-            step = ks->fk[1];
-            if (ks->fk[0] >= 0) last = first + ks->fk[0];
-            else if (!ks->fk[2]) last = argc + ks->fk[0];
-            else last = first + ((argc - first) / ks->fk[2] + ks->fk[0]);
-        } else if (ks->fk_type == KSPEC_FK_KEYNUM) {
-            long long numkeys;
-            step = ks->fk[2];
-            if (ks->fk[0] >= argc - first) return -1;
-            const resp_slice *num = &argv[first + ks->fk[0]];
-            if (!util_str2ll(num->ptr, num->len, &numkeys) || numkeys < 0 || numkeys > argc) return -1;
-            first += ks->fk[1];
-            last = first + (int)numkeys - 1;
-        } else {
-            return -1;
-        }
-        if (last >= argc || last < first || first >= argc || step < 1) return -1;
+        int first, last, step;
+        int r = command_spec_range(ks, argv, argc, &first, &last, &step);
+        if (r == 0) continue;
+        if (r != 1) return -1;
         for (int i = first; i <= last && n < argc; i += step) pos[n++] = i;
     }
     return n;

@@ -109,6 +109,12 @@ extern const command_binding *const command_tables[];
 /* COMMAND with no subcommand (server/commands.c). */
 void cmd_command(struct client *c);
 
+/* Where key spec ks finds keys in argv (Redis's getKeysUsingKeySpecs, one spec): 1 with
+ * [*first, *last] by *step, 0 if its keyword is absent, 2 if its range holds zero keys,
+ * -1 if the arguments do not fit it. Shared by COMMAND GETKEYS and the ACL check. */
+struct command_key_spec;
+int command_spec_range(const struct command_key_spec *ks, const resp_slice *argv, int argc, int *first, int *last,
+                       int *step);
 /* Find a command by name (case-insensitive); NULL if unknown. */
 command *command_lookup(const char *name, size_t len);
 /* Join every binding with its metadata; a binding without metadata is logged and the
