@@ -7,7 +7,8 @@ then, every rendering of the table (a MutationObserver), the final rows, the pro
 the rows after a reload, the /api/hotels polls the page made (fetch wrapped in the page)
 and every request the browser made (Chromium's performance log), of which the ones not to
 127.0.0.1/localhost are listed as foreign (a resolver rule makes them fail anyway);
-requests of the browser's own chrome:// new-tab page are not the page's and are left out.
+requests of the browser's own new-tab page (chrome://, chrome-untrusted://) are not the
+page's and are left out.
 Usable alone: python3 page_test.py --url http://127.0.0.1:PORT --destination D
 --slow-supplier slow [--screenshot FILE] prints the result as JSON.
 """
@@ -17,6 +18,8 @@ import shutil
 import tempfile
 import time
 import urllib.parse
+
+BROWSER_OWN = ("chrome://", "chrome-untrusted://", "chrome-search://")
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -132,10 +135,12 @@ def run(url, destination, slow_supplier, screenshot=None, timeout_s=20.0):
             msg = json.loads(entry["message"])["message"]
             if msg.get("method") != "Network.requestWillBeSent":
                 continue
-            # the browser's own new-tab page (chrome://) loads before ours: not the page's
-            if msg["params"].get("documentURL", "").startswith("chrome://"):
+            # the browser's own new-tab page loads before ours (chrome://, and on Debian's
+            # Chromium 13x also chrome-untrusted://new-tab-page/...): not the page's
+            url = msg["params"]["request"]["url"]
+            if msg["params"].get("documentURL", "").startswith(BROWSER_OWN) or url.startswith(BROWSER_OWN):
                 continue
-            seen.append(msg["params"]["request"]["url"])
+            seen.append(url)
 
     try:
         driver = _driver(profile)
