@@ -37,11 +37,13 @@ static void on_connect(const redisAsyncContext *ac, int status) {
     c->ready = 1;
     c->connects++;
     fprintf(stderr, "aggregator: cache %s:%d connected\n", c->host, c->port);
+    if (c->on_state) c->on_state(c->state_arg, 1);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {
     agg_cache *c = ac->data;
     (void)status;
+    int was_ready = c->ready;
     if (c->ready) {
         c->disconnects++;
         fprintf(stderr, "aggregator: cache %s:%d lost (%s); serving degraded, reconnecting\n", c->host, c->port,
@@ -50,6 +52,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
     c->ac = NULL;
     c->ready = 0;
     cache_schedule(c);
+    if (was_ready && c->on_state && !c->stopping) c->on_state(c->state_arg, 0);
 }
 
 static void cache_connect(agg_cache *c) {

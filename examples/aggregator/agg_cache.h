@@ -17,6 +17,8 @@ typedef struct agg_cache {
     int stopping;
     struct event *retry;
     long long connects, disconnects;
+    void (*on_state)(void *arg, int up); /* optional: told when the connection comes and goes */
+    void *state_arg;
 } agg_cache;
 
 /* Start connecting; never fails for a down server (it retries every retry_ms).

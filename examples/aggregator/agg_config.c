@@ -103,6 +103,9 @@ int agg_config_load(agg_config *cfg, const char *path) {
     cfg->claim_margin_ms = 2000;
     cfg->reconnect_ms = 250;
     cfg->cache_timeout_ms = 1000;
+    cfg->pubsub = AGG_PUBSUB_CACHE;
+    cfg->live_recheck_ms = 1000;
+    cfg->live_watch_ms = 100;
 
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -120,6 +123,8 @@ int agg_config_load(agg_config *cfg, const char *path) {
         if (name == NULL) continue;
         char *rest = strtok_r(NULL, "\r\n", &save);
         while (rest && (*rest == ' ' || *rest == '\t')) rest++;
+        for (size_t n = rest ? strlen(rest) : 0; n > 0 && (rest[n - 1] == ' ' || rest[n - 1] == '\t'); n--)
+            rest[n - 1] = '\0';
         const char *err = NULL;
         if (rest == NULL || *rest == '\0') {
             err = "missing value";
@@ -139,6 +144,16 @@ int agg_config_load(agg_config *cfg, const char *path) {
             if (parse_ms(rest, &cfg->reconnect_ms) != 0) err = "bad reconnect_ms";
         } else if (strcmp(name, "cache_timeout_ms") == 0) {
             if (parse_ms(rest, &cfg->cache_timeout_ms) != 0) err = "bad cache_timeout_ms";
+        } else if (strcmp(name, "pubsub") == 0) {
+            if (strcmp(rest, "cache") == 0) cfg->pubsub = AGG_PUBSUB_CACHE;
+            else if (strcmp(rest, "off") == 0) cfg->pubsub = AGG_PUBSUB_OFF;
+            else if (agg_config_hostport(rest, cfg->pubsub_host, sizeof(cfg->pubsub_host), &cfg->pubsub_port) == 0)
+                cfg->pubsub = AGG_PUBSUB_SERVER;
+            else err = "pubsub needs cache, off or HOST:PORT";
+        } else if (strcmp(name, "live_recheck_ms") == 0) {
+            if (parse_ms(rest, &cfg->live_recheck_ms) != 0) err = "bad live_recheck_ms";
+        } else if (strcmp(name, "live_watch_ms") == 0) {
+            if (parse_ms(rest, &cfg->live_watch_ms) != 0) err = "bad live_watch_ms";
         } else if (strcmp(name, "supplier") == 0) {
             parse_supplier(cfg, rest, &err);
         } else {

@@ -14,6 +14,8 @@ typedef struct agg_supplier_cfg {
     long timeout_ms;
 } agg_supplier_cfg;
 
+enum { AGG_PUBSUB_CACHE = 0, AGG_PUBSUB_SERVER, AGG_PUBSUB_OFF };
+
 typedef struct agg_config {
     char listen_host[64];
     int listen_port;
@@ -24,6 +26,11 @@ typedef struct agg_config {
     long claim_margin_ms;     /* lease = longest supplier timeout + this */
     long reconnect_ms;        /* delay between cache reconnection attempts */
     long cache_timeout_ms;    /* a request the cache has not answered by then is degraded */
+    int pubsub;               /* AGG_PUBSUB_*: where entry changes are published */
+    char pubsub_host[64];     /* AGG_PUBSUB_SERVER: a server other than the cache */
+    int pubsub_port;
+    long live_recheck_ms; /* a live page's search is read again this often while subscribed */
+    long live_watch_ms;   /* ... and this often without a subscription (pubsub off or down) */
     int nsuppliers;
     agg_supplier_cfg suppliers[AGG_MAX_SUPPLIERS];
     char fingerprint[17]; /* hash of the supplier names: part of every cache key */

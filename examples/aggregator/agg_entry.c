@@ -139,10 +139,15 @@ int agg_entry_add_supplier_body(agg_entry *e, int idx, const char *body, size_t 
     return bc.count;
 }
 
-void agg_entry_merge(agg_entry *dst, const agg_entry *src) {
+int agg_entry_merge(agg_entry *dst, const agg_entry *src) {
+    int changed = 0;
     for (int i = 0; i < dst->nsuppliers && i < src->nsuppliers; i++)
-        if (dst->status[i] == AGG_PENDING) dst->status[i] = src->status[i];
-    for (size_t i = 0; i < src->n; i++) agg_entry_merge_offer(dst, &src->offers[i]);
+        if (dst->status[i] == AGG_PENDING && src->status[i] != AGG_PENDING) {
+            dst->status[i] = src->status[i];
+            changed = 1;
+        }
+    for (size_t i = 0; i < src->n; i++) changed |= agg_entry_merge_offer(dst, &src->offers[i]);
+    return changed;
 }
 
 int agg_entry_answered(const agg_entry *e) {

@@ -40,8 +40,10 @@ int agg_entry_merge_offer(agg_entry *e, const agg_offer *o);
  * offers read. */
 int agg_entry_add_supplier_body(agg_entry *e, int idx, const char *body, size_t len);
 
-/* Merge src into dst: statuses dst does not know yet, and src's offers. */
-void agg_entry_merge(agg_entry *dst, const agg_entry *src);
+/* Merge src into dst: statuses dst does not know yet, and src's offers. Returns 1 if
+ * dst changed. Merging is order-independent and idempotent, so a reader may merge every
+ * version of an entry it sees, in any order, and hold the newest. */
+int agg_entry_merge(agg_entry *dst, const agg_entry *src);
 
 int agg_entry_answered(const agg_entry *e); /* suppliers no longer pending */
 int agg_entry_complete(const agg_entry *e); /* every supplier answered */

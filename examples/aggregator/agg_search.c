@@ -9,8 +9,12 @@
  *
  * Publishing: the owner writes the whole entry with SET key value XX KEEPTTL, so the TTL
  * set when the entry was created (SET NX PX) holds for every view; if the entry is gone
- * (expired or the cache restarted empty) it is created again with SET NX PX. */
+ * (expired or the cache restarted empty) it is created again with SET NX PX. Each version
+ * written is then PUBLISHed on the channel named like the key for the live pages of
+ * every aggregator (agg_live.c), and handed to this process's own at once. */
 #include "agg_search.h"
+
+#include "agg_live.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,29 +93,67 @@ agg_search *agg_search_get(agg_app *app, const char *key, const agg_search_param
 
 /* ---- publishing to the cache ---- */
 
-static void on_publish_create(redisAsyncContext *ac, void *r, void *priv) {
-    (void)ac;
-    redisReply *reply = r;
-    agg_search *s = priv;
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        s->app->cache_errors++;
-        if (reply) fprintf(stderr, "aggregator: cache SET NX PX: %s\n", reply->str);
-    }
-    search_release(s);
-}
-
-static void search_publish_create(agg_search *s, redisAsyncContext *ac, const char *data, size_t len) {
-    long long ttl = s->expires_mono_ms - agg_mono_ms();
-    if (ttl <= 0) return;
-    if (redisAsyncCommand(ac, on_publish_create, s, "SET %s %b NX PX %lld", s->key, data, len, ttl) == REDIS_OK)
-        s->refs++;
-}
-
 typedef struct publish_ctx {
     agg_search *s;
     char *data;
     size_t len;
 } publish_ctx;
+
+static void publish_ctx_free(publish_ctx *pc) {
+    free(pc->data);
+    free(pc);
+}
+
+/* A copy of s's entry in its cached text form, or NULL. */
+static publish_ctx *publish_ctx_new(agg_search *s) {
+    struct evbuffer *b = evbuffer_new();
+    publish_ctx *pc = calloc(1, sizeof(*pc));
+    if (b && pc) {
+        agg_entry_serialize(&s->e, &s->app->cfg, b);
+        pc->s = s;
+        pc->len = evbuffer_get_length(b);
+        pc->data = malloc(pc->len + 1);
+    }
+    if (b == NULL || pc == NULL || pc->data == NULL) {
+        if (b) evbuffer_free(b);
+        if (pc) publish_ctx_free(pc);
+        return NULL;
+    }
+    evbuffer_remove(b, pc->data, pc->len);
+    evbuffer_free(b);
+    return pc;
+}
+
+/* The entry was written: tell the live pages everywhere. Published after the write's
+ * reply, so a page that subscribed and then read the entry cannot miss this version: if
+ * its read came before the write, its subscription came before this message. */
+static void publish_written(publish_ctx *pc) { agg_live_publish(pc->s->app, pc->s->key, pc->data, pc->len); }
+
+static void on_publish_create(redisAsyncContext *ac, void *r, void *priv) {
+    (void)ac;
+    redisReply *reply = r;
+    publish_ctx *pc = priv;
+    agg_search *s = pc->s;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        s->app->cache_errors++;
+        if (reply) fprintf(stderr, "aggregator: cache SET NX PX: %s\n", reply->str);
+    } else if (reply->type == REDIS_REPLY_STATUS) {
+        publish_written(pc);
+    }
+    publish_ctx_free(pc);
+    search_release(s);
+}
+
+/* Create the entry (taking pc). */
+static void search_publish_create(agg_search *s, redisAsyncContext *ac, publish_ctx *pc) {
+    long long ttl = s->expires_mono_ms - agg_mono_ms();
+    if (ttl > 0 && redisAsyncCommand(ac, on_publish_create, pc, "SET %s %b NX PX %lld", s->key, pc->data, pc->len,
+                                     ttl) == REDIS_OK) {
+        s->refs++;
+        return;
+    }
+    publish_ctx_free(pc);
+}
 
 static void on_publish(redisAsyncContext *ac, void *r, void *priv) {
     redisReply *reply = r;
@@ -120,37 +162,28 @@ static void on_publish(redisAsyncContext *ac, void *r, void *priv) {
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         s->app->cache_errors++;
         if (reply) fprintf(stderr, "aggregator: cache SET XX KEEPTTL: %s\n", reply->str);
-    } else if (reply->type == REDIS_REPLY_NIL && agg_cache_ctx(&s->app->cache) == ac) {
-        search_publish_create(s, ac, pc->data, pc->len);
+    } else if (reply->type == REDIS_REPLY_NIL) {
+        if (agg_cache_ctx(&s->app->cache) == ac) {
+            search_publish_create(s, ac, pc);
+            pc = NULL;
+        }
+    } else {
+        publish_written(pc);
     }
-    free(pc->data);
-    free(pc);
+    if (pc) publish_ctx_free(pc);
     search_release(s);
 }
 
 /* Write s's entry to the cache if s owns it and the cache is up. */
 static void search_publish(agg_search *s) {
     redisAsyncContext *ac = agg_cache_ctx(&s->app->cache);
-    if (!s->owner || ac == NULL) return;
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL) return;
-    agg_entry_serialize(&s->e, &s->app->cfg, b);
-    publish_ctx *pc = calloc(1, sizeof(*pc));
-    if (pc) {
-        pc->s = s;
-        pc->len = evbuffer_get_length(b);
-        pc->data = malloc(pc->len + 1);
-    }
-    if (pc == NULL || pc->data == NULL) {
-        free(pc);
-        evbuffer_free(b);
-        return;
-    }
-    evbuffer_remove(b, pc->data, pc->len);
-    evbuffer_free(b);
+    if (!s->owner) return;
+    agg_live_local(s->app, s->key, &s->e);
+    if (ac == NULL) return;
+    publish_ctx *pc = publish_ctx_new(s);
+    if (pc == NULL) return;
     if (redisAsyncCommand(ac, on_publish, pc, "SET %s %b XX KEEPTTL", s->key, pc->data, pc->len) != REDIS_OK) {
-        free(pc->data);
-        free(pc);
+        publish_ctx_free(pc);
         return;
     }
     s->refs++;
@@ -160,18 +193,12 @@ void agg_search_take_ownership(agg_search *s, const agg_entry *cached) {
     s->owner = 1;
     if (cached) agg_entry_merge(&s->e, cached);
     redisAsyncContext *ac = agg_cache_ctx(&s->app->cache);
-    if (ac) {
-        if (cached) {
-            search_publish(s);
-        } else {
-            struct evbuffer *b = evbuffer_new();
-            if (b) {
-                agg_entry_serialize(&s->e, &s->app->cfg, b);
-                size_t len = evbuffer_get_length(b);
-                search_publish_create(s, ac, (const char *)evbuffer_pullup(b, -1), len);
-                evbuffer_free(b);
-            }
-        }
+    if (cached) {
+        search_publish(s);
+    } else {
+        agg_live_local(s->app, s->key, &s->e);
+        publish_ctx *pc = ac ? publish_ctx_new(s) : NULL;
+        if (pc) search_publish_create(s, ac, pc);
     }
     agg_search_fan_out(s);
 }

@@ -13,12 +13,15 @@
 #include "agg_cache.h"
 #include "agg_config.h"
 #include "agg_entry.h"
+#include "agg_sub.h"
 #include "agg_util.h"
 
 #define AGG_SEARCH_BUCKETS 1024
 #define AGG_KEY_MAX        (AGG_DEST_MAX + 64)
+#define AGG_LIVE_BUCKETS   256
 
 typedef struct agg_search agg_search;
+typedef struct agg_live agg_live;
 
 typedef struct agg_app {
     struct event_base *base;
@@ -30,6 +33,16 @@ typedef struct agg_app {
     long long supplier_requests; /* requests sent to suppliers by this process */
     long long cache_errors;
     long long cache_timeouts; /* requests answered degraded: the cache was too slow */
+    long long api_requests;   /* GET /api/hotels answered */
+    /* Live pages (agg_live.c): the searches they watch, the subscriber connection, and
+     * where the owner publishes (the cache connection, pubcache, or nowhere). */
+    agg_live *live[AGG_LIVE_BUCKETS];
+    long nlive, live_clients;
+    long long live_streams, live_events, published;
+    agg_sub sub;
+    int sub_on;
+    agg_cache pubcache;
+    int pubcache_on;
 } agg_app;
 
 struct agg_search {

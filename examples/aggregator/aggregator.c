@@ -22,6 +22,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "agg_live.h"
 #include "agg_search.h"
 
 extern const unsigned char agg_web_page[];
@@ -158,7 +159,31 @@ static void on_get(redisAsyncContext *ac, void *r, void *priv) {
     }
 }
 
+/* Validate the search's parameters; on an error the request is answered. Returns 0. */
+static int parse_search(struct evhttp_request *req, agg_search_params *p) {
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        reply_error(req, 405, "use GET");
+        return -1;
+    }
+    agg_query q;
+    const char *err = "malformed query string";
+    if (agg_query_parse(&q, evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req))) != 0) {
+        reply_error(req, 400, err);
+        return -1;
+    }
+    int rc = agg_params_from_query(p, &q, &err);
+    agg_query_free(&q);
+    if (rc != 0) reply_error(req, 400, err);
+    return rc;
+}
+
+static void handle_live(agg_app *app, struct evhttp_request *req) {
+    agg_search_params p;
+    if (parse_search(req, &p) == 0) agg_live_open(app, req, &p);
+}
+
 static void handle_api_hotels(agg_app *app, struct evhttp_request *req) {
+    app->api_requests++;
     if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
         reply_error(req, 405, "use GET");
         return;
@@ -205,10 +230,19 @@ static void handle_status(agg_app *app, struct evhttp_request *req) {
     evbuffer_add_printf(b,
                         ",\"cache\":\"%s\",\"cache_connects\":%lld,\"cache_disconnects\":%lld,"
                         "\"cache_errors\":%lld,\"cache_timeouts\":%lld,\"searches_in_memory\":%ld,"
-                        "\"supplier_requests\":%lld,\"suppliers\":[",
+                        "\"supplier_requests\":%lld,\"api_requests\":%lld,\"subscriber\":\"%s\","
+                        "\"subscriber_connects\":%lld,\"messages\":%lld,\"published\":%lld,"
+                        "\"live_searches\":%ld,\"live_clients\":%ld,\"live_streams\":%lld,"
+                        "\"live_events\":%lld,\"suppliers\":[",
                         agg_cache_ctx(&app->cache) ? "connected" : "disconnected", app->cache.connects,
                         app->cache.disconnects, app->cache_errors, app->cache_timeouts, app->nsearches,
-                        app->supplier_requests);
+                        app->supplier_requests, app->api_requests,
+                        !app->sub_on       ? "off"
+                        : app->sub.ready   ? "connected"
+                        : app->sub.refused ? "refused"
+                                           : "disconnected",
+                        app->sub.connects, app->sub.messages, app->published, app->nlive, app->live_clients,
+                        app->live_streams, app->live_events);
     for (int i = 0; i < app->cfg.nsuppliers; i++) {
         if (i) evbuffer_add(b, ",", 1);
         agg_json_cstr(b, app->cfg.suppliers[i].name);
@@ -232,6 +266,7 @@ static void handle_any(struct evhttp_request *req, void *arg) {
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (path == NULL || path[0] == '\0') path = "/";
     if (strcmp(path, "/api/hotels") == 0) handle_api_hotels(app, req);
+    else if (strcmp(path, "/api/hotels/live") == 0) handle_live(app, req);
     else if (strcmp(path, "/api/status") == 0) handle_status(app, req);
     else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) handle_page(req);
     else reply_error(req, 404, "not found");
@@ -283,7 +318,7 @@ int main(int argc, char **argv) {
     evhttp_set_max_body_size(http, 4096);
     evhttp_set_timeout(http, 60); /* idle keep-alive connections */
     if (agg_cache_init(&app.cache, app.base, app.cfg.cache_host, app.cfg.cache_port, app.cfg.reconnect_ms) != 0 ||
-        agg_search_init(&app) != 0) {
+        agg_search_init(&app) != 0 || agg_live_init(&app) != 0) {
         fprintf(stderr, "aggregator: cannot create timers\n");
         return 1;
     }
@@ -301,6 +336,7 @@ int main(int argc, char **argv) {
 
     event_free(sigterm);
     event_free(sigint);
+    agg_live_shutdown(&app);
     agg_cache_close(&app.cache);
     agg_search_shutdown(&app);
     evhttp_free(http);

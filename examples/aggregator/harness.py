@@ -181,13 +181,16 @@ class Cluster:
         return p
 
     def write_config(self, name, cache_port, suppliers, ttl_ms=300000, timeout_ms=5000,
-                     claim_margin_ms=1000, cache_timeout_ms=300):
-        """suppliers: list of (name, url) or (name, url, timeout_ms)."""
+                     claim_margin_ms=1000, cache_timeout_ms=300, extra=()):
+        """suppliers: list of (name, url) or (name, url, timeout_ms); extra: more setting
+        lines (e.g. "pubsub off")."""
         path = os.path.join(self.dir, name + ".conf")
         with open(path, "w") as f:
             f.write("cache 127.0.0.1:%d\nttl_ms %d\nsupplier_timeout_ms %d\n"
                     "claim_margin_ms %d\nreconnect_ms 100\ncache_timeout_ms %d\n"
                     % (cache_port, ttl_ms, timeout_ms, claim_margin_ms, cache_timeout_ms))
+            for line in extra:
+                f.write(line + "\n")
             for s in suppliers:
                 f.write("supplier %s\n" % " ".join(str(x) for x in s))
         return path

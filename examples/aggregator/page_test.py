@@ -3,12 +3,18 @@
 Debian's own packages only: python3-selenium with chromium-driver (/usr/bin/chromedriver)
 and chromium (/usr/bin/chromium). run(url, destination, slow_supplier) fills the search
 form, submits it and records: how long the first table rows took and the page's state
-then, every rendering of the table (a MutationObserver), the final rows, the progress bar,
-the rows after a reload, the /api/hotels polls the page made (fetch wrapped in the page)
-and every request the browser made (Chromium's performance log), of which the ones not to
+then, every rendering of the table (a MutationObserver) with the wall-clock time it
+happened (performance.timeOrigin + performance.now(), in ms, comparable with the mock
+suppliers' answered_at) and the suppliers' statuses shown then, the final rows, the
+progress bar, the rows after a reload, the /api/hotels polls the page made (fetch wrapped
+in the page), the event streams it opened and their events (EventSource wrapped), and
+every request the browser made (Chromium's performance log), of which the ones not to
 127.0.0.1/localhost are listed as foreign (a resolver rule makes them fail anyway);
 requests of the browser's own new-tab page (chrome://, chrome-untrusted://) are not the
 page's and are left out.
+run_scenario() drives one search through a test's actions (stop the cache, restart the
+aggregator, ...) between waits for the page's state, for the fallback and reconnect
+tests.
 Usable alone: python3 page_test.py --url http://127.0.0.1:PORT --destination D
 --slow-supplier slow [--screenshot FILE] prints the result as JSON.
 """
@@ -95,14 +101,43 @@ for (const [name, value] of Object.entries(arguments[0])) {
 }
 """
 
-# Snapshot the table whenever it changes: [[id, price_cents, class], ...] per render.
+# Snapshot the table whenever it changes: [[id, price_cents, class], ...] per render, and
+# beside it {t: wall-clock ms, statuses: {supplier: status}, mode: "live"|"polling"|...}.
 OBSERVE = """
-window.__snaps = [];
+window.__snaps = []; window.__meta = [];
 const tbody = document.querySelector("#results tbody");
 new MutationObserver(() => {
+  const t = performance.timeOrigin + performance.now();
   window.__snaps.push([...tbody.children].map(tr =>
     [tr.dataset.id, Number(tr.dataset.priceCents), tr.className]));
+  const statuses = {};
+  for (const li of document.querySelectorAll("#suppliers li"))
+    statuses[li.textContent.split(":")[0]] = li.dataset.status;
+  window.__meta.push({t: t, statuses: statuses, rows: tbody.children.length,
+                      mode: document.getElementById("mode").dataset.mode});
 }).observe(tbody, {childList: true});
+"""
+
+# Record the event streams the page opens: [[ms since submit, kind, answered], ...]
+# (kind: open, message, degraded, error) in window.__es, the URLs in window.__streams.
+WRAP_EVENTSOURCE = """
+window.__es = []; window.__streams = [];
+const RealES = window.EventSource;
+window.EventSource = function (url, opts) {
+  const es = new RealES(url, opts);
+  window.__streams.push(String(url));
+  const at = () => Math.round(performance.now() - (window.__t0 || 0));
+  es.addEventListener("open", () => window.__es.push([at(), "open", null]));
+  es.addEventListener("message", ev => {
+    let n = -1;
+    try { n = JSON.parse(ev.data).answered; } catch (e) {}
+    window.__es.push([at(), "message", n]);
+  });
+  es.addEventListener("degraded", () => window.__es.push([at(), "degraded", null]));
+  es.addEventListener("error", () => window.__es.push([at(), "error", es.readyState]));
+  return es;
+};
+window.EventSource.CONNECTING = 0; window.EventSource.OPEN = 1; window.EventSource.CLOSED = 2;
 """
 
 AT_FIRST_ROW = """
@@ -147,6 +182,7 @@ def run(url, destination, slow_supplier, screenshot=None, timeout_s=20.0):
         driver.get(url + "/")
         _wait(driver, timeout_s, "the search form", _css("button[type=submit]"))
         driver.execute_script(WRAP_FETCH)
+        driver.execute_script(WRAP_EVENTSOURCE)
         driver.execute_script(FILL, {"destination": destination, "checkin": "2027-05-04",
                                      "checkout": "2027-05-06", "guests": "2"})
         driver.execute_script(OBSERVE)
@@ -164,6 +200,9 @@ def run(url, destination, slow_supplier, screenshot=None, timeout_s=20.0):
         out["snapshots"] = driver.execute_script(
             "return window.__snaps.filter(s => s.length);")
         out["polls"] = driver.execute_script("return window.__polls;")
+        out["meta"] = driver.execute_script("return window.__meta;")
+        out["streams"] = driver.execute_script("return window.__streams;")
+        out["stream_events"] = driver.execute_script("return window.__es;")
         out["progress_percent"] = int(float(driver.execute_script(
             'return document.getElementById("progress").dataset.percent;')))
         out["status_text"] = driver.execute_script(
@@ -190,10 +229,72 @@ def run(url, destination, slow_supplier, screenshot=None, timeout_s=20.0):
             driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
     out["requests"] = len(seen)
+    out["request_urls"] = list(seen)
     for u in seen:
         p = urllib.parse.urlsplit(u)
         if not (p.scheme == "data" or p.hostname in ("127.0.0.1", "localhost")):
             out["foreign_requests"].append(u)
+    return out
+
+
+def run_scenario(url, destination, steps, timeout_s=20.0, dates=("2027-05-04", "2027-05-06")):
+    """Submit a search, then take steps in order: ("wait", css, what) waits for an element,
+    ("js", expr, what) waits for a JS expression to be truthy, ("call", fn, what) calls
+    fn() (fn's return value is kept). Returns a dict (ok, error, steps: [[what, ms since
+    submit, value]], final_rows, status_text, mode, snapshots, meta, polls, streams,
+    stream_events, request_urls); the page's state is read even when a step failed."""
+    from selenium.webdriver.common.by import By
+    profile = tempfile.mkdtemp(prefix="aggregator-chromium-")
+    out = {"steps": []}
+    driver = None
+    seen = []
+    try:
+        driver = _driver(profile)
+        driver.get(url + "/")
+        _wait(driver, timeout_s, "the search form", _css("button[type=submit]"))
+        driver.execute_script(WRAP_FETCH)
+        driver.execute_script(WRAP_EVENTSOURCE)
+        driver.execute_script(FILL, {"destination": destination, "checkin": dates[0],
+                                     "checkout": dates[1], "guests": "2"})
+        driver.execute_script(OBSERVE)
+        driver.execute_script("window.__t0 = performance.now();")
+        t0 = time.monotonic()
+        driver.find_elements(By.CSS_SELECTOR, "button[type=submit]")[0].click()
+        for kind, arg, what in steps:
+            if kind == "wait":
+                v = bool(_wait(driver, timeout_s, what, _css(arg)))
+            elif kind == "js":
+                v = _wait(driver, timeout_s, what, lambda d: d.execute_script("return " + arg))
+            else:
+                v = arg()
+            out["steps"].append([what, int((time.monotonic() - t0) * 1000), v])
+        out["ok"] = True
+    except Exception as e:  # reported in the result, as the test prints it
+        out["ok"] = False
+        out["error"] = "%s: %s" % (type(e).__name__, e)
+    finally:
+        if driver is not None:
+            try:
+                out["final_rows"] = driver.execute_script(READ_ROWS)
+                out["status_text"] = driver.execute_script(
+                    'return document.getElementById("status").textContent;')
+                out["mode"] = driver.execute_script(
+                    'return document.getElementById("mode").dataset.mode;')
+                out["snapshots"] = driver.execute_script("return window.__snaps;")
+                out["meta"] = driver.execute_script("return window.__meta;")
+                out["polls"] = driver.execute_script("return window.__polls;")
+                out["streams"] = driver.execute_script("return window.__streams;")
+                out["stream_events"] = driver.execute_script("return window.__es;")
+                for entry in driver.get_log("performance"):
+                    msg = json.loads(entry["message"])["message"]
+                    if msg.get("method") == "Network.requestWillBeSent" and not \
+                            msg["params"].get("documentURL", "").startswith("chrome://"):
+                        seen.append(msg["params"]["request"]["url"])
+            except Exception as e:
+                out.setdefault("error", "reading the page: %r" % e)
+            driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    out["request_urls"] = seen
     return out
 
 

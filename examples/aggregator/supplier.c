@@ -8,12 +8,14 @@
  * destination, so every supplier knows the same hotel ids; which of them a supplier
  * sells, and at what price, depends on its --name and on the search.
  * GET /stats counts the requests, in total and per normalised search, so tests can
- * check that a search reached each supplier exactly once. */
+ * check that a search reached each supplier exactly once, and when (wall clock) it last
+ * answered each search, so tests can time an answer's way to the browser. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -36,6 +38,7 @@ static struct {
     int nkeys;
     char *keys[SUPPLIER_MAX_KEYS];
     long long counts[SUPPLIER_MAX_KEYS];
+    double answered_at[SUPPLIER_MAX_KEYS]; /* wall clock, ms since the epoch, of the last reply */
 } sup;
 
 /* A reply held back until its latency has passed. */
@@ -44,6 +47,7 @@ typedef struct pending_reply {
     struct event *timer;
     struct evbuffer *body;
     int code;
+    int key; /* index into sup.keys, or -1 */
 } pending_reply;
 
 static const char *const adjectives[] = {"Grand",  "Royal",   "Little", "Blue",    "Golden", "Old Town",
@@ -63,19 +67,21 @@ static uint64_t hash_parts(const char *a, const char *b, const char *c) {
     return agg_fnv1a_more(h, c, strlen(c));
 }
 
-/* Count one request for search key k. */
-static void stats_count(const char *k) {
+/* Count one request for search key k; returns k's index in sup.keys, or -1. */
+static int stats_count(const char *k) {
     sup.requests++;
     for (int i = 0; i < sup.nkeys; i++) {
         if (strcmp(sup.keys[i], k) == 0) {
             sup.counts[i]++;
-            return;
+            return i;
         }
     }
     if (sup.nkeys < SUPPLIER_MAX_KEYS) {
         sup.keys[sup.nkeys] = strdup(k);
-        sup.counts[sup.nkeys++] = 1;
+        sup.counts[sup.nkeys] = 1;
+        return sup.nkeys++;
     }
+    return -1;
 }
 
 /* Append this supplier's offers for search p to out. */
@@ -111,6 +117,11 @@ static void pending_fire(evutil_socket_t fd, short what, void *arg) {
     pending_reply *pr = arg;
     evhttp_add_header(evhttp_request_get_output_headers(pr->req), "Content-Type", "text/plain; charset=utf-8");
     evhttp_send_reply(pr->req, pr->code, pr->code == 200 ? "OK" : "Supplier Error", pr->body);
+    if (pr->key >= 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        sup.answered_at[pr->key] = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+    }
     evbuffer_free(pr->body);
     event_free(pr->timer);
     free(pr);
@@ -141,10 +152,11 @@ static void handle_search(struct evhttp_request *req) {
     }
     char key[AGG_DEST_MAX + 40];
     snprintf(key, sizeof(key), "%s|%s|%s|%d", p.destination, p.checkin, p.checkout, p.guests);
-    stats_count(key);
+    int ki = stats_count(key);
 
     pending_reply *pr = calloc(1, sizeof(*pr));
     pr->req = req;
+    pr->key = ki;
     pr->body = evbuffer_new();
     if (rng_uniform() < sup.fail_rate) {
         pr->code = 500;
@@ -171,6 +183,13 @@ static void handle_stats(struct evhttp_request *req) {
         if (i) evbuffer_add(b, ",", 1);
         agg_json_cstr(b, sup.keys[i]);
         evbuffer_add_printf(b, ":%lld", sup.counts[i]);
+    }
+    evbuffer_add_printf(b, "},\"answered_at\":{");
+    for (int i = 0, n = 0; i < sup.nkeys; i++) {
+        if (sup.answered_at[i] == 0) continue;
+        if (n++) evbuffer_add(b, ",", 1);
+        agg_json_cstr(b, sup.keys[i]);
+        evbuffer_add_printf(b, ":%.3f", sup.answered_at[i]);
     }
     evbuffer_add_printf(b, "}}\n");
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
