@@ -106,7 +106,7 @@ for (const [name, value] of Object.entries(arguments[0])) {
 OBSERVE = """
 window.__snaps = []; window.__meta = [];
 const tbody = document.querySelector("#results tbody");
-new MutationObserver(() => {
+const observer = new MutationObserver(() => {
   const t = performance.timeOrigin + performance.now();
   window.__snaps.push([...tbody.children].map(tr =>
     [tr.dataset.id, Number(tr.dataset.priceCents), tr.className]));
@@ -115,26 +115,30 @@ new MutationObserver(() => {
     statuses[li.textContent.split(":")[0]] = li.dataset.status;
   window.__meta.push({t: t, statuses: statuses, rows: tbody.children.length,
                       mode: document.getElementById("mode").dataset.mode});
-}).observe(tbody, {childList: true});
+});
+observer.observe(tbody, {childList: true});
+observer.observe(document.getElementById("suppliers"), {childList: true});
 """
 
-# Record the event streams the page opens: [[ms since submit, kind, answered], ...]
-# (kind: open, message, degraded, error) in window.__es, the URLs in window.__streams.
+# Record the event streams the page opens: [[ms since submit, kind, answered or
+# readyState, wall-clock ms], ...] (kind: open, message, degraded, error) in window.__es,
+# the URLs in window.__streams.
 WRAP_EVENTSOURCE = """
 window.__es = []; window.__streams = [];
 const RealES = window.EventSource;
 window.EventSource = function (url, opts) {
   const es = new RealES(url, opts);
   window.__streams.push(String(url));
-  const at = () => Math.round(performance.now() - (window.__t0 || 0));
-  es.addEventListener("open", () => window.__es.push([at(), "open", null]));
+  const rec = (kind, v) => window.__es.push([Math.round(performance.now() - (window.__t0 || 0)),
+                                             kind, v, performance.timeOrigin + performance.now()]);
+  es.addEventListener("open", () => rec("open", null));
   es.addEventListener("message", ev => {
     let n = -1;
     try { n = JSON.parse(ev.data).answered; } catch (e) {}
-    window.__es.push([at(), "message", n]);
+    rec("message", n);
   });
-  es.addEventListener("degraded", () => window.__es.push([at(), "degraded", null]));
-  es.addEventListener("error", () => window.__es.push([at(), "error", es.readyState]));
+  es.addEventListener("degraded", () => rec("degraded", null));
+  es.addEventListener("error", () => rec("error", es.readyState));
   return es;
 };
 window.EventSource.CONNECTING = 0; window.EventSource.OPEN = 1; window.EventSource.CLOSED = 2;
@@ -237,8 +241,10 @@ def run(url, destination, slow_supplier, screenshot=None, timeout_s=20.0):
     return out
 
 
-def run_scenario(url, destination, steps, timeout_s=20.0, dates=("2027-05-04", "2027-05-06")):
-    """Submit a search, then take steps in order: ("wait", css, what) waits for an element,
+def run_scenario(url, destination, steps, timeout_s=20.0, dates=("2027-05-04", "2027-05-06"),
+                 before_submit=None):
+    """Load the page, call before_submit() if given, submit a search, then take steps in
+    order: ("wait", css, what) waits for an element,
     ("js", expr, what) waits for a JS expression to be truthy, ("call", fn, what) calls
     fn() (fn's return value is kept). Returns a dict (ok, error, steps: [[what, ms since
     submit, value]], final_rows, status_text, mode, snapshots, meta, polls, streams,
@@ -257,6 +263,8 @@ def run_scenario(url, destination, steps, timeout_s=20.0, dates=("2027-05-04", "
         driver.execute_script(FILL, {"destination": destination, "checkin": dates[0],
                                      "checkout": dates[1], "guests": "2"})
         driver.execute_script(OBSERVE)
+        if before_submit:
+            before_submit()
         driver.execute_script("window.__t0 = performance.now();")
         t0 = time.monotonic()
         driver.find_elements(By.CSS_SELECTOR, "button[type=submit]")[0].click()
