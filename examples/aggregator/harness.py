@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,6 +57,35 @@ def http_get(url, timeout=5.0):
 def http_json(url, timeout=5.0):
     status, body = http_get(url, timeout)
     return status, json.loads(body)
+
+
+def stream_events(url, timeout=15.0):
+    """Read a Server-Sent Events stream (GET url) to its end: [(monotonic time, event,
+    data)], event "message" unless the stream named it. Raises if the answer is not 200."""
+    import http.client
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        conn.request("GET", u.path + ("?" + u.query if u.query else ""))
+        r = conn.getresponse()
+        if r.status != 200:
+            raise AssertionError("stream %s: HTTP %d %r" % (url, r.status, r.read()))
+        out, name, data = [], "message", []
+        while True:
+            line = r.readline()
+            if not line:
+                return out
+            line = line.decode().rstrip("\r\n")
+            if line == "":
+                if data:
+                    out.append((time.monotonic(), name, "\n".join(data)))
+                name, data = "message", []
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+            elif line.startswith("event:"):
+                name = line[6:].strip()
+    finally:
+        conn.close()
 
 
 def resp_command(port, *args, timeout=2.0):

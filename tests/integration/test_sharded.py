@@ -10,13 +10,19 @@ mock suppliers and two aggregators (examples/aggregator/harness.py). Checks:
   order, and the proxy's connections are never dropped by respite;
 - the aggregator, unchanged, asks each supplier once per search through the proxy, every
   client ends with the same sorted result, and searches spread over the shards;
+- the live page's stream (/api/hotels/live) through the proxy, which closes a connection
+  that SUBSCRIBEs: the aggregators see pub/sub refused, never PUBLISH through the proxy,
+  and stream by reading the entry; with `pubsub` pointed at one shard directly, the
+  changes come through pub/sub there;
 - one shard SIGKILLed under load: every request is still answered (HTTP 200, within the
   cache timeout), the searches that lived there are fanned out again and complete, the
   others ask no supplier again; the restarted shard is used again.
 Skipped, with the reason, when nutcracker is not installed (scripts/install-deps.sh
 installs it).
 """
+import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -273,6 +279,54 @@ def test_aggregator_one_fanout_per_search_through_proxy(agg):
     assert None not in homes.values(), homes
     assert len(set(homes.values())) >= 2, "every search's entry is on one shard: %s" % homes
     agg.homes = homes
+
+
+def live_entries(url):
+    """The entries of a stream, checked: progressing, the last one complete."""
+    evs = _agg.stream_events(url)
+    assert evs and all(name == "message" for _, name, _ in evs), evs
+    entries = [json.loads(d) for _, _, d in evs]
+    answered = [d["answered"] for d in entries]
+    assert answered == sorted(answered) and entries[-1]["is_completed"], answered
+    return entries
+
+
+def test_aggregator_live_page_through_proxy(agg):
+    status = lambda a: http_json(a.url + "/api/status")[1]  # noqa: E731
+    for a in agg.aggs:
+        shards.wait_until(lambda: status(a)["subscriber"] == "refused", 10,
+                          "the aggregator to find that the proxy refuses SUBSCRIBE")
+    dest = "oslo"
+    http_json(agg.aggs[0].url + query(dest))  # aggs[0] owns the search
+    entries = live_entries(agg.aggs[1].url + query(dest).replace("/api/hotels?", "/api/hotels/live?"))
+    assert len(entries) >= 2 and entries[-1] == http_json(agg.aggs[0].url + query(dest))[1], entries
+    assert counts(agg, dest) == [1, 1, 1]
+    for a in agg.aggs:
+        st = status(a)
+        assert st["cache"] == "connected" and st["cache_disconnects"] == 0 and st["published"] == 0, st
+
+    # pub/sub on one shard, directly
+    shard = agg.sh.ports[0]
+    if isinstance(shards.command(shard, "PUBSUB", "NUMSUB", "x"), Exception):
+        pytest.skip("the shards' server has no pub/sub yet")
+    conf = agg.c.write_config("shardpubsub", agg.sh.proxy_port, [(s.sname, s.url) for s in agg.sups],
+                              timeout_ms=3000, claim_margin_ms=1000, cache_timeout_ms=CACHE_TIMEOUT_MS,
+                              extra=["pubsub 127.0.0.1:%d" % shard, "live_watch_ms 5000", "live_recheck_ms 5000"])
+    owner, watch = agg.c.start_aggregator("ps1", conf), agg.c.start_aggregator("ps2", conf)
+    try:
+        for a in (owner, watch):
+            shards.wait_until(lambda: status(a)["subscriber"] == "connected", 10, "subscribed to the shard")
+        dest = "helsinki"
+        http_json(owner.url + query(dest))
+        t = time.monotonic()
+        entries = live_entries(watch.url + query(dest).replace("/api/hotels?", "/api/hotels/live?"))
+        assert time.monotonic() - t < 4, "the changes waited for the 5 s recheck: not through pub/sub"
+        assert entries[-1] == http_json(owner.url + query(dest))[1]
+        assert status(watch)["messages"] >= 1 and status(owner)["published"] >= 1
+        assert counts(agg, dest) == [1, 1, 1]
+    finally:
+        owner.kill(signal.SIGTERM)
+        watch.kill(signal.SIGTERM)
 
 
 def test_aggregator_survives_a_shard_kill(agg):
