@@ -9,8 +9,9 @@ owner's changes through pub/sub, one subscription per aggregator however many st
 a stream opened mid-search starts with everything answered so far; an entry written
 without its message (a lost message) still reaches the stream within live_recheck_ms;
 streams that close free their subscription; `pubsub off` still streams (the aggregator
-reads the entry itself); with the cache down a stream says `event: degraded` and ends, and
-streams work again once the cache is back. The cases share one cluster and run in file
+reads the entry itself); a hung cache (SIGSTOP) ends a stream degraded; with the cache
+down a stream says `event: degraded` and ends, and streams work again once the cache is
+back. The cases share one cluster and run in file
 order."""
 import http.client
 import json
@@ -324,6 +325,33 @@ def test_pubsub_off_still_streams(e):
         assert counts(e, dest.lower()) == [1, 1, 1]
     finally:
         agg.kill(signal.SIGTERM)
+
+
+def test_hung_cache_ends_the_stream_degraded(e):
+    """A cache that stops answering (SIGSTOP): the stream's next read is unanswered after
+    cache_timeout_ms (300 ms here), and the stream says degraded and ends."""
+    dest = "Gdansk"
+    st = Stream(e.b.url, query(dest))
+    try:
+        assert json.loads(st.next()[1])["answered"] == 0
+        os.kill(e.cache.p.pid, signal.SIGSTOP)
+        t = time.monotonic()
+        try:
+            ev = st.next()
+            while ev and ev[0] == "message":  # answers that came before the stop
+                ev = st.next()
+            took = time.monotonic() - t
+            assert ev and ev[0] == "degraded", ev
+            assert st.next() is None
+        finally:
+            os.kill(e.cache.p.pid, signal.SIGCONT)
+        assert took < (RECHECK_MS * 2 + 300) / 1000.0 + 1.0, "a hung cache noticed after %.2fs" % took
+    finally:
+        st.close()
+    st = Stream(e.b.url, query(dest))
+    entries = st.entries()
+    st.close()
+    assert entries[-1][1]["is_completed"] and not entries[-1][1]["degraded"]
 
 
 def test_cache_down_degraded_event_then_live_again(e):
