@@ -35,12 +35,11 @@ import page_test  # noqa: E402
 SLOW_MS = 3000
 DATES = ("2027-05-04", "2027-05-06")
 # The latency bound (a supplier's answer -> the page showing it). The target is 50 ms;
-# measured 3-25 ms here (the test prints the figures). On a loaded 2-core machine one
-# sample can meet a scheduling hiccup, so the median must meet the target and every
-# sample must beat what polling gives at best (the page polled every 300 ms: 150 ms on
-# average, up to 300 ms).
+# measured 2-10 ms here, single samples up to ~180 ms while a compiler ran on both cores
+# (the test prints the figures). So the median must meet the target, and no sample may
+# have waited for a re-read (live_recheck_ms, 1 s): each came by a push.
 LATENCY_MEDIAN_MS = 50
-LATENCY_MAX_MS = 250
+LATENCY_MAX_MS = 1000
 
 
 def api_query(dest):
