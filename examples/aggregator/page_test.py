@@ -295,9 +295,12 @@ def run_scenario(url, destination, steps, timeout_s=20.0, dates=("2027-05-04", "
                 out["stream_events"] = driver.execute_script("return window.__es;")
                 for entry in driver.get_log("performance"):
                     msg = json.loads(entry["message"])["message"]
-                    if msg.get("method") == "Network.requestWillBeSent" and not \
-                            msg["params"].get("documentURL", "").startswith("chrome://"):
-                        seen.append(msg["params"]["request"]["url"])
+                    if msg.get("method") != "Network.requestWillBeSent":
+                        continue
+                    url = msg["params"]["request"]["url"]
+                    if not (msg["params"].get("documentURL", "").startswith(BROWSER_OWN)
+                            or url.startswith(BROWSER_OWN)):
+                        seen.append(url)
             except Exception as e:
                 out.setdefault("error", "reading the page: %r" % e)
             driver.quit()
