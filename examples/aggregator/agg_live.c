@@ -16,11 +16,15 @@
  * unanswered after cache_timeout_ms counts as the cache being down. */
 #include "agg_live.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -443,6 +447,11 @@ void agg_live_open(agg_app *app, struct evhttp_request *req, const agg_search_pa
     app->live_clients++;
     evhttp_connection_set_timeout(c->conn, LIVE_STREAM_TIMEOUT_S);
     evhttp_connection_set_closecb(c->conn, on_client_close, c);
+    /* each event is a small write: Nagle would hold one sent while the previous one's
+     * ACK is delayed (up to 40 ms) */
+    int one = 1;
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c->conn));
+    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     client_write(c, hello, sizeof(hello) - 1);
 
     ls->refs++;
