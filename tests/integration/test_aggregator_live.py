@@ -8,6 +8,7 @@ change follows as the suppliers answer, ending with the complete entry (equal to
 owner's changes through pub/sub, one subscription per aggregator however many streams;
 a stream opened mid-search starts with everything answered so far; an entry written
 without its message (a lost message) still reaches the stream within live_recheck_ms;
+an owner that dies mid-search does not stall a stream (the re-read takes its lease);
 streams that close free their subscription; `pubsub off` still streams (the aggregator
 reads the entry itself); a hung cache (SIGSTOP) ends a stream degraded; with the cache
 down a stream says `event: degraded` and ends, and streams work again once the cache is
@@ -305,6 +306,40 @@ def test_closed_streams_free_their_subscription(e):
     st.close()
     check_progress(entries)
     assert counts(e, dest.lower()) == [1, 1, 1]
+
+
+def test_a_dead_owner_does_not_stall_a_stream(e):
+    """The owner dies mid-search and no page polls: the watching aggregator's re-read
+    takes the lease once it expires and asks the suppliers still pending; the stream
+    completes."""
+    conf = e.c.write_config("shortlease", e.cache.port, [(s.sname, s.url) for s in e.sups],
+                            timeout_ms=2500, claim_margin_ms=300, extra=["live_recheck_ms %d" % RECHECK_MS])
+    doomed = e.c.start_aggregator("doomed", conf)
+    watcher = e.c.start_aggregator("watcher", conf)
+    try:
+        for agg in (doomed, watcher):
+            wait_until(lambda: status(agg)["cache"] == "connected", 10, "cache")
+        dest = "Krakow"
+        http_json(doomed.url + query(dest, path="/api/hotels"))
+        st = Stream(watcher.url, query(dest))
+        try:
+            ev = st.next()
+            while json.loads(ev[1])["suppliers"]["fast"] != "ok":
+                ev = st.next()
+            assert json.loads(ev[1])["suppliers"]["medium"] == "pending"
+            doomed.kill(signal.SIGKILL)
+            t = time.monotonic()
+            rest = st.entries()
+            took = time.monotonic() - t
+        finally:
+            st.close()
+        assert rest and rest[-1][1]["is_completed"], rest
+        assert rest[-1][1]["suppliers"] == {"fast": "ok", "medium": "ok", "slow": "ok"}
+        assert counts(e, "krakow") == [1, 2, 2], counts(e, "krakow")
+        assert took < 2.8 + SLOW / 1000.0 + 2, "completed %.2fs after the owner died" % took
+        print("    owner killed: the stream completed %.2fs later (lease 2.8 s, slowest 2 s)" % took)
+    finally:
+        watcher.kill(signal.SIGTERM)
 
 
 def test_pubsub_off_still_streams(e):
