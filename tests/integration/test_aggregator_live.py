@@ -300,6 +300,8 @@ def test_closed_streams_free_their_subscription(e):
     if e.pubsub:
         wait_until(lambda: resp_command(e.cache.port, "PUBSUB", "NUMSUB", channel)[1] == 0, 5,
                    "b to unsubscribe")
+        # every search so far went over the one subscriber connection b opened at start
+        assert status(e.b)["subscriber_connects"] == 1 and status(e.b)["messages"] >= 6, status(e.b)
     # the search went on without pages (b took the lease); a new stream sees it complete
     st = Stream(e.a.url, query(dest))
     entries = st.entries()
