@@ -33,6 +33,9 @@
 
 #define LIVE_STREAM_TIMEOUT_S 86400 /* a stream is quiet between changes: no idle cut-off */
 #define LIVE_IDLE_TIMEOUT_S   60    /* evhttp_set_timeout's, restored when a stream ends */
+#define LIVE_KEEPALIVE_MS                                                                                              \
+    15000 /* a comment line this often keeps proxies from cutting a
+                                       quiet stream, and finds peers that vanished */
 
 enum { SUB_NONE, SUB_PENDING, SUB_ACTIVE, SUB_LEAVING };
 
@@ -56,6 +59,7 @@ struct agg_live {
     int synced;
     int reading, read_again;
     int64_t read_started_ms;
+    int64_t keepalive_ms; /* when the pages were last written to */
     int linked;
     int refs; /* 1 while linked, plus reads in flight */
     live_client *clients;
@@ -282,6 +286,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     agg_live *ls = arg;
     if (!ls->linked || ls->clients == NULL) return;
+    int64_t now = agg_mono_ms();
+    if (now - ls->keepalive_ms >= LIVE_KEEPALIVE_MS) {
+        ls->keepalive_ms = now;
+        for (live_client *c = ls->clients; c; c = c->next) client_write(c, ":\n\n", 3);
+    }
     if (ls->reading) {
         if (agg_mono_ms() - ls->read_started_ms > ls->app->cfg.cache_timeout_ms) {
             ls->app->cache_timeouts++;
@@ -424,6 +433,7 @@ void agg_live_open(agg_app *app, struct evhttp_request *req, const agg_search_pa
             snprintf(ls->lease, sizeof(ls->lease), "%s", lease);
             ls->params = *p;
             ls->params.limit = 0;
+            ls->keepalive_ms = agg_mono_ms();
             agg_entry_init(&ls->e, app->cfg.nsuppliers);
             unsigned b = live_bucket(key);
             ls->next = app->live[b];
