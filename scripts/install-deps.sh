@@ -11,6 +11,8 @@ PACKAGES=(
   # the allocator respite is built with (RESPITE_MALLOC, BENCHMARKS.md); mimalloc for the
   # comparison builds (-DRESPITE_MALLOC=mimalloc)
   libjemalloc-dev libmimalloc-dev
+  # scripting: Lua 5.1 and the cjson and bit libraries (server/script.c)
+  liblua5.1-0-dev lua-cjson-dev lua-bitop
   # integration tests: the runner, real clients, the oracle server, leak checks, and
   # `ip` for test_auth's network namespace
   python3 python3-pytest redis-tools python3-redis redis-server valgrind iproute2

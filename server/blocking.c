@@ -113,7 +113,7 @@ static void timeout_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms, int pool_arg) {
-    if (c->flags & CLIENT_EXECUTING_EXEC) {
+    if (c->flags & (CLIENT_EXECUTING_EXEC | CLIENT_SCRIPT)) {
         reply_null_array(&c->out);
         return;
     }

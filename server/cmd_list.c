@@ -594,7 +594,7 @@ static int ready_list(client *c, int first, int n, rkey **k, list **l) {
 }
 
 static void block_or_null(client *c, int first, int n, long long timeout) {
-    if (c->flags & CLIENT_EXECUTING_EXEC) {
+    if (c->flags & (CLIENT_EXECUTING_EXEC | CLIENT_SCRIPT)) {
         reply_null_array(&c->out);
         return;
     }
@@ -645,7 +645,7 @@ static void blmove_generic(client *c, int from, int to, int ti) {
     } else {
         if (!lookup_or_reply(c, 1, 1, &k, &l)) return;
         if (!l) {
-            if (c->flags & CLIENT_EXECUTING_EXEC) reply_null(&c->out);
+            if (c->flags & (CLIENT_EXECUTING_EXEC | CLIENT_SCRIPT)) reply_null(&c->out);
             else block_for_keys(c, &c->argv[1], 1, timeout, 0);
             return;
         }

@@ -17,6 +17,7 @@
 #include "common/xmalloc.h"
 #include "server/config.h"
 #include "server/net.h"
+#include "server/script.h"
 #include "server/server.h"
 #include "storage/evict.h"
 #include "storage/lazyfree.h"
@@ -151,6 +152,8 @@ int server_oom_refuses(client *c, const command *cmd) {
     return evict_now() == EVICT_FAIL;
 }
 
+int server_out_of_memory(void) { return server.cfg.maxmemory && evict_now() == EVICT_FAIL; }
+
 void server_evict_cron(void) {
     server_used_memory(); /* keeps used_memory_peak */
     if (server.cfg.maxmemory && evict_cfg.policy != EVICT_NOEVICTION) evict_now();
@@ -238,14 +241,22 @@ static void info_memory(text *t) {
                 used, h_used, rss, h_rss, mem_peak, h_peak, mem_peak ? (double)used * 100 / (double)mem_peak : 0.0,
                 overhead, mem_baseline, dataset, net ? (double)dataset * 100 / (double)net : 0.0, af.allocated,
                 af.active, af.resident);
-    /* No scripting: the Lua and function figures are those of a server that never ran one. */
+    /* Scripting, as Redis 7.0 names it: the EVAL and function Lua heaps (vm), and what
+     * the cached scripts and libraries hold besides (scripts). */
+    size_t vm_eval = script_eval_vm_memory(), vm_fn = function_vm_memory();
+    size_t sc_eval = script_eval_cache_memory(), sc_fn = function_cache_memory();
+    char h_lua[32], h_vm[32], h_scripts[32];
+    human_bytes(h_lua, sizeof(h_lua), (double)vm_eval);
+    human_bytes(h_vm, sizeof(h_vm), (double)(vm_eval + vm_fn));
+    human_bytes(h_scripts, sizeof(h_scripts), (double)(sc_eval + sc_fn));
     text_printf(t,
-                "total_system_memory:%zu\r\ntotal_system_memory_human:%s\r\nused_memory_lua:0\r\n"
-                "used_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\n"
-                "number_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\n"
-                "used_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\n"
-                "used_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\n",
-                sysmem, h_sys);
+                "total_system_memory:%zu\r\ntotal_system_memory_human:%s\r\nused_memory_lua:%zu\r\n"
+                "used_memory_vm_eval:%zu\r\nused_memory_lua_human:%s\r\nused_memory_scripts_eval:%zu\r\n"
+                "number_of_cached_scripts:%zu\r\nnumber_of_functions:%zu\r\nnumber_of_libraries:%zu\r\n"
+                "used_memory_vm_functions:%zu\r\nused_memory_vm_total:%zu\r\nused_memory_vm_total_human:%s\r\n"
+                "used_memory_functions:%zu\r\nused_memory_scripts:%zu\r\nused_memory_scripts_human:%s\r\n",
+                sysmem, h_sys, vm_eval, vm_eval, h_lua, sc_eval, script_eval_count(), function_count(),
+                function_library_count(), vm_fn, vm_eval + vm_fn, h_vm, sc_fn, sc_eval + sc_fn, h_scripts);
     text_printf(t,
                 "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\nallocator_frag_ratio:%.2f\r\n"
                 "allocator_frag_bytes:%lld\r\nallocator_rss_ratio:%.2f\r\nallocator_rss_bytes:%lld\r\n"
@@ -474,6 +485,15 @@ static void cmd_shutdown(client *c) {
     if (abort_) {
         reply_error(&c->out, "No shutdown in progress.");
         return;
+    }
+    /* As Redis: during a busy script only SHUTDOWN NOSAVE, which stops the script. */
+    if (script_busy()) {
+        if (!nosave) {
+            reply_error(&c->out,
+                        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+            return;
+        }
+        script_abort_for_shutdown();
     }
     log_warning("User requested shutdown...");
     server.shutdown_asap = 1;

@@ -209,7 +209,7 @@ static config_def configs[] = {
     {"zset-max-listpack-value", CFG_MEM, OFF(zset_max_listpack_value), 0, LL_MAX, "64", 1, NULL, 0, NULL},
     {"hll-sparse-max-bytes", CFG_MEM, OFF(hll_sparse_max_bytes), 0, LL_MAX, "3000", 1, NULL, 0, NULL},
     {"notify-keyspace-events", CFG_NOTIFY, NOSLOT, 0, 0, "", 1, NULL, CF_INERT, NULL},
-    INERT("busy-reply-threshold", CFG_LL, 0, LL_MAX, "5000", 1),
+    {"busy-reply-threshold", CFG_LL, OFF(busy_reply_threshold), 0, LL_MAX, "5000", 1, NULL, 0, NULL},
     /* Persistence: respite keeps nothing on disk. */
     {"save", CFG_SAVE, OFF(save), 0, 0, "", 1, NULL, CF_INERT | CF_MULTI, NULL},
     {"dbfilename", CFG_STR, NOSLOT, 0, 0, "dump.rdb", 1, NULL, CF_INERT | CF_PROTECTED, NULL},

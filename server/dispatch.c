@@ -1,6 +1,6 @@
 /* dispatch.c: from a parsed argv to a handler: command lookup (with container
  * subcommands), the central arity check with Redis's text, DEBUG's gate,
- * authentication, MULTI queueing, then the call (with propagation,
+ * authentication, -BUSY while a script runs too long, MULTI queueing, then the call (with propagation,
  * server/propagate.h). Rejections inside MULTI mark the transaction dirty so EXEC
  * answers EXECABORT, as Redis does. Rejections and finished calls are reported to
  * server/stats.c (errorstats, rejected/failed calls, latency). */
@@ -11,6 +11,7 @@
 #include "server/acl.h"
 #include "server/net.h"
 #include "server/propagate.h"
+#include "server/script.h"
 #include "server/server.h"
 
 /* An error that rejects the command before it runs: inside MULTI it also dooms EXEC. */
@@ -54,7 +55,7 @@ void call_command(client *c, command *cmd) {
     long long duration = util_ustime() - start;
     cmd->usec += duration;
     if (duration >= server.cfg.slowlog_log_slower_than && server.cfg.slowlog_log_slower_than >= 0 &&
-        !(cmd->flags & CMD_BLOCKING && c->blocked) && !multi_is_exec(cmd))
+        !(cmd->flags & CMD_BLOCKING && c->blocked) && !multi_is_exec(cmd) && !(c->flags & CLIENT_SCRIPT))
         slowlog_push(c, c->argc, c->argv, duration);
     cmd->calls++;
     server.stat_numcommands++;
@@ -117,6 +118,10 @@ void process_command(client *c) {
     }
     if (server.cfg.maxmemory && server_oom_refuses(c, cmd)) {
         reject(c, "-OOM command not allowed when used memory > 'maxmemory'.");
+        return;
+    }
+    if (script_busy() && !(cmd->flags & CMD_ALLOW_BUSY)) {
+        reject(c, script_busy_error());
         return;
     }
     if (c->flags & CLIENT_MULTI) {

@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/net.h"
 #include "server/propagate.h"
+#include "server/script.h"
 #include "server/server.h"
 #include "server/supervise.h"
 #include "storage/evict.h"
@@ -97,6 +98,8 @@ static void shutdown_cleanup(void) {
     while (server.clients) client_free(server.clients);
     slowlog_free();
     latency_free();
+    script_free_all();
+    function_free_all();
     for (int i = 0; i < server.dbnum; i++) db_destroy(server.dbs[i]);
     free(server.dbs);
     server_cron_free();

@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -669,6 +670,52 @@ void net_close_listeners(void) {
         accept_resume_event = NULL;
     }
     if (server.cfg.unixsocket && server.cfg.unixsocket[0]) unlink(server.cfg.unixsocket);
+}
+
+/* One non-blocking pass over the listeners and every client but running, calling the
+ * same callbacks the loop would (the loop itself is inside running's callback and
+ * libevent does not re-enter). A callback may free other clients, so each is looked
+ * up again by id before its turn. */
+void net_serve_while_busy(client *running) {
+    int n = listen_fd_count + server.nclients;
+    struct pollfd *fds = xmalloc(sizeof(*fds) * (size_t)(n ? n : 1));
+    uint64_t *ids = xmalloc(sizeof(*ids) * (size_t)(n ? n : 1));
+    int k = 0;
+    for (int i = 0; i < listen_fd_count; i++) {
+        fds[k] = (struct pollfd){event_get_fd(listen_events[i]), POLLIN, 0};
+        ids[k++] = 0;
+    }
+    for (client *c = server.clients; c && k < n; c = c->next) {
+        if (c == running || c->fd < 0) continue;
+        short ev = (short)((c->read_paused ? 0 : POLLIN) | (c->write_armed ? POLLOUT : 0));
+        if (c->flags & CLIENT_CLOSE_ASAP) ev |= POLLOUT;
+        if (!ev) continue;
+        fds[k] = (struct pollfd){c->fd, ev, 0};
+        ids[k++] = c->id;
+    }
+    if (poll(fds, (nfds_t)k, 0) > 0) {
+        for (int i = 0; i < k; i++) {
+            if (!fds[i].revents) continue;
+            if (!ids[i]) {
+                for (int l = 0; l < listen_fd_count; l++)
+                    if (event_get_fd(listen_events[l]) == fds[i].fd)
+                        accept_cb(fds[i].fd, EV_READ, event_get_callback_arg(listen_events[l]));
+                continue;
+            }
+            client *c = server.clients;
+            while (c && c->id != ids[i]) c = c->next;
+            if (!c) continue;
+            if (fds[i].revents & (POLLOUT | POLLERR | POLLHUP) && (c->write_armed || (c->flags & CLIENT_CLOSE_ASAP))) {
+                client_write_cb(c->fd, EV_WRITE, c);
+                c = server.clients;
+                while (c && c->id != ids[i]) c = c->next;
+                if (!c) continue;
+            }
+            if (fds[i].revents & (POLLIN | POLLERR | POLLHUP) && !c->read_paused) client_read_cb(c->fd, EV_READ, c);
+        }
+    }
+    free(fds);
+    free(ids);
 }
 
 /* From the timer: close clients idle for longer than `timeout` seconds, and clients

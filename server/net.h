@@ -31,6 +31,10 @@ size_t client_own_buffers(const struct client *c);
  * left for more (CLIENT LIST's qbuf and qbuf-free). */
 size_t client_query_len(const struct client *c);
 size_t client_query_free(const struct client *c);
+/* While a script runs past busy-reply-threshold (server/script.c's hook): accept and
+ * serve every connection but running's, once, without waiting. Dispatch refuses them
+ * -BUSY unless the command may run during a busy script. */
+void net_serve_while_busy(struct client *running);
 /* Run the parsed command in c->argc/argv (server/dispatch.c). */
 void process_command(struct client *c);
 

@@ -155,8 +155,12 @@ void propagate_force(client *c) {
     if (cur) cur->force = 1;
 }
 
+static int suppressed;
+
+void propagate_suppress(int on) { suppressed = on; }
+
 void propagate_call(client *c, command *cmd) {
-    prop_frame f = {cur, 0, 0, 0, NULL};
+    prop_frame f = {cur, suppressed, 0, 0, NULL};
     int dbid = db_id(c->db);
     long long dirty = storage_dirty;
     cur = &f;

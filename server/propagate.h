@@ -45,6 +45,10 @@ void propagate_prevent(struct client *c);
 /* Propagate the current command even if it changed nothing (FLUSHALL on empty dbs). */
 void propagate_force(struct client *c);
 
+/* While on (redis.set_repl(redis.REPL_NONE) in a script), commands run are not
+ * propagated; deletions of expired keys still are. */
+void propagate_suppress(int on);
+
 /* A resp_slice of a string literal or a NUL-terminated string. */
 #define PROP_STR(s) ((resp_slice){(char *)(s), sizeof(s) - 1})
 

@@ -82,23 +82,25 @@ typedef struct command_binding {
     { n, p, s }
 
 /* The binding tables, all listed in server/commands.c. */
-extern const command_binding string_commands[];  /* server/cmd_string.c */
-extern const command_binding keys_commands[];    /* server/cmd_keys.c */
-extern const command_binding conn_commands[];    /* server/cmd_conn.c */
-extern const command_binding server_commands[];  /* server/cmd_server.c */
-extern const command_binding multi_commands[];   /* server/multi.c */
-extern const command_binding memory_commands[];  /* server/cmd_memory.c */
-extern const command_binding stream_commands[];  /* server/cmd_stream.c */
-extern const command_binding bitops_commands[];  /* server/cmd_bitops.c */
-extern const command_binding hll_commands[];     /* server/cmd_hll.c */
-extern const command_binding debug_commands[];   /* server/cmd_debug.c */
-extern const command_binding latency_commands[]; /* server/latency.c */
-extern const command_binding acl_commands[];     /* server/acl.c */
-extern const command_binding hash_commands[];    /* server/cmd_hash.c */
-extern const command_binding set_commands[];     /* server/cmd_set.c */
-extern const command_binding zset_commands[];    /* server/cmd_zset.c */
-extern const command_binding sort_commands[];    /* server/cmd_sort.c */
-extern const command_binding list_commands[];    /* server/cmd_list.c */
+extern const command_binding string_commands[];   /* server/cmd_string.c */
+extern const command_binding keys_commands[];     /* server/cmd_keys.c */
+extern const command_binding conn_commands[];     /* server/cmd_conn.c */
+extern const command_binding server_commands[];   /* server/cmd_server.c */
+extern const command_binding multi_commands[];    /* server/multi.c */
+extern const command_binding memory_commands[];   /* server/cmd_memory.c */
+extern const command_binding stream_commands[];   /* server/cmd_stream.c */
+extern const command_binding bitops_commands[];   /* server/cmd_bitops.c */
+extern const command_binding hll_commands[];      /* server/cmd_hll.c */
+extern const command_binding debug_commands[];    /* server/cmd_debug.c */
+extern const command_binding latency_commands[];  /* server/latency.c */
+extern const command_binding acl_commands[];      /* server/acl.c */
+extern const command_binding hash_commands[];     /* server/cmd_hash.c */
+extern const command_binding set_commands[];      /* server/cmd_set.c */
+extern const command_binding zset_commands[];     /* server/cmd_zset.c */
+extern const command_binding sort_commands[];     /* server/cmd_sort.c */
+extern const command_binding list_commands[];     /* server/cmd_list.c */
+extern const command_binding script_commands[];   /* server/script.c */
+extern const command_binding function_commands[]; /* server/function.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -138,6 +140,7 @@ void server_request_shutdown(void);
 #define CLIENT_DIRTY_EXEC        (1u << 4) /* a command failed to queue: EXEC aborts */
 #define CLIENT_UNIX              (1u << 5) /* connected over the Unix socket */
 #define CLIENT_EXECUTING_EXEC    (1u << 6)
+#define CLIENT_SCRIPT            (1u << 7) /* the client scripts run their commands through */
 
 typedef struct multi_cmd {
     command *cmd;
@@ -266,6 +269,7 @@ typedef struct server_config {
     int lazyfree_lazy_user_del, lazyfree_lazy_user_flush;
     long long slowlog_log_slower_than; /* microseconds; < 0 disables */
     long long slowlog_max_len;
+    long long busy_reply_threshold;          /* ms a script runs before others get -BUSY (server/script.c) */
     long long latency_monitor_threshold;     /* ms; 0 = LATENCY records nothing */
     int latency_tracking;                    /* INFO latencystats histograms */
     char *latency_tracking_info_percentiles; /* "50 99 99.9" */
@@ -391,6 +395,9 @@ void server_client_memory(client *c, int gone);
 /* With maxmemory set, before running or queueing cmd: evict as the policy says; returns
  * 1 if the command must be refused with OOM (as Redis's processCommand decides). */
 int server_oom_refuses(client *c, const command *cmd);
+/* Evict as the policy says; 1 if memory is still over maxmemory (Redis's
+ * pre_command_oom_state: scripts refuse deny-oom commands then). */
+int server_out_of_memory(void);
 /* Evict in the background while over the limit (timer; Redis's evictionTimeProc). */
 void server_evict_cron(void);
 
