@@ -576,6 +576,11 @@ static int xread_parse_or_reply(client *c, int xreadgroup, xread_args *a) {
     for (int i = 1; i < c->argc; i++) {
         int more = c->argc - i - 1;
         if (arg_is(c, i, "block") && more) {
+            if (c->flags & CLIENT_SCRIPT) { /* as Redis: BLOCK makes no sense in a script */
+                reply_errorf(&c->out, "%.*s command is not allowed with BLOCK option from scripts", (int)c->argv[0].len,
+                             c->argv[0].ptr);
+                return 0;
+            }
             if (!timeout_or_reply(c, ++i, &a->timeout)) return 0;
         } else if (arg_is(c, i, "count") && more) {
             if (!arg_ll_or_reply(c, ++i, &a->count)) return 0;

@@ -55,7 +55,7 @@ void call_command(client *c, command *cmd) {
     long long duration = util_ustime() - start;
     cmd->usec += duration;
     if (duration >= server.cfg.slowlog_log_slower_than && server.cfg.slowlog_log_slower_than >= 0 &&
-        !(cmd->flags & CMD_BLOCKING && c->blocked) && !multi_is_exec(cmd) && !(c->flags & CLIENT_SCRIPT))
+        !(cmd->flags & CMD_BLOCKING && c->blocked) && !multi_is_exec(cmd))
         slowlog_push(c, c->argc, c->argv, duration);
     cmd->calls++;
     server.stat_numcommands++;

@@ -391,7 +391,7 @@ static void reply_error_code(reply_buf *rb, const char *s, size_t n, int ignore_
     if (ignore_stats) reply_error_hook = NULL;
     char *m = xmalloc(n + 2);
     m[0] = '-';
-    memcpy(m + 1, s, n);
+    for (size_t i = 0; i < n; i++) m[i + 1] = s[i] == '\r' || s[i] == '\n' ? ' ' : s[i]; /* errorstats' code too */
     reply_error_len(rb, m, n + 1);
     free(m);
     reply_error_hook = hook;
@@ -1177,8 +1177,7 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
     if (r->timedout) net_serve_while_busy(r->caller);
     if (r->killed) {
         log_warning("Lua script killed by user with %s.", r->eval ? "SCRIPT KILL" : "FUNCTION KILL");
-        raise_error(L, r->eval ? "Script killed by user with SCRIPT KILL..."
-                               : "Script killed by user with FUNCTION KILL...");
+        raise_error(L, "Script killed by user with SCRIPT KILL..."); /* (sic, for functions too) */
     }
 }
 
@@ -1195,8 +1194,8 @@ void script_run(client *c, lua_State *L, int eval, const char *name, uint32_t fl
         }
         if (oom && !(flags & (SCRIPT_FLAG_ALLOW_OOM | SCRIPT_FLAG_NO_WRITES))) {
             lua_pop(L, 1);
-            reply_error(&c->out,
-                        "-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+            /* what Redis's processCommand answers: the script's flags made it deny-oom */
+            reply_error(&c->out, "-OOM command not allowed when used memory > 'maxmemory'.");
             return;
         }
     }

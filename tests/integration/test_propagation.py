@@ -236,7 +236,7 @@ def write_commands(c):
 class Tracking:
     """A connection that remembers the name of every command it sent."""
 
-    CONTAINERS = {"xgroup"}
+    CONTAINERS = {"xgroup", "function"}
 
     def __init__(self, port, used):
         self.c = Conn(port)
@@ -333,6 +333,30 @@ def test_rewrites_as_redis():
         eq(sorted(t[17][2:]), sorted(many), "SPOP with a count removes what it popped")
         eq(t[18], [b"DEL", b"q"], "SPOP of the whole set")
         eq(len(t), 19, "SRANDMEMBER propagates nothing")
+        c.close()
+
+
+def test_scripts_propagate_their_commands():
+    """EVAL/EVALSHA/FCALL go out as the commands they ran, in MULTI/EXEC when more than
+    one; a script that wrote nothing, or used redis.set_repl(redis.REPL_NONE), adds
+    nothing."""
+    with Recorded() as rec:
+        c = rec.conn()
+        c.call("SET", "seed", "1")
+        before = len(rec.log())
+        c.call("EVAL", "redis.call('set', KEYS[1], 'v') redis.call('expire', KEYS[1], 100) "
+               "return redis.call('get', KEYS[1])", 1, "k")
+        c.call("EVAL", "return redis.call('get', 'k')", 0)
+        c.call("EVAL", "redis.set_repl(redis.REPL_NONE) redis.call('set', 'hidden', '1') return 1", 0)
+        sha = c.call("SCRIPT", "LOAD", "return redis.call('incr', KEYS[1])")
+        c.call("EVALSHA", sha, 1, "n")
+        c.call("FUNCTION", "LOAD", "#!lua name=l\nredis.register_function('f', function(k) "
+               "return redis.call('lpush', k[1], 'x') end)")
+        c.call("FCALL", "f", 1, "lst")
+        cmds = [[a.upper() if i == 0 else a for i, a in enumerate(cmd)]
+                for cmd in split_commands(rec.log()[before:])]
+        names = [cmd[0] for cmd in cmds if cmd[0] != b"SELECT"]
+        eq(names, [b"MULTI", b"SET", b"PEXPIREAT", b"EXEC", b"INCR", b"FUNCTION", b"LPUSH"], "propagated")
         c.close()
 
 
@@ -598,6 +622,26 @@ def every_write_command(t, c2):
     t.ok("SELECT", 10)
     t.ok("SET", "k10", "v")
     t.ok("SELECT", 0)
+    # scripts: propagated as the commands they ran (relative expiries rewritten, SELECT
+    # inside the script in its own db), wrapped in MULTI/EXEC
+    t.ok("EVAL", "redis.call('set', KEYS[1], ARGV[1]) redis.call('expire', KEYS[1], ARGV[2]) "
+         "return redis.call('incr', KEYS[2])", 2, "ev1", "ev2", "v", FAR)
+    sha = t.ok("SCRIPT", "LOAD", "redis.call('select', '11') redis.call('rpush', KEYS[1], ARGV[1]) "
+               "return redis.call('lpop', KEYS[1])")
+    t.ok("EVALSHA", sha, 1, "evl", "a")
+    t.ok("EVALSHA", sha, 1, "evl", "b")
+    t.ok("EVAL_RO", "return redis.call('get', KEYS[1])", 1, "ev1")
+    t.call("EVAL", "return redis.pcall('incr', KEYS[1])", 1, "ev1")  # fails: nothing written
+    t.ok("EVAL", "redis.call('del', KEYS[1]) return redis.call('set', KEYS[2], 'x', 'px', ARGV[1])", 2, "ev2",
+         "ev3", FAR * 1000)
+    t.ok("FUNCTION", "LOAD", "#!lua name=plib\nredis.register_function('pset', function(keys, args) "
+         "return redis.call('hset', keys[1], args[1], args[2]) end)")
+    t.ok("FCALL", "pset", 1, "fh", "f", "v")
+    t.ok("FUNCTION", "DELETE", "plib")
+    t.ok("FUNCTION", "LOAD", "#!lua name=plib2\nredis.register_function('pinc', function(keys) "
+         "return redis.call('incr', keys[1]) end)")
+    t.ok("FCALL", "pinc", 1, "fn")
+    t.ok("FUNCTION", "FLUSH")
 
 
 def test_every_write_command_round_trip():
