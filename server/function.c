@@ -211,9 +211,11 @@ static void globals_read_through(lua_State *L, int load) {
     lua_pop(L, 1);
 }
 
+static long long load_hooks;
+
 static void load_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
-    if (util_mstime() - load_start_ms > LOAD_TIMEOUT_MS) {
+    if (util_mstime() - load_start_ms > LOAD_TIMEOUT_MS || (script_hook_budget && ++load_hooks > script_hook_budget)) {
         lua_sethook(L, load_hook, LUA_MASKLINE, 0);
         raise_plain(L, "FUNCTION LOAD timeout");
     }
@@ -340,6 +342,7 @@ static void cmd_function_load(client *c) {
     lib->name = name;
     loading = lib;
     load_start_ms = util_mstime();
+    load_hooks = 0;
     globals_read_through(L, 1);
     lua_getfield(L, LUA_REGISTRYINDEX, "respite.err_handler");
     lua_insert(L, -2);

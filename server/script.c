@@ -83,11 +83,13 @@ typedef struct run_ctx {
     int eval;
     int readonly, allow_oom, oom_at_start;
     int timedout, killed, write_dirty, shutdown;
+    long long hooks;
     int repl_none;
     long long start_us;
 } run_ctx;
 
 static run_ctx *cur_run;
+long long script_hook_budget;
 static client *sc; /* the fake client scripts call commands through */
 
 int script_running(void) { return cur_run != NULL; }
@@ -1168,13 +1170,14 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
     run_ctx *r = cur_run;
     if (!r) return;
     long long elapsed = (util_ustime() - r->start_us) / 1000;
-    if (!r->timedout && elapsed >= server.cfg.busy_reply_threshold) {
+    if (!r->timedout && server.cfg.busy_reply_threshold > 0 && elapsed >= server.cfg.busy_reply_threshold) {
         r->timedout = 1;
         log_warning("Slow script detected: still in execution after %lld milliseconds. You can try killing the "
                     "script using the %s command. Script name is: %s.",
                     elapsed, r->eval ? "SCRIPT KILL" : "FUNCTION KILL", r->name);
     }
     if (r->timedout) net_serve_while_busy(r->caller);
+    if (script_hook_budget && ++r->hooks > script_hook_budget) r->killed = 1;
     if (r->killed) {
         log_warning("Lua script killed by user with %s.", r->eval ? "SCRIPT KILL" : "FUNCTION KILL");
         raise_error(L, "Script killed by user with SCRIPT KILL..."); /* (sic, for functions too) */
@@ -1235,7 +1238,8 @@ void script_run(client *c, lua_State *L, int eval, const char *name, uint32_t fl
         nargs_call = 2;
     }
     cur_run = &r;
-    if (server.cfg.busy_reply_threshold > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEPS);
+    if (server.cfg.busy_reply_threshold > 0 || script_hook_budget)
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEPS);
     int err = lua_pcall(L, nargs_call, 1, fn);
     lua_sethook(L, NULL, 0, 0);
     cur_run = NULL;

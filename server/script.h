@@ -67,6 +67,10 @@ size_t function_cache_memory(void);
 size_t function_count(void);
 size_t function_library_count(void);
 
+/* For fuzzers, whose clock does not run during a script: stop any script after this
+ * many count-hook calls (100000 instructions each) as if killed. 0: never. */
+extern long long script_hook_budget;
+
 /* Release everything (shutdown). */
 void script_free_all(void);
 void function_free_all(void);

@@ -46,6 +46,7 @@
 #include "server/config.h"
 #include "server/net.h"
 #include "server/propagate.h"
+#include "server/script.h"
 #include "server/server.h"
 #include "storage/lazyfree.h"
 #include "storage/type.h"
@@ -543,11 +544,14 @@ static void reset_state(void) {
     lazyfree_drain(); /* FLUSHALL ASYNC, UNLINK: what the loop would free later is freed now */
     slowlog_free();
     latency_free();
+    script_free_all(); /* the script cache and the function libraries, and their Lua states */
+    function_free_all();
     stats_reset();
     config_init();
     acl_free(); /* users, the ACL LOG */
     if (!acl_init()) abort();
     server.cfg.proto_max_bulk_len = FUZZ_MAX_BULK;
+    script_hook_budget = 20; /* the fake clock never makes a script busy: bound loops */
     server.next_client_id = 0;
     server.shutdown_asap = 0;
     fake_ms = CLOCK_START;
