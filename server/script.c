@@ -588,12 +588,8 @@ static void script_call(lua_State *L, run_ctx *r, int argc, resp_slice *argv) {
     sc->argv = argv;
     sc->cmd = sc->lastcmd = cmd;
     sc->user = r->caller->user;
-    const char *denied = acl_check_command(sc, cmd);
-    if (denied) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "The user executing the script can't run this command or subcommand script: %s",
-                 denied[0] == '-' ? strchr(denied, ' ') + 1 : denied);
-        refuse_call(L, cmd, msg);
+    if (acl_check_command(sc, cmd)) { /* denied: in the ACL LOG; the script gets Redis's text */
+        refuse_call(L, cmd, "The user executing the script can't run this command or subcommand");
         return;
     }
     if (cmd->flags & CMD_WRITE) {
@@ -746,7 +742,8 @@ static int l_setresp(lua_State *L) {
     run_ctx *r = run_or_raise(L);
     (void)r;
     if (lua_gettop(L) != 1) return raise_error(L, "redis.setresp() requires one argument.");
-    int resp = (int)lua_tonumber(L, -1);
+    lua_Number n = lua_tonumber(L, -1);
+    int resp = n > -1e9 && n < 1e9 ? (int)n : 0; /* C's truncation, as Redis, without overflow */
     if (resp != 2 && resp != 3) return raise_error(L, "RESP version must be 2 or 3.");
     sc->resp = sc->out.resp = resp;
     return 0;
@@ -755,8 +752,9 @@ static int l_setresp(lua_State *L) {
 static int l_set_repl(lua_State *L) {
     run_ctx *r = run_or_raise(L);
     if (lua_gettop(L) != 1) return raise_error(L, "redis.set_repl() requires two arguments.");
-    int flags = (int)lua_tonumber(L, -1);
-    if ((flags & ~3) != 0)
+    lua_Number n = lua_tonumber(L, -1);
+    int flags = n > -1e9 && n < 1e9 ? (int)n : -1;
+    if (flags & ~3)
         return raise_error(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
     r->repl_none = flags == 0;
     return 0;
@@ -798,7 +796,7 @@ static int l_acl_check_cmd(lua_State *L) {
         }
     }
     command *cmd = lookup_call(argc, argv);
-    if (!cmd || (cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+    if (!cmd) {
         free(argv);
         free(nums);
         return raise_error(L, "Invalid command passed to redis.acl_check_cmd()");
@@ -807,7 +805,7 @@ static int l_acl_check_cmd(lua_State *L) {
     if (r->caller->user) {
         char msg[256];
         const char *u = r->caller->user->name;
-        ok = acl_dryrun(u, strlen(u), argv, argc, msg, sizeof(msg)) == 0;
+        ok = acl_dryrun(u, strlen(u), argv, argc, msg, sizeof(msg)) != 1; /* 1: denied */
     }
     free(argv);
     free(nums);

@@ -141,6 +141,24 @@ CASES = [
         ev("return redis.breakpoint()"), ev("return redis.acl_check_cmd('get', 'x')"),
         ev("return redis.acl_check_cmd('nosuch')"),
     ]),
+    ("redis_lib_args", [
+        ev("return redis.set_repl()"), ev("return redis.setresp(2.5)"), ev("return redis.set_repl(-0.5)"),
+        ev("return redis.set_repl(4)"), ev("return redis.sha1hex(1,2)"), ev("return redis.log('x')"),
+        ev("return redis.log(-1, 'x')"), ev("return redis.log(2.5, 'x')"), ev("return redis.setresp('3')"),
+        ev("return redis.sha1hex({})"), ev("return redis.sha1hex(nil)"), ev("return redis.acl_check_cmd()"),
+        ev("return redis.acl_check_cmd('nosuch')"), ev("return redis.acl_check_cmd('get')"),
+        ev("return redis.acl_check_cmd({})"), ev("return redis.call('get', 'a', {})"),
+        ev("return {1, 2, {3, 4, {5}}, 'x', {err='e'}, {ok='o'}, {double=1}}"),
+        ev("return string.format('%s', redis.call('ping'))"), ev("return unpack({1,2,3})"),
+        ev("return redis.pcall('set', 'a')"), ev("return #redis.call('keys','*')"),
+        ev("return redis.call('client','list')"), ev("return redis.call('hello')"),
+        ev("return redis.call('wait','0','0')"), ev("return redis.call('select','100')"),
+        ev("return redis.call('shutdown')"), ev("return redis.call('info','nosuchsection')"),
+        ("ACL", "SETUSER", "scriptuser", "on", "nopass", "+eval", "+get", "~*"), ("AUTH", "scriptuser", "x"),
+        ev("return redis.call('set','a','b')"), ev("return redis.pcall('set','a','b')"),
+        ev("return redis.acl_check_cmd('set','a','b')"), ev("return redis.acl_check_cmd('get','a')"),
+        ("AUTH", "default", "x"), ("ACL", "DELUSER", "scriptuser"),
+    ]),
     ("shebang", [
         ev("#!lua flags=no-writes\nreturn redis.call('set','a','1')"),
         ev("#!lua flags=no-writes\nreturn redis.call('get','a')"),
@@ -548,3 +566,21 @@ def test_busy_config_alias(server):
     eq(c.call("CONFIG", "GET", "busy-reply-threshold"), [b"busy-reply-threshold", b"1234"], "alias")
     c.call("CONFIG", "SET", "busy-reply-threshold", "5000")
     c.close()
+
+
+def test_self_referencing_table(server, oracle):
+    """A table that contains itself: nested arrays until Lua's stack limit, then an error
+    element, as Redis; the server carries on."""
+    import socket
+    out = []
+    for srv in (server, oracle):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+        s.sendall(b"*3\r\n$4\r\nEVAL\r\n$32\r\nlocal t = {} t[1] = t return t  \r\n$1\r\n0\r\n*1\r\n$4\r\nPING\r\n")
+        buf = b""
+        deadline = time.monotonic() + 20
+        while not buf.endswith(b"+PONG\r\n") and time.monotonic() < deadline:
+            buf += s.recv(1 << 20)
+        s.close()
+        out.append(buf)
+    assert out[0].endswith(b"+PONG\r\n"), out[0][-200:]
+    eq(out[0], out[1], "nested reply")

@@ -1,5 +1,6 @@
 /* test_util.c: unit tests of common/util.c against Redis 7.0's observed behaviour
- * (string2ll, string2ld, ld2string human mode, stringmatchlen, %.17g). */
+ * (string2ll, string2ld, ld2string human mode, stringmatchlen, %.17g), and SHA-1 against
+ * FIPS 180's vectors. */
 #include <check.h>
 #include <stdio.h>
 #include <limits.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sha1.h"
 #include "common/util.h"
 
 static int ll_ok(const char *s, long long *v) { return util_str2ll(s, strlen(s), v); }
@@ -418,6 +420,38 @@ START_TEST(test_eqi_and_clocks) {
 }
 END_TEST
 
+START_TEST(test_sha1) {
+    char hex[41];
+    sha1_hex("", 0, hex);
+    ck_assert_str_eq(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    sha1_hex("abc", 3, hex);
+    ck_assert_str_eq(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"; /* 56 bytes: two blocks */
+    sha1_hex(two, strlen(two), hex);
+    ck_assert_str_eq(hex, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+    /* a million 'a' fed in uneven pieces */
+    sha1_ctx ctx;
+    sha1_init(&ctx);
+    char a[1000];
+    memset(a, 'a', sizeof(a));
+    size_t fed = 0, step = 1;
+    while (fed < 1000000) {
+        size_t n = 1000000 - fed < step ? 1000000 - fed : step;
+        if (n > sizeof(a)) n = sizeof(a);
+        sha1_update(&ctx, a, n);
+        fed += n;
+        step = step * 3 % 997 + 1;
+    }
+    uint8_t d[20];
+    sha1_final(&ctx, d);
+    static const uint8_t want[20] = {0x34, 0xaa, 0x97, 0x3c, 0xd4, 0xc4, 0xda, 0xa4, 0xf6, 0x1e,
+                                     0xeb, 0x2b, 0xdb, 0xad, 0x27, 0x31, 0x65, 0x34, 0x01, 0x6f};
+    ck_assert_mem_eq(d, want, 20);
+    sha1_hex("return 1", 8, hex); /* what EVALSHA names `return 1` on Redis */
+    ck_assert_str_eq(hex, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+}
+END_TEST
+
 static Suite *util_suite(void) {
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("core");
@@ -434,6 +468,7 @@ static Suite *util_suite(void) {
     tcase_add_test(tc, test_stringmatch);
     tcase_add_test(tc, test_hash);
     tcase_add_test(tc, test_eqi_and_clocks);
+    tcase_add_test(tc, test_sha1);
     suite_add_tcase(s, tc);
     return s;
 }
