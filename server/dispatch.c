@@ -46,7 +46,8 @@ void call_command(client *c, command *cmd) {
     c->cmd = cmd;
     c->redacted = 0;
     long long start = util_ustime();
-    storage_now_ms = start / 1000;
+    /* As Redis, time stands still for a script: keys expire as of its start. */
+    storage_now_ms = c->flags & CLIENT_SCRIPT ? script_snapshot_ms() : start / 1000;
     stats_call_begin();
     /* With a propagation subscriber, propagate_call compares storage_dirty around the
      * handler and queues what the command must be replayed as; otherwise nothing. */
@@ -135,5 +136,7 @@ void process_command(client *c) {
         }
     }
     call_command(c, cmd);
-    if (blocking_active()) blocking_handle_ready();
+    /* (a command served while a script is busy must not let blocked clients run
+     * inside the script: they are served once it ends) */
+    if (blocking_active() && !script_running()) blocking_handle_ready();
 }

@@ -141,6 +141,10 @@ CASES = [
         ev("return redis.breakpoint()"), ev("return redis.acl_check_cmd('get', 'x')"),
         ev("return redis.acl_check_cmd('nosuch')"),
     ]),
+    ("time_frozen", [
+        ev("redis.call('set','tk','v','px','2') for i = 1, 3000000 do end return redis.call('get','tk')"),
+        ev("redis.call('set','tk','v','px','2') for i = 1, 3000000 do end return redis.call('exists','tk')"),
+    ]),
     ("redis_lib_args", [
         ev("return redis.set_repl()"), ev("return redis.setresp(2.5)"), ev("return redis.set_repl(-0.5)"),
         ev("return redis.set_repl(4)"), ev("return redis.sha1hex(1,2)"), ev("return redis.log('x')"),
@@ -584,3 +588,18 @@ def test_self_referencing_table(server, oracle):
         out.append(buf)
     assert out[0].endswith(b"+PONG\r\n"), out[0][-200:]
     eq(out[0], out[1], "nested reply")
+
+
+def test_blocked_clients_served_after_the_script(server, oracle):
+    """A BLPOP waiter is served once the script ends, with what the script left."""
+    out = []
+    for srv in (server, oracle):
+        c, w = srv.conn(), srv.conn()
+        c.call("DEL", "bl")
+        w.send(b"*3\r\n$5\r\nBLPOP\r\n$2\r\nbl\r\n$1\r\n5\r\n")
+        wait_until(lambda: b"blocked_clients:1" in c.call("INFO", "clients"), 10, "the BLPOP to block")
+        got = [c.cmd("EVAL", "redis.call('rpush','bl','a','b') return redis.call('lpop','bl')", "0"), w.reply()]
+        c.close()
+        w.close()
+        out.append(got)
+    eq(out[0], out[1], "script result and the waiter's reply")
