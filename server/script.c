@@ -388,10 +388,18 @@ static const char *table_err(lua_State *L, int idx, size_t *len, int *ignore_sta
     return s;
 }
 
-/* Reply an error text that is already "CODE msg": "-CODE msg". */
+/* The command whose reply a script's value becomes (EVAL, FCALL...). */
+static command *reply_cmd;
+
+/* Reply an error text that is already "CODE msg": "-CODE msg". ignore_stats: the error
+ * came from a command the script ran and was counted then; as Redis, it is not counted
+ * again, but the script's command still counts as failed. */
 static void reply_error_code(reply_buf *rb, const char *s, size_t n, int ignore_stats) {
     void (*hook)(const char *, size_t) = reply_error_hook;
-    if (ignore_stats) reply_error_hook = NULL;
+    if (ignore_stats) {
+        reply_error_hook = NULL;
+        if (reply_cmd) reply_cmd->failed_calls++;
+    }
     char *m = xmalloc(n + 2);
     m[0] = '-';
     for (size_t i = 0; i < n; i++) m[i + 1] = s[i] == '\r' || s[i] == '\n' ? ' ' : s[i]; /* errorstats' code too */
@@ -551,8 +559,8 @@ static int call_cap;
 
 /* Reject a command before it runs: the error table is pushed (1 returned). */
 static int refuse_call(lua_State *L, command *cmd, const char *text) {
-    if (cmd) stats_rejected(cmd);
     if (reply_error_hook) reply_error_hook(text, strlen(text));
+    stats_rejected(cmd); /* after the count: the script's command is not failed by it */
     push_error_table(L, text, strlen(text));
     lua_pushstring(L, "ignore_error_stats_update");
     lua_pushboolean(L, 1);
@@ -1237,6 +1245,7 @@ void script_run(client *c, lua_State *L, int eval, const char *name, uint32_t fl
         nargs_call = 2;
     }
     cur_run = &r;
+    reply_cmd = c->cmd;
     if (server.cfg.busy_reply_threshold > 0 || script_hook_budget)
         lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEPS);
     int err = lua_pcall(L, nargs_call, 1, fn);

@@ -603,3 +603,27 @@ def test_blocked_clients_served_after_the_script(server, oracle):
         w.close()
         out.append(got)
     eq(out[0], out[1], "script result and the waiter's reply")
+
+
+def test_error_stats(server, oracle):
+    """commandstats' failed/rejected calls and errorstats after failing scripts, as Redis
+    counts them (an error a command already counted is not counted again, but the script
+    still failed)."""
+    import re
+    out = []
+    for srv in (server, oracle):
+        c = srv.conn()
+        c.call("FLUSHALL")
+        c.call("SET", "s", "x")
+        c.call("CONFIG", "RESETSTAT")
+        for script in ("return redis.call('nosuch')", "return redis.pcall('incr','a','b')", "return {err='x'}",
+                       "return redis.call('incr','s')", "return {redis.pcall('incr','s'), redis.pcall('nosuch')}",
+                       "error('x')", "return redis.call('get','s')"):
+            c.cmd("EVAL", script, "0")
+        stats = c.call("INFO", "commandstats").decode() + c.call("INFO", "errorstats").decode()
+        lines = sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line)
+                       for line in stats.splitlines() if line.startswith(("cmdstat_", "errorstat_"))
+                       and "config" not in line and "info" not in line)
+        out.append(lines)
+        c.close()
+    eq(out[0], out[1], "commandstats and errorstats")
