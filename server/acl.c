@@ -20,6 +20,7 @@
  * Channels: respite has no pub/sub commands yet, so channel rules are parsed, stored and
  * shown but nothing checks them. */
 #include "server/acl.h"
+#include "server/script.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -44,7 +45,7 @@ enum { USER_ON = 1, USER_NOPASS = 2, USER_SANITIZE = 4, USER_SKIP_SANITIZE = 8 }
 enum { SEL_ROOT = 1, SEL_ALLKEYS = 2, SEL_ALLCHANNELS = 4, SEL_ALLCOMMANDS = 8 };
 enum { PERM_R = 1, PERM_W = 2, PERM_ALL = 3 };
 enum { ACL_OK = 0, DENIED_CMD = 1, DENIED_KEY = 2, DENIED_AUTH = 3, DENIED_CHANNEL = 4 };
-enum { CTX_TOPLEVEL, CTX_MULTI };
+enum { CTX_TOPLEVEL, CTX_MULTI, CTX_LUA };
 
 /* How a key pattern matches: most are a literal, a literal prefix and '*', or '*'. */
 enum { PAT_GLOB, PAT_EXACT, PAT_PREFIX, PAT_ALL };
@@ -980,7 +981,10 @@ static char *client_info_dup(client *c) {
 }
 
 static void log_add(client *c, int reason, const char *object, size_t olen, const char *user, size_t ulen) {
-    int context = (c->flags & CLIENT_MULTI) || (c->flags & CLIENT_EXECUTING_EXEC) ? CTX_MULTI : CTX_TOPLEVEL;
+    client *shown = c->flags & CLIENT_SCRIPT && script_caller() ? script_caller() : c; /* as Redis: the caller */
+    int context = c->flags & CLIENT_SCRIPT                                          ? CTX_LUA
+                  : (c->flags & CLIENT_MULTI) || (c->flags & CLIENT_EXECUTING_EXEC) ? CTX_MULTI
+                                                                                    : CTX_TOPLEVEL;
     long long now = util_mstime();
     for (int i = 0; i < nlog && i < 10; i++) {
         log_entry *e = &acl_log[i];
@@ -990,14 +994,14 @@ static void log_add(client *c, int reason, const char *object, size_t olen, cons
         log_entry m = *e;
         memmove(acl_log + 1, acl_log, sizeof(log_entry) * (size_t)i);
         free(m.cinfo);
-        m.cinfo = client_info_dup(c);
+        m.cinfo = client_info_dup(shown);
         m.ctime = now;
         m.count++;
         acl_log[0] = m;
         return;
     }
     if (log_max_len() <= 0) return;
-    log_entry e = {1,    reason, context, xstrndup(object, olen), xstrndup(user, ulen), client_info_dup(c),
+    log_entry e = {1,    reason, context, xstrndup(object, olen), xstrndup(user, ulen), client_info_dup(shown),
                    olen, ulen,   now};
     acl_log = xrealloc(acl_log, sizeof(log_entry) * (size_t)(nlog + 1));
     memmove(acl_log + 1, acl_log, sizeof(log_entry) * (size_t)nlog);
@@ -1631,7 +1635,7 @@ static void cmd_acl_log(client *c) {
         reply_bulk_cstr(&c->out, "reason");
         reply_bulk_cstr(&c->out, reasons[e->reason]);
         reply_bulk_cstr(&c->out, "context");
-        reply_bulk_cstr(&c->out, e->context == CTX_MULTI ? "multi" : "toplevel");
+        reply_bulk_cstr(&c->out, e->context == CTX_LUA ? "lua" : e->context == CTX_MULTI ? "multi" : "toplevel");
         reply_bulk_cstr(&c->out, "object");
         reply_bulk(&c->out, e->object, e->olen);
         reply_bulk_cstr(&c->out, "username");

@@ -93,6 +93,7 @@ long long script_hook_budget;
 static client *sc; /* the fake client scripts call commands through */
 
 int script_running(void) { return cur_run != NULL; }
+client *script_caller(void) { return cur_run ? cur_run->caller : NULL; }
 long long script_snapshot_ms(void) { return cur_run ? cur_run->start_us / 1000 : util_mstime(); }
 int script_busy(void) { return cur_run && cur_run->timedout; }
 

@@ -47,6 +47,8 @@ void script_kill(client *c, int eval);
 void script_abort_for_shutdown(void);
 /* Is a script (busy or not) running now? */
 int script_running(void);
+/* The client whose script is running, or NULL. */
+client *script_caller(void);
 /* When the running script started (ms): the time its commands see. */
 long long script_snapshot_ms(void);
 /* Parse a body's `#!lua ...` line as Redis's evalExtractShebangFlags: *flags (EVAL's

@@ -627,3 +627,20 @@ def test_error_stats(server, oracle):
         out.append(lines)
         c.close()
     eq(out[0], out[1], "commandstats and errorstats")
+
+
+def test_acl_log_context(server):
+    """A command a script may not run is logged with context lua and the caller's info."""
+    c = server.conn()
+    c.call("ACL", "LOG", "RESET")
+    c.call("ACL", "SETUSER", "lu", "on", "nopass", "+eval", "+get", "~*")
+    c.call("AUTH", "lu", "x")
+    c.cmd("EVAL", "return redis.pcall('set','a','b')", "0")
+    c.call("AUTH", "default", "x")
+    entry = c.call("ACL", "LOG", "1")[0]
+    fields = dict(zip(entry[::2], entry[1::2]))
+    eq(fields[b"context"], b"lua", "context")
+    eq(fields[b"object"], b"set", "object")
+    assert b"cmd=eval" in fields[b"client-info"], fields
+    c.call("ACL", "DELUSER", "lu")
+    c.close()
