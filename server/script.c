@@ -1229,7 +1229,7 @@ void script_run(client *c, lua_State *L, int eval, const char *name, uint32_t fl
     sc->db = c->db;
     sc->resp = sc->out.resp = 2;
     sc->user = c->user;
-    sc->flags = CLIENT_SCRIPT | (c->flags & CLIENT_MULTI);
+    sc->flags = CLIENT_SCRIPT;
 
     int fn = lua_gettop(L);
     lua_pushcfunction(L, error_handler);
