@@ -871,17 +871,20 @@ static int global_missing(lua_State *L) {
     return luaL_error(L, "Script attempted to access nonexistent global variable '%s'", k ? k : "?");
 }
 
-/* Replace the table at idx (absolute) by a read-only proxy; the proxy is pushed. */
-static void make_proxy(lua_State *L, int idx) {
+/* A read-only proxy of the table at idx (absolute) is pushed. What getmetatable shows
+ * for it: the value at view (absolute), or the proxy itself when view is 0 (so the
+ * metatable that holds the real table is never reachable). */
+static void make_proxy(lua_State *L, int idx, int view) {
     lua_newtable(L); /* proxy */
+    int proxy = lua_gettop(L);
     lua_newtable(L); /* its metatable */
     lua_pushvalue(L, idx);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, readonly_error);
     lua_setfield(L, -2, "__newindex");
-    lua_newtable(L); /* what getmetatable shows: an empty read-only table */
+    lua_pushvalue(L, view ? view : proxy);
     lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
+    lua_setmetatable(L, proxy);
     lua_getfield(L, LUA_REGISTRYINDEX, READONLY_KEY);
     lua_pushvalue(L, -2);
     lua_pushvalue(L, idx);
@@ -1122,7 +1125,11 @@ lua_State *script_lua_new(int functions) {
     if (functions) function_lua_extend(L);
     lua_setfield(L, LUA_GLOBALSINDEX, "redis");
 
-    /* Library tables become read-only proxies. */
+    /* Library tables become read-only proxies; getmetatable of one shows an empty
+     * read-only table. */
+    lua_newtable(L);
+    make_proxy(L, lua_gettop(L), 0);
+    int view = lua_gettop(L);
     static const char *const libs[] = {"string", "table", "math", "coroutine", "cjson", "bit", "redis", NULL};
     for (int i = 0; libs[i]; i++) {
         lua_getfield(L, LUA_GLOBALSINDEX, libs[i]);
@@ -1130,10 +1137,23 @@ lua_State *script_lua_new(int functions) {
             lua_pop(L, 1);
             continue;
         }
-        make_proxy(L, lua_gettop(L));
+        make_proxy(L, lua_gettop(L), view);
         lua_setfield(L, LUA_GLOBALSINDEX, libs[i]);
         lua_pop(L, 1);
     }
+    /* Strings' metatable: getmetatable('') shows a read-only table whose __index is the
+     * read-only string library (the real metatable keeps the real one, for speed). */
+    lua_newtable(L);
+    lua_getfield(L, LUA_GLOBALSINDEX, "string");
+    lua_setfield(L, -2, "__index");
+    make_proxy(L, lua_gettop(L), 0);
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_pushvalue(L, -3);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 3);
     /* The globals: real table R (absent names raise), proxy P installed as the globals. */
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     int real = lua_gettop(L);
@@ -1141,7 +1161,7 @@ lua_State *script_lua_new(int functions) {
     lua_pushcfunction(L, global_missing);
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, real);
-    make_proxy(L, real);
+    make_proxy(L, real, view);
     lua_getmetatable(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, "respite.globals_mt");
     lua_pushcfunction(L, error_handler);

@@ -122,6 +122,12 @@ CASES = [
         ev("return select('#', 1, 2, 3)"), ev("return tonumber('0x10')"),
         ev("return coroutine.wrap(function() coroutine.yield(5) end)()"),
         ev("return (string.format('%5.2f', 3.14159))"), ev("return ('abc'):upper()"),
+        ev("return type(getmetatable(''))"), ev("getmetatable('').__index = nil return 1"),
+        ev("getmetatable('').__index.upper = nil return 1"), ev("return ('x'):upper()"),
+        ev("local g = getmetatable(_G); g.__index = {} return 1"), ev("_G = {}"), ev("cjson.encode = nil"),
+        ev("bit.band = nil"), ev("return type(getmetatable(_G))"), ev("return rawequal(_G, _G)"),
+        ev("return next(string) ~= nil"), ev("return type(string.upper)"),
+        ev("return ('x'):rep(3)"),
     ]),
     ("libraries", [
         ev("return cjson.encode({1,2,{a=1}})"), ev("return cjson.encode({})"),
