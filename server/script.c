@@ -159,6 +159,8 @@ static int raise_error(lua_State *L, const char *text) {
     return lua_error(L);
 }
 
+static int is_readonly(lua_State *L, int idx);
+
 /* The handler every run calls the script under: any error becomes a table {err=...,
  * source=..., line=...} naming where it was raised (the Lua caller of a C function). */
 static int error_handler(lua_State *L) {
@@ -189,7 +191,7 @@ static int error_handler(lua_State *L) {
         lua_replace(L, 1);
         lua_settop(L, 1);
     }
-    if (have) {
+    if (have && !is_readonly(L, 1)) {
         lua_pushstring(L, "source");
         lua_pushstring(L, ar.source);
         lua_rawset(L, 1);
@@ -948,6 +950,27 @@ static int l_rawset(lua_State *L) {
     return 1;
 }
 
+/* table.insert as Lua 5.1's, refusing a read-only table (it would write into the proxy). */
+static int l_table_insert(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (is_readonly(L, 1)) return readonly_error_plain(L);
+    int e = (int)lua_objlen(L, 1) + 1, pos;
+    switch (lua_gettop(L)) {
+        case 2: pos = e; break;
+        case 3:
+            pos = luaL_checkint(L, 2);
+            if (pos > e) e = pos;
+            for (int i = e; i > pos; i--) {
+                lua_rawgeti(L, 1, i - 1);
+                lua_rawseti(L, 1, i);
+            }
+            break;
+        default: return luaL_error(L, "wrong number of arguments to 'insert'");
+    }
+    lua_rawseti(L, 1, pos);
+    return 0;
+}
+
 static int l_setmetatable(lua_State *L) {
     if (lua_type(L, 1) == LUA_TTABLE && is_readonly(L, 1)) return readonly_error_plain(L);
     lua_pushvalue(L, lua_upvalueindex(1));
@@ -1088,6 +1111,10 @@ lua_State *script_lua_new(int functions) {
     lua_getfield(L, LUA_GLOBALSINDEX, "setmetatable");
     lua_pushcclosure(L, l_setmetatable, 1);
     lua_setfield(L, LUA_GLOBALSINDEX, "setmetatable");
+    lua_getfield(L, LUA_GLOBALSINDEX, "table");
+    lua_pushcfunction(L, l_table_insert);
+    lua_setfield(L, -2, "insert");
+    lua_pop(L, 1);
     lua_pushcfunction(L, l_loadstring);
     lua_setfield(L, LUA_GLOBALSINDEX, "loadstring");
     lua_pushcfunction(L, l_load);

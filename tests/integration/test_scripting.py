@@ -128,6 +128,10 @@ CASES = [
         ev("bit.band = nil"), ev("return type(getmetatable(_G))"), ev("return rawequal(_G, _G)"),
         ev("return next(string) ~= nil"), ev("return type(string.upper)"),
         ev("return ('x'):rep(3)"),
+        ev("table.insert(string, 1) return 1"), ev("table.insert(_G, 1) return 1"),
+        ev("table.remove(string) return 1"), ev("table.sort(string) return 1"),
+        ev("local t = {3,1,2} table.sort(t) table.insert(t, 4) table.insert(t, 1, 0) return {t, table.remove(t)}"),
+        ev("return table.insert({})"), ev("local t = {} table.insert(t, 5, 'x') return {#t, t[5]}"),
     ]),
     ("libraries", [
         ev("return cjson.encode({1,2,{a=1}})"), ev("return cjson.encode({})"),
