@@ -1025,12 +1025,18 @@ static int l_load(lua_State *L) {
 
 /* pcall that gives a caught error table's err string (Redis 7.0 keeps redis.call's
  * errors strings for scripts that catch them). */
+static int raise_if_killed(lua_State *L) {
+    if (cur_run && cur_run->killed) return raise_error(L, "Script killed by user with SCRIPT KILL...");
+    return 0;
+}
+
 static int l_pcall(lua_State *L) {
     luaL_checkany(L, 1);
     int argc = lua_gettop(L);
     lua_pushboolean(L, 1);
     lua_insert(L, 1);
     if (lua_pcall(L, argc - 1, LUA_MULTRET, 0)) {
+        raise_if_killed(L); /* a kill is not the script's to catch */
         if (lua_istable(L, -1)) {
             lua_getfield(L, -1, "err");
             if (lua_isstring(L, -1)) lua_replace(L, -2);
@@ -1041,6 +1047,15 @@ static int l_pcall(lua_State *L) {
         lua_settop(L, 2);
         return 2;
     }
+    return lua_gettop(L);
+}
+
+/* xpcall and coroutine.resume, which catch errors too: a kill goes through them. */
+static int l_kill_guard(lua_State *L) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    raise_if_killed(L);
     return lua_gettop(L);
 }
 
@@ -1111,6 +1126,14 @@ lua_State *script_lua_new(int functions) {
     lua_getfield(L, LUA_GLOBALSINDEX, "setmetatable");
     lua_pushcclosure(L, l_setmetatable, 1);
     lua_setfield(L, LUA_GLOBALSINDEX, "setmetatable");
+    lua_getfield(L, LUA_GLOBALSINDEX, "xpcall");
+    lua_pushcclosure(L, l_kill_guard, 1);
+    lua_setfield(L, LUA_GLOBALSINDEX, "xpcall");
+    lua_getfield(L, LUA_GLOBALSINDEX, "coroutine");
+    lua_getfield(L, -1, "resume");
+    lua_pushcclosure(L, l_kill_guard, 1);
+    lua_setfield(L, -2, "resume");
+    lua_pop(L, 1);
     lua_getfield(L, LUA_GLOBALSINDEX, "table");
     lua_pushcfunction(L, l_table_insert);
     lua_setfield(L, -2, "insert");

@@ -534,8 +534,11 @@ def _busy_run(srv, kind):
     c.call("FUNCTION", "FLUSH")
     c.call("CONFIG", "SET", "busy-reply-threshold", "50")
     got = []
-    if kind == "script_kill":
-        t, out = _start_busy(srv, ("EVAL", BUSY_LOOP, "0"))
+    if kind in ("script_kill", "kill_through_pcall"):
+        body = BUSY_LOOP if kind == "script_kill" else \
+            "while true do pcall(function() %s end) xpcall(function() %s end, function(e) return e end) end" \
+            % (BUSY_LOOP, BUSY_LOOP)
+        t, out = _start_busy(srv, ("EVAL", body, "0"))
         got.append(_wait_busy(c))
         got.append(c.cmd("FUNCTION", "KILL"))
         got.append(c.cmd("SCRIPT", "KILL"))
@@ -567,7 +570,7 @@ def _busy_run(srv, kind):
     return got
 
 
-@pytest.mark.parametrize("kind", ["script_kill", "function_kill", "unkillable"])
+@pytest.mark.parametrize("kind", ["script_kill", "kill_through_pcall", "function_kill", "unkillable"])
 def test_busy(make_server, make_oracle, kind):
     mine = _busy_run(make_server(), kind)
     theirs = _busy_run(make_oracle(), kind)
