@@ -20,7 +20,6 @@
  * Channels: respite has no pub/sub commands yet, so channel rules are parsed, stored and
  * shown but nothing checks them. */
 #include "server/acl.h"
-#include "server/script.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -36,6 +35,7 @@
 #include "common/xmalloc.h"
 #include "server/command_table.h"
 #include "server/net.h"
+#include "server/script.h"
 
 #define ACL_BITS   1024 /* command ids; the last is the "future commands" bit */
 #define FUTURE_BIT (ACL_BITS - 1)

@@ -82,23 +82,24 @@ typedef struct command_binding {
     { n, p, s }
 
 /* The binding tables, all listed in server/commands.c. */
-extern const command_binding string_commands[];   /* server/cmd_string.c */
-extern const command_binding keys_commands[];     /* server/cmd_keys.c */
-extern const command_binding conn_commands[];     /* server/cmd_conn.c */
-extern const command_binding server_commands[];   /* server/cmd_server.c */
-extern const command_binding multi_commands[];    /* server/multi.c */
-extern const command_binding memory_commands[];   /* server/cmd_memory.c */
-extern const command_binding stream_commands[];   /* server/cmd_stream.c */
-extern const command_binding bitops_commands[];   /* server/cmd_bitops.c */
-extern const command_binding hll_commands[];      /* server/cmd_hll.c */
-extern const command_binding debug_commands[];    /* server/cmd_debug.c */
-extern const command_binding latency_commands[];  /* server/latency.c */
-extern const command_binding acl_commands[];      /* server/acl.c */
-extern const command_binding hash_commands[];     /* server/cmd_hash.c */
-extern const command_binding set_commands[];      /* server/cmd_set.c */
-extern const command_binding zset_commands[];     /* server/cmd_zset.c */
-extern const command_binding sort_commands[];     /* server/cmd_sort.c */
-extern const command_binding list_commands[];     /* server/cmd_list.c */
+extern const command_binding string_commands[];  /* server/cmd_string.c */
+extern const command_binding keys_commands[];    /* server/cmd_keys.c */
+extern const command_binding conn_commands[];    /* server/cmd_conn.c */
+extern const command_binding server_commands[];  /* server/cmd_server.c */
+extern const command_binding multi_commands[];   /* server/multi.c */
+extern const command_binding memory_commands[];  /* server/cmd_memory.c */
+extern const command_binding stream_commands[];  /* server/cmd_stream.c */
+extern const command_binding bitops_commands[];  /* server/cmd_bitops.c */
+extern const command_binding hll_commands[];     /* server/cmd_hll.c */
+extern const command_binding debug_commands[];   /* server/cmd_debug.c */
+extern const command_binding latency_commands[]; /* server/latency.c */
+extern const command_binding acl_commands[];     /* server/acl.c */
+extern const command_binding hash_commands[];    /* server/cmd_hash.c */
+extern const command_binding set_commands[];     /* server/cmd_set.c */
+extern const command_binding zset_commands[];    /* server/cmd_zset.c */
+extern const command_binding sort_commands[];    /* server/cmd_sort.c */
+extern const command_binding list_commands[];    /* server/cmd_list.c */
+/* Scripting. */
 extern const command_binding script_commands[];   /* server/script.c */
 extern const command_binding function_commands[]; /* server/function.c */
 /* Subcommand tables bound by server_commands. */
