@@ -74,6 +74,11 @@ static int l_register_function(lua_State *L) {
         if (!lua_istable(L, 1))
             return raise_plain(L, "calling redis.register_function with a single argument is only applicable to Lua "
                                   "table (representing named arguments).");
+        /* slots 2 and 3 keep the name and description strings alive (a number given
+         * as one is converted to a new string) */
+        lua_settop(L, 1);
+        lua_pushnil(L);
+        lua_pushnil(L);
         lua_pushnil(L);
         while (lua_next(L, 1)) {
             if (lua_type(L, -2) != LUA_TSTRING)
@@ -82,11 +87,15 @@ static int l_register_function(lua_State *L) {
             if (!strcmp(k, "function_name")) {
                 if (!lua_isstring(L, -1))
                     return raise_plain(L, "function_name argument given to redis.register_function must be a string");
+                lua_pushvalue(L, -1);
                 name = lua_tolstring(L, -1, &nlen);
+                lua_replace(L, 2);
             } else if (!strcmp(k, "description")) {
                 if (!lua_isstring(L, -1))
                     return raise_plain(L, "description argument given to redis.register_function must be a string");
+                lua_pushvalue(L, -1);
                 desc = lua_tostring(L, -1);
+                lua_replace(L, 3);
             } else if (!strcmp(k, "callback")) {
                 if (lua_type(L, -1) != LUA_TFUNCTION)
                     return raise_plain(L, "callback argument given to redis.register_function must be a function");
@@ -113,7 +122,6 @@ static int l_register_function(lua_State *L) {
             } else {
                 return raise_plain(L, "unknown argument given to redis.register_function");
             }
-            /* name/desc point into strings the argument table keeps alive */
             lua_pop(L, 1);
         }
         if (!name) return raise_plain(L, "redis.register_function must get a function name argument");
