@@ -61,7 +61,12 @@ static int lookup_or_reply(client *c, int i, int write, rkey **k, list **l) {
 }
 
 static void reply_val(client *c, const list_val *v) {
-    if (v->prelen) {
+    if (v->hex) {
+        char tmp[LIST_VAL_TMP];
+        size_t len;
+        const char *p = list_val_str(v, tmp, &len);
+        reply_bulk(&c->out, p, len);
+    } else if (v->prelen) {
         char *o = reply_bulk_reserve(&c->out, v->prelen + v->len);
         memcpy(o, v->pre, v->prelen);
         memcpy(o + v->prelen, v->p, v->len);

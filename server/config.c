@@ -202,7 +202,6 @@ static config_def configs[] = {
     {"hash-max-listpack-entries", CFG_LL, OFF(hash_max_listpack_entries), 0, LL_MAX, "512", 1, NULL, 0, NULL},
     {"hash-max-listpack-value", CFG_MEM, OFF(hash_max_listpack_value), 0, LL_MAX, "64", 1, NULL, 0, NULL},
     {"list-max-listpack-size", CFG_INT, OFF(list_max_listpack_size), INT_MN, INT_MX, "-2", 1, NULL, 0, NULL},
-    /* accepted and shown; list nodes are not compressed */
     {"list-compress-depth", CFG_INT, OFF(list_compress_depth), 0, INT_MX, "0", 1, NULL, 0, NULL},
     {"set-max-intset-entries", CFG_LL, OFF(set_max_intset_entries), 0, LL_MAX, "512", 1, NULL, 0, NULL},
     {"zset-max-listpack-entries", CFG_LL, OFF(zset_max_listpack_entries), 0, LL_MAX, "128", 1, NULL, 0, NULL},
@@ -696,6 +695,7 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     zset_max_listpack_entries = (size_t)server.cfg.zset_max_listpack_entries;
     zset_max_listpack_value = (size_t)server.cfg.zset_max_listpack_value;
     list_fill = server.cfg.list_max_listpack_size;
+    list_compress_depth = server.cfg.list_compress_depth;
     return 1;
 }
 

@@ -15,6 +15,8 @@
  *   0xFA + 2-byte len + data string of len < 65536
  *   0xFB + 4-byte len + data longer string
  *   0xFC + 1-byte len + data string: the node's prefix, then these len bytes
+ *   0xFD/0xFE + 1-byte n + (n+1)/2 bytes  n lowercase/uppercase hex digits, two a byte
+ *                            (ids, hashes, UUID parts: half their text)
  * A node that fills up gets a prefix once (seal): the longest its strings share, so
  * keys like "job:1234567" cost their last digits, not their whole text.
  * Integers are stored only for canonical decimal text (util_str2ll), so every element
@@ -33,6 +35,8 @@
  * every block the list holds (list_check verifies). */
 #include "storage/t_list.h"
 
+#include <lzf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,15 +45,27 @@
 #include "storage/type.h"
 
 int list_fill = -2;
+int list_compress_depth = 0;
+
+enum { Z_RAW = 0, Z_LZF = 1, Z_FAILED = 2 }; /* Z_FAILED: raw, did not shrink; retried once changed */
 
 typedef struct lnode {
-    uint32_t count, bytes, cap; /* entries; their bytes; room for entries */
-    uint16_t plen;              /* the node prefix: d[0..plen), entries follow it */
+    uint32_t count, bytes, cap; /* entries; their bytes; room after the prefix (Z_LZF: the LZF bytes) */
+    uint16_t plen;              /* the node prefix: d[0..plen), then gap free bytes, then entries */
     uint8_t sealed;             /* the prefix was chosen (once, when the node filled) */
+    uint8_t z;                  /* Z_RAW, Z_LZF or Z_FAILED */
+    uint32_t gap;               /* free bytes before the first entry (head pushes take them) */
     unsigned char d[];
 } lnode;
 
-#define E(nd) ((nd)->d + (nd)->plen) /* a node's first entry */
+#define E(nd) ((nd)->d + (nd)->plen + (nd)->gap) /* a node's first entry */
+
+/* A decompressed copy of one compressed node, read by list_index until the list changes. */
+typedef struct rcache {
+    const lnode *src;
+    lnode *nd;
+    size_t size;
+} rcache;
 
 typedef struct tailc {
     uint32_t n, cap;
@@ -63,12 +79,18 @@ struct list {
     size_t count;
     size_t mem;
     uint32_t start, n, cap;
-    tailc *tc; /* valid cache of the tail node, or NULL */
+    uint16_t depth; /* list-compress-depth when the list was made */
+    uint8_t zdirty; /* nodes were added or removed since the compression was last fixed */
+    tailc *tc;      /* valid cache of the tail node, or NULL */
+    rcache *rc;     /* NULL unless list_index read a compressed node */
 };
 
 #define LIST_PREFIX_MAX 64           /* longest node prefix */
 #define TC_MIN          32           /* tail nodes with fewer entries are walked instead */
-#define SAFETY_BYTES    (8192 - 144) /* node bytes when the fill is a count: 8 KB as Redis, one size class */
+#define SAFETY_BYTES    (8192 - 148) /* node bytes when the fill is a count: 8 KB as Redis, one size class */
+#define Z_MIN_BYTES     48           /* smaller nodes are not compressed (Redis's MIN_COMPRESS_BYTES) */
+#define Z_MIN_IMPROVE   8            /* compressed must be this much smaller (MIN_COMPRESS_IMPROVE) */
+#define HEX_MIN         4            /* shorter hex strings are stored as strings */
 
 static inline lnode **nodes(const list *l) { return l->arr ? l->arr + l->start : (lnode **)&l->one; }
 
@@ -81,6 +103,13 @@ static uint32_t max_bytes(void) {
     return (4096u << (f - 1)) / 2 - (uint32_t)sizeof(lnode) - LIST_PREFIX_MAX - 64;
 }
 
+/* The allocation of a full node: one size class. */
+static size_t node_alloc_max(void) {
+    if (list_fill >= 0) return 8192;
+    int f = list_fill < -5 ? 5 : -list_fill;
+    return (4096u << (f - 1)) / 2;
+}
+
 /* Can a node holding count entries in bytes take one more of size add? */
 static int node_allows(const lnode *nd, size_t add) {
     if (list_fill > 0 && nd->count >= (uint32_t)list_fill) return 0;
@@ -91,15 +120,34 @@ static int node_allows(const lnode *nd, size_t add) {
 
 typedef struct enc {
     int isint;
+    int hex; /* 1 or 2: stored as 0xFD/0xFE packed digits */
     long long v;
     const char *p;
     size_t len;
     size_t size; /* encoded bytes */
 } enc;
 
+/* 1 if p is all lowercase hex digits, 2 if all uppercase, else 0 (decimal digits are
+ * both: lowercase). */
+static int hex_case(const char *p, size_t len) {
+    int lower = 0, upper = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned c = (unsigned char)p[i];
+        if (c - '0' < 10) continue;
+        if (c - 'a' < 6) lower = 1;
+        else if (c - 'A' < 6) upper = 1;
+        else return 0;
+    }
+    if (lower && upper) return 0;
+    return upper ? 2 : 1;
+}
+
+static inline unsigned hex_val(unsigned c) { return c - '0' < 10 ? c - '0' : (c | 0x20) - 'a' + 10; }
+
 static void enc_prepare(enc *e, const char *p, size_t len) {
     e->p = p;
     e->len = len;
+    e->hex = 0;
     e->isint = len <= 20 && util_str2ll(p, len, &e->v);
     if (e->isint) {
         long long v = e->v;
@@ -109,6 +157,8 @@ static void enc_prepare(enc *e, const char *p, size_t len) {
         else if (v >= -(1 << 26) && v < (1 << 26)) e->size = 4;
         else if (v >= INT32_MIN && v <= INT32_MAX) e->size = 5;
         else e->size = 9;
+    } else if (len >= HEX_MIN && len <= 255 && (e->hex = hex_case(p, len))) {
+        e->size = 2 + (len + 1) / 2;
     } else if (len < 64) {
         e->size = 1 + len;
     } else if (len < 65536) {
@@ -148,6 +198,15 @@ static void enc_write(unsigned char *o, const enc *e) {
                 return;
         }
     }
+    if (e->hex) {
+        o[0] = (unsigned char)(0xFC + e->hex);
+        o[1] = (unsigned char)e->len;
+        const unsigned char *s = (const unsigned char *)e->p;
+        size_t i = 0;
+        for (; i + 1 < e->len; i += 2) o[2 + i / 2] = (unsigned char)(hex_val(s[i]) << 4 | hex_val(s[i + 1]));
+        if (i < e->len) o[2 + i / 2] = (unsigned char)(hex_val(s[i]) << 4);
+        return;
+    }
     size_t h;
     if (e->len < 64) {
         o[0] = (unsigned char)(0x80 | e->len);
@@ -180,6 +239,7 @@ static inline size_t ent_size(const unsigned char *p) {
     if (b == 0xF9) return 9;
     if (b == 0xFA) return 3 + ((size_t)p[1] | (size_t)p[2] << 8);
     if (b == 0xFC) return 2 + (size_t)p[1];
+    if (b != 0xFB) return 2 + ((size_t)p[1] + 1) / 2;
     return 5 + (size_t)rd32(p + 1);
 }
 
@@ -190,6 +250,7 @@ static size_t ent_get(const lnode *nd, const unsigned char *p, list_val *v) {
     v->len = 0;
     v->pre = NULL;
     v->prelen = 0;
+    v->hex = 0;
     if (b < 0x80) {
         v->v = b;
         return 1;
@@ -235,12 +296,30 @@ static size_t ent_get(const lnode *nd, const unsigned char *p, list_val *v) {
         v->p = p + 2;
         return 2 + v->len;
     }
+    if (b != 0xFB) {
+        v->hex = (int)(b - 0xFC);
+        v->len = p[1];
+        v->p = p + 2;
+        return 2 + (v->len + 1) / 2;
+    }
     v->len = rd32(p + 1);
     v->p = p + 5;
     return 5 + v->len;
 }
 
+/* The digits of a hex-packed element into out (v->len bytes). */
+static void hex_decode(const list_val *v, char *out) {
+    const char *digits = v->hex == 2 ? "0123456789ABCDEF" : "0123456789abcdef";
+    for (size_t i = 0; i < v->len; i++) out[i] = digits[(v->p[i / 2] >> (i & 1 ? 0 : 4)) & 15];
+}
+
 int list_val_eq(const list_val *v, const char *p, size_t len) {
+    if (v->hex) {
+        char tmp[256];
+        if (v->len != len) return 0;
+        hex_decode(v, tmp);
+        return !memcmp(tmp, p, len);
+    }
     if (v->prelen)
         return v->prelen + v->len == len && !memcmp(v->pre, p, v->prelen) &&
                (v->len == 0 || !memcmp(v->p, p + v->prelen, v->len));
@@ -251,6 +330,11 @@ int list_val_eq(const list_val *v, const char *p, size_t len) {
 }
 
 const char *list_val_str(const list_val *v, char *tmp, size_t *len) {
+    if (v->hex) {
+        hex_decode(v, tmp);
+        *len = v->len;
+        return tmp;
+    }
     if (v->prelen) {
         memcpy(tmp, v->pre, v->prelen);
         memcpy(tmp + v->prelen, v->p, v->len);
@@ -281,6 +365,16 @@ static uint32_t round_cap(size_t need) {
     return (uint32_t)((need + q - 1) / q * q);
 }
 
+/* The allocator size class a block of n bytes takes (jemalloc's: 16-byte steps to 128,
+ * then four classes per doubling). */
+static size_t size_class(size_t n) {
+    if (n <= 128) return (n + 15) & ~(size_t)15;
+    size_t b = 128;
+    while (b * 2 < n) b *= 2;
+    size_t step = b / 4;
+    return (n + step - 1) / step * step;
+}
+
 static lnode *node_new(list *l, size_t need) {
     uint32_t cap = round_cap(need);
     lnode *nd = xmalloc(sizeof(lnode) + cap);
@@ -288,6 +382,8 @@ static lnode *node_new(list *l, size_t need) {
     nd->cap = cap;
     nd->plen = 0;
     nd->sealed = 0;
+    nd->z = Z_RAW;
+    nd->gap = 0;
     l->mem += node_mem(nd);
     return nd;
 }
@@ -300,6 +396,8 @@ static lnode *node_new_like(list *l, const lnode *like, size_t need) {
     nd->cap = cap;
     nd->plen = like->plen;
     nd->sealed = like->sealed;
+    nd->z = Z_RAW;
+    nd->gap = 0;
     memcpy(nd->d, like->d, like->plen);
     l->mem += node_mem(nd);
     return nd;
@@ -310,47 +408,213 @@ static void node_free(list *l, lnode *nd) {
     free(nd);
 }
 
-/* Make room for add more bytes in node slot pos; returns the (moved) node. */
-static lnode *node_reserve(list *l, uint32_t pos, size_t add) {
+/* Move node slot pos's entries so that gap free bytes precede them. */
+static void node_slide(lnode *nd, uint32_t gap) {
+    if (gap == nd->gap) return;
+    memmove(nd->d + nd->plen + gap, E(nd), nd->bytes);
+    nd->gap = gap;
+}
+
+static lnode *node_resize(list *l, uint32_t pos, uint32_t cap) {
     lnode *nd = nodes(l)[pos];
-    if (nd->bytes + add <= nd->cap) return nd;
     l->mem -= node_mem(nd);
-    nd->cap = round_cap(nd->bytes + add);
-    nd = xrealloc(nd, sizeof(lnode) + nd->plen + nd->cap);
+    nd->cap = cap;
+    nd = xrealloc(nd, sizeof(lnode) + nd->plen + cap);
     l->mem += node_mem(nd);
     nodes(l)[pos] = nd;
     return nd;
 }
 
-/* Give back slack after a removal. */
+/* Make room for add more bytes after the first entry of node slot pos; returns the
+ * (moved) node. */
+static lnode *node_reserve(list *l, uint32_t pos, size_t add) {
+    lnode *nd = nodes(l)[pos];
+    if (nd->gap + nd->bytes + add <= nd->cap) return nd;
+    if (nd->bytes + add <= nd->cap) { /* the head node of a one-node list keeps room at both ends */
+        node_slide(nd, l->n == 1 ? (uint32_t)(nd->cap - nd->bytes - add) / 2 : 0);
+        return nd;
+    }
+    node_slide(nd, 0);
+    return node_resize(l, pos, round_cap(nd->bytes + add));
+}
+
+/* Make room for add bytes in front of the head node's first entry. Growth goes a size
+ * class (a quarter of the node or more) at a time, the free bytes in front, so head
+ * pushes move the node's bytes O(1) times per byte pushed. */
+static lnode *node_reserve_front(list *l, size_t add) {
+    lnode *nd = nodes(l)[0];
+    if (nd->gap >= add) return nd;
+    size_t need = nd->bytes + add, hdr = sizeof(lnode) + nd->plen;
+    size_t want = size_class(hdr + need + (need >= 256 ? need / 4 : 0)) - hdr;
+    size_t lim = node_alloc_max() > hdr ? node_alloc_max() - hdr : 0;
+    if (want > lim) want = lim >= need ? lim : round_cap(need);
+    if (want > nd->cap) {
+        l->mem -= node_mem(nd);
+        nd = xrealloc(nd, hdr + want);
+        nd->cap = (uint32_t)want;
+        l->mem += node_mem(nd);
+        nodes(l)[0] = nd;
+    }
+    uint32_t free_bytes = nd->cap - nd->bytes;
+    node_slide(nd, l->n == 1 ? (uint32_t)add + (free_bytes - (uint32_t)add) / 2 : free_bytes);
+    return nd;
+}
+
+/* Give back slack after a removal (the head node keeps up to half its room for pushes). */
 static void node_shrink(list *l, uint32_t pos) {
     lnode *nd = nodes(l)[pos];
     uint32_t want = round_cap(nd->bytes);
-    if (nd->cap - want < 128 || nd->cap - want < nd->cap / 4) return;
-    l->mem -= node_mem(nd);
-    nd->cap = want;
-    nd = xrealloc(nd, sizeof(lnode) + nd->plen + nd->cap);
-    l->mem += node_mem(nd);
-    nodes(l)[pos] = nd;
+    if (nd->cap - want < 128 || nd->cap - want < nd->cap / (pos == 0 ? 2 : 4)) return;
+    node_slide(nd, 0);
+    node_resize(l, pos, want);
 }
 
+/* Insert entry e at byte offset off of node slot pos (raw). */
 static void node_put(list *l, uint32_t pos, uint32_t off, const enc *e) {
-    lnode *nd = node_reserve(l, pos, e->size);
-    memmove(E(nd) + off + e->size, E(nd) + off, nd->bytes - off);
+    lnode *nd = nodes(l)[pos];
+    uint32_t size = (uint32_t)e->size;
+    if (nd->gap >= size && off <= nd->bytes / 2) {
+        nd->gap -= size;
+        memmove(E(nd), E(nd) + size, off);
+    } else if (off == 0 && pos == 0) {
+        nd = node_reserve_front(l, size);
+        nd->gap -= size;
+    } else {
+        nd = node_reserve(l, pos, size);
+        memmove(E(nd) + off + size, E(nd) + off, nd->bytes - off);
+    }
     enc_write(E(nd) + off, e);
-    nd->bytes += (uint32_t)e->size;
+    nd->bytes += size;
     nd->count++;
+    nd->z = Z_RAW;
     l->count++;
 }
 
-/* Remove cnt entries spanning len bytes at off of node slot pos (not all of them). */
+/* Remove cnt entries spanning len bytes at off of node slot pos (raw; not all of them). */
 static void node_cut(list *l, uint32_t pos, uint32_t off, uint32_t len, uint32_t cnt) {
     lnode *nd = nodes(l)[pos];
-    memmove(E(nd) + off, E(nd) + off + len, nd->bytes - off - len);
+    if (off <= nd->bytes - off - len) {
+        memmove(E(nd) + len, E(nd), off);
+        nd->gap += len;
+    } else {
+        memmove(E(nd) + off, E(nd) + off + len, nd->bytes - off - len);
+    }
     nd->bytes -= len;
     nd->count -= cnt;
+    nd->z = Z_RAW;
     l->count -= cnt;
     node_shrink(l, pos);
+}
+
+/* ---------------------------------------------------------------- compression */
+
+/* Try to compress node slot pos (an interior node): as Redis, nodes under Z_MIN_BYTES
+ * and nodes that do not shrink by Z_MIN_IMPROVE stay raw (marked, until changed). */
+static void node_compress(list *l, uint32_t pos) {
+    static unsigned char *buf;
+    static size_t bufcap;
+    lnode *nd = nodes(l)[pos];
+    if (nd->z != Z_RAW) return;
+    if (nd->bytes < Z_MIN_BYTES) {
+        nd->z = Z_FAILED;
+        return;
+    }
+    if (bufcap < nd->bytes) {
+        bufcap = nd->bytes;
+        free(buf);
+        buf = xmalloc(bufcap);
+    }
+    unsigned zl = lzf_compress(E(nd), nd->bytes, buf, nd->bytes - Z_MIN_IMPROVE - 1);
+    if (!zl) {
+        nd->z = Z_FAILED;
+        return;
+    }
+    lnode *c = xmalloc(sizeof(lnode) + nd->plen + zl);
+    *c = *nd;
+    c->z = Z_LZF;
+    c->gap = 0;
+    c->cap = zl;
+    memcpy(c->d, nd->d, nd->plen);
+    memcpy(c->d + c->plen, buf, zl);
+    l->mem += node_mem(c);
+    node_free(l, nd);
+    nodes(l)[pos] = c;
+}
+
+/* Decompress nd (Z_LZF) into out, which has room for its prefix and entries. */
+static void node_inflate(const lnode *nd, lnode *out, uint32_t cap) {
+    *out = *nd;
+    out->z = Z_RAW;
+    out->gap = 0;
+    out->cap = cap;
+    memcpy(out->d, nd->d, nd->plen);
+    if (lzf_decompress(nd->d + nd->plen, nd->cap, out->d + out->plen, nd->bytes) != nd->bytes) {
+        fprintf(stderr, "respite: corrupt compressed list node\n");
+        abort();
+    }
+}
+
+/* Node slot pos made raw for a change; returns it. */
+static lnode *node_use(list *l, uint32_t pos) {
+    lnode *nd = nodes(l)[pos];
+    if (nd->z != Z_LZF) return nd;
+    uint32_t cap = round_cap(nd->bytes);
+    lnode *r = xmalloc(sizeof(lnode) + nd->plen + cap);
+    node_inflate(nd, r, cap);
+    l->mem += node_mem(r);
+    node_free(l, nd);
+    nodes(l)[pos] = r;
+    return r;
+}
+
+/* After a change: the depth nodes at each end are raw (once nodes came or went), and
+ * raw interior nodes at slots lo..hi (the change's) and at the depth boundaries are
+ * compressed. */
+static void zfix(list *l, size_t lo, size_t hi) {
+    uint32_t d = l->depth, n = l->n;
+    if (!d) {
+        l->zdirty = 0;
+        return;
+    }
+    if (l->zdirty) {
+        l->zdirty = 0;
+        for (uint32_t p = 0; p < d && p < n; p++) node_use(l, p);
+        for (uint32_t p = n > d ? n - d : 0; p < n; p++) node_use(l, p);
+        if (n > 2 * (size_t)d) {
+            node_compress(l, d);
+            node_compress(l, n - 1 - d);
+        }
+    }
+    if (n <= 2 * (size_t)d) return;
+    if (lo < d) lo = d;
+    if (hi > n - 1 - d) hi = n - 1 - d;
+    for (size_t p = lo; p <= hi; p++) node_compress(l, (uint32_t)p);
+}
+
+/* Node slot pos readable: the node, or the list's decompressed copy of it. */
+static const lnode *node_read(const list *cl, uint32_t pos) {
+    const lnode *nd = nodes(cl)[pos];
+    if (nd->z != Z_LZF) return nd;
+    list *l = (list *)cl; /* the copy is a cache, not a change */
+    if (!l->rc) l->rc = xcalloc(1, sizeof(rcache));
+    rcache *rc = l->rc;
+    if (rc->src == nd) return rc->nd;
+    size_t need = sizeof(lnode) + nd->plen + nd->bytes;
+    if (rc->size < need) {
+        free(rc->nd);
+        rc->nd = xmalloc(need);
+        rc->size = need;
+    }
+    node_inflate(nd, rc->nd, nd->bytes);
+    rc->src = nd;
+    return rc->nd;
+}
+
+static void rc_drop(list *l) {
+    if (!l->rc) return;
+    free(l->rc->nd);
+    free(l->rc);
+    l->rc = NULL;
 }
 
 /* ---------------------------------------------------------------- the node array */
@@ -385,6 +649,7 @@ static void arr_make_room(list *l, int front) {
 
 /* Insert nd at slot pos (0..n). */
 static void arr_insert(list *l, uint32_t pos, lnode *nd) {
+    l->zdirty = 1;
     if (l->n == 0 && !l->arr) {
         l->one = nd;
         l->n = 1;
@@ -405,6 +670,7 @@ static void arr_insert(list *l, uint32_t pos, lnode *nd) {
 
 /* Free the node at slot pos and close the gap. */
 static void arr_remove(list *l, uint32_t pos) {
+    l->zdirty = 1;
     node_free(l, nodes(l)[pos]);
     if (!l->arr) {
         l->one = NULL;
@@ -480,7 +746,7 @@ static void seal(list *l, uint32_t pos) {
     list_val v;
     for (const unsigned char *p = E(nd); p < end;) {
         p += ent_get(nd, p, &v);
-        if (!v.p) continue;
+        if (!v.p || v.hex) continue;
         strings++;
         if (!first) {
             first = v.p;
@@ -496,7 +762,7 @@ static void seal(list *l, uint32_t pos) {
     for (const unsigned char *p = E(nd); p < end;) {
         size_t sz = ent_get(nd, p, &v);
         p += sz;
-        nbytes += v.p && v.len - lcp < 256 ? 2 + v.len - lcp : sz;
+        nbytes += v.p && !v.hex && v.len - lcp < 256 ? 2 + v.len - lcp : sz;
     }
     uint32_t cap = round_cap(nbytes);
     lnode *n2 = xmalloc(sizeof(lnode) + lcp + cap);
@@ -505,13 +771,15 @@ static void seal(list *l, uint32_t pos) {
     n2->cap = cap;
     n2->plen = (uint16_t)lcp;
     n2->sealed = 1;
+    n2->z = Z_RAW;
+    n2->gap = 0;
     memcpy(n2->d, first, lcp);
     unsigned char *o = E(n2);
     for (const unsigned char *p = E(nd); p < end;) {
         const unsigned char *q = p;
         size_t sz = ent_get(nd, p, &v);
         p += sz;
-        if (v.p && v.len - lcp < 256) {
+        if (v.p && !v.hex && v.len - lcp < 256) {
             *o++ = 0xFC;
             *o++ = (unsigned char)(v.len - lcp);
             memcpy(o, v.p + lcp, v.len - lcp);
@@ -533,6 +801,9 @@ static void seal(list *l, uint32_t pos) {
 list *list_new(void) {
     list *l = xcalloc(1, sizeof(*l));
     l->mem = sizeof(*l);
+    l->depth = list_compress_depth < 0            ? 0
+               : list_compress_depth > UINT16_MAX ? UINT16_MAX
+                                                  : (uint16_t)list_compress_depth;
     return l;
 }
 
@@ -542,13 +813,22 @@ void list_free(list *l) {
     for (uint32_t i = 0; i < l->n; i++) free(a[i]);
     free(l->arr);
     free(l->tc);
+    rc_drop(l);
     free(l);
 }
 
 list *list_dup(const list *l) {
     list *c = list_new();
+    c->depth = l->depth;
     const lnode **a = (const lnode **)nodes(l);
     for (uint32_t i = 0; i < l->n; i++) {
+        if (a[i]->z == Z_LZF) {
+            lnode *nd = xmalloc(node_mem(a[i]));
+            memcpy(nd, a[i], node_mem(a[i]));
+            c->mem += node_mem(nd);
+            arr_insert(c, i, nd);
+            continue;
+        }
         lnode *nd = node_new_like(c, a[i], a[i]->bytes);
         memcpy(E(nd), E(a[i]), a[i]->bytes);
         nd->bytes = a[i]->bytes;
@@ -556,6 +836,8 @@ list *list_dup(const list *l) {
         arr_insert(c, i, nd);
     }
     c->count = l->count;
+    c->zdirty = 0;
+    zfix(c, 0, c->n); /* raw nodes of the original's interior that never tried */
     return c;
 }
 
@@ -563,7 +845,13 @@ size_t list_len(const list *l) { return l->count; }
 size_t list_memory(const list *l) { return l->mem; }
 size_t list_nodes(const list *l) { return l->n; }
 
-void list_push(list *l, int where, const char *p, size_t len) {
+size_t list_compressed_nodes(const list *l) {
+    size_t z = 0;
+    for (uint32_t i = 0; i < l->n; i++) z += nodes(l)[i]->z == Z_LZF;
+    return z;
+}
+
+static void push(list *l, int where, const char *p, size_t len) {
     enc e;
     enc_prepare(&e, p, len);
     if (where == LIST_HEAD) {
@@ -596,6 +884,12 @@ void list_push(list *l, int where, const char *p, size_t len) {
     node_put(l, l->n - 1, 0, &e);
 }
 
+void list_push(list *l, int where, const char *p, size_t len) {
+    if (l->rc) rc_drop(l);
+    push(l, where, p, len);
+    if (l->zdirty) zfix(l, 1, 0);
+}
+
 /* Node slot and entry within it of index i (from the nearer end). */
 static uint32_t locate(const list *l, size_t i, uint32_t *ent) {
     lnode *const *a = nodes(l);
@@ -619,7 +913,7 @@ void list_index(const list *l, size_t i, list_val *out) {
         return;
     }
     uint32_t ent, pos = locate(l, i, &ent);
-    lnode *nd = nodes(l)[pos];
+    const lnode *nd = node_read(l, pos);
     ent_get(nd, E(nd) + node_offset(nd, ent), out);
 }
 
@@ -656,17 +950,16 @@ static void pop_head(list *l) {
 }
 
 void list_delete_range(list *l, size_t i, size_t count) {
-    if (count == 1 && i == 0) {
-        pop_head(l);
-        return;
-    }
-    if (count == 1 && i == l->count - 1) {
-        pop_tail(l);
+    if (l->rc) rc_drop(l);
+    if (count == 1 && (i == 0 || i == l->count - 1)) {
+        if (i == 0) pop_head(l);
+        else pop_tail(l);
+        if (l->zdirty) zfix(l, 1, 0);
         return;
     }
     if (!count) return;
     tc_drop(l);
-    uint32_t ent, pos = locate(l, i, &ent);
+    uint32_t ent, pos = locate(l, i, &ent), first = pos;
     while (count) {
         lnode *nd = nodes(l)[pos];
         if (ent == 0 && count >= nd->count) {
@@ -675,6 +968,7 @@ void list_delete_range(list *l, size_t i, size_t count) {
             arr_remove(l, pos);
             continue;
         }
+        nd = node_use(l, pos);
         uint32_t off = node_offset(nd, ent), end = off, k = 0;
         while (k < count && ent + k < nd->count) {
             end += (uint32_t)ent_size(E(nd) + end);
@@ -685,11 +979,12 @@ void list_delete_range(list *l, size_t i, size_t count) {
         pos++;
         ent = 0;
     }
+    zfix(l, first ? first - 1 : 0, (size_t)first + 1);
 }
 
 /* Split node slot pos at entry ent: entries ent.. move to a new node at pos+1. */
 static void split(list *l, uint32_t pos, uint32_t ent) {
-    lnode *nd = nodes(l)[pos];
+    lnode *nd = node_use(l, pos);
     uint32_t off = node_offset(nd, ent);
     lnode *b = node_new_like(l, nd, nd->bytes - off);
     memcpy(E(b), E(nd) + off, nd->bytes - off);
@@ -710,38 +1005,44 @@ void list_insert_at(list *l, size_t i, const char *p, size_t len) {
         list_push(l, LIST_TAIL, p, len);
         return;
     }
+    if (l->rc) rc_drop(l);
     tc_drop(l);
     enc e;
     enc_prepare(&e, p, len);
     uint32_t ent, pos = locate(l, i, &ent);
     lnode *nd = nodes(l)[pos];
     if (node_allows(nd, e.size)) {
+        nd = node_use(l, pos);
         node_put(l, pos, node_offset(nd, ent), &e);
-        return;
-    }
-    if (ent == 0 && node_allows(nodes(l)[pos - 1], e.size)) { /* pos > 0: i > 0 */
-        node_put(l, pos - 1, nodes(l)[pos - 1]->bytes, &e);
-        return;
-    }
-    if (ent) split(l, pos, ent);
-    else pos--; /* insert between pos-1 and pos */
-    /* now between slots pos and pos+1 */
-    if (node_allows(nodes(l)[pos], e.size)) {
-        node_put(l, pos, nodes(l)[pos]->bytes, &e);
-    } else if (node_allows(nodes(l)[pos + 1], e.size)) {
-        node_put(l, pos + 1, 0, &e);
+    } else if (ent == 0 && node_allows(nodes(l)[pos - 1], e.size)) { /* pos > 0: i > 0 */
+        pos--;
+        nd = node_use(l, pos);
+        node_put(l, pos, nd->bytes, &e);
     } else {
-        arr_insert(l, pos + 1, node_new(l, e.size));
-        node_put(l, pos + 1, 0, &e);
+        if (ent) split(l, pos, ent);
+        else pos--; /* insert between pos-1 and pos */
+        /* now between slots pos and pos+1 */
+        if (node_allows(nodes(l)[pos], e.size)) {
+            node_use(l, pos);
+            node_put(l, pos, nodes(l)[pos]->bytes, &e);
+        } else if (node_allows(nodes(l)[pos + 1], e.size)) {
+            node_use(l, pos + 1);
+            node_put(l, pos + 1, 0, &e);
+        } else {
+            arr_insert(l, pos + 1, node_new(l, e.size));
+            node_put(l, pos + 1, 0, &e);
+        }
     }
+    zfix(l, pos ? pos - 1 : 0, (size_t)pos + 3);
 }
 
 void list_set(list *l, size_t i, const char *p, size_t len) {
+    if (l->rc) rc_drop(l);
     tc_drop(l);
     enc e;
     enc_prepare(&e, p, len);
     uint32_t ent, pos = locate(l, i, &ent);
-    lnode *nd = nodes(l)[pos];
+    lnode *nd = node_use(l, pos);
     uint32_t off = node_offset(nd, ent);
     uint32_t old = (uint32_t)ent_size(E(nd) + off);
     if (e.size <= old || nd->bytes - old + e.size <= max_bytes()) {
@@ -749,7 +1050,9 @@ void list_set(list *l, size_t i, const char *p, size_t len) {
         memmove(E(nd) + off + e.size, E(nd) + off + old, nd->bytes - off - old);
         enc_write(E(nd) + off, &e);
         nd->bytes = nd->bytes - old + (uint32_t)e.size;
+        nd->z = Z_RAW;
         if (e.size < old) node_shrink(l, pos);
+        zfix(l, pos, pos);
         return;
     }
     list_delete_range(l, i, 1);
@@ -758,8 +1061,26 @@ void list_set(list *l, size_t i, const char *p, size_t len) {
 
 /* ---------------------------------------------------------------- iteration */
 
-static void iter_enter(list_iter *it) {
+/* Point the iterator at node slot it->node, decompressing a compressed one into its
+ * own copy. */
+static const lnode *iter_load(list_iter *it) {
     const lnode *nd = nodes(it->l)[it->node];
+    if (nd->z == Z_LZF) {
+        size_t need = sizeof(lnode) + nd->plen + nd->bytes;
+        if (it->dec_cap < need) {
+            free(it->dec);
+            it->dec = xmalloc(need);
+            it->dec_cap = need;
+        }
+        node_inflate(nd, it->dec, nd->bytes);
+        nd = it->dec;
+    }
+    it->cur = nd;
+    return nd;
+}
+
+static void iter_enter(list_iter *it) {
+    const lnode *nd = iter_load(it);
     if (it->offs_cap < nd->count) {
         free(it->offs);
         it->offs_cap = nd->count;
@@ -779,20 +1100,26 @@ void list_iter_init(list_iter *it, const list *l, size_t i, int dir) {
     if (i >= l->count) return;
     it->left = dir == LIST_TAIL ? l->count - i : i + 1;
     it->node = locate(l, i, &it->ent);
-    if (dir == LIST_TAIL) it->off = node_offset(nodes(l)[it->node], it->ent);
+    if (dir == LIST_TAIL) it->off = node_offset(iter_load(it), it->ent);
     else iter_enter(it);
 }
 
 int list_iter_next(list_iter *it, list_val *out) {
     if (!it->left) return 0;
     it->left--;
-    const lnode *nd = nodes(it->l)[it->node];
+    if (it->pending) {
+        it->pending = 0;
+        if (it->dir == LIST_TAIL) iter_load(it);
+        else iter_enter(it);
+    }
+    const lnode *nd = it->cur;
     if (it->dir == LIST_TAIL) {
         it->off += (uint32_t)ent_get(nd, E(nd) + it->off, out);
         if (++it->ent == nd->count && it->left) {
             it->node++;
             it->ent = 0;
             it->off = 0;
+            it->pending = 1; /* out may point into a copy: load the next node on the next call */
         }
         return 1;
     }
@@ -801,7 +1128,7 @@ int list_iter_next(list_iter *it, list_val *out) {
         if (it->left) {
             it->node--;
             it->ent = nodes(it->l)[it->node]->count - 1;
-            iter_enter(it);
+            it->pending = 1;
         }
     } else {
         it->ent--;
@@ -813,6 +1140,9 @@ void list_iter_release(list_iter *it) {
     free(it->offs);
     it->offs = NULL;
     it->offs_cap = 0;
+    free(it->dec);
+    it->dec = NULL;
+    it->dec_cap = 0;
 }
 
 int list_check(const list *l) {
@@ -821,10 +1151,20 @@ int list_check(const list *l) {
     if (!l->arr && l->n > 1) return 0;
     for (uint32_t i = 0; i < l->n; i++) {
         const lnode *nd = a[i];
-        if (!nd->count || nd->bytes > nd->cap) return 0;
-        const unsigned char *p = E(nd);
-        for (uint32_t k = 0; k < nd->count; k++) p += ent_size(p);
-        if ((uint32_t)(p - E(nd)) != nd->bytes) return 0;
+        lnode *raw = NULL;
+        if (!nd->count) return 0;
+        if (nd->z == Z_LZF) {
+            if (i < l->depth || i + l->depth >= l->n || nd->gap) return 0; /* the ends stay raw */
+            raw = xmalloc(sizeof(lnode) + nd->plen + nd->bytes);
+            node_inflate(nd, raw, nd->bytes);
+        } else if (nd->gap + nd->bytes > nd->cap) {
+            return 0;
+        }
+        const lnode *r = raw ? raw : nd;
+        const unsigned char *p = E(r);
+        for (uint32_t k = 0; k < r->count; k++) p += ent_size(p);
+        free(raw);
+        if ((uint32_t)(p - E(r)) != nd->bytes) return 0;
         count += nd->count;
         mem += node_mem(nd);
     }

@@ -4,8 +4,9 @@
  *
  * Indexes are 0-based from the head; callers turn Redis's negative indexes into these.
  * A value read out of a list (list_val) is either bytes pointing into the list or an
- * integer (elements that are canonical decimal integers are stored as numbers); such
- * pointers are valid until the list is next changed. */
+ * integer (elements that are canonical decimal integers are stored as numbers) or packed
+ * hex digits; such pointers are valid until the list is next changed (an iterator's, until
+ * it moves to another node or is released: a compressed node is read from its copy). */
 #ifndef RESPITE_T_LIST_H
 #define RESPITE_T_LIST_H
 
@@ -20,6 +21,7 @@ typedef struct list_val {
     const unsigned char *p; /* bytes, or NULL if the element is the integer v */
     size_t len;
     long long v;
+    int hex; /* 1 (a-f) or 2 (A-F): p holds len hex digits packed two to a byte */
 } list_val;
 
 /* Room list_val_str needs for an element stored as prefix + rest or as an integer. */
@@ -32,6 +34,10 @@ enum { LIST_HEAD = 0, LIST_TAIL = 1 };
  * half). Read when a node is filled; set from the server's config. */
 extern int list_fill;
 
+/* Redis's list-compress-depth: nodes further than this many from either end are kept
+ * LZF-compressed (0: none). A list takes the value in force when it is created. */
+extern int list_compress_depth;
+
 list *list_new(void);
 void list_free(list *l);
 list *list_dup(const list *l);
@@ -40,6 +46,8 @@ size_t list_len(const list *l);
 size_t list_memory(const list *l);
 /* Number of nodes (OBJECT ENCODING/DEBUG views and tests). */
 size_t list_nodes(const list *l);
+/* Number of nodes held compressed (tests). */
+size_t list_compressed_nodes(const list *l);
 
 void list_push(list *l, int where, const char *p, size_t len);
 
@@ -57,7 +65,7 @@ void list_delete_range(list *l, size_t i, size_t count);
 /* Does the element equal these bytes? */
 int list_val_eq(const list_val *v, const char *p, size_t len);
 /* The element's bytes: contiguous in the list, or assembled into tmp (LIST_VAL_TMP
- * bytes) for an integer or a prefixed element. */
+ * bytes) for an integer, a prefixed or a hex-packed element. */
 const char *list_val_str(const list_val *v, char *tmp, size_t *len);
 
 /* Iteration from index i towards the tail (dir LIST_TAIL) or the head (LIST_HEAD).
@@ -65,12 +73,16 @@ const char *list_val_str(const list_val *v, char *tmp, size_t *len);
 typedef struct list_iter {
     const list *l;
     int dir;
-    uint32_t node;  /* position in the node array */
-    uint32_t off;   /* byte offset in the node (forward) */
-    uint32_t ent;   /* entry index in the node */
-    uint32_t *offs; /* backward: entry offsets of the current node */
+    uint32_t node;    /* position in the node array */
+    uint32_t off;     /* byte offset in the node (forward) */
+    uint32_t ent;     /* entry index in the node */
+    uint32_t pending; /* the node moved: load it on the next call */
+    uint32_t *offs;   /* backward: entry offsets of the current node */
     uint32_t offs_cap;
-    size_t left; /* elements still to visit */
+    size_t left;     /* elements still to visit */
+    const void *cur; /* the node read: the list's own, or dec */
+    void *dec;       /* decompressed copy of a compressed node */
+    size_t dec_cap;
 } list_iter;
 
 void list_iter_init(list_iter *it, const list *l, size_t i, int dir);

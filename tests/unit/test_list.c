@@ -1,8 +1,9 @@
 /* test_list.c: unit tests of storage/t_list.c: every entry encoding round-trips byte for
- * byte, small (one node) and large (many nodes, several fills) lists against a plain
- * array model under seeded random operations with the structure checked after each,
- * the tail cache through queue and stack use, iteration both ways, dup, and bytes per
- * element of a 1M-element list (printed). */
+ * byte, small (one node) and large (many nodes, several fills, compression depths 0-3)
+ * lists against a plain array model under seeded random operations with the structure
+ * checked after each, compressed interior nodes read, changed and split, the tail cache
+ * through queue and stack use, head pushes into the head node's front room, iteration
+ * both ways, dup, and bytes per element of a 1M-element list (printed). */
 #include "storage/t_list.h"
 
 #include "storage/type.h"
@@ -89,7 +90,14 @@ static size_t gen(char *buf) {
                                      2147483648LL,
                                      9223372036854775807LL,
                                      (-9223372036854775807LL - 1)};
-    switch (rnd() % 9) {
+    switch (rnd() % 10) {
+        case 8: { /* hex digits, one case or mixed */
+            size_t n = rnd() % 4 ? rnd() % 40 : rnd() % 300;
+            const char *d = rnd() % 2 ? "0123456789abcdef" : "0123456789ABCDEF";
+            for (size_t i = 0; i < n; i++) buf[i] = d[rnd() % 16];
+            if (n && rnd() % 8 == 0) buf[rnd() % n] = rnd() % 2 ? 'a' : 'G';
+            return n;
+        }
         case 0: return (size_t)sprintf(buf, "%lld", ints[rnd() % (sizeof(ints) / sizeof(*ints))]);
         case 1: return (size_t)sprintf(buf, "%lld", (long long)(rnd() % 2000000) - 1000000);
         case 2: return (size_t)sprintf(buf, "0%d", (int)(rnd() % 100)); /* not canonical: a string */
@@ -134,11 +142,15 @@ static void same(const list *l, const model *m) {
     require(i == 0);
 }
 
-static const int fills[] = {-2, -1, -5, 1, 3, 128, -1, 5};
+static const struct {
+    int fill, prefixed, depth;
+} cases[] = {{-2, 0, 0}, {-1, 0, 0}, {-5, 0, 0}, {1, 0, 0},  {3, 0, 0},  {128, 0, 0}, {-1, 1, 0},
+             {5, 1, 0},  {-1, 0, 1}, {-1, 1, 1}, {-2, 1, 2}, {16, 1, 1}, {64, 0, 2},  {-1, 1, 3}};
 
 START_TEST(test_model) {
-    list_fill = fills[_i];
-    prefixed = _i >= 6;
+    list_fill = cases[_i].fill;
+    prefixed = cases[_i].prefixed;
+    list_compress_depth = cases[_i].depth;
     rng = 88172645463325252ULL + (unsigned)_i;
     char *buf = malloc(80000);
     list *l = list_new();
@@ -209,7 +221,7 @@ START_TEST(test_model) {
                     require(list_val_eq(&v, m.v[i], m.len[i]));
                 }
         }
-        require(list_check(l));
+        if (!cases[_i].depth || step % 16 == 0) require(list_check(l)); /* compressed: it inflates every node */
         require(list_len(l) == m.n);
         if (step % 997 == 0) same(l, &m);
     }
@@ -221,6 +233,7 @@ START_TEST(test_model) {
     m_free(&m);
     free(buf);
     list_fill = -2;
+    list_compress_depth = 0;
     prefixed = 0;
 }
 END_TEST
@@ -256,7 +269,19 @@ START_TEST(test_encodings) {
                                  " 1",
                                  "",
                                  "x",
-                                 "1.5"};
+                                 "1.5",
+                                 "abc",
+                                 "abcd",
+                                 "ABCD",
+                                 "abcD",
+                                 "0123",
+                                 "00000000000000000000000000000",
+                                 "deadbeef00",
+                                 "DEADBEEF001",
+                                 "abc12",
+                                 "12345678901234567890123",
+                                 "0x1f",
+                                 "g123"};
     list *l = list_new();
     size_t n = sizeof(vals) / sizeof(*vals);
     for (size_t i = 0; i < n; i++) list_push(l, LIST_TAIL, vals[i], strlen(vals[i]));
@@ -335,6 +360,134 @@ START_TEST(test_memory_per_element) {
 }
 END_TEST
 
+/* A list with compressed interior nodes: which nodes are compressed, reads, changes and
+ * iteration across them, memory, dup, and a depth change applying to new lists only. */
+START_TEST(test_compressed) {
+    char buf[64];
+    list_compress_depth = 0;
+    list *raw = list_new();
+    list_compress_depth = 2;
+    list *l = list_new();
+    list_compress_depth = 0;
+    model m = {0};
+    for (int i = 0; i < 20000; i++) {
+        int n = sprintf(buf, "user:%d:session", i % 977);
+        list_push(l, LIST_TAIL, buf, (size_t)n);
+        list_push(raw, LIST_TAIL, buf, (size_t)n);
+        m_insert(&m, m.n, buf, (size_t)n);
+    }
+    size_t nodes = list_nodes(l);
+    ck_assert_uint_gt(nodes, 10);
+    ck_assert_uint_eq(list_compressed_nodes(l), nodes - 4); /* all but 2 at each end */
+    ck_assert_uint_eq(list_compressed_nodes(raw), 0);
+    printf("20k \"user:N:session\": %zu bytes compressed (depth 2), %zu raw\n", list_memory(l), list_memory(raw));
+    ck_assert_uint_lt(list_memory(l) * 2, list_memory(raw));
+    require(list_check(l));
+    list_free(raw);
+    for (int round = 0; round < 1200; round++) {
+        size_t i = rnd() % m.n;
+        list_val v;
+        list_index(l, i, &v);
+        require(list_val_eq(&v, m.v[i], m.len[i]));
+        int n = sprintf(buf, "%s:%d", round % 2 ? "new" : "NEW", round);
+        switch (round % 4) {
+            case 0:
+                list_set(l, i, buf, (size_t)n);
+                free(m.v[i]);
+                m.v[i] = malloc((size_t)n);
+                memcpy(m.v[i], buf, (size_t)n);
+                m.len[i] = (size_t)n;
+                break;
+            case 1:
+                list_insert_at(l, i, buf, (size_t)n);
+                m_insert(&m, i, buf, (size_t)n);
+                break;
+            case 2: {
+                size_t c = 1 + rnd() % 30;
+                if (c > m.n - i) c = m.n - i;
+                list_delete_range(l, i, c);
+                m_delete(&m, i, c);
+                break;
+            }
+            default:
+                for (int k = 0; k < 20; k++) {
+                    list_insert_at(l, i, buf, (size_t)n);
+                    m_insert(&m, i, buf, (size_t)n);
+                }
+        }
+        if (round % 50 == 0) require(list_check(l));
+    }
+    same(l, &m);
+    ck_assert_uint_gt(list_compressed_nodes(l), list_nodes(l) / 2);
+    list *d = list_dup(l);
+    same(d, &m);
+    ck_assert_uint_eq(list_compressed_nodes(d), list_compressed_nodes(l));
+    list_free(d);
+    /* popping down to a few nodes leaves the ends raw */
+    while (list_nodes(l) > 3) {
+        list_delete_range(l, 0, 1);
+        m_delete(&m, 0, 1);
+        if (m.n % 101 == 0) require(list_check(l));
+    }
+    ck_assert_uint_eq(list_compressed_nodes(l), 0);
+    same(l, &m);
+    list_free(l);
+    m_free(&m);
+    /* random bytes do not shrink: the nodes stay raw */
+    list_compress_depth = 1;
+    l = list_new();
+    list_compress_depth = 0;
+    for (int i = 0; i < 20000; i++) {
+        for (int k = 0; k < 12; k++) buf[k] = (char)rnd();
+        list_push(l, LIST_HEAD, buf, 12);
+    }
+    ck_assert_uint_eq(list_compressed_nodes(l), 0);
+    require(list_check(l));
+    list_free(l);
+}
+END_TEST
+
+/* Head pushes take the head node's front room: a stack at the head and a one-node list
+ * fed at both ends stay consistent, and cost no more memory than tail pushes. */
+START_TEST(test_head_room) {
+    char buf[32];
+    list *h = list_new(), *t = list_new();
+    for (int i = 0; i < 200000; i++) {
+        int n = sprintf(buf, "%010x", (unsigned)rnd());
+        list_push(h, LIST_HEAD, buf, (size_t)n);
+        list_push(t, LIST_TAIL, buf, (size_t)n);
+    }
+    require(list_check(h));
+    printf("200k 10-hex-digit: %.2f bytes/element (head pushes), %.2f (tail pushes)\n", (double)list_memory(h) / 2e5,
+           (double)list_memory(t) / 2e5);
+    ck_assert_uint_le(list_memory(h), list_memory(t) + list_memory(t) / 25); /* one size class either way */
+    ck_assert_uint_le(list_memory(t), 8 * 200000);
+    list_free(h);
+    list_free(t);
+    model m = {0};
+    list *l = list_new();
+    for (int i = 0; i < 100000; i++) {
+        int n = sprintf(buf, "e%d", i);
+        int op = (int)(rnd() % 5);
+        if (op < 2) {
+            list_push(l, LIST_HEAD, buf, (size_t)n);
+            m_insert(&m, 0, buf, (size_t)n);
+        } else if (op < 4) {
+            list_push(l, LIST_TAIL, buf, (size_t)n);
+            m_insert(&m, m.n, buf, (size_t)n);
+        } else if (m.n) {
+            size_t i2 = rnd() % 2 ? 0 : m.n - 1;
+            list_delete_range(l, i2, 1);
+            m_delete(&m, i2, 1);
+        }
+        if (i % 1009 == 0) same(l, &m);
+    }
+    same(l, &m);
+    list_free(l);
+    m_free(&m);
+}
+END_TEST
+
 /* Lazy freeing through the descriptor: effort is the node count, steps free the rest. */
 START_TEST(test_free_steps) {
     list *l = list_new();
@@ -354,7 +507,9 @@ int main(void) {
     TCase *tc = tcase_create("list");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_encodings);
-    tcase_add_loop_test(tc, test_model, 0, (int)(sizeof(fills) / sizeof(*fills)));
+    tcase_add_loop_test(tc, test_model, 0, (int)(sizeof(cases) / sizeof(*cases)));
+    tcase_add_test(tc, test_compressed);
+    tcase_add_test(tc, test_head_room);
     tcase_add_test(tc, test_queue_stack);
     tcase_add_test(tc, test_memory_per_element);
     tcase_add_test(tc, test_free_steps);
