@@ -163,7 +163,8 @@ def test_case(server, oracle, steps):
 
 def gen(rng, n):
     keys = ["a", "b", "c", "s"]
-    vals = ["x", "y", "z", "1", "-7", "300", "70000", "", "v" * 70, "12345678901"]
+    vals = ["x", "y", "z", "1", "-7", "300", "70000", "", "v" * 70, "12345678901", "deadbeef", "DEADBEEF", "0123",
+            "abc", "c0ffeE"]
 
     def k():
         return rng.choice(keys[:3]) if rng.random() < 0.95 else "s"
@@ -275,6 +276,99 @@ def test_long_lists(server, oracle):
             steps.append(("LLEN", "l"))
     steps.append(("LRANGE", "l", "0", "-1"))
     diff(server, oracle, steps, resp=(2,))
+
+
+def compressed_steps(rng, depth, fill):
+    """A long list under list-compress-depth depth: every command on its compressed
+    interior, then the settings back."""
+    def val():
+        r = rng.random()
+        if r < 0.4:
+            return "job:%07d" % rng.randint(0, 999)
+        if r < 0.6:
+            return "%010x" % rng.getrandbits(40)
+        if r < 0.7:
+            return str(rng.randint(-100000, 100000))
+        if r < 0.8:
+            return "payload-" + "ab" * rng.randint(0, 150)
+        return rng.choice(["x", "ins", "job:0000007", "0123"])
+
+    steps = [("CONFIG", "SET", "list-compress-depth", str(depth)), ("CONFIG", "SET", "list-max-listpack-size", fill)]
+    steps += [(rng.choice(["RPUSH", "LPUSH"]), "l") + tuple(val() for _ in range(400)) for _ in range(10)]
+    for _ in range(250):
+        r = rng.random()
+        a = rng.randint(-4000, 4000)
+        if r < 0.2:
+            steps.append(("LINDEX", "l", str(a)))
+        elif r < 0.3:
+            steps.append(("LRANGE", "l", str(a), str(a + rng.randint(0, 300))))
+        elif r < 0.42:
+            steps.append(("LSET", "l", str(a), val()))
+        elif r < 0.54:
+            steps.append(("LINSERT", "l", rng.choice(["BEFORE", "AFTER"]), val(), val()))
+        elif r < 0.62:
+            steps.append(("LREM", "l", str(rng.randint(-3, 3)), val()))
+        elif r < 0.68:
+            steps.append(("LPOS", "l", val(), "RANK", str(rng.choice([-2, -1, 1, 2])), "COUNT", "4"))
+        elif r < 0.72:
+            steps.append(("LTRIM", "l", str(rng.randint(0, 30)), str(-rng.randint(1, 30))))
+        elif r < 0.84:
+            steps.append((rng.choice(["LPOP", "RPOP"]), "l", str(rng.randint(1, 40))))
+        elif r < 0.94:
+            steps.append((rng.choice(["LPUSH", "RPUSH"]), "l") + tuple(val() for _ in range(rng.randint(1, 60))))
+        elif r < 0.97:
+            steps.append(("LMOVE", "l", "l", rng.choice(["LEFT", "RIGHT"]), rng.choice(["LEFT", "RIGHT"])))
+        else:
+            steps.append(("LLEN", "l"))
+        if rng.random() < 0.05:
+            steps.append(("LRANGE", "l", "0", "-1"))
+    steps += [("LRANGE", "l", "0", "-1"), ("SORT", "l", "ALPHA", "LIMIT", "0", "50"),
+              ("CONFIG", "SET", "list-compress-depth", "0"), ("CONFIG", "SET", "list-max-listpack-size", "-2")]
+    return steps
+
+
+@pytest.mark.parametrize("depth,fill,seed", [(1, "-2", 1), (2, "-1", 2), (1, "32", 3), (2, "8", 4), (3, "-2", 5)])
+def test_compressed_random(server, oracle, depth, fill, seed):
+    """Seeded sequences on a list whose interior nodes are compressed (differential)."""
+    diff(server, oracle, compressed_steps(random.Random(seed), depth, fill), resp=(2,))
+
+
+def test_compress_depth_change(server, oracle):
+    """CONFIG SET list-compress-depth applies to lists made after it (as Redis); lists
+    made before it keep working under the old depth, and the value reads back."""
+    big = tuple("item:%d:%s" % (i, "z" * 30) for i in range(3000))
+    steps = [("RPUSH", "old") + big, ("CONFIG", "SET", "list-compress-depth", "1"),
+             ("CONFIG", "GET", "list-compress-depth"), ("RPUSH", "new") + big, ("RPUSH", "old") + big[:500],
+             ("LINDEX", "old", "1700"), ("LINDEX", "new", "1700"), ("LSET", "new", "1500", "changed"),
+             ("LINSERT", "new", "BEFORE", "item:2000:" + "z" * 30, "inserted"), ("LREM", "new", "0", "item:5:" + "z" * 30),
+             ("LTRIM", "new", "3", "-4"), ("LRANGE", "new", "1490", "1510"), ("LPOS", "new", "inserted"),
+             ("CONFIG", "SET", "list-compress-depth", "2"), ("RPUSH", "new") + big[:1000], ("LRANGE", "new", "0", "-1"),
+             ("LRANGE", "old", "0", "-1"), ("CONFIG", "SET", "list-compress-depth", "0"),
+             ("CONFIG", "SET", "list-compress-depth", "-1"), ("CONFIG", "GET", "list-compress-depth")]
+    diff(server, oracle, steps, resp=(2,))
+
+
+def test_compressed_memory_usage(server, oracle):
+    """MEMORY USAGE of a list with compressed interior nodes is well under the same list
+    uncompressed, on both servers."""
+    ratios = []
+    for srv in (server, oracle):
+        c = Conn(srv.port)
+        try:
+            vals = tuple("event:%d:user:%d:ok" % (i, i % 50) for i in range(20000))
+            c.cmd("FLUSHALL")
+            c.cmd("CONFIG", "SET", "list-compress-depth", "0")
+            c.cmd("RPUSH", "raw", *vals)
+            c.cmd("CONFIG", "SET", "list-compress-depth", "1")
+            c.cmd("RPUSH", "z", *vals)
+            c.cmd("CONFIG", "SET", "list-compress-depth", "0")
+            raw = int(c.cmd("MEMORY", "USAGE", "raw", "SAMPLES", "0")[1:-2])
+            z = int(c.cmd("MEMORY", "USAGE", "z", "SAMPLES", "0")[1:-2])
+            eq(c.cmd("LINDEX", "z", "12345"), c.cmd("LINDEX", "raw", "12345"), "LINDEX")
+            ratios.append(z / raw)
+        finally:
+            c.close()
+    assert ratios[0] < 0.5 and ratios[1] < 0.5, "compressed/raw MEMORY USAGE: respite %.2f, redis %.2f" % tuple(ratios)
 
 
 # ---------------------------------------------------------------- blocking, differential
