@@ -51,12 +51,15 @@ enum { Z_RAW = 0, Z_LZF = 1, Z_FAILED = 2 }; /* Z_FAILED: raw, did not shrink; r
 
 typedef struct lnode {
     uint32_t count, bytes, cap; /* entries; their bytes; room after the prefix (Z_LZF: the LZF bytes) */
-    uint16_t plen;              /* the node prefix: d[0..plen), then gap free bytes, then entries */
-    uint8_t sealed;             /* the prefix was chosen (once, when the node filled) */
-    uint8_t z;                  /* Z_RAW, Z_LZF or Z_FAILED */
-    uint32_t gap;               /* free bytes before the first entry (head pushes take them) */
+    uint16_t gap;               /* free bytes before the first entry (head pushes take them) */
+    uint8_t plen;               /* the node prefix: d[0..plen), then gap free bytes, then entries */
+    uint8_t sealed : 1;         /* the prefix was chosen (once, when the node filled) */
+    uint8_t z : 2;              /* Z_RAW, Z_LZF or Z_FAILED */
     unsigned char d[];
 } lnode;
+_Static_assert(sizeof(lnode) == 16, "a node header is 16 bytes");
+
+#define GAP_MAX UINT16_MAX
 
 #define E(nd) ((nd)->d + (nd)->plen + (nd)->gap) /* a node's first entry */
 
@@ -87,7 +90,7 @@ struct list {
 
 #define LIST_PREFIX_MAX 64           /* longest node prefix */
 #define TC_MIN          32           /* tail nodes with fewer entries are walked instead */
-#define SAFETY_BYTES    (8192 - 148) /* node bytes when the fill is a count: 8 KB as Redis, one size class */
+#define SAFETY_BYTES    (8192 - 144) /* node bytes when the fill is a count: 8 KB as Redis, one size class */
 #define Z_MIN_BYTES     48           /* smaller nodes are not compressed (Redis's MIN_COMPRESS_BYTES) */
 #define Z_MIN_IMPROVE   8            /* compressed must be this much smaller (MIN_COMPRESS_IMPROVE) */
 #define HEX_MIN         4            /* shorter hex strings are stored as strings */
@@ -412,7 +415,7 @@ static void node_free(list *l, lnode *nd) {
 static void node_slide(lnode *nd, uint32_t gap) {
     if (gap == nd->gap) return;
     memmove(nd->d + nd->plen + gap, E(nd), nd->bytes);
-    nd->gap = gap;
+    nd->gap = (uint16_t)gap;
 }
 
 static lnode *node_resize(list *l, uint32_t pos, uint32_t cap) {
@@ -431,16 +434,17 @@ static lnode *node_reserve(list *l, uint32_t pos, size_t add) {
     lnode *nd = nodes(l)[pos];
     if (nd->gap + nd->bytes + add <= nd->cap) return nd;
     if (nd->bytes + add <= nd->cap) { /* the head node of a one-node list keeps room at both ends */
-        node_slide(nd, l->n == 1 ? (uint32_t)(nd->cap - nd->bytes - add) / 2 : 0);
+        uint32_t g = l->n == 1 ? (uint32_t)(nd->cap - nd->bytes - add) / 2 : 0;
+        node_slide(nd, g > GAP_MAX ? GAP_MAX : g);
         return nd;
     }
     node_slide(nd, 0);
     return node_resize(l, pos, round_cap(nd->bytes + add));
 }
 
-/* Make room for add bytes in front of the head node's first entry. Growth goes a size
- * class (a quarter of the node or more) at a time, the free bytes in front, so head
- * pushes move the node's bytes O(1) times per byte pushed. */
+/* Make room for add bytes in front of the head node's first entry (bytes + add + 64 <=
+ * GAP_MAX). Growth goes a size class (a quarter of the node or more) at a time, the free
+ * bytes in front, so head pushes move the node's bytes O(1) times per byte pushed. */
 static lnode *node_reserve_front(list *l, size_t add) {
     lnode *nd = nodes(l)[0];
     if (nd->gap >= add) return nd;
@@ -456,7 +460,8 @@ static lnode *node_reserve_front(list *l, size_t add) {
         nodes(l)[0] = nd;
     }
     uint32_t free_bytes = nd->cap - nd->bytes;
-    node_slide(nd, l->n == 1 ? (uint32_t)add + (free_bytes - (uint32_t)add) / 2 : free_bytes);
+    uint32_t g = l->n == 1 ? (uint32_t)add + (free_bytes - (uint32_t)add) / 2 : free_bytes;
+    node_slide(nd, g > GAP_MAX ? GAP_MAX : g);
     return nd;
 }
 
@@ -474,11 +479,11 @@ static void node_put(list *l, uint32_t pos, uint32_t off, const enc *e) {
     lnode *nd = nodes(l)[pos];
     uint32_t size = (uint32_t)e->size;
     if (nd->gap >= size && off <= nd->bytes / 2) {
-        nd->gap -= size;
+        nd->gap = (uint16_t)(nd->gap - size);
         memmove(E(nd), E(nd) + size, off);
-    } else if (off == 0 && pos == 0) {
+    } else if (off == 0 && pos == 0 && nd->bytes + size + 64 <= GAP_MAX) {
         nd = node_reserve_front(l, size);
-        nd->gap -= size;
+        nd->gap = (uint16_t)(nd->gap - size);
     } else {
         nd = node_reserve(l, pos, size);
         memmove(E(nd) + off + size, E(nd) + off, nd->bytes - off);
@@ -493,9 +498,9 @@ static void node_put(list *l, uint32_t pos, uint32_t off, const enc *e) {
 /* Remove cnt entries spanning len bytes at off of node slot pos (raw; not all of them). */
 static void node_cut(list *l, uint32_t pos, uint32_t off, uint32_t len, uint32_t cnt) {
     lnode *nd = nodes(l)[pos];
-    if (off <= nd->bytes - off - len) {
+    if (off <= nd->bytes - off - len && nd->gap + len <= GAP_MAX) {
         memmove(E(nd) + len, E(nd), off);
-        nd->gap += len;
+        nd->gap = (uint16_t)(nd->gap + len);
     } else {
         memmove(E(nd) + off, E(nd) + off + len, nd->bytes - off - len);
     }
@@ -769,7 +774,7 @@ static void seal(list *l, uint32_t pos) {
     n2->count = nd->count;
     n2->bytes = (uint32_t)nbytes;
     n2->cap = cap;
-    n2->plen = (uint16_t)lcp;
+    n2->plen = (uint8_t)lcp;
     n2->sealed = 1;
     n2->z = Z_RAW;
     n2->gap = 0;
