@@ -1168,8 +1168,9 @@ int list_check(const list *l) {
         const lnode *r = raw ? raw : nd;
         const unsigned char *p = E(r);
         for (uint32_t k = 0; k < r->count; k++) p += ent_size(p);
+        int ok = (uint32_t)(p - E(r)) == nd->bytes;
         free(raw);
-        if ((uint32_t)(p - E(r)) != nd->bytes) return 0;
+        if (!ok) return 0;
         count += nd->count;
         mem += node_mem(nd);
     }
