@@ -838,11 +838,11 @@ list *list_dup(const list *l) {
         memcpy(E(nd), E(a[i]), a[i]->bytes);
         nd->bytes = a[i]->bytes;
         nd->count = a[i]->count;
+        nd->z = a[i]->z; /* a node that did not shrink is not tried again */
         arr_insert(c, i, nd);
     }
     c->count = l->count;
     c->zdirty = 0;
-    zfix(c, 0, c->n); /* raw nodes of the original's interior that never tried */
     return c;
 }
 
