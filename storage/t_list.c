@@ -5,7 +5,9 @@
  * list itself, with no array). A node is a header {count, bytes, cap} followed by its
  * entries back to back. An entry is self-delimiting forward only (no back-length byte,
  * which is where this is denser than Redis's listpack):
- *   0xxxxxxx                 integer 0..127
+ *   00xxxxxx                 integer 0..63
+ *   01nnnnnn + (6(n+1)+7)/8 bytes  n+1 characters of [0-9A-Za-z-_] (base64url's
+ *                            alphabet: tokens, ids, words), six bits each
  *   10xxxxxx + len bytes     string of len < 64 bytes
  *   110xxxxx + 1 byte        13-bit signed integer
  *   1110xxxx + 2 bytes       20-bit signed integer
@@ -123,7 +125,7 @@ static int node_allows(const lnode *nd, size_t add) {
 
 typedef struct enc {
     int isint;
-    int hex; /* 1 or 2: stored as 0xFD/0xFE packed digits */
+    int hex; /* 1 or 2: stored as 0xFD/0xFE packed digits; 3: six bits a character */
     long long v;
     const char *p;
     size_t len;
@@ -147,6 +149,26 @@ static int hex_case(const char *p, size_t len) {
 
 static inline unsigned hex_val(unsigned c) { return c - '0' < 10 ? c - '0' : (c | 0x20) - 'a' + 10; }
 
+static const char B64[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+/* The six-bit code of c, or -1 if it is not in B64. */
+static inline int b64_val(unsigned c) {
+    if (c - '0' < 10) return (int)(c - '0');
+    if (c - 'A' < 26) return (int)(c - 'A' + 10);
+    if (c - 'a' < 26) return (int)(c - 'a' + 36);
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+static int b64_all(const char *p, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (b64_val((unsigned char)p[i]) < 0) return 0;
+    return 1;
+}
+
+#define B64_SIZE(n) (1 + (6 * (n) + 7) / 8)
+
 static void enc_prepare(enc *e, const char *p, size_t len) {
     e->p = p;
     e->len = len;
@@ -154,14 +176,18 @@ static void enc_prepare(enc *e, const char *p, size_t len) {
     e->isint = len <= 20 && util_str2ll(p, len, &e->v);
     if (e->isint) {
         long long v = e->v;
-        if (v >= 0 && v < 128) e->size = 1;
+        if (v >= 0 && v < 64) e->size = 1;
         else if (v >= -4096 && v < 4096) e->size = 2;
         else if (v >= -(1 << 19) && v < (1 << 19)) e->size = 3;
         else if (v >= -(1 << 26) && v < (1 << 26)) e->size = 4;
         else if (v >= INT32_MIN && v <= INT32_MAX) e->size = 5;
         else e->size = 9;
-    } else if (len >= HEX_MIN && len <= 255 && (e->hex = hex_case(p, len))) {
+    } else if (len >= HEX_MIN && len <= 255 && (e->hex = hex_case(p, len)) &&
+               (len > 64 || 2 + (len + 1) / 2 <= B64_SIZE(len))) {
         e->size = 2 + (len + 1) / 2;
+    } else if (len >= HEX_MIN && len <= 64 && b64_all(p, len)) {
+        e->hex = 3;
+        e->size = B64_SIZE(len);
     } else if (len < 64) {
         e->size = 1 + len;
     } else if (len < 65536) {
@@ -201,6 +227,22 @@ static void enc_write(unsigned char *o, const enc *e) {
                 return;
         }
     }
+    if (e->hex == 3) {
+        o[0] = (unsigned char)(0x40 | (e->len - 1));
+        uint32_t acc = 0;
+        int bits = 0;
+        unsigned char *w = o + 1;
+        for (size_t i = 0; i < e->len; i++) {
+            acc = acc << 6 | (uint32_t)b64_val((unsigned char)e->p[i]);
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                *w++ = (unsigned char)(acc >> bits);
+            }
+        }
+        if (bits) *w = (unsigned char)(acc << (8 - bits));
+        return;
+    }
     if (e->hex) {
         o[0] = (unsigned char)(0xFC + e->hex);
         o[1] = (unsigned char)e->len;
@@ -233,7 +275,8 @@ static inline uint32_t rd32(const unsigned char *p) {
 
 static inline size_t ent_size(const unsigned char *p) {
     unsigned b = p[0];
-    if (b < 0x80) return 1;
+    if (b < 0x40) return 1;
+    if (b < 0x80) return B64_SIZE((size_t)(b & 0x3f) + 1);
     if (b < 0xC0) return 1 + (b & 0x3f);
     if (b < 0xE0) return 2;
     if (b < 0xF0) return 3;
@@ -254,9 +297,15 @@ static size_t ent_get(const lnode *nd, const unsigned char *p, list_val *v) {
     v->pre = NULL;
     v->prelen = 0;
     v->hex = 0;
-    if (b < 0x80) {
+    if (b < 0x40) {
         v->v = b;
         return 1;
+    }
+    if (b < 0x80) {
+        v->hex = 3;
+        v->len = (size_t)(b & 0x3f) + 1;
+        v->p = p + 1;
+        return B64_SIZE(v->len);
     }
     if (b < 0xC0) {
         v->p = p + 1;
@@ -310,8 +359,22 @@ static size_t ent_get(const lnode *nd, const unsigned char *p, list_val *v) {
     return 5 + v->len;
 }
 
-/* The digits of a hex-packed element into out (v->len bytes). */
+/* The characters of a packed element (hex or six-bit) into out (v->len bytes). */
 static void hex_decode(const list_val *v, char *out) {
+    if (v->hex == 3) {
+        uint32_t acc = 0;
+        int bits = 0;
+        const unsigned char *r = v->p;
+        for (size_t i = 0; i < v->len; i++) {
+            if (bits < 6) {
+                acc = acc << 8 | *r++;
+                bits += 8;
+            }
+            bits -= 6;
+            out[i] = B64[(acc >> bits) & 63];
+        }
+        return;
+    }
     const char *digits = v->hex == 2 ? "0123456789ABCDEF" : "0123456789abcdef";
     for (size_t i = 0; i < v->len; i++) out[i] = digits[(v->p[i / 2] >> (i & 1 ? 0 : 4)) & 15];
 }

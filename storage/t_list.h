@@ -21,7 +21,7 @@ typedef struct list_val {
     const unsigned char *p; /* bytes, or NULL if the element is the integer v */
     size_t len;
     long long v;
-    int hex; /* 1 (a-f) or 2 (A-F): p holds len hex digits packed two to a byte */
+    int hex; /* packed text of len characters at p: 1 hex a-f, 2 hex A-F (two a byte), 3 base64url (six bits each) */
 } list_val;
 
 /* Room list_val_str needs for an element stored as prefix + rest or as an integer. */

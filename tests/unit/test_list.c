@@ -90,7 +90,14 @@ static size_t gen(char *buf) {
                                      2147483648LL,
                                      9223372036854775807LL,
                                      (-9223372036854775807LL - 1)};
-    switch (rnd() % 10) {
+    switch (rnd() % 11) {
+        case 9: { /* base64url characters (six bits each up to 64), now and then another */
+            static const char a[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+            size_t n = rnd() % 4 ? rnd() % 70 : rnd() % 200;
+            for (size_t i = 0; i < n; i++) buf[i] = a[rnd() % 64];
+            if (n && rnd() % 8 == 0) buf[rnd() % n] = (char)(rnd() % 2 ? '.' : 0x80 + rnd() % 128);
+            return n;
+        }
         case 8: { /* hex digits, one case or mixed */
             size_t n = rnd() % 4 ? rnd() % 40 : rnd() % 300;
             const char *d = rnd() % 2 ? "0123456789abcdef" : "0123456789ABCDEF";
@@ -281,13 +288,25 @@ START_TEST(test_encodings) {
                                  "abc12",
                                  "12345678901234567890123",
                                  "0x1f",
-                                 "g123"};
+                                 "g123",
+                                 "63",
+                                 "64",
+                                 "100",
+                                 "hello",
+                                 "hell",
+                                 "hel",
+                                 "Zz09-_",
+                                 "nanoid_V1StGXR8_Z5jdHi6B-myT",
+                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
+                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_x",
+                                 "with space",
+                                 "tab\there"};
     list *l = list_new();
     size_t n = sizeof(vals) / sizeof(*vals);
     for (size_t i = 0; i < n; i++) list_push(l, LIST_TAIL, vals[i], strlen(vals[i]));
     for (size_t i = 0; i < n; i++) {
         list_val v;
-        char tmp[32];
+        char tmp[LIST_VAL_TMP];
         size_t len;
         list_index(l, i, &v);
         const char *s = list_val_str(&v, tmp, &len);
