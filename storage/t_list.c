@@ -90,35 +90,33 @@ struct list {
     rcache *rc;     /* NULL unless list_index read a compressed node */
 };
 
-#define LIST_PREFIX_MAX 64           /* longest node prefix */
-#define TC_MIN          32           /* tail nodes with fewer entries are walked instead */
-#define SAFETY_BYTES    (8192 - 144) /* node bytes when the fill is a count: 8 KB as Redis, one size class */
-#define Z_MIN_BYTES     48           /* smaller nodes are not compressed (Redis's MIN_COMPRESS_BYTES) */
-#define Z_MIN_IMPROVE   8            /* compressed must be this much smaller (MIN_COMPRESS_IMPROVE) */
-#define HEX_MIN         4            /* shorter hex strings are stored as strings */
+#define LIST_PREFIX_MAX 64 /* longest node prefix */
+#define TC_MIN          32 /* tail nodes with fewer entries are walked instead */
+#define Z_MIN_BYTES     48 /* smaller nodes are not compressed (Redis's MIN_COMPRESS_BYTES) */
+#define Z_MIN_IMPROVE   8  /* compressed must be this much smaller (MIN_COMPRESS_IMPROVE) */
+#define HEX_MIN         4  /* shorter hex strings are stored as strings */
 
 static inline lnode **nodes(const list *l) { return l->arr ? l->arr + l->start : (lnode **)&l->one; }
 
-/* Entry bytes of a node under a size fill: half Redis's node size, less the header, the
- * longest prefix and the capacity rounding, so a full node is one allocator size class
- * (4096 bytes for the default -2) and wastes none of it. */
-static uint32_t max_bytes(void) {
-    if (list_fill >= 0) return SAFETY_BYTES;
-    int f = list_fill < -5 ? 5 : -list_fill;
-    return (4096u << (f - 1)) / 2 - (uint32_t)sizeof(lnode) - LIST_PREFIX_MAX - 64;
-}
-
-/* The allocation of a full node: one size class. */
+/* The allocation of a full node, one allocator size class: half Redis's node size under
+ * a size fill (4096 bytes for the default -2: respite's entries are denser), 8 KB under
+ * a count fill (Redis's safety limit). */
 static size_t node_alloc_max(void) {
     if (list_fill >= 0) return 8192;
     int f = list_fill < -5 ? 5 : -list_fill;
     return (4096u << (f - 1)) / 2;
 }
 
-/* Can a node holding count entries in bytes take one more of size add? */
+/* Entry bytes node nd may hold: a full node less its header and prefix, rounded down to
+ * the capacity step, so it fills its size class and wastes none of it. */
+static uint32_t max_bytes(const lnode *nd) {
+    return (uint32_t)((node_alloc_max() - sizeof(lnode) - nd->plen) & ~(size_t)63);
+}
+
+/* Can node nd take one more entry of size add? */
 static int node_allows(const lnode *nd, size_t add) {
     if (list_fill > 0 && nd->count >= (uint32_t)list_fill) return 0;
-    return nd->bytes + add <= max_bytes();
+    return nd->bytes + add <= max_bytes(nd);
 }
 
 /* ---------------------------------------------------------------- entries */
@@ -1113,7 +1111,7 @@ void list_set(list *l, size_t i, const char *p, size_t len) {
     lnode *nd = node_use(l, pos);
     uint32_t off = node_offset(nd, ent);
     uint32_t old = (uint32_t)ent_size(E(nd) + off);
-    if (e.size <= old || nd->bytes - old + e.size <= max_bytes()) {
+    if (e.size <= old || nd->bytes - old + e.size <= max_bytes(nd)) {
         if (e.size > old) nd = node_reserve(l, pos, e.size - old);
         memmove(E(nd) + off + e.size, E(nd) + off + old, nd->bytes - off - old);
         enc_write(E(nd) + off, &e);
@@ -1221,6 +1219,7 @@ int list_check(const list *l) {
         const lnode *nd = a[i];
         lnode *raw = NULL;
         if (!nd->count) return 0;
+        if (nd->count > 1 && node_mem(nd) > node_alloc_max()) return 0; /* a full node is one size class */
         if (nd->z == Z_LZF) {
             if (i < l->depth || i + l->depth >= l->n || nd->gap) return 0; /* the ends stay raw */
             raw = xmalloc(sizeof(lnode) + nd->plen + nd->bytes);
