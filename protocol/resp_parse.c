@@ -212,11 +212,57 @@ static ssize_t multibulk_done(resp_parser *p, char *buf) {
     return (ssize_t)p->pos;
 }
 
+/* A protocol length at buf[i] (just after the '*' or '$'): 1-9 digits without a leading
+ * zero (or "0" alone) ending in '\r' with the byte after it present. Returns the offset
+ * after that byte, or 0 if anything is unusual or missing (the general path decides). */
+static inline size_t fast_len(const char *buf, size_t i, size_t len, long long *out) {
+    size_t stop = i + 9 < len ? i + 9 : len;
+    long long v;
+    if (i >= len) return 0;
+    if ((unsigned)(buf[i] - '1') < 9u) {
+        v = buf[i++] - '0';
+        while (i < stop && (unsigned)(buf[i] - '0') < 10u) v = v * 10 + (buf[i++] - '0');
+    } else if (buf[i] == '0') {
+        v = 0;
+        i++;
+    } else {
+        return 0;
+    }
+    if (i + 1 >= len || buf[i] != '\r') return 0;
+    *out = v;
+    return i + 2;
+}
+
+/* A whole multibulk command present in buf, every header in its plain form: parsed in
+ * one pass with argv filled directly. Returns its length, or 0 to leave it to the
+ * general path (incomplete, unusual, an error, or over the limits), which starts over. */
+static ssize_t parse_multibulk_fast(resp_parser *p, char *buf, size_t len) {
+    long long n, bl;
+    size_t pos = fast_len(buf, 1, len, &n);
+    if (!pos || n <= 0 || n > 1024 || (p->unauth && n > RESP_UNAUTH_MAX_ARGS)) return 0;
+    if (n > p->cap) parser_grow(p, (size_t)n);
+    resp_slice *argv = p->argv;
+    for (long long a = 0; a < n; a++) {
+        if (pos >= len || buf[pos] != '$') return 0;
+        pos = fast_len(buf, pos + 1, len, &bl);
+        if (!pos || bl > p->max_bulk || (p->unauth && bl > RESP_UNAUTH_MAX_BULK) || len - pos < (size_t)bl + 2)
+            return 0;
+        argv[a].ptr = buf + pos;
+        argv[a].len = (size_t)bl;
+        pos += (size_t)bl + 2;
+    }
+    p->argc = (int)n;
+    p->pos = p->scan = pos;
+    return (ssize_t)pos;
+}
+
 static ssize_t parse_multibulk(resp_parser *p, char *buf, size_t len) {
     ssize_t cr;
     long long ll;
 
     if (p->mb_left == 0) {
+        ssize_t done = parse_multibulk_fast(p, buf, len);
+        if (done) return done;
         cr = fast_header(buf, 0, len, &ll);
         if (cr < 0) {
             cr = find_line_end(p, buf, len, '\r');

@@ -44,12 +44,21 @@ static size_t name_hash(const char *s, size_t len) {
     return h & (CMD_HASH_SIZE - 1);
 }
 
+/* ASCII case-insensitive equality of two names of length len. */
+static inline int name_eq(const char *a, const char *b, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x != y && ((x ^ y) != 0x20 || (unsigned)((x | 0x20) - 'a') >= 26u)) return 0;
+    }
+    return 1;
+}
+
 command *command_lookup(const char *name, size_t len) {
     if (len == 0 || len >= 32) return NULL;
     for (size_t h = name_hash(name, len);; h = (h + 1) & (CMD_HASH_SIZE - 1)) {
         command *c = cmd_hash[h].cmd;
         if (!c) return NULL;
-        if (cmd_hash[h].len == len && util_eqi(name, len, cmd_hash[h].name)) return c;
+        if (cmd_hash[h].len == len && name_eq(name, cmd_hash[h].name, len)) return c;
     }
 }
 

@@ -244,7 +244,8 @@ rkey *arg_store_string(client *c, int key_i, int val_i, int flags) {
  * body's lines would run as commands. Like Redis, a command named POST or Host: ends the
  * connection at once, with nothing of that batch answered. */
 static int looks_like_http(const resp_slice *cmd) {
-    return util_eqi(cmd->ptr, cmd->len, "post") || util_eqi(cmd->ptr, cmd->len, "host:");
+    return (cmd->len == 4 && util_eqi(cmd->ptr, cmd->len, "post")) ||
+           (cmd->len == 5 && util_eqi(cmd->ptr, cmd->len, "host:"));
 }
 
 static void security_warning(client *c) {
