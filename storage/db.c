@@ -78,6 +78,7 @@ struct rkey {
     dict_node node; /* chain pointer; must stay first */
     uint8_t flags;
     uint8_t access[3];    /* LRU clock or LFU counter, little-endian */
+    uint32_t hash;        /* the key's dict hash, low 32 bits (kept by the dict: dict_keep_hash) */
     unsigned char data[]; /* length fields, [TTL block], key, value */
 };
 
@@ -438,6 +439,7 @@ static void db_replace_h(db *d, rkey *old, rkey *nw, int freeval, uint64_t h) {
     dict_node **ref = dict_ref_of_h(&d->dict, &old->node, h);
     assert(ref != NULL);
     nw->node.next = old->node.next;
+    nw->hash = old->hash;
     *ref = &nw->node;
     if (rk_has_ttl(old) && rk_has_ttl(nw)) {
         size_t i = rk_ttl_index(old);
@@ -511,6 +513,7 @@ db *db_create(int id) {
     db *d = xcalloc(1, sizeof(*d));
     d->id = id;
     dict_init(&d->dict, db_keyof);
+    dict_keep_hash(&d->dict, offsetof(rkey, hash));
     return d;
 }
 
@@ -593,6 +596,7 @@ size_t db_flush_lazy(db *d) {
     x->expires_cap = d->expires_cap;
     size_t bytes = d->mem + n * RK_MALLOC_HEADER + dict_table_bytes(&d->dict) + d->expires_cap * sizeof(rkey *);
     dict_init(&d->dict, db_keyof);
+    dict_keep_hash(&d->dict, offsetof(rkey, hash));
     d->expires = NULL;
     d->nexpires = d->expires_cap = 0;
     d->mem = 0;

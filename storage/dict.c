@@ -56,7 +56,9 @@ static void dict_table_free(dict_node **t, unsigned long size) {
     else free(t);
 }
 
+/* The hash of a linked node. */
 static uint64_t dict_hash_node(const dict *d, const dict_node *n) {
+    if (d->hash_off) return dict_node_hash(d, n);
     size_t len;
     const char *key = d->keyof(n, &len);
     return util_hash(key, len);
@@ -68,10 +70,14 @@ void dict_init(dict *d, dict_keyof_fn keyof) {
     d->keyof = keyof;
 }
 
+void dict_keep_hash(dict *d, size_t off) { d->hash_off = off; }
+
 void dict_release(dict *d) {
+    size_t off = d->hash_off;
     dict_table_free(d->table[0], d->size[0]);
     dict_table_free(d->table[1], d->size[1]);
     dict_init(d, d->keyof);
+    d->hash_off = off;
 }
 
 size_t dict_table_bytes(const dict *d) { return (d->size[0] + d->size[1]) * sizeof(dict_node *); }
@@ -148,6 +154,7 @@ void dict_resume_rehash(dict *d) { d->pauserehash--; }
 static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, uint64_t h, const dict_node *node,
                                    int *table) {
     if (dict_size(d) == 0) return NULL;
+    if (d->hash_off) h = (uint32_t)h; /* the bits nodes keep place them */
     for (int t = 0; t <= 1; t++) {
         if (d->table[t] == NULL) break;
         unsigned long idx = h & (d->size[t] - 1);
@@ -156,6 +163,8 @@ static dict_node **dict_lookup_ref(dict *d, const char *key, size_t klen, uint64
             int hit;
             if (node) {
                 hit = *ref == node;
+            } else if (d->hash_off && dict_node_hash(d, *ref) != (uint32_t)h) {
+                hit = 0;
             } else {
                 size_t len;
                 const char *k = d->keyof(*ref, &len);
@@ -198,13 +207,22 @@ dict_node **dict_ref_of_h(dict *d, const dict_node *n, uint64_t h) {
 
 dict_node **dict_ref_of(dict *d, const dict_node *n) { return dict_ref_of_h(d, n, dict_hash_node(d, n)); }
 
-void dict_add(dict *d, dict_node *n) { dict_add_h(d, n, dict_hash_node(d, n)); }
+void dict_add(dict *d, dict_node *n) {
+    size_t len;
+    const char *key = d->keyof(n, &len);
+    dict_add_h(d, n, util_hash(key, len));
+}
 
 void dict_add_h(dict *d, dict_node *n, uint64_t h) {
     dict_rehash_step(d);
     if (d->size[0] == 0) dict_resize(d, DICT_MIN_SIZE);
     else if (!dict_is_rehashing(d) && d->used[0] >= d->size[0]) dict_resize(d, d->used[0] + 1);
     int t = dict_is_rehashing(d) ? 1 : 0;
+    if (d->hash_off) {
+        uint32_t h32 = (uint32_t)h;
+        memcpy((char *)n + d->hash_off, &h32, sizeof(h32));
+        h = h32;
+    }
     unsigned long idx = h & (d->size[t] - 1);
     n->next = d->table[t][idx];
     d->table[t][idx] = n;

@@ -22,12 +22,23 @@ typedef struct dict {
     long rehashidx;        /* next table[0] bucket to move, or -1 when not rehashing */
     int pauserehash;       /* > 0: no rehash steps (an iteration is under way) */
     dict_keyof_fn keyof;
+    size_t hash_off; /* 0, or where each node keeps the low 32 bits of its hash (dict_keep_hash) */
 } dict;
 
 /* Buckets of a fresh table; the table never shrinks below this. */
 #define DICT_MIN_SIZE 4
 
 void dict_init(dict *d, dict_keyof_fn keyof);
+/* Nodes have room for a uint32_t at byte offset off (> 0): the dict keeps the low 32 bits
+ * of each node's hash there (written by dict_add), so rehashing never hashes a key again
+ * and a lookup compares keys only when those bits match. A node swapped in through a
+ * dict_find_ref link must carry its predecessor's value (dict_node_hash). Call on an
+ * empty dict. */
+void dict_keep_hash(dict *d, size_t off);
+/* The kept hash bits of a node of such a dict. */
+static inline uint32_t dict_node_hash(const dict *d, const dict_node *n) {
+    return *(const uint32_t *)(const void *)((const char *)n + d->hash_off);
+}
 /* Release the bucket arrays and reset to empty. Nodes are the caller's: free them first
  * (dict_clear) or keep them. */
 void dict_release(dict *d);

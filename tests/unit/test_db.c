@@ -569,6 +569,7 @@ END_TEST
 /* The table itself: scan coverage with the rehash state observed, random mixes. */
 typedef struct tnode {
     dict_node node;
+    uint32_t hash; /* kept by the dict in the rounds that use dict_keep_hash */
     int klen;
     long id;
     char key[24];
@@ -597,6 +598,7 @@ START_TEST(test_dict_scan_rehash_states) {
     for (int round = 0; round < 12; round++) {
         dict d;
         dict_init(&d, tnode_key);
+        if (round % 2) dict_keep_hash(&d, offsetof(tnode, hash)); /* rehashing reads kept hashes */
         long stable = 500 + rand() % 2000;
         unsigned char *in = calloc((size_t)n, 1);
         for (long i = 0; i < stable; i++) {
@@ -639,6 +641,7 @@ START_TEST(test_dict_scan_rehash_states) {
         for (long i = 0; i < n; i++) {
             dict_node *f = dict_find(&d, nodes[i].key, (size_t)nodes[i].klen);
             REQ(f == (in[i] ? &nodes[i].node : NULL));
+            if (in[i] && round % 2) REQ(nodes[i].hash == (uint32_t)dict_hash(nodes[i].key, (size_t)nodes[i].klen));
             count += in[i];
         }
         REQ(dict_size(&d) == count);
