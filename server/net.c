@@ -238,7 +238,7 @@ rkey *arg_store_string(client *c, int key_i, int val_i, int flags) {
     if (own && (size_t)(v->ptr - own) == db_string_value_offset(k->len, v->len))
         return db_set_string_owned(c->db, k->ptr, k->len, own, v->len, flags);
     rkey *r = db_set_string(c->db, k->ptr, k->len, v->ptr, v->len, flags);
-    free(own);
+    if (own) free(own);
     return r;
 }
 

@@ -760,7 +760,7 @@ rkey *db_set_string(db *d, const char *key, size_t klen, const char *val, size_t
     rk_shape s = {OBJ_STRING, isint ? RK_INT : RK_EMB, old && keepttl && rk_has_ttl(old), klen, isint ? 0 : vlen, 0};
     int64_t v = iv;
     rkey *k = isint ? db_put(d, old, &s, key, &v, 8, h) : db_put(d, old, &s, key, val, vlen, h);
-    free(copy);
+    if (copy) free(copy); /* the allocator's free(NULL) costs a call per SET */
     db_emit_rec(d, old ? DB_EV_MODIFIED : DB_EV_NEW, k);
     return k;
 }
