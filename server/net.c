@@ -263,6 +263,7 @@ static void security_warning(client *c) {
 static void client_process_input(client *c) {
     size_t start = 0;
     if (!out_holder && reply_lend(&c->out, shared_out)) out_holder = c;
+    call_clock_chain(1);
     while (start < c->qlen && !c->blocked) {
         if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
             start = c->qlen;
@@ -302,6 +303,7 @@ static void client_process_input(client *c) {
         start += (size_t)n;
         resp_parser_reset(&c->parser);
     }
+    call_clock_chain(0);
     if (start) {
         memmove(c->qbuf, c->qbuf + start, c->qlen - start);
         c->qlen -= start;
