@@ -218,6 +218,17 @@ static ssize_t multibulk_done(resp_parser *p, char *buf) {
 static inline size_t fast_len(const char *buf, size_t i, size_t len, long long *out) {
     size_t stop = i + 9 < len ? i + 9 : len;
     long long v;
+    if (i + 3 < len) { /* one or two digits, the usual lengths */
+        unsigned d0 = (unsigned)((unsigned char)buf[i] - '0'), d1 = (unsigned)((unsigned char)buf[i + 1] - '0');
+        if (d0 < 10u && buf[i + 1] == '\r') {
+            *out = d0;
+            return i + 3;
+        }
+        if (d0 - 1u < 9u && d1 < 10u && buf[i + 2] == '\r') {
+            *out = d0 * 10 + d1;
+            return i + 4;
+        }
+    }
     if (i >= len) return 0;
     if ((unsigned)(buf[i] - '1') < 9u) {
         v = buf[i++] - '0';

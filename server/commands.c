@@ -26,6 +26,7 @@ static struct {
     command *cmd;
     const char *name; /* the command's name, or its rename-command name */
     size_t len;
+    uint64_t head; /* name_head(name) */
 } cmd_hash[CMD_HASH_SIZE];
 static command *cmd_all; /* every top-level command, sorted by name */
 static size_t cmd_count;
@@ -44,6 +45,16 @@ static size_t name_hash(const char *s, size_t len) {
     return h & (CMD_HASH_SIZE - 1);
 }
 
+static inline unsigned char ascii_lower(unsigned char ch) { return (unsigned)(ch - 'A') < 26u ? ch | 0x20 : ch; }
+
+/* The first 8 bytes of a name, ASCII-lower-cased, packed in one word: most names are
+ * compared whole by one comparison of these. */
+static uint64_t name_head(const char *s, size_t len) {
+    uint64_t head = 0;
+    for (size_t i = 0; i < len && i < 8; i++) head |= (uint64_t)ascii_lower((unsigned char)s[i]) << (8 * i);
+    return head;
+}
+
 /* ASCII case-insensitive equality of two names of length len. */
 static inline int name_eq(const char *a, const char *b, size_t len) {
     for (size_t i = 0; i < len; i++) {
@@ -55,10 +66,21 @@ static inline int name_eq(const char *a, const char *b, size_t len) {
 
 command *command_lookup(const char *name, size_t len) {
     if (len == 0 || len >= 32) return NULL;
-    for (size_t h = name_hash(name, len);; h = (h + 1) & (CMD_HASH_SIZE - 1)) {
+    /* name_hash and name_head in one pass */
+    size_t h = 5381, i = 0, n8 = len < 8 ? len : 8;
+    uint64_t head = 0;
+    for (; i < n8; i++) {
+        unsigned ch = (unsigned char)name[i];
+        h = h * 33 + (ch | 0x20);
+        head |= (uint64_t)(ch | ((ch - 'A' < 26u) << 5)) << (8 * i);
+    }
+    for (; i < len; i++) h = h * 33 + ((unsigned char)name[i] | 0x20);
+    for (h &= CMD_HASH_SIZE - 1;; h = (h + 1) & (CMD_HASH_SIZE - 1)) {
         command *c = cmd_hash[h].cmd;
         if (!c) return NULL;
-        if (cmd_hash[h].len == len && name_eq(name, cmd_hash[h].name, len)) return c;
+        if (cmd_hash[h].head == head && cmd_hash[h].len == len &&
+            (len <= 8 || name_eq(name + 8, cmd_hash[h].name + 8, len - 8)))
+            return c;
     }
 }
 
@@ -137,6 +159,7 @@ static void hash_build(void) {
         cmd_hash[h].cmd = c;
         cmd_hash[h].name = name;
         cmd_hash[h].len = len;
+        cmd_hash[h].head = name_head(name, len);
     }
 }
 
