@@ -152,6 +152,7 @@ static size_t out_high_water(void) {
  * overflow chunks (Redis counts its reply list, not the fixed buffer). Returns 1 if the
  * client is now to be closed. */
 static int client_over_output_limit(client *c) {
+    if (!c->out.chunk_bytes && !c->obuf_soft_since) return 0; /* the usual case, after every command */
     const struct obuf_limit *l = &server.cfg.obuf_limits[0];
     if (!l->hard && !l->soft) return 0;
     long long used = (long long)c->out.chunk_bytes;
