@@ -19,6 +19,7 @@
 
 #include "common/xmalloc.h"
 #include "server/acl.h"
+#include "server/child.h"
 #include "server/config.h"
 #include "server/net.h"
 #include "server/propagate.h"
@@ -94,6 +95,8 @@ static void seed_randomness(void) {
 }
 
 static void shutdown_cleanup(void) {
+    child_kill();
+    child_free();
     net_close_listeners();
     while (server.clients) client_free(server.clients);
     slowlog_free();
@@ -150,6 +153,7 @@ int main(int argc, char **argv) {
     server.start_ms = server.mstime_cached = util_mstime();
     storage_now_ms = server.start_ms;
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* as Redis: a closed terminal does not end the server */
     seed_randomness();
     if (!config_adjust_open_files_limit()) return 1;
 
@@ -186,7 +190,7 @@ int main(int argc, char **argv) {
         }
     }
     timer_event = evtimer_new(server.base, timer_cb, NULL);
-    if (!timer_event || !server_cron_init()) {
+    if (!timer_event || !server_cron_init() || !child_init()) {
         fprintf(stderr, "Could not create the timer events\n");
         shutdown_cleanup();
         return 1;
