@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/persist.h"
 #include "server/server.h"
 
 static void cmd_debug(client *c);
@@ -57,6 +58,9 @@ static void debug_help(client *c) {
         "    Write <message> to the server log.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "RELOAD [option ...]",
+        "    Save the RDB on disk and reload it back to memory. Options: MERGE, NOFLUSH, NOSAVE.",
+        "    Show low level info about `key` and associated value.",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -67,8 +71,33 @@ static void debug_help(client *c) {
     reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
+/* DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load again (MERGE is taken and
+ * ignored: a duplicate key is a load error here). */
+static void debug_reload(client *c) {
+    int save = 1, flush = 1;
+    for (int i = 2; i < c->argc; i++) {
+        if (arg_is(c, i, "nosave")) save = 0;
+        else if (arg_is(c, i, "noflush")) flush = 0;
+        else if (!arg_is(c, i, "merge")) {
+            reply_error(&c->out, "DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+            return;
+        }
+    }
+    if (save && persist_save() < 0) {
+        reply_error(&c->out, "-ERR");
+        return;
+    }
+    if (persist_debug_reload(0, flush) < 0) {
+        reply_error(&c->out, "Error trying to load the RDB dump, check server logs.");
+        return;
+    }
+    log_notice("DB reloaded by DEBUG RELOAD");
+    reply_ok(&c->out);
+}
+
 static void cmd_debug(client *c) {
     if (c->argc == 2 && arg_is(c, 1, "help")) debug_help(c);
+    else if (c->argc >= 2 && arg_is(c, 1, "reload")) debug_reload(c);
     else if (c->argc == 3 && arg_is(c, 1, "sleep")) debug_sleep(c);
     else if (c->argc == 3 && arg_is(c, 1, "object")) debug_object(c);
     else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {

@@ -20,6 +20,7 @@
 #include "common/alloc.h"
 #include "common/xmalloc.h"
 #include "server/propagate.h"
+#include "server/persist.h"
 #include "server/server.h"
 #include "storage/lazyfree.h"
 #include "storage/type.h"
@@ -500,6 +501,7 @@ static void cmd_flushall(client *c) {
         if (lazy) db_flush_lazy(server.dbs[i]);
         else db_flush(server.dbs[i]);
     }
+    persist_after_flushall();
     if (!lazy) alloc_purge();
     reply_ok(&c->out);
 }

@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "server/net.h"
 #include "server/script.h"
+#include "server/persist.h"
 #include "server/server.h"
 #include "storage/evict.h"
 #include "storage/lazyfree.h"
@@ -272,18 +273,14 @@ static void info_memory(text *t) {
 }
 
 static void info_persistence(text *t) {
-    text_printf(t,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
-                "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n"
-                "current_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
-                "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n"
-                "rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\n"
-                "rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\n"
-                "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n"
-                "aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
-                "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n"
-                "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-                server.start_ms / 1000);
+    char rdb[1024];
+    persist_info_rdb(rdb, sizeof(rdb));
+    text_printf(t, "# Persistence\r\n%s", rdb);
+    text_printf(t, "aof_enabled:0\r\n"
+                   "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n"
+                   "aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
+                   "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n"
+                   "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
 }
 
 /* Redis's Stats fields in its order; what a server without replication, forks,
@@ -463,15 +460,14 @@ static void cmd_time(client *c) {
     reply_bulk_ll(&c->out, us % 1000000);
 }
 
-static void cmd_lastsave(client *c) { reply_int(&c->out, server.start_ms / 1000); }
-
 static void cmd_shutdown(client *c) {
-    int save = 0, nosave = 0, abort_ = 0, others = 0;
+    int save = 0, nosave = 0, abort_ = 0, others = 0, force = 0;
     for (int i = 1; i < c->argc; i++) {
         if (arg_is(c, i, "nosave")) nosave = 1;
         else if (arg_is(c, i, "save")) save = 1;
         else if (arg_is(c, i, "abort")) abort_ = 1;
-        else if (arg_is(c, i, "now") || arg_is(c, i, "force")) others = 1;
+        else if (arg_is(c, i, "force")) force = others = 1;
+        else if (arg_is(c, i, "now")) others = 1;
         else {
             reply_syntax_error(c);
             return;
@@ -496,6 +492,10 @@ static void cmd_shutdown(client *c) {
         script_abort_for_shutdown();
     }
     log_warning("User requested shutdown...");
+    if (persist_prepare_shutdown(save, nosave, force) < 0) {
+        reply_error(&c->out, "Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
     server.shutdown_asap = 1;
     server_request_shutdown();
     /* Redis sends no reply on success: the connection just closes. */
@@ -505,7 +505,6 @@ static void cmd_shutdown(client *c) {
 const command_binding server_commands[] = {
     CMD("info", cmd_info),
     CMD("time", cmd_time),
-    CMD("lastsave", cmd_lastsave),
     CMD("shutdown", cmd_shutdown),
     CMD("command", cmd_command, command_subcommands),
     CMD("slowlog", NULL, slowlog_subcommands),

@@ -18,6 +18,7 @@
 #include "storage/evict.h"
 #include "storage/hll.h"
 #include "storage/lazyfree.h"
+#include "storage/rdb.h"
 #include "storage/stream.h"
 #include "storage/t_hash.h"
 #include "storage/t_set.h"
@@ -209,12 +210,13 @@ static config_def configs[] = {
     {"hll-sparse-max-bytes", CFG_MEM, OFF(hll_sparse_max_bytes), 0, LL_MAX, "3000", 1, NULL, 0, NULL},
     {"notify-keyspace-events", CFG_NOTIFY, NOSLOT, 0, 0, "", 1, NULL, CF_INERT, NULL},
     {"busy-reply-threshold", CFG_LL, OFF(busy_reply_threshold), 0, LL_MAX, "5000", 1, NULL, 0, NULL},
-    /* Persistence: respite keeps nothing on disk. */
-    {"save", CFG_SAVE, OFF(save), 0, 0, "", 1, NULL, CF_INERT | CF_MULTI, NULL},
-    {"dbfilename", CFG_STR, NOSLOT, 0, 0, "dump.rdb", 1, NULL, CF_INERT | CF_PROTECTED, NULL},
-    INERT_BOOL("stop-writes-on-bgsave-error", "yes", 1),
-    INERT_BOOL("rdbcompression", "yes", 1),
-    INERT_BOOL("rdbchecksum", "yes", 0),
+    /* Persistence: RDB snapshots (server/persist.c); the default save schedule is empty
+     * (Redis's is "3600 1 300 100 60 10000"): respite saves only when told to. */
+    {"save", CFG_SAVE, OFF(save), 0, 0, "", 1, NULL, CF_MULTI, NULL},
+    {"dbfilename", CFG_STR, OFF(dbfilename), 0, 0, "dump.rdb", 1, NULL, CF_PROTECTED, NULL},
+    {"stop-writes-on-bgsave-error", CFG_BOOL, OFF(stop_writes_on_bgsave_error), 0, 0, "yes", 1, NULL, 0, NULL},
+    {"rdbcompression", CFG_BOOL, OFF(rdbcompression), 0, 0, "yes", 1, NULL, 0, NULL},
+    {"rdbchecksum", CFG_BOOL, OFF(rdbchecksum), 0, 0, "yes", 0, NULL, 0, NULL},
     INERT_BOOL("rdb-del-sync-files", "no", 1),
     INERT_BOOL("rdb-save-incremental-fsync", "yes", 1),
     INERT_BOOL("appendonly", "no", 1),
@@ -696,6 +698,7 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     zset_max_listpack_value = (size_t)server.cfg.zset_max_listpack_value;
     list_fill = server.cfg.list_max_listpack_size;
     list_compress_depth = server.cfg.list_compress_depth;
+    rdb_compress = server.cfg.rdbcompression;
     return 1;
 }
 
@@ -795,7 +798,13 @@ static int config_apply_value(const config_def *d, const char *val, const char *
                 }
             }
             __attribute__((fallthrough));
-        case CFG_STR: text = xstrdup(val); break;
+        case CFG_STR:
+            if (d->off == OFF(dbfilename) && strchr(val, '/')) {
+                *err = "dbfilename can't be a path, just a filename";
+                return 0;
+            }
+            text = xstrdup(val);
+            break;
     }
     if (!text) return 0;
     char **s = (char **)slot;

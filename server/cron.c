@@ -7,6 +7,7 @@
 #include "common/alloc.h"
 #include "server/child.h"
 #include "server/net.h"
+#include "server/persist.h"
 #include "server/server.h"
 #include "storage/lazyfree.h"
 
@@ -113,6 +114,7 @@ void server_cron_free(void) {
 
 void server_cron(void) {
     child_check();
+    persist_cron();
     if (!expire_event || !evtimer_pending(expire_event, NULL)) expire_slice();
     if (!lazyfree_event) lazyfree_slice();
     if (server.cfg.activerehashing)

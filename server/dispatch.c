@@ -11,6 +11,7 @@
 #include "server/acl.h"
 #include "server/net.h"
 #include "server/propagate.h"
+#include "server/persist.h"
 #include "server/script.h"
 #include "server/server.h"
 
@@ -136,6 +137,10 @@ void process_command(client *c) {
     }
     if (server.cfg.maxmemory && server_oom_refuses(c, cmd)) {
         reject(c, "-OOM command not allowed when used memory > 'maxmemory'.");
+        return;
+    }
+    if (persist_refuses_write(cmd)) {
+        reject(c, PERSIST_MISCONF_ERR);
         return;
     }
     if (script_busy() && !(cmd->flags & CMD_ALLOW_BUSY)) {

@@ -22,6 +22,7 @@
 #include "server/child.h"
 #include "server/config.h"
 #include "server/net.h"
+#include "server/persist.h"
 #include "server/propagate.h"
 #include "server/script.h"
 #include "server/server.h"
@@ -35,6 +36,11 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     (void)what;
     (void)arg;
     log_warning("Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (persist_prepare_shutdown(0, 0, 0) < 0) {
+        log_warning("%s received but errors trying to shut down the server, check the logs for more information",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+        return;
+    }
     server_request_shutdown();
 }
 
@@ -178,6 +184,10 @@ int main(int argc, char **argv) {
         return 1;
     }
 
+    if (persist_load_at_startup() < 0) {
+        shutdown_cleanup();
+        return 1;
+    }
     if (!net_listen()) {
         shutdown_cleanup();
         return 1;

@@ -102,6 +102,7 @@ extern const command_binding list_commands[];    /* server/cmd_list.c */
 /* Scripting. */
 extern const command_binding script_commands[];   /* server/script.c */
 extern const command_binding function_commands[]; /* server/function.c */
+extern const command_binding persist_commands[]; /* server/persist.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -261,7 +262,9 @@ typedef struct server_config {
     char *pidfile;
     char *propagation_log; /* "" = none; else a file the propagation stream is appended to */
     char *dir;
-    char *save;       /* stored and shown; nothing is saved (no persistence) */
+    char *save; /* "seconds changes" pairs: the save points (server/persist.c) */
+    char *dbfilename;
+    int rdbcompression, rdbchecksum, stop_writes_on_bgsave_error;
     char *supervised; /* no, upstart, systemd, auto (server/supervise.c) */
     int protected_mode;
     int active_expire_effort; /* 1..10 */

@@ -54,6 +54,7 @@
 #include "common/alloc.h"
 #include "common/util.h"
 #include "storage/dict.h"
+#include "storage/rdb.h"
 #include "storage/evict.h"
 #include "storage/lazyfree.h"
 #include "storage/type.h"
@@ -690,7 +691,37 @@ static const char *string_encoding(const rkey *k) {
     }
 }
 
-const value_type string_type = {.name = "string", .id = OBJ_STRING, .encoding = string_encoding};
+static int string_rdb_type(const rkey *k) {
+    (void)k;
+    return RDB_TYPE_STRING;
+}
+
+static int string_rdb_save(const rkey *k, rdb_writer *w) {
+    if (rkey_is_int(k)) return rdb_save_ll_string(w, rkey_int(k));
+    size_t len;
+    const char *v = rkey_str(k, &len, NULL);
+    return rdb_save_string(w, v, len);
+}
+
+static rkey *string_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t klen) {
+    (void)rdbtype;
+    size_t len;
+    char *v = rdb_load_string(r, &len);
+    if (!v) return NULL;
+    rkey *k = db_set_string(d, key, klen, v, len, 0);
+    free(v);
+    return k;
+}
+
+static const int string_rdb_types[] = {RDB_TYPE_STRING, -1};
+
+const value_type string_type = {.name = "string",
+                                .id = OBJ_STRING,
+                                .encoding = string_encoding,
+                                .rdb_type = string_rdb_type,
+                                .rdb_save = string_rdb_save,
+                                .rdb_load_types = string_rdb_types,
+                                .rdb_load = string_rdb_load};
 
 /* --- lookups --- */
 

@@ -44,6 +44,7 @@
 #include "storage/stream.h"
 
 #include "common/util.h"
+#include "storage/rdb.h"
 #include "storage/type.h"
 
 #include <errno.h>
@@ -1507,6 +1508,336 @@ stream *stream_dup(const stream *s) {
     return d;
 }
 
+/* ---------------------------------------------------------------- RDB
+ * RDB_TYPE_STREAM_LISTPACKS_2, as Redis 7.0 writes it: the number of nodes, then per
+ * node its master id (16 bytes, big-endian ms and seq) and a listpack: the master entry
+ * (live count, deleted count, field count, the field names, 0), then per entry its
+ * flags, ms and seq relative to the master id, the field count and names unless they are
+ * the master's (SAMEFIELDS), the values, and lp-count (the entry's elements before it).
+ * One node per block: every block holds live entries, and only live ones are written.
+ * Then length, last id, first id, max deleted id, entries added; per group (name order)
+ * its name, last id, entries read, its PEL (16-byte id, 8-byte delivery time, delivery
+ * count) and its consumers (name, seen time, the ids they own). */
+
+#define RDB_STREAM_SAME 2
+
+static int save_id_raw(rdb_writer *w, const stream_id *id) {
+    unsigned char b[16];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(id->ms >> (56 - 8 * i));
+        b[8 + i] = (unsigned char)(id->seq >> (56 - 8 * i));
+    }
+    return rdb_write_raw(w, b, 16);
+}
+
+static void load_id_raw(const unsigned char *b, stream_id *id) {
+    id->ms = id->seq = 0;
+    for (int i = 0; i < 8; i++) {
+        id->ms = id->ms << 8 | b[i];
+        id->seq = id->seq << 8 | b[8 + i];
+    }
+}
+
+typedef struct rdb_field {
+    const char *p;
+    size_t len;
+} rdb_field;
+
+/* Write the node whose entries it yields from the current block on; returns 0 or -1.
+ * *more is 1 if an entry of the next block was read (its id and fields in *id, *f). */
+static int stream_save_node(rdb_writer *w, stream_iter *it, stream_id *id, stream_fields *f, int *more) {
+    size_t bi = it->bi;
+    stream_id master = *id;
+    size_t nm = (size_t)f->count;
+    rdb_field *mf = xmalloc((nm ? nm : 1) * sizeof(*mf));
+    stream_fields ff = *f;
+    const char *fp, *vp;
+    size_t fl, vl;
+    for (size_t i = 0; stream_fields_next(&ff, &fp, &fl, &vp, &vl); i++) mf[i] = (rdb_field){fp, fl};
+    lp_builder b, e;
+    lpb_init(&b);
+    lpb_init(&e);
+    size_t count = 0;
+    *more = 0;
+    for (;;) {
+        stream_fields g = *f;
+        int same = g.count == nm;
+        for (size_t i = 0; same && stream_fields_next(&g, &fp, &fl, &vp, &vl); i++)
+            same = fl == mf[i].len && memcmp(fp, mf[i].p, fl) == 0;
+        lpb_add_int(&e, same ? RDB_STREAM_SAME : 0);
+        lpb_add_int(&e, (long long)(id->ms - master.ms));
+        lpb_add_int(&e, (long long)(id->seq - master.seq));
+        if (!same) lpb_add_int(&e, (long long)f->count);
+        g = *f;
+        while (stream_fields_next(&g, &fp, &fl, &vp, &vl)) {
+            if (!same) lpb_add(&e, fp, fl);
+            lpb_add(&e, vp, vl);
+        }
+        lpb_add_int(&e, (long long)(same ? f->count + 3 : f->count * 2 + 4));
+        count++;
+        if (!stream_iter_next(it, id, f)) break;
+        if (it->bi != bi) {
+            *more = 1;
+            break;
+        }
+    }
+    lpb_add_int(&b, (long long)count);
+    lpb_add_int(&b, 0);
+    lpb_add_int(&b, (long long)nm);
+    for (size_t i = 0; i < nm; i++) lpb_add(&b, mf[i].p, mf[i].len);
+    lpb_add_int(&b, 0);
+    /* the entries after the master entry: e's elements, header dropped */
+    size_t body = e.len - 6;
+    if (b.len + body + 1 > b.cap) {
+        b.cap = b.len + body + 1;
+        b.buf = xrealloc(b.buf, b.cap);
+    }
+    memcpy(b.buf + b.len, e.buf + 6, body);
+    b.len += body;
+    b.count += e.count;
+    lpb_finish(&b);
+    unsigned char nk[16];
+    for (int i = 0; i < 8; i++) {
+        nk[i] = (unsigned char)(master.ms >> (56 - 8 * i));
+        nk[8 + i] = (unsigned char)(master.seq >> (56 - 8 * i));
+    }
+    int rc = rdb_save_string(w, (const char *)nk, 16) || rdb_save_string(w, (const char *)b.buf, b.len) ? -1 : 0;
+    lpb_free(&b);
+    lpb_free(&e);
+    free(mf);
+    return rc;
+}
+
+static int stream_rdb_save(const rkey *k, rdb_writer *w) {
+    const stream *s = rkey_ptr(k);
+    if (rdb_save_len(w, s->nblk) < 0) return -1;
+    stream_iter it;
+    stream_id lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX}, id;
+    stream_fields f;
+    stream_iter_init(&it, s, &lo, &hi, 0);
+    int more = stream_iter_next(&it, &id, &f);
+    while (more)
+        if (stream_save_node(w, &it, &id, &f, &more) < 0) return -1;
+    if (rdb_save_len(w, s->length) || rdb_save_len(w, s->last_id.ms) || rdb_save_len(w, s->last_id.seq) ||
+        rdb_save_len(w, s->first_id.ms) || rdb_save_len(w, s->first_id.seq) || rdb_save_len(w, s->max_deleted.ms) ||
+        rdb_save_len(w, s->max_deleted.seq) || rdb_save_len(w, s->entries_added) || rdb_save_len(w, s->ngroups))
+        return -1;
+    for (size_t gi = 0; gi < s->ngroups; gi++) {
+        const stream_group *g = s->groups[gi];
+        if (rdb_save_string(w, g->name, g->name_len) || rdb_save_len(w, g->last_id.ms) ||
+            rdb_save_len(w, g->last_id.seq) || rdb_save_len(w, (uint64_t)g->entries_read) ||
+            rdb_save_len(w, g->pel_count))
+            return -1;
+        for (stream_nack *n = stream_pel_first(g); n; n = stream_pel_next(n))
+            if (save_id_raw(w, &n->id) || rdb_save_ms(w, n->delivery_time) || rdb_save_len(w, n->delivery_count))
+                return -1;
+        if (rdb_save_len(w, g->ncons)) return -1;
+        for (size_t ci = 0; ci < g->ncons; ci++) {
+            const stream_consumer *c = g->cons[ci];
+            if (rdb_save_string(w, c->name, c->name_len) || rdb_save_ms(w, c->seen_time) ||
+                rdb_save_len(w, c->pel_count))
+                return -1;
+            for (stream_nack *n = tr_edge(c->pel, 0); n; n = stream_consumer_pel_next(n))
+                if (save_id_raw(w, &n->id)) return -1;
+        }
+    }
+    return 0;
+}
+
+static int stream_rdb_type(const rkey *k) {
+    (void)k;
+    return RDB_TYPE_STREAM_LISTPACKS_2;
+}
+
+static int lp_int(blob_iter *it, long long *v) {
+    const char *p;
+    size_t l;
+    return blob_iter_next(it, &p, &l) == 1 && util_str2ll(p, l, v) ? 0 : -1;
+}
+
+/* One node's listpack into s; returns 0 or -1 if it is malformed. */
+static int stream_load_node(stream *s, const stream_id *master, const unsigned char *lp, size_t len) {
+    blob_iter it;
+    long long count, deleted, nm, v;
+    if (blob_iter_init(&it, BLOB_LISTPACK, lp, len) < 0 || lp_int(&it, &count) || lp_int(&it, &deleted) ||
+        lp_int(&it, &nm) || count < 0 || deleted < 0 || nm < 0 || count + deleted == 0 || nm > (long long)len)
+        return -1;
+    rdb_field *mf = xmalloc(((size_t)nm + 1) * sizeof(*mf));
+    stream_str *fv = NULL;
+    size_t fvcap = 0;
+    int rc = -1;
+    long long seen = 0, live = 0;
+    const char *p;
+    size_t l;
+    for (long long i = 0; i < nm; i++) {
+        if (blob_iter_next(&it, &p, &l) != 1) goto out;
+        mf[i] = (rdb_field){p, l};
+    }
+    /* integers formatted into it.num must be copied: only field names can be ints, and
+     * they are rare; keep a copy of every field name to be safe */
+    char **own = xcalloc((size_t)nm + 1, sizeof(char *));
+    for (long long i = 0; i < nm; i++) {
+        own[i] = xmalloc(mf[i].len + 1);
+        memcpy(own[i], mf[i].p, mf[i].len);
+        mf[i].p = own[i];
+    }
+    if (lp_int(&it, &v) || v != 0) goto out2;
+    for (;;) {
+        long long flags, msd, seqd, nf;
+        int r = blob_iter_next(&it, &p, &l);
+        if (r == 0) break;
+        if (r < 0 || !util_str2ll(p, l, &flags) || lp_int(&it, &msd) || lp_int(&it, &seqd)) goto out2;
+        int same = (flags & RDB_STREAM_SAME) != 0;
+        if (same) nf = nm;
+        else if (lp_int(&it, &nf) || nf < 0 || nf > (long long)len) goto out2;
+        if ((size_t)nf * 2 > fvcap) {
+            fvcap = (size_t)nf * 2 + 2;
+            fv = xrealloc(fv, fvcap * sizeof(*fv));
+        }
+        /* strings of this entry: copy the integer-formatted ones out of it.num */
+        char *nums = xmalloc((size_t)nf * 2 * UTIL_LLSTR_SIZE + 1);
+        for (long long i = 0; i < nf; i++) {
+            if (!same) {
+                if (blob_iter_next(&it, &p, &l) != 1) {
+                    free(nums);
+                    goto out2;
+                }
+                if (p == it.num) {
+                    memcpy(nums + (2 * i) * UTIL_LLSTR_SIZE, p, l);
+                    p = nums + (2 * i) * UTIL_LLSTR_SIZE;
+                }
+                fv[2 * i] = (stream_str){p, l};
+            } else {
+                fv[2 * i] = (stream_str){mf[i].p, mf[i].len};
+            }
+            if (blob_iter_next(&it, &p, &l) != 1) {
+                free(nums);
+                goto out2;
+            }
+            if (p == it.num) {
+                memcpy(nums + (2 * i + 1) * UTIL_LLSTR_SIZE, p, l);
+                p = nums + (2 * i + 1) * UTIL_LLSTR_SIZE;
+            }
+            fv[2 * i + 1] = (stream_str){p, l};
+        }
+        long long lpc;
+        if (lp_int(&it, &lpc) || lpc != (same ? nf + 3 : nf * 2 + 4)) {
+            free(nums);
+            goto out2;
+        }
+        stream_id id = {master->ms + (uint64_t)msd, master->seq + (uint64_t)seqd}, added;
+        seen++;
+        if (!(flags & FLAG_DELETED)) {
+            if (nf == 0 || stream_add(s, STREAM_ADD_EXPLICIT, &id, fv, (size_t)nf, 0, &added) != STREAM_OK) {
+                free(nums);
+                goto out2;
+            }
+            live++;
+        }
+        free(nums);
+    }
+    if (seen != count + deleted || live != count) goto out2;
+    rc = 0;
+out2:
+    for (long long i = 0; i < nm; i++) free(own[i]);
+    free(own);
+out:
+    free(mf);
+    free(fv);
+    return rc;
+}
+
+static int load_sid(rdb_reader *r, stream_id *id) { return rdb_load_len(r, &id->ms) || rdb_load_len(r, &id->seq); }
+
+static stream *stream_rdb_read(rdb_reader *r, int rdbtype) {
+    stream *s = stream_new();
+    uint64_t nodes, len, added = 0, ngroups;
+    stream_id last, first, maxdel = {0, 0};
+    if (rdb_load_len(r, &nodes)) goto bad;
+    for (uint64_t i = 0; i < nodes; i++) {
+        size_t kl, ll;
+        char *nk = rdb_load_string(r, &kl);
+        if (!nk) goto bad;
+        char *lp = kl == 16 ? rdb_load_string(r, &ll) : NULL;
+        stream_id master;
+        if (lp) load_id_raw((const unsigned char *)nk, &master);
+        int ok = lp && stream_load_node(s, &master, (unsigned char *)lp, ll) == 0;
+        free(nk);
+        free(lp);
+        if (!ok) goto bad;
+    }
+    if (rdb_load_len(r, &len) || load_sid(r, &last)) goto bad;
+    if (rdbtype == RDB_TYPE_STREAM_LISTPACKS_2) {
+        if (load_sid(r, &first) || load_sid(r, &maxdel) || rdb_load_len(r, &added)) goto bad;
+    } else {
+        added = len;
+    }
+    if (len != s->length || stream_id_cmp(&last, &s->last_id) < 0) goto bad;
+    if (stream_set_id(s, &last, (long long)added, &maxdel) != STREAM_OK) goto bad;
+    if (rdb_load_len(r, &ngroups)) goto bad;
+    for (uint64_t gi = 0; gi < ngroups; gi++) {
+        size_t nl;
+        char *name = rdb_load_string(r, &nl);
+        stream_id gid;
+        uint64_t er = (uint64_t)STREAM_ENTRIES_READ_INVALID, npel, ncons;
+        if (!name) goto bad;
+        if (load_sid(r, &gid) || (rdbtype == RDB_TYPE_STREAM_LISTPACKS_2 && rdb_load_len(r, &er))) {
+            free(name);
+            goto bad;
+        }
+        stream_group *g = stream_group_create(s, name, nl, &gid, (long long)er);
+        free(name);
+        if (!g || rdb_load_len(r, &npel)) goto bad;
+        for (uint64_t i = 0; i < npel; i++) {
+            unsigned char b[16];
+            long long dt;
+            uint64_t dc;
+            stream_id id;
+            if (rdb_read_raw(r, b, 16) || rdb_load_ms(r, &dt) || rdb_load_len(r, &dc)) goto bad;
+            load_id_raw(b, &id);
+            if (tr_find(g->pel, &id, 0)) goto bad;
+            stream_nack *n = nack_new(&id, dt);
+            n->delivery_count = dc;
+            tr_insert(&g->pel, n, 0);
+            pel_grew(g);
+        }
+        if (rdb_load_len(r, &ncons)) goto bad;
+        for (uint64_t ci = 0; ci < ncons; ci++) {
+            char *cn = rdb_load_string(r, &nl);
+            long long seen;
+            uint64_t cp;
+            if (!cn) goto bad;
+            stream_consumer *c = rdb_load_ms(r, &seen) ? NULL : stream_consumer_create(g, cn, nl, seen);
+            free(cn);
+            if (!c || rdb_load_len(r, &cp)) goto bad;
+            for (uint64_t i = 0; i < cp; i++) {
+                unsigned char b[16];
+                stream_id id;
+                if (rdb_read_raw(r, b, 16)) goto bad;
+                load_id_raw(b, &id);
+                stream_nack *n = tr_find(g->pel, &id, 0);
+                if (!n || n->consumer) goto bad;
+                nack_assign(n, c);
+            }
+        }
+        /* every pending entry must have an owner */
+        size_t owned = 0;
+        for (size_t ci = 0; ci < g->ncons; ci++) owned += g->cons[ci]->pel_count;
+        if (owned != g->pel_count) goto bad;
+    }
+    return s;
+bad:
+    stream_free(s);
+    return NULL;
+}
+
+static rkey *stream_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t klen) {
+    stream *s = stream_rdb_read(r, rdbtype);
+    return s ? db_add_ptr(d, key, klen, OBJ_STREAM, s) : NULL;
+}
+
+static const int stream_rdb_types[] = {RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2, -1};
+
 /* ---------------------------------------------------------------- the value type */
 
 static const char *stream_encoding(const rkey *k) {
@@ -1526,4 +1857,8 @@ const value_type stream_type = {
     .free_step = stream_free_step,
     .memory = stream_value_memory,
     .dup = stream_value_dup,
+    .rdb_type = stream_rdb_type,
+    .rdb_save = stream_rdb_save,
+    .rdb_load_types = stream_rdb_types,
+    .rdb_load = stream_rdb_load,
 };

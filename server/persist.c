@@ -1,0 +1,329 @@
+/* persist.c: RDB snapshots for the server (server/persist.h), as Redis 7.0 takes them.
+ * A save writes temp-<pid>.rdb in dir (the working directory: `dir` chdirs), fsyncs it,
+ * renames it over dbfilename and fsyncs the directory, so dbfilename is always either
+ * the previous file or the new one whole. BGSAVE runs the same in a forked child
+ * (server/child.h) on the copy-on-write image while the loop keeps serving; the parent
+ * learns the outcome when it reaps the child. A failed background save (a write error,
+ * a full disk, a killed child) sets rdb_last_bgsave_status:err, and while that lasts,
+ * with save points set and stop-writes-on-bgsave-error yes, write commands get MISCONF.
+ *
+ * "Changes since the last save" is storage_dirty minus its value at the last
+ * successful save (for a BGSAVE, its value when the child forked). */
+#include "server/persist.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/child.h"
+#include "storage/rdb.h"
+
+rdb_status rdb_stat = {.lastbgsave_ok = 1, .last_bgsave_time = -1};
+
+#define BGSAVE_RETRY_DELAY 5 /* seconds before a save point retries after a failure */
+
+static const char *dbfilename(void) {
+    return server.cfg.dbfilename && server.cfg.dbfilename[0] ? server.cfg.dbfilename : "dump.rdb";
+}
+
+void persist_save_opts(rdb_save_opts *o, int aof_base) {
+    o->checksum = server.cfg.rdbchecksum;
+    o->aof_base = aof_base;
+    o->ctime = (long long)time(NULL);
+    o->used_mem = (long long)server_used_memory();
+    o->redis_ver = REDIS_COMPAT_VERSION;
+}
+
+/* Write the dataset to temp-<pid>.rdb and rename it over dbfilename. In a child, its
+ * own pid names the temp file, as Redis. Returns 0 or -1 (logged). */
+static int save_file(void) {
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        char cwd[1024];
+        log_warning("Failed opening the temp RDB file %s (in server root dir %s) for saving: %s", tmp,
+                    getcwd(cwd, sizeof(cwd)) ? cwd : "unknown", strerror(errno));
+        return -1;
+    }
+    rdb_save_opts o;
+    persist_save_opts(&o, 0);
+    if (rdb_save_fd(fd, server.dbs, server.dbnum, &o) < 0 || fsync(fd) < 0) {
+        log_warning("Write error saving DB on disk: %s", strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    if (close(fd) < 0) {
+        log_warning("Write error saving DB on disk: %s", strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, dbfilename()) < 0) {
+        char cwd[1024];
+        log_warning("Error moving temp DB file %s on the final destination %s (in server root dir %s): %s", tmp,
+                    dbfilename(), getcwd(cwd, sizeof(cwd)) ? cwd : "unknown", strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    int dfd = open(".", O_RDONLY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+int persist_save(void) {
+    if (child_active() == CHILD_RDB) {
+        log_warning("Background save already in progress");
+        return -1;
+    }
+    long long start = util_monotonic_us();
+    rdb_stat.saves++;
+    if (save_file() < 0) return -1;
+    log_notice("DB saved on disk");
+    (void)start;
+    rdb_stat.dirty_base = storage_dirty;
+    rdb_stat.lastsave = (long long)time(NULL);
+    rdb_stat.lastbgsave_ok = 1;
+    return 0;
+}
+
+static int bgsave_child(void *arg) {
+    (void)arg;
+    if (save_file() < 0) return 1;
+    log_notice("DB saved on disk");
+    return 0;
+}
+
+static void remove_temp_file(pid_t pid) {
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)pid);
+    unlink(tmp);
+}
+
+static void bgsave_done(const child_result *r, void *priv) {
+    (void)priv;
+    if (!r->bysignal && r->exitcode == 0) {
+        log_notice("Background saving terminated with success");
+        rdb_stat.dirty_base = rdb_stat.dirty_at_fork;
+        rdb_stat.lastsave = (long long)time(NULL);
+        rdb_stat.lastbgsave_ok = 1;
+    } else if (!r->bysignal) {
+        log_warning("Background saving error");
+        rdb_stat.lastbgsave_ok = 0;
+    } else {
+        log_warning("Background saving terminated by signal %d", r->bysignal);
+        remove_temp_file(r->pid);
+        /* SIGUSR1 is ours (child_kill): not an error, as Redis */
+        if (r->bysignal != SIGUSR1) rdb_stat.lastbgsave_ok = 0;
+    }
+    rdb_stat.last_bgsave_time = r->duration_ms / 1000;
+}
+
+int persist_bgsave(void) {
+    if (child_active() != CHILD_NONE) {
+        errno = EBUSY;
+        return -1;
+    }
+    rdb_stat.dirty_at_fork = storage_dirty;
+    rdb_stat.lastbgsave_try = (long long)time(NULL);
+    pid_t pid = child_start(CHILD_RDB, bgsave_child, NULL, bgsave_done, NULL);
+    if (pid < 0) {
+        int e = errno;
+        rdb_stat.lastbgsave_ok = 0;
+        log_warning("Can't save in background: fork: %s", strerror(e));
+        errno = e;
+        return -1;
+    }
+    rdb_stat.saves++;
+    rdb_stat.bgsave_scheduled = 0;
+    log_notice("Background saving started by pid %d", (int)pid);
+    return 0;
+}
+
+/* Is some save point reached: at least `changes` changes and more than `seconds`
+ * seconds since the last save? */
+static int save_point_reached(long long now) {
+    const char *p = server.cfg.save;
+    long long dirty = storage_dirty - rdb_stat.dirty_base;
+    while (p && *p) {
+        char *end;
+        long long secs = strtoll(p, &end, 10);
+        if (end == p) break;
+        long long changes = strtoll(end, &end, 10);
+        p = end;
+        if (dirty >= changes && now - rdb_stat.lastsave > secs &&
+            (now - rdb_stat.lastbgsave_try > BGSAVE_RETRY_DELAY || rdb_stat.lastbgsave_ok)) {
+            log_notice("%lld changes in %lld seconds. Saving...", changes, secs);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void persist_cron(void) {
+    if (child_active() != CHILD_NONE) return;
+    long long now = (long long)time(NULL);
+    if (rdb_stat.bgsave_scheduled ||
+        (server.cfg.save && server.cfg.save[0] && storage_dirty != rdb_stat.dirty_base && save_point_reached(now))) {
+        if (rdb_stat.bgsave_scheduled && now - rdb_stat.lastbgsave_try <= BGSAVE_RETRY_DELAY && !rdb_stat.lastbgsave_ok)
+            return;
+        persist_bgsave();
+    }
+}
+
+static void kill_rdb_child(void) {
+    if (child_active() != CHILD_RDB) return;
+    pid_t pid = child_pid();
+    log_warning("There is a child saving an .rdb. Killing it!");
+    child_kill();
+    remove_temp_file(pid);
+}
+
+int persist_prepare_shutdown(int save, int nosave, int force) {
+    kill_rdb_child();
+    int points = server.cfg.save && server.cfg.save[0];
+    if ((points && !nosave) || save) {
+        log_notice("Saving the final RDB snapshot before exiting.");
+        if (persist_save() < 0) {
+            if (force) {
+                log_warning("Error trying to save the DB, exiting anyway.");
+                return 0;
+            }
+            log_warning("Error trying to save the DB, can't exit.");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void persist_after_flushall(void) {
+    kill_rdb_child();
+    if (server.cfg.save && server.cfg.save[0]) {
+        persist_save();
+        storage_dirty++; /* as Redis: the FLUSHALL itself counts as a change after the save */
+    }
+}
+
+int persist_refuses_write(const struct command *cmd) {
+    if (rdb_stat.lastbgsave_ok || !server.cfg.stop_writes_on_bgsave_error || !server.cfg.save || !server.cfg.save[0])
+        return 0;
+    return (cmd->flags & CMD_WRITE) || !strcmp(cmd->fullname, "ping");
+}
+
+static int load_file(int must_exist) {
+    const char *name = dbfilename();
+    int fd = open(name, O_RDONLY);
+    if (fd < 0) {
+        if (errno == ENOENT && !must_exist) return 0;
+        log_warning("Fatal error loading the DB: %s. Exiting.", strerror(errno));
+        return -1;
+    }
+    rdb_load_info info;
+    memset(&info, 0, sizeof(info));
+    info.now_ms = util_mstime();
+    info.verify_checksum = server.cfg.rdbchecksum;
+    long long start = util_monotonic_us();
+    long long dirty = storage_dirty;
+    rdb_stat.loading = 1;
+    int rc = rdb_load_fd(fd, server.dbs, server.dbnum, &info);
+    rdb_stat.loading = 0;
+    close(fd);
+    storage_dirty = dirty;
+    if (rc < 0) {
+        log_warning("Fatal error loading the RDB file %s: %s", name, info.err);
+        return -1;
+    }
+    if (info.functions_skipped)
+        log_warning("The RDB file holds %d function libraries: respite has no FUNCTION support, they were skipped",
+                    info.functions_skipped);
+    rdb_stat.last_load_keys_loaded = info.keys_loaded;
+    rdb_stat.last_load_keys_expired = info.keys_expired;
+    log_notice("Done loading RDB, keys loaded: %lld, keys expired: %lld.", info.keys_loaded, info.keys_expired);
+    log_notice("DB loaded from disk: %.3f seconds", (double)(util_monotonic_us() - start) / 1e6);
+    return 0;
+}
+
+int persist_load_at_startup(void) {
+    rdb_stat.lastsave = (long long)time(NULL);
+    rdb_stat.dirty_base = storage_dirty;
+    return load_file(0);
+}
+
+int persist_debug_reload(int save, int flush) {
+    if (save && persist_save() < 0) return -1;
+    if (flush)
+        for (int i = 0; i < server.dbnum; i++) db_flush(server.dbs[i]);
+    if (load_file(1) < 0) return -1;
+    rdb_stat.dirty_base = storage_dirty;
+    return 0;
+}
+
+int persist_info_rdb(char *buf, size_t size) {
+    int bg = child_active() == CHILD_RDB;
+    long long cur = bg ? (util_monotonic_us() / 1000 - child_start_ms()) / 1000 : -1;
+    return snprintf(buf, size,
+                    "loading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
+                    "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n"
+                    "current_save_keys_total:0\r\nrdb_changes_since_last_save:%lld\r\nrdb_bgsave_in_progress:%d\r\n"
+                    "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\n"
+                    "rdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%lld\r\nrdb_last_cow_size:0\r\n"
+                    "rdb_last_load_keys_expired:%lld\r\nrdb_last_load_keys_loaded:%lld\r\n",
+                    rdb_stat.loading, storage_dirty - rdb_stat.dirty_base, bg, rdb_stat.lastsave,
+                    rdb_stat.lastbgsave_ok ? "ok" : "err", rdb_stat.last_bgsave_time, cur, rdb_stat.saves,
+                    rdb_stat.last_load_keys_expired, rdb_stat.last_load_keys_loaded);
+}
+
+/* ---- commands ---- */
+
+static void cmd_save(client *c) {
+    if (child_active() == CHILD_RDB) {
+        reply_error(&c->out, "Background save already in progress");
+        return;
+    }
+    if (persist_save() == 0) reply_ok(&c->out);
+    else reply_error(&c->out, "-ERR");
+}
+
+static void cmd_bgsave(client *c) {
+    int schedule = 0;
+    if (c->argc > 1) {
+        if (c->argc == 2 && arg_is(c, 1, "schedule")) schedule = 1;
+        else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if (child_active() == CHILD_RDB) {
+        reply_error(&c->out, "Background save already in progress");
+    } else if (child_active() != CHILD_NONE) {
+        if (schedule) {
+            rdb_stat.bgsave_scheduled = 1;
+            reply_simple(&c->out, "Background saving scheduled");
+        } else {
+            reply_error(&c->out, "Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE "
+                                 "in order to schedule a BGSAVE whenever possible.");
+        }
+    } else if (persist_bgsave() == 0) {
+        reply_simple(&c->out, "Background saving started");
+    } else {
+        reply_error(&c->out, "-ERR");
+    }
+}
+
+static void cmd_lastsave(client *c) { reply_int(&c->out, rdb_stat.lastsave); }
+
+const command_binding persist_commands[] = {
+    CMD("save", cmd_save),
+    CMD("bgsave", cmd_bgsave),
+    CMD("lastsave", cmd_lastsave),
+    {0},
+};
