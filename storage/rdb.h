@@ -160,6 +160,21 @@ int rdb_payload_verify(const char *p, size_t len);
  * malformed (nothing stored). The caller verified the payload. */
 rkey *rdb_restore_payload(db *d, const char *key, size_t klen, const char *p, size_t len);
 
+/* The collection types' persistence slots (storage/rdb_types.c), for their descriptors. */
+int hash_rdb_type(const rkey *k);
+int hash_rdb_save(const rkey *k, rdb_writer *w);
+rkey *hash_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t klen);
+int set_rdb_type(const rkey *k);
+int set_rdb_save(const rkey *k, rdb_writer *w);
+rkey *set_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t klen);
+int zset_rdb_type(const rkey *k);
+int zset_rdb_save(const rkey *k, rdb_writer *w);
+rkey *zset_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t klen);
+int list_rdb_type(const rkey *k);
+int list_rdb_save(const rkey *k, rdb_writer *w);
+rkey *list_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t klen);
+extern const int hash_rdb_types[], set_rdb_types[], zset_rdb_types[], list_rdb_types[];
+
 /* Used by the loader and the value types: the descriptor that loads rdbtype, or NULL. */
 const value_type *rdb_type_loader(int rdbtype);
 

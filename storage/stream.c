@@ -1632,12 +1632,13 @@ static int stream_rdb_save(const rkey *k, rdb_writer *w) {
             if (save_id_raw(w, &n->id) || rdb_save_ms(w, n->delivery_time) || rdb_save_len(w, n->delivery_count))
                 return -1;
         if (rdb_save_len(w, g->ncons)) return -1;
+        stream_id zero = {0, 0};
         for (size_t ci = 0; ci < g->ncons; ci++) {
             const stream_consumer *c = g->cons[ci];
             if (rdb_save_string(w, c->name, c->name_len) || rdb_save_ms(w, c->seen_time) ||
                 rdb_save_len(w, c->pel_count))
                 return -1;
-            for (stream_nack *n = tr_edge(c->pel, 0); n; n = stream_consumer_pel_next(n))
+            for (stream_nack *n = stream_consumer_pel_seek(c, &zero); n; n = stream_consumer_pel_next(n))
                 if (save_id_raw(w, &n->id)) return -1;
         }
     }

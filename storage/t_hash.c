@@ -22,6 +22,7 @@
  * first. HSCAN's guarantee holds: a scan that starts (cursor 0) while fields are
  * pending gets all of them in that first reply, and fields only ever move from pending
  * into the table, which the reverse-binary cursor covers for the rest of the scan. */
+#include "storage/rdb.h"
 #include "storage/t_hash.h"
 
 #include <malloc.h>
@@ -497,4 +498,8 @@ const value_type hash_type = {
     .memory = hash_type_memory,
     .dup = hash_type_dup,
     .field = hash_type_field,
+    .rdb_type = hash_rdb_type,
+    .rdb_save = hash_rdb_save,
+    .rdb_load_types = hash_rdb_types,
+    .rdb_load = hash_rdb_load,
 };

@@ -1,0 +1,470 @@
+"""test_rdb.py: RDB snapshots against redis-server 7.0.15.
+
+Round trips for every type, with small (listpack/intset) and large encodings: respite
+saves, redis-server starts on the file and holds the same dataset (type, value, absolute
+expire, stream groups/PEL/consumers through XINFO STREAM FULL), redis-check-rdb passes;
+and the other way round. Also BGSAVE while serving, a killed child, corrupt and
+truncated files refused at start-up, a full disk, SHUTDOWN SAVE/NOSAVE, SIGTERM with
+save points, SIGHUP, DUMP/RESTORE payloads crossing between the two servers.
+"""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import eq, wait_until  # noqa: E402
+
+redis = pytest.importorskip("redis")
+
+
+def client(srv):
+    return redis.Redis(host="127.0.0.1", port=srv.port, decode_responses=False, socket_timeout=30)
+
+
+def populate(r, seed, large):
+    """Every type respite has, in the small encodings or (large) the big ones."""
+    rng = random.Random(seed)
+    n = 700 if large else 5
+    p = r.pipeline(transaction=False)
+    # strings: int encodings of every width, raw, compressible, incompressible, empty
+    for i, v in enumerate([0, 1, -1, 127, -128, 255, 32767, -32768, 65535, 2**31 - 1, -2**31, 2**31,
+                           2**63 - 1, -2**63, "007", "1.5", "", "x" * 21, "ab" * 500,
+                           bytes(rng.getrandbits(8) for _ in range(300)), "12345678901", "-1234567890"]):
+        p.set(b"str:%d" % i, v)
+    p.set(b"ttl:1", b"v", px=3_600_000)
+    p.set(b"ttl:2", b"w", ex=100_000)
+    p.pfadd(b"hll:1", *["e%d" % i for i in range(50 if not large else 5000)])
+    # hashes
+    p.hset(b"hash:1", mapping={b"f%d" % i: (i * 7 if i % 3 else b"val%d" % i) for i in range(n)})
+    p.hset(b"hash:long", mapping={b"f": b"y" * (100 if large else 10), b"n": -5000})
+    # sets: 16/32/64-bit intsets and strings
+    p.sadd(b"set:int16", *range(-5, n))
+    p.sadd(b"set:int32", *[100000 + i for i in range(n)])
+    p.sadd(b"set:int64", *[2**40 + i for i in range(n)] + [-2**62])
+    p.sadd(b"set:str", *[b"m%d" % i for i in range(n)])
+    # sorted sets: integral, fractional, negative, inf scores
+    p.zadd(b"zset:1", {b"a%d" % i: (i if i % 2 else i + 0.25) for i in range(n)})
+    p.zadd(b"zset:edge", {b"inf": float("inf"), b"ninf": float("-inf"), b"neg": -3.5, b"zero": 0,
+                          b"big": 1e300, b"tiny": 1e-300, b"x" * (80 if large else 5): 7})
+    # lists
+    p.rpush(b"list:1", *[(i if i % 2 else b"item-%d" % i) for i in range(n * 10)])
+    p.rpush(b"list:big", b"z" * (20000 if large else 30), b"short", 12)
+    # streams: deletions, groups, pending entries, consumers
+    for i in range(1, n * 3 + 2):
+        if i % 7 == 0:
+            p.xadd(b"stream:1", {b"other": i}, id=b"%d-%d" % (1000 + i, i % 3))
+        else:
+            p.xadd(b"stream:1", {b"a": i, b"b": b"v%d" % i}, id=b"%d-%d" % (1000 + i, i % 3))
+    p.execute()
+    r.xdel(b"stream:1", b"1002-2", b"1005-2")
+    r.xgroup_create(b"stream:1", b"g1", id=b"0")
+    r.xgroup_create(b"stream:1", b"g2", id=b"$")
+    r.xreadgroup(b"g1", b"alice", {b"stream:1": b">"}, count=3)
+    r.xreadgroup(b"g1", b"bob", {b"stream:1": b">"}, count=2)
+    r.xack(b"stream:1", b"g1", b"1001-1")
+    r.xgroup_createconsumer(b"stream:1", b"g2", b"idle")
+    r.xadd(b"stream:empty", {b"a": 1}, id=b"5-5")
+    r.xdel(b"stream:empty", b"5-5")
+    r.execute_command("XGROUP", "CREATE", "stream:2", "grp", "$", "MKSTREAM")
+    r.expire(b"hash:1", 50_000)
+    r.select(3)
+    r.set(b"db3key", b"in db 3")
+    r.zadd(b"db3zset", {b"m": 1})
+    r.select(0)
+
+
+def stream_full(r, key):
+    info = r.execute_command("XINFO", "STREAM", key, "FULL")
+    d = dict(zip(info[::2], info[1::2]))
+    d.pop(b"radix-tree-keys", None)
+    d.pop(b"radix-tree-nodes", None)
+    return d
+
+
+def dataset(r):
+    """{(db, key): (type, value, pexpiretime)} for every key of every db."""
+    out = {}
+    for dbi in range(16):
+        r.execute_command("SELECT", dbi)
+        for k in r.scan_iter(count=1000):
+            t = r.type(k)
+            if t == b"string":
+                v = r.get(k)
+            elif t == b"hash":
+                v = r.hgetall(k)
+            elif t == b"set":
+                v = sorted(r.smembers(k))
+            elif t == b"zset":
+                v = r.zrange(k, 0, -1, withscores=True)
+            elif t == b"list":
+                v = r.lrange(k, 0, -1)
+            elif t == b"stream":
+                v = stream_full(r, k)
+            else:
+                v = None
+            out[(dbi, k)] = (t, v, r.execute_command("PEXPIRETIME", k))
+    r.execute_command("SELECT", 0)
+    return out
+
+
+def compare(a, b, what):
+    if a == b:
+        return
+    diffs = []
+    for k in sorted(set(a) | set(b)):
+        if a.get(k) != b.get(k):
+            diffs.append("%r:\n  first:  %r\n  second: %r" % (k, a.get(k), b.get(k)))
+    raise harness.TestFailure("%s: %d keys differ\n%s" % (what, len(diffs), "\n".join(diffs[:5])))
+
+
+def check_rdb(path):
+    tool = shutil.which("redis-check-rdb")
+    if not tool:
+        return
+    res = subprocess.run([tool, path], capture_output=True, text=True, timeout=60)
+    out = res.stdout + res.stderr
+    if res.returncode != 0 or "RDB looks OK" not in out:
+        raise harness.TestFailure("redis-check-rdb refused %s:\n%s" % (path, out[-3000:]))
+
+
+@pytest.fixture
+def workdir():
+    d = tempfile.mkdtemp(prefix="respite-rdb-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def need_oracle():
+    if not os.access(harness.ORACLE_BINARY, os.X_OK):
+        pytest.skip("needs Debian's redis-server (apt-get install redis-server)")
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["compact", "large"])
+def test_respite_to_redis(make_server, make_oracle, workdir, large):
+    need_oracle()
+    srv = make_server(args=["--dir", workdir])
+    r = client(srv)
+    populate(r, 1, large)
+    want = dataset(r)
+    eq(r.save(), True, "SAVE")
+    path = os.path.join(workdir, "dump.rdb")
+    check_rdb(path)
+    ora = make_oracle(args=["--dir", workdir])
+    compare(want, dataset(client(ora)), "respite's dump.rdb loaded by redis-server")
+    # and back: respite loads what redis-server saves of it
+    client(ora).save()
+    check_rdb(path)
+    srv2 = make_server(args=["--dir", workdir])
+    compare(want, dataset(client(srv2)), "redis-server's re-save loaded by respite")
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["compact", "large"])
+def test_redis_to_respite(make_server, make_oracle, workdir, large):
+    need_oracle()
+    ora = make_oracle(args=["--dir", workdir])
+    ro = client(ora)
+    populate(ro, 2, large)
+    want = dataset(ro)
+    ro.save()
+    srv = make_server(args=["--dir", workdir])
+    compare(want, dataset(client(srv)), "redis-server's dump.rdb loaded by respite")
+
+
+def test_rdb_compression_and_checksum_off(make_server, make_oracle, workdir):
+    need_oracle()
+    srv = make_server(args=["--dir", workdir, "--rdbcompression", "no", "--rdbchecksum", "no"])
+    r = client(srv)
+    populate(r, 3, False)
+    want = dataset(r)
+    r.save()
+    check_rdb(os.path.join(workdir, "dump.rdb"))
+    ora = make_oracle(args=["--dir", workdir])
+    compare(want, dataset(client(ora)), "uncompressed, unchecksummed file")
+
+
+def test_file_size_not_larger_than_redis(make_server, make_oracle, workdir):
+    need_oracle()
+    d1, d2 = os.path.join(workdir, "a"), os.path.join(workdir, "b")
+    os.mkdir(d1)
+    os.mkdir(d2)
+    srv = make_server(args=["--dir", d1])
+    ora = make_oracle(args=["--dir", d2])
+    for s in (srv, ora):
+        populate(client(s), 4, True)
+        client(s).save()
+    a = os.path.getsize(os.path.join(d1, "dump.rdb"))
+    b = os.path.getsize(os.path.join(d2, "dump.rdb"))
+    harness.check(a <= b * 1.02, "respite's file is %d bytes, redis-server's %d" % (a, b))
+
+
+def test_bgsave_while_serving(make_server, workdir):
+    srv = make_server(args=["--dir", workdir])
+    r = client(srv)
+    p = r.pipeline(transaction=False)
+    for i in range(200_000):
+        p.set(b"k%d" % i, b"v%d" % i)
+        if i % 10000 == 9999:
+            p.execute()
+    p.execute()
+    eq(r.bgsave(), True, "BGSAVE")
+    eq(r.info("persistence")["rdb_bgsave_in_progress"] in (0, 1), True, "in progress field")
+    worst = 0.0
+    while r.info("persistence")["rdb_bgsave_in_progress"]:
+        t = time.monotonic()
+        r.get(b"k1")
+        worst = max(worst, time.monotonic() - t)
+    info = r.info("persistence")
+    eq(info["rdb_last_bgsave_status"], "ok", "status")
+    eq(info["rdb_changes_since_last_save"], 0, "changes since the save")
+    harness.check(worst < 0.5, "a GET took %.3fs during BGSAVE" % worst)
+    r.set(b"after", b"1")
+    eq(r.info("persistence")["rdb_changes_since_last_save"], 1, "one change after")
+    srv2 = make_server(args=["--dir", workdir])
+    eq(client(srv2).dbsize(), 200_000, "keys loaded")
+    eq(r.execute_command("BGSAVE", "SCHEDULE") in (b"Background saving started", b"OK", True), True, "SCHEDULE")
+
+
+def test_killed_child_leaves_previous_file(make_server, workdir):
+    srv = make_server(args=["--dir", workdir, "--save", "3600 1"])
+    r = client(srv)
+    r.set(b"first", b"1")
+    r.save()
+    path = os.path.join(workdir, "dump.rdb")
+    before = open(path, "rb").read()
+    p = r.pipeline(transaction=False)
+    for i in range(300_000):
+        p.set(b"k%d" % i, b"x" * 50)
+        if i % 10000 == 9999:
+            p.execute()
+    p.execute()
+    r.bgsave()
+    pids = subprocess.run(["pgrep", "-P", str(srv.proc.pid)], capture_output=True, text=True).stdout.split()
+    if not pids:
+        pytest.skip("the child had already finished")
+    os.kill(int(pids[0]), signal.SIGKILL)
+    wait_until(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, 10, "child reaped")
+    eq(open(path, "rb").read(), before, "previous dump.rdb untouched")
+    eq([f for f in os.listdir(workdir) if f.startswith("temp-")], [], "temp file removed")
+    eq(r.info("persistence")["rdb_last_bgsave_status"], "err", "status after a killed child")
+    with pytest.raises(redis.exceptions.ResponseError, match="MISCONF"):
+        r.set(b"x", b"y")
+    r.config_set("stop-writes-on-bgsave-error", "no")
+    eq(r.set(b"x", b"y"), True, "writes allowed with stop-writes-on-bgsave-error no")
+    r.config_set("stop-writes-on-bgsave-error", "yes")
+    r.save()
+    eq(r.set(b"x", b"z"), True, "writes allowed after a good save")
+
+
+def corrupt_start(make_server, workdir, data, what):
+    with open(os.path.join(workdir, "dump.rdb"), "wb") as f:
+        f.write(data)
+    srv = harness.Server(args=["--dir", workdir])
+    with pytest.raises(harness.TestFailure) as e:
+        srv.start()
+    text = str(e.value)
+    harness.check("exited during start-up" in text and "status 1" in text, "%s: %s" % (what, text[-2000:]))
+    harness.check("RDB" in text or "DB" in text, "%s: no clear message: %s" % (what, text[-2000:]))
+    return text
+
+
+def test_corrupt_and_truncated_files_refused(make_server, workdir):
+    srv = make_server(args=["--dir", workdir])
+    r = client(srv)
+    populate(r, 5, False)
+    r.save()
+    good = open(os.path.join(workdir, "dump.rdb"), "rb").read()
+    srv.stop()
+    for cut in (5, 9, 30, len(good) // 2, len(good) - 9, len(good) - 1):
+        corrupt_start(make_server, workdir, good[:cut], "truncated at %d" % cut)
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 0xFF
+    t = corrupt_start(make_server, workdir, bytes(bad), "a flipped byte")
+    rng = random.Random(7)
+    for _ in range(20):
+        bad = bytearray(good)
+        for _ in range(3):
+            bad[rng.randrange(9, len(bad) - 9)] = rng.randrange(256)
+        with open(os.path.join(workdir, "dump.rdb"), "wb") as f:
+            f.write(bytes(bad))
+        s = harness.Server(args=["--dir", workdir, "--rdbchecksum", "no"])
+        try:
+            s.start()
+        except harness.TestFailure as e:
+            harness.check("status 1" in str(e), "random damage: %s" % str(e)[-2000:])
+            continue
+        s.stop()
+        harness.check(not s.problems, "random damage: %s" % s.problems)
+    del t
+
+
+def test_full_disk_gives_misconf(make_server, workdir):
+    mnt = os.path.join(workdir, "small")
+    os.mkdir(mnt)
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt], capture_output=True)
+    if res.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here: %s" % res.stderr.decode(errors="replace").strip())
+    try:
+        srv = make_server(args=["--dir", mnt, "--save", "3600 1"])
+        r = client(srv)
+        r.set(b"small", b"1")
+        r.save()
+        before = open(os.path.join(mnt, "dump.rdb"), "rb").read()
+        p = r.pipeline(transaction=False)
+        for i in range(3000):
+            p.set(b"big%d" % i, os.urandom(1000))
+        p.execute()
+        r.bgsave()
+        wait_until(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, 20, "BGSAVE ended")
+        eq(r.info("persistence")["rdb_last_bgsave_status"], "err", "status on a full disk")
+        with pytest.raises(redis.exceptions.ResponseError, match="MISCONF"):
+            r.set(b"x", b"y")
+        with pytest.raises(redis.exceptions.ResponseError):
+            r.save()
+        eq(open(os.path.join(mnt, "dump.rdb"), "rb").read(), before, "previous file whole")
+        eq([f for f in os.listdir(mnt) if f.startswith("temp-")], [], "no temp file left")
+        r.flushall()  # saves the empty dataset: room again
+        r.config_set("save", "")
+        srv.stop()
+    finally:
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
+def test_shutdown_save_nosave_and_sigterm(make_server, workdir):
+    path = os.path.join(workdir, "dump.rdb")
+    srv = make_server(args=["--dir", workdir])
+    r = client(srv)
+    r.set(b"a", b"1")
+    with pytest.raises(redis.exceptions.ConnectionError):
+        r.execute_command("SHUTDOWN", "NOSAVE")
+    srv.proc.wait(10)
+    harness.check(not os.path.exists(path), "SHUTDOWN NOSAVE wrote a file")
+    srv2 = make_server(args=["--dir", workdir])
+    r = client(srv2)
+    r.set(b"a", b"2")
+    with pytest.raises(redis.exceptions.ConnectionError):
+        r.execute_command("SHUTDOWN", "SAVE")
+    srv2.proc.wait(10)
+    srv3 = make_server(args=["--dir", workdir, "--save", "3600 1"])
+    r = client(srv3)
+    eq(r.get(b"a"), b"2", "SHUTDOWN SAVE kept the key")
+    r.set(b"a", b"3")
+    srv3.proc.send_signal(signal.SIGHUP)
+    eq(r.ping(), True, "SIGHUP ignored")
+    srv3.proc.send_signal(signal.SIGTERM)
+    srv3.proc.wait(10)
+    eq(srv3.proc.returncode, 0, "exit status after SIGTERM")
+    srv4 = make_server(args=["--dir", workdir])
+    eq(client(srv4).get(b"a"), b"3", "SIGTERM with save points saved")
+
+
+def test_save_points_and_lastsave(make_server, workdir):
+    srv = make_server(args=["--dir", workdir, "--save", "1 2"])
+    r = client(srv)
+    t0 = r.lastsave()
+    r.set(b"a", 1)
+    r.set(b"b", 2)
+    wait_until(lambda: r.info("persistence")["rdb_changes_since_last_save"] == 0, 15, "save point fired")
+    harness.check(os.path.exists(os.path.join(workdir, "dump.rdb")), "no file after the save point")
+    harness.check(r.lastsave() >= t0, "LASTSAVE moved")
+    r.config_set("save", "")
+    eq(r.config_get("save"), {"save": ""}, "save ''")
+    r.set(b"c", 3)
+    time.sleep(1.5)
+    eq(r.info("persistence")["rdb_changes_since_last_save"], 1, "no save with save ''")
+
+
+def test_flushall_saves_with_save_points(make_server, workdir):
+    srv = make_server(args=["--dir", workdir, "--save", "3600 1"])
+    r = client(srv)
+    r.set(b"a", 1)
+    r.save()
+    r.flushall()
+    srv2 = make_server(args=["--dir", workdir])
+    eq(client(srv2).dbsize(), 0, "FLUSHALL saved the empty dataset")
+
+
+def test_debug_reload(make_server, workdir):
+    srv = make_server(args=["--dir", workdir, "--enable-debug-command", "yes"])
+    r = client(srv)
+    populate(r, 6, False)
+    want = dataset(r)
+    eq(r.execute_command("DEBUG", "RELOAD"), b"OK", "DEBUG RELOAD")
+    compare(want, dataset(r), "after DEBUG RELOAD")
+
+
+def test_errors_as_redis(make_server, make_oracle, workdir):
+    need_oracle()
+    srv = make_server(args=["--dir", workdir])
+    ora = make_oracle()
+    for cmd in (("BGSAVE", "x"), ("BGSAVE", "SCHEDULE", "x"), ("SAVE", "x"), ("LASTSAVE", "x"),
+                ("CONFIG", "SET", "dbfilename", "a/b"), ("CONFIG", "SET", "save", "x")):
+        with srv.conn() as a, ora.conn() as b:
+            eq(a.cmd(*cmd), b.cmd(*cmd), " ".join(cmd))
+
+
+def test_dump_restore_cross(make_server, make_oracle, workdir):
+    need_oracle()
+    srv = make_server(args=["--dir", workdir])
+    ora = make_oracle()
+    rs, ro = client(srv), client(ora)
+    for large in (False, True):
+        rs.flushall()
+        ro.flushall()
+        populate(rs, 8, large)
+        populate(ro, 8, large)
+        for src, dst in ((rs, ro), (ro, rs)):
+            for k in src.scan_iter(count=1000):
+                payload = src.dump(k)
+                dst.delete(k)
+                dst.restore(k, 0, payload)
+        compare(dataset(rs), dataset(ro), "after DUMP/RESTORE both ways")
+    # the payload is byte for byte Redis's for the same value where the encoding agrees
+    for k in (b"str:0", b"str:3", b"str:18", b"hash:1", b"set:int16", b"zset:1", b"list:1"):
+        rs.delete(k)
+        ro.delete(k)
+    populate_small = [("SET", "s", "hello"), ("SET", "i", "12345"), ("HSET", "h", "a", "1", "b", "x"),
+                      ("SADD", "si", "1", "2", "300"), ("ZADD", "z", "1", "a", "2.5", "b"),
+                      ("RPUSH", "l", "a", "1", "b")]
+    for c in populate_small:
+        rs.execute_command(*c)
+        ro.execute_command(*c)
+    for k in (b"s", b"i", b"h", b"si", b"z", b"l"):
+        eq(rs.dump(k), ro.dump(k), "DUMP %r" % k)
+
+
+def test_restore_errors_as_redis(make_server, make_oracle):
+    need_oracle()
+    srv = make_server()
+    ora = make_oracle()
+    with srv.conn() as a, ora.conn() as b:
+        for c in (("SET", "src", "value"), ("SET", "exists", "1"), ("DUMP", "src"), ("DUMP", "nosuch")):
+            eq(a.cmd(*c), b.cmd(*c), " ".join(c))
+        payload = client(ora).dump("src")
+        bad = bytearray(payload)
+        bad[3] ^= 1
+        cases = [("RESTORE", "k", "0", payload, "BADOPT"), ("RESTORE", "exists", "0", payload),
+                 ("RESTORE", "k", "-1", payload), ("RESTORE", "k", "x", payload),
+                 ("RESTORE", "k", "0", bytes(bad)), ("RESTORE", "k", "0", b"short"),
+                 ("RESTORE", "k", "0", payload, "IDLETIME", "-1"),
+                 ("RESTORE", "k", "0", payload, "FREQ", "300"),
+                 ("RESTORE", "k", "0", payload, "IDLETIME", "1", "FREQ", "1"),
+                 ("RESTORE", "k", "0", payload, "REPLACE", "ABSTTL", "IDLETIME", "10"),
+                 ("RESTORE", "exists", "0", payload, "REPLACE"), ("GET", "exists"),
+                 ("RESTORE", "t", "100000", payload), ("PTTL", "t"),
+                 ("RESTORE", "t2", "1", payload, "ABSTTL"), ("EXISTS", "t2"),
+                 ("RESTORE", "k2", "0", payload, "FREQ", "5"), ("GET", "k2")]
+        for c in cases:
+            ra, rb = a.cmd(*c), b.cmd(*c)
+            if c[0] == "PTTL":
+                harness.check(abs(int(ra[1:-2]) - int(rb[1:-2])) < 2000, "PTTL %r %r" % (ra, rb))
+                continue
+            eq(ra, rb, repr(c))
