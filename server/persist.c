@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "server/child.h"
+#include "server/propagate.h"
+#include "storage/evict.h"
 #include "storage/rdb.h"
 
 rdb_status rdb_stat = {.lastbgsave_ok = 1, .last_bgsave_time = -1};
@@ -321,9 +323,105 @@ static void cmd_bgsave(client *c) {
 
 static void cmd_lastsave(client *c) { reply_int(&c->out, rdb_stat.lastsave); }
 
+/* DUMP key: Redis's payload (the value's RDB encoding, RDB version 10, CRC-64), or nil. */
+static void cmd_dump(client *c) {
+    rkey *k = db_lookup_read(c->db, c->argv[1].ptr, c->argv[1].len);
+    if (!k) {
+        reply_null(&c->out);
+        return;
+    }
+    size_t len;
+    char *p = rdb_dump_payload(k, &len);
+    if (!p) {
+        reply_error(&c->out, "-ERR");
+        return;
+    }
+    reply_bulk(&c->out, p, len);
+    free(p);
+}
+
+/* RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], checks in Redis's
+ * order and with its texts. */
+static void cmd_restore(client *c) {
+    int replace = 0, absttl = 0;
+    long long idle = -1, freq = -1, ttl;
+    for (int j = 4; j < c->argc; j++) {
+        int more = c->argc - j - 1;
+        if (arg_is(c, j, "replace")) replace = 1;
+        else if (arg_is(c, j, "absttl")) absttl = 1;
+        else if (arg_is(c, j, "idletime") && more >= 1 && freq == -1) {
+            if (!arg_ll_or_reply(c, j + 1, &idle)) return;
+            if (idle < 0) {
+                reply_error(&c->out, "Invalid IDLETIME value, must be >= 0");
+                return;
+            }
+            j++;
+        } else if (arg_is(c, j, "freq") && more >= 1 && idle == -1) {
+            if (!arg_ll_or_reply(c, j + 1, &freq)) return;
+            if (freq < 0 || freq > 255) {
+                reply_error(&c->out, "Invalid FREQ value, must be >= 0 and <= 255");
+                return;
+            }
+            j++;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    const char *key = c->argv[1].ptr;
+    size_t klen = c->argv[1].len;
+    if (!replace && db_lookup_write(c->db, key, klen)) {
+        reply_error(&c->out, "-BUSYKEY Target key name already exists.");
+        return;
+    }
+    if (!arg_ll_or_reply(c, 2, &ttl)) return;
+    if (ttl < 0) {
+        reply_error(&c->out, "Invalid TTL value, must be >= 0");
+        return;
+    }
+    const char *p = c->argv[3].ptr;
+    size_t len = c->argv[3].len;
+    if (!rdb_payload_verify(p, len)) {
+        reply_error(&c->out, "DUMP payload version or checksum are wrong");
+        return;
+    }
+    /* load into a scratch db first: a malformed payload must leave the key alone */
+    static db *scratch;
+    if (!scratch) scratch = db_create(0);
+    rkey *k = rdb_restore_payload(scratch, key, klen, p, len);
+    if (!k) {
+        db_flush(scratch);
+        reply_error(&c->out, "Bad data format");
+        return;
+    }
+    int deleted = replace ? db_delete(c->db, key, klen) : 0;
+    if (ttl && !absttl) ttl += storage_now_ms;
+    if (ttl && ttl <= storage_now_ms) {
+        db_flush(scratch);
+        if (deleted && propagate_wanted()) {
+            resp_slice del[2] = {{(char *)"DEL", 3}, c->argv[1]};
+            propagate_replace(c, 2, del);
+        }
+        reply_ok(&c->out);
+        return;
+    }
+    rkey *nk = db_copy(c->db, k, key, klen);
+    db_flush(scratch);
+    if (!nk) {
+        reply_error(&c->out, "Bad data format");
+        return;
+    }
+    if (ttl) nk = db_set_expire(c->db, nk, ttl);
+    if (freq >= 0 && evict_lfu_mode()) {
+        rkey_set_access(nk, (uint32_t)((storage_now_ms / 60000) & 0xFFFF) << 8 | (uint32_t)freq);
+    } else if (idle >= 0 && !evict_lfu_mode()) {
+        long long ticks = idle * 1000 / EVICT_LRU_RES_MS;
+        rkey_set_access(nk, (uint32_t)(((long long)evict_lru_clock() - ticks) & EVICT_LRU_MAX));
+    }
+    reply_ok(&c->out);
+}
+
 const command_binding persist_commands[] = {
-    CMD("save", cmd_save),
-    CMD("bgsave", cmd_bgsave),
-    CMD("lastsave", cmd_lastsave),
-    {0},
+    CMD("save", cmd_save), CMD("bgsave", cmd_bgsave),   CMD("lastsave", cmd_lastsave),
+    CMD("dump", cmd_dump), CMD("restore", cmd_restore), {0},
 };

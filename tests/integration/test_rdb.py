@@ -149,7 +149,7 @@ def need_oracle():
 
 
 @pytest.mark.parametrize("large", [False, True], ids=["compact", "large"])
-def test_respite_to_redis(make_server, make_oracle, workdir, large):
+def test_respite_to_redis(workdir, make_server, make_oracle, large):
     need_oracle()
     srv = make_server(args=["--dir", workdir])
     r = client(srv)
@@ -168,7 +168,7 @@ def test_respite_to_redis(make_server, make_oracle, workdir, large):
 
 
 @pytest.mark.parametrize("large", [False, True], ids=["compact", "large"])
-def test_redis_to_respite(make_server, make_oracle, workdir, large):
+def test_redis_to_respite(workdir, make_server, make_oracle, large):
     need_oracle()
     ora = make_oracle(args=["--dir", workdir])
     ro = client(ora)
@@ -179,7 +179,7 @@ def test_redis_to_respite(make_server, make_oracle, workdir, large):
     compare(want, dataset(client(srv)), "redis-server's dump.rdb loaded by respite")
 
 
-def test_rdb_compression_and_checksum_off(make_server, make_oracle, workdir):
+def test_rdb_compression_and_checksum_off(workdir, make_server, make_oracle):
     need_oracle()
     srv = make_server(args=["--dir", workdir, "--rdbcompression", "no", "--rdbchecksum", "no"])
     r = client(srv)
@@ -191,7 +191,7 @@ def test_rdb_compression_and_checksum_off(make_server, make_oracle, workdir):
     compare(want, dataset(client(ora)), "uncompressed, unchecksummed file")
 
 
-def test_file_size_not_larger_than_redis(make_server, make_oracle, workdir):
+def test_file_size_not_larger_than_redis(workdir, make_server, make_oracle):
     need_oracle()
     d1, d2 = os.path.join(workdir, "a"), os.path.join(workdir, "b")
     os.mkdir(d1)
@@ -206,7 +206,7 @@ def test_file_size_not_larger_than_redis(make_server, make_oracle, workdir):
     harness.check(a <= b * 1.02, "respite's file is %d bytes, redis-server's %d" % (a, b))
 
 
-def test_bgsave_while_serving(make_server, workdir):
+def test_bgsave_while_serving(workdir, make_server):
     srv = make_server(args=["--dir", workdir])
     r = client(srv)
     p = r.pipeline(transaction=False)
@@ -233,7 +233,7 @@ def test_bgsave_while_serving(make_server, workdir):
     eq(r.execute_command("BGSAVE", "SCHEDULE") in (b"Background saving started", b"OK", True), True, "SCHEDULE")
 
 
-def test_killed_child_leaves_previous_file(make_server, workdir):
+def test_killed_child_leaves_previous_file(workdir, make_server):
     srv = make_server(args=["--dir", workdir, "--save", "3600 1"])
     r = client(srv)
     r.set(b"first", b"1")
@@ -264,7 +264,7 @@ def test_killed_child_leaves_previous_file(make_server, workdir):
     eq(r.set(b"x", b"z"), True, "writes allowed after a good save")
 
 
-def corrupt_start(make_server, workdir, data, what):
+def corrupt_start(workdir, make_server, data, what):
     with open(os.path.join(workdir, "dump.rdb"), "wb") as f:
         f.write(data)
     srv = harness.Server(args=["--dir", workdir])
@@ -276,7 +276,7 @@ def corrupt_start(make_server, workdir, data, what):
     return text
 
 
-def test_corrupt_and_truncated_files_refused(make_server, workdir):
+def test_corrupt_and_truncated_files_refused(workdir, make_server):
     srv = make_server(args=["--dir", workdir])
     r = client(srv)
     populate(r, 5, False)
@@ -284,10 +284,10 @@ def test_corrupt_and_truncated_files_refused(make_server, workdir):
     good = open(os.path.join(workdir, "dump.rdb"), "rb").read()
     srv.stop()
     for cut in (5, 9, 30, len(good) // 2, len(good) - 9, len(good) - 1):
-        corrupt_start(make_server, workdir, good[:cut], "truncated at %d" % cut)
+        corrupt_start(workdir, make_server, good[:cut], "truncated at %d" % cut)
     bad = bytearray(good)
     bad[len(bad) // 2] ^= 0xFF
-    t = corrupt_start(make_server, workdir, bytes(bad), "a flipped byte")
+    t = corrupt_start(workdir, make_server, bytes(bad), "a flipped byte")
     rng = random.Random(7)
     for _ in range(20):
         bad = bytearray(good)
@@ -306,7 +306,7 @@ def test_corrupt_and_truncated_files_refused(make_server, workdir):
     del t
 
 
-def test_full_disk_gives_misconf(make_server, workdir):
+def test_full_disk_gives_misconf(workdir, make_server):
     mnt = os.path.join(workdir, "small")
     os.mkdir(mnt)
     res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt], capture_output=True)
@@ -331,6 +331,7 @@ def test_full_disk_gives_misconf(make_server, workdir):
             r.save()
         eq(open(os.path.join(mnt, "dump.rdb"), "rb").read(), before, "previous file whole")
         eq([f for f in os.listdir(mnt) if f.startswith("temp-")], [], "no temp file left")
+        r.config_set("stop-writes-on-bgsave-error", "no")
         r.flushall()  # saves the empty dataset: room again
         r.config_set("save", "")
         srv.stop()
@@ -338,7 +339,7 @@ def test_full_disk_gives_misconf(make_server, workdir):
         subprocess.run(["umount", "-l", mnt], capture_output=True)
 
 
-def test_shutdown_save_nosave_and_sigterm(make_server, workdir):
+def test_shutdown_save_nosave_and_sigterm(workdir, make_server):
     path = os.path.join(workdir, "dump.rdb")
     srv = make_server(args=["--dir", workdir])
     r = client(srv)
@@ -346,6 +347,7 @@ def test_shutdown_save_nosave_and_sigterm(make_server, workdir):
     with pytest.raises(redis.exceptions.ConnectionError):
         r.execute_command("SHUTDOWN", "NOSAVE")
     srv.proc.wait(10)
+    srv.stopped = True
     harness.check(not os.path.exists(path), "SHUTDOWN NOSAVE wrote a file")
     srv2 = make_server(args=["--dir", workdir])
     r = client(srv2)
@@ -353,6 +355,7 @@ def test_shutdown_save_nosave_and_sigterm(make_server, workdir):
     with pytest.raises(redis.exceptions.ConnectionError):
         r.execute_command("SHUTDOWN", "SAVE")
     srv2.proc.wait(10)
+    srv2.stopped = True
     srv3 = make_server(args=["--dir", workdir, "--save", "3600 1"])
     r = client(srv3)
     eq(r.get(b"a"), b"2", "SHUTDOWN SAVE kept the key")
@@ -361,12 +364,13 @@ def test_shutdown_save_nosave_and_sigterm(make_server, workdir):
     eq(r.ping(), True, "SIGHUP ignored")
     srv3.proc.send_signal(signal.SIGTERM)
     srv3.proc.wait(10)
+    srv3.stopped = True
     eq(srv3.proc.returncode, 0, "exit status after SIGTERM")
     srv4 = make_server(args=["--dir", workdir])
     eq(client(srv4).get(b"a"), b"3", "SIGTERM with save points saved")
 
 
-def test_save_points_and_lastsave(make_server, workdir):
+def test_save_points_and_lastsave(workdir, make_server):
     srv = make_server(args=["--dir", workdir, "--save", "1 2"])
     r = client(srv)
     t0 = r.lastsave()
@@ -382,7 +386,7 @@ def test_save_points_and_lastsave(make_server, workdir):
     eq(r.info("persistence")["rdb_changes_since_last_save"], 1, "no save with save ''")
 
 
-def test_flushall_saves_with_save_points(make_server, workdir):
+def test_flushall_saves_with_save_points(workdir, make_server):
     srv = make_server(args=["--dir", workdir, "--save", "3600 1"])
     r = client(srv)
     r.set(b"a", 1)
@@ -392,7 +396,7 @@ def test_flushall_saves_with_save_points(make_server, workdir):
     eq(client(srv2).dbsize(), 0, "FLUSHALL saved the empty dataset")
 
 
-def test_debug_reload(make_server, workdir):
+def test_debug_reload(workdir, make_server):
     srv = make_server(args=["--dir", workdir, "--enable-debug-command", "yes"])
     r = client(srv)
     populate(r, 6, False)
@@ -401,7 +405,7 @@ def test_debug_reload(make_server, workdir):
     compare(want, dataset(r), "after DEBUG RELOAD")
 
 
-def test_errors_as_redis(make_server, make_oracle, workdir):
+def test_errors_as_redis(workdir, make_server, make_oracle):
     need_oracle()
     srv = make_server(args=["--dir", workdir])
     ora = make_oracle()
@@ -411,7 +415,7 @@ def test_errors_as_redis(make_server, make_oracle, workdir):
             eq(a.cmd(*cmd), b.cmd(*cmd), " ".join(cmd))
 
 
-def test_dump_restore_cross(make_server, make_oracle, workdir):
+def test_dump_restore_cross(workdir, make_server, make_oracle):
     need_oracle()
     srv = make_server(args=["--dir", workdir])
     ora = make_oracle()
