@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/xmalloc.h"
 #include "server/child.h"
 #include "server/propagate.h"
 #include "storage/evict.h"
@@ -412,6 +413,17 @@ static void cmd_restore(client *c) {
         return;
     }
     if (ttl) nk = db_set_expire(c->db, nk, ttl);
+    if (ttl && !absttl && propagate_wanted()) {
+        /* replayed later, a relative TTL would land elsewhere: absolute, as expiry is */
+        char buf[UTIL_LLSTR_SIZE];
+        int n = util_ll2str(buf, ttl);
+        resp_slice *av = xmalloc(sizeof(*av) * (size_t)(c->argc + 1));
+        memcpy(av, c->argv, sizeof(*av) * (size_t)c->argc);
+        av[2] = (resp_slice){buf, (size_t)n};
+        av[c->argc] = PROP_STR("ABSTTL");
+        propagate_replace(c, c->argc + 1, av);
+        free(av);
+    }
     if (freq >= 0 && evict_lfu_mode()) {
         rkey_set_access(nk, (uint32_t)((storage_now_ms / 60000) & 0xFFFF) << 8 | (uint32_t)freq);
     } else if (idle >= 0 && !evict_lfu_mode()) {

@@ -456,6 +456,11 @@ def every_write_command(t, c2):
     t.ok("COPY", "e3", "e1c", "REPLACE")
     t.ok("COPY", "e2r", "e2c", "DB", 5)
     t.ok("MOVE", "s1", 6)
+    payload = t.call("DUMP", "e1c")
+    t.ok("RESTORE", "rs1", 0, payload)
+    t.ok("RESTORE", "rs2", FAR, payload)
+    t.ok("RESTORE", "rs1", 0, payload, "REPLACE", "IDLETIME", 5)
+    t.ok("RESTORE", "rs1", 1, payload, "REPLACE", "ABSTTL")
     # streams, db 1
     t.ok("SELECT", 1)
     for i in range(30):

@@ -178,10 +178,10 @@ START_TEST(test_registration) {
     ck_assert_ptr_nonnull(stream_type.free);
     ck_assert_ptr_nonnull(stream_type.memory);
     ck_assert_ptr_nonnull(stream_type.dup);
-    /* Persistence slots stay empty until persistence fills them. */
-    ck_assert_ptr_null(stream_type.rdb_save);
-    ck_assert_ptr_null(stream_type.rdb_load);
-    ck_assert_ptr_null(stream_type.aof_rewrite);
+    /* The RDB slots are filled (storage/rdb.h). */
+    ck_assert_ptr_nonnull(stream_type.rdb_save);
+    ck_assert_ptr_nonnull(stream_type.rdb_load);
+    ck_assert_ptr_nonnull(string_type.rdb_save);
 
     db *d = db_create(0);
     char big[100];
