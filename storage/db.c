@@ -706,10 +706,11 @@ static int string_rdb_save(const rkey *k, rdb_writer *w) {
 static rkey *string_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t klen) {
     (void)rdbtype;
     size_t len;
-    char *v = rdb_load_string(r, &len);
+    char buf[512];
+    char *v = rdb_load_string_buf(r, buf, sizeof(buf), &len);
     if (!v) return NULL;
     rkey *k = db_set_string(d, key, klen, v, len, 0);
-    free(v);
+    if (v != buf) free(v);
     return k;
 }
 
@@ -1048,6 +1049,8 @@ void db_touch(db *d, const rkey *k) {
 
 uint32_t rkey_access(const rkey *k) { return rk_access(k); }
 void rkey_set_access(rkey *k, uint32_t v) { rk_set_access(k, v & 0xffffffu); }
+
+void db_reserve(db *d, size_t n) { dict_reserve(&d->dict, n); }
 
 rkey *db_peek(db *d, const char *key, size_t klen) { return (rkey *)dict_find(&d->dict, key, klen); }
 

@@ -90,6 +90,8 @@ size_t db_flush_lazy(db *d);
 /* Exchange the whole contents of two dbs (SWAPDB; DB_EV_SWAPPED for each first); ids stay
  * with the db objects. */
 void db_swap(db *a, db *b);
+/* Size an empty db's table for n keys at once (RDB loading, RESIZEDB); else a no-op. */
+void db_reserve(db *d, size_t n);
 /* Bytes the keyspace holds (records, values, tables): an estimate for INFO memory. */
 size_t db_memory(const db *d);
 /* The tables' part of it: the key table's buckets and the TTL index (MEMORY STATS). */

@@ -80,6 +80,16 @@ void dict_release(dict *d) {
     d->hash_off = off;
 }
 
+static int dict_resize(dict *d, unsigned long want);
+
+void dict_reserve(dict *d, size_t n) {
+    if (dict_size(d) != 0 || dict_is_rehashing(d) || n <= d->size[0]) return;
+    dict_table_free(d->table[0], d->size[0]);
+    d->table[0] = NULL;
+    d->size[0] = 0;
+    dict_resize(d, (unsigned long)n);
+}
+
 size_t dict_table_bytes(const dict *d) { return (d->size[0] + d->size[1]) * sizeof(dict_node *); }
 
 /* Start resizing to the smallest power of two >= want (and >= DICT_MIN_SIZE). The first

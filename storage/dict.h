@@ -42,6 +42,9 @@ static inline uint32_t dict_node_hash(const dict *d, const dict_node *n) {
 /* Release the bucket arrays and reset to empty. Nodes are the caller's: free them first
  * (dict_clear) or keep them. */
 void dict_release(dict *d);
+/* An empty table sized for n nodes at once (a loader that knows the count skips the
+ * rehashes growing to it); a no-op unless the table is empty. */
+void dict_reserve(dict *d, size_t n);
 
 static inline size_t dict_size(const dict *d) { return d->used[0] + d->used[1]; }
 static inline int dict_is_rehashing(const dict *d) { return d->rehashidx != -1; }

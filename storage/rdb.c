@@ -190,12 +190,19 @@ static char *load_bytes(rdb_reader *r, size_t len) {
     return buf;
 }
 
-char *rdb_load_string(rdb_reader *r, size_t *len) {
+char *rdb_load_string(rdb_reader *r, size_t *len) { return rdb_load_string_buf(r, NULL, 0, len); }
+
+char *rdb_load_string_buf(rdb_reader *r, char *buf, size_t cap, size_t *len) {
     uint64_t n;
     int enc;
     if (load_len_enc(r, &n, &enc) < 0) return NULL;
     if (!enc) {
         *len = n;
+        if (n < cap) {
+            if (rdb_read_raw(r, buf, n) < 0) return NULL;
+            buf[n] = '\0';
+            return buf;
+        }
         return load_bytes(r, n);
     }
     unsigned char b[4];
@@ -232,7 +239,7 @@ char *rdb_load_string(rdb_reader *r, size_t *len) {
         }
         default: return NULL;
     }
-    char *out = xmalloc(UTIL_LLSTR_SIZE);
+    char *out = cap >= UTIL_LLSTR_SIZE ? buf : xmalloc(UTIL_LLSTR_SIZE);
     *len = (size_t)util_ll2str(out, v);
     return out;
 }
@@ -707,9 +714,17 @@ typedef struct fd_in {
     int fd;
     unsigned char *buf;
     size_t pos, len;
+    size_t crcpos; /* buf[0..crcpos) is in crc */
     uint64_t crc;
     long long offset; /* bytes consumed */
 } fd_in;
+
+/* The CRC of everything consumed so far. */
+static uint64_t fd_in_crc(fd_in *in) {
+    in->crc = crc64(in->crc, in->buf + in->crcpos, in->pos - in->crcpos);
+    in->crcpos = in->pos;
+    return in->crc;
+}
 
 static int fd_in_read(void *ctx, void *out, size_t n) {
     fd_in *in = ctx;
@@ -717,6 +732,7 @@ static int fd_in_read(void *ctx, void *out, size_t n) {
     size_t want = n;
     while (n) {
         if (in->pos == in->len) {
+            fd_in_crc(in);
             if (n >= IOBUF) {
                 ssize_t k = read(in->fd, dst, n);
                 if (k < 0 && errno == EINTR) continue;
@@ -730,12 +746,11 @@ static int fd_in_read(void *ctx, void *out, size_t n) {
             ssize_t k = read(in->fd, in->buf, IOBUF);
             if (k < 0 && errno == EINTR) continue;
             if (k <= 0) return -1;
-            in->pos = 0;
+            in->pos = in->crcpos = 0;
             in->len = (size_t)k;
         }
         size_t c = in->len - in->pos < n ? in->len - in->pos : n;
         memcpy(dst, in->buf + in->pos, c);
-        in->crc = crc64(in->crc, dst, c);
         in->pos += c;
         dst += c;
         n -= c;
@@ -770,9 +785,10 @@ const value_type *rdb_type_loader(int rdbtype) {
 static const char *short_read = "Short read or OOM loading DB. Unrecoverable error, aborting now.";
 
 int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
-    fd_in in = {fd, xmalloc(IOBUF), 0, 0, 0, 0};
+    fd_in in = {fd, xmalloc(IOBUF), 0, 0, 0, 0, 0};
     rdb_reader r = {fd_in_read, &in};
     char *key = NULL, *val = NULL;
+    char keybuf[256];
     char magic[10];
     int dbi = 0;
     long long expire = -1;
@@ -817,6 +833,7 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
                 continue;
             case RDB_OPCODE_RESIZEDB:
                 if (rdb_load_len(&r, &a) < 0 || rdb_load_len(&r, &b) < 0) LOAD_ERR("%s", short_read);
+                if (a < ((uint64_t)1 << 32)) db_reserve(dbs[dbi], (size_t)a);
                 continue;
             case RDB_OPCODE_AUX:
                 if (!(key = rdb_load_string(&r, &klen)) || !(val = rdb_load_string(&r, &vlen)))
@@ -840,7 +857,7 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
             default: break;
         }
         /* a key and its value */
-        if (!(key = rdb_load_string(&r, &klen))) LOAD_ERR("%s", short_read);
+        if (!(key = rdb_load_string_buf(&r, keybuf, sizeof(keybuf), &klen))) LOAD_ERR("%s", short_read);
         const value_type *t = rdb_type_loader(op);
         if (!t) {
             if (op == RDB_TYPE_MODULE || op == RDB_TYPE_MODULE_2)
@@ -848,8 +865,12 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
             LOAD_ERR("Unknown RDB value type %d for key '%.64s' at offset %lld", op, key, in.offset);
         }
         db *d = dbs[dbi];
-        if (db_peek(d, key, klen)) LOAD_ERR("RDB has duplicated key '%.64s' in DB %d", key, dbi);
+        /* a string replaces silently: its duplicate shows as a db that did not grow */
+        size_t before = db_size(d);
+        if (op != RDB_TYPE_STRING && db_peek(d, key, klen))
+            LOAD_ERR("RDB has duplicated key '%.64s' in DB %d", key, dbi);
         rkey *k = t->rdb_load(&r, op, d, key, klen);
+        if (k && db_size(d) == before) LOAD_ERR("RDB has duplicated key '%.64s' in DB %d", key, dbi);
         if (!k)
             LOAD_ERR("Corrupt or truncated RDB file: bad %s value (type %d) for key '%.64s' near offset %lld", t->name,
                      op, key, in.offset);
@@ -864,13 +885,13 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
         } else {
             info->keys_loaded++;
         }
-        free(key);
+        if (key != keybuf) free(key);
         key = NULL;
         expire = -1;
     }
 done:
     if (ver >= 5) {
-        uint64_t expected = in.crc;
+        uint64_t expected = fd_in_crc(&in);
         unsigned char c[8];
         if (rdb_read_raw(&r, c, 8) < 0) LOAD_ERR("%s", short_read);
         uint64_t got = (uint64_t)rd32(c) | (uint64_t)rd32(c + 4) << 32;
@@ -883,7 +904,7 @@ done:
     free(in.buf);
     return 0;
 fail:
-    free(key);
+    if (key != keybuf) free(key);
     free(val);
     free(in.buf);
     return -1;

@@ -82,6 +82,9 @@ int rdb_load_len(rdb_reader *r, uint64_t *len); /* a plain length (an encoded st
 /* A string in any of its encodings, as a malloc'd buffer with a NUL after len bytes
  * (the caller frees it); NULL on error. An integer-encoded one comes back formatted. */
 char *rdb_load_string(rdb_reader *r, size_t *len);
+/* The same into buf when it fits (cap bytes, the NUL included): returns buf then, else a
+ * malloc'd buffer as above (the caller frees what is not buf). */
+char *rdb_load_string_buf(rdb_reader *r, char *buf, size_t cap, size_t *len);
 int rdb_load_double(rdb_reader *r, double *v);
 int rdb_load_ms(rdb_reader *r, long long *ms);
 /* The old text-encoded double (RDB_TYPE_ZSET): a length byte then "%.17g" text, with
