@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/crc64.h"
@@ -794,6 +795,8 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
     long long expire = -1;
     info->err[0] = '\0';
     info->keys_loaded = info->keys_expired = 0;
+    struct stat st;
+    long long fsize = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (long long)st.st_size - lseek(fd, 0, SEEK_CUR) : 0;
     if (rdb_read_raw(&r, magic, 9) < 0) LOAD_ERR("%s", short_read);
     magic[9] = '\0';
     if (memcmp(magic, "REDIS", 5) != 0) LOAD_ERR("Wrong signature trying to load DB from file");
@@ -833,7 +836,8 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
                 continue;
             case RDB_OPCODE_RESIZEDB:
                 if (rdb_load_len(&r, &a) < 0 || rdb_load_len(&r, &b) < 0) LOAD_ERR("%s", short_read);
-                if (a < ((uint64_t)1 << 32)) db_reserve(dbs[dbi], (size_t)a);
+                /* a corrupt count must not size a huge table: every key takes 3 bytes or more */
+                if (a <= (uint64_t)(fsize - in.offset) / 3) db_reserve(dbs[dbi], (size_t)a);
                 continue;
             case RDB_OPCODE_AUX:
                 if (!(key = rdb_load_string(&r, &klen)) || !(val = rdb_load_string(&r, &vlen)))

@@ -7,7 +7,7 @@
 #
 # Environment: RESPITE_FUZZ_BUILD (build tree, default <source>/build-fuzz),
 # RESPITE_FUZZ_JOBS (parallel compile jobs, default 2), RESPITE_FUZZ_TARGETS (default
-# "fuzz_resp fuzz_commands"). New corpus entries go to <build>/fuzz-corpus/<target>,
+# "fuzz_resp fuzz_commands fuzz_rdb"). New corpus entries go to <build>/fuzz-corpus/<target>,
 # crash reproducers to <build>/fuzz-artifacts/, logs to <build>/fuzz-logs/.
 set -u
 
@@ -16,7 +16,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 BUILD=${RESPITE_FUZZ_BUILD:-$SRC/build-fuzz}
 JOBS=${RESPITE_FUZZ_JOBS:-2}
-TARGETS=${RESPITE_FUZZ_TARGETS:-"fuzz_resp fuzz_commands"}
+TARGETS=${RESPITE_FUZZ_TARGETS:-"fuzz_resp fuzz_commands fuzz_rdb"}
 
 case "$SECS" in
 ''|*[!0-9]*) echo "usage: $0 [seconds]" >&2; exit 2 ;;
@@ -52,6 +52,7 @@ fuzz_one() {
     log="$BUILD/fuzz-logs/$name.log"
     case $target in
     fuzz_resp) dict="$HERE/resp.dict" maxlen=4096 ;;
+    fuzz_rdb) dict="$HERE/rdb.dict" maxlen=16384 ;;
     *) dict="$HERE/commands.dict" maxlen=1024 ;;   # up to ~60 commands: more inputs per second
     esac
     # Slow inputs (@fill) would otherwise take most of the time.
