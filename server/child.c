@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +59,11 @@ pid_t child_start(int kind, int (*fn)(void *arg), void *arg, child_done_fn *done
         signal(SIGHUP, SIG_DFL);
         signal(SIGUSR1, SIG_DFL);
         net_close_listeners();
+        /* The child yields the CPU to the serving parent when they share one (a pinned
+         * server's child inherits its CPU): clients' latency over the save's speed. */
+        errno = 0;
+        int prio = getpriority(PRIO_PROCESS, 0);
+        if (errno == 0 && prio < 10) setpriority(PRIO_PROCESS, 0, prio + 10 > 19 ? 19 : prio + 10);
         _exit(fn(arg));
     }
     cur.kind = kind;

@@ -47,7 +47,7 @@ def test_fuzz_targets():
     took = time.monotonic() - t0
     counts = re.findall(r"^(fuzz_\w+): (\d+) executions", out, re.M)
     ran = {name for name, _ in counts}
-    assert rc == 0 and {"fuzz_resp", "fuzz_commands"} <= ran, \
+    assert rc == 0 and {"fuzz_resp", "fuzz_commands", "fuzz_rdb"} <= ran, \
         "tests/fuzz/run.sh %d (%.1f s): exit %s\n%s" % (SECONDS, took, rc, out[-6000:])
     for name, n in counts:
         print("     %s: %s executions" % (name, n))

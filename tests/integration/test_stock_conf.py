@@ -34,8 +34,8 @@ RUN_DEADLINE = 10.0
 # Settings whose values legitimately differ between two servers started side by side:
 # each has its own port and temporary directory (dir, logfile, pidfile).
 PER_SERVER = {"port", "dir", "logfile", "pidfile"}
-# respite's own defaults that differ from redis-server's on purpose: it keeps nothing on
-# disk, so no save schedule by default.
+# respite's own defaults that differ from redis-server's on purpose: no save schedule by
+# default (it saves only when told to).
 RESPITE_DEFAULTS = {"save"}
 
 
