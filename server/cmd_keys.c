@@ -21,6 +21,7 @@
 #include "common/xmalloc.h"
 #include "server/propagate.h"
 #include "server/persist.h"
+#include "storage/evict.h"
 #include "server/server.h"
 #include "storage/lazyfree.h"
 #include "storage/type.h"
@@ -571,18 +572,28 @@ static void cmd_object_refcount(client *c) {
     reply_int(&c->out, shared && !no_shared ? INT_MAX : 1);
 }
 
+/* OBJECT IDLETIME/FREQ look without touching (Redis's LOOKUP_NOTOUCH): the access field
+ * as it was. */
+static rkey *object_lookup_notouch(client *c) {
+    rkey *k = db_peek(c->db, KEYARG(c, 2));
+    if (k && db_key_alive(c->db, k)) return k;
+    return object_lookup(c); /* absent or expired: reclaimed and null replied */
+}
+
 static void cmd_object_idletime(client *c) {
-    if (!object_lookup(c)) return;
+    rkey *k = object_lookup_notouch(c);
+    if (!k) return;
     if (object_lfu_policy())
         reply_error(&c->out, "An LFU maxmemory policy is selected, idle time not tracked. Please note "
                              "that when switching between policies at runtime LRU and LFU data will "
                              "take some time to adjust.");
-    else reply_int(&c->out, 0);
+    else reply_int(&c->out, (long long)(evict_lru_idle_ms(rkey_access(k)) / 1000));
 }
 
 static void cmd_object_freq(client *c) {
-    if (!object_lookup(c)) return;
-    if (object_lfu_policy()) reply_int(&c->out, 5);
+    rkey *k = object_lookup_notouch(c);
+    if (!k) return;
+    if (object_lfu_policy()) reply_int(&c->out, evict_lfu_decr(rkey_access(k)));
     else
         reply_error(&c->out, "An LFU maxmemory policy is not selected, access frequency not tracked. "
                              "Please note that when switching between policies at runtime LRU and LFU "

@@ -31,6 +31,9 @@ rdb_status rdb_stat = {.lastbgsave_ok = 1, .last_bgsave_time = -1};
 
 #define BGSAVE_RETRY_DELAY 5 /* seconds before a save point retries after a failure */
 
+/* The last successful save, or the start-up time before any (as Redis). */
+static long long last_save_time(void) { return rdb_stat.lastsave ? rdb_stat.lastsave : server.start_ms / 1000; }
+
 static const char *dbfilename(void) {
     return server.cfg.dbfilename && server.cfg.dbfilename[0] ? server.cfg.dbfilename : "dump.rdb";
 }
@@ -163,7 +166,7 @@ static int save_point_reached(long long now) {
         if (end == p) break;
         long long changes = strtoll(end, &end, 10);
         p = end;
-        if (dirty >= changes && now - rdb_stat.lastsave > secs &&
+        if (dirty >= changes && now - last_save_time() > secs &&
             (now - rdb_stat.lastbgsave_try > BGSAVE_RETRY_DELAY || rdb_stat.lastbgsave_ok)) {
             log_notice("%lld changes in %lld seconds. Saving...", changes, secs);
             return 1;
@@ -280,7 +283,7 @@ int persist_info_rdb(char *buf, size_t size) {
                     "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\n"
                     "rdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%lld\r\nrdb_last_cow_size:0\r\n"
                     "rdb_last_load_keys_expired:%lld\r\nrdb_last_load_keys_loaded:%lld\r\n",
-                    rdb_stat.loading, storage_dirty - rdb_stat.dirty_base, bg, rdb_stat.lastsave,
+                    rdb_stat.loading, storage_dirty - rdb_stat.dirty_base, bg, last_save_time(),
                     rdb_stat.lastbgsave_ok ? "ok" : "err", rdb_stat.last_bgsave_time, cur, rdb_stat.saves,
                     rdb_stat.last_load_keys_expired, rdb_stat.last_load_keys_loaded);
 }
@@ -322,7 +325,7 @@ static void cmd_bgsave(client *c) {
     }
 }
 
-static void cmd_lastsave(client *c) { reply_int(&c->out, rdb_stat.lastsave); }
+static void cmd_lastsave(client *c) { reply_int(&c->out, last_save_time()); }
 
 /* DUMP key: Redis's payload (the value's RDB encoding, RDB version 10, CRC-64), or nil. */
 static void cmd_dump(client *c) {
@@ -424,9 +427,8 @@ static void cmd_restore(client *c) {
         propagate_replace(c, c->argc + 1, av);
         free(av);
     }
-    if (freq >= 0 && evict_lfu_mode()) {
-        rkey_set_access(nk, (uint32_t)((storage_now_ms / 60000) & 0xFFFF) << 8 | (uint32_t)freq);
-    } else if (idle >= 0 && !evict_lfu_mode()) {
+    if (freq >= 0 && evict_lfu_mode()) rdb_set_access(nk, -1, freq);
+    else if (idle >= 0 && !evict_lfu_mode()) {
         long long ticks = idle * 1000 / EVICT_LRU_RES_MS;
         rkey_set_access(nk, (uint32_t)(((long long)evict_lru_clock() - ticks) & EVICT_LRU_MAX));
     }

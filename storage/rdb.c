@@ -22,6 +22,7 @@
 #include "common/crc64.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
+#include "storage/evict.h"
 
 int rdb_compress = 1;
 
@@ -590,6 +591,15 @@ int blob_iter_next(blob_iter *it, const char **s, size_t *len) {
 
 /* ------------------------------------------------------------ file writer */
 
+void rdb_set_access(rkey *k, long long idle_s, long long freq) {
+    if (freq >= 0 && evict_lfu_mode()) {
+        rkey_set_access(k, (uint32_t)((storage_now_ms / 60000) & 0xFFFF) << 8 | (uint32_t)(freq & 0xFF));
+    } else if (idle_s >= 0 && (evict_cfg.policy & EVICT_FLAG_LRU)) {
+        long long ticks = idle_s * 1000 / EVICT_LRU_RES_MS;
+        rkey_set_access(k, (uint32_t)(((long long)evict_lru_clock() - ticks) & EVICT_LRU_MAX));
+    }
+}
+
 #define IOBUF (64 * 1024)
 
 typedef struct fd_out {
@@ -661,6 +671,13 @@ static int save_key(rdb_writer *w, const rkey *k) {
     }
     long long exp = rkey_expire(k);
     if (exp != -1 && (rdb_save_u8(w, RDB_OPCODE_EXPIRETIME_MS) < 0 || rdb_save_ms(w, exp) < 0)) return -1;
+    /* the access field, as Redis under an LRU (idle seconds) or LFU (counter) policy */
+    if (evict_cfg.policy & EVICT_FLAG_LRU) {
+        if (rdb_save_u8(w, RDB_OPCODE_IDLE) < 0 || rdb_save_len(w, evict_lru_idle_ms(rkey_access(k)) / 1000) < 0)
+            return -1;
+    } else if (evict_cfg.policy & EVICT_FLAG_LFU) {
+        if (rdb_save_u8(w, RDB_OPCODE_FREQ) < 0 || rdb_save_u8(w, evict_lfu_decr(rkey_access(k))) < 0) return -1;
+    }
     size_t klen;
     const char *key = rkey_key(k, &klen);
     if (rdb_save_u8(w, (unsigned)t->rdb_type(k)) < 0 || rdb_save_string(w, key, klen) < 0) return -1;
@@ -792,7 +809,7 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
     char keybuf[256];
     char magic[10];
     int dbi = 0;
-    long long expire = -1;
+    long long expire = -1, idle = -1, freq = -1;
     info->err[0] = '\0';
     info->keys_loaded = info->keys_expired = 0;
     struct stat st;
@@ -820,10 +837,12 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
             case RDB_OPCODE_FREQ: {
                 unsigned char f;
                 if (rdb_load_u8(&r, &f) < 0) LOAD_ERR("%s", short_read);
+                freq = f;
                 continue;
             }
             case RDB_OPCODE_IDLE:
                 if (rdb_load_len(&r, &a) < 0) LOAD_ERR("%s", short_read);
+                idle = a > (1ULL << 40) ? (1LL << 40) : (long long)a;
                 continue;
             case RDB_OPCODE_EOF: goto done;
             case RDB_OPCODE_SELECTDB:
@@ -881,17 +900,19 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
         if (expire != -1) {
             if (expire < info->now_ms) {
                 db_delete(d, key, klen);
+                k = NULL;
                 info->keys_expired++;
             } else {
-                db_set_expire(d, k, expire);
+                k = db_set_expire(d, k, expire);
                 info->keys_loaded++;
             }
         } else {
             info->keys_loaded++;
         }
+        if (k) rdb_set_access(k, idle, freq);
         if (key != keybuf) free(key);
         key = NULL;
-        expire = -1;
+        expire = idle = freq = -1;
     }
 done:
     if (ver >= 5) {

@@ -178,6 +178,10 @@ int list_rdb_save(const rkey *k, rdb_writer *w);
 rkey *list_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t klen);
 extern const int hash_rdb_types[], set_rdb_types[], zset_rdb_types[], list_rdb_types[];
 
+/* Set k's access field from an RDB IDLE (seconds) or FREQ value (-1: absent) when the
+ * eviction policy keeps that kind (RESTORE's IDLETIME/FREQ too). */
+void rdb_set_access(rkey *k, long long idle_s, long long freq);
+
 /* Used by the loader and the value types: the descriptor that loads rdbtype, or NULL. */
 const value_type *rdb_type_loader(int rdbtype);
 

@@ -472,3 +472,30 @@ def test_restore_errors_as_redis(make_server, make_oracle):
                 harness.check(abs(int(ra[1:-2]) - int(rb[1:-2])) < 2000, "PTTL %r %r" % (ra, rb))
                 continue
             eq(ra, rb, repr(c))
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lfu", "allkeys-lru"])
+def test_idle_and_freq_travel(workdir, make_server, make_oracle, policy):
+    """Under an LFU/LRU policy the file carries each key's counter or idle time, as Redis."""
+    need_oracle()
+    srv = make_server(args=["--dir", workdir, "--maxmemory-policy", policy])
+    r = client(srv)
+    for i in range(20):
+        r.set(b"k%d" % i, i)
+    if policy == "allkeys-lfu":
+        for _ in range(200):
+            r.get(b"k1")
+        want = r.object("freq", b"k1")
+    r.save()
+    check_rdb(os.path.join(workdir, "dump.rdb"))
+    ora = make_oracle(args=["--dir", workdir, "--maxmemory-policy", policy])
+    ro = client(ora)
+    eq(ro.dbsize(), 20, "keys")
+    if policy == "allkeys-lfu":
+        eq(ro.object("freq", b"k1"), want, "OBJECT FREQ carried over")
+    else:
+        harness.check(ro.object("idletime", b"k2") < 100, "idle time carried over")
+    ro.save()
+    srv2 = make_server(args=["--dir", workdir, "--maxmemory-policy", policy])
+    if policy == "allkeys-lfu":
+        eq(client(srv2).object("freq", b"k1"), want, "OBJECT FREQ loaded back")
