@@ -81,6 +81,15 @@ void call_command(client *c, command *cmd) {
     stats_after_call(c, cmd, duration); /* failed_calls, latencystats, LATENCY */
 }
 
+/* EXEC of a transaction holding a write command counts as a write (Redis's
+ * processCommand: the MISCONF check). */
+static int queued_write_refused(const client *c) {
+    if (!(c->flags & CLIENT_MULTI)) return 0;
+    for (int i = 0; i < c->mcount; i++)
+        if (persist_refuses_write(c->mstate[i].cmd)) return 1;
+    return 0;
+}
+
 void process_command(client *c) {
     command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     /* As Redis, lastcmd (CLIENT LIST's cmd=) is what this command resolved to, set before
@@ -139,7 +148,7 @@ void process_command(client *c) {
         reject(c, "-OOM command not allowed when used memory > 'maxmemory'.");
         return;
     }
-    if (persist_refuses_write(cmd)) {
+    if (persist_refuses_write(cmd) || (multi_is_exec(cmd) && queued_write_refused(c))) {
         reject(c, PERSIST_MISCONF_ERR);
         return;
     }

@@ -499,3 +499,30 @@ def test_idle_and_freq_travel(workdir, make_server, make_oracle, policy):
     srv2 = make_server(args=["--dir", workdir, "--maxmemory-policy", policy])
     if policy == "allkeys-lfu":
         eq(client(srv2).object("freq", b"k1"), want, "OBJECT FREQ loaded back")
+
+
+def test_misconf_texts_as_redis(workdir, make_server, make_oracle):
+    """After a failed BGSAVE (the dir made unwritable), both servers refuse the same commands
+    with the same bytes: writes, PING, EXEC of a queued write; reads still work."""
+    need_oracle()
+    res = {}
+    for name, make in (("respite", make_server), ("redis", make_oracle)):
+        d = os.path.join(workdir, name)
+        os.mkdir(d)
+        srv = make(args=["--dir", d, "--save", "3600 1"])
+        r = client(srv)
+        r.set(b"a", 1)
+        # a dbfilename that is a directory: the rename fails, so does the save
+        os.mkdir(os.path.join(d, "dump.rdb"))
+        r.bgsave()
+        wait_until(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0 and
+                   r.info("persistence")["rdb_last_bgsave_status"] == "err", 20, "BGSAVE failed")
+        out = []
+        with srv.conn() as c:
+            for cmd in (("SET", "b", "1"), ("GET", "a"), ("PING",), ("MULTI",), ("SET", "c", "1"),
+                        ("EXEC",), ("MULTI",), ("GET", "a"), ("EXEC",), ("DEL", "a")):
+                out.append(c.cmd(*cmd))
+        res[name] = out
+        r.config_set("save", "")
+        os.rmdir(os.path.join(d, "dump.rdb"))
+    eq(res["respite"], res["redis"], "replies after a failed BGSAVE")
