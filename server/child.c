@@ -1,7 +1,8 @@
 /* child.c: one forked child at a time (server/child.h). The child resets the signals the
  * parent handles through the event loop (SIGTERM, SIGINT, SIGCHLD, SIGHUP) to their
- * defaults, so a kill ends it, and closes the listening sockets, so a port is not kept
- * open by a child that outlives its parent. */
+ * defaults, so a kill ends it. It touches nothing the parent's loop owns: no libevent
+ * call (the epoll instance is shared after fork), and the listeners stay as they are
+ * (net_close_listeners would also unlink the parent's Unix socket). */
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -11,7 +12,6 @@
 #include <unistd.h>
 
 #include "server/child.h"
-#include "server/net.h"
 #include "server/server.h"
 
 int child_is_child;
@@ -58,7 +58,6 @@ pid_t child_start(int kind, int (*fn)(void *arg), void *arg, child_done_fn *done
         signal(SIGCHLD, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGUSR1, SIG_DFL);
-        net_close_listeners();
         /* The child yields the CPU to the serving parent when they share one (a pinned
          * server's child inherits its CPU): clients' latency over the save's speed. */
         errno = 0;

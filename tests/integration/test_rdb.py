@@ -526,3 +526,19 @@ def test_misconf_texts_as_redis(workdir, make_server, make_oracle):
         r.config_set("save", "")
         os.rmdir(os.path.join(d, "dump.rdb"))
     eq(res["respite"], res["redis"], "replies after a failed BGSAVE")
+
+
+def test_listeners_survive_bgsave(workdir, make_server):
+    """The child leaves the parent's listeners alone: new TCP and Unix-socket clients after
+    a BGSAVE are served."""
+    srv = make_server(args=["--dir", workdir], unixsocket=True)
+    r = client(srv)
+    r.set(b"a", 1)
+    for _ in range(2):
+        r.bgsave()
+        wait_until(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, 20, "BGSAVE done")
+        with srv.conn() as c:
+            eq(c.cmd("PING"), b"+PONG\r\n", "new TCP client")
+        with harness.Conn(unix=srv.unix) as c:
+            eq(c.cmd("PING"), b"+PONG\r\n", "new Unix-socket client")
+    eq(r.info("persistence")["rdb_last_bgsave_status"], "ok", "status")
