@@ -95,17 +95,18 @@ int rdb_save_string(rdb_writer *w, const char *s, size_t len) {
         size_t n;
         if (util_str2ll(s, len, &v) && (n = encode_int(v, b))) return rdb_write_raw(w, b, n);
     }
-    if (rdb_compress && len > 20) {
+    if (rdb_compress && len > 20 && len <= UINT32_MAX) {
         size_t outcap = len - 4;
-        unsigned char *out = xmalloc(outcap + 1);
+        unsigned char small[1024];
+        unsigned char *out = outcap <= sizeof(small) ? small : xmalloc(outcap);
         unsigned clen = lzf_compress(s, (unsigned)len, out, (unsigned)outcap);
-        if (clen > 0 && len <= UINT32_MAX) {
-            int rc =
-                rdb_save_u8(w, 0xC3) || rdb_save_len(w, clen) || rdb_save_len(w, len) || rdb_write_raw(w, out, clen);
-            free(out);
-            return rc ? -1 : 0;
-        }
-        free(out);
+        int rc = 1;
+        if (clen > 0)
+            rc = rdb_save_u8(w, 0xC3) || rdb_save_len(w, clen) || rdb_save_len(w, len) || rdb_write_raw(w, out, clen)
+                     ? -1
+                     : 0;
+        if (out != small) free(out);
+        if (rc <= 0) return rc;
     }
     if (rdb_save_len(w, len) < 0) return -1;
     return rdb_write_raw(w, s, len);
