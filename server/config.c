@@ -144,8 +144,8 @@ static config_def configs[] = {
     INERT_BOOL("crash-log-enabled", "yes", 1),
     INERT_BOOL("crash-memcheck-enabled", "yes", 1),
     INERT_STR("ignore-warnings", "", 1),
-    {"shutdown-on-sigint", CFG_SIGFLAGS, NOSLOT, 0, 0, "default", 1, NULL, CF_INERT | CF_MULTI, NULL},
-    {"shutdown-on-sigterm", CFG_SIGFLAGS, NOSLOT, 0, 0, "default", 1, NULL, CF_INERT | CF_MULTI, NULL},
+    {"shutdown-on-sigint", CFG_SIGFLAGS, OFF(shutdown_on_sigint), 0, 0, "default", 1, NULL, CF_MULTI, NULL},
+    {"shutdown-on-sigterm", CFG_SIGFLAGS, OFF(shutdown_on_sigterm), 0, 0, "default", 1, NULL, CF_MULTI, NULL},
     INERT("shutdown-timeout", CFG_INT, 0, INT_MX, "10", 1),
     /* Logging. */
     {"logfile", CFG_STR, OFF(logfile), 0, 0, "", 0, NULL, 0, NULL},

@@ -36,7 +36,18 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     (void)what;
     (void)arg;
     log_warning("Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    if (persist_prepare_shutdown(0, 0, 0) < 0) {
+    /* shutdown-on-sigterm / shutdown-on-sigint: save, nosave, force (now: no replicas) */
+    const char *flags = sig == SIGINT ? server.cfg.shutdown_on_sigint : server.cfg.shutdown_on_sigterm;
+    int save = 0, nosave = 0, force = 0;
+    for (const char *p = flags ? flags : ""; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n == 4 && !strncmp(p, "save", 4)) save = 1;
+        else if (n == 6 && !strncmp(p, "nosave", 6)) nosave = 1;
+        else if (n == 5 && !strncmp(p, "force", 5)) force = 1;
+        p += n;
+        while (*p == ' ') p++;
+    }
+    if (persist_prepare_shutdown(save, nosave, force) < 0) {
         log_warning("%s received but errors trying to shut down the server, check the logs for more information",
                     sig == SIGINT ? "SIGINT" : "SIGTERM");
         return;

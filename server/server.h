@@ -265,6 +265,7 @@ typedef struct server_config {
     char *save; /* "seconds changes" pairs: the save points (server/persist.c) */
     char *dbfilename;
     int rdbcompression, rdbchecksum, stop_writes_on_bgsave_error;
+    char *shutdown_on_sigterm, *shutdown_on_sigint; /* "default" or words of save nosave now force */
     char *supervised; /* no, upstart, systemd, auto (server/supervise.c) */
     int protected_mode;
     int active_expire_effort; /* 1..10 */

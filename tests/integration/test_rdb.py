@@ -658,3 +658,21 @@ def test_module_type_refused_at_startup(workdir):
     with pytest.raises(harness.TestFailure) as e:
         srv.start()
     harness.check("module" in str(e.value), "no clear message: %s" % str(e.value)[-1500:])
+
+
+def test_shutdown_on_sigterm_setting(workdir, make_server):
+    """shutdown-on-sigterm save saves without save points; nosave skips them."""
+    path = os.path.join(workdir, "dump.rdb")
+    srv = make_server(args=["--dir", workdir, "--shutdown-on-sigterm", "save"])
+    client(srv).set(b"a", b"1")
+    srv.proc.send_signal(signal.SIGTERM)
+    srv.proc.wait(10)
+    srv.stopped = True
+    harness.check(os.path.exists(path), "shutdown-on-sigterm save did not save")
+    os.unlink(path)
+    srv2 = make_server(args=["--dir", workdir, "--save", "3600 1", "--shutdown-on-sigterm", "nosave"])
+    client(srv2).set(b"a", b"2")
+    srv2.proc.send_signal(signal.SIGTERM)
+    srv2.proc.wait(10)
+    srv2.stopped = True
+    harness.check(not os.path.exists(path), "shutdown-on-sigterm nosave saved")
