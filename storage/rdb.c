@@ -227,13 +227,14 @@ char *rdb_load_string_buf(rdb_reader *r, char *buf, size_t cap, size_t *len) {
             uint64_t clen, ulen;
             if (rdb_load_len(r, &clen) < 0 || rdb_load_len(r, &ulen) < 0) return NULL;
             if (ulen == 0 || ulen > DB_STRING_MAX * 2 || clen == 0 || clen > ulen + 64) return NULL;
-            char *c = load_bytes(r, clen);
-            if (!c) return NULL;
-            char *out = xmalloc(ulen + 1);
+            char cstack[4096];
+            char *c = clen <= sizeof(cstack) ? cstack : load_bytes(r, clen);
+            if (!c || (c == cstack && rdb_read_raw(r, cstack, clen) < 0)) return NULL;
+            char *out = ulen < cap ? buf : xmalloc(ulen + 1);
             unsigned got = lzf_decompress(c, (unsigned)clen, out, (unsigned)ulen);
-            free(c);
+            if (c != cstack) free(c);
             if (got != ulen) {
-                free(out);
+                if (out != buf) free(out);
                 return NULL;
             }
             out[ulen] = '\0';

@@ -28,16 +28,21 @@ const int list_rdb_types[] = {RDB_TYPE_LIST, RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_LIS
 
 /* A blob read from r as a string, iterated with blob_iter. */
 typedef struct blob {
-    char *buf;
+    char *buf; /* stack, or a malloc'd buffer for a bigger blob */
     size_t len;
     blob_iter it;
+    char stack[8192 + 64]; /* a default-sized list node fits */
 } blob;
 
+static void blob_free(blob *b) {
+    if (b->buf != b->stack) free(b->buf);
+}
+
 static int blob_load(rdb_reader *r, int kind, blob *b) {
-    b->buf = rdb_load_string(r, &b->len);
+    b->buf = rdb_load_string_buf(r, b->stack, sizeof(b->stack), &b->len);
     if (!b->buf) return -1;
     if (blob_iter_init(&b->it, kind, (const unsigned char *)b->buf, b->len) < 0) {
-        free(b->buf);
+        blob_free(b);
         return -1;
     }
     return 0;
@@ -120,7 +125,7 @@ rkey *hash_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t k
                 break;
             }
         }
-        free(b.buf);
+        blob_free(&b);
         if (rc < 0 || hash_len(h) == 0) goto bad;
     }
     return db_add_ptr(d, key, klen, OBJ_HASH, h);
@@ -213,7 +218,7 @@ rkey *set_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t kl
                 rc = -1;
                 break;
             }
-        free(b.buf);
+        blob_free(&b);
         if (rc < 0 || set_card(s) == 0) goto bad;
     }
     return db_add_ptr(d, key, klen, OBJ_SET, s);
@@ -313,7 +318,7 @@ rkey *zset_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t k
                 break;
             }
         }
-        free(b.buf);
+        blob_free(&b);
         if (rc < 0 || zset_len(z) == 0) goto bad;
     }
     return db_add_ptr(d, key, klen, OBJ_ZSET, z);
@@ -405,7 +410,7 @@ rkey *list_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t k
         size_t len;
         int rc;
         while ((rc = blob_iter_next(&b.it, &e, &len)) == 1) list_push(l, LIST_TAIL, e, len);
-        free(b.buf);
+        blob_free(&b);
         if (rc < 0) goto bad;
     }
     if (list_len(l) == 0) goto bad;
