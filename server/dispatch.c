@@ -148,7 +148,7 @@ void process_command(client *c) {
         reject(c, "-OOM command not allowed when used memory > 'maxmemory'.");
         return;
     }
-    if (persist_refuses_write(cmd) || (multi_is_exec(cmd) && queued_write_refused(c))) {
+    if (!rdb_stat.lastbgsave_ok && (persist_refuses_write(cmd) || (multi_is_exec(cmd) && queued_write_refused(c)))) {
         reject(c, PERSIST_MISCONF_ERR);
         return;
     }
