@@ -375,6 +375,24 @@ void lpb_add(lp_builder *b, const char *s, size_t len) {
 
 size_t lpb_size(const lp_builder *b) { return b->len + 1; }
 
+static size_t backlen_size(size_t l) { return l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5; }
+
+size_t lpb_entry_size(const char *s, size_t len) {
+    long long v;
+    size_t l;
+    if (len > 0 && len <= 20 && util_str2ll(s, len, &v)) {
+        if (v >= 0 && v <= 127) l = 1;
+        else if (v >= -4096 && v <= 4095) l = 2;
+        else if (v >= -32768 && v <= 32767) l = 3;
+        else if (v >= -8388608 && v <= 8388607) l = 4;
+        else if (v >= INT32_MIN && v <= INT32_MAX) l = 5;
+        else l = 9;
+    } else {
+        l = len + (len < 64 ? 1 : len < 4096 ? 2 : 5);
+    }
+    return l + backlen_size(l);
+}
+
 void lpb_finish(lp_builder *b) {
     lpb_reserve(b, 1);
     b->buf[b->len++] = 0xFF;

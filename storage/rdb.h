@@ -104,6 +104,8 @@ void lpb_add(lp_builder *b, const char *s, size_t len);
 void lpb_add_int(lp_builder *b, long long v);
 /* Bytes the listpack would take now (header and terminator included). */
 size_t lpb_size(const lp_builder *b);
+/* Bytes lpb_add would append for this element. */
+size_t lpb_entry_size(const char *s, size_t len);
 /* Finish: header and terminator written; the buffer (b->buf, b->len) is the caller's. */
 void lpb_finish(lp_builder *b);
 void lpb_free(lp_builder *b);

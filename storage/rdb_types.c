@@ -59,6 +59,22 @@ static int blob_next_copy(blob *b, const char **s, size_t *len, char *tmp) {
     return rc;
 }
 
+/* One listpack builder reused by every save in this process (a BGSAVE child saves
+ * hundreds of thousands of small collections): scratch_lp() hands it out empty,
+ * scratch_done() gives back a big buffer so a DUMP does not keep it. */
+static lp_builder scratch;
+
+static lp_builder *scratch_lp(void) {
+    if (!scratch.buf) lpb_init(&scratch);
+    scratch.len = 6;
+    scratch.count = 0;
+    return &scratch;
+}
+
+static void scratch_done(void) {
+    if (scratch.cap > 64 * 1024) lpb_free(&scratch);
+}
+
 /* ------------------------------------------------------------ hashes */
 
 int hash_rdb_type(const rkey *k) {
@@ -84,13 +100,12 @@ static void hash_save_pair(void *priv, const char *f, size_t flen, const char *v
 int hash_rdb_save(const rkey *k, rdb_writer *w) {
     hash *h = rkey_ptr(k);
     if (hash_encoding(h) == HASH_LISTPACK) {
-        lp_builder lp;
-        lpb_init(&lp);
-        pair_save p = {w, &lp, 0};
+        lp_builder *lp = scratch_lp();
+        pair_save p = {w, lp, 0};
         hash_foreach(h, hash_save_pair, &p);
-        lpb_finish(&lp);
-        int rc = rdb_save_string(w, (const char *)lp.buf, lp.len);
-        lpb_free(&lp);
+        lpb_finish(lp);
+        int rc = rdb_save_string(w, (const char *)lp->buf, lp->len);
+        scratch_done();
         return rc;
     }
     if (rdb_save_len(w, hash_len(h)) < 0) return -1;
@@ -253,15 +268,14 @@ int zset_rdb_save(const rkey *k, rdb_writer *w) {
     double sc;
     zset_iter_at(z, 0, &it);
     if (zset_is_listpack(z)) {
-        lp_builder lp;
-        lpb_init(&lp);
+        lp_builder *lp = scratch_lp();
         while (zset_iter_next(&it, &m, &ml, &sc)) {
-            lpb_add(&lp, m, ml);
-            lpb_add_score(&lp, sc);
+            lpb_add(lp, m, ml);
+            lpb_add_score(lp, sc);
         }
-        lpb_finish(&lp);
-        int rc = rdb_save_string(w, (const char *)lp.buf, lp.len);
-        lpb_free(&lp);
+        lpb_finish(lp);
+        int rc = rdb_save_string(w, (const char *)lp->buf, lp->len);
+        scratch_done();
         return rc;
     }
     if (rdb_save_len(w, zset_len(z)) < 0) return -1;
@@ -334,58 +348,61 @@ int list_rdb_type(const rkey *k) {
     return RDB_TYPE_LIST_QUICKLIST_2;
 }
 
-/* Node limits as Redis's quicklist: positive fill counts elements, -1..-5 are 4..64 KB. */
-static int node_full(const lp_builder *lp, size_t add) {
-    if (lp->count == 0) return 0;
-    if (list_fill > 0) return lp->count >= (size_t)list_fill;
+/* Node limits as Redis's quicklist: positive fill counts elements, -1..-5 are 4..64 KB.
+ * bytes: the node's listpack size so far; esz: the next entry's encoded size. */
+static int node_full(size_t bytes, size_t count, size_t esz) {
+    if (count == 0) return 0;
+    if (list_fill > 0) return count >= (size_t)list_fill;
     int lvl = -list_fill;
     if (lvl > 5) lvl = 5;
-    size_t limit = (size_t)4096 << (lvl - 1);
-    return lpb_size(lp) + add + 11 > limit;
+    return bytes + esz > (size_t)4096 << (lvl - 1);
+}
+
+static int list_save_node(rdb_writer *w, lp_builder *lp) {
+    lpb_finish(lp);
+    int rc = rdb_save_len(w, 2) < 0 || rdb_save_string(w, (const char *)lp->buf, lp->len) < 0 ? -1 : 0;
+    lp->len = 6;
+    lp->count = 0;
+    return rc;
 }
 
 int list_rdb_save(const rkey *k, rdb_writer *w) {
     list *l = rkey_ptr(k);
     size_t n = list_len(l);
-    /* nodes are built one at a time, so first count them */
     list_iter it;
     list_val v;
     char tmp[LIST_VAL_TMP];
-    for (int pass = 0; pass < 2; pass++) {
-        size_t nodes = 0;
-        lp_builder lp;
-        lpb_init(&lp);
-        list_iter_init(&it, l, 0, LIST_TAIL);
-        for (size_t i = 0; i < n && list_iter_next(&it, &v); i++) {
-            size_t len;
-            const char *s = list_val_str(&v, tmp, &len);
-            if (node_full(&lp, len)) {
-                nodes++;
-                if (pass == 1) {
-                    lpb_finish(&lp);
-                    if (rdb_save_len(w, 2) < 0 || rdb_save_string(w, (const char *)lp.buf, lp.len) < 0) goto fail;
-                }
-                lp.len = 6;
-                lp.count = 0;
-            }
-            lpb_add(&lp, s, len);
-        }
-        list_iter_release(&it);
-        if (lp.count) {
+    /* the node count comes first: count with the entries' encoded sizes */
+    size_t nodes = 0, bytes = 7, count = 0;
+    list_iter_init(&it, l, 0, LIST_TAIL);
+    for (size_t i = 0; i < n && list_iter_next(&it, &v); i++) {
+        size_t len;
+        const char *s = list_val_str(&v, tmp, &len);
+        size_t esz = lpb_entry_size(s, len);
+        if (node_full(bytes, count, esz)) {
             nodes++;
-            if (pass == 1) {
-                lpb_finish(&lp);
-                if (rdb_save_len(w, 2) < 0 || rdb_save_string(w, (const char *)lp.buf, lp.len) < 0) goto fail;
-            }
+            bytes = 7;
+            count = 0;
         }
-        lpb_free(&lp);
-        if (pass == 0 && rdb_save_len(w, nodes) < 0) return -1;
-        continue;
-    fail:
-        lpb_free(&lp);
-        return -1;
+        bytes += esz;
+        count++;
     }
-    return 0;
+    list_iter_release(&it);
+    if (count) nodes++;
+    if (rdb_save_len(w, nodes) < 0) return -1;
+    lp_builder *lp = scratch_lp();
+    int rc = 0;
+    list_iter_init(&it, l, 0, LIST_TAIL);
+    for (size_t i = 0; i < n && rc == 0 && list_iter_next(&it, &v); i++) {
+        size_t len;
+        const char *s = list_val_str(&v, tmp, &len);
+        if (node_full(lpb_size(lp), lp->count, lpb_entry_size(s, len))) rc = list_save_node(w, lp);
+        lpb_add(lp, s, len);
+    }
+    list_iter_release(&it);
+    if (rc == 0 && lp->count) rc = list_save_node(w, lp);
+    scratch_done();
+    return rc;
 }
 
 rkey *list_rdb_load(rdb_reader *r, int rdbtype, db *d, const char *key, size_t klen) {
