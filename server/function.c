@@ -313,38 +313,25 @@ static char *library_metadata(const char *code, size_t len, size_t *skip, char *
     return name;
 }
 
-static void cmd_function_load(client *c) {
-    int replace = 0;
-    if (c->argc == 4) {
-        if (!arg_is(c, 2, "replace")) {
-            reply_errorf(&c->out, "Unknown option given: %.*s", (int)c->argv[2].len, c->argv[2].ptr);
-            return;
-        }
-        replace = 1;
-    } else if (c->argc != 3) {
-        reply_arity_error(c);
-        return;
-    }
-    const resp_slice *code = &c->argv[c->argc - 1];
-    char err[512];
+/* Register the library whose code is given (FUNCTION LOAD, and the RDB loader's
+ * function payloads): returns its name (owned by the library), or NULL with the error
+ * text (without "ERR ") in err. */
+const char *function_load_code(const char *code, size_t len, int replace, char *err, size_t errsize) {
     size_t skip = 0;
-    char *name = library_metadata(code->ptr, code->len, &skip, err, sizeof(err));
-    if (!name) {
-        reply_error(&c->out, err);
-        return;
-    }
+    char *name = library_metadata(code, len, &skip, err, errsize);
+    if (!name) return NULL;
     int old = library_index(name);
     if (old >= 0 && !replace) {
-        reply_errorf(&c->out, "Library '%s' already exists", name);
+        snprintf(err, errsize, "Library '%s' already exists", name);
         free(name);
-        return;
+        return NULL;
     }
     lua_State *L = fn_state();
-    if (luaL_loadbuffer(L, code->ptr + skip, code->len - skip, "@user_function")) {
-        reply_errorf(&c->out, "Error compiling function: %s", lua_tostring(L, -1));
+    if (luaL_loadbuffer(L, code + skip, len - skip, "@user_function")) {
+        snprintf(err, errsize, "Error compiling function: %s", lua_tostring(L, -1));
         lua_pop(L, 1);
         free(name);
-        return;
+        return NULL;
     }
     fn_library *lib = xcalloc(1, sizeof(*lib));
     lib->name = name;
@@ -366,27 +353,27 @@ static void cmd_function_load(client *c) {
             msg = lua_tostring(L, -1);
             lua_pop(L, 1); /* the table keeps the string */
         }
-        reply_errorf(&c->out, "Error registering functions: %s", msg ? msg : "unknown error");
+        snprintf(err, errsize, "Error registering functions: %s", msg ? msg : "unknown error");
         lua_pop(L, 2);
         library_free(lib, 1);
-        return;
+        return NULL;
     }
     lua_pop(L, 1); /* the handler */
     if (!lib->nfns) {
-        reply_error(&c->out, "No functions registered");
+        snprintf(err, errsize, "No functions registered");
         library_free(lib, 1);
-        return;
+        return NULL;
     }
     for (int i = 0; i < lib->nfns; i++) {
         const fn_entry *e = function_find(lib->fns[i].name, strlen(lib->fns[i].name));
         if (e && !(old >= 0 && e >= libs[old]->fns && e < libs[old]->fns + libs[old]->nfns)) {
-            reply_errorf(&c->out, "Function %s already exists", lib->fns[i].name);
+            snprintf(err, errsize, "Function %s already exists", lib->fns[i].name);
             library_free(lib, 1);
-            return;
+            return NULL;
         }
     }
-    lib->code = xstrndup(code->ptr, code->len);
-    code_bytes += code->len;
+    lib->code = xstrndup(code, len);
+    code_bytes += len;
     if (old >= 0) {
         code_bytes -= strlen(libs[old]->code);
         library_free(libs[old], 1);
@@ -395,8 +382,34 @@ static void cmd_function_load(client *c) {
         libs = xrealloc(libs, sizeof(*libs) * (size_t)(nlibs + 1));
         libs[nlibs++] = lib;
     }
+    return lib->name;
+}
+
+void function_foreach_code(void (*fn)(void *priv, const char *code, size_t len), void *priv) {
+    for (int i = 0; i < nlibs; i++) fn(priv, libs[i]->code, strlen(libs[i]->code));
+}
+
+static void cmd_function_load(client *c) {
+    int replace = 0;
+    if (c->argc == 4) {
+        if (!arg_is(c, 2, "replace")) {
+            reply_errorf(&c->out, "Unknown option given: %.*s", (int)c->argv[2].len, c->argv[2].ptr);
+            return;
+        }
+        replace = 1;
+    } else if (c->argc != 3) {
+        reply_arity_error(c);
+        return;
+    }
+    const resp_slice *code = &c->argv[c->argc - 1];
+    char err[512];
+    const char *name = function_load_code(code->ptr, code->len, replace, err, sizeof(err));
+    if (!name) {
+        reply_error(&c->out, err);
+        return;
+    }
     if (propagate_wanted()) propagate_force(c);
-    reply_bulk_cstr(&c->out, lib->name);
+    reply_bulk_cstr(&c->out, name);
 }
 
 static void cmd_function_delete(client *c) {

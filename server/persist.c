@@ -24,10 +24,23 @@
 #include "common/xmalloc.h"
 #include "server/child.h"
 #include "server/propagate.h"
+#include "server/script.h"
 #include "storage/evict.h"
 #include "storage/rdb.h"
 
 rdb_status rdb_stat = {.lastbgsave_ok = 1, .last_bgsave_time = -1};
+
+/* The RDB format's access to function libraries (storage/rdb.h): set before main runs,
+ * since every RDB writer and reader in this program (SAVE, BGSAVE, the AOF preamble,
+ * loading) must carry them. A library in a file replaces one of the same name. */
+static const char *load_function(const char *code, size_t len, char *err, size_t errsize) {
+    return function_load_code(code, len, 1, err, errsize);
+}
+
+__attribute__((constructor)) static void persist_function_hooks(void) {
+    rdb_functions_foreach = function_foreach_code;
+    rdb_function_load = load_function;
+}
 
 #define BGSAVE_RETRY_DELAY 5 /* seconds before a save point retries after a failure */
 

@@ -70,6 +70,11 @@ size_t function_vm_memory(void);
 size_t function_cache_memory(void);
 size_t function_count(void);
 size_t function_library_count(void);
+/* Register a library from its code (FUNCTION LOAD [REPLACE], RDB loading): its name, or
+ * NULL with the error text in err. */
+const char *function_load_code(const char *code, size_t len, int replace, char *err, size_t errsize);
+/* Every library's code, in load order (RDB saving). */
+void function_foreach_code(void (*fn)(void *priv, const char *code, size_t len), void *priv);
 
 /* For fuzzers, whose clock does not run during a script: stop any script after this
  * many count-hook calls (100000 instructions each) as if killed. 0: never. */

@@ -25,6 +25,8 @@
 #include "storage/evict.h"
 
 int rdb_compress = 1;
+void (*rdb_functions_foreach)(void (*fn)(void *priv, const char *code, size_t len), void *priv);
+const char *(*rdb_function_load)(const char *code, size_t len, char *err, size_t errsize);
 
 /* ------------------------------------------------------------ primitives: writing */
 
@@ -704,6 +706,12 @@ static int save_key(rdb_writer *w, const rkey *k) {
     return t->rdb_save(k, w);
 }
 
+static void save_function(void *priv, const char *code, size_t len) {
+    save_ctx *s = priv;
+    if (!s->err && (rdb_save_u8(s->w, RDB_OPCODE_FUNCTION2) < 0 || rdb_save_string(s->w, code, len) < 0))
+        s->err = errno ? errno : EIO;
+}
+
 static void save_one(void *priv, const rkey *k) {
     save_ctx *s = priv;
     if (!s->err && save_key(s->w, k) < 0) s->err = errno ? errno : EIO;
@@ -720,6 +728,14 @@ int rdb_save_fd(int fd, db *const *dbs, int n, const rdb_save_opts *opt) {
         save_aux_ll(&w, "redis-bits", (long long)sizeof(void *) * 8) < 0 || save_aux_ll(&w, "ctime", opt->ctime) < 0 ||
         save_aux_ll(&w, "used-mem", opt->used_mem) < 0 || save_aux_ll(&w, "aof-base", opt->aof_base ? 1 : 0) < 0)
         goto out;
+    if (rdb_functions_foreach) {
+        save_ctx fs = {&w, 0};
+        rdb_functions_foreach(save_function, &fs);
+        if (fs.err) {
+            errno = fs.err;
+            goto out;
+        }
+    }
     for (int i = 0; i < n; i++) {
         db *d = dbs[i];
         if (db_size(d) == 0) continue;
@@ -888,13 +904,18 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
                 continue;
             case RDB_OPCODE_MODULE_AUX:
                 LOAD_ERR("The RDB file contains AUX module data I can't load: respite has no modules");
-            case RDB_OPCODE_FUNCTION2:
-                /* A function library's code: respite has no FUNCTION support yet. */
+            case RDB_OPCODE_FUNCTION2: {
                 if (!(val = rdb_load_string(&r, &vlen))) LOAD_ERR("%s", short_read);
+                if (rdb_function_load) {
+                    char ferr[256];
+                    if (!rdb_function_load(val, vlen, ferr, sizeof(ferr))) LOAD_ERR("Failed loading library: %s", ferr);
+                } else {
+                    info->functions_skipped++;
+                }
                 free(val);
                 val = NULL;
-                info->functions_skipped++;
                 continue;
+            }
             case RDB_OPCODE_FUNCTION_PRE_GA:
                 LOAD_ERR("Pre-release function format not supported: the file holds functions respite cannot load");
             default: break;

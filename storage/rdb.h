@@ -63,6 +63,12 @@ enum {
 /* rdbcompression: strings longer than 20 bytes are LZF-compressed when it saves bytes. */
 extern int rdb_compress;
 
+/* Function libraries live in the server (server/function.c), which storage cannot call:
+ * the server sets these. Saving writes each library's code as RDB_OPCODE_FUNCTION2;
+ * loading registers each (NULL: skipped and counted in functions_skipped). */
+extern void (*rdb_functions_foreach)(void (*fn)(void *priv, const char *code, size_t len), void *priv);
+extern const char *(*rdb_function_load)(const char *code, size_t len, char *err, size_t errsize);
+
 /* ---- encoding primitives (each returns 0, or -1 when the writer/reader failed or the
  * data read is malformed) ---- */
 int rdb_write_raw(rdb_writer *w, const void *p, size_t len);

@@ -96,6 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!scratch) {
         types_init();
+        rdb_functions_foreach = NULL; /* function payloads are skipped here: no Lua */
+        rdb_function_load = NULL;
         for (int i = 0; i < NDB; i++) dbs[i] = db_create(i);
         scratch = db_create(0);
     }

@@ -676,3 +676,26 @@ def test_shutdown_on_sigterm_setting(workdir, make_server):
     srv2.proc.wait(10)
     srv2.stopped = True
     harness.check(not os.path.exists(path), "shutdown-on-sigterm nosave saved")
+
+
+LIB = "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return args[1] end)"
+
+
+def test_functions_travel_in_the_file(workdir, make_server, make_oracle):
+    """Function libraries are saved in the RDB file (FUNCTION2) and loaded back, both ways."""
+    need_oracle()
+    srv = make_server(args=["--dir", workdir])
+    r = client(srv)
+    eq(r.execute_command("FUNCTION", "LOAD", LIB), b"mylib", "FUNCTION LOAD")
+    r.set(b"k", b"v")
+    r.save()
+    check_rdb(os.path.join(workdir, "dump.rdb"))
+    ora = make_oracle(args=["--dir", workdir])
+    ro = client(ora)
+    eq(ro.execute_command("FCALL", "myfunc", 0, "hello"), b"hello", "redis-server runs respite's saved function")
+    ro.execute_command("FUNCTION", "LOAD", "REPLACE", LIB.replace("myfunc", "other"))
+    ro.save()
+    srv2 = make_server(args=["--dir", workdir])
+    r2 = client(srv2)
+    eq(r2.execute_command("FCALL", "other", 0, "x"), b"x", "respite loads redis-server's function")
+    eq(r2.get(b"k"), b"v", "and the keys")
