@@ -15,6 +15,7 @@
 #include "common/alloc.h"
 #include "common/histogram.h"
 #include "common/xmalloc.h"
+#include "server/aof.h"
 #include "server/config.h"
 #include "server/net.h"
 #include "server/script.h"
@@ -273,14 +274,12 @@ static void info_memory(text *t) {
 }
 
 static void info_persistence(text *t) {
-    char rdb[1024];
+    char rdb[1024], aof_fields[1024], aof_tail[512];
     persist_info_rdb(rdb, sizeof(rdb));
-    text_printf(t, "# Persistence\r\n%s", rdb);
-    text_printf(t, "aof_enabled:0\r\n"
-                   "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n"
-                   "aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
-                   "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n"
-                   "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
+    aof_info(aof_fields, sizeof(aof_fields));
+    aof_info_tail(aof_tail, sizeof(aof_tail));
+    text_printf(t, "# Persistence\r\n%s%smodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n%s", rdb,
+                aof_fields, aof_tail);
 }
 
 /* Redis's Stats fields in its order; what a server without replication, forks,

@@ -13,8 +13,10 @@
 
 #include "common/xmalloc.h"
 #include "server/acl.h"
+#include "server/aof.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "storage/aof_rewrite.h"
 #include "storage/evict.h"
 #include "storage/hll.h"
 #include "storage/lazyfree.h"
@@ -90,6 +92,7 @@ static const char *const tls_auth_modes[] = {"no", "yes", "optional", NULL};
 #define NOSLOT  ((size_t)-1)
 #define LL_MAX  9223372036854775807LL
 #define INT_MX  2147483647LL
+#define LL_MIN  (-LL_MAX - 1)
 #define INT_MN  (-2147483647LL - 1)
 #define UINT_MX 4294967295LL
 /* Settings respite stores but does not act on. */
@@ -219,18 +222,22 @@ static config_def configs[] = {
     {"rdbchecksum", CFG_BOOL, OFF(rdbchecksum), 0, 0, "yes", 0, NULL, 0, NULL},
     INERT_BOOL("rdb-del-sync-files", "no", 1),
     INERT_BOOL("rdb-save-incremental-fsync", "yes", 1),
-    INERT_BOOL("appendonly", "no", 1),
-    INERT_STR("appendfilename", "appendonly.aof", 0),
-    INERT_STR("appenddirname", "appendonlydir", 0),
-    INERT_ENUM("appendfsync", "everysec", 1, fsync_modes),
-    INERT_BOOL("no-appendfsync-on-rewrite", "no", 1),
-    INERT("auto-aof-rewrite-percentage", CFG_INT, 0, INT_MX, "100", 1),
-    INERT("auto-aof-rewrite-min-size", CFG_MEM, 0, LL_MAX, "64mb", 1),
-    INERT_BOOL("aof-load-truncated", "yes", 1),
-    INERT_BOOL("aof-use-rdb-preamble", "yes", 1),
+    /* The append-only file (server/aof.c). */
+    {"appendonly", CFG_BOOL, OFF(appendonly), 0, 0, "no", 1, NULL, 0, NULL},
+    {"appendfilename", CFG_STR, OFF(appendfilename), 0, 0, "appendonly.aof", 0, NULL, 0, NULL},
+    {"appenddirname", CFG_STR, OFF(appenddirname), 0, 0, "appendonlydir", 0, NULL, 0, NULL},
+    {"appendfsync", CFG_ENUM, OFF(appendfsync), 0, 0, "everysec", 1, fsync_modes, 0, NULL},
+    {"no-appendfsync-on-rewrite", CFG_BOOL, OFF(no_appendfsync_on_rewrite), 0, 0, "no", 1, NULL, 0, NULL},
+    {"auto-aof-rewrite-percentage", CFG_INT, OFF(auto_aof_rewrite_percentage), 0, INT_MX, "100", 1, NULL, 0, NULL},
+    {"auto-aof-rewrite-min-size", CFG_MEM, OFF(auto_aof_rewrite_min_size), 0, LL_MAX, "64mb", 1, NULL, 0, NULL},
+    {"aof-load-truncated", CFG_BOOL, OFF(aof_load_truncated), 0, 0, "yes", 1, NULL, 0, NULL},
+    {"aof-use-rdb-preamble", CFG_BOOL, OFF(aof_use_rdb_preamble), 0, 0, "yes", 1, NULL, 0, NULL},
     INERT_BOOL("aof-timestamp-enabled", "no", 1),
-    INERT_BOOL("aof-disable-auto-gc", "no", 1),
-    INERT_BOOL("aof-rewrite-incremental-fsync", "yes", 1),
+    /* Microseconds a rewrite child sleeps after each key, as Redis's hidden setting: a
+     * test aid. */
+    {"rdb-key-save-delay", CFG_LL, OFF(rdb_key_save_delay), LL_MIN, LL_MAX, "0", 1, NULL, CF_HIDDEN, NULL},
+    {"aof-disable-auto-gc", CFG_BOOL, OFF(aof_disable_auto_gc), 0, 0, "no", 1, NULL, 0, NULL},
+    {"aof-rewrite-incremental-fsync", CFG_BOOL, OFF(aof_rewrite_incremental_fsync), 0, 0, "yes", 1, NULL, 0, NULL},
     /* Replication. */
     {"replicaof", CFG_REPLICAOF, NOSLOT, 0, 0, "", 0, NULL, CF_INERT | CF_MULTI, NULL},
     INERT_STR("masterauth", "", 1),
@@ -678,6 +685,7 @@ static int config_apply_value(const config_def *d, const char *val, const char *
  * see in server.cfg are copied there (evict_cfg, lazyfree_cfg, the stream block limits). */
 static int config_apply(const config_def *d, const char *val, const char **err) {
     if (!config_apply_value(canonical(d), val, err)) return 0;
+    if (canonical(d)->off == OFF(appendonly) && !aof_set_enabled(server.cfg.appendonly, err)) return 0;
     if (canonical(d)->off == OFF(requirepass)) acl_requirepass_changed();
     int policy = evict_policy_from_name(server.cfg.maxmemory_policy);
     evict_cfg.maxmemory = server.cfg.maxmemory;
@@ -698,6 +706,7 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     zset_max_listpack_value = (size_t)server.cfg.zset_max_listpack_value;
     list_fill = server.cfg.list_max_listpack_size;
     list_compress_depth = server.cfg.list_compress_depth;
+    aof_rewrite_key_delay_us = server.cfg.rdb_key_save_delay;
     rdb_compress = server.cfg.rdbcompression;
     return 1;
 }

@@ -5,6 +5,7 @@
 #include <event2/event.h>
 
 #include "common/alloc.h"
+#include "server/aof.h"
 #include "server/child.h"
 #include "server/net.h"
 #include "server/persist.h"
@@ -114,6 +115,7 @@ void server_cron_free(void) {
 
 void server_cron(void) {
     child_check();
+    aof_cron();
     persist_cron();
     if (!expire_event || !evtimer_pending(expire_event, NULL)) expire_slice();
     if (!lazyfree_event) lazyfree_slice();

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server/acl.h"
+#include "server/aof.h"
 #include "server/net.h"
 #include "server/propagate.h"
 #include "server/persist.h"
@@ -54,6 +55,18 @@ static long long clock_chain;
 void call_clock_chain(int on) {
     clock_chaining = on;
     clock_chain = 0;
+}
+
+/* What Redis refuses while persistence is failing: write commands, an EXEC that would
+ * run one, and PING. */
+static int writes_or_ping(const client *c, const command *cmd) {
+    if (cmd->flags & CMD_WRITE) return 1;
+    if (multi_is_exec(cmd)) {
+        for (int i = 0; i < c->mcount; i++)
+            if (c->mstate[i].cmd->flags & CMD_WRITE) return 1;
+        return 0;
+    }
+    return !strcmp(cmd->fullname, "ping");
 }
 
 void call_command(client *c, command *cmd) {
@@ -154,6 +167,11 @@ void process_command(client *c) {
     }
     if (script_busy() && !(cmd->flags & CMD_ALLOW_BUSY)) {
         reject(c, script_busy_error());
+        return;
+    }
+    const char *misconf = aof_write_error();
+    if (misconf && writes_or_ping(c, cmd)) {
+        reject(c, misconf);
         return;
     }
     if (c->flags & CLIENT_MULTI) {

@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/xmalloc.h"
 #include "server/acl.h"
+#include "server/aof.h"
 #include "server/child.h"
 #include "server/config.h"
 #include "server/net.h"
@@ -116,6 +118,7 @@ static void shutdown_cleanup(void) {
     child_free();
     net_close_listeners();
     while (server.clients) client_free(server.clients);
+    aof_shutdown();
     slowlog_free();
     latency_free();
     script_free_all();
@@ -195,9 +198,14 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    if (persist_load_at_startup() < 0) {
+    /* With appendonly yes the dataset comes from the AOF, as in Redis. */
+    if ((!server.cfg.appendonly && persist_load_at_startup() < 0) || !aof_init()) {
         shutdown_cleanup();
         return 1;
+    }
+    if (server.cfg.appendonly) {
+        rdb_stat.lastsave = (long long)time(NULL);
+        rdb_stat.dirty_base = storage_dirty;
     }
     if (!net_listen()) {
         shutdown_cleanup();

@@ -30,6 +30,7 @@
 
 #include "common/xmalloc.h"
 #include "server/acl.h"
+#include "server/aof.h"
 #include "server/net.h"
 #include "server/server.h"
 
@@ -42,6 +43,7 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg);
 static void client_write_cb(evutil_socket_t fd, short what, void *arg);
 static void client_process_input(client *c);
 static void client_after_read(client *c, ssize_t n);
+static int client_after_batch(client *c);
 
 /* One query buffer and one reply buffer shared by all connections: a client reads into
  * the first and replies into the second for the length of one read batch, and keeps a
@@ -92,8 +94,55 @@ size_t client_query_free(const client *c) {
 
 /* ---- output ---- */
 
+/* Replies held for the AOF: a batch whose commands propagated something waits until
+ * the AOF buffer is written (server/aof.h), and the clients of one loop iteration share
+ * that write: client_after_batch holds them here and one event, run after the
+ * iteration's other callbacks, writes the AOF and then their replies. */
+static client **aof_held;
+static int aof_nheld, aof_heldcap;
+static struct event *aof_held_ev;
+
+static void aof_held_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    while (aof_nheld) {
+        aof_flush_for_replies();
+        client **list = aof_held;
+        int n = aof_nheld;
+        aof_held = NULL;
+        aof_nheld = aof_heldcap = 0;
+        for (int i = 0; i < n; i++) {
+            if (!list[i]) continue; /* freed meanwhile */
+            list[i]->flags &= ~CLIENT_AOF_HELD;
+            client_after_batch(list[i]);
+        }
+        free(list);
+    }
+}
+
+static void aof_hold(client *c) {
+    if (c->flags & CLIENT_AOF_HELD) return;
+    if (!aof_held_ev) aof_held_ev = event_new(server.base, -1, 0, aof_held_cb, NULL);
+    if (aof_nheld == aof_heldcap) {
+        aof_heldcap = aof_heldcap ? aof_heldcap * 2 : 16;
+        aof_held = xrealloc(aof_held, sizeof(*aof_held) * (size_t)aof_heldcap);
+    }
+    aof_held[aof_nheld++] = c;
+    c->flags |= CLIENT_AOF_HELD;
+    if (aof_nheld == 1) event_active(aof_held_ev, EV_WRITE, 1);
+}
+
+static void aof_unhold(client *c) {
+    if (!(c->flags & CLIENT_AOF_HELD)) return;
+    for (int i = 0; i < aof_nheld; i++)
+        if (aof_held[i] == c) aof_held[i] = NULL;
+    c->flags &= ~CLIENT_AOF_HELD;
+}
+
 /* Write as much pending output as the socket takes. Returns -1 on a write error. */
 static int client_write(client *c) {
+    if (aof_reply_barrier()) aof_flush_for_replies(); /* no reply before its AOF record */
     while (reply_pending(&c->out)) {
         struct iovec iov[IOV_MAX < 128 ? IOV_MAX : 128];
         int n = reply_iov(&c->out, iov, (int)(sizeof(iov) / sizeof(iov[0])));
@@ -183,6 +232,12 @@ static int client_after_batch(client *c) {
         if ((c->flags & CLIENT_CLOSE_ASAP) || client_over_output_limit(c)) {
             client_free(c);
             return 0;
+        }
+        if (aof_reply_barrier() && server.base) {
+            aof_hold(c);
+            out_give_back(c);
+            server_client_memory(c, 0);
+            return 1;
         }
         if (client_write(c) < 0) {
             client_free(c);
@@ -456,6 +511,7 @@ void client_free(client *c) {
     if (c->next) c->next->prev = c->prev;
     server.nclients--;
     server_client_memory(c, 1);
+    aof_unhold(c);
     blocking_client_free(c);
     multi_client_free(c);
     event_free(c->ev_read);
@@ -671,6 +727,13 @@ void net_close_listeners(void) {
         event_free(listen_events[i]);
     }
     listen_fd_count = 0;
+    if (aof_held_ev) {
+        event_free(aof_held_ev);
+        aof_held_ev = NULL;
+    }
+    free(aof_held);
+    aof_held = NULL;
+    aof_nheld = aof_heldcap = 0;
     if (accept_resume_event) {
         event_free(accept_resume_event);
         accept_resume_event = NULL;

@@ -89,12 +89,15 @@ static prop_frame *cur; /* the command being executed, NULL outside any */
 static void flush(int exec) {
     if (!nops) return;
     int wrap = exec || nops > 1;
-    if (wrap) emit(-1, 1, &PROP_STR("MULTI"));
+    /* As Redis 7.0.15: MULTI in the first command's db (its SELECT goes before MULTI),
+     * EXEC in the last one's (so no SELECT comes between the last command and EXEC). */
+    int exec_db = ops[nops - 1].dbid;
+    if (wrap) emit(ops[0].dbid, 1, &PROP_STR("MULTI"));
     for (int i = 0; i < nops; i++) {
         emit(ops[i].dbid, ops[i].argc, ops[i].argv);
         free(ops[i].argv);
     }
-    if (wrap) emit(-1, 1, &PROP_STR("EXEC"));
+    if (wrap) emit(exec_db, 1, &PROP_STR("EXEC"));
     nops = 0;
 }
 
@@ -168,6 +171,11 @@ void propagate_call(client *c, command *cmd) {
     cur = f.up;
     int exec = multi_is_exec(cmd);
     if (!exec && !f.prevent && (f.force || storage_dirty != dirty)) {
+        if (!cur && !nops) { /* alone: out at once, with no copy */
+            emit(dbid, f.argv ? f.argc : c->argc, f.argv ? f.argv : c->argv);
+            free(f.argv);
+            return;
+        }
         if (f.argv) queue_op(dbid, f.argc, f.argv); /* already a private copy */
         else queue_op(dbid, c->argc, argv_dup(c->argv, c->argc));
     } else {

@@ -27,8 +27,9 @@ struct command;
 extern int propagate_on;
 static inline int propagate_wanted(void) { return propagate_on; }
 
-/* A subscriber receives each propagated command with the db it must run in (-1 for MULTI
- * and EXEC, which need none); argv is valid only during the call. */
+/* A subscriber receives each propagated command with the db it must run in (MULTI comes
+ * with its first command's db, EXEC with its last one's, as Redis 7.0.15 propagates
+ * them); argv is valid only during the call. */
 typedef void propagate_fn(void *priv, int dbid, int argc, const resp_slice *argv);
 int propagate_subscribe(propagate_fn *fn, void *priv); /* returns a handle */
 void propagate_unsubscribe(int handle);

@@ -102,6 +102,7 @@ extern const command_binding list_commands[];    /* server/cmd_list.c */
 /* Scripting. */
 extern const command_binding script_commands[];   /* server/script.c */
 extern const command_binding function_commands[]; /* server/function.c */
+extern const command_binding aof_commands[];     /* server/aof.c */
 extern const command_binding persist_commands[]; /* server/persist.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
@@ -143,6 +144,7 @@ void server_request_shutdown(void);
 #define CLIENT_UNIX              (1u << 5) /* connected over the Unix socket */
 #define CLIENT_EXECUTING_EXEC    (1u << 6)
 #define CLIENT_SCRIPT            (1u << 7) /* the client scripts run their commands through */
+#define CLIENT_AOF_HELD          (1u << 8) /* replies wait for the AOF write (server/net.c) */
 
 typedef struct multi_cmd {
     command *cmd;
@@ -292,6 +294,15 @@ typedef struct server_config {
     long long zset_max_listpack_entries, zset_max_listpack_value; /* copied to storage (t_zset.h) */
     int list_max_listpack_size; /* node size of lists (storage/t_list.h's list_fill) */
     int list_compress_depth;    /* accepted and shown; nodes are not compressed */
+    /* The append-only file (server/aof.c). */
+    int appendonly;
+    char *appendfilename, *appenddirname;
+    const char *appendfsync; /* "always", "everysec", "no" */
+    int no_appendfsync_on_rewrite;
+    int auto_aof_rewrite_percentage;
+    long long auto_aof_rewrite_min_size;
+    int aof_load_truncated, aof_use_rdb_preamble, aof_disable_auto_gc, aof_rewrite_incremental_fsync;
+    long long rdb_key_save_delay; /* hidden: microseconds per key in a rewrite child */
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */
     struct obuf_limit {

@@ -43,6 +43,7 @@
  * bytes move from the db's mem to the queue's pending count, so the keyspace's figure
  * (and maxmemory) drop at once while INFO's used_memory drops as the memory is freed. */
 #include "common/xmalloc.h"
+#include "storage/aof_rewrite.h"
 #include "storage/db.h"
 
 #include <assert.h>
@@ -722,7 +723,8 @@ const value_type string_type = {.name = "string",
                                 .rdb_type = string_rdb_type,
                                 .rdb_save = string_rdb_save,
                                 .rdb_load_types = string_rdb_types,
-                                .rdb_load = string_rdb_load};
+                                .rdb_load = string_rdb_load,
+                                .aof_rewrite = string_aof_rewrite};
 
 /* --- lookups --- */
 

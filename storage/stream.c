@@ -41,6 +41,7 @@
  * stream_memory_recount sums over the groups (kept up to date by every change, so
  * stream_memory, which runs on every lookup of the key, is O(1)). */
 #include "common/xmalloc.h"
+#include "storage/aof_rewrite.h"
 #include "storage/stream.h"
 
 #include "common/util.h"
@@ -1858,6 +1859,7 @@ const value_type stream_type = {
     .free_step = stream_free_step,
     .memory = stream_value_memory,
     .dup = stream_value_dup,
+    .aof_rewrite = stream_aof_rewrite,
     .rdb_type = stream_rdb_type,
     .rdb_save = stream_rdb_save,
     .rdb_load_types = stream_rdb_types,

@@ -22,6 +22,7 @@
  * first. HSCAN's guarantee holds: a scan that starts (cursor 0) while fields are
  * pending gets all of them in that first reply, and fields only ever move from pending
  * into the table, which the reverse-binary cursor covers for the rest of the scan. */
+#include "storage/aof_rewrite.h"
 #include "storage/rdb.h"
 #include "storage/t_hash.h"
 
@@ -498,6 +499,7 @@ const value_type hash_type = {
     .memory = hash_type_memory,
     .dup = hash_type_dup,
     .field = hash_type_field,
+    .aof_rewrite = hash_aof_rewrite,
     .rdb_type = hash_rdb_type,
     .rdb_save = hash_rdb_save,
     .rdb_load_types = hash_rdb_types,

@@ -35,6 +35,7 @@
  *
  * Invariants: no node is empty; count is the sum of node counts; mem is the bytes of
  * every block the list holds (list_check verifies). */
+#include "storage/aof_rewrite.h"
 #include "storage/rdb.h"
 #include "storage/t_list.h"
 
@@ -1311,6 +1312,7 @@ const value_type list_type = {
     .length = list_value_length,
     .elements = list_value_elements,
     .from_elements = list_value_from_elements,
+    .aof_rewrite = list_aof_rewrite,
     .rdb_type = list_rdb_type,
     .rdb_save = list_rdb_save,
     .rdb_load_types = list_rdb_types,

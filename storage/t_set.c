@@ -18,6 +18,7 @@
  * Lookups try both; an add of a member still pending finds it there; a scan that starts
  * (cursor 0) while members are pending returns all of them in its first reply, so
  * SSCAN's guarantee holds as members move into the table behind the cursor. */
+#include "storage/aof_rewrite.h"
 #include "storage/rdb.h"
 #include "storage/t_set.h"
 
@@ -447,6 +448,7 @@ const value_type set_type = {
     .dup = set_type_dup,
     .length = set_type_length,
     .elements = set_type_elements,
+    .aof_rewrite = set_aof_rewrite,
     .rdb_type = set_rdb_type,
     .rdb_save = set_rdb_save,
     .rdb_load_types = set_rdb_types,

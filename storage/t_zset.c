@@ -14,6 +14,7 @@
  * Invariants: span[i] of a node (or of the header) is the number of level-0 steps its
  * forward[i] link skips (for a NULL link at a level <= zlevel: the steps to the end);
  * len == dict_size(&members); mem == bytes of every allocation except the struct. */
+#include "storage/aof_rewrite.h"
 #include "storage/rdb.h"
 #include "storage/t_zset.h"
 
@@ -705,6 +706,7 @@ const value_type zset_type = {
     .dup = zset_value_dup,
     .length = zset_value_length,
     .elements = zset_value_elements,
+    .aof_rewrite = zset_aof_rewrite,
     .rdb_type = zset_rdb_type,
     .rdb_save = zset_rdb_save,
     .rdb_load_types = zset_rdb_types,

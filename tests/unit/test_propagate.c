@@ -133,7 +133,7 @@ START_TEST(test_rewrites) {
     RUN(REP, "prep", "k", "v");
     RUN(REW, "prew", "k", "v");
     RUN(INS, "pins", "k", "v");
-    ck_assert_str_eq(rec, "0:SET k replaced|0:SET k two|-1:MULTI|1:FIRST k|0:SECOND k|-1:EXEC");
+    ck_assert_str_eq(rec, "0:SET k replaced|0:SET k two|1:MULTI|1:FIRST k|0:SECOND k|0:EXEC");
 }
 END_TEST
 
@@ -150,7 +150,7 @@ START_TEST(test_expired_and_evicted_as_del) {
     rec[0] = '\0';
     RUN(GET, "pget", "a"); /* a read meets an expired key: DEL alone */
     RUN(SET, "pset", "b", "new");
-    ck_assert_str_eq(rec, "0:DEL a|-1:MULTI|0:DEL b|0:pset b new|-1:EXEC");
+    ck_assert_str_eq(rec, "0:DEL a|0:MULTI|0:DEL b|0:pset b new|0:EXEC");
     rec[0] = '\0';
     storage_now_ms = util_mstime();
     REQ(db_active_expire(server.dbs, 2, 100000) == 1); /* outside any command: at once */
@@ -186,7 +186,7 @@ START_TEST(test_exec_wraps) {
     const char *e[] = {"exec"};
     set_args(cl, 1, e);
     call_command(cl, exec_cmd());
-    ck_assert_str_eq(rec, "-1:MULTI|0:SET x replaced|0:pset y 2|-1:EXEC");
+    ck_assert_str_eq(rec, "0:MULTI|0:SET x replaced|0:pset y 2|0:EXEC");
     /* An EXEC that changes nothing propagates nothing. */
     rec[0] = '\0';
     cl->flags |= CLIENT_MULTI;
