@@ -174,7 +174,7 @@ int list_aof_rewrite(const rkey *k, aof_emitter *e) {
     list_iter_init(&it, l, 0, LIST_TAIL);
     while (list_iter_next(&it, &v)) {
         batch_begin_item(&bt);
-        if (v.p && !v.prelen) {
+        if (v.p && !v.prelen && !v.hex) {
             cb_add(&bt.b, (const char *)v.p, v.len);
         } else {
             char *tmp = xmalloc(LIST_VAL_TMP > v.prelen + v.len ? LIST_VAL_TMP : v.prelen + v.len + 1);
