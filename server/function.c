@@ -6,8 +6,10 @@
  * code runs at FUNCTION LOAD it reads through to the load API instead, which holds only
  * `redis` with register_function, log and the constants, so library code can do
  * nothing but register functions. Registered callbacks are kept as registry
- * references; a library replaced or deleted releases them. FUNCTION DUMP/RESTORE wait
- * for persistence's payload format. */
+ * references; a library replaced or deleted releases them. FUNCTION DUMP/RESTORE
+ * use the RDB's payload format (storage/rdb.c); RESTORE loads into an empty set of
+ * libraries, then joins it with the current one as its policy says. */
+#include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "common/xmalloc.h"
 #include "server/propagate.h"
 #include "server/script.h"
+#include "storage/rdb.h"
 
 #define LOAD_TIMEOUT_MS 500
 
@@ -448,6 +451,120 @@ static void cmd_function_flush(client *c) {
     reply_ok(&c->out);
 }
 
+static void cmd_function_dump(client *c) {
+    size_t len;
+    char *p = rdb_dump_functions(&len);
+    reply_bulk(&c->out, p, len);
+    free(p);
+}
+
+static int restore_one(void *priv, const char *code, size_t len, char *err, size_t errsize) {
+    (void)priv;
+    return function_load_code(code, len, 0, err, errsize) ? 0 : -1;
+}
+
+static void libs_free(fn_library **v, int n) {
+    for (int i = 0; i < n; i++) library_free(v[i], 1);
+    free(v);
+}
+
+/* Join the restored libraries (libs) into the ones kept aside (old), as Redis's
+ * libraryJoin: a library already there is an error unless replace; no function may
+ * clash with one that stays. On success libs holds the union. */
+static int restore_join(fn_library **old, int nold, size_t old_bytes, int replace, char *err, size_t errsize) {
+    char *gone = xcalloc((size_t)nold + 1, 1);
+    for (int i = 0; i < nlibs; i++)
+        for (int k = 0; k < nold; k++)
+            if (!gone[k] && !strcmp(old[k]->name, libs[i]->name)) {
+                if (!replace) {
+                    snprintf(err, errsize, "Library %s already exists", libs[i]->name);
+                    free(gone);
+                    return -1;
+                }
+                gone[k] = 1;
+            }
+    for (int i = 0; i < nlibs; i++)
+        for (int f = 0; f < libs[i]->nfns; f++)
+            for (int k = 0; k < nold; k++) {
+                if (gone[k]) continue;
+                for (int g = 0; g < old[k]->nfns; g++)
+                    if (!strcmp(old[k]->fns[g].name, libs[i]->fns[f].name)) {
+                        snprintf(err, errsize, "Function %s already exists", libs[i]->fns[f].name);
+                        free(gone);
+                        return -1;
+                    }
+            }
+    fn_library **all = xmalloc(sizeof(*all) * (size_t)(nold + nlibs + 1));
+    int n = 0;
+    for (int k = 0; k < nold; k++) {
+        if (gone[k]) {
+            old_bytes -= strlen(old[k]->code);
+            library_free(old[k], 1);
+        } else {
+            all[n++] = old[k];
+        }
+    }
+    for (int i = 0; i < nlibs; i++) all[n++] = libs[i];
+    free(gone);
+    free(old);
+    free(libs);
+    libs = all;
+    nlibs = n;
+    code_bytes += old_bytes;
+    return 0;
+}
+
+static void cmd_function_restore(client *c) {
+    if (c->argc > 4) {
+        char up[16];
+        size_t n = c->argv[0].len < sizeof(up) - 1 ? c->argv[0].len : sizeof(up) - 1;
+        for (size_t i = 0; i < n; i++) up[i] = (char)toupper((unsigned char)c->argv[0].ptr[i]);
+        up[n] = 0;
+        reply_errorf(&c->out, "unknown subcommand or wrong number of arguments for '%.*s'. Try %s HELP.",
+                     (int)(c->argv[1].len < 128 ? c->argv[1].len : 128), c->argv[1].ptr, up);
+        return;
+    }
+    enum { APPEND, REPLACE, FLUSH } policy = APPEND;
+    if (c->argc == 4) {
+        if (arg_is(c, 3, "append")) policy = APPEND;
+        else if (arg_is(c, 3, "replace")) policy = REPLACE;
+        else if (arg_is(c, 3, "flush")) policy = FLUSH;
+        else {
+            reply_error(&c->out, "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+            return;
+        }
+    }
+    const resp_slice *p = &c->argv[2];
+    if (!rdb_payload_verify(p->ptr, p->len)) {
+        reply_error(&c->out, "DUMP payload version or checksum are wrong");
+        return;
+    }
+    /* load into an empty set of libraries, the current ones kept aside */
+    fn_library **old = libs;
+    int nold = nlibs;
+    size_t old_bytes = code_bytes;
+    libs = NULL;
+    nlibs = 0;
+    code_bytes = 0;
+    char err[512];
+    int rc = rdb_restore_functions(p->ptr, p->len, restore_one, NULL, err, sizeof(err));
+    if (rc == 0 && policy == FLUSH) {
+        libs_free(old, nold);
+    } else if (rc == 0) {
+        rc = restore_join(old, nold, old_bytes, policy == REPLACE, err, sizeof(err));
+    }
+    if (rc < 0) {
+        libs_free(libs, nlibs);
+        libs = old;
+        nlibs = nold;
+        code_bytes = old_bytes;
+        reply_error(&c->out, err);
+        return;
+    }
+    if (propagate_wanted()) propagate_force(c);
+    reply_ok(&c->out);
+}
+
 static void reply_flag(void *priv, const char *name) { reply_simple((reply_buf *)priv, name); }
 
 static int count_flag(uint32_t f) {
@@ -634,10 +751,11 @@ size_t function_library_count(void) { return (size_t)nlibs; }
 void function_free_all(void) { flush_all(); }
 
 static const command_binding function_subcommands[] = {
-    CMD("load", cmd_function_load),   CMD("delete", cmd_function_delete),
-    CMD("flush", cmd_function_flush), CMD("list", cmd_function_list),
-    CMD("stats", cmd_function_stats), CMD("kill", cmd_function_kill),
-    CMD("help", cmd_function_help),   {0},
+    CMD("load", cmd_function_load),       CMD("delete", cmd_function_delete),
+    CMD("flush", cmd_function_flush),     CMD("list", cmd_function_list),
+    CMD("stats", cmd_function_stats),     CMD("kill", cmd_function_kill),
+    CMD("help", cmd_function_help),       CMD("dump", cmd_function_dump),
+    CMD("restore", cmd_function_restore), {0},
 };
 
 const command_binding function_commands[] = {

@@ -994,6 +994,19 @@ static int mem_write(void *ctx, const void *p, size_t n) {
     return 0;
 }
 
+/* The payload's footer (RDB version, CRC-64 of all before it); returns the buffer. */
+static char *payload_finish(mem_out *m, size_t *len) {
+    unsigned char tail[10];
+    tail[0] = RDB_VERSION & 0xff;
+    tail[1] = (RDB_VERSION >> 8) & 0xff;
+    mem_write(m, tail, 2);
+    uint64_t crc = crc64(0, m->buf, m->len);
+    for (int i = 0; i < 8; i++) tail[i] = (unsigned char)(crc >> (8 * i));
+    mem_write(m, tail, 8);
+    *len = m->len;
+    return (char *)m->buf;
+}
+
 char *rdb_dump_payload(const rkey *k, size_t *len) {
     const value_type *t = type_of(k);
     if (!t->rdb_type || !t->rdb_save) return NULL;
@@ -1001,15 +1014,15 @@ char *rdb_dump_payload(const rkey *k, size_t *len) {
     rdb_writer w = {mem_write, &m};
     rdb_save_u8(&w, (unsigned)t->rdb_type(k));
     t->rdb_save(k, &w);
-    unsigned char tail[10];
-    tail[0] = RDB_VERSION & 0xff;
-    tail[1] = (RDB_VERSION >> 8) & 0xff;
-    mem_write(&m, tail, 2);
-    uint64_t crc = crc64(0, m.buf, m.len);
-    for (int i = 0; i < 8; i++) tail[i] = (unsigned char)(crc >> (8 * i));
-    mem_write(&m, tail, 8);
-    *len = m.len;
-    return m.buf;
+    return payload_finish(&m, len);
+}
+
+char *rdb_dump_functions(size_t *len) {
+    mem_out m = {NULL, 0, 0};
+    rdb_writer w = {mem_write, &m};
+    save_ctx fs = {&w, 0};
+    if (rdb_functions_foreach) rdb_functions_foreach(save_function, &fs);
+    return payload_finish(&m, len);
 }
 
 int rdb_payload_verify(const char *p, size_t len) {
@@ -1048,4 +1061,57 @@ rkey *rdb_restore_payload(db *d, const char *key, size_t klen, const char *p, si
         return NULL;
     }
     return k;
+}
+
+int rdb_restore_functions(const char *p, size_t len, rdb_function_cb load, void *priv, char *err, size_t errsize) {
+    /* Redis reads the payload with its footer, up to the last 10 bytes */
+    mem_in m = {(const unsigned char *)p, len};
+    rdb_reader r = {mem_read, &m};
+    while (m.left > 10) {
+        unsigned char type;
+        if (rdb_load_u8(&r, &type) < 0) {
+            snprintf(err, errsize, "can not read data type");
+            return -1;
+        }
+        char *code = NULL;
+        size_t clen = 0;
+        if (type == RDB_OPCODE_FUNCTION2) {
+            if (!(code = rdb_load_string(&r, &clen))) {
+                snprintf(err, errsize, "Failed loading library payload");
+                return -1;
+            }
+        } else if (type == RDB_OPCODE_FUNCTION_PRE_GA) {
+            /* 7.0's release candidates: name, engine, an optional description, the body */
+            size_t n;
+            char *name = NULL, *engine = NULL, *desc = NULL, *body = NULL;
+            uint64_t has_desc = 0;
+            const char *what = NULL;
+            if (!(name = rdb_load_string(&r, &n))) what = "Failed loading library name";
+            else if (!(engine = rdb_load_string(&r, &n))) what = "Failed loading engine name";
+            else if (rdb_load_len(&r, &has_desc) < 0) what = "Failed loading library description indicator";
+            else if (has_desc && !(desc = rdb_load_string(&r, &n))) what = "Failed loading library description";
+            else if (!(body = rdb_load_string(&r, &n))) what = "Failed loading library blob";
+            if (!what) {
+                /* as Redis's "%s" formatting: each part up to its first NUL */
+                clen = strlen(engine) + strlen(name) + strlen(body) + 9;
+                code = xmalloc(clen + 1);
+                clen = (size_t)snprintf(code, clen + 1, "#!%s name=%s\n%s", engine, name, body);
+            }
+            free(name);
+            free(engine);
+            free(desc);
+            free(body);
+            if (what) {
+                snprintf(err, errsize, "%s", what);
+                return -1;
+            }
+        } else {
+            snprintf(err, errsize, "given type is not a function");
+            return -1;
+        }
+        int rc = load(priv, code, clen, err, errsize);
+        free(code);
+        if (rc < 0) return -1;
+    }
+    return 0;
 }

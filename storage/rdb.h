@@ -171,6 +171,16 @@ int rdb_payload_verify(const char *p, size_t len);
  * malformed (nothing stored). The caller verified the payload. */
 rkey *rdb_restore_payload(db *d, const char *key, size_t klen, const char *p, size_t len);
 
+/* FUNCTION DUMP's payload: each library (rdb_functions_foreach) as RDB_OPCODE_FUNCTION2
+ * and its code, then the footer, malloc'd. */
+char *rdb_dump_functions(size_t *len);
+/* Hand each library's code in a FUNCTION RESTORE payload (verified by the caller) to
+ * load, which returns 0, or -1 after filling err. Returns 0, or -1 with Redis's error
+ * text (without "ERR ") in err when load failed or the payload is malformed. Reads the
+ * FUNCTION2 opcode and the 7.0 release candidates' format. */
+typedef int (*rdb_function_cb)(void *priv, const char *code, size_t len, char *err, size_t errsize);
+int rdb_restore_functions(const char *p, size_t len, rdb_function_cb load, void *priv, char *err, size_t errsize);
+
 /* The collection types' persistence slots (storage/rdb_types.c), for their descriptors. */
 int hash_rdb_type(const rkey *k);
 int hash_rdb_save(const rkey *k, rdb_writer *w);
