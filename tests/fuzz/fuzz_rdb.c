@@ -5,7 +5,9 @@
  *         dbs (checksum not verified, so mutations reach the values; bit 1 verifies it);
  *   odd:  the rest is a DUMP payload body (type byte and value): the 2-byte version and
  *         the CRC-64 are appended so it passes rdb_payload_verify, then
- *         rdb_restore_payload stores it.
+ *         rdb_restore_payload stores it; with bit 2 also set, it is a FUNCTION RESTORE
+ *         payload body instead, walked by rdb_restore_functions: the libraries' code it
+ *         yields must come back the same through rdb_dump_functions.
  * Oracles besides ASan/UBSan/LSan: whatever loads must save again (rdb_save_fd) and load
  * back with the same number of keys, and every loaded key's DUMP payload must verify
  * and RESTORE. A malformed input is refused, never a crash, a leak or a hang. */
@@ -92,6 +94,65 @@ static void payload_mode(const uint8_t *data, size_t size) {
     db_flush(dbs[0]);
 }
 
+typedef struct code_list {
+    char **code;
+    size_t *len;
+    int n;
+} code_list;
+
+static int collect(void *priv, const char *code, size_t len, char *err, size_t errsize) {
+    code_list *l = priv;
+    if (l->n == 64) {
+        snprintf(err, errsize, "too many");
+        return -1;
+    }
+    l->code = xrealloc(l->code, sizeof(*l->code) * (size_t)(l->n + 1));
+    l->len = xrealloc(l->len, sizeof(*l->len) * (size_t)(l->n + 1));
+    l->code[l->n] = xmalloc(len + 1);
+    memcpy(l->code[l->n], code, len);
+    l->len[l->n++] = len;
+    return 0;
+}
+
+static code_list *dumping;
+
+static void foreach_collected(void (*fn)(void *priv, const char *code, size_t len), void *priv) {
+    for (int i = 0; i < dumping->n; i++) fn(priv, dumping->code[i], dumping->len[i]);
+}
+
+static void code_list_free(code_list *l) {
+    for (int i = 0; i < l->n; i++) free(l->code[i]);
+    free(l->code);
+    free(l->len);
+}
+
+static void functions_mode(const uint8_t *data, size_t size) {
+    char *p = xmalloc(size + 10);
+    memcpy(p, data, size);
+    p[size] = RDB_VERSION;
+    p[size + 1] = 0;
+    uint64_t crc = crc64(0, p, size + 2);
+    for (int i = 0; i < 8; i++) p[size + 2 + i] = (char)(crc >> (8 * i));
+    code_list got = {0}, back = {0};
+    char err[512];
+    if (rdb_payload_verify(p, size + 10) && rdb_restore_functions(p, size + 10, collect, &got, err, sizeof(err)) == 0) {
+        size_t dlen;
+        dumping = &got;
+        rdb_functions_foreach = foreach_collected;
+        char *d = rdb_dump_functions(&dlen);
+        rdb_functions_foreach = NULL;
+        if (!rdb_payload_verify(d, dlen) || rdb_restore_functions(d, dlen, collect, &back, err, sizeof(err)) != 0 ||
+            back.n != got.n)
+            abort();
+        for (int i = 0; i < got.n; i++)
+            if (back.len[i] != got.len[i] || memcmp(back.code[i], got.code[i], got.len[i])) abort();
+        free(d);
+    }
+    code_list_free(&got);
+    code_list_free(&back);
+    free(p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!scratch) {
@@ -102,7 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         scratch = db_create(0);
     }
     if (size < 1) return 0;
-    if (data[0] & 1) payload_mode(data + 1, size - 1);
+    if ((data[0] & 5) == 5) functions_mode(data + 1, size - 1);
+    else if (data[0] & 1) payload_mode(data + 1, size - 1);
     else file_mode(data + 1, size - 1, (data[0] & 2) != 0);
     return 0;
 }

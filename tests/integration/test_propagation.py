@@ -647,6 +647,13 @@ def every_write_command(t, c2):
     t.ok("FUNCTION", "LOAD", "#!lua name=plib2\nredis.register_function('pinc', function(keys) "
          "return redis.call('incr', keys[1]) end)")
     t.ok("FCALL", "pinc", 1, "fn")
+    fdump = t.ok("FUNCTION", "DUMP")
+    t.ok("FUNCTION", "FLUSH")
+    t.ok("FUNCTION", "RESTORE", fdump)
+    t.ok("FUNCTION", "RESTORE", fdump, "REPLACE")
+    t.call("FUNCTION", "RESTORE", fdump, "APPEND")  # fails: plib2 exists, nothing written
+    t.ok("FUNCTION", "RESTORE", fdump, "FLUSH")
+    t.ok("FCALL", "pinc", 1, "fn")
     t.ok("FUNCTION", "FLUSH")
 
 
