@@ -34,9 +34,6 @@ RUN_DEADLINE = 10.0
 # Settings whose values legitimately differ between two servers started side by side:
 # each has its own port and temporary directory (dir, logfile, pidfile).
 PER_SERVER = {"port", "dir", "logfile", "pidfile"}
-# respite's own defaults that differ from redis-server's on purpose: no save schedule by
-# default (it saves only when told to).
-RESPITE_DEFAULTS = {"save"}
 
 
 def binaries():
@@ -115,7 +112,7 @@ def test_debian_redis_conf_starts_unchanged():
     t, o = maps.values()
     eq(sorted(t), sorted(o), "CONFIG GET * names on Debian's file")
     diffs = ["%s: %r, redis-server %r" % (k, t[k], o[k]) for k in sorted(o)
-             if k not in PER_SERVER | RESPITE_DEFAULTS and t.get(k) != o[k]]
+             if k not in PER_SERVER and t.get(k) != o[k]]
     check(not diffs, "CONFIG GET differs on Debian's file:\n" + "\n".join(diffs))
 
 
