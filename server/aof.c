@@ -1321,6 +1321,20 @@ int aof_init(void) {
     return 1;
 }
 
+int aof_prepare_shutdown(int force) {
+    if (aof.state == AOF_OFF || child_active() != CHILD_AOF) return 0;
+    if (aof.state == AOF_WAIT_REWRITE) {
+        if (!force) {
+            log_warning("Writing initial AOF, can't exit.");
+            return -1;
+        }
+        log_warning("Writing initial AOF. Exit anyway.");
+    }
+    log_warning("There is a child rewriting the AOF. Killing it!");
+    child_kill();
+    return 0;
+}
+
 void aof_shutdown(void) {
     if (aof.state != AOF_OFF && aof.fd >= 0) {
         aof_write();

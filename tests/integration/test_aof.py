@@ -373,6 +373,50 @@ def test_bgrewriteaof_replies():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def test_shutdown_refused_while_first_base_is_written():
+    """As Redis 7.0: SHUTDOWN (and SIGTERM) while the first base file after CONFIG SET
+    appendonly yes is still being written is refused, the server keeps serving; SHUTDOWN
+    FORCE exits anyway. rdb-key-save-delay slows the (command-format) base writer."""
+    need_redis()
+    replies = {}
+    for binary in (RESPITE, harness.ORACLE_BINARY):
+        d = tmpdir()
+        srv = start(d, ["--appendonly", "no", "--aof-use-rdb-preamble", "no", "--rdb-key-save-delay", "200000"],
+                    binary=binary)
+        try:
+            c = Conn(srv.port)
+            for i in range(50):
+                c.call("SET", "k%d" % i, i)
+            got = [c.cmd("CONFIG", "SET", "appendonly", "yes"), c.cmd("SHUTDOWN"), c.cmd("SHUTDOWN", "NOSAVE")]
+            srv.proc.send_signal(signal.SIGTERM)
+            wait_until(lambda: srv.log().count("Writing initial AOF, can't exit.") == 3, 20,
+                       "%s: the refused SIGTERM logged" % srv.name)
+            got.append(c.cmd("PING"))
+            got.append(c.cmd("INFO", "persistence").count(b"aof_rewrite_in_progress:1"))
+            replies[srv.name] = got
+            log = srv.log()
+            check("Errors trying to shut down the server. Check the logs for more information." in log,
+                  "%s: the summary line in the log" % srv.name)
+            try:
+                c.cmd("SHUTDOWN", "FORCE")  # no reply: the connection closes
+            except harness.ConnectionClosed:
+                pass
+            srv.proc.wait(20)
+            srv.stopped = True
+            eq(srv.proc.returncode, 0, "%s: exit status after SHUTDOWN FORCE" % srv.name)
+            check("Writing initial AOF. Exit anyway." in srv.log(), "%s: FORCE logged" % srv.name)
+            c.close()
+        finally:
+            if not srv.stopped:
+                srv.proc.kill()
+                srv.proc.wait()
+                srv.stopped = True
+            shutil.rmtree(d, ignore_errors=True)
+    r, o = replies.values()
+    eq(r, o, "replies (respite, redis-server)")
+    eq(r[1], b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n", "SHUTDOWN's error")
+
+
 # ---------------------------------------------------------------- crash safety
 
 def write_load(port, stop, acked, nconn=3):
