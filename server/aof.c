@@ -80,7 +80,8 @@ static struct {
     long long fsynced_size;    /* last_incr_size covered by the last fsync asked for */
     int write_ok, write_errno; /* aof_last_write_status */
     manifest am;
-    int sub; /* propagation subscription, or -1 */
+    int sub;              /* propagation subscription, or -1 */
+    long long cur_ts_sec; /* the time of the last #TS: annotation written */
     int started;
     /* rewrites */
     int rewrite_scheduled;
@@ -528,6 +529,16 @@ static void append_command(int argc, const resp_slice *argv) {
 static void aof_feed(void *priv, int dbid, int argc, const resp_slice *argv) {
     (void)priv;
     if (aof.fd < 0) return;
+    if (server.cfg.aof_timestamp_enabled) { /* Redis's genAofTimestampAnnotationIfNeeded */
+        long long now = util_ustime() / 1000000;
+        if (aof.cur_ts_sec < now) {
+            aof.cur_ts_sec = now;
+            buf_reserve(32);
+            int n = snprintf(aof.buf + aof_buf_len, 32, "#TS:%lld\r\n", now);
+            aof_buf_len += (size_t)n;
+            aof_unflushed += (size_t)n;
+        }
+    }
     if (dbid >= 0 && dbid != aof.sel_db) {
         char num[UTIL_LLSTR_SIZE];
         int n = util_ll2str(num, dbid);
@@ -722,7 +733,14 @@ static int write_base(const char *path, int rdb) {
         r = rdb_save_fd(w->fd, server.dbs, server.dbnum, &o);
     } else {
         aof_emitter e = {fw_emit, w};
-        r = aof_rewrite_keyspace(server.dbs, server.dbnum, util_mstime(), &e);
+        r = 0;
+        if (server.cfg.aof_timestamp_enabled) {
+            char ts[32];
+            aof.cur_ts_sec = util_ustime() / 1000000; /* as Redis: a base written at start-up counts */
+            int n = snprintf(ts, sizeof(ts), "#TS:%lld\r\n", aof.cur_ts_sec);
+            r = fw_write(w, ts, (size_t)n);
+        }
+        if (r == 0) r = aof_rewrite_keyspace(server.dbs, server.dbnum, util_mstime(), &e);
         if (r == 0) r = fw_flush(w);
     }
     if (r == 0 && fsync(w->fd) != 0) r = -1;

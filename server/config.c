@@ -231,7 +231,7 @@ static config_def configs[] = {
     {"auto-aof-rewrite-min-size", CFG_MEM, OFF(auto_aof_rewrite_min_size), 0, LL_MAX, "64mb", 1, NULL, 0, NULL},
     {"aof-load-truncated", CFG_BOOL, OFF(aof_load_truncated), 0, 0, "yes", 1, NULL, 0, NULL},
     {"aof-use-rdb-preamble", CFG_BOOL, OFF(aof_use_rdb_preamble), 0, 0, "yes", 1, NULL, 0, NULL},
-    INERT_BOOL("aof-timestamp-enabled", "no", 1),
+    {"aof-timestamp-enabled", CFG_BOOL, OFF(aof_timestamp_enabled), 0, 0, "no", 1, NULL, 0, NULL},
     /* Microseconds a rewrite child sleeps after each key, as Redis's hidden setting: a
      * test aid. */
     {"rdb-key-save-delay", CFG_LL, OFF(rdb_key_save_delay), LL_MIN, LL_MAX, "0", 1, NULL, CF_HIDDEN, NULL},

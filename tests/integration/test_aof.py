@@ -417,6 +417,61 @@ def test_shutdown_refused_while_first_base_is_written():
     eq(r[1], b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n", "SHUTDOWN's error")
 
 
+def ts_lines(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return data, [int(t) for t in re.findall(rb"^#TS:(\d+)\r\n", data, re.M)]
+
+
+def test_timestamp_annotations():
+    """aof-timestamp-enabled yes, as Redis 7.0: a #TS:<unix time> line before the first
+    command of each second in the incr file (MULTI included) and at the top of a command-format base; each
+    server loads the other's annotated files to the same dataset; redis-check-aof passes."""
+    need_redis()
+    for binary, other in ((RESPITE, harness.ORACLE_BINARY), (harness.ORACLE_BINARY, RESPITE)):
+        d = tmpdir()
+        # appendfsync always: everysec may hold a write back while an fsync runs
+        srv = start(d, ["--aof-timestamp-enabled", "yes", "--aof-use-rdb-preamble", "no", "--appendfsync", "always"],
+                    binary=binary)
+        try:
+            c = Conn(srv.port)
+            t0 = int(time.time())
+            c.call("SET", "a", "1")
+            c.call("SELECT", "3")
+            c.call("RPUSH", "l", "x", "y")
+            wait_until(lambda: int(time.time()) > t0, 5, "the next second")
+            c.call("MULTI")
+            c.call("INCR", "n")
+            c.call("HSET", "h", "f", "v")
+            c.call("EXEC")
+            data, ts = ts_lines(last_incr(d))
+            # (no #TS before SET a when the start-up base was annotated in the same second)
+            check(len(ts) >= 1 and data.find(b"#TS:%d\r\n*1\r\n$5\r\nMULTI" % ts[-1]) >= 0 and ts == sorted(set(ts)) and ts[0] >= t0 - 1 and ts[-1] <= time.time() + 1,
+                  "%s: #TS lines, one a second, increasing: %r" % (srv.name, ts))
+            eq(len(data.split(b"#TS:")), len(ts) + 1, "%s: #TS only at line starts" % srv.name)
+            bgrewrite(c)
+            base = [f for f, _, t in manifest_files(d) if t == "b"][0]
+            data, ts = ts_lines(os.path.join(d, "appendonlydir", base))
+            check(data.startswith(b"#TS:") and len(ts) == 1, "%s: the base's annotation: %r" % (srv.name, data[:60]))
+            c.call("SET", "after", "rewrite")
+            want = snapshot(c)
+            c.close()
+        finally:
+            stop_ok(srv)
+        if binary == RESPITE:
+            check_aof_tool(d)
+        srv = start(d, binary=other)
+        try:
+            c = Conn(srv.port)
+            got = snapshot(c)
+            c.close()
+            if got != want:
+                raise TestFailure("%s loading annotated files differs:\n%s" % (srv.name, diff(want, got, "before", "after")))
+        finally:
+            stop_ok(srv)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- crash safety
 
 def write_load(port, stop, acked, nconn=3):

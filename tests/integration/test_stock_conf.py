@@ -119,7 +119,7 @@ def test_debian_redis_conf_starts_unchanged():
 def test_inert_settings_named_in_one_warning():
     need_debian_conf()
     need_respite("the inert-settings warning")
-    flags = ["--io-threads", "4", "--aof-timestamp-enabled", "yes", "--notify-keyspace-events", "KEA",
+    flags = ["--io-threads", "4", "--active-defrag-cycle-max", "30", "--notify-keyspace-events", "KEA",
              "--rename-command", "FLUSHALL", "", "--slave-priority", "5", "--stream-node-max-entries", "50"]
     srv = StockConfServer(harness.server_binary(), DEBIAN_CONF, flags).start()
     try:
@@ -133,7 +133,7 @@ def test_inert_settings_named_in_one_warning():
         m = re.search(r" # Settings respite accepts but does not act on: (.*)$", lines[0])
         check(m, "warning line format: %r" % lines[0])
         named = m.group(1).split(", ")
-        eq(sorted(named), sorted(["io-threads", "aof-timestamp-enabled", "notify-keyspace-events", "replica-priority"]),
+        eq(sorted(named), sorted(["io-threads", "active-defrag-cycle-max", "notify-keyspace-events", "replica-priority"]),
            "settings named (stream-node-max-entries and rename-command are acted on; the alias is named "
            "by its own name)")
     finally:
