@@ -80,8 +80,10 @@ static struct {
     long long fsynced_size;    /* last_incr_size covered by the last fsync asked for */
     int write_ok, write_errno; /* aof_last_write_status */
     manifest am;
-    int sub;              /* propagation subscription, or -1 */
-    long long cur_ts_sec; /* the time of the last #TS: annotation written */
+    int sub;                         /* propagation subscription, or -1 */
+    long long cur_ts_sec;            /* the time of the last #TS: annotation written */
+    long long flush_postponed_start; /* unix time the first postponed write waited from, or 0 */
+    long long delayed_fsync;         /* INFO aof_delayed_fsync */
     int started;
     /* rewrites */
     int rewrite_scheduled;
@@ -113,6 +115,7 @@ static struct {
     int quit, running;
     int err, err_no; /* the last fsync failed (aof_bio_fsync_status); err read without the lock */
     int inflight;    /* jobs queued or running, read without the lock */
+    int fsyncs;      /* of them, fsyncs of the open incr file (not closes), read without the lock */
 } fs = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void *fs_main(void *arg) {
@@ -132,6 +135,7 @@ static void *fs_main(void *arg) {
         pthread_mutex_lock(&fs.mu);
         fs.busy = 0;
         __atomic_sub_fetch(&fs.inflight, 1, __ATOMIC_RELEASE);
+        if (!j.close_after) __atomic_sub_fetch(&fs.fsyncs, 1, __ATOMIC_RELEASE);
         if (r < 0 && en != EBADF && en != EINVAL) {
             fs.err_no = en;
             __atomic_store_n(&fs.err, 1, __ATOMIC_RELEASE);
@@ -163,6 +167,7 @@ static void fs_submit(int fd, int close_after) {
     fs.q[(fs.head + fs.n) % FS_QUEUE] = (fs_job){fd, close_after};
     fs.n++;
     __atomic_add_fetch(&fs.inflight, 1, __ATOMIC_RELEASE);
+    if (!close_after) __atomic_add_fetch(&fs.fsyncs, 1, __ATOMIC_RELEASE);
     pthread_cond_signal(&fs.cv);
     pthread_mutex_unlock(&fs.mu);
 }
@@ -616,12 +621,32 @@ static void aof_write(void) {
     }
 }
 
+/* Redis's flushAppendOnlyFile(0): under everysec, while a background fsync of the incr
+ * file is still running (closing a replaced file does not count, as in Redis) the write
+ * is postponed (the replies go out meanwhile), for up to 2 s, after
+ * which it is written anyway and counted in aof_delayed_fsync. */
+static void aof_flush(void) {
+    if (fsync_everysec() && aof_buf_len && __atomic_load_n(&fs.fsyncs, __ATOMIC_ACQUIRE)) {
+        long long now = util_ustime() / 1000000;
+        if (!aof.flush_postponed_start || now - aof.flush_postponed_start < 2) {
+            if (!aof.flush_postponed_start) aof.flush_postponed_start = now;
+            aof_unflushed = 0;
+            return;
+        }
+        aof.delayed_fsync++;
+        log_notice("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without "
+                   "waiting for fsync to complete, this may slow down Redis.");
+    }
+    aof_write();
+    aof.flush_postponed_start = 0;
+}
+
 void aof_flush_for_replies(void) {
     if (aof.fd < 0) {
         aof_buf_len = aof_unflushed = 0;
         return;
     }
-    aof_write();
+    aof_flush();
 }
 
 const char *aof_write_error(void) {
@@ -1373,7 +1398,7 @@ void aof_shutdown(void) {
 
 void aof_cron(void) {
     if (aof.state == AOF_OFF && !aof.rewrite_scheduled) return;
-    if (aof.fd >= 0 && (!aof.write_ok || aof_buf_len)) aof_write(); /* retry a failed write */
+    if (aof.fd >= 0 && (!aof.write_ok || aof_buf_len)) aof_flush(); /* a postponed or failed write */
     maybe_bg_fsync();
     if (child_active() != CHILD_NONE) return;
     if (aof.rewrite_scheduled && !rewrite_limited()) {
@@ -1408,6 +1433,6 @@ void aof_info_tail(char *buf, size_t size) {
     if (aof.state == AOF_OFF) return;
     snprintf(buf, size,
              "aof_current_size:%lld\r\naof_base_size:%lld\r\naof_pending_rewrite:%d\r\naof_buffer_length:%zu\r\n"
-             "aof_pending_bio_fsync:%d\r\naof_delayed_fsync:0\r\n",
-             aof.current_size, aof.rewrite_base, aof.rewrite_scheduled, aof_buf_len, fs_pending());
+             "aof_pending_bio_fsync:%d\r\naof_delayed_fsync:%lld\r\n",
+             aof.current_size, aof.rewrite_base, aof.rewrite_scheduled, aof_buf_len, fs_pending(), aof.delayed_fsync);
 }

@@ -10,7 +10,7 @@
 - The layout: the manifest lines exactly as Redis writes them, SELECT and MULTI/EXEC in
   the incr file, history files deleted after a rewrite, INFO persistence's aof_* fields.
 - Crash safety: kill -9 under a write load with appendfsync always loses no
-  acknowledged write; with everysec only writes acknowledged in the last ~2 s may go;
+  acknowledged write; with everysec only writes acknowledged in the last ~3 s may go;
   a torn last record is cut and logged with aof-load-truncated yes and refused with no;
   a corrupt file or manifest is refused with a message and a non-zero exit; kill -9 of
   the server or of the rewrite child during BGREWRITEAOF leaves loadable files; a full
@@ -523,8 +523,10 @@ def test_kill9_under_write_load(policy):
             check(not lost, "%d of %d acknowledged writes lost under appendfsync always: %r"
                   % (len(lost), len(acked), lost[:5]))
         else:
-            old = [(k, t) for k, t in lost if t < killed_at - 2.0]
-            check(not old, "writes acknowledged more than 2 s before the kill were lost: %r" % old[:5])
+            # as Redis, a write waits for a running fsync up to 2 s (counted in whole
+            # seconds, so up to 3) before it is made anyway
+            old = [(k, t) for k, t in lost if t < killed_at - 3.0]
+            check(not old, "writes acknowledged more than 3 s before the kill were lost: %r" % old[:5])
         for k, v in got.items():
             if v is not None:
                 eq(v, k.split(":")[1].encode(), "value of %s" % k)
