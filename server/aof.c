@@ -572,6 +572,7 @@ static void aof_write(void) {
     if (!aof_buf_len || aof.fd < 0) return;
     size_t done;
     int r = write_all(aof.fd, aof.buf, aof_buf_len, &done);
+    aof.flush_postponed_start = 0; /* as Redis: any write attempt ends a postponement */
     if (r != 0) {
         int en = errno;
         if (done > 0) {
@@ -638,7 +639,6 @@ static void aof_flush(void) {
                    "waiting for fsync to complete, this may slow down Redis.");
     }
     aof_write();
-    aof.flush_postponed_start = 0;
 }
 
 void aof_flush_for_replies(void) {
