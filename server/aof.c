@@ -80,7 +80,10 @@ static struct {
     long long fsynced_size;    /* last_incr_size covered by the last fsync asked for */
     int write_ok, write_errno; /* aof_last_write_status */
     manifest am;
-    int sub; /* propagation subscription, or -1 */
+    int sub;                         /* propagation subscription, or -1 */
+    long long cur_ts_sec;            /* the time of the last #TS: annotation written */
+    long long flush_postponed_start; /* unix time the first postponed write waited from, or 0 */
+    long long delayed_fsync;         /* INFO aof_delayed_fsync */
     int started;
     /* rewrites */
     int rewrite_scheduled;
@@ -112,6 +115,7 @@ static struct {
     int quit, running;
     int err, err_no; /* the last fsync failed (aof_bio_fsync_status); err read without the lock */
     int inflight;    /* jobs queued or running, read without the lock */
+    int fsyncs;      /* of them, fsyncs of the open incr file (not closes), read without the lock */
 } fs = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void *fs_main(void *arg) {
@@ -131,6 +135,7 @@ static void *fs_main(void *arg) {
         pthread_mutex_lock(&fs.mu);
         fs.busy = 0;
         __atomic_sub_fetch(&fs.inflight, 1, __ATOMIC_RELEASE);
+        if (!j.close_after) __atomic_sub_fetch(&fs.fsyncs, 1, __ATOMIC_RELEASE);
         if (r < 0 && en != EBADF && en != EINVAL) {
             fs.err_no = en;
             __atomic_store_n(&fs.err, 1, __ATOMIC_RELEASE);
@@ -162,6 +167,7 @@ static void fs_submit(int fd, int close_after) {
     fs.q[(fs.head + fs.n) % FS_QUEUE] = (fs_job){fd, close_after};
     fs.n++;
     __atomic_add_fetch(&fs.inflight, 1, __ATOMIC_RELEASE);
+    if (!close_after) __atomic_add_fetch(&fs.fsyncs, 1, __ATOMIC_RELEASE);
     pthread_cond_signal(&fs.cv);
     pthread_mutex_unlock(&fs.mu);
 }
@@ -528,6 +534,16 @@ static void append_command(int argc, const resp_slice *argv) {
 static void aof_feed(void *priv, int dbid, int argc, const resp_slice *argv) {
     (void)priv;
     if (aof.fd < 0) return;
+    if (server.cfg.aof_timestamp_enabled) { /* Redis's genAofTimestampAnnotationIfNeeded */
+        long long now = util_ustime() / 1000000;
+        if (aof.cur_ts_sec < now) {
+            aof.cur_ts_sec = now;
+            buf_reserve(32);
+            int n = snprintf(aof.buf + aof_buf_len, 32, "#TS:%lld\r\n", now);
+            aof_buf_len += (size_t)n;
+            aof_unflushed += (size_t)n;
+        }
+    }
     if (dbid >= 0 && dbid != aof.sel_db) {
         char num[UTIL_LLSTR_SIZE];
         int n = util_ll2str(num, dbid);
@@ -556,6 +572,7 @@ static void aof_write(void) {
     if (!aof_buf_len || aof.fd < 0) return;
     size_t done;
     int r = write_all(aof.fd, aof.buf, aof_buf_len, &done);
+    aof.flush_postponed_start = 0; /* as Redis: any write attempt ends a postponement */
     if (r != 0) {
         int en = errno;
         if (done > 0) {
@@ -605,12 +622,31 @@ static void aof_write(void) {
     }
 }
 
+/* Redis's flushAppendOnlyFile(0): under everysec, while a background fsync of the incr
+ * file is still running (closing a replaced file does not count, as in Redis) the write
+ * is postponed (the replies go out meanwhile), for up to 2 s, after
+ * which it is written anyway and counted in aof_delayed_fsync. */
+static void aof_flush(void) {
+    if (fsync_everysec() && aof_buf_len && __atomic_load_n(&fs.fsyncs, __ATOMIC_ACQUIRE)) {
+        long long now = util_ustime() / 1000000;
+        if (!aof.flush_postponed_start || now - aof.flush_postponed_start < 2) {
+            if (!aof.flush_postponed_start) aof.flush_postponed_start = now;
+            aof_unflushed = 0;
+            return;
+        }
+        aof.delayed_fsync++;
+        log_notice("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without "
+                   "waiting for fsync to complete, this may slow down Redis.");
+    }
+    aof_write();
+}
+
 void aof_flush_for_replies(void) {
     if (aof.fd < 0) {
         aof_buf_len = aof_unflushed = 0;
         return;
     }
-    aof_write();
+    aof_flush();
 }
 
 const char *aof_write_error(void) {
@@ -722,7 +758,14 @@ static int write_base(const char *path, int rdb) {
         r = rdb_save_fd(w->fd, server.dbs, server.dbnum, &o);
     } else {
         aof_emitter e = {fw_emit, w};
-        r = aof_rewrite_keyspace(server.dbs, server.dbnum, util_mstime(), &e);
+        r = 0;
+        if (server.cfg.aof_timestamp_enabled) {
+            char ts[32];
+            aof.cur_ts_sec = util_ustime() / 1000000; /* as Redis: a base written at start-up counts */
+            int n = snprintf(ts, sizeof(ts), "#TS:%lld\r\n", aof.cur_ts_sec);
+            r = fw_write(w, ts, (size_t)n);
+        }
+        if (r == 0) r = aof_rewrite_keyspace(server.dbs, server.dbnum, util_mstime(), &e);
         if (r == 0) r = fw_flush(w);
     }
     if (r == 0 && fsync(w->fd) != 0) r = -1;
@@ -1321,6 +1364,20 @@ int aof_init(void) {
     return 1;
 }
 
+int aof_prepare_shutdown(int force) {
+    if (aof.state == AOF_OFF || child_active() != CHILD_AOF) return 0;
+    if (aof.state == AOF_WAIT_REWRITE) {
+        if (!force) {
+            log_warning("Writing initial AOF, can't exit.");
+            return -1;
+        }
+        log_warning("Writing initial AOF. Exit anyway.");
+    }
+    log_warning("There is a child rewriting the AOF. Killing it!");
+    child_kill();
+    return 0;
+}
+
 void aof_shutdown(void) {
     if (aof.state != AOF_OFF && aof.fd >= 0) {
         aof_write();
@@ -1341,7 +1398,7 @@ void aof_shutdown(void) {
 
 void aof_cron(void) {
     if (aof.state == AOF_OFF && !aof.rewrite_scheduled) return;
-    if (aof.fd >= 0 && (!aof.write_ok || aof_buf_len)) aof_write(); /* retry a failed write */
+    if (aof.fd >= 0 && (!aof.write_ok || aof_buf_len)) aof_flush(); /* a postponed or failed write */
     maybe_bg_fsync();
     if (child_active() != CHILD_NONE) return;
     if (aof.rewrite_scheduled && !rewrite_limited()) {
@@ -1376,6 +1433,6 @@ void aof_info_tail(char *buf, size_t size) {
     if (aof.state == AOF_OFF) return;
     snprintf(buf, size,
              "aof_current_size:%lld\r\naof_base_size:%lld\r\naof_pending_rewrite:%d\r\naof_buffer_length:%zu\r\n"
-             "aof_pending_bio_fsync:%d\r\naof_delayed_fsync:0\r\n",
-             aof.current_size, aof.rewrite_base, aof.rewrite_scheduled, aof_buf_len, fs_pending());
+             "aof_pending_bio_fsync:%d\r\naof_delayed_fsync:%lld\r\n",
+             aof.current_size, aof.rewrite_base, aof.rewrite_scheduled, aof_buf_len, fs_pending(), aof.delayed_fsync);
 }

@@ -35,6 +35,11 @@ void aof_flush_for_replies(void);
  * the incr file (creating the base file first if there is none) and start appending.
  * Returns 0 on a fatal error (logged). */
 int aof_init(void);
+/* Before a shutdown, Redis's finishShutdown step for the AOF: refuses (-1) while the
+ * first base file after CONFIG SET appendonly yes is still being written, unless force;
+ * otherwise kills a rewrite child (the AOF already holds the whole dataset). */
+int aof_prepare_shutdown(int force);
+
 /* On shutdown: write and fsync what is buffered, stop the fsync thread. */
 void aof_shutdown(void);
 /* From server_cron: background fsync once a second, retrying a failed write, scheduled

@@ -213,9 +213,8 @@ static config_def configs[] = {
     {"hll-sparse-max-bytes", CFG_MEM, OFF(hll_sparse_max_bytes), 0, LL_MAX, "3000", 1, NULL, 0, NULL},
     {"notify-keyspace-events", CFG_NOTIFY, NOSLOT, 0, 0, "", 1, NULL, CF_INERT, NULL},
     {"busy-reply-threshold", CFG_LL, OFF(busy_reply_threshold), 0, LL_MAX, "5000", 1, NULL, 0, NULL},
-    /* Persistence: RDB snapshots (server/persist.c); the default save schedule is empty
-     * (Redis's is "3600 1 300 100 60 10000"): respite saves only when told to. */
-    {"save", CFG_SAVE, OFF(save), 0, 0, "", 1, NULL, CF_MULTI, NULL},
+    /* Persistence: RDB snapshots (server/persist.c), on Redis's default schedule. */
+    {"save", CFG_SAVE, OFF(save), 0, 0, "3600 1 300 100 60 10000", 1, NULL, CF_MULTI, NULL},
     {"dbfilename", CFG_STR, OFF(dbfilename), 0, 0, "dump.rdb", 1, NULL, CF_PROTECTED, NULL},
     {"stop-writes-on-bgsave-error", CFG_BOOL, OFF(stop_writes_on_bgsave_error), 0, 0, "yes", 1, NULL, 0, NULL},
     {"rdbcompression", CFG_BOOL, OFF(rdbcompression), 0, 0, "yes", 1, NULL, 0, NULL},
@@ -232,7 +231,7 @@ static config_def configs[] = {
     {"auto-aof-rewrite-min-size", CFG_MEM, OFF(auto_aof_rewrite_min_size), 0, LL_MAX, "64mb", 1, NULL, 0, NULL},
     {"aof-load-truncated", CFG_BOOL, OFF(aof_load_truncated), 0, 0, "yes", 1, NULL, 0, NULL},
     {"aof-use-rdb-preamble", CFG_BOOL, OFF(aof_use_rdb_preamble), 0, 0, "yes", 1, NULL, 0, NULL},
-    INERT_BOOL("aof-timestamp-enabled", "no", 1),
+    {"aof-timestamp-enabled", CFG_BOOL, OFF(aof_timestamp_enabled), 0, 0, "no", 1, NULL, 0, NULL},
     /* Microseconds a rewrite child sleeps after each key, as Redis's hidden setting: a
      * test aid. */
     {"rdb-key-save-delay", CFG_LL, OFF(rdb_key_save_delay), LL_MIN, LL_MAX, "0", 1, NULL, CF_HIDDEN, NULL},

@@ -49,11 +49,10 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
         p += n;
         while (*p == ' ') p++;
     }
-    if (persist_prepare_shutdown(save, nosave, force) < 0) {
-        log_warning("%s received but errors trying to shut down the server, check the logs for more information",
-                    sig == SIGINT ? "SIGINT" : "SIGTERM");
-        return;
-    }
+    /* As Redis 7.0: a refused shutdown is logged by persist_prepare_shutdown, and the
+     * server keeps running. */
+    log_warning("User requested shutdown...");
+    if (persist_prepare_shutdown(save, nosave, force) < 0) return;
     server_request_shutdown();
 }
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/xmalloc.h"
+#include "server/aof.h"
 #include "server/child.h"
 #include "server/propagate.h"
 #include "server/script.h"
@@ -209,19 +210,23 @@ static void kill_rdb_child(void) {
 
 int persist_prepare_shutdown(int save, int nosave, int force) {
     kill_rdb_child();
+    if (aof_prepare_shutdown(force) < 0) goto error;
     int points = server.cfg.save && server.cfg.save[0];
     if ((points && !nosave) || save) {
         log_notice("Saving the final RDB snapshot before exiting.");
         if (persist_save() < 0) {
             if (force) {
-                log_warning("Error trying to save the DB, exiting anyway.");
+                log_warning("Error trying to save the DB. Exit anyway.");
                 return 0;
             }
             log_warning("Error trying to save the DB, can't exit.");
-            return -1;
+            goto error;
         }
     }
     return 0;
+error:
+    log_warning("Errors trying to shut down the server. Check the logs for more information.");
+    return -1;
 }
 
 void persist_after_flushall(void) {

@@ -102,8 +102,8 @@ extern const command_binding list_commands[];    /* server/cmd_list.c */
 /* Scripting. */
 extern const command_binding script_commands[];   /* server/script.c */
 extern const command_binding function_commands[]; /* server/function.c */
-extern const command_binding aof_commands[];     /* server/aof.c */
-extern const command_binding persist_commands[]; /* server/persist.c */
+extern const command_binding aof_commands[];      /* server/aof.c */
+extern const command_binding persist_commands[];  /* server/persist.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -268,7 +268,7 @@ typedef struct server_config {
     char *dbfilename;
     int rdbcompression, rdbchecksum, stop_writes_on_bgsave_error;
     char *shutdown_on_sigterm, *shutdown_on_sigint; /* "default" or words of save nosave now force */
-    char *supervised; /* no, upstart, systemd, auto (server/supervise.c) */
+    char *supervised;                               /* no, upstart, systemd, auto (server/supervise.c) */
     int protected_mode;
     int active_expire_effort; /* 1..10 */
     int activerehashing;
@@ -302,6 +302,7 @@ typedef struct server_config {
     int auto_aof_rewrite_percentage;
     long long auto_aof_rewrite_min_size;
     int aof_load_truncated, aof_use_rdb_preamble, aof_disable_auto_gc, aof_rewrite_incremental_fsync;
+    int aof_timestamp_enabled;    /* #TS:<unix time> annotations in the AOF (server/aof.c) */
     long long rdb_key_save_delay; /* hidden: microseconds per key in a rewrite child */
     /* client-output-buffer-limit for normal, replica, pubsub clients (only normal
      * clients exist here; the others are kept for CONFIG GET). */

@@ -542,6 +542,7 @@ static void init_once(void) {
     char tmpl[] = "/tmp/fuzz_commands-XXXXXX";
     if (!mkdtemp(tmpl) || chdir(tmpl) != 0) abort(); /* SAVE's dump.rdb and temp files */
     config_init();
+    server.cfg.save[0] = '\0'; /* no save points (Redis's default schedule would fork from @cron) */
     server.pid = (int)getpid();
     server.start_ms = server.mstime_cached = fake_ms;
     storage_now_ms = fake_ms;
@@ -573,6 +574,7 @@ static void reset_state(void) {
     function_free_all();
     stats_reset();
     config_init();
+    server.cfg.save[0] = '\0';
     acl_free(); /* users, the ACL LOG */
     if (!acl_init()) abort();
     server.cfg.proto_max_bulk_len = FUZZ_MAX_BULK;

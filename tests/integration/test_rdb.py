@@ -699,3 +699,31 @@ def test_functions_travel_in_the_file(workdir, make_server, make_oracle):
     r2 = client(srv2)
     eq(r2.execute_command("FCALL", "other", 0, "x"), b"x", "respite loads redis-server's function")
     eq(r2.get(b"k"), b"v", "and the keys")
+
+
+class NoSaveFlagServer(harness.Server):
+    """Started with no --save: the built-in save schedule applies."""
+
+    def start_argv(self, attempt):
+        return [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"] + self.extra
+
+
+def test_default_save_schedule_as_redis(workdir):
+    """Without a config file, save is Redis's built-in "3600 1 300 100 60 10000", and a
+    SIGTERM after a write saves dump.rdb in the working directory."""
+    need_oracle()
+    got = {}
+    for label, binary in (("respite", harness.server_binary()), ("redis-server", harness.ORACLE_BINARY)):
+        d = os.path.join(workdir, label)
+        os.mkdir(d)
+        srv = NoSaveFlagServer(binary=binary, args=["--dir", d], name=label).start()
+        try:
+            r = client(srv)
+            got[label] = r.config_get("save")
+            r.set(b"k", b"v")
+        finally:
+            probs = srv.stop()
+        eq(probs, [], "%s stopped cleanly" % label)
+        harness.check(os.path.exists(os.path.join(d, "dump.rdb")), "%s: SIGTERM saved dump.rdb" % label)
+    eq(got["respite"], got["redis-server"], "CONFIG GET save with no config")
+    eq(got["respite"], {"save": "3600 1 300 100 60 10000"}, "the default save schedule")
