@@ -6,6 +6,7 @@
 #include "common/xmalloc.h"
 #include "server/acl.h"
 #include "server/net.h"
+#include "server/pubsub.h"
 #include "server/server.h"
 
 static void cmd_ping(client *c) {
@@ -13,8 +14,16 @@ static void cmd_ping(client *c) {
         reply_arity_error(c);
         return;
     }
-    if (c->argc == 2) reply_bulk(&c->out, c->argv[1].ptr, c->argv[1].len);
-    else reply_simple(&c->out, "PONG");
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2) { /* subscribed mode */
+        reply_array(&c->out, 2);
+        reply_bulk(&c->out, "pong", 4);
+        if (c->argc == 2) reply_bulk(&c->out, c->argv[1].ptr, c->argv[1].len);
+        else reply_bulk(&c->out, "", 0);
+    } else if (c->argc == 2) {
+        reply_bulk(&c->out, c->argv[1].ptr, c->argv[1].len);
+    } else {
+        reply_simple(&c->out, "PONG");
+    }
 }
 
 static void cmd_echo(client *c) { reply_bulk(&c->out, c->argv[1].ptr, c->argv[1].len); }
@@ -130,6 +139,7 @@ static void cmd_hello(client *c) {
 
 static void cmd_reset(client *c) {
     multi_client_free(c);
+    pubsub_client_free(c);
     client_select_db(c, 0);
     c->resp = 2;
     c->out.resp = 2;
@@ -179,8 +189,9 @@ static void cmd_client_setinfo(client *c) {
 
 /* One CLIENT LIST line, as Redis 7 formats it (without the trailing newline). */
 int client_info_line(client *c, char *buf, size_t size) {
-    char flags[8];
+    char flags[16];
     int f = 0;
+    if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->blocked) flags[f++] = 'b';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
@@ -191,17 +202,18 @@ int client_info_line(client *c, char *buf, size_t size) {
     const char *events = c->write_armed ? (c->read_paused ? "w" : "rw") : (c->read_paused ? "" : "r");
     size_t omem = reply_pending(&c->out);
     long long now = server.mstime_cached;
-    return snprintf(buf, size,
-                    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
-                    "multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
-                    "tot-mem=%zu events=%s cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
-                    (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-                    (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, db_id(c->db),
-                    (c->flags & CLIENT_MULTI) ? c->mcount : -1, client_query_len(c), client_query_free(c), c->qcap,
-                    c->qpeak, c->out.used - c->out.sent, c->out.head ? 1 : 0, omem,
-                    sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes, events,
-                    c->lastcmd ? c->lastcmd->fullname : "NULL", c->user ? c->user->name : "default", c->resp,
-                    c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+    return snprintf(
+        buf, size,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld psub=%ld ssub=%ld "
+        "multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+        "tot-mem=%zu events=%s cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
+        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "", (now - c->ctime_ms) / 1000,
+        (now - c->last_interaction_ms) / 1000, flags, db_id(c->db), pubsub_client_count(c, PUBSUB_CHANNEL),
+        pubsub_client_count(c, PUBSUB_PATTERN), pubsub_client_count(c, PUBSUB_SHARD),
+        (c->flags & CLIENT_MULTI) ? c->mcount : -1, client_query_len(c), client_query_free(c), c->qcap, c->qpeak,
+        c->out.used - c->out.sent, c->out.head ? 1 : 0, omem, sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes,
+        events, c->lastcmd ? c->lastcmd->fullname : "NULL", c->user ? c->user->name : "default", c->resp,
+        c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }
 
 static void cmd_client_info(client *c) {

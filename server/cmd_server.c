@@ -20,6 +20,7 @@
 #include "server/net.h"
 #include "server/script.h"
 #include "server/persist.h"
+#include "server/pubsub.h"
 #include "server/server.h"
 #include "storage/evict.h"
 #include "storage/lazyfree.h"
@@ -294,8 +295,8 @@ static void info_stats(text *t) {
                 "sync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:%lld\r\nexpired_stale_perc:0.00\r\n"
                 "expired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:%lld\r\n"
                 "evicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n"
-                "keyspace_hits:%lld\r\nkeyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
-                "pubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
+                "keyspace_hits:%lld\r\nkeyspace_misses:%lld\r\npubsub_channels:%ld\r\npubsub_patterns:%ld\r\n"
+                "pubsubshard_channels:%ld\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
                 "slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n"
                 "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
                 "current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n"
@@ -308,6 +309,7 @@ static void info_stats(text *t) {
                 server.stat_net_input_bytes, server.stat_net_output_bytes, server.instantaneous_input_kbps,
                 server.instantaneous_output_kbps, server.stat_rejected_conn, storage_stat.expired_keys,
                 evict_stat_evicted_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses,
+                pubsub_total(PUBSUB_CHANNEL), pubsub_total(PUBSUB_PATTERN), pubsub_total(PUBSUB_SHARD),
                 server.stat_total_error_replies, server.stat_total_reads, server.stat_total_writes,
                 server.stat_client_qbuf_limit_disconnections, server.stat_client_outbuf_limit_disconnections);
 }

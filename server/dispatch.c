@@ -103,6 +103,16 @@ static int queued_write_refused(const client *c) {
     return 0;
 }
 
+/* The commands a RESP2 client in subscribed mode may run. */
+static int pubsub_mode_allows(const command *cmd) {
+    static const char *const ok[] = {"ping",       "subscribe",    "ssubscribe", "unsubscribe", "sunsubscribe",
+                                     "psubscribe", "punsubscribe", "quit",       "reset"};
+    if (cmd->parent) return 0;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (!strcmp(cmd->name, ok[i])) return 1;
+    return 0;
+}
+
 void process_command(client *c) {
     command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     /* As Redis, lastcmd (CLIENT LIST's cmd=) is what this command resolved to, set before
@@ -163,6 +173,15 @@ void process_command(client *c) {
     }
     if (!rdb_stat.lastbgsave_ok && (persist_refuses_write(cmd) || (multi_is_exec(cmd) && queued_write_refused(c)))) {
         reject(c, PERSIST_MISCONF_ERR);
+        return;
+    }
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2 && !pubsub_mode_allows(cmd)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+                 "this context",
+                 cmd->fullname);
+        reject(c, msg);
         return;
     }
     if (script_busy() && !(cmd->flags & CMD_ALLOW_BUSY)) {

@@ -116,6 +116,7 @@ static void shutdown_cleanup(void) {
     child_kill();
     child_free();
     net_close_listeners();
+    net_free_queued();
     while (server.clients) client_free(server.clients);
     aof_shutdown();
     slowlog_free();

@@ -32,6 +32,7 @@
 #include "server/acl.h"
 #include "server/aof.h"
 #include "server/net.h"
+#include "server/pubsub.h"
 #include "server/server.h"
 
 #define QBUF_MIN             (16 * 1024)
@@ -196,23 +197,38 @@ static size_t out_high_water(void) {
     return hw;
 }
 
-/* client-output-buffer-limit for normal clients, as Redis: over the hard limit, or over
+/* Clients whose output is over their soft limit now: the timer looks for ones that
+ * stay there too long only while there are any. */
+static long clients_over_soft;
+
+/* The client-output-buffer-limit class of c, as Redis's getClientType: a client holding
+ * a subscription is a pubsub client. */
+static const struct obuf_limit *client_obuf_limit(const client *c) {
+    return &server.cfg.obuf_limits[(c->flags & CLIENT_PUBSUB) ? 2 : 0];
+}
+
+/* client-output-buffer-limit, as Redis: over the hard limit, or over
  * the soft limit for longer than soft-seconds, the client is closed. Counts the
  * overflow chunks (Redis counts its reply list, not the fixed buffer). Returns 1 if the
  * client is now to be closed. */
 static int client_over_output_limit(client *c) {
     if (!c->out.chunk_bytes && !c->obuf_soft_since) return 0; /* the usual case, after every command */
-    const struct obuf_limit *l = &server.cfg.obuf_limits[0];
+    const struct obuf_limit *l = client_obuf_limit(c);
     if (!l->hard && !l->soft) return 0;
     long long used = (long long)c->out.chunk_bytes;
     int over = l->hard && used >= l->hard;
     if (l->soft && used >= l->soft) {
         long long now = util_mstime();
-        if (!c->obuf_soft_since) c->obuf_soft_since = now;
-        else if (now - c->obuf_soft_since > l->soft_seconds * 1000) over = 1;
+        if (!c->obuf_soft_since) {
+            c->obuf_soft_since = now;
+            clients_over_soft++;
+        } else if (now - c->obuf_soft_since > l->soft_seconds * 1000) {
+            over = 1;
+        }
         if (!l->soft_seconds) over = 1;
-    } else {
+    } else if (c->obuf_soft_since) {
         c->obuf_soft_since = 0;
+        clients_over_soft--;
     }
     if (over && !(c->flags & CLIENT_CLOSE_ASAP)) {
         log_ratelimited(LOG_WARNING_LVL, 1000,
@@ -260,6 +276,62 @@ static int client_after_batch(client *c) {
         server_client_memory(c, 0);
         return 1;
     }
+}
+
+/* ---- output queued from outside a client's own batch ----
+ * A publish appends to its receivers' output; client_output_queued lists each receiver
+ * once and one event, run when the current callback is done, writes them all: a burst of
+ * messages costs one write per receiver, and nobody's buffer is written while its own
+ * batch may be using it. */
+static client *wq_head;
+static struct event *wq_event;
+
+static void wq_unlink(client *c) {
+    if (!c->wq_queued) return;
+    if (c->wq_prev) c->wq_prev->wq_next = c->wq_next;
+    else wq_head = c->wq_next;
+    if (c->wq_next) c->wq_next->wq_prev = c->wq_prev;
+    c->wq_prev = c->wq_next = NULL;
+    c->wq_queued = 0;
+}
+
+static void wq_flush_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    while (wq_head) {
+        client *c = wq_head;
+        wq_unlink(c);
+        if ((c->flags & CLIENT_CLOSE_ASAP) || client_write(c) < 0 || client_over_output_limit(c)) {
+            client_free(c);
+            continue;
+        }
+        size_t pending = reply_pending(&c->out);
+        if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) {
+            client_free(c);
+            continue;
+        }
+        client_arm_write(c, pending > 0);
+        if (out_holder != c) reply_release_idle(&c->out);
+        server_client_memory(c, 0);
+    }
+}
+
+void client_output_queued(client *c) {
+    if (c->wq_queued) return;
+    if (client_over_output_limit(c)) c->flags |= CLIENT_CLOSE_ASAP;
+    if (!wq_event) wq_event = event_new(server.base, -1, 0, wq_flush_cb, NULL);
+    if (!wq_head) event_active(wq_event, EV_TIMEOUT, 1);
+    c->wq_queued = 1;
+    c->wq_prev = NULL;
+    c->wq_next = wq_head;
+    if (wq_head) wq_head->wq_prev = c;
+    wq_head = c;
+}
+
+void net_free_queued(void) {
+    if (wq_event) event_free(wq_event);
+    wq_event = NULL;
 }
 
 void client_close_async(client *c) {
@@ -512,6 +584,9 @@ void client_free(client *c) {
     server.nclients--;
     server_client_memory(c, 1);
     aof_unhold(c);
+    if (c->obuf_soft_since) clients_over_soft--;
+    wq_unlink(c);
+    pubsub_client_free(c);
     blocking_client_free(c);
     multi_client_free(c);
     event_free(c->ev_read);
@@ -791,16 +866,15 @@ void net_serve_while_busy(client *running) {
  * whose output stayed over the soft limit too long without any event of theirs. */
 void net_clients_cron(void) {
     long long limit = (long long)server.cfg.timeout * 1000;
-    const struct obuf_limit *l = &server.cfg.obuf_limits[0];
-    if (limit <= 0 && !l->soft && !l->hard) return; /* nothing to check: idle clients cost nothing */
+    if (limit <= 0 && !clients_over_soft) return; /* nothing to check: idle clients cost nothing */
     client *next;
     for (client *c = server.clients; c; c = next) {
         next = c->next;
-        if (c->out.chunk_bytes && client_over_output_limit(c)) {
+        if ((c->out.chunk_bytes || c->obuf_soft_since) && client_over_output_limit(c)) {
             client_free(c);
             continue;
         }
-        if (limit <= 0 || c->blocked) continue;
+        if (limit <= 0 || c->blocked || (c->flags & CLIENT_PUBSUB)) continue;
         if (server.mstime_cached - c->last_interaction_ms > limit) {
             log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
             client_free(c);

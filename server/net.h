@@ -21,6 +21,10 @@ int net_protected_mode_denies(const struct sockaddr_storage *peer);
 void net_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
 /* Close a client from outside its own callbacks (CLIENT KILL, limits). */
 void client_close_async(struct client *c);
+/* Output was appended to c from outside its own batch (a published message): write it
+ * once the current event is done; closes c at its output limit. */
+void client_output_queued(struct client *c);
+void net_free_queued(void); /* shutdown */
 /* Continue with a client's pending input and output after it was unblocked (deferred
  * to its read callback, so no command runs inside another). */
 void client_resume(struct client *c);

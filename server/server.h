@@ -104,6 +104,7 @@ extern const command_binding script_commands[];   /* server/script.c */
 extern const command_binding function_commands[]; /* server/function.c */
 extern const command_binding aof_commands[];      /* server/aof.c */
 extern const command_binding persist_commands[];  /* server/persist.c */
+extern const command_binding pubsub_commands[];   /* server/pubsub.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -143,8 +144,9 @@ void server_request_shutdown(void);
 #define CLIENT_DIRTY_EXEC        (1u << 4) /* a command failed to queue: EXEC aborts */
 #define CLIENT_UNIX              (1u << 5) /* connected over the Unix socket */
 #define CLIENT_EXECUTING_EXEC    (1u << 6)
-#define CLIENT_SCRIPT            (1u << 7) /* the client scripts run their commands through */
-#define CLIENT_AOF_HELD          (1u << 8) /* replies wait for the AOF write (server/net.c) */
+#define CLIENT_SCRIPT            (1u << 7)  /* the client scripts run their commands through */
+#define CLIENT_AOF_HELD          (1u << 8)  /* replies wait for the AOF write (server/net.c) */
+#define CLIENT_PUBSUB            (1u << 17) /* holds a subscription (RESP2: subscribed mode) */
 
 typedef struct multi_cmd {
     command *cmd;
@@ -190,6 +192,12 @@ typedef struct client {
     long long obuf_soft_since; /* ms when output went over the soft limit, 0 if under */
     size_t mem_counted;        /* this client's part of the clients' memory total */
     long long last_interaction_ms;
+
+    /* pub/sub (server/pubsub.c): NULL until the first subscription */
+    struct pubsub_state *ps;
+    /* output queued from outside the client's own batch, to be written (server/net.c) */
+    struct client *wq_prev, *wq_next;
+    int wq_queued;
 
     /* MULTI/EXEC */
     multi_cmd *mstate;
