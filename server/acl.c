@@ -17,8 +17,9 @@
  * walks commands in its hash table's order (which changes from run to run); respite
  * walks them sorted.
  *
- * Channels: respite has no pub/sub commands yet, so channel rules are parsed, stored and
- * shown but nothing checks them. */
+ * Channels: PUBLISH/SPUBLISH's channel and (S|P)SUBSCRIBE's arguments are checked against
+ * the channel rules as Redis does; when ACL SETUSER takes channels away from a user, its
+ * clients holding subscriptions the new rules refuse are disconnected. */
 #include "server/acl.h"
 
 #include <ctype.h>
@@ -35,6 +36,7 @@
 #include "common/xmalloc.h"
 #include "server/command_table.h"
 #include "server/net.h"
+#include "server/pubsub.h"
 #include "server/script.h"
 
 #define ACL_BITS   1024 /* command ids; the last is the "future commands" bit */
@@ -622,6 +624,65 @@ static void free_rules(char **rules, size_t *lens, int n) {
     free(lens);
 }
 
+/* ---- pub/sub clients that lose their channels ---- */
+
+static int channel_allowed(char *const *rules, int n, const char *ch, size_t len, int is_pattern);
+
+typedef struct chan_list {
+    char **v;
+    int n;
+} chan_list;
+
+static int sub_refused(void *priv, const char *name, size_t len) {
+    const chan_list *l = priv;
+    return !channel_allowed(l->v, l->n, name, len, 0);
+}
+
+static int pattern_refused(void *priv, const char *name, size_t len) {
+    const chan_list *l = priv;
+    return !channel_allowed(l->v, l->n, name, len, 1);
+}
+
+static client *setuser_caller; /* the client running ACL SETUSER, if any */
+
+/* Redis's ACLKillPubsubClientsIfNeeded: nu replaces old; unless a selector of nu allows
+ * all channels or nu keeps every channel rule old had, the clients of old holding a
+ * subscription nu's rules (all selectors' together) refuse are disconnected. */
+static void kill_pubsub_clients_if_needed(const acl_user *nu, const acl_user *old) {
+    if (!pubsub_any()) return;
+    chan_list up = {NULL, 0};
+    for (int i = 0; i < nu->nselectors; i++) {
+        const acl_selector *sel = &nu->selectors[i];
+        if (sel->flags & SEL_ALLCHANNELS) {
+            free(up.v);
+            return;
+        }
+        up.v = xrealloc(up.v, sizeof(char *) * (size_t)(up.n + sel->nchans + 1));
+        for (int j = 0; j < sel->nchans; j++) up.v[up.n++] = sel->chans[j];
+    }
+    int superset = 1;
+    for (int i = 0; i < old->nselectors && superset; i++) {
+        const acl_selector *sel = &old->selectors[i];
+        for (int j = 0; j < sel->nchans && superset; j++) {
+            int found = 0;
+            for (int k = 0; k < up.n && !found; k++) found = !strcmp(up.v[k], sel->chans[j]);
+            superset = found;
+        }
+    }
+    if (!superset) {
+        for (client *c = server.clients; c; c = c->next) {
+            if (c->user != old || !(c->flags & CLIENT_PUBSUB)) continue;
+            if (pubsub_client_foreach(c, PUBSUB_PATTERN, pattern_refused, &up) ||
+                pubsub_client_foreach(c, PUBSUB_CHANNEL, sub_refused, &up) ||
+                pubsub_client_foreach(c, PUBSUB_SHARD, sub_refused, &up)) {
+                if (c == setuser_caller) c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+                else client_close_async(c);
+            }
+        }
+    }
+    free(up.v);
+}
+
 /* Apply rules to a copy of u (or a new user) and, if all apply, make them current.
  * Returns NULL or an error text in buf. */
 static const char *setuser(const char *name, const resp_slice *args, int n, char *buf, size_t size) {
@@ -647,6 +708,7 @@ static const char *setuser(const char *name, const resp_slice *args, int n, char
     }
     free_rules(rules, lens, k);
     if (old) {
+        kill_pubsub_clients_if_needed(u, old);
         user_replace(old, u);
     } else {
         user_update_fast(u);
@@ -887,8 +949,48 @@ typedef struct key_cache {
     key_ref local[16];
 } key_cache;
 
+/* Channel arguments of the commands Redis checks them for (its CMD_CHANNEL_PUBLISH and
+ * _SUBSCRIBE flags), by command id: CHAN_FIRST only argv[1], CHAN_ALL argv[1..], CHAN_PATTERNS
+ * argv[1..] as patterns (matched literally against the rules). */
+enum { CHAN_NONE = 0, CHAN_FIRST = 1, CHAN_ALL = 2, CHAN_PATTERNS = 3 };
+static unsigned char *chan_kind;
+
+/* Redis's ACLCheckChannelAgainstList: a channel must match a rule (glob); a pattern must
+ * equal one. */
+static int channel_allowed(char *const *rules, int n, const char *ch, size_t len, int is_pattern) {
+    for (int i = 0; i < n; i++) {
+        size_t rl = strlen(rules[i]);
+        if (is_pattern ? (rl == len && !memcmp(rules[i], ch, len)) : util_stringmatch(rules[i], rl, ch, len, 0))
+            return 1;
+    }
+    return 0;
+}
+
+static int selector_check_channels(const acl_selector *s, int id, const resp_slice *argv, int argc, int *errpos) {
+    int kind = chan_kind ? chan_kind[id] : CHAN_NONE;
+    if (kind == CHAN_NONE || (s->flags & SEL_ALLCHANNELS)) return ACL_OK;
+    int last = kind == CHAN_FIRST ? (argc > 1 ? 1 : 0) : argc - 1;
+    for (int i = 1; i <= last; i++) {
+        if (!channel_allowed(s->chans, s->nchans, argv[i].ptr, argv[i].len, kind == CHAN_PATTERNS)) {
+            *errpos = i;
+            return DENIED_CHANNEL;
+        }
+    }
+    return ACL_OK;
+}
+
+static int selector_check_keys(const acl_selector *s, const command *cmd, const resp_slice *argv, int argc, int *errpos,
+                               key_cache *kc);
+
 static int selector_check(const acl_selector *s, const command *cmd, const resp_slice *argv, int argc, int *errpos,
                           key_cache *kc) {
+    int r = selector_check_keys(s, cmd, argv, argc, errpos, kc);
+    if (r != ACL_OK) return r;
+    return selector_check_channels(s, meta_id(cmd), argv, argc, errpos);
+}
+
+static int selector_check_keys(const acl_selector *s, const command *cmd, const resp_slice *argv, int argc, int *errpos,
+                               key_cache *kc) {
     int id = meta_id(cmd);
     if (!(s->flags & SEL_ALLCOMMANDS) && !(cmd->flags & CMD_NO_AUTH) && !bit_get(s, id)) {
         int idx = cmd->parent ? 2 : 1;
@@ -1022,6 +1124,7 @@ static int quick_allow(const acl_user *u, const command *cmd, const resp_slice *
     const acl_selector *s = u->selectors;
     int id = cmd->acl_id;
     if (u->nselectors != 1 || !((s->flags & SEL_ALLCOMMANDS) || bit_get(s, id))) return 0;
+    if (chan_kind && chan_kind[id] && !(s->flags & SEL_ALLCHANNELS)) return 0;
     if (s->flags & SEL_ALLKEYS) return 1;
     const key_plan *kp = &plans[id];
     if (!kp->simple) return 0;
@@ -1286,6 +1389,8 @@ static const char *aclfile(void) { return server.cfg.aclfile && server.cfg.aclfi
 static void ids_free(void) {
     free(plans);
     plans = NULL;
+    free(chan_kind);
+    chan_kind = NULL;
     for (int id = 0; id < ncmds; id++) free(children[id]);
     free(children);
     free(nchildren);
@@ -1308,6 +1413,20 @@ static void ids_init(void) {
     set_id = lookup_original("set");
     bitfield_id = lookup_original("bitfield");
     plans = xcalloc((size_t)ncmds, sizeof(key_plan));
+    free(chan_kind);
+    chan_kind = xcalloc((size_t)ncmds, 1);
+    static const struct {
+        const char *name;
+        unsigned char kind;
+    } chan_cmds[] = {{"publish", CHAN_FIRST},
+                     {"spublish", CHAN_FIRST},
+                     {"subscribe", CHAN_ALL},
+                     {"ssubscribe", CHAN_ALL},
+                     {"psubscribe", CHAN_PATTERNS}};
+    for (size_t i = 0; i < sizeof(chan_cmds) / sizeof(chan_cmds[0]); i++) {
+        int id = lookup_original(chan_cmds[i].name);
+        if (id >= 0) chan_kind[id] = chan_cmds[i].kind;
+    }
     for (int id = 0; id < ncmds; id++) {
         const command_meta *m = &command_metas[id];
         const command_key_spec *ks = m->key_specs;
@@ -1406,7 +1525,9 @@ static void cmd_acl_setuser(client *c) {
     }
     char *name = arg_dup(c, 2);
     char buf[1024];
+    setuser_caller = c;
     const char *err = setuser(name, c->argv + 3, c->argc - 3, buf, sizeof(buf));
+    setuser_caller = NULL;
     free(name);
     if (err) reply_error(&c->out, err);
     else reply_ok(&c->out);
