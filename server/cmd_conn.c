@@ -140,6 +140,7 @@ static void cmd_hello(client *c) {
 static void cmd_reset(client *c) {
     multi_client_free(c);
     pubsub_client_free(c);
+    monitor_client_free(c);
     client_select_db(c, 0);
     c->resp = 2;
     c->out.resp = 2;
@@ -191,6 +192,7 @@ static void cmd_client_setinfo(client *c) {
 int client_info_line(client *c, char *buf, size_t size) {
     char flags[16];
     int f = 0;
+    if (c->flags & CLIENT_MONITOR) flags[f++] = 'O';
     if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->blocked) flags[f++] = 'b';

@@ -85,6 +85,7 @@ void call_command(client *c, command *cmd) {
     long long end = util_ustime();
     long long duration = end - start;
     if (clock_chaining && !(c->flags & CLIENT_SCRIPT)) clock_chain = end;
+    if (monitor_count()) monitor_feed(c, cmd, c->argc, c->argv);
     cmd->usec += duration;
     if (duration >= server.cfg.slowlog_log_slower_than && server.cfg.slowlog_log_slower_than >= 0 &&
         !(cmd->flags & CMD_BLOCKING && c->blocked) && !multi_is_exec(cmd))

@@ -587,6 +587,7 @@ void client_free(client *c) {
     if (c->obuf_soft_since) clients_over_soft--;
     wq_unlink(c);
     pubsub_client_free(c);
+    monitor_client_free(c);
     blocking_client_free(c);
     multi_client_free(c);
     event_free(c->ev_read);

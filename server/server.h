@@ -105,6 +105,7 @@ extern const command_binding function_commands[]; /* server/function.c */
 extern const command_binding aof_commands[];      /* server/aof.c */
 extern const command_binding persist_commands[];  /* server/persist.c */
 extern const command_binding pubsub_commands[];   /* server/pubsub.c */
+extern const command_binding monitor_commands[];  /* server/monitor.c */
 /* Subcommand tables bound by server_commands. */
 extern const command_binding command_subcommands[]; /* server/commands.c */
 extern const command_binding config_subcommands[];  /* server/config.c */
@@ -147,6 +148,7 @@ void server_request_shutdown(void);
 #define CLIENT_SCRIPT            (1u << 7)  /* the client scripts run their commands through */
 #define CLIENT_AOF_HELD          (1u << 8)  /* replies wait for the AOF write (server/net.c) */
 #define CLIENT_PUBSUB            (1u << 17) /* holds a subscription (RESP2: subscribed mode) */
+#define CLIENT_MONITOR           (1u << 18) /* MONITOR (server/monitor.c) */
 
 typedef struct multi_cmd {
     command *cmd;
@@ -467,6 +469,12 @@ int multi_passthrough(const command *cmd);
 int multi_is_exec(const command *cmd);
 /* EXEC rejected before it ran: discard the transaction and reply EXECABORT with msg. */
 void multi_exec_abort(client *c, const char *msg);
+
+/* MONITOR (server/monitor.c): how many clients monitor; feed them a command that ran
+ * (argv as called, c->redacted honoured); drop c from the monitors (RESET, disconnect). */
+int monitor_count(void);
+void monitor_feed(client *c, const command *cmd, int argc, const resp_slice *argv);
+void monitor_client_free(client *c);
 
 /* Blocking commands (server/blocking.c). */
 /* Block c on keys (in c's db) until one of them changes or timeout_ms (absolute, 0 =
