@@ -8,6 +8,7 @@
 #include "server/net.h"
 #include "server/pubsub.h"
 #include "server/server.h"
+#include "server/tracking.h"
 
 static void cmd_ping(client *c) {
     if (c->argc > 2) {
@@ -141,6 +142,7 @@ static void cmd_reset(client *c) {
     multi_client_free(c);
     pubsub_client_free(c);
     monitor_client_free(c);
+    tracking_reset(c);
     client_select_db(c, 0);
     c->resp = 2;
     c->out.resp = 2;
@@ -196,6 +198,9 @@ int client_info_line(client *c, char *buf, size_t size) {
     if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->blocked) flags[f++] = 'b';
+    if (c->flags & CLIENT_TRACKING) flags[f++] = 't';
+    if (c->flags & CLIENT_TRACKING_BROKEN_REDIR) flags[f++] = 'R';
+    if (c->flags & CLIENT_TRACKING_BCAST) flags[f++] = 'B';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (c->flags & CLIENT_UNIX) flags[f++] = 'U';
@@ -208,14 +213,14 @@ int client_info_line(client *c, char *buf, size_t size) {
         buf, size,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld psub=%ld ssub=%ld "
         "multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
-        "tot-mem=%zu events=%s cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
+        "tot-mem=%zu events=%s cmd=%s user=%s redir=%lld resp=%d lib-name=%s lib-ver=%s",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "", (now - c->ctime_ms) / 1000,
         (now - c->last_interaction_ms) / 1000, flags, db_id(c->db), pubsub_client_count(c, PUBSUB_CHANNEL),
         pubsub_client_count(c, PUBSUB_PATTERN), pubsub_client_count(c, PUBSUB_SHARD),
         (c->flags & CLIENT_MULTI) ? c->mcount : -1, client_query_len(c), client_query_free(c), c->qcap, c->qpeak,
         c->out.used - c->out.sent, c->out.head ? 1 : 0, omem, sizeof(*c) + client_own_buffers(c) + c->out.chunk_bytes,
-        events, c->lastcmd ? c->lastcmd->fullname : "NULL", c->user ? c->user->name : "default", c->resp,
-        c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+        events, c->lastcmd ? c->lastcmd->fullname : "NULL", c->user ? c->user->name : "default",
+        tracking_redirect_of(c), c->resp, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }
 
 static void cmd_client_info(client *c) {
@@ -386,6 +391,10 @@ static const command_binding client_subcommands[] = {
     CMD("info", cmd_client_info),
     CMD("list", cmd_client_list),
     CMD("kill", cmd_client_kill),
+    CMD("tracking", cmd_client_tracking),
+    CMD("caching", cmd_client_caching),
+    CMD("getredir", cmd_client_getredir),
+    CMD("trackinginfo", cmd_client_trackinginfo),
     CMD("help", cmd_client_help),
     {0},
 };

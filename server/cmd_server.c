@@ -22,6 +22,7 @@
 #include "server/persist.h"
 #include "server/pubsub.h"
 #include "server/server.h"
+#include "server/tracking.h"
 #include "storage/evict.h"
 #include "storage/lazyfree.h"
 
@@ -196,8 +197,8 @@ static void info_clients(text *t) {
     text_printf(t,
                 "# Clients\r\nconnected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
                 "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n"
-                "blocked_clients:%d\r\ntracking_clients:0\r\nclients_in_timeout_table:%d\r\n",
-                server.nclients, server.cfg.maxclients, maxin, maxout, blocked, blocked);
+                "blocked_clients:%d\r\ntracking_clients:%ld\r\nclients_in_timeout_table:%d\r\n",
+                server.nclients, server.cfg.maxclients, maxin, maxout, blocked, tracking_clients, blocked);
 }
 
 /* The allocator's figures as Redis reports them: where the allocator keeps none (glibc,
@@ -286,6 +287,9 @@ static void info_persistence(text *t) {
 /* Redis's Stats fields in its order; what a server without replication, forks,
  * defragmentation, tracking or I/O threads keeps at zero is zero. */
 static void info_stats(text *t) {
+    long tk_keys, tk_prefixes;
+    long long tk_items;
+    tracking_stats(&tk_keys, &tk_items, &tk_prefixes);
     text_printf(t,
                 "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
                 "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
@@ -299,8 +303,8 @@ static void info_stats(text *t) {
                 "pubsubshard_channels:%ld\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
                 "slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n"
                 "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
-                "current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n"
-                "tracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:%lld\r\n"
+                "current_active_defrag_time:0\r\ntracking_total_keys:%ld\r\ntracking_total_items:%lld\r\n"
+                "tracking_total_prefixes:%ld\r\nunexpected_error_replies:0\r\ntotal_error_replies:%lld\r\n"
                 "dump_payload_sanitizations:0\r\ntotal_reads_processed:%lld\r\ntotal_writes_processed:%lld\r\n"
                 "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\n"
                 "reply_buffer_expands:0\r\n"
@@ -309,9 +313,10 @@ static void info_stats(text *t) {
                 server.stat_net_input_bytes, server.stat_net_output_bytes, server.instantaneous_input_kbps,
                 server.instantaneous_output_kbps, server.stat_rejected_conn, storage_stat.expired_keys,
                 evict_stat_evicted_keys, storage_stat.keyspace_hits, storage_stat.keyspace_misses,
-                pubsub_total(PUBSUB_CHANNEL), pubsub_total(PUBSUB_PATTERN), pubsub_total(PUBSUB_SHARD),
-                server.stat_total_error_replies, server.stat_total_reads, server.stat_total_writes,
-                server.stat_client_qbuf_limit_disconnections, server.stat_client_outbuf_limit_disconnections);
+                pubsub_total(PUBSUB_CHANNEL), pubsub_total(PUBSUB_PATTERN), pubsub_total(PUBSUB_SHARD), tk_keys,
+                tk_items, tk_prefixes, server.stat_total_error_replies, server.stat_total_reads,
+                server.stat_total_writes, server.stat_client_qbuf_limit_disconnections,
+                server.stat_client_outbuf_limit_disconnections);
 }
 
 static void info_replication(text *t) {

@@ -187,7 +187,7 @@ static config_def configs[] = {
     {"lfu-decay-time", CFG_INT, OFF(lfu_decay_time), 0, INT_MX, "1", 1, NULL, 0, NULL},
     {"active-expire-effort", CFG_INT, OFF(active_expire_effort), 1, 10, "1", 1, NULL, 0, NULL},
     {"activerehashing", CFG_BOOL, OFF(activerehashing), 0, 0, "yes", 1, NULL, 0, NULL},
-    INERT("tracking-table-max-keys", CFG_LL, 0, LL_MAX, "1000000", 1),
+    {"tracking-table-max-keys", CFG_LL, OFF(tracking_table_max_keys), 0, LL_MAX, "1000000", 1, NULL, 0, NULL},
     {"lazyfree-lazy-eviction", CFG_BOOL, OFF(lazyfree_lazy_eviction), 0, 0, "no", 1, NULL, 0, NULL},
     {"lazyfree-lazy-expire", CFG_BOOL, OFF(lazyfree_lazy_expire), 0, 0, "no", 1, NULL, 0, NULL},
     {"lazyfree-lazy-server-del", CFG_BOOL, OFF(lazyfree_lazy_server_del), 0, 0, "no", 1, NULL, 0, NULL},

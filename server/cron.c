@@ -10,6 +10,7 @@
 #include "server/net.h"
 #include "server/persist.h"
 #include "server/server.h"
+#include "server/tracking.h"
 #include "storage/lazyfree.h"
 
 /* Active expiry runs in slices of EXPIRE_SLICE_US so that a command never waits behind
@@ -122,6 +123,7 @@ void server_cron(void) {
     if (server.cfg.activerehashing)
         for (int i = 0; i < server.dbnum; i++) db_rehash_step(server.dbs[i], 1000);
     net_clients_cron();
+    if (tracking_clients) tracking_limit_keys();
     server_evict_cron();
     if (blocking_active()) blocking_handle_ready(); /* keys eviction removed */
 

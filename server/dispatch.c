@@ -15,6 +15,7 @@
 #include "server/persist.h"
 #include "server/script.h"
 #include "server/server.h"
+#include "server/tracking.h"
 
 /* An error that rejects the command before it runs: inside MULTI it also dooms EXEC. */
 static void reject(client *c, const char *msg) {
@@ -80,8 +81,10 @@ void call_command(client *c, command *cmd) {
     stats_call_begin();
     /* With a propagation subscriber, propagate_call compares storage_dirty around the
      * handler and queues what the command must be replayed as; otherwise nothing. */
+    tracking_call_enter(c);
     if (propagate_wanted()) propagate_call(c, cmd);
     else cmd->proc(c);
+    tracking_call_exit(c, cmd);
     long long end = util_ustime();
     long long duration = end - start;
     if (clock_chaining && !(c->flags & CLIENT_SCRIPT)) clock_chain = end;
@@ -114,7 +117,19 @@ static int pubsub_mode_allows(const command *cmd) {
     return 0;
 }
 
+static void process_command_checked(client *c);
+
 void process_command(client *c) {
+    if (tracking_clients) tracking_limit_keys();
+    process_command_checked(c);
+    /* CLIENT CACHING holds for the next command only (a whole transaction, and any
+     * CLIENT subcommand keeps it), as Redis's resetClient. */
+    if ((c->flags & CLIENT_TRACKING_CACHING) && !(c->flags & CLIENT_MULTI) &&
+        !(c->lastcmd && c->lastcmd->parent && !strcmp(c->lastcmd->parent->name, "client")))
+        c->flags &= ~CLIENT_TRACKING_CACHING;
+}
+
+static void process_command_checked(client *c) {
     command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     /* As Redis, lastcmd (CLIENT LIST's cmd=) is what this command resolved to, set before
      * any check: NULL for an unknown command or subcommand. */

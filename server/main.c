@@ -28,6 +28,7 @@
 #include "server/propagate.h"
 #include "server/script.h"
 #include "server/server.h"
+#include "server/tracking.h"
 #include "server/supervise.h"
 #include "storage/evict.h"
 #include "storage/type.h"
@@ -117,6 +118,7 @@ static void shutdown_cleanup(void) {
     child_free();
     net_close_listeners();
     net_free_queued();
+    tracking_free();
     while (server.clients) client_free(server.clients);
     aof_shutdown();
     slowlog_free();

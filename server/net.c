@@ -34,6 +34,7 @@
 #include "server/net.h"
 #include "server/pubsub.h"
 #include "server/server.h"
+#include "server/tracking.h"
 
 #define QBUF_MIN             (16 * 1024)
 #define OUT_HIGH_WATER       (4 * 1024 * 1024)
@@ -588,6 +589,7 @@ void client_free(client *c) {
     wq_unlink(c);
     pubsub_client_free(c);
     monitor_client_free(c);
+    tracking_client_free(c);
     blocking_client_free(c);
     multi_client_free(c);
     event_free(c->ev_read);

@@ -138,17 +138,26 @@ void server_request_shutdown(void);
 
 /* ---- clients ---- */
 
-#define CLIENT_CLOSE_AFTER_REPLY (1u << 0) /* close once the output is written */
-#define CLIENT_CLOSE_ASAP        (1u << 1) /* close at the end of this event */
-#define CLIENT_MULTI             (1u << 2) /* inside MULTI */
-#define CLIENT_DIRTY_CAS         (1u << 3) /* a WATCHed key was touched */
-#define CLIENT_DIRTY_EXEC        (1u << 4) /* a command failed to queue: EXEC aborts */
-#define CLIENT_UNIX              (1u << 5) /* connected over the Unix socket */
-#define CLIENT_EXECUTING_EXEC    (1u << 6)
-#define CLIENT_SCRIPT            (1u << 7)  /* the client scripts run their commands through */
-#define CLIENT_AOF_HELD          (1u << 8)  /* replies wait for the AOF write (server/net.c) */
-#define CLIENT_PUBSUB            (1u << 17) /* holds a subscription (RESP2: subscribed mode) */
-#define CLIENT_MONITOR           (1u << 18) /* MONITOR (server/monitor.c) */
+#define CLIENT_CLOSE_AFTER_REPLY     (1u << 0) /* close once the output is written */
+#define CLIENT_CLOSE_ASAP            (1u << 1) /* close at the end of this event */
+#define CLIENT_MULTI                 (1u << 2) /* inside MULTI */
+#define CLIENT_DIRTY_CAS             (1u << 3) /* a WATCHed key was touched */
+#define CLIENT_DIRTY_EXEC            (1u << 4) /* a command failed to queue: EXEC aborts */
+#define CLIENT_UNIX                  (1u << 5) /* connected over the Unix socket */
+#define CLIENT_EXECUTING_EXEC        (1u << 6)
+#define CLIENT_SCRIPT                (1u << 7)  /* the client scripts run their commands through */
+#define CLIENT_AOF_HELD              (1u << 8)  /* replies wait for the AOF write (server/net.c) */
+#define CLIENT_PUBSUB                (1u << 17) /* holds a subscription (RESP2: subscribed mode) */
+#define CLIENT_MONITOR               (1u << 18) /* MONITOR (server/monitor.c) */
+/* CLIENT TRACKING (server/tracking.c) */
+#define CLIENT_TRACKING              (1u << 9)
+#define CLIENT_TRACKING_BCAST        (1u << 10)
+#define CLIENT_TRACKING_OPTIN        (1u << 11)
+#define CLIENT_TRACKING_OPTOUT       (1u << 12)
+#define CLIENT_TRACKING_NOLOOP       (1u << 13)
+#define CLIENT_TRACKING_CACHING      (1u << 14) /* CLIENT CACHING given for the next command */
+#define CLIENT_TRACKING_BROKEN_REDIR (1u << 15)
+#define CLIENT_TRACKING_TARGET       (1u << 16) /* some client redirects its invalidations here */
 
 typedef struct multi_cmd {
     command *cmd;
@@ -197,6 +206,7 @@ typedef struct client {
 
     /* pub/sub (server/pubsub.c): NULL until the first subscription */
     struct pubsub_state *ps;
+    struct tracking_state *ts; /* CLIENT TRACKING (server/tracking.c), from its first ON */
     /* output queued from outside the client's own batch, to be written (server/net.c) */
     struct client *wq_prev, *wq_next;
     int wq_queued;
@@ -320,6 +330,7 @@ typedef struct server_config {
         long long hard, soft;
         long long soft_seconds;
     } obuf_limits[3];
+    long long tracking_table_max_keys; /* 0 = no limit */
 } server_config;
 
 typedef struct server_state {
