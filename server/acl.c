@@ -663,6 +663,7 @@ static void kill_pubsub_clients_if_needed(const acl_user *nu, const acl_user *ol
     int superset = 1;
     for (int i = 0; i < old->nselectors && superset; i++) {
         const acl_selector *sel = &old->selectors[i];
+        if (sel->flags & SEL_ALLCHANNELS) superset = 0; /* Redis lists it as "*", which nu lacks */
         for (int j = 0; j < sel->nchans && superset; j++) {
             int found = 0;
             for (int k = 0; k < up.n && !found; k++) found = !strcmp(up.v[k], sel->chans[j]);

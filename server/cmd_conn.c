@@ -231,7 +231,7 @@ static void cmd_client_info(client *c) {
 }
 
 static void cmd_client_list(client *c) {
-    int want_ids = 0;
+    int want_ids = 0, want_type = 0; /* 1 normal, 2 pubsub */
     if (c->argc > 2) {
         if (arg_is(c, 2, "type") && c->argc == 4) {
             if (!arg_is(c, 3, "normal") && !arg_is(c, 3, "master") && !arg_is(c, 3, "replica") &&
@@ -239,10 +239,11 @@ static void cmd_client_list(client *c) {
                 reply_errorf(&c->out, "Unknown client type '%.*s'", (int)c->argv[3].len, c->argv[3].ptr);
                 return;
             }
-            if (!arg_is(c, 3, "normal")) {
+            if (!arg_is(c, 3, "normal") && !arg_is(c, 3, "pubsub")) {
                 reply_verbatim(&c->out, "", 0, "txt");
                 return;
             }
+            want_type = arg_is(c, 3, "pubsub") ? 2 : 1;
         } else if (arg_is(c, 2, "id") && c->argc >= 4) {
             for (int i = 3; i < c->argc; i++) {
                 long long id;
@@ -263,6 +264,7 @@ static void cmd_client_list(client *c) {
     client *last = server.clients;
     while (last && last->next) last = last->next;
     for (client *o = last; o; o = o->prev) {
+        if (want_type && want_type != ((o->flags & CLIENT_PUBSUB) ? 2 : 1)) continue;
         if (want_ids) {
             int match = 0;
             for (int i = 3; i < c->argc && !match; i++) {
@@ -299,7 +301,7 @@ static void cmd_client_kill(client *c) {
     }
     long long id = 0;
     const resp_slice *addr = NULL, *laddr = NULL;
-    int skipme = 1, type_normal = 1;
+    int skipme = 1, type_normal = 1, type_seen = 0; /* type_normal: 1 normal, 2 pubsub, 0 none here */
     const acl_user *user = NULL;
     for (int i = 2; i < c->argc; i += 2) {
         /* Filters come in pairs; as in Redis, a lone trailing word is a syntax error
@@ -325,9 +327,10 @@ static void cmd_client_kill(client *c) {
                 return;
             }
         } else if (arg_is(c, i, "type")) {
+            type_seen = 1;
             if (arg_is(c, i + 1, "normal")) type_normal = 1;
-            else if (arg_is(c, i + 1, "master") || arg_is(c, i + 1, "replica") || arg_is(c, i + 1, "slave") ||
-                     arg_is(c, i + 1, "pubsub"))
+            else if (arg_is(c, i + 1, "pubsub")) type_normal = 2;
+            else if (arg_is(c, i + 1, "master") || arg_is(c, i + 1, "replica") || arg_is(c, i + 1, "slave"))
                 type_normal = 0;
             else {
                 reply_errorf(&c->out, "Unknown client type '%.*s'", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
@@ -349,6 +352,7 @@ static void cmd_client_kill(client *c) {
     for (client *o = server.clients; o; o = next) {
         next = o->next;
         if (!type_normal) break;
+        if (type_seen && type_normal != ((o->flags & CLIENT_PUBSUB) ? 2 : 1)) continue;
         if (id && o->id != (unsigned long long)id) continue;
         if (addr && (strlen(o->addr) != addr->len || memcmp(o->addr, addr->ptr, addr->len))) continue;
         if (laddr && (strlen(o->laddr) != laddr->len || memcmp(o->laddr, laddr->ptr, laddr->len))) continue;

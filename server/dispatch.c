@@ -191,6 +191,12 @@ static void process_command_checked(client *c) {
         reject(c, PERSIST_MISCONF_ERR);
         return;
     }
+    /* A MONITOR client counts as a replica in Redis, which may not touch the keyspace. */
+    if ((c->flags & CLIENT_MONITOR) && ((cmd->flags & (CMD_WRITE | CMD_READONLY)) || !strcmp(cmd->name, "publish") ||
+                                        !strcmp(cmd->name, "spublish"))) {
+        reject(c, "Replica can't interact with the keyspace");
+        return;
+    }
     if ((c->flags & CLIENT_PUBSUB) && c->resp == 2 && !pubsub_mode_allows(cmd)) {
         char msg[256];
         snprintf(msg, sizeof(msg),

@@ -97,7 +97,7 @@ void monitor_feed(client *c, const command *cmd, int argc, const resp_slice *arg
     lb_add(&b, "\r\n", 2);
     for (int i = 0; i < nmonitors; i++) {
         client *m = monitors[i];
-        if (m->flags & CLIENT_CLOSE_ASAP) continue;
+        if (m->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) continue;
         reply_raw(&m->out, b.p, b.len);
         client_output_queued(m);
     }

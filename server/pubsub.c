@@ -288,7 +288,7 @@ static void mb_free(msgbuf *m) {
 
 /* Append the encoded push (head then tail; head starts with '*') to c's output. */
 static void deliver(client *c, const msgbuf *head, const msgbuf *tail) {
-    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return; /* as Redis: no more output */
     if (c->resp >= 3) {
         reply_raw(&c->out, ">", 1);
         reply_raw(&c->out, head->p + 1, head->len - 1);

@@ -143,7 +143,7 @@ static void send_tracking(client *c, const char *payload, size_t plen, int proto
         client *r = c->ts->redir;
         if (!r) {
             c->flags |= CLIENT_TRACKING_BROKEN_REDIR;
-            if (c->resp > 2 && !(c->flags & CLIENT_CLOSE_ASAP)) {
+            if (c->resp > 2 && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) {
                 char num[32];
                 int n = snprintf(num, sizeof(num), ":%llu\r\n", (unsigned long long)c->ts->redir_id);
                 raw(c, ">2\r\n$21\r\ntracking-redir-broken\r\n", 32);
@@ -155,7 +155,7 @@ static void send_tracking(client *c, const char *payload, size_t plen, int proto
         c = r;
         redirected = 1;
     }
-    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return; /* as Redis: no more output */
     if (c->resp > 2) raw(c, ">2\r\n$10\r\ninvalidate\r\n", 21);
     else if (redirected && (c->flags & CLIENT_PUBSUB))
         raw(c, "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n", 44);
