@@ -71,6 +71,7 @@ static int writes_or_ping(const client *c, const command *cmd) {
 }
 
 void call_command(client *c, command *cmd) {
+    if (c->bs_head) client_bcast_materialize(c); /* its reply goes after what it was sent */
     c->cmd = cmd;
     c->redacted = 0;
     int chain = clock_chain && !(c->flags & CLIENT_SCRIPT); /* a script's calls have Lua between them */

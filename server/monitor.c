@@ -95,11 +95,11 @@ void monitor_feed(client *c, const command *cmd, int argc, const resp_slice *arg
         if (j != argc - 1) lb_add(&b, " ", 1);
     }
     lb_add(&b, "\r\n", 2);
+    size_t off = net_bcast_add(b.p, b.len);
     for (int i = 0; i < nmonitors; i++) {
         client *m = monitors[i];
         if (m->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) continue;
-        reply_raw(&m->out, b.p, b.len);
-        client_output_queued(m);
+        client_queue_bcast(m, off, b.len);
     }
     free(b.p);
 }

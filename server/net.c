@@ -286,6 +286,18 @@ static int client_after_batch(client *c) {
  * batch may be using it. */
 static client *wq_head;
 static struct event *wq_event;
+static int bcast_write(client *c);
+
+/* The broadcast log and the receivers' references into it (below). */
+typedef struct bseg {
+    size_t off, len;
+    int next; /* index + 1 of the client's next reference, 0 at the end */
+} bseg;
+static char *blog;
+static size_t blog_len, blog_cap;
+static bseg *bsegs;
+static int nbsegs, bsegs_cap;
+static client *net_current; /* the client whose input is being processed */
 
 static void wq_unlink(client *c) {
     if (!c->wq_queued) return;
@@ -303,7 +315,8 @@ static void wq_flush_cb(evutil_socket_t fd, short what, void *arg) {
     while (wq_head) {
         client *c = wq_head;
         wq_unlink(c);
-        if ((c->flags & CLIENT_CLOSE_ASAP) || client_write(c) < 0 || client_over_output_limit(c)) {
+        if ((c->flags & CLIENT_CLOSE_ASAP) || (c->bs_head && bcast_write(c) < 0) || client_write(c) < 0 ||
+            client_over_output_limit(c)) {
             client_free(c);
             continue;
         }
@@ -316,6 +329,111 @@ static void wq_flush_cb(evutil_socket_t fd, short what, void *arg) {
         if (out_holder != c) reply_release_idle(&c->out);
         server_client_memory(c, 0);
     }
+    blog_len = 0;
+    nbsegs = 0;
+}
+
+/* ---- broadcast output ----
+ * A message many clients receive (pub/sub) is written once into the broadcast log; each
+ * receiver holds references (offset, length; adjacent ones merged) into it instead of a
+ * copy. When the event is done wq_flush_cb writes each receiver's references straight from
+ * the log with one writev, and only what the socket did not take is copied into the
+ * receiver's own buffer, so a receiver that keeps up never allocates an output buffer.
+ * Before anything else is appended to a receiver (its own command's reply, a MONITOR
+ * line), bcast_materialize copies what it references, which keeps the order. The log and
+ * the references are dropped after each flush. */
+
+#define BCAST_MAX_HELD (256 * 1024) /* past this a receiver gets a copy (output limits count it) */
+
+size_t net_bcast_add(const char *p, size_t n) {
+    if (blog_len + n > blog_cap) {
+        size_t cap = blog_cap ? blog_cap * 2 : 64 * 1024;
+        while (cap < blog_len + n) cap *= 2;
+        blog = xrealloc(blog, cap);
+        blog_cap = cap;
+    }
+    memcpy(blog + blog_len, p, n);
+    blog_len += n;
+    return blog_len - n;
+}
+
+void client_bcast_materialize(client *c) {
+    for (int i = c->bs_head; i; i = bsegs[i - 1].next) reply_raw(&c->out, blog + bsegs[i - 1].off, bsegs[i - 1].len);
+    c->bs_head = c->bs_tail = 0;
+    c->bs_bytes = 0;
+}
+
+void client_queue_bcast(client *c, size_t off, size_t len) {
+    if (c == net_current || (!c->bs_head && reply_pending(&c->out))) {
+        client_bcast_materialize(c);
+        reply_raw(&c->out, blog + off, len);
+    } else {
+        bseg *t = c->bs_tail ? &bsegs[c->bs_tail - 1] : NULL;
+        if (t && t->off + t->len == off) {
+            t->len += len;
+        } else {
+            if (nbsegs == bsegs_cap) {
+                bsegs_cap = bsegs_cap ? bsegs_cap * 2 : 1024;
+                bsegs = xrealloc(bsegs, sizeof(bseg) * (size_t)bsegs_cap);
+            }
+            bsegs[nbsegs] = (bseg){off, len, 0};
+            nbsegs++;
+            if (c->bs_tail) bsegs[c->bs_tail - 1].next = nbsegs; /* not t: bsegs may have moved */
+            else c->bs_head = nbsegs;
+            c->bs_tail = nbsegs;
+        }
+        c->bs_bytes += len;
+        if (c->bs_bytes > BCAST_MAX_HELD) client_bcast_materialize(c);
+    }
+    client_output_queued(c);
+}
+
+void client_append_async(client *c, const char *p, size_t n) {
+    if (c->bs_head) client_bcast_materialize(c);
+    reply_raw(&c->out, p, n);
+    client_output_queued(c);
+}
+
+/* Write c's references from the log; what the socket does not take is copied into c's
+ * buffer. Returns -1 on a write error. */
+static int bcast_write(client *c) {
+    if (reply_pending(&c->out)) {
+        client_bcast_materialize(c);
+        return 0;
+    }
+    struct iovec iov[64];
+    int n = 0;
+    size_t want = 0;
+    for (int i = c->bs_head; i && n < 64; i = bsegs[i - 1].next, n++) {
+        iov[n].iov_base = blog + bsegs[i - 1].off;
+        iov[n].iov_len = bsegs[i - 1].len;
+        want += iov[n].iov_len;
+    }
+    ssize_t w = writev(c->fd, iov, n);
+    if (w < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            log_verbose("Error writing to client: %s", strerror(errno));
+            return -1;
+        }
+        w = 0;
+    } else {
+        server.stat_net_output_bytes += w;
+        server.stat_total_writes++;
+    }
+    size_t skip = (size_t)w;
+    for (int i = c->bs_head; i; i = bsegs[i - 1].next) {
+        bseg *g = &bsegs[i - 1];
+        if (skip >= g->len) {
+            skip -= g->len;
+            continue;
+        }
+        reply_raw(&c->out, blog + g->off + skip, g->len - skip);
+        skip = 0;
+    }
+    (void)want;
+    c->bs_head = c->bs_tail = 0;
+    c->bs_bytes = 0;
+    return 0;
 }
 
 void client_output_queued(client *c) {
@@ -333,6 +451,12 @@ void client_output_queued(client *c) {
 void net_free_queued(void) {
     if (wq_event) event_free(wq_event);
     wq_event = NULL;
+    free(blog);
+    free(bsegs);
+    blog = NULL;
+    bsegs = NULL;
+    blog_cap = blog_len = 0;
+    nbsegs = bsegs_cap = 0;
 }
 
 void client_close_async(client *c) {
@@ -391,6 +515,9 @@ static void security_warning(client *c) {
  * or a close stops it), then drop the consumed prefix. */
 static void client_process_input(client *c) {
     size_t start = 0;
+    if (c->bs_head) client_bcast_materialize(c);
+    client *outer = net_current;
+    net_current = c;
     if (!out_holder && reply_lend(&c->out, shared_out)) out_holder = c;
     call_clock_chain(1);
     while (start < c->qlen && !c->blocked) {
@@ -438,6 +565,7 @@ static void client_process_input(client *c) {
         c->qlen -= start;
     }
     qbuf_give_back(c);
+    net_current = outer;
 }
 
 void client_resume(client *c) {
@@ -587,6 +715,7 @@ void client_free(client *c) {
     aof_unhold(c);
     if (c->obuf_soft_since) clients_over_soft--;
     wq_unlink(c);
+    if (net_current == c) net_current = NULL;
     pubsub_client_free(c);
     monitor_client_free(c);
     tracking_client_free(c);

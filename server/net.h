@@ -25,6 +25,15 @@ void client_close_async(struct client *c);
  * once the current event is done; closes c at its output limit. */
 void client_output_queued(struct client *c);
 void net_free_queued(void); /* shutdown */
+/* Broadcast output (one copy of a message for all its receivers, written when the event
+ * is done): net_bcast_add stores bytes and returns their offset, valid until then;
+ * client_queue_bcast gives c a reference to them. Output for c from outside its batch
+ * that is not in the log goes through client_append_async, and anything about to append
+ * to c directly calls client_bcast_materialize first if c->bs_head (keeps the order). */
+size_t net_bcast_add(const char *p, size_t n);
+void client_queue_bcast(struct client *c, size_t off, size_t len);
+void client_append_async(struct client *c, const char *p, size_t n);
+void client_bcast_materialize(struct client *c);
 /* Continue with a client's pending input and output after it was unblocked (deferred
  * to its read callback, so no command runs inside another). */
 void client_resume(struct client *c);

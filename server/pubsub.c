@@ -10,11 +10,12 @@
  * sits in all four places, so subscribing and unsubscribing are O(1) and a publish walks
  * only the channel's list and the patterns.
  *
- * A message is encoded once per publish (RESP3 only differs in the first byte: '>'
- * instead of '*') and appended to each receiver's output; the network layer writes all
- * receivers once the current event is done (client_output_queued), so a burst of
- * publishes costs one write per subscriber, and a subscriber that does not read only
- * grows its own buffer until client-output-buffer-limit pubsub drops it. */
+ * A message is encoded once per publish and protocol (RESP3 only differs in the first
+ * byte: '>' instead of '*') into the network layer's broadcast log, and each receiver
+ * gets a reference to it (client_queue_bcast); the receivers are written once the current
+ * event is done, so a burst of publishes costs one write per subscriber and no copy for
+ * one that keeps up, and a subscriber that does not read only grows its own buffer until
+ * client-output-buffer-limit pubsub drops it. */
 #include "server/pubsub.h"
 
 #include <stdio.h>
@@ -286,17 +287,37 @@ static void mb_free(msgbuf *m) {
     if (m->p != m->local) free(m->p);
 }
 
-/* Append the encoded push (head then tail; head starts with '*') to c's output. */
-static void deliver(client *c, const msgbuf *head, const msgbuf *tail) {
+/* One message as its receivers get it, stored once in the broadcast log per protocol
+ * (head starts with '*'; RESP3 receivers get '>' instead, stored on first need). */
+typedef struct encoded {
+    const msgbuf *head, *tail;
+    size_t off[2], len;
+    int have[2];
+} encoded;
+
+static void deliver(client *c, encoded *e) {
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return; /* as Redis: no more output */
-    if (c->resp >= 3) {
-        reply_raw(&c->out, ">", 1);
-        reply_raw(&c->out, head->p + 1, head->len - 1);
-    } else {
-        reply_raw(&c->out, head->p, head->len);
+    int v = c->resp >= 3;
+    if (!e->have[v]) {
+        msgbuf m;
+        mb_init(&m);
+        mb_add(&m, v ? ">" : "*", 1);
+        mb_add(&m, e->head->p + 1, e->head->len - 1);
+        mb_add(&m, e->tail->p, e->tail->len);
+        e->off[v] = net_bcast_add(m.p, m.len);
+        e->len = m.len;
+        e->have[v] = 1;
+        mb_free(&m);
     }
-    reply_raw(&c->out, tail->p, tail->len);
-    client_output_queued(c);
+    client_queue_bcast(c, e->off[v], e->len);
+}
+
+static void deliver_all(ps_topic *t, const msgbuf *head, const msgbuf *tail, long *receivers) {
+    encoded e = {head, tail, {0, 0}, 0, {0, 0}};
+    for (ps_sub *s = t->head; s; s = s->next) {
+        deliver(s->c, &e);
+        (*receivers)++;
+    }
 }
 
 static long publish_kind(int kind, const char *channel, size_t chlen, const char *msg, size_t msglen) {
@@ -313,10 +334,7 @@ static long publish_kind(int kind, const char *channel, size_t chlen, const char
         mb_init(&head);
         if (kind == PUBSUB_SHARD) mb_add(&head, smsg_head, sizeof(smsg_head) - 1);
         else mb_add(&head, msg_head, sizeof(msg_head) - 1);
-        for (ps_sub *s = t->head; s; s = s->next) {
-            deliver(s->c, &head, &tail);
-            receivers++;
-        }
+        deliver_all(t, &head, &tail, &receivers);
         mb_free(&head);
     }
     if (kind == PUBSUB_CHANNEL) {
@@ -325,10 +343,7 @@ static long publish_kind(int kind, const char *channel, size_t chlen, const char
             mb_init(&head);
             mb_add(&head, "*4\r\n$8\r\npmessage\r\n", 18);
             mb_bulk(&head, p->name, p->len);
-            for (ps_sub *s = p->head; s; s = s->next) {
-                deliver(s->c, &head, &tail);
-                receivers++;
-            }
+            deliver_all(p, &head, &tail, &receivers);
             mb_free(&head);
         }
     }

@@ -210,6 +210,8 @@ typedef struct client {
     /* output queued from outside the client's own batch, to be written (server/net.c) */
     struct client *wq_prev, *wq_next;
     int wq_queued;
+    int bs_head, bs_tail; /* references into the broadcast log (server/net.c), 0 = none */
+    size_t bs_bytes;
 
     /* MULTI/EXEC */
     multi_cmd *mstate;

@@ -126,7 +126,10 @@ static client *tracker_by_id(uint64_t id) {
 
 /* ---- sending ---- */
 
-static void raw(client *c, const char *p, size_t n) { reply_raw(&c->out, p, n); }
+static void raw(client *c, const char *p, size_t n) {
+    if (c->bs_head) client_bcast_materialize(c);
+    reply_raw(&c->out, p, n);
+}
 
 static void bulk(client *c, const char *p, size_t n) {
     char hdr[32];
