@@ -192,7 +192,8 @@ CASES = [
         (0, "HELLO", "3"), (0, "SUBSCRIBE", "r3"), (0, "PSUBSCRIBE", "r*"), (0, "SET", "k", "v"), (0, "GET", "k"),
         (1, "PUBLISH", "r3", "m"), (0, "PUBLISH", "r3", "self"), (0, "PING"), (0, "SSUBSCRIBE", "s"),
         (0, "SPUBLISH", "s", "own"), (0, "UNSUBSCRIBE"), (0, "PUNSUBSCRIBE"), (0, "SUNSUBSCRIBE"), (0, "PING"),
-        (0, "UNSUBSCRIBE"), (0, "PUNSUBSCRIBE", "none"),
+        (0, "UNSUBSCRIBE"), (0, "PUNSUBSCRIBE", "none"), (1, "SUBSCRIBE", "r3"), (0, "PUBSUB", "NUMSUB", "r3", "x"),
+        (0, "PUBSUB", "CHANNELS"), (0, "PUBSUB", "NUMPAT"), (0, "PUBSUB", "SHARDNUMSUB", "s"), (0, "PUBSUB", "HELP"),
     ]),
     ("resp3_resp2_mix", [
         (0, "HELLO", "3"), (0, "SUBSCRIBE", "m"), (1, "SUBSCRIBE", "m"), (2, "PUBLISH", "m", "both"),
