@@ -383,7 +383,7 @@ static void channels_generic(client *c, int kind) {
 }
 
 static void numsub_generic(client *c, int kind) {
-    reply_map(&c->out, c->argc - 2);
+    reply_array(&c->out, 2 * (long)(c->argc - 2)); /* an array even in RESP3, as Redis 7.0 */
     for (int i = 2; i < c->argc; i++) {
         ps_topic *t = inited ? (ps_topic *)dict_find(&topics[kind], c->argv[i].ptr, c->argv[i].len) : NULL;
         reply_bulk(&c->out, c->argv[i].ptr, c->argv[i].len);

@@ -67,7 +67,7 @@ class Session:
             out.append(a)
         return out
 
-    def drain(self, i, until_pong, ids_reply=False, sender=False):
+    def drain(self, i, until_pong, ids_reply=False, sender=False, pongs=1):
         """Replies on connection i: up to the sync PONG, or the one reply expected."""
         c, got = self.conns[i], []
         try:
@@ -78,7 +78,9 @@ class Session:
                 while True:
                     r = c.reply()
                     if r in PONGS:
-                        break
+                        pongs -= 1
+                        if not pongs:
+                            break
                     got.append(self.mask(r, ids_reply))
             else:
                 got.append(self.mask(c.reply(), ids_reply))
@@ -98,7 +100,8 @@ class Session:
             self.multi[i] = False
         # The sender first: a reply inside MULTI is exactly one (QUEUED), else sync.
         ids_reply = word == "CLIENT" and str(args[1]).upper() in ("ID", "GETREDIR")
-        out[i] = self.drain(i, not (in_multi or self.multi[i]) or word in ("EXEC", "DISCARD"), ids_reply, True)
+        out[i] = self.drain(i, not (in_multi or self.multi[i]) or word in ("EXEC", "DISCARD"), ids_reply, True,
+                            2 if word == "PING" and len(args) == 1 and not in_multi else 1)
         if word in ("QUIT",):
             self.dead[i] = True
         for j in range(len(self.conns)):
