@@ -331,6 +331,11 @@ static void wq_flush_cb(evutil_socket_t fd, short what, void *arg) {
     }
     blog_len = 0;
     nbsegs = 0;
+    if (blog_cap > 4 * 1024 * 1024) { /* a burst of big messages: do not keep its peak */
+        free(blog);
+        blog = NULL;
+        blog_cap = 0;
+    }
 }
 
 /* ---- broadcast output ----

@@ -617,3 +617,26 @@ def test_tracking_resp2_redirect_with_redis_py(server):
     assert m["channel"] == b"__redis__:invalidate" and m["data"] == [b"cached"]
     inv.close()
     c.close()
+
+
+def test_big_messages_partial_writes_keep_order(server):
+    """Messages bigger than the socket takes at once: the unsent rest of one, and the
+    messages after it, must reach a slow reader whole and in order (RESP2 and RESP3)."""
+    subs = []
+    for proto in (2, 3):
+        c = server.conn()
+        if proto == 3:
+            c.cmd("HELLO", "3")
+        c.cmd("SUBSCRIBE", "big")
+        subs.append((proto, c))
+    pub = server.conn()
+    n, size = 40, 300000  # 12 MB a subscriber: more than the socket buffers take
+    for i in range(n):
+        assert pub.cmd("PUBLISH", "big", (b"%06d" % i) * (size // 6)) == b":2\r\n"
+    for proto, c in subs:
+        for i in range(n):
+            body = encode("message", "big", (b"%06d" % i) * (size // 6))
+            if proto == 3:
+                body = b">" + body[1:]
+            assert c.reply() == body, "message %d (RESP%d)" % (i, proto)
+        c.close()
