@@ -5,10 +5,10 @@
  * server keeps, per kind, a dict of "topics" (a channel name or a pattern) that have at
  * least one subscriber, each with its subscribers in a doubly linked list in subscription
  * order; topics of a kind are also linked in creation order (patterns are matched in that
- * order). A client that subscribed keeps, per kind, a dict of its subscriptions by topic
- * name and the same subscriptions linked in the order it made them. One record (ps_sub)
- * sits in all four places, so subscribing and unsubscribing are O(1) and a publish walks
- * only the channel's list and the patterns.
+ * order). A client that subscribed keeps, per kind, its subscriptions linked in the order
+ * it made them, indexed by a dict by topic name once it holds more than SMALL_SUBS. One
+ * record (ps_sub) sits in all these places, so subscribing and unsubscribing are O(1) and
+ * a publish walks only the channel's list and the patterns.
  *
  * A message is encoded once per publish and protocol (RESP3 only differs in the first
  * byte: '>' instead of '*') into the network layer's broadcast log, and each receiver
@@ -46,9 +46,14 @@ struct ps_sub {
     ps_topic *t;
 };
 
+/* A client's subscriptions: per kind, a list in subscription order, indexed by a dict
+ * only past SMALL_SUBS (a short list is searched faster than a table is allocated, and
+ * most clients hold a few). */
+#define SMALL_SUBS 8
 typedef struct pubsub_state {
-    dict subs[3];
+    dict *subs[3]; /* NULL while the kind has at most SMALL_SUBS */
     ps_sub *head[3], *tail[3];
+    long count[3];
 } pubsub_state;
 
 static dict topics[3];
@@ -76,22 +81,27 @@ int pubsub_any(void) { return inited && (dict_size(&topics[0]) || dict_size(&top
 
 long pubsub_total(int kind) { return inited ? (long)dict_size(&topics[kind]) : 0; }
 
-long pubsub_client_count(const client *c, int kind) { return c->ps ? (long)dict_size(&c->ps->subs[kind]) : 0; }
+long pubsub_client_count(const client *c, int kind) { return c->ps ? c->ps->count[kind] : 0; }
 
 static long client_total(const client *c) {
     return pubsub_client_count(c, 0) + pubsub_client_count(c, 1) + pubsub_client_count(c, 2);
 }
 
+static ps_sub *sub_find(const client *c, int kind, const char *name, size_t len) {
+    if (!c->ps) return NULL;
+    if (c->ps->subs[kind]) return (ps_sub *)dict_find(c->ps->subs[kind], name, len);
+    for (ps_sub *s = c->ps->head[kind]; s; s = s->cnext)
+        if (s->t->len == len && !memcmp(s->t->name, name, len)) return s;
+    return NULL;
+}
+
 /* Subscribe c to name; returns 1 if it was not subscribed already. */
 static int sub_add(client *c, int kind, const char *name, size_t len) {
     if (!inited) pubsub_init();
-    if (!c->ps) {
-        c->ps = xcalloc(1, sizeof(pubsub_state));
-        for (int k = 0; k < 3; k++) dict_init(&c->ps->subs[k], sub_keyof);
-    }
+    if (!c->ps) c->ps = xcalloc(1, sizeof(pubsub_state));
     pubsub_state *ps = c->ps;
+    if (sub_find(c, kind, name, len)) return 0;
     uint64_t h = dict_hash(name, len);
-    if (dict_find_h(&ps->subs[kind], name, len, h)) return 0;
     ps_topic *t = (ps_topic *)dict_find_h(&topics[kind], name, len, h);
     if (!t) {
         t = xmalloc(sizeof(*t) + len);
@@ -118,7 +128,14 @@ static int sub_add(client *c, int kind, const char *name, size_t len) {
     if (s->cprev) s->cprev->cnext = s;
     else ps->head[kind] = s;
     ps->tail[kind] = s;
-    dict_add_h(&ps->subs[kind], &s->cnode, h);
+    ps->count[kind]++;
+    if (ps->subs[kind]) {
+        dict_add_h(ps->subs[kind], &s->cnode, h);
+    } else if (ps->count[kind] > SMALL_SUBS) {
+        ps->subs[kind] = xmalloc(sizeof(dict));
+        dict_init(ps->subs[kind], sub_keyof);
+        for (ps_sub *o = ps->head[kind]; o; o = o->cnext) dict_add(ps->subs[kind], &o->cnode);
+    }
     return 1;
 }
 
@@ -126,7 +143,8 @@ static int sub_add(client *c, int kind, const char *name, size_t len) {
 static void sub_remove(int kind, ps_sub *s) {
     pubsub_state *ps = s->c->ps;
     ps_topic *t = s->t;
-    dict_unlink(&ps->subs[kind], t->name, t->len);
+    if (ps->subs[kind]) dict_unlink(ps->subs[kind], t->name, t->len);
+    ps->count[kind]--;
     if (s->cprev) s->cprev->cnext = s->cnext;
     else ps->head[kind] = s->cnext;
     if (s->cnext) s->cnext->cprev = s->cprev;
@@ -146,16 +164,14 @@ static void sub_remove(int kind, ps_sub *s) {
     }
 }
 
-static ps_sub *sub_find(const client *c, int kind, const char *name, size_t len) {
-    if (!c->ps) return NULL;
-    return (ps_sub *)dict_find(&c->ps->subs[kind], name, len);
-}
-
 void pubsub_client_free(client *c) {
     if (!c->ps) return;
     for (int k = 0; k < 3; k++) {
         while (c->ps->head[k]) sub_remove(k, c->ps->head[k]);
-        dict_release(&c->ps->subs[k]);
+        if (c->ps->subs[k]) {
+            dict_release(c->ps->subs[k]);
+            free(c->ps->subs[k]);
+        }
     }
     free(c->ps);
     c->ps = NULL;

@@ -174,6 +174,14 @@ CASES = [
         (0, "PUNSUBSCRIBE", "h?llo"), (1, "PUBLISH", "hello", "8"), (0, "PUNSUBSCRIBE"), (2, "PUNSUBSCRIBE"),
         (1, "PUBSUB", "NUMPAT"),
     ]),
+    ("many_subscriptions_one_client", [
+        (0, "SUBSCRIBE", *["ch%d" % i for i in range(20)]), (0, "PSUBSCRIBE", *["p%d*" % i for i in range(12)]),
+        (0, "SUBSCRIBE", "ch3", "ch19", "new"), (1, "PUBLISH", "ch7", "m"), (1, "PUBLISH", "p11x", "m"),
+        (0, "UNSUBSCRIBE", *["ch%d" % i for i in range(0, 20, 2)]), (1, "PUBLISH", "ch8", "gone"),
+        (1, "PUBLISH", "ch9", "kept"), (1, "PUBSUB", "NUMSUB", "ch8", "ch9", "new"),
+        (0, "PUNSUBSCRIBE", "p0*", "p5*", "nosuch"), (1, "PUBSUB", "NUMPAT"), (1, "PUBLISH", "p5", "gone"),
+        (0, "PUNSUBSCRIBE"), ("sorted", 0, "UNSUBSCRIBE"), (1, "PUBSUB", "NUMSUB", "ch9"),
+    ]),
     ("channel_and_pattern_same_client", [
         (0, "SUBSCRIBE", "ch"), (0, "PSUBSCRIBE", "c*"), (1, "PUBLISH", "ch", "m"),
         (1, "SUBSCRIBE", "ch"), (2, "PUBLISH", "ch", "m2"), (0, "PUNSUBSCRIBE", "c*"), (2, "PUBLISH", "ch", "m3"),
