@@ -176,7 +176,7 @@ CASES = [
     ]),
     ("many_subscriptions_one_client", [
         (0, "SUBSCRIBE", *["ch%d" % i for i in range(20)]), (0, "PSUBSCRIBE", *["p%d*" % i for i in range(12)]),
-        (0, "SUBSCRIBE", "ch3", "ch19", "new"), (1, "PUBLISH", "ch7", "m"), (1, "PUBLISH", "p11x", "m"),
+        (0, "SUBSCRIBE", "ch3", "ch19", "new"), (1, "PUBLISH", "ch7", "m"), ("sorted", 1, "PUBLISH", "p11x", "m"),
         (0, "UNSUBSCRIBE", *["ch%d" % i for i in range(0, 20, 2)]), (1, "PUBLISH", "ch8", "gone"),
         (1, "PUBLISH", "ch9", "kept"), (1, "PUBSUB", "NUMSUB", "ch8", "ch9", "new"),
         (0, "PUNSUBSCRIBE", "p0*", "p5*", "nosuch"), (1, "PUBSUB", "NUMPAT"), (1, "PUBLISH", "p5", "gone"),
