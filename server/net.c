@@ -325,6 +325,10 @@ static void wq_flush_cb(evutil_socket_t fd, short what, void *arg) {
             client_free(c);
             continue;
         }
+        if (c->read_paused && pending < OUT_LOW_WATER && !c->blocked) { /* input held for output now gone */
+            client_after_batch(c);
+            continue;
+        }
         client_arm_write(c, pending > 0);
         if (out_holder != c) reply_release_idle(&c->out);
         server_client_memory(c, 0);
@@ -408,11 +412,9 @@ static int bcast_write(client *c) {
     }
     struct iovec iov[64];
     int n = 0;
-    size_t want = 0;
     for (int i = c->bs_head; i && n < 64; i = bsegs[i - 1].next, n++) {
         iov[n].iov_base = blog + bsegs[i - 1].off;
         iov[n].iov_len = bsegs[i - 1].len;
-        want += iov[n].iov_len;
     }
     ssize_t w = writev(c->fd, iov, n);
     if (w < 0) {
@@ -435,7 +437,6 @@ static int bcast_write(client *c) {
         reply_raw(&c->out, blog + g->off + skip, g->len - skip);
         skip = 0;
     }
-    (void)want;
     c->bs_head = c->bs_tail = 0;
     c->bs_bytes = 0;
     return 0;
