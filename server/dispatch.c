@@ -80,9 +80,10 @@ void call_command(client *c, command *cmd) {
     /* As Redis, time stands still for a script: keys expire as of its start. */
     storage_now_ms = c->flags & CLIENT_SCRIPT ? script_snapshot_ms() : start / 1000;
     stats_call_begin();
+    if (monitor_count() && (cmd->flags & CMD_SKIP_MONITOR)) monitor_feed_script_call(c, cmd);
+    tracking_call_enter(c);
     /* With a propagation subscriber, propagate_call compares storage_dirty around the
      * handler and queues what the command must be replayed as; otherwise nothing. */
-    tracking_call_enter(c);
     if (propagate_wanted()) propagate_call(c, cmd);
     else cmd->proc(c);
     tracking_call_exit(c, cmd);

@@ -1,5 +1,6 @@
 /* monitor.c: MONITOR, as Redis 7.0's replicationFeedMonitors: after each command runs
- * (not admin or skip_monitor ones, not a blocked command's re-run), every monitor gets
+ * (not admin or skip_monitor ones, not a blocked command's re-run; scripts calls before
+ * they run, so their commands, shown as "[db lua]", follow them), every monitor gets
  * "+<sec>.<usec> [<db> <addr>] \"arg\" ..." with the arguments quoted as Redis's
  * sdscatrepr and secrets (client_redact_arg) shown as "(redacted)". The line is built
  * once and appended to each monitor's output. */
@@ -73,14 +74,36 @@ static void lb_repr(linebuf *b, const char *s, size_t n) {
     lb_add(b, "\"", 1);
 }
 
+static void feed(client *c, int argc, const resp_slice *argv);
+
 void monitor_feed(client *c, const command *cmd, int argc, const resp_slice *argv) {
     if (cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN)) return;
     if (blocking_is_retry(c)) return;
+    feed(c, argc, argv);
+}
+
+/* EVAL, EVALSHA, FCALL and their _RO forms are skip_monitor, but Redis feeds them itself
+ * before they run (whether they then fail or not), so the commands their script runs
+ * follow them. */
+void monitor_feed_script_call(client *c, const command *cmd) {
+    static const char *const names[] = {"eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro"};
+    if (cmd->parent) return;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!strcmp(cmd->name, names[i])) {
+            feed(c, c->argc, c->argv);
+            return;
+        }
+    }
+}
+
+static void feed(client *c, int argc, const resp_slice *argv) {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     char head[256];
     int h;
-    if (c->flags & CLIENT_UNIX)
+    if (c->flags & CLIENT_SCRIPT)
+        h = snprintf(head, sizeof(head), "+%ld.%06ld [%d lua] ", (long)tv.tv_sec, (long)tv.tv_usec, db_id(c->db));
+    else if (c->flags & CLIENT_UNIX)
         h = snprintf(head, sizeof(head), "+%ld.%06ld [%d unix:%s] ", (long)tv.tv_sec, (long)tv.tv_usec, db_id(c->db),
                      server.cfg.unixsocket);
     else

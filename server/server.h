@@ -487,6 +487,7 @@ void multi_exec_abort(client *c, const char *msg);
  * (argv as called, c->redacted honoured); drop c from the monitors (RESET, disconnect). */
 int monitor_count(void);
 void monitor_feed(client *c, const command *cmd, int argc, const resp_slice *argv);
+void monitor_feed_script_call(client *c, const command *cmd); /* before EVAL/FCALL & co run */
 void monitor_client_free(client *c);
 
 /* Blocking commands (server/blocking.c). */

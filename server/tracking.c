@@ -26,6 +26,7 @@
 #include "common/xmalloc.h"
 #include "server/command_table.h"
 #include "server/net.h"
+#include "server/script.h"
 #include "server/server.h"
 #include "server/tracking.h"
 #include "storage/dict.h"
@@ -293,8 +294,9 @@ static void remember_key(client *c, const char *key, size_t klen) {
     table_items++;
 }
 
-/* Redis's trackingRememberKeys: the command's keys, by its key specs. */
-static void remember_keys(client *c, const command *cmd) {
+/* Redis's trackingRememberKeys: the keys of cmd (argv of src: the script's client when a
+ * script runs it), by its key specs, for tracking client c. */
+static void remember_keys(client *c, const command *cmd, const client *src) {
     int optin = c->flags & CLIENT_TRACKING_OPTIN, optout = c->flags & CLIENT_TRACKING_OPTOUT;
     int caching = c->flags & CLIENT_TRACKING_CACHING;
     if ((optin && !caching) || (optout && caching)) return;
@@ -304,8 +306,8 @@ static void remember_keys(client *c, const command *cmd) {
         const command_key_spec *ks = &m->key_specs[j];
         if (ks->flags & KS_FLAG_NOT_KEY) continue;
         int first, last, step;
-        if (command_spec_range(ks, c->argv, c->argc, &first, &last, &step) != 1) continue;
-        for (int i = first; i <= last; i += step) remember_key(c, c->argv[i].ptr, c->argv[i].len);
+        if (command_spec_range(ks, src->argv, src->argc, &first, &last, &step) != 1) continue;
+        for (int i = first; i <= last; i += step) remember_key(c, src->argv[i].ptr, src->argv[i].len);
     }
 }
 
@@ -343,9 +345,18 @@ void tracking_call_enter(client *c) {
     flush_sent = 0;
 }
 
+/* EVAL_RO, EVALSHA_RO and FCALL_RO are read-only, but only what their scripts run is
+ * remembered, as in Redis. */
+static int is_ro_script(const command *cmd) {
+    return !strcmp(cmd->name, "eval_ro") || !strcmp(cmd->name, "evalsha_ro") || !strcmp(cmd->name, "fcall_ro");
+}
+
 void tracking_call_exit(client *c, const command *cmd) {
-    if ((cmd->flags & CMD_READONLY) && (c->flags & CLIENT_TRACKING) && !(c->flags & CLIENT_TRACKING_BCAST))
-        remember_keys(c, cmd);
+    if ((cmd->flags & CMD_READONLY) && started && !is_ro_script(cmd)) {
+        client *caller = (c->flags & CLIENT_SCRIPT) && script_caller() ? script_caller() : c;
+        if ((caller->flags & CLIENT_TRACKING) && !(caller->flags & CLIENT_TRACKING_BCAST))
+            remember_keys(caller, cmd, c);
+    }
     flush_sent = 0;
     if (--depth == 0) {
         if (npending) pending_send();

@@ -244,6 +244,15 @@ CASES = [
         (2, "MONITOR"), (1, "PUBLISH", "ch", "m"), (2, "RESET"), (1, "ECHO", "after reset"), (0, "QUIT"),
         (1, "PING"),
     ]),
+    ("monitor_scripts", [
+        (0, "MONITOR"), (1, "EVAL", "redis.call('set', KEYS[1], 'v') return redis.call('get', KEYS[1])", "1", "sk"),
+        (1, "SELECT", "2"), (1, "EVAL", "return redis.call('publish', 'ch', ARGV[1])", "0", "a\"b"),
+        (1, "EVAL", "return redis.pcall('subscribe', 'x')", "0"), (2, "SUBSCRIBE", "ch"),
+        (1, "EVAL", "return redis.call('publish', 'ch', 'from lua')", "0"),
+        (1, "FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function(k, a) "
+                                "return redis.call('incr', k[1]) end)"),
+        (1, "FCALL", "f", "1", "cnt"),
+    ]),
     ("tracking_redirect_resp2", [
         (2, "SUBSCRIBE", "__redis__:invalidate"), (0, "CLIENT", "TRACKING", "on", "REDIRECT", "{id2}"),
         (0, "CLIENT", "GETREDIR"), (0, "CLIENT", "TRACKINGINFO"), (0, "GET", "k"), (0, "MGET", "k", "j", "k"),
@@ -260,6 +269,10 @@ CASES = [
         (0, "EXEC"), (0, "GET", "y"), (1, "FLUSHDB"), (0, "GET", "y"), (0, "FLUSHALL"), (0, "CLIENT", "TRACKINGINFO"),
         (0, "CLIENT", "TRACKING", "on", "NOLOOP"), (0, "GET", "n"), (0, "SET", "n", "1"), (1, "SET", "n", "2"),
         (1, "INFO", "NOSUCH"), (0, "HGETALL", "hh"), (0, "SUBSCRIBE", "ch"), (1, "HSET", "hh", "a", "b"),
+        (0, "CLIENT", "TRACKING", "on"), (0, "EVAL", "return redis.call('get', KEYS[1])", "1", "s1"),
+        (0, "EVAL_RO", "return redis.call('get', KEYS[1])", "1", "s2"), (0, "EVAL", "return 1", "1", "s3"),
+        (1, "MSET", "s1", "1", "s2", "2", "s3", "3"),
+        (0, "EVAL", "redis.call('get', KEYS[1]) return redis.call('set', KEYS[1], 'x')", "1", "s4"),
     ]),
     ("tracking_bcast", [
         (0, "HELLO", "3"), (0, "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a", "PREFIX", "b"),
