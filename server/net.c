@@ -315,6 +315,10 @@ static void wq_flush_cb(evutil_socket_t fd, short what, void *arg) {
     while (wq_head) {
         client *c = wq_head;
         wq_unlink(c);
+        if (c->flags & CLIENT_AOF_HELD) { /* its replies wait for the AOF: aof_held_cb writes it all */
+            if (c->bs_head) client_bcast_materialize(c);
+            continue;
+        }
         if ((c->flags & CLIENT_CLOSE_ASAP) || (c->bs_head && bcast_write(c) < 0) || client_write(c) < 0 ||
             client_over_output_limit(c)) {
             client_free(c);
