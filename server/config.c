@@ -15,6 +15,7 @@
 #include "server/acl.h"
 #include "server/aof.h"
 #include "server/config.h"
+#include "server/notify.h"
 #include "server/server.h"
 #include "storage/aof_rewrite.h"
 #include "storage/evict.h"
@@ -211,7 +212,7 @@ static config_def configs[] = {
     {"zset-max-listpack-entries", CFG_LL, OFF(zset_max_listpack_entries), 0, LL_MAX, "128", 1, NULL, 0, NULL},
     {"zset-max-listpack-value", CFG_MEM, OFF(zset_max_listpack_value), 0, LL_MAX, "64", 1, NULL, 0, NULL},
     {"hll-sparse-max-bytes", CFG_MEM, OFF(hll_sparse_max_bytes), 0, LL_MAX, "3000", 1, NULL, 0, NULL},
-    {"notify-keyspace-events", CFG_NOTIFY, NOSLOT, 0, 0, "", 1, NULL, CF_INERT, NULL},
+    {"notify-keyspace-events", CFG_NOTIFY, NOSLOT, 0, 0, "", 1, NULL, 0, NULL},
     {"busy-reply-threshold", CFG_LL, OFF(busy_reply_threshold), 0, LL_MAX, "5000", 1, NULL, 0, NULL},
     /* Persistence: RDB snapshots (server/persist.c), on Redis's default schedule. */
     {"save", CFG_SAVE, OFF(save), 0, 0, "3600 1 300 100 60 10000", 1, NULL, CF_MULTI, NULL},
@@ -686,6 +687,7 @@ static int config_apply(const config_def *d, const char *val, const char **err) 
     if (!config_apply_value(canonical(d), val, err)) return 0;
     if (canonical(d)->off == OFF(appendonly) && !aof_set_enabled(server.cfg.appendonly, err)) return 0;
     if (canonical(d)->off == OFF(requirepass)) acl_requirepass_changed();
+    if (canonical(d)->type == CFG_NOTIFY) notify_set_flags(val); /* not the shown text: "An" shows as "A" */
     int policy = evict_policy_from_name(server.cfg.maxmemory_policy);
     evict_cfg.maxmemory = server.cfg.maxmemory;
     evict_cfg.policy = policy < 0 ? EVICT_NOEVICTION : policy;
