@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "server/propagate.h"
+#include "server/notify.h"
 #include "server/server.h"
 #include "storage/dict.h"
 #include "storage/t_hash.h"
@@ -52,6 +53,7 @@ static void hash_changed(client *c, rkey *k, hash *h) {
     rkey_set_ptr(k, h);
     if (hash_len(h) == 0) {
         db_delete(c->db, KEYARG(c, 1));
+        notify_arg(c, NOTIFY_GENERIC, "del", 1);
         return;
     }
     db_touch(c->db, k);
@@ -75,6 +77,7 @@ static void hset_generic(client *c, int hmset) {
     long long created = 0;
     for (int i = 2; i < c->argc; i += 2) created += hash_set(&h, ARG(c, i), ARG(c, i + 1));
     hash_changed(c, k, h);
+    notify_arg(c, NOTIFY_HASH, "hset", 1);
     if (hmset) reply_ok(&c->out);
     else reply_int(&c->out, created);
 }
@@ -93,6 +96,7 @@ static void cmd_hsetnx(client *c) {
     hash_try_conversion(c, &h, 2, 3);
     hash_set(&h, ARG(c, 2), ARG(c, 3));
     hash_changed(c, k, h);
+    notify_arg(c, NOTIFY_HASH, "hset", 1);
     reply_int(&c->out, 1);
 }
 
@@ -123,6 +127,7 @@ static void cmd_hdel(client *c) {
     if (!hash_lookup_or_reply(c, 1, 1, &k, &h)) return;
     long long deleted = 0;
     for (int i = 2; h && i < c->argc && hash_len(h) > 0; i++) deleted += hash_del(&h, ARG(c, i));
+    if (deleted) notify_arg(c, NOTIFY_HASH, "hdel", 1);
     if (deleted) hash_changed(c, k, h);
     reply_int(&c->out, deleted);
 }
@@ -196,6 +201,7 @@ static void cmd_hincrby(client *c) {
     int n = util_ll2str(buf, cur);
     hash_set(&h, ARG(c, 2), buf, (size_t)n);
     hash_changed(c, k, h);
+    notify_arg(c, NOTIFY_HASH, "hincrby", 1);
     reply_int(&c->out, cur);
 }
 
@@ -224,6 +230,7 @@ static void cmd_hincrbyfloat(client *c) {
     int n = util_ld2str(buf, sizeof buf, cur);
     hash_set(&h, ARG(c, 2), buf, (size_t)n);
     hash_changed(c, k, h);
+    notify_arg(c, NOTIFY_HASH, "hincrbyfloat", 1);
     if (propagate_wanted()) { /* replayed as the HSET of its result, as Redis */
         propagate_rewrite_arg(c, 0, "HSET", 4);
         propagate_rewrite_arg(c, 3, buf, (size_t)n);

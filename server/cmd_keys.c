@@ -22,6 +22,7 @@
 #include "server/propagate.h"
 #include "server/persist.h"
 #include "storage/evict.h"
+#include "server/notify.h"
 #include "server/server.h"
 #include "storage/lazyfree.h"
 #include "storage/type.h"
@@ -59,7 +60,11 @@ static db *arg_db_or_reply(client *c, int i) {
  * lazyfree-lazy-user-del) frees big values later (storage/lazyfree.h). */
 static void del_generic(client *c, int lazy) {
     long long n = 0;
-    for (int j = 1; j < c->argc; j++) n += db_delete_lazy(c->db, KEYARG(c, j), lazy);
+    for (int j = 1; j < c->argc; j++) {
+        if (!db_delete_lazy(c->db, KEYARG(c, j), lazy)) continue;
+        notify_arg(c, NOTIFY_GENERIC, "del", j);
+        n++;
+    }
     reply_int(&c->out, n);
 }
 
@@ -154,8 +159,13 @@ static void expire_generic(client *c, long long basetime, int seconds) {
         reply_int(&c->out, 0);
         return;
     }
-    if (when <= storage_now_ms) db_delete_lazy(c->db, KEYARG(c, 1), lazyfree_cfg.lazy_expire);
-    else db_set_expire(c->db, k, when);
+    if (when <= storage_now_ms) {
+        db_delete_lazy(c->db, KEYARG(c, 1), lazyfree_cfg.lazy_expire);
+        notify_arg(c, NOTIFY_GENERIC, "del", 1);
+    } else {
+        db_set_expire(c->db, k, when);
+        notify_arg(c, NOTIFY_GENERIC, "expire", 1);
+    }
     reply_int(&c->out, 1);
     if (propagate_wanted()) expire_propagate(c, when);
     return;
@@ -196,6 +206,7 @@ static void cmd_persist(client *c) {
     rkey *k = db_lookup_write(c->db, KEYARG(c, 1));
     if (k && rkey_expire(k) != -1) {
         db_persist(c->db, k);
+        notify_arg(c, NOTIFY_GENERIC, "persist", 1);
         reply_int(&c->out, 1);
     } else {
         reply_int(&c->out, 0);
@@ -422,7 +433,10 @@ static void rename_generic(client *c, int nx) {
         reply_int(&c->out, 0);
         return;
     }
+    notify_arg(c, NOTIFY_NEW, "new", 2); /* Redis adds dst before removing src */
     db_rename(c->db, src->ptr, src->len, dst->ptr, dst->len);
+    notify_arg(c, NOTIFY_GENERIC, "rename_from", 1);
+    notify_arg(c, NOTIFY_GENERIC, "rename_to", 2);
     if (nx) reply_int(&c->out, 1);
     else reply_ok(&c->out);
 }
@@ -467,6 +481,7 @@ static void cmd_copy(client *c) {
         reply_error(&c->out, "unknown type object");
         return;
     }
+    notify_keyspace_event(NOTIFY_GENERIC, "copy_to", to->ptr, to->len, db_id(dst));
     reply_int(&c->out, 1);
 }
 
@@ -526,7 +541,11 @@ static void cmd_move(client *c) {
         reply_int(&c->out, 0);
         return;
     }
-    reply_int(&c->out, db_move(c->db, dst, KEYARG(c, 1)));
+    notify_keyspace_event(NOTIFY_NEW, "new", KEYARG(c, 1), db_id(dst));
+    db_move(c->db, dst, KEYARG(c, 1));
+    notify_arg(c, NOTIFY_GENERIC, "move_from", 1);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_to", KEYARG(c, 1), db_id(dst));
+    reply_int(&c->out, 1);
 }
 
 static void cmd_swapdb(client *c) {

@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "server/propagate.h"
+#include "server/notify.h"
 #include "server/server.h"
 #include "storage/dict.h"
 #include "storage/lenc.h"
@@ -50,8 +51,12 @@ static int set_lookup_or_reply(client *c, int i, int write, rkey **kp, set **sp)
  * the key if the set is empty, tell the db (WATCH, memory). */
 static void set_changed(client *c, int i, rkey *k, set *s) {
     rkey_set_ptr(k, s);
-    if (set_card(s) == 0) db_delete(c->db, KEYARG(c, i));
-    else db_touch(c->db, k);
+    if (set_card(s) == 0) {
+        db_delete(c->db, KEYARG(c, i));
+        notify_arg(c, NOTIFY_GENERIC, "del", i);
+    } else {
+        db_touch(c->db, k);
+    }
 }
 
 /* Members copied out of a set (an intset's are formatted), indexable. */
@@ -104,6 +109,7 @@ static void cmd_sadd(client *c) {
     for (int i = 2; i < c->argc; i++) added += set_add(&s, ARG(c, i));
     rkey_set_ptr(k, s);
     if (added) db_touch(c->db, k);
+    if (added) notify_arg(c, NOTIFY_SET, "sadd", 1);
     reply_int(&c->out, added);
 }
 
@@ -113,6 +119,7 @@ static void cmd_srem(client *c) {
     if (!set_lookup_or_reply(c, 1, 1, &k, &s)) return;
     long long removed = 0;
     for (int i = 2; s && i < c->argc && set_card(s) > 0; i++) removed += set_remove(&s, ARG(c, i));
+    if (removed) notify_arg(c, NOTIFY_SET, "srem", 1);
     if (removed) set_changed(c, 1, k, s);
     reply_int(&c->out, removed);
 }
@@ -163,6 +170,7 @@ static void cmd_smove(client *c) {
         reply_int(&c->out, 0);
         return;
     }
+    notify_arg(c, NOTIFY_SET, "srem", 1);
     set_changed(c, 1, ks, src);
     kd = db_lookup_write(c->db, KEYARG(c, 2));
     set *dst;
@@ -172,9 +180,10 @@ static void cmd_smove(client *c) {
     } else {
         dst = rkey_ptr(kd);
     }
-    set_add(&dst, ARG(c, 3));
+    int added = set_add(&dst, ARG(c, 3));
     rkey_set_ptr(kd, dst);
     db_touch(c->db, kd);
+    if (added) notify_arg(c, NOTIFY_SET, "sadd", 2);
     reply_int(&c->out, 1);
 }
 
@@ -194,9 +203,13 @@ static int sets_lookup_or_reply(client *c, int first, int nkeys, int write, set 
  * empty result deletes the key instead and replies 0. */
 static void set_store_reply(client *c, int dsti, set *result) {
     size_t n = set_card(result);
-    db_delete(c->db, KEYARG(c, dsti));
-    if (n > 0) db_add_ptr(c->db, KEYARG(c, dsti), OBJ_SET, result);
-    else set_free(result);
+    if (n > 0) {
+        db_set_ptr(c->db, KEYARG(c, dsti), OBJ_SET, result);
+        notify_arg(c, NOTIFY_SET, c->cmd->name, dsti); /* "sinterstore", ... */
+    } else {
+        set_free(result);
+        if (db_delete(c->db, KEYARG(c, dsti))) notify_arg(c, NOTIFY_GENERIC, "del", dsti);
+    }
     reply_int(&c->out, (long long)n);
 }
 
@@ -326,7 +339,7 @@ static void sinter_generic(client *c, int first, int nkeys, int dsti, int count_
     if (empty) {
         free(sets);
         if (dsti) {
-            db_delete(c->db, KEYARG(c, dsti));
+            if (db_delete(c->db, KEYARG(c, dsti))) notify_arg(c, NOTIFY_GENERIC, "del", dsti);
             reply_int(&c->out, 0);
         } else if (count_only) {
             reply_int(&c->out, 0);
@@ -566,9 +579,11 @@ static void spop_count(client *c, long long count) {
         return;
     }
     size_t size = set_card(s);
+    notify_arg(c, NOTIFY_SET, "spop", 1);
     if ((unsigned long long)count >= size) {
         sunion_diff_generic(c, 1, 1, 0, SET_OP_UNION);
         db_delete(c->db, KEYARG(c, 1));
+        notify_arg(c, NOTIFY_GENERIC, "del", 1);
         if (propagate_wanted()) {
             resp_slice v[2] = {PROP_STR("DEL"), c->argv[1]};
             propagate_replace(c, 2, v);
@@ -625,6 +640,7 @@ static void cmd_spop(client *c) {
         propagate_replace(c, 3, v);
     }
     if (copy != small) free(copy);
+    notify_arg(c, NOTIFY_SET, "spop", 1);
     set_changed(c, 1, k, s);
 }
 

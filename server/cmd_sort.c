@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/notify.h"
 #include "server/server.h"
 #include "storage/t_zset.h"
 #include "storage/type.h"
@@ -258,8 +259,12 @@ static void sort_generic(client *c, int readonly) {
                 }
             }
         }
-        db_delete(c->db, KEYARG(c, storeidx));
-        if (n) db_add_ptr(c->db, KEYARG(c, storeidx), OBJ_LIST, lt->from_elements(n, ev, lens));
+        if (n) {
+            db_set_ptr(c->db, KEYARG(c, storeidx), OBJ_LIST, lt->from_elements(n, ev, lens));
+            notify_arg(c, NOTIFY_LIST, "sortstore", storeidx);
+        } else if (db_delete(c->db, KEYARG(c, storeidx))) {
+            notify_arg(c, NOTIFY_GENERIC, "del", storeidx);
+        }
         for (size_t x = 0; x < n; x++) free(owned[x]);
         free(owned);
         free(ev);

@@ -18,6 +18,7 @@
 
 #include "common/xmalloc.h"
 #include "server/propagate.h"
+#include "server/notify.h"
 #include "server/server.h"
 
 /* A key argument as the (pointer, length) pair db_* functions take. */
@@ -189,9 +190,12 @@ __attribute__((always_inline)) static inline void string_set(client *c, int flag
          * buffer taken over as the record would be freed under argv (SLOWLOG and the
          * propagation stream read argv after the command). */
         rkey *k = db_set_string(c->db, KEYARG(c, 1), c->argv[vi].ptr, c->argv[vi].len, 0);
+        notify_arg(c, NOTIFY_STRING, "set", 1);
         db_set_expire(c->db, k, when);
+        notify_arg(c, NOTIFY_GENERIC, "expire", 1);
     } else {
         arg_store_string(c, 1, vi, (flags & SO_KEEPTTL) != 0);
+        notify_arg(c, NOTIFY_STRING, "set", 1);
     }
     if (intreply) reply_int(&c->out, 1);
     else if (!(flags & SO_GET)) reply_ok(&c->out);
@@ -223,6 +227,7 @@ static void cmd_setnx(client *c) { string_set(c, SO_NX, 2, 0, 1); }
 static void cmd_getset(client *c) {
     if (!string_reply_get(c)) return;
     db_set_string(c->db, KEYARG(c, 1), c->argv[2].ptr, c->argv[2].len, 0);
+    notify_arg(c, NOTIFY_STRING, "set", 1);
     if (propagate_wanted()) propagate_rewrite_arg(c, 0, "SET", 3);
 }
 
@@ -235,6 +240,7 @@ static void cmd_getdel(client *c) {
     } else {
         reply_string_value(c, k);
         db_delete(c->db, KEYARG(c, 1));
+        notify_arg(c, NOTIFY_GENERIC, "del", 1);
         if (propagate_wanted()) propagate_rewrite_arg(c, 0, "DEL", 3);
     }
 }
@@ -263,13 +269,16 @@ static void cmd_getex(client *c) {
     int n = 2;
     if ((flags & (SO_EXAT | SO_PXAT)) && when <= storage_now_ms) {
         db_delete(c->db, KEYARG(c, 1));
+        notify_arg(c, NOTIFY_GENERIC, "del", 1);
     } else if (exp_arg) {
         db_set_expire(c->db, k, when);
+        notify_arg(c, NOTIFY_GENERIC, "expire", 1);
         v[0] = PROP_STR("PEXPIREAT");
         v[2].len = (size_t)util_ll2str(ms, when);
         n = 3;
     } else if ((flags & SO_PERSIST) && rkey_expire(k) != -1) {
         db_persist(c->db, k);
+        notify_arg(c, NOTIFY_GENERIC, "persist", 1);
         v[0] = PROP_STR("PERSIST");
     } else {
         return;
@@ -300,7 +309,10 @@ static void string_mset(client *c, int nx) {
             }
         }
     }
-    for (int j = 1; j < c->argc; j += 2) db_set_string(c->db, KEYARG(c, j), c->argv[j + 1].ptr, c->argv[j + 1].len, 0);
+    for (int j = 1; j < c->argc; j += 2) {
+        db_set_string(c->db, KEYARG(c, j), c->argv[j + 1].ptr, c->argv[j + 1].len, 0);
+        notify_arg(c, NOTIFY_STRING, "set", j);
+    }
     if (nx) reply_int(&c->out, 1);
     else reply_ok(&c->out);
 }
@@ -315,6 +327,7 @@ static void cmd_append(client *c) {
     if (!string_lookup_write(c, &k)) return;
     if (!k) {
         db_set_string(c->db, KEYARG(c, 1), add->ptr, add->len, 0);
+        notify_arg(c, NOTIFY_STRING, "append", 1);
         reply_int(&c->out, (long long)add->len);
         return;
     }
@@ -323,6 +336,7 @@ static void cmd_append(client *c) {
     /* Even an empty append leaves the value raw, as Redis's dbUnshareStringValue does. */
     char *p = db_string_resize(c->db, &k, olen + add->len);
     memcpy(p + olen, add->ptr, add->len);
+    notify_arg(c, NOTIFY_STRING, "append", 1);
     reply_int(&c->out, (long long)(olen + add->len));
 }
 
@@ -386,6 +400,7 @@ static void cmd_setrange(client *c) {
     size_t nlen = need > olen ? need : olen;
     char *p = db_string_resize(c->db, &k, nlen);
     memcpy(p + offset, v->ptr, v->len);
+    notify_arg(c, NOTIFY_STRING, "setrange", 1);
     reply_int(&c->out, (long long)nlen);
 }
 
@@ -414,6 +429,7 @@ static void string_incr(client *c, long long incr) {
     }
     v += incr;
     db_set_int(c->db, KEYARG(c, 1), v);
+    notify_arg(c, NOTIFY_STRING, "incrby", 1);
     reply_int(&c->out, v);
 }
 
@@ -462,6 +478,7 @@ static void cmd_incrbyfloat(client *c) {
     }
     int n = util_ld2str(buf, sizeof buf, v);
     db_set_string(c->db, KEYARG(c, 1), buf, (size_t)n, DB_SET_KEEPTTL | DB_SET_NOINT);
+    notify_arg(c, NOTIFY_STRING, "incrbyfloat", 1);
     reply_bulk(&c->out, buf, (size_t)n);
     if (propagate_wanted()) {
         /* Replayed as the value it produced, as Redis 7.0: float formatting never differs. */

@@ -19,6 +19,7 @@
 
 #include "common/xmalloc.h"
 #include "server/propagate.h"
+#include "server/notify.h"
 #include "server/server.h"
 #include "storage/dict.h"
 #include "storage/t_zset.h"
@@ -374,7 +375,7 @@ enum { DIR_AUTO, DIR_FWD, DIR_REV };
 static void store_range(client *c, int dst, const zset *z, size_t lo, size_t hi, int rev) {
     size_t n = hi - lo;
     if (!n) {
-        db_delete(c->db, KEYARG(c, dst));
+        if (db_delete(c->db, KEYARG(c, dst))) notify_arg(c, NOTIFY_GENERIC, "del", dst);
         reply_int(&c->out, 0);
         return;
     }
@@ -386,8 +387,8 @@ static void store_range(client *c, int dst, const zset *z, size_t lo, size_t hi,
         zset_add(d, x->score, x->m, x->mlen, 0, &out, NULL);
     }
     free(e);
-    db_delete(c->db, KEYARG(c, dst));
-    db_add_ptr(c->db, KEYARG(c, dst), OBJ_ZSET, d);
+    db_set_ptr(c->db, KEYARG(c, dst), OBJ_ZSET, d);
+    notify_arg(c, NOTIFY_ZSET, "zrangestore", dst);
     reply_int(&c->out, (long long)n);
 }
 
@@ -888,11 +889,13 @@ static void zsetop_generic(client *c, int dst, int numkeys_idx, int op, int card
     }
     if (dst) {
         long long len = (long long)zset_len(res);
-        db_delete(c->db, KEYARG(c, dst));
         if (len) {
             zset_convert_if_small(res);
-            db_add_ptr(c->db, KEYARG(c, dst), OBJ_ZSET, res);
+            db_set_ptr(c->db, KEYARG(c, dst), OBJ_ZSET, res);
+            notify_arg(c, NOTIFY_ZSET, c->cmd->name, dst); /* "zunionstore", ... */
             res = NULL;
+        } else if (db_delete(c->db, KEYARG(c, dst))) {
+            notify_arg(c, NOTIFY_GENERIC, "del", dst);
         }
         reply_int(&c->out, len);
     } else if (card_only) {

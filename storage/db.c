@@ -916,6 +916,22 @@ rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr) {
     return k;
 }
 
+rkey *db_set_ptr(db *d, const char *key, size_t klen, int type, void *ptr) {
+    rkey *old = db_lookup(d, key, klen);
+    int existed = old != NULL;
+    if (old) {
+        db_unlink(d, old);
+        rk_drop(d, old, lazyfree_cfg.lazy_server_del);
+    }
+    rk_shape s = {type, RK_PTR, 0, klen, 0, 0};
+    rkey *k = rk_alloc(d, &s, key);
+    memcpy(rk_valp(k), &ptr, sizeof(ptr));
+    rk_ptr_measure(d, k);
+    db_link(d, k);
+    db_emit_rec(d, existed ? DB_EV_MODIFIED : DB_EV_NEW, k);
+    return k;
+}
+
 rkey *db_set_expire(db *d, rkey *k, long long when_ms) {
     if (!rk_has_ttl(k)) {
         rk_shape s = rk_shape_of(k);

@@ -159,6 +159,10 @@ char *db_string_unshare(db *d, rkey **k);
 /* Add a new key holding a pointer value of the given type (the key must not exist). The
  * record owns ptr from then on: its type's descriptor (storage/type.h) frees it. */
 rkey *db_add_ptr(db *d, const char *key, size_t klen, int type, void *ptr);
+/* Store a pointer value under key, replacing any old value of any type and its TTL, as
+ * Redis's setKey (the *STORE commands): DB_EV_MODIFIED if the key existed, else
+ * DB_EV_NEW. key must not point into the old record. */
+rkey *db_set_ptr(db *d, const char *key, size_t klen, int type, void *ptr);
 /* Set or clear the TTL. when_ms is absolute; db_set_expire on a time <= now still just
  * stores it (the caller deletes instead, as Redis does). Return the moved record. */
 rkey *db_set_expire(db *d, rkey *k, long long when_ms);
