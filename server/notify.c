@@ -8,16 +8,10 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/pubsub.h"
 #include "storage/db.h"
 
 int notify_classes;
-
-/* TEMPORARY until branch pubsub's server/pubsub.h is merged. */
-long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t msglen);
-__attribute__((weak)) long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t msglen) {
-    (void)channel, (void)chlen, (void)msg, (void)msglen;
-    return 0;
-}
 
 static int notify_flags;     /* every bit the setting names */
 static int storage_sub = -1; /* our db_subscribe handle while n, x or e is on */
