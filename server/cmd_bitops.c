@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/notify.h"
 #include "server/server.h"
 
 #define KEYARG(c, i) (c)->argv[i].ptr, (c)->argv[i].len
@@ -94,6 +95,7 @@ static void cmd_setbit(client *c) {
     int bit = 7 - (int)(off & 7), old = (p[byte] >> bit) & 1;
     p[byte] = (uint8_t)((p[byte] & ~(1 << bit)) | ((int)on << bit));
     if (!grew && old != on) db_touch(c->db, k);
+    if (grew || old != on) notify_arg(c, NOTIFY_STRING, "setbit", 1);
     reply_int(&c->out, old);
 }
 
@@ -365,8 +367,9 @@ static void cmd_bitop(client *c) {
     if (maxlen) {
         rkey *k = db_set_string(c->db, KEYARG(c, 2), (const char *)res, maxlen, DB_SET_NOINT);
         if (maxlen <= BIT_EMBSTR_MAX) db_string_resize(c->db, &k, maxlen);
-    } else {
-        db_delete(c->db, KEYARG(c, 2));
+        notify_arg(c, NOTIFY_STRING, "set", 2);
+    } else if (db_delete(c->db, KEYARG(c, 2))) {
+        notify_arg(c, NOTIFY_GENERIC, "del", 2);
     }
     free(res);
     reply_int(&c->out, (long long)maxlen);
@@ -596,6 +599,7 @@ static void bitfield_generic(client *c, int ro) {
         else changed |= bf_write(c, wp, &ops[j]);
     }
     if (changed && !grew) db_touch(c->db, k);
+    if (changed) notify_arg(c, NOTIFY_STRING, "setbit", 1);
     free(ops);
 }
 

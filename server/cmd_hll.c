@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "server/notify.h"
 #include "server/server.h"
 #include "storage/hll.h"
 
@@ -86,7 +87,9 @@ static void cmd_pfadd(client *c) {
     if (k) {
         if (!hll_value_or_reply(c, k, &p, &len)) return;
         if (p[4] == HLL_DENSE) {
-            reply_int(&c->out, pfadd_dense(c, k));
+            int changed = pfadd_dense(c, k);
+            if (changed) notify_arg(c, NOTIFY_STRING, "pfadd", 1);
+            reply_int(&c->out, changed);
             return;
         }
         hll_copy(&h, p, len);
@@ -108,6 +111,7 @@ static void cmd_pfadd(client *c) {
     updated |= changed;
     if (updated && !corrupt) hll_invalidate(h.p);
     if (changed) hll_store(c, 1, k, &h);
+    if (updated && !corrupt) notify_arg(c, NOTIFY_STRING, "pfadd", 1);
     free(h.p);
     if (corrupt) reply_error(&c->out, hll_err_corrupt);
     else reply_int(&c->out, updated);
@@ -197,6 +201,7 @@ static void cmd_pfmerge(client *c) {
         if (max[j]) hll_set(&h, j, max[j]);
     hll_invalidate(h.p);
     hll_store(c, 1, k, &h);
+    notify_arg(c, NOTIFY_STRING, "pfadd", 1); /* as Redis: a merge is a mass add */
     free(h.p);
     reply_ok(&c->out);
 }

@@ -19,6 +19,7 @@
 
 #include "common/xmalloc.h"
 #include "server/propagate.h"
+#include "server/notify.h"
 #include "server/server.h"
 #include "storage/t_list.h"
 
@@ -74,12 +75,19 @@ static void reply_val(client *c, const list_val *v) {
     else reply_bulk_ll(&c->out, v->v);
 }
 
-/* After removing elements from the list under argv[i]: delete the key if it is empty,
- * else report the change. */
-static void changed_after_pop(client *c, const char *key, size_t klen, rkey *k, list *l) {
-    if (list_len(l) == 0) db_delete(c->db, key, klen);
-    else db_touch(c->db, k);
+/* After removing elements from the list under key: publish event ("lpop", "lrem", ...),
+ * then delete the key if it is empty ("del"), else report the change. */
+static void changed_after_pop(client *c, const char *event, const char *key, size_t klen, rkey *k, list *l) {
+    notify_keyspace_event(NOTIFY_LIST, event, key, klen, db_id(c->db));
+    if (list_len(l) == 0) {
+        db_delete(c->db, key, klen);
+        notify_keyspace_event(NOTIFY_GENERIC, "del", key, klen, db_id(c->db));
+    } else {
+        db_touch(c->db, k);
+    }
 }
+
+static const char *pop_event(int where) { return where == LIST_HEAD ? "lpop" : "rpop"; }
 
 /* Pop count elements from where, replying each (the caller sent the array header). */
 static void pop_reply(client *c, list *l, int where, long long count) {
@@ -162,6 +170,7 @@ static void push_generic(client *c, int where, int xx) {
         for (int i = 2; i < c->argc; i++) list_push(l, where, c->argv[i].ptr, c->argv[i].len);
         db_touch(c->db, k);
     }
+    notify_arg(c, NOTIFY_LIST, where == LIST_HEAD ? "lpush" : "rpush", 1);
     reply_int(&c->out, (long long)list_len(l));
 }
 
@@ -204,6 +213,7 @@ static void cmd_linsert(client *c) {
     }
     list_insert_at(l, i + (size_t)after, c->argv[4].ptr, c->argv[4].len);
     db_touch(c->db, k);
+    notify_arg(c, NOTIFY_LIST, "linsert", 1);
     reply_int(&c->out, (long long)list_len(l));
 }
 
@@ -352,6 +362,7 @@ static void cmd_lset(client *c) {
     }
     list_set(l, (size_t)idx, c->argv[3].ptr, c->argv[3].len);
     db_touch(c->db, k);
+    notify_arg(c, NOTIFY_LIST, "lset", 1);
     reply_ok(&c->out);
 }
 
@@ -401,7 +412,7 @@ static void cmd_lrem(client *c) {
         i = j;
     }
     free(idx);
-    if (n) changed_after_pop(c, KEYARG(c, 1), k, l);
+    if (n) changed_after_pop(c, "lrem", KEYARG(c, 1), k, l);
     reply_int(&c->out, (long long)n);
 }
 
@@ -417,11 +428,14 @@ static void cmd_ltrim(client *c) {
     }
     size_t len = list_len(l);
     if (!range_norm(start, end, (long long)len, &s, &e)) {
+        notify_arg(c, NOTIFY_LIST, "ltrim", 1);
         db_delete(c->db, KEYARG(c, 1));
+        notify_arg(c, NOTIFY_GENERIC, "del", 1);
     } else {
         list_delete_range(l, (size_t)e + 1, len - (size_t)e - 1);
         list_delete_range(l, 0, (size_t)s);
         db_touch(c->db, k); /* Redis signals even when nothing was removed */
+        notify_arg(c, NOTIFY_LIST, "ltrim", 1);
     }
     reply_ok(&c->out);
 }
@@ -462,7 +476,7 @@ static void pop_generic(client *c, int where) {
         reply_array(&c->out, n);
         pop_reply(c, l, where, n);
     }
-    changed_after_pop(c, KEYARG(c, 1), k, l);
+    changed_after_pop(c, pop_event(where), KEYARG(c, 1), k, l);
 }
 
 static void cmd_lpop(client *c) { pop_generic(c, LIST_HEAD); }
@@ -493,11 +507,14 @@ static void move_one(client *c, rkey *sk, list *src, int from, int to) {
         list_push(dst, to, copy, len);
         db_add_ptr(c->db, dkey, dlen, OBJ_LIST, dst);
     }
+    notify_arg(c, NOTIFY_LIST, to == LIST_HEAD ? "lpush" : "rpush", 2);
     reply_bulk(&c->out, copy, len);
     if (copy != small) free(copy);
     if (dst != src) {
         sk = db_lookup_write(c->db, skey, slen);
-        changed_after_pop(c, skey, slen, sk, src);
+        changed_after_pop(c, pop_event(from), skey, slen, sk, src);
+    } else {
+        notify_arg(c, NOTIFY_LIST, pop_event(from), 1);
     }
 }
 
@@ -528,7 +545,7 @@ static void mpop_reply(client *c, int keyi, rkey *k, list *l, int where, long lo
     reply_bulk(&c->out, KEYARG(c, keyi));
     reply_array(&c->out, n);
     pop_reply(c, l, where, n);
-    changed_after_pop(c, KEYARG(c, keyi), k, l);
+    changed_after_pop(c, pop_event(where), KEYARG(c, keyi), k, l);
 }
 
 typedef struct mpop_args {
@@ -631,7 +648,7 @@ static void bpop_generic(client *c, int where) {
     reply_array(&c->out, 2);
     reply_bulk(&c->out, KEYARG(c, j));
     pop_reply(c, l, where, 1);
-    changed_after_pop(c, KEYARG(c, j), k, l);
+    changed_after_pop(c, pop_event(where), KEYARG(c, j), k, l);
 }
 
 static void cmd_blpop(client *c) { bpop_generic(c, LIST_HEAD); }

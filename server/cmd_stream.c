@@ -31,6 +31,7 @@
 
 #include "common/xmalloc.h"
 #include "server/propagate.h"
+#include "server/notify.h"
 #include "server/server.h"
 #include "storage/stream.h"
 
@@ -423,7 +424,8 @@ static void cmd_xadd(client *c) {
         return;
     }
     reply_id(&c->out, &id);
-    stream_trim(s, &a.trim);
+    notify_arg(c, NOTIFY_STREAM, "xadd", 1);
+    if (stream_trim(s, &a.trim)) notify_arg(c, NOTIFY_STREAM, "xtrim", 1);
     db_touch(c->db, k);
     if (propagate_wanted() && (!a.id_given || !a.seq_given || a.trim.approx))
         add_trim_propagate(c, &a, idpos, a.id_given && a.seq_given ? 0 : idpos, &id, s);
@@ -437,6 +439,7 @@ static void cmd_xtrim(client *c) {
     if (!stream_lookup_or_reply(c, 1, 1, &k, &s)) return;
     uint64_t n = s ? stream_trim(s, &a.trim) : 0;
     if (n) db_touch(c->db, k);
+    if (n) notify_arg(c, NOTIFY_STREAM, "xtrim", 1);
     reply_int(&c->out, (long long)n);
     if (n && a.trim.approx && propagate_wanted()) add_trim_propagate(c, &a, c->argc, 0, NULL, s);
 }
@@ -495,6 +498,7 @@ static void cmd_xdel(client *c) {
         size_t n = 0;
         for (int j = 0; j < c->argc - 2; j++) n += stream_delete(s, &ids[j], 1);
         if (n) db_touch(c->db, k);
+        if (n) notify_arg(c, NOTIFY_STREAM, "xdel", 1);
         reply_int(&c->out, (long long)n);
     }
     free(ids);
@@ -536,6 +540,7 @@ static void cmd_xsetid(client *c) {
         return;
     }
     storage_dirty++;
+    notify_arg(c, NOTIFY_STREAM, "xsetid", 1);
     reply_ok(&c->out); /* Redis 7.0 signals no modified key here */
 }
 
@@ -703,8 +708,10 @@ static void xread_serve(client *c, reply_buf *rb, const xread_args *a, xread_str
     }
     const resp_slice *key = &c->argv[a->keys + i], *group = &c->argv[a->group], *name = &c->argv[a->group + 1];
     int prop = propagate_wanted();
-    if (prop && !stream_consumer_find(x->g, name->ptr, name->len)) propagate_consumer_created(c, key, group, name);
+    int fresh = !stream_consumer_find(x->g, name->ptr, name->len);
+    if (prop && fresh) propagate_consumer_created(c, key, group, name);
     stream_consumer *cons = stream_consumer_get(x->g, name->ptr, name->len, storage_now_ms);
+    if (fresh) notify_keyspace_event(NOTIFY_STREAM, "xgroup-createconsumer", key->ptr, key->len, db_id(c->db));
     serve_ctx sc = {rb, NULL, 0, 0};
     stream_entry_fn fn = prop ? entry_record_cb : entry_cb;
     void *priv = prop ? (void *)&sc : (void *)rb;
@@ -871,6 +878,7 @@ static void cmd_xgroup_create(client *c) {
     }
     if (stream_group_create(x.s, KEYARG(c, 3), &id, x.entries_read)) {
         storage_dirty++;
+        notify_arg(c, NOTIFY_STREAM, "xgroup-create", 2);
         reply_ok(&c->out);
     } else {
         reply_error(&c->out, "-BUSYGROUP Consumer Group name already exists");
@@ -889,6 +897,7 @@ static void cmd_xgroup_setid(client *c) {
     else if (!id_or_reply(c, 4, 0, 0, &id)) return;
     stream_group_set_id(x.g, &id, x.entries_read);
     storage_dirty++;
+    notify_arg(c, NOTIFY_STREAM, "xgroup-setid", 2);
     reply_ok(&c->out);
 }
 
@@ -901,6 +910,7 @@ static void cmd_xgroup_destroy(client *c) {
     }
     stream_group_destroy(x.s, KEYARG(c, 3));
     storage_dirty++;
+    notify_arg(c, NOTIFY_STREAM, "xgroup-destroy", 2);
     blocking_touch(db_id(c->db), KEYARG(c, 2)); /* blocked XREADGROUPs get -NOGROUP */
     reply_int(&c->out, 1);
 }
@@ -910,6 +920,7 @@ static void cmd_xgroup_createconsumer(client *c) {
     if (!xgroup_prelude_or_reply(c, &x)) return;
     int created = stream_consumer_create(x.g, KEYARG(c, 4), storage_now_ms) != NULL;
     storage_dirty += created;
+    if (created) notify_arg(c, NOTIFY_STREAM, "xgroup-createconsumer", 2);
     reply_int(&c->out, created);
 }
 
@@ -918,6 +929,7 @@ static void cmd_xgroup_delconsumer(client *c) {
     if (!xgroup_prelude_or_reply(c, &x)) return;
     long long pending = stream_consumer_delete(x.g, KEYARG(c, 4));
     if (pending >= 0) storage_dirty++;
+    if (pending >= 0) notify_arg(c, NOTIFY_STREAM, "xgroup-delconsumer", 2);
     reply_int(&c->out, pending < 0 ? 0 : pending);
 }
 
@@ -1142,7 +1154,7 @@ static void cmd_xclaim(client *c) {
     stream_claim_args a = {.now = storage_now_ms, .min_idle = minidle < 0 ? 0 : minidle, .retry_count = -1};
     if (!xclaim_options_or_reply(c, j, &a, &lastid)) return;
     int prop = propagate_wanted();
-    int existed = prop && stream_consumer_find(g, KEYARG(c, 3)) != NULL;
+    int existed = stream_consumer_find(g, KEYARG(c, 3)) != NULL;
     stream_id oldlast = stream_group_last_id(g);
     stream_group_set_last_id_if_greater(g, &lastid);
     stream_id *claimed = xmalloc(sizeof(*claimed) * (size_t)(nids ? nids : 1));
@@ -1155,6 +1167,7 @@ static void cmd_xclaim(client *c) {
         if (r == STREAM_CLAIM_CLAIMED) claimed[n++] = id;
         if (prop && r != STREAM_CLAIM_SKIPPED) changed[nchanged++] = id;
     }
+    if (!existed && cons) notify_arg(c, NOTIFY_STREAM, "xgroup-createconsumer", 1);
     reply_claimed(c, s, claimed, n, a.justid);
     free(claimed);
     if (prop) {
@@ -1194,9 +1207,10 @@ static void cmd_xautoclaim(client *c) {
         return;
     }
     int prop = propagate_wanted();
-    int existed = prop && stream_consumer_find(g, KEYARG(c, 3)) != NULL;
+    int existed = stream_consumer_find(g, KEYARG(c, 3)) != NULL;
     stream_id oldlast = stream_group_last_id(g);
     stream_autoclaim(s, g, KEYARG(c, 3), minidle, &start, (size_t)count, justid, storage_now_ms, &r);
+    if (!existed && stream_consumer_find(g, KEYARG(c, 3))) notify_arg(c, NOTIFY_STREAM, "xgroup-createconsumer", 1);
     if (prop) {
         stream_id *ids = xmalloc(sizeof(*ids) * (r.nclaimed + r.ndeleted + 1));
         memcpy(ids, r.claimed, sizeof(*ids) * r.nclaimed);

@@ -58,8 +58,12 @@ static int zset_lookup_or_reply(client *c, int i, int write, rkey **kp, zset **z
 
 /* After removing members: delete the key if the set is empty, else note the change. */
 static void zset_changed(client *c, int i, rkey *k, zset *z) {
-    if (zset_len(z) == 0) db_delete(c->db, KEYARG(c, i));
-    else db_touch(c->db, k);
+    if (zset_len(z) == 0) {
+        db_delete(c->db, KEYARG(c, i));
+        notify_arg(c, NOTIFY_GENERIC, "del", i);
+    } else {
+        db_touch(c->db, k);
+    }
 }
 
 static int arg_double_or_reply(client *c, int i, double *out, const char *msg) {
@@ -265,6 +269,7 @@ static void zadd_generic(client *c, int in) {
         if (!zset_add(z, scores[j], m->ptr, m->len, in, &out, &ns)) {
             reply_error(&c->out, nanerr);
             if (added || updated) db_touch(c->db, k);
+            if (added || updated) notify_arg(c, NOTIFY_ZSET, incr ? "zincr" : "zadd", 1);
             goto done;
         }
         if (out & ZADD_OUT_ADDED) added++;
@@ -273,6 +278,7 @@ static void zadd_generic(client *c, int in) {
         score = ns;
     }
     if (added || updated) db_touch(c->db, k);
+    if (added || updated) notify_arg(c, NOTIFY_ZSET, incr ? "zincr" : "zadd", 1);
 reply:
     if (incr) {
         if (processed) reply_double(&c->out, score);
@@ -299,6 +305,7 @@ static void cmd_zrem(client *c) {
     }
     long long n = 0;
     for (int i = 2; i < c->argc && zset_len(z); i++) n += zset_del(z, KEYARG(c, i));
+    if (n) notify_arg(c, NOTIFY_ZSET, "zrem", 1);
     if (n) zset_changed(c, 1, k, z);
     reply_int(&c->out, n);
 }
@@ -501,6 +508,7 @@ static void zremrange_generic(client *c, int type) {
         else lex_ranks(z, &lmin, &lmax, &lo, &hi);
     }
     size_t n = z ? zset_del_range(z, lo, hi) : 0;
+    if (n) notify_arg(c, NOTIFY_ZSET, c->cmd->name, 1); /* "zremrangebyrank", ... */
     if (n) zset_changed(c, 1, k, z);
     reply_int(&c->out, (long long)n);
 }
@@ -564,6 +572,7 @@ static void zpop_generic(client *c, int keys, int nkeys, int max, int emitkey, l
     }
     free(e);
     zset_del_range(z, lo, hi);
+    notify_arg(c, NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", ki);
     zset_changed(c, ki, k, z);
 }
 
