@@ -133,9 +133,9 @@ def test_inert_settings_named_in_one_warning():
         m = re.search(r" # Settings respite accepts but does not act on: (.*)$", lines[0])
         check(m, "warning line format: %r" % lines[0])
         named = m.group(1).split(", ")
-        eq(sorted(named), sorted(["io-threads", "active-defrag-cycle-max", "notify-keyspace-events", "replica-priority"]),
-           "settings named (stream-node-max-entries and rename-command are acted on; the alias is named "
-           "by its own name)")
+        eq(sorted(named), sorted(["io-threads", "active-defrag-cycle-max", "replica-priority"]),
+           "settings named (stream-node-max-entries, notify-keyspace-events and rename-command are acted "
+           "on; the alias is named by its own name)")
     finally:
         stop_ok(srv)
 
