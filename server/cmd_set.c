@@ -191,11 +191,12 @@ static void cmd_smove(client *c) {
 
 enum { SET_OP_UNION, SET_OP_DIFF };
 
-/* Look up nkeys keys from argv[first] (write lookups when storing, as Redis): 1 with
- * sets[] filled (NULL for absent keys), or 0 after replying WRONGTYPE. */
-static int sets_lookup_or_reply(client *c, int first, int nkeys, int write, set **sets) {
+/* Look up nkeys keys from argv[first] (read lookups even when storing, as Redis 7.0:
+ * they count keyspace hits and misses, and publish keymiss): 1 with sets[] filled (NULL
+ * for absent keys), or 0 after replying WRONGTYPE. */
+static int sets_lookup_or_reply(client *c, int first, int nkeys, set **sets) {
     for (int j = 0; j < nkeys; j++)
-        if (!set_lookup_or_reply(c, first + j, write, NULL, &sets[j])) return 0;
+        if (!set_lookup_or_reply(c, first + j, 0, NULL, &sets[j])) return 0;
     return 1;
 }
 
@@ -253,7 +254,7 @@ static int cmp_card_desc(const void *a, const void *b) {
  * or 0. As Redis's sunionDiffGenericCommand. */
 static void sunion_diff_generic(client *c, int first, int nkeys, int dsti, int op) {
     set **sets = xmalloc(sizeof(set *) * (size_t)nkeys);
-    if (!sets_lookup_or_reply(c, first, nkeys, dsti != 0, sets)) {
+    if (!sets_lookup_or_reply(c, first, nkeys, sets)) {
         free(sets);
         return;
     }
@@ -330,7 +331,7 @@ static void sinter_generic(client *c, int first, int nkeys, int dsti, int count_
     set **sets = xmalloc(sizeof(set *) * (size_t)nkeys);
     int empty = 0;
     for (int j = 0; j < nkeys; j++) {
-        if (!set_lookup_or_reply(c, first + j, dsti != 0, NULL, &sets[j])) {
+        if (!set_lookup_or_reply(c, first + j, 0, NULL, &sets[j])) {
             free(sets);
             return;
         }

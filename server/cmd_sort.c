@@ -151,7 +151,7 @@ static void sort_generic(client *c, int readonly) {
             goto done;
         }
     }
-    rkey *k = storeidx ? db_lookup_write(c->db, KEYARG(c, 1)) : db_lookup_read(c->db, KEYARG(c, 1));
+    rkey *k = db_lookup_read(c->db, KEYARG(c, 1)); /* a read even when storing, as Redis 7.0 (keymiss, stats) */
     int type = k ? rkey_type(k) : OBJ_LIST;
     if (type != OBJ_LIST && type != OBJ_SET && type != OBJ_ZSET) {
         reply_wrongtype(c);

@@ -46,6 +46,10 @@ static void storage_event(void *priv, const db_event *ev) {
     }
 }
 
+static void key_missed(const db *d, const char *key, size_t klen) {
+    notify_keyspace_event(NOTIFY_KEY_MISS, "keymiss", key, klen, db_id(d));
+}
+
 void notify_set_flags(const char *letters) {
     static const struct {
         char c;
@@ -64,6 +68,7 @@ void notify_set_flags(const char *letters) {
     }
     notify_flags = f;
     notify_classes = f & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT) ? f & ~(NOTIFY_KEYSPACE | NOTIFY_KEYEVENT) : 0;
+    db_miss_hook = notify_classes & NOTIFY_KEY_MISS ? key_missed : NULL;
     int want = (notify_classes & (NOTIFY_NEW | NOTIFY_EXPIRED | NOTIFY_EVICTED)) != 0;
     if (want && storage_sub < 0) storage_sub = db_subscribe(storage_event, NULL);
     else if (!want && storage_sub >= 0) {

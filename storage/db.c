@@ -728,10 +728,16 @@ const value_type string_type = {.name = "string",
 
 /* --- lookups --- */
 
+void (*db_miss_hook)(const db *d, const char *key, size_t klen);
+
 rkey *db_lookup_read(db *d, const char *key, size_t klen) {
     rkey *k = db_lookup(d, key, klen);
-    if (k) storage_stat.keyspace_hits++;
-    else storage_stat.keyspace_misses++;
+    if (k) {
+        storage_stat.keyspace_hits++;
+    } else {
+        storage_stat.keyspace_misses++;
+        if (db_miss_hook) db_miss_hook(d, key, klen);
+    }
     return k;
 }
 

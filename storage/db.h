@@ -120,8 +120,10 @@ void rkey_set_ptr(rkey *k, void *ptr);
 const char *rkey_encoding(const rkey *k);
 
 /* --- lookups (both do lazy expiry: an expired key is deleted and NULL returned) --- */
-/* For commands that read: counts keyspace hits/misses. */
+/* For commands that read: counts keyspace hits/misses, and calls db_miss_hook (when
+ * set: keyspace notifications' "keymiss") on a miss. */
 rkey *db_lookup_read(db *d, const char *key, size_t klen);
+extern void (*db_miss_hook)(const db *d, const char *key, size_t klen);
 /* For commands that write: no hit/miss counting. */
 rkey *db_lookup_write(db *d, const char *key, size_t klen);
 /* No expiry side effect and no counting: is the key there and not expired? (KEYS, SCAN

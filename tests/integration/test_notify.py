@@ -9,8 +9,8 @@ two marks are that command's (with what a blocked client it served did). Both si
 must publish the same (channel, message) pairs in the same order.
 
 Cases: every write command respite has (test_propagation.py's workload, which fails if
-the command table has a write command it does not exercise), with KEA and with KEAn
-(key creation); commands that empty or remove keys; a seeded random sequence under
+the command table has a write command it does not exercise), with KEA, KEAn (key
+creation) and KEAnm (and read misses); commands that empty or remove keys; a seeded random sequence under
 several partial flag sets; lazy expiry (active expiry off), active expiry (the set of
 expired keys, waited for with a deadline), eviction under a small maxmemory (every
 eviction published, once, for a key now gone); CONFIG SET/GET of the setting.
@@ -80,11 +80,12 @@ class Watched:
     def sync_set(self, key):
         """SPOP chose at random: the second side takes the first side's set, unpublished."""
         i = len(self.steps)
+        self.c.call("CONFIG", "SET", "notify-keyspace-events", "")  # (reads publish keymiss)
         if self.leader is None:
             self.snapshots[i] = (self.c.call("SMEMBERS", key), self.c.call("PTTL", key))
+            self.c.call("CONFIG", "SET", "notify-keyspace-events", self.flags)
             return
         members, pttl = self.leader.snapshots[i]
-        self.c.call("CONFIG", "SET", "notify-keyspace-events", "")
         self.c.call("DEL", key)
         if members:
             self.c.call("SADD", key, *members)
@@ -199,6 +200,10 @@ def test_every_write_command_kean(server, oracle):
     every_write("KEAn", server, oracle)
 
 
+def test_every_write_command_keanm(server, oracle):
+    every_write("KEAnm", server, oracle)
+
+
 # Commands that remove keys, empty collections or change nothing (no event), in one db.
 EDGES = [
     ("SET", "s", "1"), ("SET", "s", "2", "NX"), ("SET", "s", "3", "XX", "GET"), ("SET", "nx", "1", "XX"),
@@ -249,7 +254,7 @@ EDGES = [
 
 
 def test_edges(server, oracle):
-    for flags in ("KEA", "KEAn"):
+    for flags in ("KEA", "KEAn", "KEAnm"):
         def run(w):
             for args in EDGES:
                 w.step(" ".join(str(a) for a in args), *args)
@@ -259,15 +264,17 @@ def test_edges(server, oracle):
 # ---------------------------------------------------------------- random sequences
 
 def test_random_sequences(server, oracle):
-    for seed, flags in enumerate(["KEA", "KEAn", "Kg", "E$", "Kls", "Ehz", "KEt", "KEn", "Kgx", "AE"], 1):
+    for seed, flags in enumerate(["KEA", "KEAn", "Kg", "E$", "Kls", "Ehz", "KEt", "KEn", "Kgx", "AE", "KEm", "Em$", "KEAnm"], 1):
         rnd = random.Random(seed)
         keys = ["k%d" % i for i in range(6)]
 
         def run(w):
             rnd.seed(seed)
             ids = []
-            for _ in range(250):
+            for i in range(250):
                 args = prop.random_ops(rnd, keys, ids)
+                if args[0] == "XADD":  # explicit ids: the same on both sides, whatever the clock
+                    args = tuple("%d-1" % (i + 1) if a == "*" else a for a in args)
                 r = w.step(" ".join(str(a) for a in args), *args)
                 if args[0] == "XADD" and isinstance(r, bytes):
                     ids.append(r)
@@ -300,7 +307,7 @@ def test_lazy_expiry(server, oracle):
         w.c.call("DEBUG", "SET-ACTIVE-EXPIRE", 1)
         w.c.call("SELECT", 0)
 
-    for flags in ("KEA", "KEAn", "Ex"):
+    for flags in ("KEA", "KEAn", "Ex", "KEAm"):
         compare(*both(server, oracle, flags, run))
 
 
