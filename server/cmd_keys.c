@@ -564,7 +564,7 @@ static void cmd_swapdb(client *c) {
 
 /* The record OBJECT <sub> key names, or NULL after replying null. */
 static rkey *object_lookup(client *c) {
-    rkey *k = db_lookup_read(c->db, KEYARG(c, 2));
+    rkey *k = db_lookup_read_quiet(c->db, KEYARG(c, 2));
     if (!k) reply_null(&c->out);
     return k;
 }

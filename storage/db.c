@@ -741,6 +741,13 @@ rkey *db_lookup_read(db *d, const char *key, size_t klen) {
     return k;
 }
 
+rkey *db_lookup_read_quiet(db *d, const char *key, size_t klen) {
+    rkey *k = db_lookup(d, key, klen);
+    if (k) storage_stat.keyspace_hits++;
+    else storage_stat.keyspace_misses++;
+    return k;
+}
+
 rkey *db_lookup_write(db *d, const char *key, size_t klen) { return db_lookup(d, key, klen); }
 
 int db_key_alive(const db *d, const rkey *k) {

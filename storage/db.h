@@ -124,6 +124,8 @@ const char *rkey_encoding(const rkey *k);
  * set: keyspace notifications' "keymiss") on a miss. */
 rkey *db_lookup_read(db *d, const char *key, size_t klen);
 extern void (*db_miss_hook)(const db *d, const char *key, size_t klen);
+/* The same without the hook (Redis's LOOKUP_NONOTIFY: OBJECT, MEMORY USAGE). */
+rkey *db_lookup_read_quiet(db *d, const char *key, size_t klen);
 /* For commands that write: no hit/miss counting. */
 rkey *db_lookup_write(db *d, const char *key, size_t klen);
 /* No expiry side effect and no counting: is the key there and not expired? (KEYS, SCAN
