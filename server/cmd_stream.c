@@ -634,7 +634,9 @@ static int xread_resolve_or_reply(client *c, const xread_args *a, xread_stream *
     int retry = blocking_is_retry(c);
     for (int i = 0; i < a->n; i++) {
         int ki = a->keys + i, ii = a->keys + a->n + i;
-        rkey *k = db_lookup_read(c->db, KEYARG(c, ki));
+        /* A blocked read served later looks its keys up as Redis's serving does: no
+         * keyspace hit or miss (nor keymiss). */
+        rkey *k = retry ? db_lookup_write(c->db, KEYARG(c, ki)) : db_lookup_read(c->db, KEYARG(c, ki));
         if (k && rkey_type(k) != OBJ_STREAM) {
             if (!retry) {
                 reply_wrongtype(c);
@@ -754,6 +756,7 @@ static int xread_reply(client *c, const xread_args *a, xread_stream *xs) {
     size_t count = a->count ? (size_t)a->count : retry ? XREAD_BLOCKED_DEFAULT_COUNT : 0;
     reply_buf *tmp = NULL;
     for (int i = 0; i < a->n; i++) {
+        if (!retry) db_lookup_read(c->db, KEYARG(c, a->keys + i)); /* Redis 7.0 looks each key up again here */
         if (!xread_has_data(&xs[i], retry)) continue;
         if (a->n > 1 && !tmp) {
             tmp = xmalloc(sizeof(*tmp));
