@@ -541,10 +541,10 @@ static void cmd_move(client *c) {
         reply_int(&c->out, 0);
         return;
     }
-    notify_keyspace_event(NOTIFY_NEW, "new", KEYARG(c, 1), db_id(dst));
+    notify_keyspace_event(NOTIFY_NEW, "new", c->argv[1].ptr, c->argv[1].len, db_id(dst));
     db_move(c->db, dst, KEYARG(c, 1));
     notify_arg(c, NOTIFY_GENERIC, "move_from", 1);
-    notify_keyspace_event(NOTIFY_GENERIC, "move_to", KEYARG(c, 1), db_id(dst));
+    notify_keyspace_event(NOTIFY_GENERIC, "move_to", c->argv[1].ptr, c->argv[1].len, db_id(dst));
     reply_int(&c->out, 1);
 }
 

@@ -710,7 +710,7 @@ static void xread_serve(client *c, reply_buf *rb, const xread_args *a, xread_str
     }
     const resp_slice *key = &c->argv[a->keys + i], *group = &c->argv[a->group], *name = &c->argv[a->group + 1];
     int prop = propagate_wanted();
-    int fresh = !stream_consumer_find(x->g, name->ptr, name->len);
+    int fresh = (prop || notify_wanted(NOTIFY_STREAM)) && !stream_consumer_find(x->g, name->ptr, name->len);
     if (prop && fresh) propagate_consumer_created(c, key, group, name);
     stream_consumer *cons = stream_consumer_get(x->g, name->ptr, name->len, storage_now_ms);
     if (fresh) notify_keyspace_event(NOTIFY_STREAM, "xgroup-createconsumer", key->ptr, key->len, db_id(c->db));
@@ -1157,7 +1157,7 @@ static void cmd_xclaim(client *c) {
     stream_claim_args a = {.now = storage_now_ms, .min_idle = minidle < 0 ? 0 : minidle, .retry_count = -1};
     if (!xclaim_options_or_reply(c, j, &a, &lastid)) return;
     int prop = propagate_wanted();
-    int existed = stream_consumer_find(g, KEYARG(c, 3)) != NULL;
+    int existed = (prop || notify_wanted(NOTIFY_STREAM)) && stream_consumer_find(g, KEYARG(c, 3)) != NULL;
     stream_id oldlast = stream_group_last_id(g);
     stream_group_set_last_id_if_greater(g, &lastid);
     stream_id *claimed = xmalloc(sizeof(*claimed) * (size_t)(nids ? nids : 1));
@@ -1210,10 +1210,11 @@ static void cmd_xautoclaim(client *c) {
         return;
     }
     int prop = propagate_wanted();
-    int existed = stream_consumer_find(g, KEYARG(c, 3)) != NULL;
+    int existed = (prop || notify_wanted(NOTIFY_STREAM)) && stream_consumer_find(g, KEYARG(c, 3)) != NULL;
     stream_id oldlast = stream_group_last_id(g);
     stream_autoclaim(s, g, KEYARG(c, 3), minidle, &start, (size_t)count, justid, storage_now_ms, &r);
-    if (!existed && stream_consumer_find(g, KEYARG(c, 3))) notify_arg(c, NOTIFY_STREAM, "xgroup-createconsumer", 1);
+    if (!existed && notify_wanted(NOTIFY_STREAM) && stream_consumer_find(g, KEYARG(c, 3)))
+        notify_arg(c, NOTIFY_STREAM, "xgroup-createconsumer", 1);
     if (prop) {
         stream_id *ids = xmalloc(sizeof(*ids) * (r.nclaimed + r.ndeleted + 1));
         memcpy(ids, r.claimed, sizeof(*ids) * r.nclaimed);
