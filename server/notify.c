@@ -31,6 +31,7 @@ static void publish_on(const char *prefix, int dbid, const char *name, size_t nl
 
 void notify_publish(int type, const char *event, const char *key, size_t klen, int dbid) {
     (void)type;
+    if (!pubsub_any()) return; /* nobody to tell: skip building the channels */
     size_t elen = strlen(event);
     if (notify_flags & NOTIFY_KEYSPACE) publish_on("__keyspace@", dbid, key, klen, event, elen);
     if (notify_flags & NOTIFY_KEYEVENT) publish_on("__keyevent@", dbid, event, elen, key, klen);
