@@ -256,6 +256,8 @@ EDGES = [
     ("XADD", "xe", "0-0", "a", "b"), ("XADD", "xe", "5-1", "a", "b"), ("XADD", "xe", "4-1", "a", "b"),
     ("XADD", "xe", "MAXLEN", 1, "6-1", "a", "b"), ("XADD", "xe", "MAXLEN", 5, "7-1", "a", "b"),
     ("XGROUP", "CREATE", "xm", "g", "$", "MKSTREAM"), ("XGROUP", "CREATE", "xm", "g", "$", "MKSTREAM"),
+    ("XADD", "xz", "MAXLEN", 0, "1-1", "a", "b"), ("XTRIM", "xz", "MINID", "5-0"), ("XADD", "xz", "NOMKSTREAM", "2-1", "a", "b"),
+    ("MULTI",), ("SET", "tx", "1"), ("LPUSH", "tx", "a"), ("INCR", "tx"), ("DEL", "tx"), ("EXEC",),
     ("HINCRBYFLOAT", "hf", "f", "1.5"), ("HINCRBY", "hf", "f", 1), ("HSET", "hf", "f", "x"), ("HINCRBY", "hf", "f", 1),
     ("BITFIELD", "bf2", "OVERFLOW", "FAIL", "INCRBY", "u2", 0, 9), ("BITFIELD", "bf2", "INCRBY", "u2", 0, 1),
     ("SETBIT", "bf3", 100, 0), ("INCR", "s"), ("SET", "i", "1"), ("INCRBY", "i", 5), ("DECR", "i"),
