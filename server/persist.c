@@ -24,6 +24,7 @@
 #include "common/xmalloc.h"
 #include "server/aof.h"
 #include "server/child.h"
+#include "server/notify.h"
 #include "server/propagate.h"
 #include "server/script.h"
 #include "storage/evict.h"
@@ -409,7 +410,7 @@ static void cmd_restore(client *c) {
     }
     /* load into a scratch db first: a malformed payload must leave the key alone */
     static db *scratch;
-    if (!scratch) scratch = db_create(0);
+    if (!scratch) scratch = db_create(-1);
     rkey *k = rdb_restore_payload(scratch, key, klen, p, len);
     if (!k) {
         db_flush(scratch);
@@ -424,6 +425,7 @@ static void cmd_restore(client *c) {
             resp_slice del[2] = {{(char *)"DEL", 3}, c->argv[1]};
             propagate_replace(c, 2, del);
         }
+        if (deleted) notify_keyspace_event(NOTIFY_GENERIC, "del", key, klen, db_id(c->db));
         reply_ok(&c->out);
         return;
     }
@@ -450,6 +452,7 @@ static void cmd_restore(client *c) {
         long long ticks = idle * 1000 / EVICT_LRU_RES_MS;
         rkey_set_access(nk, (uint32_t)(((long long)evict_lru_clock() - ticks) & EVICT_LRU_MAX));
     }
+    notify_keyspace_event(NOTIFY_GENERIC, "restore", key, klen, db_id(c->db));
     reply_ok(&c->out);
 }
 

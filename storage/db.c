@@ -346,6 +346,7 @@ static void db_emit_slow(const db_event *ev) {
 }
 
 static inline void db_emit(db *d, db_event_type type, const char *key, size_t klen, db *other) {
+    if (d->id < 0) return;
     if (type != DB_EV_EXPIRED && type != DB_EV_EVICTED) storage_dirty++;
     if (db_nsubs) {
         db_event ev = {type, d, key, klen, other};
@@ -354,6 +355,7 @@ static inline void db_emit(db *d, db_event_type type, const char *key, size_t kl
 }
 
 static void db_emit_rec(db *d, db_event_type type, const rkey *k) {
+    if (d->id < 0) return;
     if (type != DB_EV_EXPIRED && type != DB_EV_EVICTED) storage_dirty++;
     if (db_nsubs) {
         db_event ev = {type, d, NULL, 0, NULL};

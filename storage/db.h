@@ -76,6 +76,8 @@ void db_unsubscribe(int handle);
 extern long long storage_dirty;
 
 /* --- databases --- */
+/* A db with a negative id is private staging (RESTORE's scratch db): its changes raise no
+ * events and do not count in storage_dirty. */
 db *db_create(int id);
 void db_destroy(db *d);
 int db_id(const db *d);

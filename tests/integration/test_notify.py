@@ -285,7 +285,7 @@ READS = [
     ("GET", "%s"), ("MGET", "%s", "s"), ("STRLEN", "%s"), ("GETRANGE", "%s", 0, 1), ("SUBSTR", "%s", 0, 1),
     ("GETBIT", "%s", 1), ("BITCOUNT", "%s"), ("BITPOS", "%s", 1), ("BITFIELD_RO", "%s", "GET", "u8", 0),
     ("LCS", "%s", "s"), ("EXISTS", "%s", "s"), ("TYPE", "%s"), ("TTL", "%s"), ("PTTL", "%s"),
-    ("EXPIRETIME", "%s"), ("PEXPIRETIME", "%s"), ("TOUCH", "%s", "s"), ("OBJECT", "ENCODING", "%s"),
+    ("EXPIRETIME", "%s"), ("PEXPIRETIME", "%s"), ("TOUCH", "%s", "s"), ("DUMP", "%s"), ("OBJECT", "ENCODING", "%s"),
     ("OBJECT", "FREQ", "%s"), ("OBJECT", "IDLETIME", "%s"), ("OBJECT", "REFCOUNT", "%s"),
     ("MEMORY", "USAGE", "%s"), ("PFCOUNT", "%s"), ("PFCOUNT", "%s", "p"),
     ("HGET", "%s", "f"), ("HMGET", "%s", "f"), ("HGETALL", "%s"), ("HKEYS", "%s"), ("HVALS", "%s"),
