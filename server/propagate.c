@@ -47,7 +47,7 @@ int propagate_subscribe(propagate_fn *fn, void *priv) {
         nsub_slots = n;
     }
     subs[h] = (prop_sub){fn, priv};
-    if (!nsubs++) key_sub = db_subscribe(prop_key_event, NULL);
+    if (!nsubs++) key_sub = db_subscribe_removals(prop_key_event, NULL);
     propagate_on = 1;
     return h;
 }
