@@ -172,13 +172,17 @@ void propagate_call(client *c, command *cmd) {
     int exec = multi_is_exec(cmd);
     if (!exec && !f.prevent && (f.force || storage_dirty != dirty)) {
         if (!cur && !nops) { /* alone: out at once, with no copy */
-            emit(dbid, f.argv ? f.argc : c->argc, f.argv ? f.argv : c->argv);
+            if (!f.argv) {
+                emit(dbid, c->argc, c->argv);
+                return;
+            }
+            emit(dbid, f.argc, f.argv);
             free(f.argv);
             return;
         }
         if (f.argv) queue_op(dbid, f.argc, f.argv); /* already a private copy */
         else queue_op(dbid, c->argc, argv_dup(c->argv, c->argc));
-    } else {
+    } else if (f.argv) {
         free(f.argv);
     }
     if (!cur) flush(exec);
