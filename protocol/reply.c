@@ -65,20 +65,24 @@ int reply_lend(reply_buf *rb, char *buf) {
     return 1;
 }
 
-void reply_unlend(reply_buf *rb) {
+static void unlend(reply_buf *rb, int fit) {
     if (!rb->lent) return;
     char *own = NULL;
-    size_t left = rb->used - rb->sent;
+    size_t left = rb->used - rb->sent, cap = 0;
     if (left) {
-        own = xmalloc(REPLY_BUF_SIZE);
+        cap = fit ? (left + 63) & ~(size_t)63 : REPLY_BUF_SIZE;
+        own = xmalloc(cap);
         memcpy(own, rb->buf + rb->sent, left);
     }
     rb->buf = own;
-    rb->cap = own ? REPLY_BUF_SIZE : 0;
+    rb->cap = cap;
     rb->lent = 0;
     rb->used = left;
     rb->sent = 0;
 }
+
+void reply_unlend(reply_buf *rb) { unlend(rb, 0); }
+void reply_unlend_fit(reply_buf *rb) { unlend(rb, 1); }
 
 void reply_release_idle(reply_buf *rb) {
     if (rb->lent || !rb->buf || rb->used != rb->sent) return;

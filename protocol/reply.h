@@ -21,7 +21,7 @@ typedef struct reply_chunk {
 
 typedef struct reply_buf {
     char *buf;   /* REPLY_BUF_SIZE bytes once the first reply came, or NULL */
-    size_t cap;  /* 0 or REPLY_BUF_SIZE */
+    size_t cap;  /* 0 or REPLY_BUF_SIZE (less after reply_unlend_fit) */
     int lent;    /* buf is the caller's (reply_lend), not ours to free */
     size_t used; /* bytes written into buf */
     size_t sent; /* bytes of buf already consumed */
@@ -40,6 +40,10 @@ void reply_clear(reply_buf *rb); /* drop everything unsent */
  * into a buffer of rb's own; reply_free never frees a lent buffer. */
 int reply_lend(reply_buf *rb, char *buf);
 void reply_unlend(reply_buf *rb);
+/* reply_unlend into a buffer just big enough for the unsent bytes (later replies go on
+ * in chunks): for replies held a moment, where allocating and freeing REPLY_BUF_SIZE
+ * bytes would cost more than the rest of the command. */
+void reply_unlend_fit(reply_buf *rb);
 /* Free rb's own buffer if nothing is pending in it (an idle connection holds none). */
 void reply_release_idle(reply_buf *rb);
 

@@ -510,22 +510,26 @@ static char *put_len(char *p, char prefix, size_t n) {
     return p;
 }
 
+/* Each argument is checked for room as it goes: one pass over argv. */
 static void append_command(int argc, const resp_slice *argv) {
-    size_t need = 32;
-    for (int i = 0; i < argc; i++) need += argv[i].len + 32;
-    buf_reserve(need);
-    char *p = aof.buf + aof_buf_len;
-    p = put_len(p, '*', (size_t)argc);
+    size_t start = aof_buf_len;
+    if (aof.cap - aof_buf_len < 32) buf_reserve(32);
+    char *p = put_len(aof.buf + aof_buf_len, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
-        p = put_len(p, '$', argv[i].len);
-        memcpy(p, argv[i].ptr, argv[i].len);
-        p += argv[i].len;
+        size_t len = argv[i].len;
+        if ((size_t)(aof.buf + aof.cap - p) < len + 32) {
+            aof_buf_len = (size_t)(p - aof.buf);
+            buf_reserve(len + 32);
+            p = aof.buf + aof_buf_len;
+        }
+        p = put_len(p, '$', len);
+        memcpy(p, argv[i].ptr, len);
+        p += len;
         *p++ = '\r';
         *p++ = '\n';
     }
-    size_t len = (size_t)(p - aof.buf);
-    aof_unflushed += len - aof_buf_len;
-    aof_buf_len = len;
+    aof_buf_len = (size_t)(p - aof.buf);
+    aof_unflushed += aof_buf_len - start;
 }
 
 /* The propagation subscriber. While a runtime enable waits for its rewrite, commands

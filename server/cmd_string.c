@@ -184,7 +184,7 @@ __attribute__((always_inline)) static inline void string_set(client *c, int flag
             return;
         }
     }
-    if (propagate_wanted()) string_set_propagate(c, flags, vi, when);
+    if ((flags & (SO_EXPIRE | SO_GET)) && propagate_wanted()) string_set_propagate(c, flags, vi, when);
     if (flags & SO_EXPIRE) {
         /* Not arg_store_string: adding the TTL rebuilds the record, and a big value's
          * buffer taken over as the record would be freed under argv (SLOWLOG and the

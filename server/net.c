@@ -75,9 +75,10 @@ static void qbuf_give_back(client *c) {
     }
 }
 
-static void out_give_back(client *c) {
+static void out_give_back(client *c, int fit) {
     if (out_holder == c) {
-        reply_unlend(&c->out);
+        if (fit) reply_unlend_fit(&c->out);
+        else reply_unlend(&c->out);
         out_holder = NULL;
     }
     reply_release_idle(&c->out);
@@ -100,8 +101,8 @@ size_t client_query_free(const client *c) {
  * the AOF buffer is written (server/aof.h), and the clients of one loop iteration share
  * that write: client_after_batch holds them here and one event, run after the
  * iteration's other callbacks, writes the AOF and then their replies. */
-static client **aof_held;
-static int aof_nheld, aof_heldcap;
+static client **aof_held, **aof_running; /* held; being let go (kept for reuse) */
+static int aof_nheld, aof_heldcap, aof_nrunning, aof_runcap;
 static struct event *aof_held_ev;
 
 static void aof_held_cb(evutil_socket_t fd, short what, void *arg) {
@@ -111,15 +112,21 @@ static void aof_held_cb(evutil_socket_t fd, short what, void *arg) {
     while (aof_nheld) {
         aof_flush_for_replies();
         client **list = aof_held;
-        int n = aof_nheld;
-        aof_held = NULL;
-        aof_nheld = aof_heldcap = 0;
-        for (int i = 0; i < n; i++) {
-            if (!list[i]) continue; /* freed meanwhile */
-            list[i]->flags &= ~CLIENT_AOF_HELD;
-            client_after_batch(list[i]);
+        int cap = aof_heldcap;
+        aof_held = aof_running;
+        aof_heldcap = aof_runcap;
+        aof_running = list;
+        aof_runcap = cap;
+        aof_nrunning = aof_nheld;
+        aof_nheld = 0;
+        for (int i = 0; i < aof_nrunning; i++) {
+            client *c = aof_running[i];
+            if (!c) continue; /* freed meanwhile */
+            c->flags &= ~CLIENT_AOF_HELD;
+            aof_running[i] = NULL;
+            client_after_batch(c);
         }
-        free(list);
+        aof_nrunning = 0;
     }
 }
 
@@ -139,6 +146,8 @@ static void aof_unhold(client *c) {
     if (!(c->flags & CLIENT_AOF_HELD)) return;
     for (int i = 0; i < aof_nheld; i++)
         if (aof_held[i] == c) aof_held[i] = NULL;
+    for (int i = 0; i < aof_nrunning; i++)
+        if (aof_running[i] == c) aof_running[i] = NULL;
     c->flags &= ~CLIENT_AOF_HELD;
 }
 
@@ -252,7 +261,7 @@ static int client_after_batch(client *c) {
         }
         if (aof_reply_barrier() && server.base) {
             aof_hold(c);
-            out_give_back(c);
+            out_give_back(c, 1);
             server_client_memory(c, 0);
             return 1;
         }
@@ -273,7 +282,7 @@ static int client_after_batch(client *c) {
         }
         client_arm_write(c, pending > 0);
         if (pending > out_high_water()) client_pause_read(c, 1);
-        out_give_back(c);
+        out_give_back(c, 0);
         server_client_memory(c, 0);
         return 1;
     }
@@ -674,7 +683,7 @@ static void client_write_cb(evutil_socket_t fd, short what, void *arg) {
     }
     if (c->read_paused && pending < OUT_LOW_WATER) client_after_batch(c); /* resumes held input */
     else {
-        out_give_back(c);
+        out_give_back(c, 0);
         server_client_memory(c, 0);
     }
 }
@@ -949,8 +958,9 @@ void net_close_listeners(void) {
         aof_held_ev = NULL;
     }
     free(aof_held);
-    aof_held = NULL;
-    aof_nheld = aof_heldcap = 0;
+    free(aof_running);
+    aof_held = aof_running = NULL;
+    aof_nheld = aof_heldcap = aof_nrunning = aof_runcap = 0;
     if (accept_resume_event) {
         event_free(accept_resume_event);
         accept_resume_event = NULL;

@@ -47,7 +47,7 @@ int propagate_subscribe(propagate_fn *fn, void *priv) {
         nsub_slots = n;
     }
     subs[h] = (prop_sub){fn, priv};
-    if (!nsubs++) key_sub = db_subscribe(prop_key_event, NULL);
+    if (!nsubs++) key_sub = db_subscribe_removals(prop_key_event, NULL);
     propagate_on = 1;
     return h;
 }
@@ -172,13 +172,17 @@ void propagate_call(client *c, command *cmd) {
     int exec = multi_is_exec(cmd);
     if (!exec && !f.prevent && (f.force || storage_dirty != dirty)) {
         if (!cur && !nops) { /* alone: out at once, with no copy */
-            emit(dbid, f.argv ? f.argc : c->argc, f.argv ? f.argv : c->argv);
+            if (!f.argv) {
+                emit(dbid, c->argc, c->argv);
+                return;
+            }
+            emit(dbid, f.argc, f.argv);
             free(f.argv);
             return;
         }
         if (f.argv) queue_op(dbid, f.argc, f.argv); /* already a private copy */
         else queue_op(dbid, c->argc, argv_dup(c->argv, c->argc));
-    } else {
+    } else if (f.argv) {
         free(f.argv);
     }
     if (!cur) flush(exec);

@@ -314,13 +314,15 @@ static rkey *rk_clone(db *d, const rkey *old, const rk_shape *s, const char *key
 typedef struct db_subscriber {
     db_event_fn *fn; /* NULL: a free slot */
     void *priv;
+    int removals_only; /* only DB_EV_EXPIRED and DB_EV_EVICTED */
 } db_subscriber;
 
 static db_subscriber *db_subs;
 static int db_nsubs_slots; /* slots allocated */
 static int db_nsubs;       /* slots in use */
+static int db_nsubs_every; /* of which want every event */
 
-int db_subscribe(db_event_fn *fn, void *priv) {
+static int subscribe(db_event_fn *fn, void *priv, int removals_only) {
     int h = 0;
     while (h < db_nsubs_slots && db_subs[h].fn) h++;
     if (h == db_nsubs_slots) {
@@ -329,26 +331,37 @@ int db_subscribe(db_event_fn *fn, void *priv) {
         memset(db_subs + db_nsubs_slots, 0, sizeof(*db_subs) * (size_t)(n - db_nsubs_slots));
         db_nsubs_slots = n;
     }
-    db_subs[h] = (db_subscriber){fn, priv};
+    db_subs[h] = (db_subscriber){fn, priv, removals_only};
     db_nsubs++;
+    if (!removals_only) db_nsubs_every++;
     return h;
 }
+
+int db_subscribe(db_event_fn *fn, void *priv) { return subscribe(fn, priv, 0); }
+int db_subscribe_removals(db_event_fn *fn, void *priv) { return subscribe(fn, priv, 1); }
 
 void db_unsubscribe(int h) {
     if (h < 0 || h >= db_nsubs_slots || !db_subs[h].fn) return;
     db_subs[h].fn = NULL;
     db_nsubs--;
+    if (!db_subs[h].removals_only) db_nsubs_every--;
 }
 
+static inline int is_removal(db_event_type type) { return type == DB_EV_EXPIRED || type == DB_EV_EVICTED; }
+
 static void db_emit_slow(const db_event *ev) {
+    int removal = is_removal(ev->type);
     for (int h = 0; h < db_nsubs_slots; h++)
-        if (db_subs[h].fn) db_subs[h].fn(db_subs[h].priv, ev);
+        if (db_subs[h].fn && (removal || !db_subs[h].removals_only)) db_subs[h].fn(db_subs[h].priv, ev);
 }
+
+/* Whether anyone wants an event of this type. */
+static inline int db_wanted(db_event_type type) { return db_nsubs_every || (db_nsubs && is_removal(type)); }
 
 static inline void db_emit(db *d, db_event_type type, const char *key, size_t klen, db *other) {
     if (d->id < 0) return;
-    if (type != DB_EV_EXPIRED && type != DB_EV_EVICTED) storage_dirty++;
-    if (db_nsubs) {
+    if (!is_removal(type)) storage_dirty++;
+    if (db_wanted(type)) {
         db_event ev = {type, d, key, klen, other};
         db_emit_slow(&ev);
     }
@@ -356,8 +369,8 @@ static inline void db_emit(db *d, db_event_type type, const char *key, size_t kl
 
 static void db_emit_rec(db *d, db_event_type type, const rkey *k) {
     if (d->id < 0) return;
-    if (type != DB_EV_EXPIRED && type != DB_EV_EVICTED) storage_dirty++;
-    if (db_nsubs) {
+    if (!is_removal(type)) storage_dirty++;
+    if (db_wanted(type)) {
         db_event ev = {type, d, NULL, 0, NULL};
         ev.key = rkey_key(k, &ev.klen);
         db_emit_slow(&ev);

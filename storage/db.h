@@ -68,6 +68,9 @@ typedef struct db_event {
 typedef void db_event_fn(void *priv, const db_event *ev);
 /* Add a subscriber; returns its handle for db_unsubscribe. */
 int db_subscribe(db_event_fn *fn, void *priv);
+/* A subscriber of DB_EV_EXPIRED and DB_EV_EVICTED only (the other events then cost
+ * nothing for it). */
+int db_subscribe_removals(db_event_fn *fn, void *priv);
 void db_unsubscribe(int handle);
 
 /* Changes to the keyspace: every event but EXPIRED and EVICTED adds one, and commands add

@@ -386,6 +386,40 @@ END_TEST
 /* A lent buffer: replies go into it; refused while the reply_buf has one; unsent bytes
  * (and chunks after them) survive giving it back; reply_free never frees it (ASan
  * would report freeing this static array). */
+/* A reply held a moment keeps only its own bytes; replies after it fill the small buffer
+ * and go on in chunks, all in order. */
+START_TEST(test_unlend_fit) {
+    static char shared[REPLY_BUF_SIZE];
+    reply_buf *rb = new_rb(2);
+    ck_assert_int_eq(reply_lend(rb, shared), 1);
+    reply_ok(rb);
+    reply_unlend_fit(rb);
+    ck_assert_ptr_ne(rb->buf, shared);
+    ck_assert_uint_lt(rb->cap, 128);
+    ck_assert_uint_ge(rb->cap, 5);
+    memset(shared, 'x', sizeof shared);
+    char big[200];
+    memset(big, 'z', sizeof big);
+    reply_int(rb, 7);
+    reply_bulk(rb, big, sizeof big);
+    char want[300];
+    int w = snprintf(want, sizeof want, "+OK\r\n:7\r\n$200\r\n");
+    memcpy(want + w, big, sizeof big);
+    w += (int)sizeof big;
+    memcpy(want + w, "\r\n", 2);
+    w += 2;
+    expect_out(rb, want, (size_t)w);
+    reply_release_idle(rb);
+    ck_assert_ptr_null(rb->buf);
+
+    ck_assert_int_eq(reply_lend(rb, shared), 1); /* all sent: nothing to keep */
+    reply_unlend_fit(rb);
+    ck_assert_ptr_null(rb->buf);
+    ck_assert_uint_eq(rb->cap, 0);
+    free_rb(rb);
+}
+END_TEST
+
 START_TEST(test_lend_and_give_back) {
     static char shared[REPLY_BUF_SIZE];
     static char other[REPLY_BUF_SIZE];
@@ -445,6 +479,7 @@ static Suite *reply_suite(void) {
     tcase_add_test(tc, test_partial_consume_model);
     tcase_add_test(tc, test_free_and_reinit);
     tcase_add_test(tc, test_lend_and_give_back);
+    tcase_add_test(tc, test_unlend_fit);
     suite_add_tcase(s, tc);
     return s;
 }
