@@ -66,7 +66,7 @@ static client *qbuf_holder, *out_holder;
 /* io-uring yes: clients waiting with their reply for the end of the loop iteration (each
  * keeps its lent buffer, so more buffers are lent from a pool meanwhile). */
 #define URING_ENTRIES  256
-#define URING_POOL_MAX 1024
+#define URING_POOL_MAX 256
 static struct io_uring ring;
 static int uring_on, uring_flushing;
 static client **uring_held;
@@ -225,11 +225,10 @@ static void uring_flush_cb(evutil_socket_t fd, short what, void *arg) {
     (void)arg;
     while (uring_nheld) {
         int n = uring_nheld < URING_ENTRIES ? uring_nheld : URING_ENTRIES;
-        client **list = uring_held;
         int queued = 0;
         if (aof_reply_barrier()) aof_flush_for_replies();
         for (int i = 0; i < n; i++) {
-            client *c = list[i];
+            client *c = uring_held[i];
             if (!c || c->out.head || c->out.used == c->out.sent || (c->flags & CLIENT_CLOSE_ASAP)) continue;
             struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
             if (!sqe) break;
@@ -239,31 +238,45 @@ static void uring_flush_cb(evutil_socket_t fd, short what, void *arg) {
             queued++;
         }
         if (queued) {
+            /* Every entry the kernel took is waited for: none is left in flight when its
+             * client carries on (a signal can cut the wait short, EINTR). */
             int r = io_uring_submit_and_wait(&ring, (unsigned)queued);
-            if (r < 0) log_warning("io_uring_submit_and_wait: %s", strerror(-r));
-            struct io_uring_cqe *cqe;
-            unsigned head, seen = 0;
-            io_uring_for_each_cqe(&ring, head, cqe) {
-                client *c = list[io_uring_cqe_get_data64(cqe)];
-                seen++;
+            while ((r >= 0 || r == -EINTR || r == -EAGAIN || r == -EBUSY) && io_uring_sq_ready(&ring))
+                r = io_uring_submit(&ring);
+            if (r < 0 && r != -EINTR && io_uring_sq_ready(&ring)) {
+                log_warning("io_uring_submit: %s: replies are written directly from now on", strerror(-r));
+                uring_on = 0; /* the entries left unsubmitted never will be */
+                queued -= (int)io_uring_sq_ready(&ring);
+            }
+            for (int done = 0; done < queued;) {
+                struct io_uring_cqe *cqe;
+                r = io_uring_wait_cqe(&ring, &cqe);
+                if (r == -EINTR) continue;
+                if (r < 0) {
+                    log_warning("io_uring_wait_cqe: %s", strerror(-r));
+                    break;
+                }
+                client *c = uring_held[io_uring_cqe_get_data64(cqe)];
+                int res = cqe->res;
+                io_uring_cqe_seen(&ring, cqe);
+                done++;
                 if (!c) continue;
-                if (cqe->res >= 0) {
-                    reply_consume(&c->out, (size_t)cqe->res);
-                    server.stat_net_output_bytes += cqe->res;
+                if (res >= 0) {
+                    reply_consume(&c->out, (size_t)res);
+                    server.stat_net_output_bytes += res;
                     server.stat_total_writes++;
-                } else if (cqe->res != -EAGAIN && cqe->res != -EINTR) {
-                    log_verbose("Error writing to client: %s", strerror(-cqe->res));
+                } else if (res != -EAGAIN && res != -EINTR) {
+                    log_verbose("Error writing to client: %s", strerror(-res));
                     c->flags |= CLIENT_CLOSE_ASAP;
                 }
             }
-            io_uring_cq_advance(&ring, seen);
         }
         /* Unsubmitted or unanswered entries fall to the direct write in client_after_batch. */
         uring_flushing = 1;
         for (int i = 0; i < n; i++) {
-            client *c = list[i];
+            client *c = uring_held[i];
             if (!c) continue;
-            list[i] = NULL;
+            uring_held[i] = NULL;
             c->flags &= ~CLIENT_URING_HELD;
             client_after_batch(c);
         }
@@ -400,7 +413,7 @@ static int client_after_batch(client *c) {
             server_client_memory(c, 0);
             return 1;
         }
-        if (uring_on && !uring_flushing && c->out.lent && !c->out.head && reply_pending(&c->out)) {
+        if (uring_on && !uring_flushing && !c->out.head && reply_pending(&c->out)) {
             uring_hold(c);
             server_client_memory(c, 0);
             return 1;
