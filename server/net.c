@@ -1131,6 +1131,14 @@ void net_serve_while_busy(client *running) {
     int n = listen_fd_count + server.nclients;
     int was_flushing = uring_flushing;
     uring_flushing = 1; /* answers while busy go out at once, not after the script */
+    /* Replies held earlier in this iteration go out now too (their clients stay held: the
+     * iteration's flush finishes them once the script is over). */
+    for (int i = 0; i < uring_nheld; i++) {
+        client *c = uring_held[i];
+        if (!c || c == running || (c->flags & CLIENT_CLOSE_ASAP) || !reply_pending(&c->out)) continue;
+        if (client_write(c) < 0) c->flags |= CLIENT_CLOSE_ASAP;
+        else if (reply_pending(&c->out)) client_arm_write(c, 1);
+    }
     struct pollfd *fds = xmalloc(sizeof(*fds) * (size_t)(n ? n : 1));
     uint64_t *ids = xmalloc(sizeof(*ids) * (size_t)(n ? n : 1));
     int k = 0;
