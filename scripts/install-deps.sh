@@ -10,6 +10,7 @@ PACKAGES=(
   build-essential cmake pkg-config libevent-dev check libhiredis-dev
   # LZF for list-compress-depth (and the RDB format)
   liblzf-dev
+  liburing-dev
   # the allocator respite is built with (RESPITE_MALLOC, BENCHMARKS.md); mimalloc for the
   # comparison builds (-DRESPITE_MALLOC=mimalloc)
   libjemalloc-dev libmimalloc-dev

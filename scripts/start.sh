@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in build-essential cmake pkg-config libevent-dev libjemalloc-dev liblua5.1-0-dev lua-cjson-dev lua-bitop liblzf-dev; do
+for pkg in build-essential cmake pkg-config libevent-dev libjemalloc-dev liblua5.1-0-dev lua-cjson-dev lua-bitop liblzf-dev liburing-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -154,6 +154,7 @@ static config_def configs[] = {
     /* Logging. */
     {"logfile", CFG_STR, OFF(logfile), 0, 0, "", 0, NULL, 0, NULL},
     {"loglevel", CFG_ENUM, OFF(loglevel), 0, 0, "notice", 1, loglevels, 0, NULL},
+    {"io-uring", CFG_BOOL, OFF(io_uring), 0, 0, "no", 0, NULL, CF_HIDDEN, NULL},
     {"syslog-enabled", CFG_BOOL, OFF(syslog_enabled), 0, 0, "no", 0, NULL, 0, NULL},
     {"syslog-ident", CFG_STR, OFF(syslog_ident), 0, 0, "redis", 0, NULL, 0, NULL},
     {"syslog-facility", CFG_ENUM, OFF(syslog_facility), 0, 0, "local0", 0, syslog_facilities, 0, NULL},

@@ -209,6 +209,7 @@ int main(int argc, char **argv) {
         rdb_stat.lastsave = (long long)time(NULL);
         rdb_stat.dirty_base = storage_dirty;
     }
+    net_uring_init();
     if (!net_listen()) {
         shutdown_cleanup();
         return 1;

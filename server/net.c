@@ -9,11 +9,18 @@
  * costs bounded memory and never stalls the loop (sockets are non-blocking).
  *
  * Clients are freed only from their own callbacks or from the timer, never while a
- * command of theirs runs: elsewhere, CLIENT_CLOSE_ASAP plus event_active defers it. */
+ * command of theirs runs: elsewhere, CLIENT_CLOSE_ASAP plus event_active defers it.
+ *
+ * With io-uring yes (probed at start-up), a batch's reply is not written at once: the
+ * client keeps its lent reply buffer and waits in a list, and one event run after the loop
+ * iteration's other callbacks sends every listed client's reply with one io_uring_enter,
+ * then finishes each client as a direct write would have (what is left waits for the write
+ * event). */
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <liburing.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -56,6 +63,39 @@ static char shared_qbuf[QBUF_MIN];
 static char shared_out[REPLY_BUF_SIZE];
 static client *qbuf_holder, *out_holder;
 
+/* io-uring yes: clients waiting with their reply for the end of the loop iteration (each
+ * keeps its lent buffer, so more buffers are lent from a pool meanwhile). */
+#define URING_ENTRIES  256
+#define URING_POOL_MAX 256
+static struct io_uring ring;
+static int uring_on, uring_flushing;
+static client **uring_held;
+static int uring_nheld, uring_heldcap;
+static struct event *uring_ev;
+static char *out_pool[URING_POOL_MAX];
+static int out_pool_n, out_pool_lent;
+
+/* A reply buffer to lend: the shared one, or with io-uring one from the pool. */
+static void out_lend(client *c) {
+    if (c->out.lent || c->out.buf || c->out.head) return;
+    if (!out_holder) {
+        if (reply_lend(&c->out, shared_out)) out_holder = c;
+        return;
+    }
+    if (!uring_on || out_pool_lent >= URING_POOL_MAX) return;
+    char *b = out_pool_n ? out_pool[--out_pool_n] : xmalloc(REPLY_BUF_SIZE);
+    reply_lend(&c->out, b);
+    out_pool_lent++;
+}
+
+/* c's lent buffer (if from the pool) goes back to the pool; its contents are handled by
+ * the caller. */
+static void out_pool_return(client *c) {
+    if (!c->out.lent || c->out.buf == shared_out) return;
+    out_pool[out_pool_n++] = c->out.buf;
+    out_pool_lent--;
+}
+
 /* The query buffer goes back after a batch: a remainder moves to a buffer of c's own; an
  * own buffer that is empty is freed. */
 static void qbuf_give_back(client *c) {
@@ -76,10 +116,17 @@ static void qbuf_give_back(client *c) {
 }
 
 static void out_give_back(client *c, int fit) {
+    if (c->flags & CLIENT_URING_HELD) return; /* the buffer is to be sent yet */
     if (out_holder == c) {
         if (fit) reply_unlend_fit(&c->out);
         else reply_unlend(&c->out);
         out_holder = NULL;
+    } else if (c->out.lent) {
+        char *b = c->out.buf;
+        if (fit) reply_unlend_fit(&c->out);
+        else reply_unlend(&c->out);
+        out_pool[out_pool_n++] = b;
+        out_pool_lent--;
     }
     reply_release_idle(&c->out);
 }
@@ -149,6 +196,107 @@ static void aof_unhold(client *c) {
     for (int i = 0; i < aof_nrunning; i++)
         if (aof_running[i] == c) aof_running[i] = NULL;
     c->flags &= ~CLIENT_AOF_HELD;
+}
+
+static void uring_hold(client *c) {
+    if (c->flags & CLIENT_URING_HELD) return;
+    if (uring_nheld == uring_heldcap) {
+        uring_heldcap = uring_heldcap ? uring_heldcap * 2 : 64;
+        uring_held = xrealloc(uring_held, sizeof(*uring_held) * (size_t)uring_heldcap);
+    }
+    uring_held[uring_nheld++] = c;
+    c->flags |= CLIENT_URING_HELD;
+    if (uring_nheld == 1) event_active(uring_ev, EV_WRITE, 1);
+}
+
+static void uring_unhold(client *c) {
+    if (!(c->flags & CLIENT_URING_HELD)) return;
+    for (int i = 0; i < uring_nheld; i++)
+        if (uring_held[i] == c) uring_held[i] = NULL;
+    c->flags &= ~CLIENT_URING_HELD;
+}
+
+/* Send the held clients' replies, up to URING_ENTRIES in one io_uring_enter, and finish
+ * each client as client_after_batch does after a direct write. A reply in more than one
+ * buffer (overflow chunks) goes out by the direct path. */
+static void uring_flush_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+    while (uring_nheld) {
+        int n = uring_nheld < URING_ENTRIES ? uring_nheld : URING_ENTRIES;
+        int queued = 0;
+        if (aof_reply_barrier()) aof_flush_for_replies();
+        for (int i = 0; i < n; i++) {
+            client *c = uring_held[i];
+            if (!c || c->out.head || c->out.used == c->out.sent || (c->flags & CLIENT_CLOSE_ASAP)) continue;
+            struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+            if (!sqe) break;
+            io_uring_prep_send(sqe, c->fd, c->out.buf + c->out.sent, c->out.used - c->out.sent,
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+            io_uring_sqe_set_data64(sqe, (uint64_t)i);
+            queued++;
+        }
+        if (queued) {
+            /* Every entry the kernel took is waited for: none is left in flight when its
+             * client carries on (a signal can cut the wait short, EINTR). */
+            int r = io_uring_submit_and_wait(&ring, (unsigned)queued);
+            while ((r >= 0 || r == -EINTR || r == -EAGAIN || r == -EBUSY) && io_uring_sq_ready(&ring))
+                r = io_uring_submit(&ring);
+            if (r < 0 && r != -EINTR && io_uring_sq_ready(&ring)) {
+                log_warning("io_uring_submit: %s: replies are written directly from now on", strerror(-r));
+                uring_on = 0; /* the entries left unsubmitted never will be */
+                queued -= (int)io_uring_sq_ready(&ring);
+            }
+            for (int done = 0; done < queued;) {
+                struct io_uring_cqe *cqe;
+                r = io_uring_wait_cqe(&ring, &cqe);
+                if (r == -EINTR) continue;
+                if (r < 0) {
+                    log_warning("io_uring_wait_cqe: %s", strerror(-r));
+                    break;
+                }
+                client *c = uring_held[io_uring_cqe_get_data64(cqe)];
+                int res = cqe->res;
+                io_uring_cqe_seen(&ring, cqe);
+                done++;
+                if (!c) continue;
+                if (res >= 0) {
+                    reply_consume(&c->out, (size_t)res);
+                    server.stat_net_output_bytes += res;
+                    server.stat_total_writes++;
+                } else if (res != -EAGAIN && res != -EINTR) {
+                    log_verbose("Error writing to client: %s", strerror(-res));
+                    c->flags |= CLIENT_CLOSE_ASAP;
+                }
+            }
+        }
+        /* Unsubmitted or unanswered entries fall to the direct write in client_after_batch. */
+        uring_flushing = 1;
+        for (int i = 0; i < n; i++) {
+            client *c = uring_held[i];
+            if (!c) continue;
+            uring_held[i] = NULL;
+            c->flags &= ~CLIENT_URING_HELD;
+            client_after_batch(c);
+        }
+        uring_flushing = 0;
+        memmove(uring_held, uring_held + n, sizeof(*uring_held) * (size_t)(uring_nheld - n));
+        uring_nheld -= n;
+    }
+}
+
+void net_uring_init(void) {
+    if (!server.cfg.io_uring) return;
+    const char *force = getenv("RESPITE_IO_URING_PROBE_FAIL");
+    int r = force && *force ? -ENOSYS : io_uring_queue_init(URING_ENTRIES, &ring, 0);
+    if (r < 0) {
+        log_warning("io-uring yes, but io_uring is unavailable (%s): replies are written directly", strerror(-r));
+        return;
+    }
+    uring_ev = event_new(server.base, -1, 0, uring_flush_cb, NULL);
+    uring_on = 1;
+    log_notice("io-uring: a loop iteration's replies are sent with one io_uring_enter");
 }
 
 /* Write as much pending output as the socket takes. Returns -1 on a write error. */
@@ -262,6 +410,11 @@ static int client_after_batch(client *c) {
         if (aof_reply_barrier() && server.base) {
             aof_hold(c);
             out_give_back(c, 1);
+            server_client_memory(c, 0);
+            return 1;
+        }
+        if (uring_on && !uring_flushing && !c->out.head && reply_pending(&c->out)) {
+            uring_hold(c);
             server_client_memory(c, 0);
             return 1;
         }
@@ -537,7 +690,7 @@ static void client_process_input(client *c) {
     if (c->bs_head) client_bcast_materialize(c);
     client *outer = net_current;
     net_current = c;
-    if (!out_holder && reply_lend(&c->out, shared_out)) out_holder = c;
+    out_lend(c);
     call_clock_chain(1);
     while (start < c->qlen && !c->blocked) {
         if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
@@ -744,7 +897,9 @@ void client_free(client *c) {
     event_free(c->ev_write);
     close(c->fd);
     resp_parser_free(&c->parser);
+    uring_unhold(c);
     if (out_holder == c) out_holder = NULL; /* reply_free leaves a lent buffer alone */
+    else out_pool_return(c);
     reply_free(&c->out);
     if (c->qbuf == shared_qbuf) qbuf_holder = NULL;
     else free(c->qbuf);
@@ -974,6 +1129,16 @@ void net_close_listeners(void) {
  * up again by id before its turn. */
 void net_serve_while_busy(client *running) {
     int n = listen_fd_count + server.nclients;
+    int was_flushing = uring_flushing;
+    uring_flushing = 1; /* answers while busy go out at once, not after the script */
+    /* Replies held earlier in this iteration go out now too (their clients stay held: the
+     * iteration's flush finishes them once the script is over). */
+    for (int i = 0; i < uring_nheld; i++) {
+        client *c = uring_held[i];
+        if (!c || c == running || (c->flags & CLIENT_CLOSE_ASAP) || !reply_pending(&c->out)) continue;
+        if (client_write(c) < 0) c->flags |= CLIENT_CLOSE_ASAP;
+        else if (reply_pending(&c->out)) client_arm_write(c, 1);
+    }
     struct pollfd *fds = xmalloc(sizeof(*fds) * (size_t)(n ? n : 1));
     uint64_t *ids = xmalloc(sizeof(*ids) * (size_t)(n ? n : 1));
     int k = 0;
@@ -1012,6 +1177,7 @@ void net_serve_while_busy(client *running) {
     }
     free(fds);
     free(ids);
+    uring_flushing = was_flushing;
 }
 
 /* From the timer: close clients idle for longer than `timeout` seconds, and clients

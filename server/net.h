@@ -9,6 +9,7 @@ struct client;
 
 /* Open the TCP listeners (bind/port) and the Unix socket. Returns 0 on failure. */
 int net_listen(void);
+void net_uring_init(void); /* io-uring yes: probe io_uring, or log once and write directly */
 void net_close_listeners(void);
 /* Timeouts and output-limit checks, from the periodic timer. */
 void net_clients_cron(void);

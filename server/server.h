@@ -158,6 +158,7 @@ void server_request_shutdown(void);
 #define CLIENT_TRACKING_CACHING      (1u << 14) /* CLIENT CACHING given for the next command */
 #define CLIENT_TRACKING_BROKEN_REDIR (1u << 15)
 #define CLIENT_TRACKING_TARGET       (1u << 16) /* some client redirects its invalidations here */
+#define CLIENT_URING_HELD            (1u << 19) /* replies wait for the iteration's io_uring send (server/net.c) */
 
 typedef struct multi_cmd {
     command *cmd;
@@ -306,6 +307,7 @@ typedef struct server_config {
     int maxmemory_samples;
     int lfu_log_factor;
     int lfu_decay_time; /* minutes */
+    int io_uring;       /* replies of a loop turn go out in one io_uring_enter (server/net.c) */
     int syslog_enabled; /* log lines also go to syslog(3) */
     char *syslog_ident;
     char *syslog_facility;             /* "user", "local0".."local7" */

@@ -361,7 +361,7 @@ class Server:
         last = ""
         for attempt in range(5):          # the free port may be taken before we bind it
             self.port = free_port()
-            argv = self.start_argv(attempt)
+            argv = self.start_argv(attempt) + io_uring_args(self.binary)
             self.argv = argv
             self.err_path = os.path.join(self.dir, "stderr-%d.log" % attempt)
             self.out_path = os.path.join(self.dir, "stdout-%d.log" % attempt)
@@ -485,6 +485,16 @@ class Server:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.problems = problems
         return problems
+
+
+def io_uring_args(binary):
+    """["--io-uring", "yes"] when RESPITE_IO_URING=1 asks the suite to run on the io_uring
+    write path (scripts/test.sh's second pass) and binary is respite, else []."""
+    if os.environ.get("RESPITE_IO_URING") != "1":
+        return []
+    if os.path.realpath(binary) == os.path.realpath(ORACLE_BINARY) or os.path.basename(binary) == "redis-server":
+        return []
+    return ["--io-uring", "yes"]
 
 
 def oracle(args=(), unixsocket=False):

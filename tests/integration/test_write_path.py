@@ -214,3 +214,65 @@ def test_shutdown_with_writes_pending():
     finally:
         if not srv.stopped:
             srv.stop()
+
+
+def _respite_only():
+    if os.path.basename(harness.server_binary()) == "redis-server":
+        import pytest
+        pytest.skip("io-uring is respite's setting")
+
+
+def test_io_uring_many_clients_small_replies_interleaved(make_server):
+    """io-uring yes: many clients' replies of one turn in one io_uring_enter, including
+    ones that fill a small window (partial sends) and one that leaves meanwhile."""
+    _respite_only()
+    srv = make_server(args=["--io-uring", "yes"])
+    check("io_uring_enter" in srv.output(), "io-uring not in use:\n%s" % srv.output()[-2000:])
+    mid = b"m" * 12000
+    with srv.conn() as setup:
+        eq(setup.cmd("SET", "mid", mid), b"+OK\r\n", "SET")
+    conns = [srv.conn() for _ in range(40)]
+    slow = [small_window_conn(srv.port) for _ in range(4)]
+    gone = small_window_conn(srv.port)
+    try:
+        for rnd in range(3):
+            for n, c in enumerate(conns):
+                c.send(encode("INCR", "c%d" % n) + encode("ECHO", "r%d-%d" % (rnd, n)))
+            for c in slow + ([gone] if rnd == 0 else []):
+                c.send(encode("GET", "mid") * 8)
+            if rnd == 0:
+                gone.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                gone.close()
+            for n, c in enumerate(conns):
+                eq(c.reply(), b":%d\r\n" % (rnd + 1), "client %d INCR round %d" % (n, rnd))
+                eq(c.reply(), bulk(b"r%d-%d" % (rnd, n)), "client %d ECHO round %d" % (n, rnd))
+            for k, c in enumerate(slow):
+                for j in range(8):
+                    eq(read_exact(c, len(bulk(mid))), bulk(mid), "slow %d round %d reply %d" % (k, rnd, j))
+        for c in conns + slow:
+            check(not c.has_pending(0), "bytes after the last reply")
+    finally:
+        for c in conns + slow:
+            c.close()
+
+
+def test_io_uring_probe_failure_falls_back_once(make_server, monkeypatch):
+    """When io_uring cannot be set up (forced here), the server says so once and serves
+    on the direct write path."""
+    _respite_only()
+    monkeypatch.setenv("RESPITE_IO_URING_PROBE_FAIL", "1")
+    srv = make_server(args=["--io-uring", "yes"])
+    monkeypatch.delenv("RESPITE_IO_URING_PROBE_FAIL")
+    conns = [srv.conn() for _ in range(10)]
+    try:
+        for n, c in enumerate(conns):
+            c.send(encode("SET", "k%d" % n, "v%d" % n) + encode("GET", "k%d" % n))
+        for n, c in enumerate(conns):
+            eq(c.reply(), b"+OK\r\n", "SET %d" % n)
+            eq(c.reply(), bulk(b"v%d" % n), "GET %d" % n)
+    finally:
+        for c in conns:
+            c.close()
+    out = srv.output()
+    eq(out.count("io_uring is unavailable"), 1, "fallback log lines:\n%s" % out[-2000:])
+    check("io_uring_enter" not in out, "io-uring claimed in use after a failed probe")
