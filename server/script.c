@@ -411,6 +411,17 @@ static void reply_error_code(reply_buf *rb, const char *s, size_t n, int ignore_
     reply_error_hook = hook;
 }
 
+/* Entries of the table on top of the stack (pairs, not only the array part). */
+static long lua_table_count(lua_State *L) {
+    long count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        count++;
+    }
+    return count;
+}
+
 /* Reply the value on top of L's stack and pop it (Redis's luaReplyToRedisReply). */
 static void lua_to_reply(lua_State *L, reply_buf *rb, int resp) {
     if (!lua_checkstack(L, 4)) {
@@ -495,13 +506,7 @@ static void lua_to_reply(lua_State *L, reply_buf *rb, int resp) {
             lua_pushstring(L, "map");
             lua_rawget(L, top);
             if (lua_type(L, -1) == LUA_TTABLE) {
-                long count = 0;
-                lua_pushnil(L);
-                while (lua_next(L, -2)) {
-                    lua_pop(L, 1);
-                    count++;
-                }
-                reply_map(rb, count);
+                reply_map(rb, lua_table_count(L));
                 lua_pushnil(L);
                 while (lua_next(L, -2)) {
                     lua_pushvalue(L, -2);
@@ -514,13 +519,7 @@ static void lua_to_reply(lua_State *L, reply_buf *rb, int resp) {
             lua_pushstring(L, "set");
             lua_rawget(L, top);
             if (lua_type(L, -1) == LUA_TTABLE) {
-                long count = 0;
-                lua_pushnil(L);
-                while (lua_next(L, -2)) {
-                    lua_pop(L, 1);
-                    count++;
-                }
-                reply_set(rb, count);
+                reply_set(rb, lua_table_count(L));
                 lua_pushnil(L);
                 while (lua_next(L, -2)) {
                     lua_pop(L, 1);
