@@ -394,9 +394,7 @@ static void cmd_hscan(client *c) {
     if (!scan_parse_cursor(c, 2, &cursor)) return;
     if (!hash_lookup_or_reply(c, 1, 0, NULL, &h)) return;
     if (!h) {
-        reply_array(&c->out, 2);
-        reply_bulk(&c->out, "0", 1);
-        reply_array(&c->out, 0);
+        scan_reply_empty(c);
         return;
     }
     if (!scan_collection_options_or_reply(c, 3, &count, &pat, &patlen)) return;

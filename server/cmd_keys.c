@@ -332,6 +332,12 @@ int scan_parse_cursor(client *c, int i, unsigned long *cursor) {
     return ok;
 }
 
+void scan_reply_empty(client *c) {
+    reply_array(&c->out, 2);
+    reply_bulk(&c->out, "0", 1);
+    reply_array(&c->out, 0);
+}
+
 int scan_collection_options_or_reply(client *c, int first, long long *count, const char **pat, size_t *patlen) {
     *count = 10;
     *pat = NULL;

@@ -656,9 +656,7 @@ static void cmd_sscan(client *c) {
     if (!scan_parse_cursor(c, 2, &cursor)) return;
     if (!set_lookup_or_reply(c, 1, 0, NULL, &s)) return;
     if (!s) {
-        reply_array(&c->out, 2);
-        reply_bulk(&c->out, "0", 1);
-        reply_array(&c->out, 0);
+        scan_reply_empty(c);
         return;
     }
     if (!scan_collection_options_or_reply(c, 3, &count, &pat, &patlen)) return;

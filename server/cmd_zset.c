@@ -956,9 +956,7 @@ static void cmd_zscan(client *c) {
     zset *z;
     if (!zset_lookup_or_reply(c, 1, 0, NULL, &z)) return;
     if (!z) {
-        reply_array(&c->out, 2);
-        reply_bulk(&c->out, "0", 1);
-        reply_array(&c->out, 0);
+        scan_reply_empty(c);
         return;
     }
     long long count = 10;

@@ -249,6 +249,8 @@ int scan_parse_cursor(client *c, int i, unsigned long *cursor);
 /* HSCAN/SSCAN's options from argv[first] on: COUNT (default 10, >= 1) and MATCH (*pat
  * NULL when absent or "*"). Replies the error and returns 0 on bad input. */
 int scan_collection_options_or_reply(client *c, int first, long long *count, const char **pat, size_t *patlen);
+/* The reply of a collection SCAN on a missing key: cursor 0, no elements. */
+void scan_reply_empty(client *c);
 
 /* A private copy of an argument vector, slices and bytes in one allocation (one free):
  * for commands that outlive the query buffer (MULTI queue, blocked clients). */
