@@ -911,7 +911,7 @@ void client_free(client *c) {
 
 void net_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size) {
     char ip[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
+    int port = 0, v6 = 0;
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
         inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
@@ -920,8 +920,10 @@ void net_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size) 
         const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
         inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
         port = ntohs(s->sin6_port);
+        v6 = 1;
     }
-    snprintf(buf, size, "%s:%d", ip, port);
+    /* IPv6 in brackets, as Redis's anetFormatAddr: "[::1]:6379" (CLIENT LIST, MONITOR, logs). */
+    snprintf(buf, size, v6 ? "[%s]:%d" : "%s:%d", ip, port);
 }
 
 int net_is_loopback(const struct sockaddr_storage *ss) {

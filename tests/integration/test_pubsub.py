@@ -661,3 +661,41 @@ def test_big_messages_partial_writes_keep_order(server):
                 body = b">" + body[1:]
             assert c.reply() == body, "message %d (RESP%d)" % (i, proto)
         c.close()
+
+
+def _ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
+def test_ipv6_peer_addresses_in_brackets(make_server, make_oracle):
+    """A client over ::1 appears as [::1]:port in CLIENT INFO (addr, laddr) and in MONITOR
+    lines, as Redis's anetFormatAddr writes it; IPv4 peers stay ip:port."""
+    shapes = {}
+    for name, make in (("respite", make_server), ("redis", make_oracle)):
+        srv = make(args=["--bind", "127.0.0.1 ::1"])
+        mon = harness.Conn(srv.port, host="::1")
+        assert mon.cmd("MONITOR") == b"+OK\r\n"
+        c = harness.Conn(srv.port, host="::1")
+        info = c.cmd("CLIENT", "INFO").decode()
+        c.cmd("SET", "k", "v")
+        assert '"CLIENT" "INFO"' in mon.reply().decode()
+        line = mon.reply().decode()
+        v4 = harness.Conn(srv.port)
+        info4 = v4.cmd("CLIENT", "INFO").decode()
+        fields = dict(f.split("=", 1) for f in info.split() if "=" in f)
+        fields4 = dict(f.split("=", 1) for f in info4.split() if "=" in f)
+        shapes[name] = (re.sub(r"\d+", "N", fields["addr"]), re.sub(r"\d+", "N", fields["laddr"]),
+                        re.sub(r"\d+", "N", line.split('"')[0]), re.sub(r"\d+", "N", fields4["addr"]))
+        assert line.endswith(' "SET" "k" "v"\r\n'), line
+        assert (" %s]" % fields["addr"]) in line, (fields["addr"], line)
+        for x in (mon, c, v4):
+            x.close()
+    assert shapes["respite"] == shapes["redis"], shapes
+    assert shapes["respite"][0] == "[::N]:N" and shapes["respite"][3] == "N.N.N.N:N", shapes
