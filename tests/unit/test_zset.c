@@ -23,9 +23,15 @@
 #include "storage/t_zset.h"
 #include "storage/type.h"
 
+/* An assertion for hot loops: Check's own macros log every passing call. */
+#define CHK(c)                                                                                                         \
+    do {                                                                                                               \
+        if (!(c)) ck_abort_msg("assertion %s failed (line %d)", #c, __LINE__);                                         \
+    } while (0)
+
 #ifdef ZSET_TREE_CHECK
 int zset_tree_check(const zset *z);
-#define TREE_OK(z) ck_assert(zset_tree_check(z))
+#define TREE_OK(z) CHK(zset_tree_check(z))
 #else
 #define TREE_OK(z) ((void)(z))
 #endif
@@ -79,36 +85,36 @@ static void model_add(model *md, double s, const char *m, size_t len) {
 }
 
 static void check_same(zset *z, const model *md) {
-    ck_assert_uint_eq(zset_len(z), md->n);
+    CHK((zset_len(z)) == (md->n));
     zset_iter it;
     const char *m;
     size_t len;
     double s;
     zset_iter_at(z, 0, &it);
     for (size_t i = 0; i < md->n; i++) {
-        ck_assert(zset_iter_next(&it, &m, &len, &s));
-        ck_assert_uint_eq(len, md->e[i].len);
-        ck_assert(!memcmp(m, md->e[i].m, len));
-        ck_assert(s == md->e[i].score);
+        CHK(zset_iter_next(&it, &m, &len, &s));
+        CHK((len) == (md->e[i].len));
+        CHK(!memcmp(m, md->e[i].m, len));
+        CHK(s == md->e[i].score);
         double s2;
-        ck_assert(zset_score(z, m, len, &s2) && s2 == s);
-        ck_assert_int_eq(zset_rank(z, m, len, NULL), (long long)i);
+        CHK(zset_score(z, m, len, &s2) && s2 == s);
+        CHK((zset_rank(z, m, len, NULL)) == ((long long)i));
     }
-    ck_assert(!zset_iter_next(&it, &m, &len, &s));
+    CHK(!zset_iter_next(&it, &m, &len, &s));
     /* backwards, one rank at a time (as ZREVRANGE's callers seek) */
     for (size_t r = md->n; r-- > 0;) {
         zset_iter_at(z, r, &it);
-        ck_assert(zset_iter_next(&it, &m, &len, &s));
-        ck_assert(len == md->e[r].len && !memcmp(m, md->e[r].m, len) && s == md->e[r].score);
+        CHK(zset_iter_next(&it, &m, &len, &s));
+        CHK(len == md->e[r].len && !memcmp(m, md->e[r].m, len) && s == md->e[r].score);
     }
     zset_iter_at(z, md->n, &it);
-    ck_assert(!zset_iter_next(&it, &m, &len, &s));
+    CHK(!zset_iter_next(&it, &m, &len, &s));
     TREE_OK(z);
     /* every start rank, a few of them */
     for (size_t r = 0; r < md->n; r += 1 + md->n / 7) {
         zset_iter_at(z, r, &it);
-        ck_assert(zset_iter_next(&it, &m, &len, &s));
-        ck_assert(!memcmp(m, md->e[r].m, len) && len == md->e[r].len);
+        CHK(zset_iter_next(&it, &m, &len, &s));
+        CHK(!memcmp(m, md->e[r].m, len) && len == md->e[r].len);
     }
     /* counts below scores present and absent */
     for (int k = -1; k <= 21; k++) {
@@ -118,8 +124,8 @@ static void check_same(zset *z, const model *md) {
             lt += md->e[i].score < t;
             le += md->e[i].score <= t;
         }
-        ck_assert_uint_eq(zset_count_below_score(z, t, 0), lt);
-        ck_assert_uint_eq(zset_count_below_score(z, t, 1), le);
+        CHK((zset_count_below_score(z, t, 0)) == (lt));
+        CHK((zset_count_below_score(z, t, 1)) == (le));
     }
 }
 
@@ -365,7 +371,7 @@ START_TEST(test_tree_load_and_drain) {
                 size_t len = (size_t)snprintf(m, sizeof m, "m%zu", k);
                 double s = order == 0 ? (double)i : order == 1 ? -(double)i : (double)(rand() % 50);
                 if (order == 2 && model_find(md, m, len) >= 0) continue;
-                ck_assert(zset_add(z, s, m, len, 0, &out, NULL) && out == ZADD_OUT_ADDED);
+                CHK(zset_add(z, s, m, len, 0, &out, NULL) && out == ZADD_OUT_ADDED);
                 model_add(md, s, m, len);
                 if (i % 97 == 0) TREE_OK(z);
             }
@@ -380,19 +386,19 @@ START_TEST(test_tree_load_and_drain) {
                 else lo = (size_t)rand() % md->n, hi = lo + 1 + (size_t)rand() % 150;
                 if (hi > md->n) hi = md->n;
                 if (drain == 2) {
-                    ck_assert(zset_del(z, md->e[lo].m, md->e[lo].len));
+                    CHK(zset_del(z, md->e[lo].m, md->e[lo].len));
                 } else {
-                    ck_assert_uint_eq(zset_del_range(z, lo, hi), hi - lo);
+                    CHK((zset_del_range(z, lo, hi)) == (hi - lo));
                 }
                 for (size_t k = lo; k < hi; k++) model_del(md, (long)lo);
                 if (md->n % 5 == 0 || md->n < 100) TREE_OK(z);
                 if (md->n % 211 == 0) check_same(z, md);
             }
             check_same(z, md);
-            ck_assert_uint_eq(zset_len(z), 0);
+            CHK((zset_len(z)) == (0));
             /* an emptied tree takes members again */
-            ck_assert(zset_add(z, 1, "x", 1, 0, &out, NULL) && out == ZADD_OUT_ADDED);
-            ck_assert_int_eq(zset_rank(z, "x", 1, NULL), 0);
+            CHK(zset_add(z, 1, "x", 1, 0, &out, NULL) && out == ZADD_OUT_ADDED);
+            CHK((zset_rank(z, "x", 1, NULL)) == (0));
             TREE_OK(z);
             zset_free(z);
         }
@@ -416,10 +422,10 @@ START_TEST(test_tree_equal_scores) {
         double s = step < 2500 ? 0 : (double)(rand() % 3 - 1);
         long i = model_find(md, m, len);
         if (step >= 2500 && rand() % 4 == 0) {
-            ck_assert_int_eq(zset_del(z, m, len), i >= 0);
+            CHK((zset_del(z, m, len)) == (i >= 0));
             if (i >= 0) model_del(md, i);
         } else {
-            ck_assert(zset_add(z, s, m, len, 0, &out, NULL));
+            CHK(zset_add(z, s, m, len, 0, &out, NULL));
             if (i >= 0) model_del(md, i);
             model_add(md, s, m, len);
         }
@@ -439,8 +445,8 @@ START_TEST(test_tree_equal_scores) {
                     lt += r < 0;
                     le += r <= 0;
                 }
-                ck_assert_uint_eq(zset_count_below_lex(z, q, qlen, 0), lt);
-                ck_assert_uint_eq(zset_count_below_lex(z, q, qlen, 1), le);
+                CHK((zset_count_below_lex(z, q, qlen, 0)) == (lt));
+                CHK((zset_count_below_lex(z, q, qlen, 1)) == (le));
             }
         }
     }
@@ -473,8 +479,8 @@ START_TEST(test_tree_updates) {
         mentry e = md->e[r];
         double delta = rand() % 2 ? (double)(rand() % 9 - 4) : (double)(rand() % 4000 - 2000) * 10;
         double ns;
-        ck_assert(zset_add(z, delta, e.m, e.len, ZADD_IN_INCR, &out, &ns));
-        ck_assert(ns == e.score + delta);
+        CHK(zset_add(z, delta, e.m, e.len, ZADD_IN_INCR, &out, &ns));
+        CHK(ns == e.score + delta);
         model_del(md, (long)r);
         model_add(md, e.score + delta, e.m, e.len);
         if (step % 20 == 0) TREE_OK(z);
