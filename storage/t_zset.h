@@ -5,9 +5,10 @@
  *  - "listpack": one buffer of entries in order, each [len][member bytes][8-byte score];
  *    everything is a linear scan. Used while the set has at most
  *    zset_max_listpack_entries members, each at most zset_max_listpack_value bytes.
- *  - "skiplist": a skiplist with spans (O(log n) rank and range lookups) whose nodes
- *    also are the entries of a member -> node hash (storage/dict.h): one allocation per
- *    member holding the chain link, the score, the levels and the member bytes.
+ *  - "skiplist" (Redis's name; here a B+tree counting the entries under each child, so
+ *    O(log n) rank and range lookups with few cache misses) over elements that also are
+ *    the entries of a member -> element hash (storage/dict.h): one allocation per member
+ *    holding the chain link, the score and the member bytes.
  * A set converts to "skiplist" when it outgrows the limits and, as in Redis, never back
  * (except the stores that build a fresh set: zset_new picks the encoding from hints).
  *
@@ -74,7 +75,8 @@ size_t zset_del_range(zset *z, size_t lo, size_t hi);
 typedef struct zset_iter {
     const zset *z;
     size_t rank;
-    const void *pos; /* the skiplist node, or the listpack entry */
+    const void *pos; /* the tree's leaf, or the listpack entry */
+    unsigned idx;    /* the entry within the leaf */
 } zset_iter;
 void zset_iter_at(const zset *z, size_t rank, zset_iter *it);
 /* The entry at the iterator, then advance: 1, or 0 past the end. *m stays valid while the

@@ -334,6 +334,81 @@ def test_random_large_skiplist(server, oracle):
     diff_case(server, oracle, steps, setup=SETUP)
 
 
+def test_random_large_tree(server, oracle):
+    """The large encoding's tree several levels deep: one set loaded in descending score
+    order, one run of 3,000 equal scores (lex ranges over many leaves); score updates
+    small (a member keeps its place) and large, removals by rank, score and lex ranges,
+    pops at both ends, reverse ranges, copies."""
+    rng = random.Random(11)
+    steps = []
+    for i in range(8000, 0, -200):
+        args = ["ZADD", "big"]
+        for j in range(i, i - 200, -1):
+            args += [str(j * 10), "m:%d" % j]
+        steps.append(tuple(args))
+    words = ["".join(rng.choice("abc") for _ in range(rng.randint(1, 9))) for _ in range(3000)]
+    for i in range(0, 3000, 300):
+        args = ["ZADD", "lex"]
+        for w in words[i:i + 300]:
+            args += ["0", w]
+        steps.append(tuple(args))
+
+    def lexb():
+        r = rng.random()
+        if r < 0.05:
+            return rng.choice(["-", "+"])
+        return rng.choice("[(") + "".join(rng.choice("abc") for _ in range(rng.randint(0, 5)))
+
+    for _ in range(400):
+        op = rng.randrange(14)
+        m = "m:%d" % rng.randint(1, 8100)
+        if op == 0:
+            steps.append(("ZINCRBY", "big", str(rng.choice([1, -1, 3])), m))
+        elif op == 1:
+            steps.append(("ZINCRBY", "big", str(rng.randint(-40000, 40000)), m))
+        elif op == 2:
+            steps.append((rng.choice(["ZRANK", "ZREVRANK"]), "big", m))
+        elif op == 3:
+            lo = rng.randint(-8000, 8000)
+            steps.append((rng.choice(["ZRANGE", "ZREVRANGE"]), "big", str(lo), str(lo + rng.randint(0, 4)),
+                          "WITHSCORES"))
+        elif op == 4:
+            a = rng.randint(0, 80000)
+            steps.append(("ZREVRANGEBYSCORE", "big", str(a + 500), "(%d" % a, "LIMIT", str(rng.randint(0, 9)), "4"))
+        elif op == 5:
+            lo = rng.randint(0, 7000)
+            steps.append(("ZREMRANGEBYRANK", "big", str(lo), str(lo + rng.randint(0, 150))))
+        elif op == 6:
+            a = rng.randint(0, 80000)
+            steps.append(("ZREMRANGEBYSCORE", "big", str(a), str(a + rng.randint(0, 900))))
+        elif op == 7:
+            steps.append((rng.choice(["ZPOPMIN", "ZPOPMAX"]), "big", str(rng.randint(1, 70))))
+        elif op == 8:
+            steps.append(("ZRANGEBYLEX", "lex", lexb(), lexb(), "LIMIT", str(rng.randint(0, 50)), "5"))
+        elif op == 9:
+            steps.append(("ZLEXCOUNT", "lex", lexb(), lexb()))
+        elif op == 10:
+            steps.append(("ZREMRANGEBYLEX", "lex", lexb(), lexb()))
+            steps.append(("ZCARD", "lex"))
+        elif op == 11:
+            w = rng.choice(words)
+            steps.append((rng.choice(["ZRANK", "ZREVRANK", "ZREM"]), "lex", w))
+        elif op == 12:
+            steps.append(("ZADD", "big", str(rng.randint(0, 80000)), m))
+        else:
+            steps.append(("COPY", "big", "c", "REPLACE"))
+            lo = rng.randint(0, 7000)
+            steps.append(("ZRANGE", "c", str(lo), str(lo + 3), "WITHSCORES"))
+    steps += [("ZCARD", "big"), ("ZCOUNT", "big", "-inf", "+inf"), ("ZLEXCOUNT", "lex", "-", "+"),
+              ("OBJECT", "ENCODING", "big")]
+    diff_case(server, oracle, steps, setup=SETUP)
+    c = server.conn()
+    got = c.call("ZRANGE", "big", "0", "-1", "WITHSCORES")
+    c.close()
+    o = oracle.conn()
+    eq(got, o.call("ZRANGE", "big", "0", "-1", "WITHSCORES"), "whole set at the end")
+    o.close()
+
 def test_zrandmember_shapes(server):
     c = server.conn()
     c.call("FLUSHALL")

@@ -4,7 +4,14 @@
  * step the ranks, scores, score/lex counts and an in-order walk from every rank agree
  * with the model, and the O(1) memory figure grows and shrinks with the set. Also the
  * ZADD flag rules (NX XX GT LT INCR, NaN), encodings chosen by size hints, conversion
- * back for small results, dup, and the descriptor's collection slots. */
+ * back for small results, dup, and the descriptor's collection slots.
+ *
+ * The large encoding's B+tree: sets loaded in ascending, descending and random order
+ * then emptied from the front, the back and at random (splits, merges and root changes
+ * at every level), equal-score runs spanning many leaves (lex counts and ranks), range
+ * deletions across leaves, forward and backward walks. tests/CMakeLists.txt also builds
+ * this file with storage/t_zset.c compiled in under ZSET_TREE_CHECK (and once with tiny
+ * nodes), where every step also checks the tree's invariants (zset_tree_check). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +22,19 @@
 #include "storage/db.h"
 #include "storage/t_zset.h"
 #include "storage/type.h"
+
+/* An assertion for hot loops: Check's own macros log every passing call. */
+#define CHK(c)                                                                                                         \
+    do {                                                                                                               \
+        if (!(c)) ck_abort_msg("assertion %s failed (line %d)", #c, __LINE__);                                         \
+    } while (0)
+
+#ifdef ZSET_TREE_CHECK
+int zset_tree_check(const zset *z);
+#define TREE_OK(z) CHK(zset_tree_check(z))
+#else
+#define TREE_OK(z) ((void)(z))
+#endif
 
 static void setup(void) {
     uint8_t seed[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -65,27 +85,36 @@ static void model_add(model *md, double s, const char *m, size_t len) {
 }
 
 static void check_same(zset *z, const model *md) {
-    ck_assert_uint_eq(zset_len(z), md->n);
+    CHK((zset_len(z)) == (md->n));
     zset_iter it;
     const char *m;
     size_t len;
     double s;
     zset_iter_at(z, 0, &it);
     for (size_t i = 0; i < md->n; i++) {
-        ck_assert(zset_iter_next(&it, &m, &len, &s));
-        ck_assert_uint_eq(len, md->e[i].len);
-        ck_assert(!memcmp(m, md->e[i].m, len));
-        ck_assert(s == md->e[i].score);
+        CHK(zset_iter_next(&it, &m, &len, &s));
+        CHK((len) == (md->e[i].len));
+        CHK(!memcmp(m, md->e[i].m, len));
+        CHK(s == md->e[i].score);
         double s2;
-        ck_assert(zset_score(z, m, len, &s2) && s2 == s);
-        ck_assert_int_eq(zset_rank(z, m, len, NULL), (long long)i);
+        CHK(zset_score(z, m, len, &s2) && s2 == s);
+        CHK((zset_rank(z, m, len, NULL)) == ((long long)i));
     }
-    ck_assert(!zset_iter_next(&it, &m, &len, &s));
+    CHK(!zset_iter_next(&it, &m, &len, &s));
+    /* backwards, one rank at a time (as ZREVRANGE's callers seek) */
+    for (size_t r = md->n; r-- > 0;) {
+        zset_iter_at(z, r, &it);
+        CHK(zset_iter_next(&it, &m, &len, &s));
+        CHK(len == md->e[r].len && !memcmp(m, md->e[r].m, len) && s == md->e[r].score);
+    }
+    zset_iter_at(z, md->n, &it);
+    CHK(!zset_iter_next(&it, &m, &len, &s));
+    TREE_OK(z);
     /* every start rank, a few of them */
     for (size_t r = 0; r < md->n; r += 1 + md->n / 7) {
         zset_iter_at(z, r, &it);
-        ck_assert(zset_iter_next(&it, &m, &len, &s));
-        ck_assert(!memcmp(m, md->e[r].m, len) && len == md->e[r].len);
+        CHK(zset_iter_next(&it, &m, &len, &s));
+        CHK(!memcmp(m, md->e[r].m, len) && len == md->e[r].len);
     }
     /* counts below scores present and absent */
     for (int k = -1; k <= 21; k++) {
@@ -95,8 +124,8 @@ static void check_same(zset *z, const model *md) {
             lt += md->e[i].score < t;
             le += md->e[i].score <= t;
         }
-        ck_assert_uint_eq(zset_count_below_score(z, t, 0), lt);
-        ck_assert_uint_eq(zset_count_below_score(z, t, 1), le);
+        CHK((zset_count_below_score(z, t, 0)) == (lt));
+        CHK((zset_count_below_score(z, t, 1)) == (le));
     }
 }
 
@@ -132,6 +161,7 @@ static void random_run(unsigned seed, size_t steps, size_t maxn) {
             ck_assert_uint_eq(zset_del_range(z, lo, hi), hi - lo);
             for (size_t k = lo; k < hi; k++) model_del(md, (long)lo);
         }
+        if (step % 5 == 0 || md->n < 30) TREE_OK(z);
         if (step % 41 == 0 || md->n < 10) check_same(z, md);
     }
     check_same(z, md);
@@ -323,6 +353,145 @@ START_TEST(test_scan_while_rehashing) {
 }
 END_TEST
 
+/* Loaded in order (ascending, descending) or at random, then emptied from the front, the
+ * back or at random by single removals and range removals. */
+START_TEST(test_tree_load_and_drain) {
+    zset_max_listpack_entries = 0;
+    model *md = calloc(1, sizeof(*md));
+    const size_t n = 3000;
+    for (int order = 0; order < 3; order++) {
+        for (int drain = 0; drain < 4; drain++) {
+            srand((unsigned)(order * 10 + drain + 100));
+            zset *z = zset_new(0, 0);
+            md->n = 0;
+            int out;
+            for (size_t i = 0; i < n; i++) {
+                char m[16];
+                size_t k = order == 2 ? (size_t)rand() % 100000 : i;
+                size_t len = (size_t)snprintf(m, sizeof m, "m%zu", k);
+                double s = order == 0 ? (double)i : order == 1 ? -(double)i : (double)(rand() % 50);
+                if (order == 2 && model_find(md, m, len) >= 0) continue;
+                CHK(zset_add(z, s, m, len, 0, &out, NULL) && out == ZADD_OUT_ADDED);
+                model_add(md, s, m, len);
+                if (i % 97 == 0) TREE_OK(z);
+            }
+            check_same(z, md);
+            if (order < 2) /* in-order loads fill their leaves: well under 48 bytes of tree a member */
+                ck_assert_uint_lt(zset_memory(z), md->n * 120);
+            while (md->n) {
+                size_t lo, hi;
+                if (drain == 0) lo = 0, hi = 1 + (size_t)rand() % 3;
+                else if (drain == 1) hi = md->n, lo = md->n > 2 ? md->n - 1 - (size_t)rand() % 2 : 0;
+                else if (drain == 2) lo = (size_t)rand() % md->n, hi = lo + 1;
+                else lo = (size_t)rand() % md->n, hi = lo + 1 + (size_t)rand() % 150;
+                if (hi > md->n) hi = md->n;
+                if (drain == 2) {
+                    CHK(zset_del(z, md->e[lo].m, md->e[lo].len));
+                } else {
+                    CHK((zset_del_range(z, lo, hi)) == (hi - lo));
+                }
+                for (size_t k = lo; k < hi; k++) model_del(md, (long)lo);
+                if (md->n % 5 == 0 || md->n < 100) TREE_OK(z);
+                if (md->n % 211 == 0) check_same(z, md);
+            }
+            check_same(z, md);
+            CHK((zset_len(z)) == (0));
+            /* an emptied tree takes members again */
+            CHK(zset_add(z, 1, "x", 1, 0, &out, NULL) && out == ZADD_OUT_ADDED);
+            CHK((zset_rank(z, "x", 1, NULL)) == (0));
+            TREE_OK(z);
+            zset_free(z);
+        }
+    }
+    free(md);
+}
+END_TEST
+
+/* Runs of equal scores over many leaves: members ordered by their bytes (prefixes first),
+ * lex counts, ranks, and score updates that move members within and across runs. */
+START_TEST(test_tree_equal_scores) {
+    zset_max_listpack_entries = 0;
+    model *md = calloc(1, sizeof(*md));
+    zset *z = zset_new(0, 0);
+    srand(7);
+    int out;
+    for (int step = 0; step < 4000; step++) {
+        char m[16];
+        size_t len = 1 + (size_t)rand() % 12;
+        for (size_t k = 0; k < len; k++) m[k] = "ab\xff"[rand() % (k < 3 ? 3 : 2)];
+        double s = step < 2500 ? 0 : (double)(rand() % 3 - 1);
+        long i = model_find(md, m, len);
+        if (step >= 2500 && rand() % 4 == 0) {
+            CHK((zset_del(z, m, len)) == (i >= 0));
+            if (i >= 0) model_del(md, i);
+        } else {
+            CHK(zset_add(z, s, m, len, 0, &out, NULL));
+            if (i >= 0) model_del(md, i);
+            model_add(md, s, m, len);
+        }
+        if (step % 50 == 0) TREE_OK(z);
+        if (step == 2499) {
+            /* one run of score 0: lex counts against the model, probes present and absent */
+            check_same(z, md);
+            for (int probe = 0; probe < 300; probe++) {
+                char q[16];
+                size_t qlen = (size_t)rand() % 13;
+                for (size_t k = 0; k < qlen; k++) q[k] = "ab\xff"[rand() % 3];
+                size_t lt = 0, le = 0;
+                for (size_t k = 0; k < md->n; k++) {
+                    size_t c = md->e[k].len < qlen ? md->e[k].len : qlen;
+                    int r = memcmp(md->e[k].m, q, c);
+                    if (!r) r = md->e[k].len < qlen ? -1 : md->e[k].len > qlen;
+                    lt += r < 0;
+                    le += r <= 0;
+                }
+                CHK((zset_count_below_lex(z, q, qlen, 0)) == (lt));
+                CHK((zset_count_below_lex(z, q, qlen, 1)) == (le));
+            }
+        }
+    }
+    check_same(z, md);
+    zset *d = zset_dup(z);
+    TREE_OK(d);
+    check_same(d, md);
+    zset_free(d);
+    zset_free(z);
+    free(md);
+}
+END_TEST
+
+/* Score updates: in place when the member keeps its place (also at a leaf's first and
+ * last entry), else moved; INCR by tiny steps keeps the order with its neighbours. */
+START_TEST(test_tree_updates) {
+    zset_max_listpack_entries = 0;
+    model *md = calloc(1, sizeof(*md));
+    zset *z = zset_new(0, 0);
+    srand(11);
+    int out;
+    for (int i = 0; i < 2000; i++) {
+        char m[16];
+        size_t len = (size_t)snprintf(m, sizeof m, "m%d", i);
+        zset_add(z, i * 10, m, len, 0, &out, NULL);
+        model_add(md, i * 10, m, len);
+    }
+    for (int step = 0; step < 6000; step++) {
+        size_t r = (size_t)rand() % md->n;
+        mentry e = md->e[r];
+        double delta = rand() % 2 ? (double)(rand() % 9 - 4) : (double)(rand() % 4000 - 2000) * 10;
+        double ns;
+        CHK(zset_add(z, delta, e.m, e.len, ZADD_IN_INCR, &out, &ns));
+        CHK(ns == e.score + delta);
+        model_del(md, (long)r);
+        model_add(md, e.score + delta, e.m, e.len);
+        if (step % 20 == 0) TREE_OK(z);
+        if (step % 500 == 0) check_same(z, md);
+    }
+    check_same(z, md);
+    zset_free(z);
+    free(md);
+}
+END_TEST
+
 int main(void) {
     Suite *su = suite_create("zset");
     TCase *tc = tcase_create("core");
@@ -336,6 +505,9 @@ int main(void) {
     tcase_add_test(tc, test_lex_counts);
     tcase_add_test(tc, test_descriptor);
     tcase_add_test(tc, test_scan_while_rehashing);
+    tcase_add_test(tc, test_tree_load_and_drain);
+    tcase_add_test(tc, test_tree_equal_scores);
+    tcase_add_test(tc, test_tree_updates);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
