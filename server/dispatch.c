@@ -1,7 +1,8 @@
 /* dispatch.c: from a parsed argv to a handler: command lookup (with container
  * subcommands), the central arity check with Redis's text, DEBUG's gate,
  * authentication, -BUSY while a script runs too long, MULTI queueing, then the call (with propagation,
- * server/propagate.h). Rejections inside MULTI mark the transaction dirty so EXEC
+ * server/propagate.h), unless CLIENT PAUSE holds it (server/pause.c). CLIENT REPLY OFF/SKIP
+ * drop a command's output once it is done (client_reply_end). Rejections inside MULTI mark the transaction dirty so EXEC
  * answers EXECABORT, as Redis does. Rejections and finished calls are reported to
  * server/stats.c (errorstats, rejected/failed calls, latency). */
 #include <ctype.h>
@@ -121,14 +122,34 @@ static int pubsub_mode_allows(const command *cmd) {
 
 static void process_command_checked(client *c);
 
-void process_command(client *c) {
-    if (tracking_clients) tracking_limit_keys();
-    process_command_checked(c);
+void client_reply_begin(client *c) {
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT) c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
+    if (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) c->reply_mark = reply_mark_get(&c->out);
+}
+
+void client_reply_end(client *c) {
+    if (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) reply_truncate(&c->out, &c->reply_mark);
+    c->flags &= ~CLIENT_REPLY_SKIP;
+}
+
+/* What Redis's resetClient does once a command is done. A command held by a pause is
+ * not done yet; one blocked on keys has its reply dropped when it is served
+ * (server/blocking.c). */
+static void command_done(client *c) {
+    if (c->held_argv) return;
+    if ((c->flags & CLIENT_REPLY_ANY) && !c->blocked) client_reply_end(c);
     /* CLIENT CACHING holds for the next command only (a whole transaction, and any
-     * CLIENT subcommand keeps it), as Redis's resetClient. */
+     * CLIENT subcommand keeps it). */
     if ((c->flags & CLIENT_TRACKING_CACHING) && !(c->flags & CLIENT_MULTI) &&
         !(c->lastcmd && c->lastcmd->parent && !strcmp(c->lastcmd->parent->name, "client")))
         c->flags &= ~CLIENT_TRACKING_CACHING;
+}
+
+void process_command(client *c) {
+    if (tracking_clients) tracking_limit_keys();
+    if (c->flags & CLIENT_REPLY_ANY) client_reply_begin(c);
+    process_command_checked(c);
+    if (c->flags & (CLIENT_TRACKING_CACHING | CLIENT_REPLY_ANY)) command_done(c);
 }
 
 static void process_command_checked(client *c) {
@@ -217,15 +238,19 @@ static void process_command_checked(client *c) {
         reject(c, misconf);
         return;
     }
-    if (c->flags & CLIENT_MULTI) {
-        if (cmd->flags & CMD_NO_MULTI) {
-            reject(c, "Command not allowed inside a transaction");
-            return;
-        }
-        if (!multi_passthrough(cmd->parent ? cmd->parent : cmd)) {
-            multi_queue_command(c);
-            return;
-        }
+    if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
+        reject(c, "Command not allowed inside a transaction");
+        return;
+    }
+    /* As Redis: a command a pause holds waits before it is queued or run, after every
+     * check that could refuse it. */
+    if (pause_mode != PAUSE_OFF && pause_holds(c, cmd)) {
+        pause_hold(c);
+        return;
+    }
+    if ((c->flags & CLIENT_MULTI) && !multi_passthrough(cmd->parent ? cmd->parent : cmd)) {
+        multi_queue_command(c);
+        return;
     }
     call_command(c, cmd);
     /* (a command served while a script is busy must not let blocked clients run

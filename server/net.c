@@ -692,6 +692,7 @@ static void client_process_input(client *c) {
     net_current = c;
     out_lend(c);
     call_clock_chain(1);
+    if (c->held_argv && !c->blocked) pause_run_held(c); /* a pause that held it is over */
     while (start < c->qlen && !c->blocked) {
         if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
             start = c->qlen;
@@ -892,6 +893,7 @@ void client_free(client *c) {
     monitor_client_free(c);
     tracking_client_free(c);
     blocking_client_free(c);
+    pause_client_free(c);
     multi_client_free(c);
     event_free(c->ev_read);
     event_free(c->ev_write);
