@@ -1,5 +1,4 @@
 /* cmd_conn.c: connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH, CLIENT. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,12 +452,10 @@ static void cmd_client_pause(client *c) {
         reply_error(&c->out, "timeout is negative");
         return;
     }
-    long long now = util_mstime();
-    if (ms > LLONG_MAX - now) {
-        reply_error(&c->out, "timeout is out of range");
-        return;
-    }
-    pause_start(ms ? now + ms : 0, mode);
+    /* Redis 7.0 adds without an overflow check: a timeout past LLONG_MAX wraps to an end
+     * in the past, which ends the pause at once. */
+    long long end = ms ? (long long)((unsigned long long)util_mstime() + (unsigned long long)ms) : 0;
+    pause_start(end, mode);
     reply_ok(&c->out);
 }
 
