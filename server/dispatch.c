@@ -132,6 +132,18 @@ void client_reply_end(client *c) {
     c->flags &= ~CLIENT_REPLY_SKIP;
 }
 
+/* Under OFF/SKIP the mark is valid while c's command runs: what the command replied
+ * so far goes now, the push stays, and the rest goes from after it. */
+void client_push_begin(client *c) {
+    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && c == net_running())
+        reply_truncate(&c->out, &c->reply_mark);
+}
+
+void client_push_end(client *c) {
+    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && c == net_running())
+        c->reply_mark = reply_mark_get(&c->out);
+}
+
 /* What Redis's resetClient does once a command is done. A command held by a pause is
  * not done yet; one blocked on keys has its reply dropped when it is served
  * (server/blocking.c). */

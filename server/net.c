@@ -538,9 +538,15 @@ void client_bcast_materialize(client *c) {
     c->bs_bytes = 0;
 }
 
+client *net_running(void) { return net_current; }
+
 void client_queue_bcast(client *c, size_t off, size_t len) {
-    if (c == net_current || (!c->bs_head && reply_pending(&c->out))) {
+    if (c == net_current) {
         client_bcast_materialize(c);
+        client_push_begin(c);
+        reply_raw(&c->out, blog + off, len);
+        client_push_end(c);
+    } else if (!c->bs_head && reply_pending(&c->out)) {
         reply_raw(&c->out, blog + off, len);
     } else {
         bseg *t = c->bs_tail ? &bsegs[c->bs_tail - 1] : NULL;

@@ -546,6 +546,11 @@ int blocking_unblock(client *c, const char *error);
  * SKIP and ends a SKIP. Called only while c->flags has a CLIENT_REPLY_ANY bit. */
 void client_reply_begin(client *c);
 void client_reply_end(client *c);
+/* Around a push appended to c's output (Pub/Sub and tracking messages, (un)subscribe
+ * confirmations): CLIENT REPLY does not drop those, as Redis 7.0's CLIENT_PUSHING. Only
+ * needed while a command of c runs (net_running() == c). */
+void client_push_begin(client *c);
+void client_push_end(client *c);
 
 /* CLIENT PAUSE (server/pause.c). pause_mode is PAUSE_OFF unless a pause is on: the
  * dispatcher tests it once per command. pause_holds says whether the command c is about

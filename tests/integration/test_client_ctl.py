@@ -238,19 +238,37 @@ def test_reply_io_uring(make_server, oracle):
 
 
 def test_reply_off_keeps_pushes(server, oracle):
-    """Pub/Sub messages are pushes: CLIENT REPLY OFF does not drop them (RESP3)."""
+    """Pushes are not replies: CLIENT REPLY OFF drops neither Pub/Sub messages (from
+    others or from the client itself), nor (un)subscribe confirmations (RESP2 too), nor
+    tracking invalidations."""
     def flow(srv):
+        r = []
         with srv.conn() as s, srv.conn() as p:
+            s.cmd("FLUSHALL")
             s.cmd("HELLO", "3")
-            r = [s.cmd("SUBSCRIBE", "ch")]
-            s.send(encode("CLIENT", "REPLY", "OFF"))
-            s.send(encode("PING", "hidden"))
+            r.append(s.cmd("SUBSCRIBE", "ch"))
+            s.send(encode("CLIENT", "REPLY", "OFF") + encode("PING", "hidden"))
             wait_until(lambda: b"cmd=ping" in p.cmd("CLIENT", "LIST"), DEADLINE, "REPLY OFF and PING run")
-            r.append(p.cmd("PUBLISH", "ch", "m"))
-            r.append(s.reply())
-            r.append(s.cmd("CLIENT", "REPLY", "ON"))
-            return r
-    both(server, oracle, flow)
+            r += [p.cmd("PUBLISH", "ch", "m"), s.reply()]
+            r.append(pipeline_flow_on(s, [("PUBLISH", "ch", "self"), ("PING", "x"), ("CLIENT", "REPLY", "ON"),
+                                          ("PING", "y")]))
+        with srv.conn() as s2, srv.conn() as p:
+            r.append(pipeline_flow_on(s2, [("CLIENT", "REPLY", "OFF"), ("SUBSCRIBE", "c2"), ("UNSUBSCRIBE", "c2"),
+                                           ("CLIENT", "REPLY", "ON")]))
+        with srv.conn() as s3:
+            s3.cmd("HELLO", "3")
+            s3.cmd("CLIENT", "TRACKING", "ON")
+            r.append(pipeline_flow_on(s3, [("GET", "tk"), ("CLIENT", "REPLY", "OFF"), ("SET", "tk", "1"),
+                                           ("CLIENT", "REPLY", "ON"), ("GET", "tk")]))
+        return r
+    got = both(server, oracle, flow)
+    eq(got[2], b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n", "message while OFF")
+
+
+def pipeline_flow_on(c, cmds):
+    """Send cmds and an ECHO; what arrives before the ECHO's reply."""
+    c.send(b"".join(encode(*x) for x in cmds) + encode("ECHO", "end-of-pipeline"))
+    return read_until(c, b"$15\r\nend-of-pipeline\r\n", "pipeline")[:-len(b"$15\r\nend-of-pipeline\r\n")]
 
 
 # ---------------------------------------------------------------- CLIENT PAUSE
