@@ -17,10 +17,12 @@
  * serves the first and re-runs one more.
  *
  * Timeouts are per-client libevent timers (a min-heap): idle blocked clients cost no
- * CPU. CLIENT UNBLOCK ends a wait as its timeout does, or with an error reply
+ * CPU. While blocked, a client's further pipelined input waits in its query buffer; on
+ * unblocking the client's read callback is activated to continue with it.
+ *
+ * CLIENT UNBLOCK ends a wait as its timeout does, or with an error reply
  * (blocking_unblock); either way the client's state goes as when it is served. A client
- * under CLIENT REPLY OFF/SKIP has the reply it is served dropped, and a SKIP ends then. While blocked, a client's further pipelined input waits in its query buffer; on
- * unblocking the client's read callback is activated to continue with it. */
+ * under CLIENT REPLY OFF/SKIP has the reply it is served dropped, and a SKIP ends then. */
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>

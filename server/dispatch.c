@@ -1,10 +1,15 @@
 /* dispatch.c: from a parsed argv to a handler: command lookup (with container
  * subcommands), the central arity check with Redis's text, DEBUG's gate,
- * authentication, -BUSY while a script runs too long, MULTI queueing, then the call (with propagation,
- * server/propagate.h), unless CLIENT PAUSE holds it (server/pause.c). CLIENT REPLY OFF/SKIP
- * drop a command's output once it is done (client_reply_end). Rejections inside MULTI mark the transaction dirty so EXEC
- * answers EXECABORT, as Redis does. Rejections and finished calls are reported to
- * server/stats.c (errorstats, rejected/failed calls, latency). */
+ * authentication, -BUSY while a script runs too long, CLIENT PAUSE (server/pause.c: a
+ * held command waits before it is queued or run), MULTI queueing, then the call (with
+ * propagation, server/propagate.h). Rejections inside MULTI mark the transaction dirty so
+ * EXEC answers EXECABORT, as Redis does. Rejections and finished calls are reported to
+ * server/stats.c (errorstats, rejected/failed calls, latency).
+ *
+ * CLIENT REPLY OFF/SKIP: when a command of such a client begins, where its output
+ * stands is noted (client_reply_begin), and once it is done what it added is dropped
+ * (client_reply_end), whatever path wrote it; pushes are kept (client_push_begin/end).
+ * A client with no mode set pays one flag test per command. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>

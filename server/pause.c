@@ -5,8 +5,8 @@
  * check that could refuse it, so a refused command still gets its error at once, as in
  * Redis. A held command is copied, its client's further input waits in its query buffer
  * (c->blocked: INFO counts it in blocked_clients and CLIENT LIST shows flag b, as Redis
- * does), and the client joins a FIFO. ALL holds every command, CLIENT UNPAUSE from
- * another client included (Redis 7.0 does too: only the timeout ends such a pause);
+ * does), and the client joins a FIFO. ALL holds every command but QUIT, CLIENT UNPAUSE
+ * from another client included (Redis 7.0 does too: only the timeout ends such a pause);
  * WRITE holds writes and what may replicate (Redis's may-replicate flag: PUBLISH,
  * SPUBLISH, PFCOUNT, EVAL/EVALSHA/FCALL unless the script declares no-writes), and EXEC
  * of a transaction holding one of them.
@@ -50,8 +50,6 @@ void pause_start(long long end_ms, int mode) {
     evtimer_add(pause_timer, &tv);
 }
 
-long long pause_end_time(void) { return pause_mode == PAUSE_OFF ? 0 : pause_end_ms; }
-
 static void held_unlink(client *c) {
     if (c->held_prev) c->held_prev->held_next = c->held_next;
     else held_head = c->held_next;
@@ -89,6 +87,7 @@ static int may_replicate(const command *cmd, int argc, const resp_slice *argv) {
 }
 
 int pause_holds(const client *c, const command *cmd) {
+    if (!strcmp(cmd->fullname, "quit")) return 0; /* Redis answers QUIT before any check */
     if (pause_mode == PAUSE_ALL) return 1;
     if (multi_is_exec(cmd) && (c->flags & CLIENT_MULTI)) {
         for (int i = 0; i < c->mcount; i++)

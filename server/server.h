@@ -566,7 +566,6 @@ int pause_holds(const client *c, const command *cmd);
 void pause_hold(client *c);
 /* Run c's held command (from its input processing, once the pause is over). */
 void pause_run_held(client *c);
-long long pause_end_time(void);
 void pause_client_free(client *c);
 
 #endif
