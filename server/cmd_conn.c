@@ -150,7 +150,8 @@ static void cmd_reset(client *c) {
     c->name = NULL;
     c->user = acl_default;
     c->authenticated = acl_default_autoauth();
-    c->flags &= ~CLIENT_CLOSE_AFTER_REPLY;
+    /* as Redis's clearClientConnectionState: a SKIP in force still skips +RESET */
+    c->flags &= ~(CLIENT_CLOSE_AFTER_REPLY | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);
     reply_simple(&c->out, "RESET");
 }
 

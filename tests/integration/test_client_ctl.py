@@ -70,6 +70,8 @@ def test_no_evict_flag(server, oracle):
         with srv.conn() as c:
             c.cmd("CLIENT", "NO-EVICT", "ON")
             check(b" flags=e " in c.cmd("CLIENT", "INFO"), "%s: flags=e" % srv.name)
+            c.cmd("RESET")
+            check(b" flags=e " in c.cmd("CLIENT", "INFO"), "%s: flags=e after RESET" % srv.name)
             c.cmd("CLIENT", "NO-EVICT", "OFF")
             check(b" flags=N " in c.cmd("CLIENT", "INFO"), "%s: flags=N" % srv.name)
 
@@ -204,6 +206,9 @@ PIPELINES = [
                      ("CLIENT", "REPLY", "SKIP"), ("CLIENT", "REPLY", "bad"), ("PING", "y")], b"$1\r\ny\r\n"),
     ("skip_timeout", [("CLIENT", "REPLY", "SKIP"), ("BLPOP", "nolist", "0.05"), ("PING", "after")],
      b"$5\r\nafter\r\n"),
+    ("reset", [("CLIENT", "REPLY", "OFF"), ("RESET",), ("PING", "a"), ("CLIENT", "REPLY", "SKIP"), ("RESET",),
+               ("PING", "b"), ("CLIENT", "REPLY", "SKIP"), ("CLIENT", "REPLY", "OFF"), ("CLIENT", "REPLY", "ON"),
+               ("PING", "c")], b"+RESET\r\n$1\r\na\r\n$1\r\nb\r\n+OK\r\n$1\r\nc\r\n"),
     ("big_off", [("CLIENT", "REPLY", "OFF"), ("SET", "big", BIG), ("GET", "big"), ("GET", "big"),
                  ("CLIENT", "REPLY", "ON"), ("STRLEN", "big")], b"+OK\r\n:70000\r\n"),
     ("big_skip_between", [("SET", "big", BIG), ("GET", "big"), ("CLIENT", "REPLY", "SKIP"), ("GET", "big"),
