@@ -138,6 +138,30 @@ void reply_consume(reply_buf *rb, size_t n) {
     }
 }
 
+reply_mark reply_mark_get(const reply_buf *rb) {
+    reply_mark m = {rb->used, rb->tail, rb->tail ? rb->tail->used : 0};
+    return m;
+}
+
+void reply_truncate(reply_buf *rb, const reply_mark *m) {
+    reply_chunk *c = m->tail ? m->tail->next : rb->head;
+    while (c) {
+        reply_chunk *next = c->next;
+        rb->chunk_bytes -= c->used - c->sent;
+        free(c);
+        c = next;
+    }
+    if (m->tail) {
+        rb->chunk_bytes -= m->tail->used - m->tail_used;
+        m->tail->used = m->tail_used;
+        m->tail->next = NULL;
+        rb->tail = m->tail;
+    } else {
+        rb->head = rb->tail = NULL;
+        rb->used = m->used;
+    }
+}
+
 static reply_chunk *new_chunk(reply_buf *rb, size_t need) {
     size_t size = need > REPLY_CHUNK_SIZE ? need : REPLY_CHUNK_SIZE;
     reply_chunk *c = xmalloc(sizeof *c + size);

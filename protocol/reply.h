@@ -55,6 +55,16 @@ int reply_iov(const reply_buf *rb, struct iovec *iov, int max);
  * the fixed buffer once it is all sent. */
 void reply_consume(reply_buf *rb, size_t n);
 
+/* A position in rb's output, to drop what was appended after it (CLIENT REPLY OFF/SKIP).
+ * Valid while nothing of rb is consumed, unlent or freed in between. */
+typedef struct reply_mark {
+    size_t used;
+    reply_chunk *tail;
+    size_t tail_used;
+} reply_mark;
+reply_mark reply_mark_get(const reply_buf *rb);
+void reply_truncate(reply_buf *rb, const reply_mark *m);
+
 /* Raw protocol bytes, appended verbatim. */
 void reply_raw(reply_buf *rb, const char *p, size_t n);
 

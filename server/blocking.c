@@ -18,7 +18,11 @@
  *
  * Timeouts are per-client libevent timers (a min-heap): idle blocked clients cost no
  * CPU. While blocked, a client's further pipelined input waits in its query buffer; on
- * unblocking the client's read callback is activated to continue with it. */
+ * unblocking the client's read callback is activated to continue with it.
+ *
+ * CLIENT UNBLOCK ends a wait as its timeout does, or with an error reply
+ * (blocking_unblock); either way the client's state goes as when it is served. A client
+ * under CLIENT REPLY OFF/SKIP has the reply it is served dropped, and a SKIP ends then. */
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,13 +107,24 @@ static void unblock(client *c) {
     blocking_update_subscription();
 }
 
+int blocking_unblock(client *c, const char *error) {
+    blocked_state *b = c->bstate;
+    if (!b || b->retry) return 0;
+    if (c->bs_head) client_bcast_materialize(c); /* its reply goes after what it was sent */
+    int mode = c->flags & CLIENT_REPLY_ANY;
+    if (mode) client_reply_begin(c);
+    if (error) reply_error(&c->out, error);
+    else reply_null_array(&c->out);
+    unblock(c);
+    if (mode) client_reply_end(c);
+    client_resume(c);
+    return 1;
+}
+
 static void timeout_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
-    client *c = arg;
-    reply_null_array(&c->out);
-    unblock(c);
-    client_resume(c);
+    blocking_unblock(arg, NULL);
 }
 
 void block_for_keys(client *c, const resp_slice *keys, int nkeys, long long timeout_ms, int pool_arg) {
@@ -163,6 +178,8 @@ static int retry_blocked(client *c, kindex_entry *ready) {
     c->db = b->db;
     b->retry = 1;
     b->reblocked = 0;
+    int mode = c->flags & CLIENT_REPLY_ANY;
+    if (mode) client_reply_begin(c);
     call_command(c, b->cmd);
     b->retry = 0;
     c->argc = argc;
@@ -171,6 +188,7 @@ static int retry_blocked(client *c, kindex_entry *ready) {
     c->cmd = oldcmd;
     if (!b->reblocked) {
         unblock(c);
+        if (mode) client_reply_end(c);
         client_resume(c);
         return 0;
     }

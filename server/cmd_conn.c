@@ -150,7 +150,8 @@ static void cmd_reset(client *c) {
     c->name = NULL;
     c->user = acl_default;
     c->authenticated = acl_default_autoauth();
-    c->flags &= ~CLIENT_CLOSE_AFTER_REPLY;
+    /* as Redis's clearClientConnectionState: a SKIP in force still skips +RESET */
+    c->flags &= ~(CLIENT_CLOSE_AFTER_REPLY | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);
     reply_simple(&c->out, "RESET");
 }
 
@@ -204,6 +205,7 @@ int client_info_line(client *c, char *buf, size_t size) {
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (c->flags & CLIENT_UNIX) flags[f++] = 'U';
+    if (c->flags & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (!f) flags[f++] = 'N';
     flags[f] = '\0';
     const char *events = c->write_armed ? (c->read_paused ? "w" : "rw") : (c->read_paused ? "" : "r");
@@ -364,8 +366,107 @@ static void cmd_client_kill(client *c) {
     reply_int(&c->out, killed);
 }
 
+/* Redis's addReplySubcommandSyntaxError, for CLIENT subcommands given extra words. */
+static void client_subcommand_syntax_error(client *c) {
+    reply_errorf(&c->out, "unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT HELP.",
+                 (int)(c->argv[1].len < 128 ? c->argv[1].len : 128), c->argv[1].ptr);
+}
+
+static client *client_by_id(long long id) {
+    for (client *o = server.clients; o; o = o->next)
+        if ((long long)o->id == id) return o;
+    return NULL;
+}
+
+/* Only a client waiting on keys is unblocked: one held by CLIENT PAUSE is not (Redis
+ * 7.0 crashes on it), nor, as in Redis, one waiting in a module. */
+static void cmd_client_unblock(client *c) {
+    const char *error = NULL;
+    if (c->argc > 4) {
+        client_subcommand_syntax_error(c);
+        return;
+    }
+    if (c->argc == 4) {
+        if (arg_is(c, 3, "error")) {
+            error = "-UNBLOCKED client unblocked via CLIENT UNBLOCK";
+        } else if (!arg_is(c, 3, "timeout")) {
+            reply_error(&c->out, "CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    long long id;
+    if (!arg_ll_or_reply(c, 2, &id)) return;
+    client *target = client_by_id(id);
+    reply_int(&c->out, target && target != c && blocking_unblock(target, error));
+}
+
+/* OFF and SKIP reply nothing; ON replies +OK even after OFF. What the client was sent
+ * while OFF is dropped at the end of each command (client_reply_end); an ON inside the
+ * transaction that began OFF drops what came before it here. */
+static void cmd_client_reply(client *c) {
+    if (arg_is(c, 2, "on")) {
+        if (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) reply_truncate(&c->out, &c->reply_mark);
+        c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP);
+        reply_ok(&c->out);
+    } else if (arg_is(c, 2, "off")) {
+        if (!(c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) c->reply_mark = reply_mark_get(&c->out);
+        c->flags |= CLIENT_REPLY_OFF;
+    } else if (arg_is(c, 2, "skip")) {
+        if (!(c->flags & CLIENT_REPLY_OFF)) c->flags |= CLIENT_REPLY_SKIP_NEXT;
+    } else {
+        reply_syntax_error(c);
+    }
+}
+
+/* respite has no client eviction (maxmemory-clients): the mode is only recorded. */
+static void cmd_client_no_evict(client *c) {
+    if (arg_is(c, 2, "on")) {
+        c->flags |= CLIENT_NO_EVICT;
+    } else if (arg_is(c, 2, "off")) {
+        c->flags &= ~CLIENT_NO_EVICT;
+    } else {
+        reply_syntax_error(c);
+        return;
+    }
+    reply_ok(&c->out);
+}
+
+/* As Redis: the mode is checked before the timeout; a timeout of 0 pauses until the
+ * loop's next turn. */
+static void cmd_client_pause(client *c) {
+    int mode = PAUSE_ALL;
+    if (c->argc > 4) {
+        client_subcommand_syntax_error(c);
+        return;
+    }
+    if (c->argc == 4) {
+        if (arg_is(c, 3, "write")) {
+            mode = PAUSE_WRITE;
+        } else if (!arg_is(c, 3, "all")) {
+            reply_error(&c->out, "CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    }
+    long long ms;
+    if (!arg_ll_or_reply_msg(c, 2, &ms, "timeout is not an integer or out of range")) return;
+    if (ms < 0) {
+        reply_error(&c->out, "timeout is negative");
+        return;
+    }
+    /* Redis 7.0 adds without an overflow check: a timeout past LLONG_MAX wraps to an end
+     * in the past, which ends the pause at once. */
+    long long end = ms ? (long long)((unsigned long long)util_mstime() + (unsigned long long)ms) : 0;
+    pause_start(end, mode);
+    reply_ok(&c->out);
+}
+
+static void cmd_client_unpause(client *c) {
+    pause_end();
+    reply_ok(&c->out);
+}
+
 static void cmd_client_help(client *c) {
-    /* Redis 7.0's text for the subcommands respite has, in Redis's order (SETINFO is 7.2's) */
+    /* Redis 7.0's text, in Redis's order, and SETINFO's (a 7.2 command) */
     static const char *const lines[] = {
         "CACHING (YES|NO)",
         "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
@@ -395,13 +496,23 @@ static void cmd_client_help(client *c) {
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "      Return clients of specified type.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
         "         [OPTIN] [OPTOUT] [NOLOOP]",
         "    Control server assisted client side caching.",
         "TRACKINGINFO",
         "    Report tracking status for the current connection.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Set client meta attr.",
     };
@@ -421,6 +532,11 @@ static const command_binding client_subcommands[] = {
     CMD("caching", cmd_client_caching),
     CMD("getredir", cmd_client_getredir),
     CMD("trackinginfo", cmd_client_trackinginfo),
+    CMD("unblock", cmd_client_unblock),
+    CMD("reply", cmd_client_reply),
+    CMD("no-evict", cmd_client_no_evict),
+    CMD("pause", cmd_client_pause),
+    CMD("unpause", cmd_client_unpause),
     CMD("help", cmd_client_help),
     {0},
 };

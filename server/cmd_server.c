@@ -135,6 +135,7 @@ static void evict_slice_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 static int evict_now(void) {
+    if (pause_mode != PAUSE_OFF) return EVICT_OK; /* as Redis: the dataset stays as it is while paused */
     int r = evict_perform(server.dbs, server.dbnum, mem_baseline + mem_clients, EVICT_BUDGET_US);
     if (r == EVICT_RUNNING && !evict_slices_scheduled && server.base) {
         struct timeval zero = {0, 0};
@@ -187,10 +188,11 @@ static void info_server(text *t) {
 }
 
 static void info_clients(text *t) {
-    int blocked = 0;
+    int blocked = 0, in_timeout_table = 0;
     size_t maxin = 0, maxout = 0;
     for (client *c = server.clients; c; c = c->next) {
         if (c->blocked) blocked++;
+        if (c->blocked && !c->held_argv) in_timeout_table++; /* held by a pause: not timed */
         if (c->qcap > maxin) maxin = c->qcap;
         if (reply_pending(&c->out) > maxout) maxout = reply_pending(&c->out);
     }
@@ -198,7 +200,7 @@ static void info_clients(text *t) {
                 "# Clients\r\nconnected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
                 "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n"
                 "blocked_clients:%d\r\ntracking_clients:%ld\r\nclients_in_timeout_table:%d\r\n",
-                server.nclients, server.cfg.maxclients, maxin, maxout, blocked, tracking_clients, blocked);
+                server.nclients, server.cfg.maxclients, maxin, maxout, blocked, tracking_clients, in_timeout_table);
 }
 
 /* The allocator's figures as Redis reports them: where the allocator keeps none (glibc,

@@ -1,9 +1,15 @@
 /* dispatch.c: from a parsed argv to a handler: command lookup (with container
  * subcommands), the central arity check with Redis's text, DEBUG's gate,
- * authentication, -BUSY while a script runs too long, MULTI queueing, then the call (with propagation,
- * server/propagate.h). Rejections inside MULTI mark the transaction dirty so EXEC
- * answers EXECABORT, as Redis does. Rejections and finished calls are reported to
- * server/stats.c (errorstats, rejected/failed calls, latency). */
+ * authentication, -BUSY while a script runs too long, CLIENT PAUSE (server/pause.c: a
+ * held command waits before it is queued or run), MULTI queueing, then the call (with
+ * propagation, server/propagate.h). Rejections inside MULTI mark the transaction dirty so
+ * EXEC answers EXECABORT, as Redis does. Rejections and finished calls are reported to
+ * server/stats.c (errorstats, rejected/failed calls, latency).
+ *
+ * CLIENT REPLY OFF/SKIP: when a command of such a client begins, where its output
+ * stands is noted (client_reply_begin), and once it is done what it added is dropped
+ * (client_reply_end), whatever path wrote it; pushes are kept (client_push_begin/end).
+ * A client with no mode set pays one flag test per command. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,14 +127,46 @@ static int pubsub_mode_allows(const command *cmd) {
 
 static void process_command_checked(client *c);
 
-void process_command(client *c) {
-    if (tracking_clients) tracking_limit_keys();
-    process_command_checked(c);
+void client_reply_begin(client *c) {
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT) c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
+    if (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) c->reply_mark = reply_mark_get(&c->out);
+}
+
+void client_reply_end(client *c) {
+    if (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) reply_truncate(&c->out, &c->reply_mark);
+    c->flags &= ~CLIENT_REPLY_SKIP;
+}
+
+/* Under OFF/SKIP the mark is valid while c's command runs: what the command replied
+ * so far goes now, the push stays, and the rest goes from after it. */
+void client_push_begin(client *c) {
+    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && c == net_running())
+        reply_truncate(&c->out, &c->reply_mark);
+}
+
+void client_push_end(client *c) {
+    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && c == net_running())
+        c->reply_mark = reply_mark_get(&c->out);
+}
+
+/* What Redis's resetClient does once a command is done. A command held by a pause is
+ * not done yet; one blocked on keys has its reply dropped when it is served
+ * (server/blocking.c). */
+static void command_done(client *c) {
+    if (c->held_argv) return;
+    if ((c->flags & CLIENT_REPLY_ANY) && !c->blocked) client_reply_end(c);
     /* CLIENT CACHING holds for the next command only (a whole transaction, and any
-     * CLIENT subcommand keeps it), as Redis's resetClient. */
+     * CLIENT subcommand keeps it). */
     if ((c->flags & CLIENT_TRACKING_CACHING) && !(c->flags & CLIENT_MULTI) &&
         !(c->lastcmd && c->lastcmd->parent && !strcmp(c->lastcmd->parent->name, "client")))
         c->flags &= ~CLIENT_TRACKING_CACHING;
+}
+
+void process_command(client *c) {
+    if (tracking_clients) tracking_limit_keys();
+    if (c->flags & CLIENT_REPLY_ANY) client_reply_begin(c);
+    process_command_checked(c);
+    if (c->flags & (CLIENT_TRACKING_CACHING | CLIENT_REPLY_ANY)) command_done(c);
 }
 
 static void process_command_checked(client *c) {
@@ -217,15 +255,19 @@ static void process_command_checked(client *c) {
         reject(c, misconf);
         return;
     }
-    if (c->flags & CLIENT_MULTI) {
-        if (cmd->flags & CMD_NO_MULTI) {
-            reject(c, "Command not allowed inside a transaction");
-            return;
-        }
-        if (!multi_passthrough(cmd->parent ? cmd->parent : cmd)) {
-            multi_queue_command(c);
-            return;
-        }
+    if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
+        reject(c, "Command not allowed inside a transaction");
+        return;
+    }
+    /* As Redis: a command a pause holds waits before it is queued or run, after every
+     * check that could refuse it. */
+    if (pause_mode != PAUSE_OFF && pause_holds(c, cmd)) {
+        pause_hold(c);
+        return;
+    }
+    if ((c->flags & CLIENT_MULTI) && !multi_passthrough(cmd->parent ? cmd->parent : cmd)) {
+        multi_queue_command(c);
+        return;
     }
     call_command(c, cmd);
     /* (a command served while a script is busy must not let blocked clients run

@@ -697,6 +697,11 @@ static void cmd_function_help(client *c) {
     reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
+int function_no_writes(const char *name, size_t len) {
+    const fn_entry *fn = function_find(name, len);
+    return fn && (fn->flags & SCRIPT_FLAG_NO_WRITES);
+}
+
 static void fcall_generic(client *c, int ro) {
     const fn_entry *fn = function_find(c->argv[1].ptr, c->argv[1].len);
     if (!fn) {

@@ -120,6 +120,7 @@ static void shutdown_cleanup(void) {
     net_free_queued();
     tracking_free();
     while (server.clients) client_free(server.clients);
+    pause_end(); /* its timer */
     aof_shutdown();
     slowlog_free();
     latency_free();

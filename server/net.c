@@ -538,9 +538,15 @@ void client_bcast_materialize(client *c) {
     c->bs_bytes = 0;
 }
 
+client *net_running(void) { return net_current; }
+
 void client_queue_bcast(client *c, size_t off, size_t len) {
-    if (c == net_current || (!c->bs_head && reply_pending(&c->out))) {
+    if (c == net_current) {
         client_bcast_materialize(c);
+        client_push_begin(c);
+        reply_raw(&c->out, blog + off, len);
+        client_push_end(c);
+    } else if (!c->bs_head && reply_pending(&c->out)) {
         reply_raw(&c->out, blog + off, len);
     } else {
         bseg *t = c->bs_tail ? &bsegs[c->bs_tail - 1] : NULL;
@@ -692,6 +698,7 @@ static void client_process_input(client *c) {
     net_current = c;
     out_lend(c);
     call_clock_chain(1);
+    if (c->held_argv && !c->blocked) pause_run_held(c); /* a pause that held it is over */
     while (start < c->qlen && !c->blocked) {
         if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
             start = c->qlen;
@@ -892,6 +899,7 @@ void client_free(client *c) {
     monitor_client_free(c);
     tracking_client_free(c);
     blocking_client_free(c);
+    pause_client_free(c);
     multi_client_free(c);
     event_free(c->ev_read);
     event_free(c->ev_write);

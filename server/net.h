@@ -35,6 +35,8 @@ size_t net_bcast_add(const char *p, size_t n);
 void client_queue_bcast(struct client *c, size_t off, size_t len);
 void client_append_async(struct client *c, const char *p, size_t n);
 void client_bcast_materialize(struct client *c);
+/* The client whose input is being processed now, or NULL. */
+struct client *net_running(void);
 /* Continue with a client's pending input and output after it was unblocked (deferred
  * to its read callback, so no command runs inside another). */
 void client_resume(struct client *c);

@@ -200,11 +200,14 @@ static long reply_count(const client *c, int kind) {
 }
 
 static void reply_sub_event(client *c, const char *word, const char *name, size_t len, long count) {
+    int mode = c->flags & CLIENT_REPLY_ANY;
+    if (mode) client_push_begin(c);
     reply_push(&c->out, 3);
     reply_bulk_cstr(&c->out, word);
     if (name) reply_bulk(&c->out, name, len);
     else reply_null(&c->out);
     reply_int(&c->out, count);
+    if (mode) client_push_end(c);
 }
 
 static void subscribe_generic(client *c, int kind) {

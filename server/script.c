@@ -1534,6 +1534,28 @@ static cached_script *script_create(client *c, const char *body, size_t len, con
     return s;
 }
 
+int script_eval_no_writes(const resp_slice *arg, int sha) {
+    char hex[41];
+    if (sha) {
+        if (arg->len != 40) return 0;
+        for (int i = 0; i < 40; i++)
+            hex[i] = (char)(arg->ptr[i] | (arg->ptr[i] >= 'A' && arg->ptr[i] <= 'Z' ? 0x20 : 0));
+        hex[40] = '\0';
+    } else {
+        sha1_hex(arg->ptr, arg->len, hex);
+    }
+    cached_script *s = cache_find(hex);
+    uint32_t flags;
+    if (s) {
+        flags = s->flags;
+    } else {
+        size_t skip;
+        char err[256];
+        if (sha || !script_parse_shebang(arg->ptr, arg->len, &flags, &skip, err, sizeof(err), 0)) return 0;
+    }
+    return !(flags & SCRIPT_FLAG_EVAL_COMPAT) && (flags & SCRIPT_FLAG_NO_WRITES);
+}
+
 /* EVAL/EVALSHA[_RO]: numkeys and the script, then the run. */
 static void eval_generic(client *c, int sha, int ro) {
     long long numkeys;

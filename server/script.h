@@ -57,6 +57,10 @@ long long script_snapshot_ms(void);
  * numbers). Returns 0 with err filled on bad input. */
 int script_parse_shebang(const char *body, size_t len, uint32_t *flags, size_t *skip, char *err, size_t errsize,
                          int functions);
+/* CLIENT PAUSE WRITE: does the script of EVAL (arg: its body) or EVALSHA (arg: its sha)
+ * declare no-writes (cached, or in the body's shebang)? Does function name? */
+int script_eval_no_writes(const resp_slice *arg, int sha);
+int function_no_writes(const char *name, size_t len);
 /* Add the function engine's members to the `redis` table on top of L's stack
  * (server/function.c: register_function). */
 void function_lua_extend(struct lua_State *L);

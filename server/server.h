@@ -159,6 +159,14 @@ void server_request_shutdown(void);
 #define CLIENT_TRACKING_BROKEN_REDIR (1u << 15)
 #define CLIENT_TRACKING_TARGET       (1u << 16) /* some client redirects its invalidations here */
 #define CLIENT_URING_HELD            (1u << 19) /* replies wait for the iteration's io_uring send (server/net.c) */
+/* CLIENT REPLY (server/dispatch.c: client_reply_begin/end): OFF drops every command
+ * reply until ON; SKIP drops the current command's; SKIP_NEXT becomes SKIP when the
+ * next command starts. */
+#define CLIENT_REPLY_OFF             (1u << 20)
+#define CLIENT_REPLY_SKIP            (1u << 21)
+#define CLIENT_REPLY_SKIP_NEXT       (1u << 22)
+#define CLIENT_REPLY_ANY             (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT)
+#define CLIENT_NO_EVICT              (1u << 23) /* CLIENT NO-EVICT ON: recorded only (no client eviction) */
 
 typedef struct multi_cmd {
     command *cmd;
@@ -218,6 +226,14 @@ typedef struct client {
     multi_cmd *mstate;
     int mcount, mcap;
     struct kindex_node *watched; /* keys this client WATCHes (linked by cnext) */
+
+    /* CLIENT REPLY OFF/SKIP: where the output stood when the current command began */
+    reply_mark reply_mark;
+    /* CLIENT PAUSE (server/pause.c): the command held until the pause ends (a copy),
+     * and the FIFO of held clients */
+    resp_slice *held_argv;
+    int held_argc;
+    struct client *held_prev, *held_next;
 
     struct client *prev, *next; /* all clients */
 } client;
@@ -521,5 +537,35 @@ int blocking_active(void);
 void blocking_handle_ready(void);
 void blocking_client_free(client *c);
 int blocking_count(void);
+/* CLIENT UNBLOCK: end the wait of c, blocked on keys, as its timeout would (error NULL)
+ * or with that error reply. Returns 0 if c is not waiting on keys. */
+int blocking_unblock(client *c, const char *error);
+
+/* CLIENT REPLY modes around a command (server/dispatch.c): begin notes where c's output
+ * stands (turning SKIP_NEXT into SKIP); end drops what the command replied while OFF or
+ * SKIP and ends a SKIP. Called only while c->flags has a CLIENT_REPLY_ANY bit. */
+void client_reply_begin(client *c);
+void client_reply_end(client *c);
+/* Around a push appended to c's output (Pub/Sub and tracking messages, (un)subscribe
+ * confirmations): CLIENT REPLY does not drop those, as Redis 7.0's CLIENT_PUSHING. Only
+ * needed while a command of c runs (net_running() == c). */
+void client_push_begin(client *c);
+void client_push_end(client *c);
+
+/* CLIENT PAUSE (server/pause.c). pause_mode is PAUSE_OFF unless a pause is on: the
+ * dispatcher tests it once per command. pause_holds says whether the command c is about
+ * to run waits (ALL: every command; WRITE: writes and what may replicate: PUBLISH,
+ * PFCOUNT, scripts not declared no-writes, EXEC of any of these); pause_hold keeps a
+ * copy of it and holds c's input until the pause ends, when held clients continue in the
+ * order they were held. */
+enum { PAUSE_OFF, PAUSE_WRITE, PAUSE_ALL };
+extern int pause_mode;
+void pause_start(long long end_ms, int mode); /* extends: the later end, the stricter mode */
+void pause_end(void);                         /* CLIENT UNPAUSE, the timer */
+int pause_holds(const client *c, const command *cmd);
+void pause_hold(client *c);
+/* Run c's held command (from its input processing, once the pause is over). */
+void pause_run_held(client *c);
+void pause_client_free(client *c);
 
 #endif

@@ -160,16 +160,18 @@ static void send_tracking(client *c, const char *payload, size_t plen, int proto
         redirected = 1;
     }
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return; /* as Redis: no more output */
+    if (c->resp <= 2 && !(redirected && (c->flags & CLIENT_PUBSUB))) return;
+    if (c->bs_head) client_bcast_materialize(c);
+    client_push_begin(c); /* CLIENT REPLY OFF does not drop it */
     if (c->resp > 2) raw(c, ">2\r\n$10\r\ninvalidate\r\n", 21);
-    else if (redirected && (c->flags & CLIENT_PUBSUB))
-        raw(c, "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n", 44);
-    else return;
+    else raw(c, "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n", 44);
     if (proto) {
         raw(c, payload, plen);
     } else {
         raw(c, "*1\r\n", 4);
         bulk(c, payload, plen);
     }
+    client_push_end(c);
     client_output_queued(c);
 }
 

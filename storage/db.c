@@ -61,6 +61,7 @@
 #include "storage/type.h"
 
 long long storage_now_ms;
+int storage_expiry_paused;
 storage_stats storage_stat;
 long long storage_dirty;
 
@@ -507,11 +508,12 @@ static void db_expire_rec(db *d, rkey *k) {
     rk_drop(d, k, lazyfree_cfg.lazy_expire);
 }
 
-/* k (found in d, or NULL) if it is live; deleted (NULL returned) if it expired. */
-static rkey *db_live(db *d, rkey *k) {
+/* k (found in d, or NULL) if it is live; deleted (NULL returned) if it expired, unless
+ * reading while expiry is paused. */
+static inline rkey *db_live_as(db *d, rkey *k, int reading) {
     if (!k) return NULL;
     if (rk_expired(k)) {
-        db_expire_rec(d, k);
+        if (!reading || !storage_expiry_paused) db_expire_rec(d, k);
         return NULL;
     }
     rk_touch(k);
@@ -519,9 +521,15 @@ static rkey *db_live(db *d, rkey *k) {
     return k;
 }
 
+static rkey *db_live(db *d, rkey *k) { return db_live_as(d, k, 0); }
+
 /* The live record for key, deleting it if expired. */
 static rkey *db_lookup(db *d, const char *key, size_t klen) {
     return db_live(d, (rkey *)dict_find(&d->dict, key, klen));
+}
+
+static rkey *db_lookup_r(db *d, const char *key, size_t klen) {
+    return db_live_as(d, (rkey *)dict_find(&d->dict, key, klen), 1);
 }
 
 /* --- databases --- */
@@ -746,7 +754,7 @@ const value_type string_type = {.name = "string",
 void (*db_miss_hook)(const db *d, const char *key, size_t klen);
 
 rkey *db_lookup_read(db *d, const char *key, size_t klen) {
-    rkey *k = db_lookup(d, key, klen);
+    rkey *k = db_lookup_r(d, key, klen);
     if (k) {
         storage_stat.keyspace_hits++;
     } else {
@@ -757,7 +765,7 @@ rkey *db_lookup_read(db *d, const char *key, size_t klen) {
 }
 
 rkey *db_lookup_read_quiet(db *d, const char *key, size_t klen) {
-    rkey *k = db_lookup(d, key, klen);
+    rkey *k = db_lookup_r(d, key, klen);
     if (k) storage_stat.keyspace_hits++;
     else storage_stat.keyspace_misses++;
     return k;
@@ -1185,7 +1193,7 @@ static int ae_timelimit_exit;      /* the last cycle ran out of time */
 
 /* Uses storage_now_ms as "now": the caller refreshes it before calling. */
 long long db_active_expire(db **dbs, int ndb, long long budget_us) {
-    if (ndb <= 0) return 0;
+    if (ndb <= 0 || storage_expiry_paused) return 0;
     long long start = util_monotonic_us();
     long long total = 0;
     int dbs_per_call = AE_DBS_PER_CALL;

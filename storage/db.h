@@ -27,6 +27,9 @@ typedef struct db db;     /* one logical database */
 
 /* The command-time snapshot, in Unix milliseconds; the server sets it. */
 extern long long storage_now_ms;
+/* While set (CLIENT PAUSE), the dataset stays as it is: reads see an expired key as
+ * missing but do not delete it, and db_active_expire does nothing. */
+extern int storage_expiry_paused;
 
 /* Counters shown by INFO stats. */
 typedef struct storage_stats {

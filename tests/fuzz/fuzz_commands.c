@@ -9,19 +9,23 @@
  *   @clock +MS|-MS  move the clock (util_mstime/util_ustime are the harness's, see
  *   @clock =MS      CMakeLists.txt), so TTLs and stream ids see time pass or go back;
  *                   it stays within [0, 2^50] ms, as a wall clock does
- *   @timeout        fire the timeout timer of every blocked client
+ *   @timeout        fire the timeout timer of every blocked client (and end a
+ *                   CLIENT PAUSE)
  *   @cron           what the server's periodic timer does: active expiry, rehash
  *                   steps, client timeouts and limits, eviction
  *   @fill N [TTLMS] N keys at once (see fill()), for what only big keyspaces reach
- * A blocked client's commands are dropped (the server would hold them).
+ * A blocked client's commands are dropped (the server would hold them); a command
+ * held by CLIENT PAUSE runs when the pause ends, from the client's read callback.
  *
  * Oracles, besides ASan/UBSan:
  *   - every reply byte stream is well-formed RESP for the client's protocol (no RESP3
  *     types on a RESP2 connection; lengths, counts, integers, doubles consistent;
  *     error lines start with an upper-case code, except those a script wrote);
- *   - each command leaves exactly one reply on its client (none if it blocked, at most
- *     one if it closes the connection); a blocked client gets exactly one reply when
- *     it is unblocked and nothing otherwise; other clients get nothing;
+ *   - each command leaves exactly one reply on its client (none if it blocked or was
+ *     held by a pause, at most one if it closes the connection; any number under CLIENT
+ *     REPLY OFF/SKIP, whose ON inside EXEC keeps the replies after it); a blocked client
+ *     gets exactly one reply when it is unblocked and nothing otherwise; other clients
+ *     get nothing;
  *   - argv bytes are a private copy freed right after the command, so anything that
  *     keeps a pointer into them (instead of copying) is a use-after-free.
  * RESPITE_FUZZ_TRACE=1 in the environment prints each command and the replies it caused
@@ -76,6 +80,7 @@ long long __wrap_util_ustime(void) { return fake_ms * 1000; }
 static client *clients[NCLIENTS];
 static int peers[NCLIENTS]; /* the other end of each client's socketpair */
 static int was_blocked[NCLIENTS];
+static int cur_muted; /* the running command's client had a CLIENT REPLY mode set */
 /* A client that subscribed, monitors or tracks keys in this input: pushes come to it
  * from other clients' commands and its own commands may answer with several replies (or
  * none), so only the well-formedness of its output is checked. */
@@ -101,7 +106,12 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     client *c = arg;
-    c->resume_pending = 0; /* client_resume: the server would continue with held input */
+    c->resume_pending = 0;             /* client_resume: the server would continue with held input */
+    if (c->held_argv && !c->blocked) { /* the pause that held its command is over */
+        server.mstime_cached = fake_ms;
+        pause_run_held(c);
+        server_client_memory(c, 0);
+    }
 }
 
 static int slot_of(const client *c) {
@@ -342,8 +352,17 @@ static void check_all(int cur, int closing_before, int resp_before) {
         if (c->flags & (CLIENT_PUBSUB | CLIENT_MONITOR | CLIENT_TRACKING)) pushed[i] = 1;
         if (i == cur && cur_cmd && is_push_command(cur_cmd)) pushed[i] = 1;
         long n = check_replies(i, i == cur ? resp_before : c->out.resp);
-        if (pushed[i]) {
-            /* only the format: pushes and multi-reply (un)subscribes */
+        /* CLIENT REPLY OFF/SKIP drop replies (an ON inside EXEC keeps the replies after
+         * it, without EXEC's header): only their format is checked then */
+        int muted = (c->flags & CLIENT_REPLY_ANY) || (i == cur && cur_muted);
+        if (c->held_argv && !c->blocked) {
+            /* released by the end of a pause, its held command runs from the loop: still
+             * waiting until then */
+            if (n != 0) fail("a client got a reply for a command it did not send", i, NULL, 0);
+            continue;
+        }
+        if (pushed[i] || (muted && (i == cur || was_blocked[i]))) {
+            /* only the format: pushes and multi-reply (un)subscribes, CLIENT REPLY */
         } else if (i == cur) {
             int closing = (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && !closing_before;
             if (c->blocked ? n != 0 : closing ? n > 1 : n != 1)
@@ -378,6 +397,7 @@ static int collect_timer(const struct event_base *base, const struct event *ev, 
 }
 
 static void fire_timeouts(void) {
+    pause_end(); /* a CLIENT PAUSE's timer too */
     ndue = 0;
     event_base_foreach_event(server.base, collect_timer, NULL);
     for (int i = 0; i < ndue; i++) event_active(due[i], EV_TIMEOUT, 1);
@@ -504,6 +524,7 @@ static void run_command(int slot, const resp_slice *argv, int argc) {
         if (util_eqi(argv[0].ptr, argv[0].len, scripting[i])) script_errors = 1;
 
     int closing_before = (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) != 0;
+    cur_muted = (c->flags & CLIENT_REPLY_ANY) != 0;
     int resp_before = c->out.resp;
     /* A HELLO queued in MULTI switches the protocol in the middle of EXEC's reply. */
     if ((c->flags & CLIENT_MULTI) && util_eqi(argv[0].ptr, argv[0].len, "exec"))
@@ -586,6 +607,7 @@ static void init_once(void) {
 static void reset_state(void) {
     for (int i = 0; i < NCLIENTS; i++)
         if (clients[i]) free_slot(i);
+    pause_end();
     for (int i = 0; i < server.dbnum; i++) db_flush(server.dbs[i]);
     lazyfree_drain(); /* FLUSHALL ASYNC, UNLINK: what the loop would free later is freed now */
     slowlog_free();

@@ -286,6 +286,8 @@ def test_redis_cli_hints_and_help(server, oracle):
     with oracle.conn() as o:
         redis_names = set(harness.decode(o.cmd("COMMAND", "LIST")))
     partial = {n for n in names if any(m.startswith(n + b"|") and m not in names for m in redis_names)}
+    # containers with a subcommand Redis 7.0 lacks (CLIENT SETINFO) list one more in HELP
+    extended = {n.split(b"|")[0] for n in NOT_IN_REDIS_70 if b"|" in n}
     lines = sorted(n.replace(b"|", b" ").upper() for n in names)
     check(b"SET" in lines and b"CLIENT KILL" in lines, "the commands to type: %r" % lines)
     shown = {}
@@ -297,7 +299,7 @@ def test_redis_cli_hints_and_help(server, oracle):
             cli.close()
     failures = []
     for line, got, want in zip(lines, shown[server], shown[oracle]):
-        if line.lower() in partial:
+        if line.lower() in partial or line.lower() in extended:
             got, want = got[0], want[0]
         if got != want:
             failures.append("%s: got %r, want %r" % (line.decode(), got, want))
@@ -305,6 +307,6 @@ def test_redis_cli_hints_and_help(server, oracle):
     check(b"key value [NX|XX] [GET]" in set_hint, "the hint after SET: %r" % set_hint)
     check(b"summary:" in set_help, "HELP SET: %r" % set_help)
     if not harness.is_oracle_under_test():
-        check(b"client" in partial, "containers respite has only part of: %r" % partial)
+        check(b"command" in partial, "containers respite has only part of: %r" % partial)
     if failures:
         raise TestFailure("%d differ from redis-server:\n%s" % (len(failures), "\n".join(failures[:5])))

@@ -287,6 +287,51 @@ START_TEST(test_bulk_reserve) {
 }
 END_TEST
 
+/* reply_truncate drops exactly what came after the mark: within the buffer, from the
+ * buffer into chunks, and from inside a chunk on. */
+START_TEST(test_mark_truncate) {
+    reply_buf *rb = new_rb(2);
+    char fill[REPLY_BUF_SIZE - 10], *got;
+    size_t n;
+    reply_mark m = reply_mark_get(rb);
+    reply_ok(rb);
+    reply_truncate(rb, &m);
+    ck_assert_uint_eq(reply_pending(rb), 0);
+    reply_int(rb, 7);
+    m = reply_mark_get(rb);
+    reply_ok(rb);
+    reply_truncate(rb, &m);
+    EXPECT(rb, ":7\r\n");
+    memset(fill, 'f', sizeof fill);
+    reply_raw(rb, "+A\r\n", 4);
+    m = reply_mark_get(rb);
+    reply_raw(rb, fill, sizeof fill);
+    reply_raw(rb, fill, sizeof fill);
+    ck_assert_ptr_nonnull(rb->head);
+    reply_truncate(rb, &m);
+    ck_assert_ptr_null(rb->head);
+    ck_assert_uint_eq(rb->chunk_bytes, 0);
+    reply_ok(rb);
+    EXPECT(rb, "+A\r\n+OK\r\n");
+    reply_raw(rb, fill, sizeof fill);
+    reply_raw(rb, fill, 20); /* into a chunk */
+    m = reply_mark_get(rb);
+    reply_raw(rb, fill, sizeof fill);
+    got = calloc(1, 3 * REPLY_CHUNK_SIZE);
+    reply_raw(rb, got, 3 * REPLY_CHUNK_SIZE);
+    free(got);
+    reply_truncate(rb, &m);
+    reply_raw(rb, "+B\r\n", 4);
+    got = drain_copy(rb, &n);
+    ck_assert_uint_eq(n, sizeof fill + 20 + 4);
+    ck_assert(memcmp(got + n - 4, "+B\r\n", 4) == 0);
+    free(got);
+    reply_consume(rb, n);
+    ck_assert_uint_eq(reply_pending(rb), 0);
+    free_rb(rb);
+}
+END_TEST
+
 /* ---- partial writes against a model ---- */
 
 static uint64_t rng = 88172645463325252ULL;
@@ -476,6 +521,7 @@ static Suite *reply_suite(void) {
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_large_replies_spill);
     tcase_add_test(tc, test_bulk_reserve);
+    tcase_add_test(tc, test_mark_truncate);
     tcase_add_test(tc, test_partial_consume_model);
     tcase_add_test(tc, test_free_and_reinit);
     tcase_add_test(tc, test_lend_and_give_back);
