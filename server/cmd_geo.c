@@ -11,9 +11,8 @@
  * neighbours, reads each cell's score range [min, max) from the set in order, skipping
  * a cell equal to the one read just before it (with a huge radius neighbours coincide),
  * keeps the points inside the exact circle or box, then sorts by distance when asked
- * (COUNT alone implies ASC). COUNT ANY stops reading once it has COUNT points. Ties in
- * distance keep their reading order (a stable sort); Redis sorts a COUNT prefix with its
- * own partial quicksort, whose order among equal distances can differ. */
+ * (COUNT alone implies ASC) with the sorts Redis uses, so that equal distances come out
+ * in Redis's order too. COUNT ANY stops reading once it has COUNT points. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +287,84 @@ static int by_dist_asc(const void *a, const void *b) {
 
 static int by_dist_desc(const void *a, const void *b) { return -by_dist_asc(a, b); }
 
+/* ---- the partial sort of a COUNT prefix ----
+ * Redis sorts the whole result with libc's qsort, but when COUNT keeps fewer points it
+ * uses its pqsort: Bentley and McIlroy's quicksort ("Engineering a Sort Function",
+ * 1993: insertion sort under 7 elements, a median of three or of three medians of three
+ * as pivot, a three-way split keeping equal keys at both ends) that skips the parts
+ * holding no wanted position. Equal distances end up where that algorithm puts them, so
+ * the same algorithm is followed here step for step. */
+
+typedef int geo_cmp(const void *, const void *);
+
+static void gp_swap(geo_point *a, geo_point *b) {
+    geo_point t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void gp_swap_n(geo_point *a, geo_point *b, size_t n) {
+    for (size_t i = 0; i < n; i++) gp_swap(a + i, b + i);
+}
+
+static geo_point *median3(geo_point *a, geo_point *b, geo_point *c, geo_cmp *cmp) {
+    if (cmp(a, b) < 0) return cmp(b, c) < 0 ? b : cmp(a, c) < 0 ? c : a;
+    return cmp(b, c) > 0 ? b : cmp(a, c) < 0 ? a : c;
+}
+
+/* Sort enough of a[0..n) that positions [want_lo, want_hi] hold what a full sort would
+ * put there, in that algorithm's order. */
+static void partial_sort(geo_point *a, size_t n, geo_cmp *cmp, const geo_point *want_lo, const geo_point *want_hi) {
+    for (;;) {
+        if (n < 7) {
+            for (geo_point *m = a + 1; m < a + n; m++)
+                for (geo_point *l = m; l > a && cmp(l - 1, l) > 0; l--) gp_swap(l, l - 1);
+            return;
+        }
+        geo_point *pm = a + n / 2;
+        if (n > 7) {
+            geo_point *pl = a, *pn = a + n - 1;
+            if (n > 40) {
+                size_t d = n / 8;
+                pl = median3(pl, pl + d, pl + 2 * d, cmp);
+                pm = median3(pm - d, pm, pm + d, cmp);
+                pn = median3(pn - 2 * d, pn - d, pn, cmp);
+            }
+            pm = median3(pl, pm, pn, cmp);
+        }
+        gp_swap(a, pm);
+        /* [a+1, pa) and (pd, a+n) hold keys equal to the pivot a[0]; [pa, pb) smaller
+         * ones, (pc, pd] greater ones. */
+        geo_point *pa = a + 1, *pb = a + 1, *pc = a + n - 1, *pd = a + n - 1;
+        int r;
+        for (;;) {
+            while (pb <= pc && (r = cmp(pb, a)) <= 0) {
+                if (r == 0) gp_swap(pa++, pb);
+                pb++;
+            }
+            while (pb <= pc && (r = cmp(pc, a)) >= 0) {
+                if (r == 0) gp_swap(pc, pd--);
+                pc--;
+            }
+            if (pb > pc) break;
+            gp_swap(pb++, pc--);
+        }
+        geo_point *pn = a + n;
+        size_t k = (size_t)(pa - a) < (size_t)(pb - pa) ? (size_t)(pa - a) : (size_t)(pb - pa);
+        gp_swap_n(a, pb - k, k);
+        k = (size_t)(pd - pc) < (size_t)(pn - pd - 1) ? (size_t)(pd - pc) : (size_t)(pn - pd - 1);
+        gp_swap_n(pb, pn - k, k);
+        size_t left = (size_t)(pb - pa), right = (size_t)(pd - pc);
+        /* A part is sorted unless the wanted positions lie wholly before or after it. */
+        if (left > 1 && !((want_lo < a && want_hi < a) || (want_lo >= a + left && want_hi >= a + left)))
+            partial_sort(a, left, cmp, want_lo, want_hi);
+        if (right <= 1) return;
+        a = pn - right;
+        n = right;
+        if ((want_lo < a && want_hi < a) || (want_lo >= a + n && want_hi >= a + n)) return;
+    }
+}
+
 /* argv[i], argv[i+1]: radius and unit. */
 static int radius_or_reply(client *c, int i, geo_shape *s) {
     double r;
@@ -480,8 +557,11 @@ static void search_generic(client *c, int src, int flags) {
     geo_points ga = {0};
     points_in_shape(z, &s, &ga, o.any ? (size_t)o.count : 0);
     size_t n = o.count && (size_t)o.count < ga.n ? (size_t)o.count : ga.n;
-    if (o.sort != SORT_NONE && ga.n > 1)
-        qsort(ga.p, ga.n, sizeof(*ga.p), o.sort == SORT_ASC ? by_dist_asc : by_dist_desc);
+    if (o.sort != SORT_NONE && ga.n > 1) {
+        geo_cmp *cmp = o.sort == SORT_ASC ? by_dist_asc : by_dist_desc;
+        if (n == ga.n) qsort(ga.p, ga.n, sizeof(*ga.p), cmp);
+        else partial_sort(ga.p, ga.n, cmp, ga.p, ga.p + n - 1);
+    }
     if (o.store) search_store(c, o.store, flags, &o, &s, &ga, n);
     else search_reply(c, &o, &s, &ga, n);
     free(ga.p);
