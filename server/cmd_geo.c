@@ -97,6 +97,23 @@ static void reply_coord(client *c, double v) {
 
 /* ---- GEOADD ---- */
 
+/* GEOADD replays as the ZADD it amounts to: ZADD key [options] score member ... */
+static void geoadd_propagate(client *c, int lonidx, int elements, const uint64_t *scores) {
+    int argc = lonidx + elements * 2;
+    resp_slice *v = xmalloc(sizeof(*v) * (size_t)argc);
+    char *nums = xmalloc((size_t)elements * UTIL_LLSTR_SIZE);
+    v[0] = PROP_STR("zadd");
+    for (int i = 1; i < lonidx; i++) v[i] = c->argv[i];
+    for (int j = 0; j < elements; j++) {
+        char *num = nums + (size_t)j * UTIL_LLSTR_SIZE;
+        v[lonidx + j * 2] = (resp_slice){num, (size_t)util_ll2str(num, (long long)scores[j])};
+        v[lonidx + j * 2 + 1] = c->argv[lonidx + j * 3 + 2];
+    }
+    propagate_replace(c, argc, v);
+    free(nums);
+    free(v);
+}
+
 static void cmd_geoadd(client *c) {
     int nx = 0, xx = 0, lonidx = 2;
     for (; lonidx < c->argc; lonidx++) {
@@ -126,22 +143,7 @@ static void cmd_geoadd(client *c) {
         reply_wrongtype(c);
         goto done;
     }
-    if (propagate_wanted()) {
-        /* Replayed as the ZADD it amounts to: ZADD key [options] score member ... */
-        int argc = lonidx + elements * 2;
-        resp_slice *v = xmalloc(sizeof(*v) * (size_t)argc);
-        char *nums = xmalloc((size_t)elements * UTIL_LLSTR_SIZE);
-        v[0] = PROP_STR("zadd");
-        for (int i = 1; i < lonidx; i++) v[i] = c->argv[i];
-        for (int j = 0; j < elements; j++) {
-            char *num = nums + (size_t)j * UTIL_LLSTR_SIZE;
-            v[lonidx + j * 2] = (resp_slice){num, (size_t)util_ll2str(num, (long long)scores[j])};
-            v[lonidx + j * 2 + 1] = c->argv[lonidx + j * 3 + 2];
-        }
-        propagate_replace(c, argc, v);
-        free(nums);
-        free(v);
-    }
+    if (propagate_wanted()) geoadd_propagate(c, lonidx, elements, scores);
     long long added = 0, updated = 0;
     zset *z = k ? rkey_ptr(k) : NULL;
     if (!z && !xx) {
