@@ -162,6 +162,15 @@ def big_set():
     return steps
 
 
+case("encodings", [
+    "GEOADD e 1 1 a", "OBJECT ENCODING e", ("GEOADD", "e", 2, 2, "x" * 65), "OBJECT ENCODING e",
+    ("GEOADD", "n", 2, 2, "x" * 65), "OBJECT ENCODING n", "CONFIG SET zset-max-listpack-entries 3",
+    "GEOADD f 1 1 a 2 2 b 3 3 c", "OBJECT ENCODING f", "GEOADD f 4 4 d", "OBJECT ENCODING f",
+    "GEOADD f2 1 1 a 2 2 b 3 3 c 4 4 d", "OBJECT ENCODING f2", "GEOSEARCHSTORE s f FROMLONLAT 1 1 BYRADIUS 200 km",
+    "OBJECT ENCODING s", "GEOSEARCHSTORE s f FROMLONLAT 1 1 BYRADIUS 2000 km", "OBJECT ENCODING s", "DUMP s",
+    ("GEORADIUS", "e", 1, 1, 500, "km", "STORE", "s2"), "OBJECT ENCODING s2", "DUMP s2",
+    "CONFIG SET zset-max-listpack-entries 128",
+])
 case("skiplist", big_set() + [
     "OBJECT ENCODING big", "ZCARD big", "GEORADIUS big 0 0 3000 km WITHDIST ASC", "GEORADIUS big 10 10 5000 km COUNT 7",
     "GEORADIUS big 10 10 5000 km COUNT 7 DESC WITHCOORD", "GEORADIUS big 10 10 5000 km COUNT 7 ANY",
