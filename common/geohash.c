@@ -86,8 +86,18 @@ int geohash_decode_to_lonlat(geohash_bits h, double xy[2]) {
     return 1;
 }
 
+/* The score as a 64-bit hash, as Redis's (uint64_t) cast of it gives on x86-64 for any
+ * score a sorted set can hold (a negative one wraps, 2^64 and above become 0, -inf
+ * 2^63), without the cast's undefined behaviour out of range. */
+static uint64_t score_bits(double s) {
+    const double two63 = 9223372036854775808.0;
+    if (!(s >= two63)) return s >= -two63 ? (uint64_t)(int64_t)s : 0x8000000000000000ULL;
+    s -= two63;
+    return s < two63 ? (uint64_t)(int64_t)s ^ 0x8000000000000000ULL : 0;
+}
+
 void geohash_score_to_lonlat(double score, double xy[2]) {
-    geohash_bits h = {(uint64_t)score, GEO_STEP_MAX};
+    geohash_bits h = {score_bits(score), GEO_STEP_MAX};
     geohash_decode_to_lonlat(h, xy);
 }
 

@@ -146,7 +146,10 @@ case("wrongtype_and_missing", [
     "TYPE l", "GEOPOS nokey a b", "GEOPOS nokey", "GEODIST nokey a b", "GEODIST nokey a b km", "GEOHASH nokey a b",
     "GEORADIUS nokey 0 0 1 km WITHDIST", "GEORADIUSBYMEMBER nokey a 1 km", "GEOSEARCH nokey FROMLONLAT 0 0 BYRADIUS 1 km",
     "GEOSEARCH nokey FROMMEMBER a BYBOX 1 1 km WITHDIST",
-    "ZADD z 1 a -5 neg 1e30 big inf infi 4503599627370496 at52", "GEOPOS z a neg big infi at52", "GEOHASH z a neg big at52",
+    "ZADD z 1 a -5 neg 1e30 big inf infi -inf ninf 4503599627370496 at52 -1e30 nbig 9223372036854775808 two63 "
+    "18446744073709551616 two64 -9223372036854775808 ntwo63 1.8446744073709550e19 below64",
+    "GEOPOS z a neg big infi ninf at52 nbig two63 two64 ntwo63 below64",
+    "GEOHASH z a neg big infi ninf at52 nbig two63 two64 ntwo63 below64",
     "GEODIST z a neg", "GEORADIUS z 0 0 20000 km WITHHASH", "ZADD z 0.5 frac", "GEOPOS z frac",
 ])
 
