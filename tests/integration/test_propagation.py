@@ -372,11 +372,12 @@ def test_geo_propagates_as_redis():
             c.call(*args)
         eq(rec.log(), before, "the log after GEO commands that change nothing")
         c.call("GEOSEARCHSTORE", "d", "g", "FROMLONLAT", 15, 37, "BYRADIUS", 200, "km", "STOREDIST")
+        c.call("EVAL", "return redis.call('geoadd', KEYS[1], 'xx', 0, 0, 'Palermo')", 1, "g")
         t = [cmd for cmd in split_commands(rec.log()) if cmd[0].upper() != b"SELECT"]
         eq(t[0], [b"zadd", b"g", b"ch", b"3479099956230698", b"Palermo", b"3479447370796909", b"Catania"],
            "GEOADD as ZADD")
         eq(t[1][:3], [b"GEOSEARCHSTORE", b"d", b"g"], "GEOSEARCHSTORE as itself")
-        eq(len(t), 2, "nothing else")
+        eq(t[2:], [[b"zadd", b"g", b"xx", b"3377699720527872", b"Palermo"]], "GEOADD in a script as ZADD")
         c.close()
 
 
