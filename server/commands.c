@@ -15,10 +15,11 @@
 #include "server/server.h"
 
 const command_binding *const command_tables[] = {
-    string_commands,   keys_commands,    conn_commands, server_commands, multi_commands,   memory_commands,
-    stream_commands,   bitops_commands,  hll_commands,  debug_commands,  latency_commands, acl_commands,
-    hash_commands,     set_commands,     zset_commands, sort_commands,   list_commands,    script_commands,
-    function_commands, persist_commands, aof_commands,  pubsub_commands, monitor_commands, NULL,
+    string_commands,  keys_commands,   conn_commands,   server_commands,  multi_commands,
+    memory_commands,  stream_commands, bitops_commands, hll_commands,     debug_commands,
+    latency_commands, acl_commands,    hash_commands,   set_commands,     zset_commands,
+    geo_commands,     sort_commands,   list_commands,   script_commands,  function_commands,
+    persist_commands, aof_commands,    pubsub_commands, monitor_commands, NULL,
 };
 
 #define CMD_HASH_SIZE 1024 /* power of two, well above the number of commands */

@@ -97,6 +97,7 @@ extern const command_binding acl_commands[];     /* server/acl.c */
 extern const command_binding hash_commands[];    /* server/cmd_hash.c */
 extern const command_binding set_commands[];     /* server/cmd_set.c */
 extern const command_binding zset_commands[];    /* server/cmd_zset.c */
+extern const command_binding geo_commands[];     /* server/cmd_geo.c */
 extern const command_binding sort_commands[];    /* server/cmd_sort.c */
 extern const command_binding list_commands[];    /* server/cmd_list.c */
 /* Scripting. */

@@ -279,8 +279,21 @@ int zset_rdb_save(const rkey *k, rdb_writer *w) {
         return rc;
     }
     if (rdb_save_len(w, zset_len(z)) < 0) return -1;
-    while (zset_iter_next(&it, &m, &ml, &sc))
-        if (rdb_save_string(w, m, ml) < 0 || rdb_save_double(w, sc) < 0) return -1;
+    /* From the greatest to the smallest, as Redis writes a skiplist: read forward a
+     * block at a time from the end, written backwards. */
+    struct {
+        const char *m;
+        size_t ml;
+        double sc;
+    } block[256];
+    for (size_t hi = zset_len(z); hi > 0;) {
+        size_t lo = hi > 256 ? hi - 256 : 0;
+        zset_iter_at(z, lo, &it);
+        for (size_t i = 0; i < hi - lo; i++) zset_iter_next(&it, &block[i].m, &block[i].ml, &block[i].sc);
+        for (size_t i = hi - lo; i-- > 0;)
+            if (rdb_save_string(w, block[i].m, block[i].ml) < 0 || rdb_save_double(w, block[i].sc) < 0) return -1;
+        hi = lo;
+    }
     return 0;
 }
 

@@ -186,8 +186,7 @@ def every_write(flags, server, oracle):
     with Conn(server.port) as c:
         missing = prop.write_commands(c) - used
     if harness.is_oracle_under_test():
-        missing -= {"geoadd", "georadius", "georadiusbymember", "geosearchstore", "migrate", "restore",
-                    "restore-asking"} | {m for m in missing if m.startswith("function|")}
+        missing -= {"migrate", "restore", "restore-asking"} | {m for m in missing if m.startswith("function|")}
     check(not missing, "write commands the workload does not exercise: %s" % sorted(missing))
     compare(a, b)
 
@@ -268,6 +267,13 @@ EDGES = [
     ("SET", "ex", "v", "PX", 100000, "GET"), ("GETDEL", "ex"), ("GETDEL", "ex"),
     ("SET", "wr", "v"), ("HSET", "wr", "a", "b"), ("SADD", "wr", "a"), ("XADD", "wr", "*", "a", "b"),
     ("ZADD", "wr", 1, "a"), ("LPUSH", "wr", "a"), ("PFADD", "wr", "a"), ("SETBIT", "wr", 1, 1),
+    ("GEOADD", "wr", 1, 1, "a"), ("GEOADD", "ge", 1, 1, "a"), ("GEOADD", "ge", "NX", 2, 2, "a"),
+    ("GEOADD", "ge", "XX", "CH", 2, 2, "a"), ("GEOADD", "ge", "XX", 3, 3, "b"), ("GEOADD", "gx", "XX", 1, 1, "a"),
+    ("GEOADD", "ge", 500, 1, "c"), ("GEORADIUS", "ge", 2, 2, 10, "km", "STORE", "gs"),
+    ("GEORADIUS", "ge", 50, 50, 1, "m", "STORE", "gs"), ("GEORADIUS", "ge", 50, 50, 1, "m", "STORE", "gs"),
+    ("GEOSEARCHSTORE", "gs2", "ge", "FROMMEMBER", "a", "BYBOX", 1, 1, "km"),
+    ("GEOSEARCHSTORE", "gs2", "none", "FROMMEMBER", "a", "BYBOX", 1, 1, "km"),
+    ("GEORADIUSBYMEMBER", "ge", "a", 1, "km", "STOREDIST", "gs3"), ("GEORADIUSBYMEMBER", "none", "a", 1, "km", "STORE", "gs3"),
 ]
 
 
@@ -303,6 +309,8 @@ READS = [
     ("SORT_RO", "%s"), ("XLEN", "%s"), ("XRANGE", "%s", "-", "+"), ("XREVRANGE", "%s", "+", "-"),
     ("XREAD", "STREAMS", "%s", "x", "0", "0"), ("XPENDING", "%s", "g"), ("XINFO", "STREAM", "%s"),
     ("XINFO", "GROUPS", "%s"), ("XINFO", "CONSUMERS", "%s", "g"),
+    ("GEOPOS", "%s", "a"), ("GEODIST", "%s", "a", "b"), ("GEOHASH", "%s", "a"), ("GEORADIUS_RO", "%s", 0, 0, 1, "km"),
+    ("GEORADIUSBYMEMBER_RO", "%s", "a", 1, "km"), ("GEOSEARCH", "%s", "FROMLONLAT", 0, 0, "BYRADIUS", 1, "km"),
 ]
 
 
@@ -326,7 +334,7 @@ def test_reads_keymiss(server, oracle):
                 if b"readonly" in flags and first > 0 and name.decode() not in covered:
                     missing.add(name.decode())
         if harness.is_oracle_under_test():
-            missing = {m for m in missing if not m.startswith(("geo", "dump", "bf.", "json", "georadius"))}
+            missing = {m for m in missing if not m.startswith(("dump", "bf.", "json"))}
         check(not missing, "read commands test_reads_keymiss does not exercise: %s" % sorted(missing))
 
 

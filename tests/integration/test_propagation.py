@@ -360,6 +360,27 @@ def test_scripts_propagate_their_commands():
         c.close()
 
 
+def test_geo_propagates_as_redis():
+    with Recorded() as rec:
+        c = rec.conn()
+        c.call("GEOADD", "g", "ch", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania")
+        before = rec.log()
+        for args in (("GEOADD", "g", "NX", 13, 38, "Palermo"), ("GEOADD", "g", "XX", 13, 38, "nope"),
+                     ("GEOADD", "g", 13.361389, 38.115556, "Palermo"), ("GEORADIUS", "g", 0, 0, 1, "m", "STORE", "d"),
+                     ("GEOSEARCHSTORE", "d", "nokey", "FROMLONLAT", 0, 0, "BYRADIUS", 1, "km"),
+                     ("GEOSEARCH", "g", "FROMMEMBER", "Palermo", "BYRADIUS", 1, "km")):
+            c.call(*args)
+        eq(rec.log(), before, "the log after GEO commands that change nothing")
+        c.call("GEOSEARCHSTORE", "d", "g", "FROMLONLAT", 15, 37, "BYRADIUS", 200, "km", "STOREDIST")
+        c.call("EVAL", "return redis.call('geoadd', KEYS[1], 'xx', 0, 0, 'Palermo')", 1, "g")
+        t = [cmd for cmd in split_commands(rec.log()) if cmd[0].upper() != b"SELECT"]
+        eq(t[0], [b"zadd", b"g", b"ch", b"3479099956230698", b"Palermo", b"3479447370796909", b"Catania"],
+           "GEOADD as ZADD")
+        eq(t[1][:3], [b"GEOSEARCHSTORE", b"d", b"g"], "GEOSEARCHSTORE as itself")
+        eq(t[2:], [[b"zadd", b"g", b"xx", b"3377699720527872", b"Palermo"]], "GEOADD in a script as ZADD")
+        c.close()
+
+
 def test_multi_exec_wrapped_and_select():
     with Recorded() as rec:
         c = rec.conn()
@@ -570,6 +591,13 @@ def every_write_command(t, c2):
     t.ok("ZINTERSTORE", "zi", 2, "zs", "zu", "AGGREGATE", "MAX")
     t.ok("ZDIFFSTORE", "zd", 2, "zs", "zi")
     t.ok("SORT", "zs", "BY", "nosort")
+    # geo sets: GEOADD replays as the ZADD it amounts to, the stores as themselves
+    t.ok("GEOADD", "geo", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania", 2.35, 48.85, "Paris")
+    t.ok("GEOADD", "geo", "XX", "CH", 13.4, 38.1, "Palermo", 1, 1, "nowhere")
+    t.ok("GEORADIUS", "geo", 15, 37, 200, "km", "STORE", "geost")
+    t.ok("GEORADIUSBYMEMBER", "geo", "Palermo", 300, "km", "STOREDIST", "geosd")
+    t.ok("GEOSEARCHSTORE", "geoss", "geo", "FROMLONLAT", 15, 37, "BYBOX", 400, 400, "km", "STOREDIST")
+    t.ok("GEOSEARCHSTORE", "geosd", "geo", "FROMLONLAT", 0, 0, "BYRADIUS", 1, "m")
     t.ok("EXPIRE", "zu", 1000)
     # a blocked BZPOPMIN served by a ZADD from another client
     c2.send(encode("BZPOPMIN", "zbl", 0))
