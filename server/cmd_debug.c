@@ -83,6 +83,12 @@ static void debug_reload(client *c) {
             return;
         }
     }
+    /* (DEBUG is flagged `loading`: a reload inside the start-up load would save and
+     * flush the half-read dataset) */
+    if (rdb_stat.loading) {
+        reply_error(&c->out, LOADING_ERR);
+        return;
+    }
     if (save && persist_save() < 0) {
         reply_error(&c->out, "-ERR");
         return;

@@ -35,6 +35,9 @@
 
 static struct event *timer_event, *sigterm_event, *sigint_event;
 
+/* SIGTERM/SIGINT while the dataset loads: the loader's serve pass acts on it. */
+static void loading_signal(int sig) { persist_loading_signal = sig; }
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     (void)what;
     (void)arg;
@@ -201,19 +204,35 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    /* With appendonly yes the dataset comes from the AOF, as in Redis. */
-    if ((!server.cfg.appendonly && persist_load_at_startup() < 0) || !aof_init()) {
-        shutdown_cleanup();
-        return 1;
-    }
-    if (server.cfg.appendonly) {
-        rdb_stat.lastsave = (long long)time(NULL);
-        rdb_stat.dirty_base = storage_dirty;
-    }
+    /* As Redis 7.0, the listeners open before the dataset loads: clients connecting
+     * meanwhile get -LOADING (server/persist.h). */
     net_uring_init();
     if (!net_listen()) {
         shutdown_cleanup();
         return 1;
+    }
+    /* With appendonly yes the dataset comes from the AOF, as in Redis. */
+    struct sigaction sa = {0}, old_term, old_int;
+    sa.sa_handler = loading_signal;
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+    persist_loading_serves = 1;
+    int loaded = (server.cfg.appendonly || persist_load_at_startup() == 0) && aof_init();
+    persist_loading_serves = 0;
+    if (!loaded || persist_loading_signal) {
+        if (persist_loading_signal && !persist_loading_shutdown) {
+            log_warning("Received shutdown signal during loading, scheduling shutdown.");
+            persist_loading_shutdown = 1;
+        }
+        if (persist_loading_shutdown) log_warning("respite is now ready to exit, bye bye...");
+        shutdown_cleanup();
+        return persist_loading_shutdown ? 0 : 1;
+    }
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    if (server.cfg.appendonly) {
+        rdb_stat.lastsave = (long long)time(NULL);
+        rdb_stat.dirty_base = storage_dirty;
     }
     if (server.cfg.pidfile && server.cfg.pidfile[0]) {
         FILE *fp = fopen(server.cfg.pidfile, "w");
