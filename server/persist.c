@@ -254,6 +254,7 @@ void persist_loading_begin(long long total_bytes) {
     rdb_stat.loading_start_time = (long long)time(NULL);
     rdb_stat.loading_total_bytes = total_bytes;
     rdb_stat.loading_loaded_bytes = rdb_stat.loading_rdb_used_mem = 0;
+    rdb_stat.last_load_keys_loaded = rdb_stat.last_load_keys_expired = 0;
 }
 
 void persist_loading_end(void) { rdb_stat.loading = 0; }
@@ -278,6 +279,9 @@ int persist_loading_progress(rdb_load_info *info, long long read_bytes) {
     long long before = info->progress_arg ? *(long long *)info->progress_arg : 0;
     rdb_stat.loading_loaded_bytes = before + read_bytes;
     if (info->used_mem) rdb_stat.loading_rdb_used_mem = info->used_mem;
+    /* as Redis, INFO's last-load key counts follow the load */
+    rdb_stat.last_load_keys_loaded = info->keys_loaded;
+    rdb_stat.last_load_keys_expired = info->keys_expired;
     return persist_loading_serve();
 }
 

@@ -780,7 +780,7 @@ static int fd_in_progress(fd_in *in, long long read_to) {
     rdb_load_info *info = in->info;
     if (!info->progress || read_to < in->next_progress) return 0;
     in->next_progress = read_to + info->progress_bytes;
-    if (info->progress(info, read_to) == 0) return 0;
+    if (info->progress(info, in->offset) == 0) return 0;
     info->aborted = 1;
     return -1;
 }

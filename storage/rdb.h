@@ -156,7 +156,8 @@ typedef struct rdb_load_info {
     int functions_skipped;  /* out: FUNCTION payloads skipped (respite has no functions) */
     long long used_mem;     /* out: the file's aux used-mem, once read */
     /* Called each time about progress_bytes more of the file were read, with the bytes
-     * read so far; nonzero stops the load (-1, aborted set). progress_arg is the caller's. */
+     * consumed so far (keys_loaded/keys_expired are current); nonzero stops the load (-1,
+     * aborted set). progress_arg is the caller's. */
     int (*progress)(struct rdb_load_info *info, long long read_bytes);
     long long progress_bytes;
     void *progress_arg;
