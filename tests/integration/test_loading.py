@@ -49,12 +49,25 @@ def rdb(tmp_path_factory):
 class LoadingServer(harness.Server):
     """A server started on a copy of `rdb`, ready as soon as its port accepts."""
 
-    def __init__(self, binary, rdb, extra=()):
-        super().__init__(binary=binary, args=list(extra), name=os.path.basename(binary))
+    def __init__(self, binary, rdb, extra=(), aof=False):
+        extra = list(extra) + (["--appendonly", "yes"] if aof else [])
+        super().__init__(binary=binary, args=extra, name=os.path.basename(binary))
         self.rdb = rdb
+        self.aof = aof
 
     def start_argv(self, attempt):
+        """dump.rdb, or with aof an AOF whose base is the RDB file and whose incr file
+        sets one more key."""
         dst = os.path.join(self.dir, "dump.rdb")
+        if self.aof:
+            d = os.path.join(self.dir, "appendonlydir")
+            os.makedirs(d, exist_ok=True)
+            dst = os.path.join(d, "appendonly.aof.1.base.rdb")
+            with open(os.path.join(d, "appendonly.aof.1.incr.aof"), "wb") as f:
+                f.write(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$4\r\nincr\r\n$1\r\n1\r\n")
+            with open(os.path.join(d, "appendonly.aof.manifest"), "wb") as f:
+                f.write(b"file appendonly.aof.1.base.rdb seq 1 type b\n"
+                        b"file appendonly.aof.1.incr.aof seq 1 type i\n")
         if not os.path.exists(dst):
             try:
                 os.link(self.rdb, dst)
@@ -155,6 +168,23 @@ def test_redis_py_busy_loading_then_retry(rdb, make_server):
             assert time.monotonic() < end, "still loading after 120s"
             time.sleep(0.02)
     r.close()
+
+
+def test_aof_loading(rdb, make_server, make_oracle):
+    srv = make_server(cls=LoadingServer, rdb=rdb, aof=True)
+    get, ping, info = observe_loading(srv)
+    d = dict(info)
+    eq(d["loading"], "1", "INFO loading during the AOF load")
+    wait_loaded(srv)
+    with srv.conn() as c:
+        eq(c.cmd("GET", "k:1"), b"$2\r\nv1\r\n", "a key of the base")
+        eq(c.cmd("GET", "incr"), b"$1\r\n1\r\n", "the key the incr file sets")
+    ora = make_oracle(cls=LoadingServer, rdb=rdb, aof=True)
+    oget, oping, oinfo = observe_loading(ora)
+    eq((get, ping), (oget, oping), "GET and PING during the AOF load (respite vs redis-server)")
+    eq([k for k, _ in info], [k for k, _ in oinfo], "INFO persistence field names during the AOF load")
+    eq(d["loading_total_bytes"], dict(oinfo)["loading_total_bytes"], "loading_total_bytes")
+    wait_loaded(ora)
 
 
 def exited_cleanly(srv, what):
