@@ -5,7 +5,7 @@ The listeners open before the RDB file loads: commands not flagged `loading` get
 loading:1 and the loading_* fields, redis-py raises BusyLoadingError and a retry after
 the load succeeds; SHUTDOWN and SIGTERM during the load exit cleanly without saving.
 
-The file is written here (a few million string keys, so the load lasts about a second
+The file is written here (two million string keys, so the load lasts most of a second
 or more) and each server starts on its own hard link of it.
 """
 
@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Conn, eq  # noqa: E402
 
-NKEYS = 3_000_000
+NKEYS = 2_000_000
 USED_MEM = 123456789
 LOADING = b"-LOADING Redis is loading the dataset in memory\r\n"
 
