@@ -248,6 +248,7 @@ int persist_refuses_write(const struct command *cmd) {
 int persist_loading_serves;
 volatile sig_atomic_t persist_loading_signal;
 int persist_loading_shutdown;
+static client *loading_caller; /* DEBUG RELOAD's client, not served during its load */
 
 void persist_loading_begin(long long total_bytes) {
     rdb_stat.loading = 1;
@@ -263,7 +264,7 @@ int persist_loading_serve(void) {
     if (!persist_loading_serves) return 0;
     if (persist_loading_shutdown) return 1;
     server.mstime_cached = storage_now_ms = util_mstime();
-    net_serve_while_busy(NULL);
+    net_serve_while_busy(loading_caller);
     if (persist_loading_signal && !server.shutdown_asap) {
         /* As Redis 7.0: the dataset is half read, so never saved. */
         log_warning("Received shutdown signal during loading, scheduling shutdown.");
@@ -343,11 +344,17 @@ int persist_load_at_startup(void) {
     return load_file(0);
 }
 
-int persist_debug_reload(int save, int flush) {
+int persist_debug_reload(client *c, int save, int flush) {
     if (save && persist_save() < 0) return -1;
     if (flush)
         for (int i = 0; i < server.dbnum; i++) db_flush(server.dbs[i]);
-    if (load_file(1) < 0) return -1;
+    /* As Redis, the others are served (-LOADING) meanwhile, c excepted. */
+    loading_caller = c;
+    persist_loading_serves = 1;
+    int rc = load_file(1);
+    persist_loading_serves = 0;
+    loading_caller = NULL;
+    if (rc < 0) return -1;
     rdb_stat.dirty_base = storage_dirty;
     return 0;
 }

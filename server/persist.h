@@ -34,7 +34,7 @@ extern rdb_status rdb_stat;
  * persist_loading_serve, a net_serve_while_busy pass in which dispatch answers -LOADING
  * to commands not flagged `loading`. A shutdown asked for meanwhile (SHUTDOWN, SIGTERM)
  * makes it return 1: the loader stops, and start-up ends with persist_loading_shutdown
- * set. DEBUG RELOAD loads without serving. */
+ * set. DEBUG RELOAD serves the others the same way during its load. */
 #define LOADING_SERVE_BYTES    (2 * 1024 * 1024)
 #define LOADING_SERVE_COMMANDS 1024
 #define LOADING_ERR            "-LOADING Redis is loading the dataset in memory"
@@ -89,7 +89,7 @@ int persist_refuses_write(const struct command *cmd);
     "the RDB error."
 
 /* DEBUG RELOAD: save, empty every db, load the file again. Returns 0 or -1. */
-int persist_debug_reload(int save, int flush);
+int persist_debug_reload(client *c, int save, int flush);
 
 /* The options the RDB writer gets from the settings (for an AOF's RDB preamble too). */
 struct rdb_save_opts;

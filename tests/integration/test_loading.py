@@ -121,8 +121,23 @@ def loading_fields(info):
     return [k for k, _ in info if k.startswith("loading_")]
 
 
+def check_debug_reload(srv):
+    """As Redis, DEBUG RELOAD serves the other clients -LOADING during its load."""
+    with srv.conn() as a, srv.conn() as b:
+        a.send("*3\r\n$5\r\nDEBUG\r\n$6\r\nRELOAD\r\n$6\r\nNOSAVE\r\n")
+        end = time.monotonic() + 30
+        seen = b""
+        while time.monotonic() < end and seen != LOADING:
+            seen = b.cmd("GET", "k:1")
+        eq(seen, LOADING, "%s: another client during DEBUG RELOAD" % srv.name)
+        eq(dict(persistence(b))["loading"], "1", "INFO loading during DEBUG RELOAD")
+        eq(a.reply(), b"+OK\r\n", "DEBUG RELOAD")
+        eq(b.cmd("GET", "k:1"), b"$2\r\nv1\r\n", "GET after DEBUG RELOAD")
+
+
 def test_loading_replies_match_redis(rdb, make_server, make_oracle):
-    srv = make_server(cls=LoadingServer, rdb=rdb)
+    debug = ["--enable-debug-command", "yes"]
+    srv = make_server(cls=LoadingServer, rdb=rdb, extra=debug)
     get, ping, info = observe_loading(srv)
     d = dict(info)
     eq(d["loading"], "1", "INFO loading during the load")
@@ -141,8 +156,9 @@ def test_loading_replies_match_redis(rdb, make_server, make_oracle):
         after = persistence(c)
     eq(loading_fields(after), [], "no loading_* fields after the load")
     eq(dict(after)["rdb_last_load_keys_loaded"], str(NKEYS), "keys loaded")
+    check_debug_reload(srv)
 
-    ora = make_oracle(cls=LoadingServer, rdb=rdb)
+    ora = make_oracle(cls=LoadingServer, rdb=rdb, extra=debug)
     oget, oping, oinfo = observe_loading(ora)
     eq(get, oget, "GET during loading (respite vs redis-server)")
     eq(ping, oping, "PING during loading (respite vs redis-server)")
@@ -151,6 +167,7 @@ def test_loading_replies_match_redis(rdb, make_server, make_oracle):
     for k in ("loading", "loading_total_bytes", "loading_rdb_used_mem"):
         eq(d[k], od[k], "INFO %s during loading" % k)
     wait_loaded(ora)
+    check_debug_reload(ora)
 
 
 def test_redis_py_busy_loading_then_retry(rdb, make_server):
