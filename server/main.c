@@ -1,7 +1,9 @@
 /* main.c: start-up and shut-down of respite-server, and the periodic timer.
  * Start-up: settings (defaults, config file, --flags), daemonizing if asked, the fd
  * limit, the databases,
- * the command table, the listeners, the timer and signal events; then the loop.
+ * the command table, the listeners, the dataset (RDB or AOF: clients connecting
+ * meanwhile are served -LOADING, and SIGTERM/SIGINT stop the load and exit), the timer
+ * and signal events; then the loop.
  * The timer runs hz times a second: it refreshes the cached clock and runs server_cron
  * (server/cron.c).
  * SIGTERM/SIGINT (or SHUTDOWN) end the loop after the current callback; clients are
@@ -211,6 +213,13 @@ int main(int argc, char **argv) {
         shutdown_cleanup();
         return 1;
     }
+    if (server.cfg.pidfile && server.cfg.pidfile[0]) {
+        FILE *fp = fopen(server.cfg.pidfile, "w");
+        if (fp) {
+            fprintf(fp, "%d\n", server.pid);
+            fclose(fp);
+        }
+    }
     /* With appendonly yes the dataset comes from the AOF, as in Redis. */
     struct sigaction sa = {0}, old_term, old_int;
     sa.sa_handler = loading_signal;
@@ -222,6 +231,7 @@ int main(int argc, char **argv) {
     if (!loaded || persist_loading_signal) {
         if (persist_loading_signal && !persist_loading_shutdown) {
             log_warning("Received shutdown signal during loading, scheduling shutdown.");
+            log_warning("User requested shutdown...");
             persist_loading_shutdown = 1;
         }
         if (persist_loading_shutdown) log_warning("respite is now ready to exit, bye bye...");
@@ -233,13 +243,6 @@ int main(int argc, char **argv) {
     if (server.cfg.appendonly) {
         rdb_stat.lastsave = (long long)time(NULL);
         rdb_stat.dirty_base = storage_dirty;
-    }
-    if (server.cfg.pidfile && server.cfg.pidfile[0]) {
-        FILE *fp = fopen(server.cfg.pidfile, "w");
-        if (fp) {
-            fprintf(fp, "%d\n", server.pid);
-            fclose(fp);
-        }
     }
     timer_event = evtimer_new(server.base, timer_cb, NULL);
     if (!timer_event || !server_cron_init() || !child_init()) {
