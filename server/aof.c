@@ -1146,6 +1146,9 @@ static int read_command(FILE *fp, int *argc, resp_slice **argv, int *cap, char *
 
 /* Load one file of commands (Redis's loadSingleAppendOnlyFile). last: the last file of
  * the manifest, the only one a torn tail may be cut from. */
+/* Bytes of the files loaded before this one (INFO's loading_loaded_bytes). */
+static long long loaded_files_bytes;
+
 static int load_commands(const char *name, FILE *fp, int last) {
     client *c = fake_client();
     int argc = 0, cap = 0;
@@ -1158,6 +1161,7 @@ static int load_commands(const char *name, FILE *fp, int last) {
     rd_pos = ftell(fp);
     long valid_up_to = rd_pos, valid_before_multi = valid_up_to;
     int ret = LOAD_OK, r;
+    long long ncommands = 0;
     void (*hook)(const char *, size_t) = reply_error_hook;
     reply_error_hook = NULL;
     while ((r = read_command(fp, &argc, &argv, &cap, &bytes, &bcap)) == 1) {
@@ -1195,6 +1199,13 @@ static int load_commands(const char *name, FILE *fp, int last) {
             run(c, cmd, argc, argv);
         }
         valid_up_to = rd_pos;
+        if (++ncommands % LOADING_SERVE_COMMANDS == 0) {
+            rdb_stat.loading_loaded_bytes = loaded_files_bytes + rd_pos;
+            if (persist_loading_serve()) {
+                ret = LOAD_FAILED;
+                goto done;
+            }
+        }
     }
     if (r == -2) {
         log_warning("Bad file format reading the append only file %s: make a backup of your AOF file, then use "
@@ -1263,10 +1274,13 @@ static int load_file(const char *name, int last) {
         memset(&info, 0, sizeof(info));
         info.now_ms = util_mstime();
         info.verify_checksum = server.cfg.rdbchecksum;
+        info.progress = persist_loading_progress;
+        info.progress_bytes = LOADING_SERVE_BYTES;
+        info.progress_arg = &loaded_files_bytes;
         int fd = fileno(fp);
         long long dirty = storage_dirty;
         if (lseek(fd, 0, SEEK_SET) != 0 || rdb_load_fd(fd, server.dbs, server.dbnum, &info) != 0) {
-            log_warning("Bad file format reading the append only file %s: %s", name, info.err);
+            if (!info.aborted) log_warning("Bad file format reading the append only file %s: %s", name, info.err);
             ret = LOAD_FAILED;
         } else {
             storage_dirty = dirty;
@@ -1282,21 +1296,34 @@ static int load_file(const char *name, int last) {
 }
 
 /* Redis's loadAppendOnlyFiles. Returns 1 (loaded, or nothing to load) or 0. */
+static long long files_size(void);
+static int load_all_files(void);
+
 static int load_all(void) {
+    if (!aof.am.base && !aof.am.nincr) return 1;
+    persist_loading_begin(files_size());
+    loaded_files_bytes = 0;
+    int ok = load_all_files();
+    persist_loading_end();
+    return ok;
+}
+
+static int load_all_files(void) {
     int total = (aof.am.base ? 1 : 0) + aof.am.nincr;
-    if (!total) return 1;
     long long t0 = util_mstime();
     int idx = 0;
     if (aof.am.base) {
         long long s = util_mstime();
         int r = load_file(aof.am.base->name, ++idx == total);
         if (r == LOAD_FAILED) return 0;
+        loaded_files_bytes += file_size(aof.am.base->name);
         log_notice("DB loaded from base file %s: %.3f seconds", aof.am.base->name, (double)(util_mstime() - s) / 1000);
     }
     for (int i = 0; i < aof.am.nincr; i++) {
         long long s = util_mstime();
         int r = load_file(aof.am.incr[i].name, ++idx == total);
         if (r == LOAD_FAILED) return 0;
+        loaded_files_bytes += file_size(aof.am.incr[i].name);
         log_notice("DB loaded from incr file %s: %.3f seconds", aof.am.incr[i].name,
                    (double)(util_mstime() - s) / 1000);
     }

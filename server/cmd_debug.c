@@ -83,11 +83,17 @@ static void debug_reload(client *c) {
             return;
         }
     }
+    /* (DEBUG is flagged `loading`: a reload inside a load would save and flush the
+     * half-read dataset) */
+    if (rdb_stat.loading) {
+        reply_error(&c->out, LOADING_ERR);
+        return;
+    }
     if (save && persist_save() < 0) {
         reply_error(&c->out, "-ERR");
         return;
     }
-    if (persist_debug_reload(0, flush) < 0) {
+    if (persist_debug_reload(c, 0, flush) < 0) {
         reply_error(&c->out, "Error trying to load the RDB dump, check server logs.");
         return;
     }

@@ -278,12 +278,13 @@ static void info_memory(text *t) {
 }
 
 static void info_persistence(text *t) {
-    char rdb[1024], aof_fields[1024], aof_tail[512];
+    char rdb[1024], aof_fields[1024], aof_tail[512], loading[512];
     persist_info_rdb(rdb, sizeof(rdb));
     aof_info(aof_fields, sizeof(aof_fields));
     aof_info_tail(aof_tail, sizeof(aof_tail));
-    text_printf(t, "# Persistence\r\n%s%smodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n%s", rdb,
-                aof_fields, aof_tail);
+    persist_info_loading(loading, sizeof(loading));
+    text_printf(t, "# Persistence\r\n%s%smodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n%s%s", rdb,
+                aof_fields, aof_tail, loading);
 }
 
 /* Redis's Stats fields in its order; what a server without replication, forks,
@@ -498,6 +499,11 @@ static void cmd_shutdown(client *c) {
             return;
         }
         script_abort_for_shutdown();
+    }
+    /* As Redis: a half-loaded dataset is never saved. */
+    if (rdb_stat.loading) {
+        save = 0;
+        nosave = 1;
     }
     log_warning("User requested shutdown...");
     if (persist_prepare_shutdown(save, nosave, force) < 0) {

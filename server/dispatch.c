@@ -1,6 +1,6 @@
 /* dispatch.c: from a parsed argv to a handler: command lookup (with container
  * subcommands), the central arity check with Redis's text, DEBUG's gate,
- * authentication, -BUSY while a script runs too long, CLIENT PAUSE (server/pause.c: a
+ * authentication, -LOADING while the dataset loads, -BUSY while a script runs too long, CLIENT PAUSE (server/pause.c: a
  * held command waits before it is queued or run), MULTI queueing, then the call (with
  * propagation, server/propagate.h). Rejections inside MULTI mark the transaction dirty so
  * EXEC answers EXECABORT, as Redis does. Rejections and finished calls are reported to
@@ -244,6 +244,10 @@ static void process_command_checked(client *c) {
                  "this context",
                  cmd->fullname);
         reject(c, msg);
+        return;
+    }
+    if (rdb_stat.loading && !(cmd->flags & CMD_LOADING)) {
+        reject(c, LOADING_ERR);
         return;
     }
     if (script_busy() && !(cmd->flags & CMD_ALLOW_BUSY)) {

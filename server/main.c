@@ -1,7 +1,9 @@
 /* main.c: start-up and shut-down of respite-server, and the periodic timer.
  * Start-up: settings (defaults, config file, --flags), daemonizing if asked, the fd
  * limit, the databases,
- * the command table, the listeners, the timer and signal events; then the loop.
+ * the command table, the listeners, the dataset (RDB or AOF: clients connecting
+ * meanwhile are served -LOADING, and SIGTERM/SIGINT stop the load and exit), the timer
+ * and signal events; then the loop.
  * The timer runs hz times a second: it refreshes the cached clock and runs server_cron
  * (server/cron.c).
  * SIGTERM/SIGINT (or SHUTDOWN) end the loop after the current callback; clients are
@@ -34,6 +36,9 @@
 #include "storage/type.h"
 
 static struct event *timer_event, *sigterm_event, *sigint_event;
+
+/* SIGTERM/SIGINT while the dataset loads: the loader's serve pass acts on it. */
+static void loading_signal(int sig) { persist_loading_signal = sig; }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     (void)what;
@@ -201,15 +206,8 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    /* With appendonly yes the dataset comes from the AOF, as in Redis. */
-    if ((!server.cfg.appendonly && persist_load_at_startup() < 0) || !aof_init()) {
-        shutdown_cleanup();
-        return 1;
-    }
-    if (server.cfg.appendonly) {
-        rdb_stat.lastsave = (long long)time(NULL);
-        rdb_stat.dirty_base = storage_dirty;
-    }
+    /* As Redis 7.0, the listeners open before the dataset loads: clients connecting
+     * meanwhile get -LOADING (server/persist.h). */
     net_uring_init();
     if (!net_listen()) {
         shutdown_cleanup();
@@ -221,6 +219,30 @@ int main(int argc, char **argv) {
             fprintf(fp, "%d\n", server.pid);
             fclose(fp);
         }
+    }
+    /* With appendonly yes the dataset comes from the AOF, as in Redis. */
+    struct sigaction sa = {0}, old_term, old_int;
+    sa.sa_handler = loading_signal;
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+    persist_loading_serves = 1;
+    int loaded = (server.cfg.appendonly || persist_load_at_startup() == 0) && aof_init();
+    persist_loading_serves = 0;
+    if (!loaded || persist_loading_signal) {
+        if (persist_loading_signal && !persist_loading_shutdown) {
+            log_warning("Received shutdown signal during loading, scheduling shutdown.");
+            log_warning("User requested shutdown...");
+            persist_loading_shutdown = 1;
+        }
+        if (persist_loading_shutdown) log_warning("respite is now ready to exit, bye bye...");
+        shutdown_cleanup();
+        return persist_loading_shutdown ? 0 : 1;
+    }
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    if (server.cfg.appendonly) {
+        rdb_stat.lastsave = (long long)time(NULL);
+        rdb_stat.dirty_base = storage_dirty;
     }
     timer_event = evtimer_new(server.base, timer_cb, NULL);
     if (!timer_event || !server_cron_init() || !child_init()) {

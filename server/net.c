@@ -1134,15 +1134,17 @@ void net_close_listeners(void) {
 }
 
 /* One non-blocking pass over the listeners and every client but running, calling the
- * same callbacks the loop would (the loop itself is inside running's callback and
- * libevent does not re-enter). A callback may free other clients, so each is looked
- * up again by id before its turn. */
+ * same callbacks the loop would, while one long job holds the loop: a busy script
+ * (running is its caller: the loop is inside its callback and libevent does not
+ * re-enter; dispatch answers -BUSY) or loading at start-up (running is NULL: the loop
+ * has not started; dispatch answers -LOADING). A callback may free other clients, so
+ * each is looked up again by id before its turn. */
 void net_serve_while_busy(client *running) {
     int n = listen_fd_count + server.nclients;
     int was_flushing = uring_flushing;
-    uring_flushing = 1; /* answers while busy go out at once, not after the script */
+    uring_flushing = 1; /* answers while busy go out at once, not after the job */
     /* Replies held earlier in this iteration go out now too (their clients stay held: the
-     * iteration's flush finishes them once the script is over). */
+     * iteration's flush finishes them once the job is over). */
     for (int i = 0; i < uring_nheld; i++) {
         client *c = uring_held[i];
         if (!c || c == running || (c->flags & CLIENT_CLOSE_ASAP) || !reply_pending(&c->out)) continue;

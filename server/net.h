@@ -47,9 +47,12 @@ size_t client_own_buffers(const struct client *c);
  * left for more (CLIENT LIST's qbuf and qbuf-free). */
 size_t client_query_len(const struct client *c);
 size_t client_query_free(const struct client *c);
-/* While a script runs past busy-reply-threshold (server/script.c's hook): accept and
- * serve every connection but running's, once, without waiting. Dispatch refuses them
- * -BUSY unless the command may run during a busy script. */
+/* While one long job holds the loop, accept and serve every connection but running's,
+ * once, without waiting. Two jobs call it: a script past busy-reply-threshold
+ * (server/script.c's hook; running is its caller), whose other clients dispatch
+ * refuses -BUSY unless the command may run then (CMD_ALLOW_BUSY); and loading at
+ * start-up (server/persist.h; running is NULL), refused -LOADING unless flagged
+ * CMD_LOADING. */
 void net_serve_while_busy(struct client *running);
 /* Run the parsed command in c->argc/argv (server/dispatch.c). */
 void process_command(struct client *c);

@@ -24,6 +24,7 @@
 #include "common/xmalloc.h"
 #include "server/aof.h"
 #include "server/child.h"
+#include "server/net.h"
 #include "server/notify.h"
 #include "server/propagate.h"
 #include "server/script.h"
@@ -244,6 +245,62 @@ int persist_refuses_write(const struct command *cmd) {
     return (cmd->flags & CMD_WRITE) || !strcmp(cmd->fullname, "ping");
 }
 
+int persist_loading_serves;
+volatile sig_atomic_t persist_loading_signal;
+int persist_loading_shutdown;
+static client *loading_caller; /* DEBUG RELOAD's client, not served during its load */
+
+void persist_loading_begin(long long total_bytes) {
+    rdb_stat.loading = 1;
+    rdb_stat.loading_start_time = (long long)time(NULL);
+    rdb_stat.loading_total_bytes = total_bytes;
+    rdb_stat.loading_loaded_bytes = rdb_stat.loading_rdb_used_mem = 0;
+    rdb_stat.last_load_keys_loaded = rdb_stat.last_load_keys_expired = 0;
+}
+
+void persist_loading_end(void) { rdb_stat.loading = 0; }
+
+int persist_loading_serve(void) {
+    if (!persist_loading_serves) return 0;
+    if (persist_loading_shutdown) return 1;
+    server.mstime_cached = storage_now_ms = util_mstime();
+    net_serve_while_busy(loading_caller);
+    if (persist_loading_signal && !server.shutdown_asap) {
+        /* As Redis 7.0: the dataset is half read, so never saved. */
+        log_warning("Received shutdown signal during loading, scheduling shutdown.");
+        log_warning("User requested shutdown...");
+        if (persist_prepare_shutdown(0, 1, 0) == 0) server.shutdown_asap = 1;
+        persist_loading_signal = 0;
+    }
+    if (server.shutdown_asap) persist_loading_shutdown = 1;
+    return persist_loading_shutdown;
+}
+
+int persist_loading_progress(rdb_load_info *info, long long read_bytes) {
+    long long before = info->progress_arg ? *(long long *)info->progress_arg : 0;
+    rdb_stat.loading_loaded_bytes = before + read_bytes;
+    if (info->used_mem) rdb_stat.loading_rdb_used_mem = info->used_mem;
+    /* as Redis, INFO's last-load key counts follow the load */
+    rdb_stat.last_load_keys_loaded = info->keys_loaded;
+    rdb_stat.last_load_keys_expired = info->keys_expired;
+    return persist_loading_serve();
+}
+
+int persist_info_loading(char *buf, size_t size) {
+    buf[0] = '\0';
+    if (!rdb_stat.loading) return 0;
+    /* Redis's figures: a fake 1 s ETA in the first second */
+    long long loaded = rdb_stat.loading_loaded_bytes, total = rdb_stat.loading_total_bytes;
+    double perc = total ? (double)loaded / (double)total * 100 : 0;
+    long long remaining = total - loaded;
+    long long elapsed = (long long)time(NULL) - rdb_stat.loading_start_time;
+    long long eta = elapsed == 0 ? 1 : elapsed * remaining / (loaded + 1);
+    return snprintf(buf, size,
+                    "loading_start_time:%lld\r\nloading_total_bytes:%lld\r\nloading_rdb_used_mem:%lld\r\n"
+                    "loading_loaded_bytes:%lld\r\nloading_loaded_perc:%.2f\r\nloading_eta_seconds:%lld\r\n",
+                    rdb_stat.loading_start_time, total, rdb_stat.loading_rdb_used_mem, loaded, perc, eta);
+}
+
 static int load_file(int must_exist) {
     const char *name = dbfilename();
     int fd = open(name, O_RDONLY);
@@ -258,11 +315,15 @@ static int load_file(int must_exist) {
     info.verify_checksum = server.cfg.rdbchecksum;
     long long start = util_monotonic_us();
     long long dirty = storage_dirty;
-    rdb_stat.loading = 1;
+    struct stat st;
+    persist_loading_begin(fstat(fd, &st) == 0 ? (long long)st.st_size : 0);
+    info.progress = persist_loading_progress;
+    info.progress_bytes = LOADING_SERVE_BYTES;
     int rc = rdb_load_fd(fd, server.dbs, server.dbnum, &info);
-    rdb_stat.loading = 0;
+    persist_loading_end();
     close(fd);
     storage_dirty = dirty;
+    if (info.aborted) return -1;
     if (rc < 0) {
         log_warning("Fatal error loading the RDB file %s: %s", name, info.err);
         return -1;
@@ -283,11 +344,17 @@ int persist_load_at_startup(void) {
     return load_file(0);
 }
 
-int persist_debug_reload(int save, int flush) {
+int persist_debug_reload(client *c, int save, int flush) {
     if (save && persist_save() < 0) return -1;
     if (flush)
         for (int i = 0; i < server.dbnum; i++) db_flush(server.dbs[i]);
-    if (load_file(1) < 0) return -1;
+    /* As Redis, the others are served (-LOADING) meanwhile, c excepted. */
+    loading_caller = c;
+    persist_loading_serves = 1;
+    int rc = load_file(1);
+    persist_loading_serves = 0;
+    loading_caller = NULL;
+    if (rc < 0) return -1;
     rdb_stat.dirty_base = storage_dirty;
     return 0;
 }

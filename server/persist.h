@@ -6,7 +6,11 @@
 #ifndef RESPITE_PERSIST_H
 #define RESPITE_PERSIST_H
 
+#include <signal.h>
+
 #include "server/server.h"
+
+struct rdb_load_info;
 
 /* What INFO persistence reports about RDB. */
 typedef struct rdb_status {
@@ -20,8 +24,33 @@ typedef struct rdb_status {
     int bgsave_scheduled;       /* BGSAVE SCHEDULE waiting for the other child */
     int loading;
     long long last_load_keys_loaded, last_load_keys_expired;
+    /* INFO's loading_* fields while loading */
+    long long loading_start_time, loading_total_bytes, loading_loaded_bytes, loading_rdb_used_mem;
 } rdb_status;
 extern rdb_status rdb_stat;
+
+/* Loading at start-up (RDB or AOF) serves the other clients as Redis 7.0 does: every
+ * LOADING_SERVE_BYTES read (or LOADING_SERVE_COMMANDS AOF commands) the loader calls
+ * persist_loading_serve, a net_serve_while_busy pass in which dispatch answers -LOADING
+ * to commands not flagged `loading`. A shutdown asked for meanwhile (SHUTDOWN, SIGTERM)
+ * makes it return 1: the loader stops, and start-up ends with persist_loading_shutdown
+ * set. DEBUG RELOAD serves the others the same way during its load. */
+#define LOADING_SERVE_BYTES    (2 * 1024 * 1024)
+#define LOADING_SERVE_COMMANDS 1024
+#define LOADING_ERR            "-LOADING Redis is loading the dataset in memory"
+void persist_loading_begin(long long total_bytes);
+void persist_loading_end(void);
+int persist_loading_serve(void);
+/* The rdb_load_info progress callback for start-up (progress_arg: bytes of earlier files). */
+int persist_loading_progress(struct rdb_load_info *info, long long read_bytes);
+/* Set by main while start-up loading may serve clients. */
+extern int persist_loading_serves;
+/* A SIGTERM/SIGINT caught while loading (main's handler sets it). */
+extern volatile sig_atomic_t persist_loading_signal;
+/* Start-up loading stopped for a shutdown: exit cleanly. */
+extern int persist_loading_shutdown;
+/* The loading_* lines of INFO persistence while loading, else "". */
+int persist_info_loading(char *buf, size_t size);
 
 /* The RDB lines of INFO persistence (loading .. rdb_last_load_keys_loaded), appended
  * to buf; returns the length written (snprintf's rules). */
@@ -60,7 +89,7 @@ int persist_refuses_write(const struct command *cmd);
     "the RDB error."
 
 /* DEBUG RELOAD: save, empty every db, load the file again. Returns 0 or -1. */
-int persist_debug_reload(int save, int flush);
+int persist_debug_reload(client *c, int save, int flush);
 
 /* The options the RDB writer gets from the settings (for an AOF's RDB preamble too). */
 struct rdb_save_opts;

@@ -771,7 +771,19 @@ typedef struct fd_in {
     size_t crcpos; /* buf[0..crcpos) is in crc */
     uint64_t crc;
     long long offset; /* bytes consumed */
+    rdb_load_info *info;
+    long long next_progress; /* read offset at which info->progress is due */
 } fd_in;
+
+/* Called as a buffer is refilled, so it costs nothing per key. */
+static int fd_in_progress(fd_in *in, long long read_to) {
+    rdb_load_info *info = in->info;
+    if (!info->progress || read_to < in->next_progress) return 0;
+    in->next_progress = read_to + info->progress_bytes;
+    if (info->progress(info, in->offset) == 0) return 0;
+    info->aborted = 1;
+    return -1;
+}
 
 /* The CRC of everything consumed so far. */
 static uint64_t fd_in_crc(fd_in *in) {
@@ -790,7 +802,7 @@ static int fd_in_read(void *ctx, void *out, size_t n) {
             if (n >= IOBUF) {
                 ssize_t k = read(in->fd, dst, n);
                 if (k < 0 && errno == EINTR) continue;
-                if (k <= 0) return -1;
+                if (k <= 0 || fd_in_progress(in, in->offset + k) < 0) return -1;
                 in->crc = crc64(in->crc, dst, (size_t)k);
                 dst += k;
                 n -= (size_t)k;
@@ -799,7 +811,7 @@ static int fd_in_read(void *ctx, void *out, size_t n) {
             }
             ssize_t k = read(in->fd, in->buf, IOBUF);
             if (k < 0 && errno == EINTR) continue;
-            if (k <= 0) return -1;
+            if (k <= 0 || fd_in_progress(in, in->offset + k) < 0) return -1;
             in->pos = in->crcpos = 0;
             in->len = (size_t)k;
         }
@@ -839,7 +851,7 @@ const value_type *rdb_type_loader(int rdbtype) {
 static const char *short_read = "Short read or OOM loading DB. Unrecoverable error, aborting now.";
 
 int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
-    fd_in in = {fd, xmalloc(IOBUF), 0, 0, 0, 0, 0};
+    fd_in in = {fd, xmalloc(IOBUF), 0, 0, 0, 0, 0, info, info->progress_bytes};
     rdb_reader r = {fd_in_read, &in};
     char *key = NULL, *val = NULL;
     char keybuf[256];
@@ -898,6 +910,7 @@ int rdb_load_fd(int fd, db *const *dbs, int n, rdb_load_info *info) {
                 if (!(key = rdb_load_string(&r, &klen)) || !(val = rdb_load_string(&r, &vlen)))
                     LOAD_ERR("%s", short_read);
                 if (klen == 8 && !memcmp(key, "aof-base", 8)) info->aof_base = atoi(val) != 0;
+                if (klen == 8 && !memcmp(key, "used-mem", 8)) info->used_mem = strtoll(val, NULL, 10);
                 free(key);
                 free(val);
                 key = val = NULL;

@@ -154,7 +154,15 @@ typedef struct rdb_load_info {
     long long keys_expired; /* out */
     int aof_base;           /* out: the file said aof-base 1 */
     int functions_skipped;  /* out: FUNCTION payloads skipped (respite has no functions) */
-    char err[512];          /* out: why loading failed */
+    long long used_mem;     /* out: the file's aux used-mem, once read */
+    /* Called each time about progress_bytes more of the file were read, with the bytes
+     * consumed so far (keys_loaded/keys_expired are current); nonzero stops the load (-1,
+     * aborted set). progress_arg is the caller's. */
+    int (*progress)(struct rdb_load_info *info, long long read_bytes);
+    long long progress_bytes;
+    void *progress_arg;
+    int aborted;   /* out */
+    char err[512]; /* out: why loading failed */
 } rdb_load_info;
 /* Load an RDB file from fd into the n dbs (keys already there are a duplicate-key
  * error). fd's offset is left just past the file's checksum (an AOF's preamble is
