@@ -392,28 +392,36 @@ class Server:
         return argv + self.extra
 
     def _wait_ready(self):
-        """Connect + PING until a deadline. Returns (ready, last error text)."""
+        """Probe (self._probe) until it says ready or a deadline passes. Returns (ready,
+        last error text)."""
         end = time.monotonic() + START_DEADLINE
         last = "no attempt"
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 return False, "process exited with status %d" % self.proc.returncode
             try:
-                with Conn(self.port, timeout=2.0) as c:
-                    r = c.cmd("PING")
-                    if r == b"+PONG\r\n":
-                        if self.unix:
-                            with Conn(unix=self.unix, timeout=2.0) as u:
-                                r = u.cmd("PING")
-                                if r != b"+PONG\r\n":
-                                    return False, "unix socket PING replied %r" % r
-                        return True, ""
-                    last = "PING replied %r" % r
+                ready, last = self._probe()
+                if ready:
+                    return True, ""
             except (OSError, ConnectionClosed, TestFailure) as e:
                 last = "%s: %s" % (type(e).__name__, e)
             # poll interval between readiness probes; the deadline bounds the wait
             select.select([], [], [], 0.02)
         return False, last
+
+    def _probe(self):
+        """One readiness probe: (ready, why not). Subclasses that start a server which
+        needs AUTH, or that must count a listening socket as ready, override this."""
+        with Conn(self.port, timeout=2.0) as c:
+            r = c.cmd("PING")
+            if r != b"+PONG\r\n":
+                return False, "PING replied %r" % r
+        if self.unix:
+            with Conn(unix=self.unix, timeout=2.0) as u:
+                r = u.cmd("PING")
+                if r != b"+PONG\r\n":
+                    return False, "unix socket PING replied %r" % r
+        return True, ""
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -54,22 +54,12 @@ class AuthServer(harness.Server):
             argv = ["prlimit", "--nofile=%d:%d" % (self.nofile, self.nofile), "--"] + argv
         return argv
 
-    def _wait_ready(self):
-        end = time.monotonic() + harness.START_DEADLINE
-        last = "no attempt"
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                return False, "process exited with status %d" % self.proc.returncode
-            try:
-                with Conn(self.port, timeout=2.0) as c:
-                    if self.password:
-                        c.cmd("AUTH", self.password)
-                    if c.cmd("PING") == b"+PONG\r\n":
-                        return True, ""
-            except (OSError, ConnectionClosed, TestFailure) as e:
-                last = "%s: %s" % (type(e).__name__, e)
-            select.select([], [], [], 0.02)
-        return False, last
+    def _probe(self):
+        with Conn(self.port, timeout=2.0) as c:
+            if self.password:
+                c.cmd("AUTH", self.password)
+            r = c.cmd("PING")
+            return r == b"+PONG\r\n", "PING replied %r" % r
 
     def authed(self, **kw):
         c = self.conn(**kw)
