@@ -81,6 +81,10 @@ static client *clients[NCLIENTS];
 static int peers[NCLIENTS]; /* the other end of each client's socketpair */
 static int was_blocked[NCLIENTS];
 static int cur_muted; /* the running command's client had a CLIENT REPLY mode set */
+/* The slot whose EXEC ran a queued CLIENT REPLY: OFF/SKIP inside the transaction drop the
+ * replies after it but not EXEC's array header, so the output ends early, byte for byte
+ * as redis-server 7.0.15's does (-1: none). */
+static int cut_exec_slot = -1;
 /* A client that subscribed, monitors or tracks keys in this input: pushes come to it
  * from other clients' commands and its own commands may answer with several replies (or
  * none), so only the well-formedness of its output is checked. */
@@ -335,7 +339,10 @@ static long check_replies(int slot, int resp_before) {
      * Redis (resp_before is 0 then): either protocol's forms are accepted. */
     reader r = {bytes, len, 0, c->out.resp == resp_before ? (c->out.resp == 3 ? 3 : 2) : 0};
     while (r.pos < r.len) {
-        if (!read_value(&r, 0)) fail("malformed reply", slot, bytes, len);
+        if (!read_value(&r, 0)) {
+            if (slot == cut_exec_slot) break;
+            fail("malformed reply", slot, bytes, len);
+        }
         count++;
     }
     reply_clear(&c->out);
@@ -527,9 +534,13 @@ static void run_command(int slot, const resp_slice *argv, int argc) {
     cur_muted = (c->flags & CLIENT_REPLY_ANY) != 0;
     int resp_before = c->out.resp;
     /* A HELLO queued in MULTI switches the protocol in the middle of EXEC's reply. */
+    cut_exec_slot = -1;
     if ((c->flags & CLIENT_MULTI) && util_eqi(argv[0].ptr, argv[0].len, "exec"))
-        for (int i = 0; i < c->mcount; i++)
-            if (c->mstate[i].cmd && !strcmp(c->mstate[i].cmd->name, "hello")) resp_before = 0;
+        for (int i = 0; i < c->mcount; i++) {
+            const multi_cmd *q = &c->mstate[i];
+            if (q->cmd && !strcmp(q->cmd->name, "hello")) resp_before = 0;
+            if (q->cmd && !strcmp(q->cmd->fullname, "client|reply")) cut_exec_slot = slot;
+        }
     server.mstime_cached = fake_ms;
     c->argc = argc;
     c->argv = copy;
@@ -548,6 +559,7 @@ static void run_command(int slot, const resp_slice *argv, int argc) {
     if (clients[slot] && (clients[slot]->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
         free_slot(slot); /* the server closes it once the reply is written */
     check_all(-1, 0, 0);
+    cut_exec_slot = -1;
     cur_cmd = NULL;
 }
 
