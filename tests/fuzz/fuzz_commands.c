@@ -199,7 +199,8 @@ typedef struct reader {
 } reader;
 
 /* Set while a command that runs scripts (or EXEC, which may) is checked: a script's
- * {err=...} table becomes an error line of any text, as on Redis ("-e", "-"). */
+ * {err=...} table becomes an error line of any text, and its {big_number=...} a big
+ * number line of any text, as on Redis ("-e", "-", "(abc"). */
 static int script_errors;
 
 /* The line at pos (without CRLF); 0 if there is no CRLF or the line holds CR or LF. */
@@ -277,7 +278,11 @@ static int read_value(reader *r, int depth) {
         }
         case '#': return read_line(r, &line, &n) && n == 1 && (line[0] == 't' || line[0] == 'f');
         case '(':
-            if (!read_line(r, &line, &n) || n == 0) return 0;
+            /* A script's {big_number=...} goes out as its text (CR and LF made spaces), digits
+             * or not, as on Redis */
+            if (!read_line(r, &line, &n)) return 0;
+            if (script_errors) return 1;
+            if (n == 0) return 0;
             for (i = line[0] == '-' ? 1 : 0; i < n; i++)
                 if (line[i] < '0' || line[i] > '9') return 0;
             return 1;
