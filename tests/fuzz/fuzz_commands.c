@@ -80,6 +80,9 @@ long long __wrap_util_ustime(void) { return fake_ms * 1000; }
 static client *clients[NCLIENTS];
 static int peers[NCLIENTS]; /* the other end of each client's socketpair */
 static int was_blocked[NCLIENTS];
+/* The client was under CLIENT REPLY OFF/SKIP when it blocked (or its command was held by
+ * a pause): the reply it gets when served is dropped then, and the SKIP is used up. */
+static int blocked_muted[NCLIENTS];
 static int cur_muted; /* the running command's client had a CLIENT REPLY mode set */
 /* The slot whose EXEC ran a queued CLIENT REPLY: OFF/SKIP inside the transaction drop the
  * replies after it but not EXEC's array header, so the output ends early, byte for byte
@@ -373,7 +376,7 @@ static void check_all(int cur, int closing_before, int resp_before) {
             if (n != 0) fail("a client got a reply for a command it did not send", i, NULL, 0);
             continue;
         }
-        if (pushed[i] || (muted && (i == cur || was_blocked[i]))) {
+        if (pushed[i] || (muted && (i == cur || was_blocked[i])) || (was_blocked[i] && blocked_muted[i])) {
             /* only the format: pushes and multi-reply (un)subscribes, CLIENT REPLY */
         } else if (i == cur) {
             int closing = (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && !closing_before;
@@ -384,6 +387,7 @@ static void check_all(int cur, int closing_before, int resp_before) {
         } else if (n != 0) {
             fail("a client got a reply for a command it did not send", i, NULL, 0);
         }
+        if (c->blocked && !was_blocked[i]) blocked_muted[i] = muted;
         was_blocked[i] = c->blocked;
     }
 }
