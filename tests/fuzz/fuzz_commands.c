@@ -199,6 +199,9 @@ typedef struct reader {
     const char *p;
     size_t len, pos;
     int resp; /* 2, 3, or 0 when the output switched protocol (both accepted) */
+    /* A subscribed RESP2 client that is a tracking redirect target: Redis 7.0 sends it the
+     * flush invalidation's null in the tracking client's protocol ("_" for RESP3) */
+    int resp3_null_ok;
 } reader;
 
 /* Set while a command that runs scripts (or EXEC, which may) is checked: a script's
@@ -252,7 +255,7 @@ static int read_value(reader *r, int depth) {
     /* a script's reply nests as deep as Lua's stack allows (a table that holds itself) */
     if (depth > 16384 || r->pos >= r->len) return 0;
     char type = r->p[r->pos++];
-    if (r->resp == 2 && !strchr("+-:$*", type)) return 0;
+    if (r->resp == 2 && !strchr("+-:$*", type) && !(type == '_' && r->resp3_null_ok)) return 0;
     switch (type) {
         case '+': return read_line(r, &line, &n);
         case '-':
@@ -345,7 +348,8 @@ static long check_replies(int slot, int resp_before) {
     }
     /* HELLO inside MULTI switches the protocol in the middle of EXEC's reply, as in
      * Redis (resp_before is 0 then): either protocol's forms are accepted. */
-    reader r = {bytes, len, 0, c->out.resp == resp_before ? (c->out.resp == 3 ? 3 : 2) : 0};
+    reader r = {bytes, len, 0, c->out.resp == resp_before ? (c->out.resp == 3 ? 3 : 2) : 0,
+                (c->flags & CLIENT_PUBSUB) != 0};
     while (r.pos < r.len) {
         if (!read_value(&r, 0)) {
             if (slot == cut_exec_slot) break;
