@@ -133,11 +133,8 @@ static void raw(client *c, const char *p, size_t n) {
 }
 
 static void bulk(client *c, const char *p, size_t n) {
-    char hdr[32];
-    int h = snprintf(hdr, sizeof(hdr), "$%zu\r\n", n);
-    raw(c, hdr, (size_t)h);
-    raw(c, p, n);
-    raw(c, "\r\n", 2);
+    if (c->bs_head) client_bcast_materialize(c);
+    reply_bulk(&c->out, p, n);
 }
 
 /* Redis's sendTrackingMessage: payload is RESP already (proto) or a key name. */
